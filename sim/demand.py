@@ -1,0 +1,259 @@
+"""Synthetic commuters: who travels from where to where, when, and paying with what.
+
+Each demand segment gets its share of `demand.total` (largest remainder), draws OD pairs from a
+gravity generator or an OD table, departure times from a piecewise-linear profile and payment media
+from its shares, each from its own named random stream. Commuters are numbered in order of
+departure time (ties in generation order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import rng as rngmod
+from .errors import Problem, UserError
+from .network import Network
+from .schema import DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Commuters as arrays; row i is commuter i. Times in seconds since midnight."""
+
+    origin: np.ndarray  # int32 station index
+    destination: np.ndarray  # int32 station index
+    t_depart: np.ndarray  # float64, arrival at the origin station entrance
+    segment: np.ndarray  # int16 index into segment_names
+    payment: np.ndarray  # int16 index into media
+    segment_names: tuple[str, ...]
+    media: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.t_depart)
+
+
+def station_components(network: Network) -> np.ndarray:
+    """Connected-component label per station (linked by lines and interchanges)."""
+    parent = list(range(len(network.stations)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for p in network.patterns:
+        for a, b in zip(p.stops, p.stops[1:]):
+            union(a, b)
+    for a, b in network.transfers:
+        union(a, b)
+    return np.asarray([find(i) for i in range(len(parent))], dtype=np.int32)
+
+
+def resolve_selector(sel: StationSelector, network: Network, where: str, problems: list[Problem],
+                     file: str = "") -> np.ndarray:
+    """Weight per station (0 = not selected) for a station selector."""
+    n = len(network.stations)
+    chosen = np.zeros(n, dtype=bool)
+    any_filter = bool(sel.operators or sel.lines or sel.stations)
+    for k, op in enumerate(sel.operators):
+        oi = network.operator_index.get(op)
+        if oi is None:
+            problems.append(Problem(file, f"{where}.operators[{k}]", f"unknown operator '{op}'"))
+            continue
+        chosen |= np.asarray([s.operator == oi for s in network.stations])
+    for k, ln in enumerate(sel.lines):
+        li = network.line_index.get(ln)
+        if li is None:
+            problems.append(Problem(file, f"{where}.lines[{k}]", f"unknown line '{ln}'"))
+            continue
+        chosen[list(network.lines[li].km)] = True
+    for k, sid in enumerate(sel.stations):
+        si = network.station_index.get(sid)
+        if si is None:
+            problems.append(Problem(file, f"{where}.stations[{k}]", f"unknown station '{sid}'"))
+            continue
+        chosen[si] = True
+    if not any_filter:
+        chosen[:] = True
+    weights = np.where(chosen, sel.default_weight, 0.0)
+    for sid, w in sel.weights.items():
+        si = network.station_index.get(sid)
+        if si is None:
+            problems.append(Problem(file, f"{where}.weights.{sid}", f"unknown station '{sid}'"))
+            continue
+        if not chosen[si]:
+            problems.append(Problem(file, f"{where}.weights.{sid}", "station is weighted but not selected"))
+            continue
+        weights[si] = w
+    return weights
+
+
+def split_total(total: int, shares: list[float]) -> list[int]:
+    """Integer counts proportional to shares that add up to total (largest remainder, ties first)."""
+    s = np.asarray(shares, dtype=float)
+    exact = total * s / s.sum()
+    counts = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return counts.tolist()
+
+
+def sample_profile(profile: ProfileSpec, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the piecewise-linear density through the profile points, at uniforms u."""
+    t = np.asarray([p[0] for p in profile.points], dtype=float)
+    d = np.asarray([p[1] for p in profile.points], dtype=float)
+    width = np.diff(t)
+    mass = (d[:-1] + d[1:]) / 2 * width
+    cum = np.concatenate([[0.0], np.cumsum(mass)])
+    target = u * cum[-1]
+    k = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(mass) - 1)
+    while True:  # skip zero-mass pieces (flat zero density)
+        bad = mass[k] <= 0
+        if not bad.any():
+            break
+        k = np.where(bad, k + 1, k)
+    rem = target - cum[k]
+    d0 = d[k]
+    slope = (d[k + 1] - d0) / width[k]
+    flat = np.abs(slope) < 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_lin = (-d0 + np.sqrt(np.maximum(d0 * d0 + 2 * slope * rem, 0.0))) / slope
+        x_flat = rem / d0
+    x = np.where(flat, x_flat, x_lin)
+    return t[k] + np.clip(x, 0.0, width[k])
+
+
+def _generator_weights(gen: GeneratorSpec, network: Network, km: np.ndarray, where: str,
+                       problems: list[Problem], file: str) -> np.ndarray:
+    wo = resolve_selector(gen.origins, network, f"{where}.generator.origins", problems, file)
+    wd = resolve_selector(gen.destinations, network, f"{where}.generator.destinations", problems, file)
+    w = np.outer(wo, wd) * np.exp(-gen.distance_decay_per_km * km)
+    w[km < gen.min_km] = 0.0
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def _table_weights(path: Path, network: Network, where: str, problems: list[Problem]) -> np.ndarray:
+    n = len(network.stations)
+    w = np.zeros((n, n))
+    try:
+        table = pd.read_csv(path, dtype={"origin": str, "destination": str})
+    except FileNotFoundError:
+        problems.append(Problem(str(path), "", f"OD table not found (from {where}.od_table)"))
+        return w
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), "", f"cannot read the OD table as CSV: {exc}"))
+        return w
+    missing = {"origin", "destination", "weight"} - set(table.columns)
+    if missing:
+        problems.append(Problem(str(path), "", f"expected columns origin, destination, weight; missing {sorted(missing)}"))
+        return w
+    weight = pd.to_numeric(table["weight"], errors="coerce")
+    for row in range(len(table)):
+        o = network.station_index.get(str(table["origin"].iat[row]))
+        d = network.station_index.get(str(table["destination"].iat[row]))
+        wt = weight.iat[row]
+        line = row + 2
+        if o is None:
+            problems.append(Problem(str(path), "origin", f"unknown station '{table['origin'].iat[row]}'", line))
+        if d is None:
+            problems.append(Problem(str(path), "destination", f"unknown station '{table['destination'].iat[row]}'", line))
+        if not np.isfinite(wt) or wt < 0:
+            problems.append(Problem(str(path), "weight", "expected a non-negative number", line))
+            continue
+        if o is not None and d is not None:
+            if o == d and wt > 0:
+                problems.append(Problem(str(path), "destination", "origin and destination are the same station", line))
+                continue
+            w[o, d] += wt
+        if len(problems) > 50:
+            break
+    return w
+
+
+def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base_dir: Path, seed: int,
+                    replication: int, file: str = "") -> Demand:
+    """Draw `spec.total` commuters (see module docstring); UserError for inconsistent inputs."""
+    problems: list[Problem] = []
+    media = tuple(sorted(network.media))
+    medium_index = {m: i for i, m in enumerate(media)}
+    km = network.station_km_matrix()
+    comp = station_components(network)
+    connected = comp[:, None] == comp[None, :]
+    names = [s.name for s in spec.segments]
+    if len(set(names)) != len(names):
+        problems.append(Problem(file, "demand.segments", "segment names must be unique"))
+    for pid, prof in spec.profiles.items():
+        if prof.points[0][0] < period.start - 1e-9 or prof.points[-1][0] > period.end + 1e-9:
+            problems.append(Problem(file, f"demand.profiles.{pid}", "profile points must lie within the period"))
+    weights = []
+    for i, seg in enumerate(spec.segments):
+        where = f"demand.segments[{i}]"
+        if seg.profile not in spec.profiles:
+            problems.append(Problem(file, f"{where}.profile", f"unknown profile '{seg.profile}' "
+                                                              f"(known: {', '.join(spec.profiles)})"))
+        for m in seg.payment:
+            if m not in medium_index:
+                problems.append(Problem(file, f"{where}.payment.{m}", f"unknown medium (known: {', '.join(media)})"))
+        if seg.generator is not None:
+            w = _generator_weights(seg.generator, network, km, where, problems, file)
+            w = np.where(connected, w, 0.0)
+        else:
+            w = _table_weights(base_dir / seg.od_table, network, where, problems)
+            bad = np.argwhere((w > 0) & ~connected)
+            for o, d in bad[:10]:
+                problems.append(Problem(str(base_dir / seg.od_table), "",
+                                        f"no route from '{network.stations[o].id}' to '{network.stations[d].id}' "
+                                        "(not connected)"))
+        if w.sum() <= 0 and not problems:
+            problems.append(Problem(file, where, "no OD pair has positive weight (check selectors and min_km)"))
+        weights.append(w)
+    if problems:
+        raise UserError(problems)
+
+    counts = split_total(spec.total, [s.share for s in spec.segments])
+    parts = []
+    for i, (seg, w, n) in enumerate(zip(spec.segments, weights, counts)):
+        p = (w / w.sum()).ravel()
+        od_counts = rngmod.stream(seed, replication, f"demand/{seg.name}/od").multinomial(n, p)
+        flat = np.repeat(np.arange(p.size), od_counts)
+        u = rngmod.stream(seed, replication, f"demand/{seg.name}/time").random(n)
+        t = sample_profile(spec.profiles[seg.profile], u)
+        t = np.clip(t, period.start, np.nextafter(period.end, period.start))
+        shares = np.asarray([seg.payment.get(m, 0.0) for m in media], dtype=float)
+        pay = rngmod.stream(seed, replication, f"demand/{seg.name}/payment").choice(
+            len(media), size=n, p=shares / shares.sum())
+        parts.append((flat // len(network.stations), flat % len(network.stations), t, np.full(n, i), pay))
+    origin = np.concatenate([p[0] for p in parts]).astype(np.int32)
+    dest = np.concatenate([p[1] for p in parts]).astype(np.int32)
+    t_dep = np.concatenate([p[2] for p in parts]).astype(float)
+    seg_idx = np.concatenate([p[3] for p in parts]).astype(np.int16)
+    pay = np.concatenate([p[4] for p in parts]).astype(np.int16)
+    order = np.argsort(t_dep, kind="stable")
+    return Demand(origin[order], dest[order], t_dep[order], seg_idx[order], pay[order], tuple(names), media)
+
+
+def group_masks(groups: dict, network: Network, origin: np.ndarray, destination: np.ndarray,
+                problems: list[Problem] | None = None, file: str = "") -> dict[str, np.ndarray]:
+    """Boolean mask per named OD group over commuters with the given origins and destinations."""
+    out = {}
+    sink = problems if problems is not None else []
+    for name, g in groups.items():
+        a = resolve_selector(g.from_, network, f"demand.groups.{name}.from", sink, file) > 0
+        b = resolve_selector(g.to, network, f"demand.groups.{name}.to", sink, file) > 0
+        mask = a[origin] & b[destination]
+        if g.both_ways:
+            mask |= b[origin] & a[destination]
+        out[name] = mask
+    return out

@@ -1,0 +1,208 @@
+"""The bulk engine: commuters as array rows, trains as SimPy processes.
+
+Facility queues are served lazily and exactly: before a train departs from a platform at time T,
+every facility that can feed that platform is brought up to T (in topological order), serving all
+who joined it by T in canonical FIFO order. Commuters are only ever inserted into a queue at or
+before the time they join it, so nothing that should be served by T can arrive later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from ..errors import UserError
+from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
+from .queues import FacilityQueue, PlatformQueue, serve_fifo
+from .records import Records
+from .trains import start_trains
+
+PROGRESS_EVERY_S = 900.0
+
+
+def facility_order(plan: Plan) -> tuple[list[int], list[list[int]]]:
+    """Topological order of facilities (edges: consecutive steps of a template) and, per platform,
+    the facilities that can feed it, in that order. A cycle of facilities is a user error."""
+    n_f = plan.n_facilities
+    succ_f: list[set[int]] = [set() for _ in range(n_f)]
+    feeds_p: list[set[int]] = [set() for _ in range(plan.n_platforms)]
+    kind, target = plan.step_kind, plan.step_target
+    ts = plan.template_start
+    for t in range(len(ts) - 1):
+        for i in range(int(ts[t]), int(ts[t + 1]) - 1):
+            if kind[i] != STEP_FACILITY:
+                continue
+            nxt = i + 1
+            if kind[nxt] == STEP_FACILITY:
+                succ_f[target[i]].add(int(target[nxt]))
+            elif kind[nxt] == STEP_RIDE:
+                feeds_p[target[nxt]].add(int(target[i]))
+    indeg = [0] * n_f
+    for f in range(n_f):
+        for g in succ_f[f]:
+            indeg[g] += 1
+    order = [f for f in range(n_f) if indeg[f] == 0]
+    for f in order:
+        for g in sorted(succ_f[f]):
+            indeg[g] -= 1
+            if indeg[g] == 0:
+                order.append(g)
+    if len(order) != n_f:
+        raise UserError.single("", "network", "station paths pass facilities in a cycle "
+                                              "(a facility is reached again without riding a train)")
+    rank = {f: i for i, f in enumerate(order)}
+    pred: list[set[int]] = [set() for _ in range(n_f)]
+    for f in range(n_f):
+        for g in succ_f[f]:
+            pred[g].add(f)
+    upstream = []
+    for p in range(plan.n_platforms):
+        seen = set(feeds_p[p])
+        stack = list(seen)
+        while stack:
+            for h in pred[stack.pop()]:
+                if h not in seen:
+                    seen.add(h)
+                    stack.append(h)
+        upstream.append(sorted(seen, key=rank.__getitem__))
+    return order, upstream
+
+
+class BulkEngine:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.rec = Records.allocate(plan)
+        self.ptr = plan.template_start[plan.template] - 1
+        self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
+        self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
+        self.order, self.upstream = facility_order(plan)
+        n_trains = plan.trains.n_trains
+        self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
+        self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
+
+    # -- moving commuters -------------------------------------------------------------------------
+
+    def advance(self, c: np.ndarray, t: np.ndarray) -> None:
+        """Commuters `c` finished their current step at times `t`: walk on to the next step."""
+        if len(c) == 0:
+            return
+        p = self.plan
+        ptr = self.ptr[c] + 1
+        self.ptr[c] = ptr
+        t2 = t + p.step_walk[ptr]
+        kind = p.step_kind[ptr]
+        fac = kind == STEP_FACILITY
+        if fac.any():
+            cf, tf, pf = c[fac], t2[fac], ptr[fac]
+            self.rec.fac_t_join[p.fac_offset[cf] + p.step_ordinal[pf]] = tf
+            for target, sel in _groups(p.step_target[pf]):
+                self.fq[target].push(tf[sel], cf[sel])
+        ride = kind == STEP_RIDE
+        if ride.any():
+            cr, tr, pr = c[ride], t2[ride], ptr[ride]
+            self.rec.leg_t_platform[p.leg_offset[cr] + p.step_ordinal[pr]] = tr
+            alight = p.step_alight[pr]
+            for target, sel in _groups(p.step_target[pr]):
+                self.pq[target].push(tr[sel], cr[sel], alight[sel])
+        end = kind == STEP_END
+        if end.any():
+            self.rec.t_arrive[c[end]] = t2[end]
+
+    def serve(self, f: int, until: float) -> None:
+        """Serve everyone who joined facility f by `until`."""
+        q = self.fq[f]
+        if q.next_time() > until:
+            return
+        t, c = q.take(until)
+        if len(c) == 0:
+            return
+        p = self.plan
+        slots = p.fac_offset[c] + p.step_ordinal[self.ptr[c]]
+        start, end = serve_fifo(q.free, t, p.service_s[slots])
+        self.rec.fac_t_start[slots] = start
+        self.rec.fac_t_end[slots] = end
+        self.advance(c, end)
+
+    # -- train callbacks --------------------------------------------------------------------------
+
+    def on_arrive(self, k: int, call: int) -> None:
+        tr = self.plan.trains
+        self.rec.call_done[call] = True
+        station = tr.call_station[call]
+        onc, ona = self.on_c[k], self.on_a[k]
+        off = ona == station
+        n_off = int(off.sum())
+        if n_off:
+            c = onc[off]
+            slots = self.plan.leg_offset[c] + self.plan.step_ordinal[self.ptr[c]]
+            t = float(tr.call_t_arr[call])
+            self.rec.leg_t_alight[slots] = t
+            self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
+            self.advance(c, np.full(n_off, t))
+        self.rec.call_alighted[call] = n_off
+        self.rec.call_load[call] = len(self.on_c[k])
+
+    def on_depart(self, k: int, call: int) -> None:
+        p = self.plan
+        tr = p.trains
+        platform = int(tr.call_platform[call])
+        t = float(tr.call_t_dep[call])
+        for f in self.upstream[platform]:
+            self.serve(f, t)
+        room = int(tr.capacity[k]) - len(self.on_c[k])
+        boarded, alight, denied = self.pq[platform].board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room)
+        if len(denied):
+            self.rec.denied[denied] += 1
+        if len(boarded):
+            slots = p.leg_offset[boarded] + p.step_ordinal[self.ptr[boarded]]
+            self.rec.leg_train[slots] = k
+            self.rec.leg_t_board[slots] = t
+            self.on_c[k] = np.concatenate([self.on_c[k], boarded])
+            self.on_a[k] = np.concatenate([self.on_a[k], alight])
+        self.rec.call_boarded[call] = len(boarded)
+        self.rec.call_load[call] = len(self.on_c[k])
+
+    # -- run --------------------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> Records:
+        p = self.plan
+        everyone = np.arange(p.n_commuters, dtype=np.int64)
+        self.advance(everyone, p.t_depart.copy())
+        for q in self.fq:
+            q.freeze_base()
+        env = simpy.Environment()
+        start_trains(env, p, self.on_arrive, self.on_depart)
+        if progress is not None:
+            env.process(_ticker(env, progress))
+        env.run(until=p.t_end)
+        for f in self.order:
+            self.serve(f, p.t_end)
+        self.rec.truncate(p.t_end)
+        return self.rec
+
+
+def _ticker(env: simpy.Environment, progress: Callable[[float], None]):
+    while True:
+        progress(env.now)
+        yield env.timeout(PROGRESS_EVERY_S)
+
+
+def _groups(keys: np.ndarray):
+    """(key, index array) for each distinct key, keys ascending, indices in original order."""
+    if len(keys) == 0:
+        return
+    first = keys[0]
+    if (keys == first).all():
+        yield int(first), slice(None)
+        return
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    cuts = np.flatnonzero(sk[1:] != sk[:-1]) + 1
+    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(sk)]])):
+        yield int(sk[lo]), order[lo:hi]
+
+
+def run_bulk(plan: Plan, progress: Callable[[float], None] | None = None) -> Records:
+    return BulkEngine(plan).run(progress)

@@ -1,0 +1,143 @@
+"""Batch FIFO queues of the bulk engine: facility queues (multi-server) and platform queues.
+
+Both keep commuters as arrays of (time, commuter id) and serve them in the canonical order: by
+time, ties by commuter id. That order makes results independent of how the engine batches work.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+_EMPTY_F = np.zeros(0)
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+
+
+def serve_fifo(free: list[float], arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times (s) at a bank of identical servers with one FIFO queue.
+
+    `free` is a heap of the times at which each server next becomes free (updated in place);
+    `arrive` must be in service order. Exact: start = max(arrival, earliest free server), end =
+    start + service, in the same floating-point operations as a process-based simulation.
+    """
+    a = arrive.tolist()
+    s = service.tolist()
+    starts = [0.0] * len(a)
+    ends = [0.0] * len(a)
+    if len(free) == 1:
+        f = free[0]
+        for i, (ai, si) in enumerate(zip(a, s)):
+            st = ai if ai > f else f
+            f = st + si
+            starts[i] = st
+            ends[i] = f
+        free[0] = f
+    else:
+        replace = heapq.heapreplace
+        for i, (ai, si) in enumerate(zip(a, s)):
+            f = free[0]
+            st = ai if ai > f else f
+            e = st + si
+            replace(free, e)
+            starts[i] = st
+            ends[i] = e
+    return np.asarray(starts), np.asarray(ends)
+
+
+def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.lexsort((c, t))
+
+
+class FacilityQueue:
+    """Commuters waiting to join a facility's queue, by join time. A sorted base (the commuters
+    arriving from the street, known at the start) is read with a cursor; later arrivals collect in
+    chunks."""
+
+    __slots__ = ("free", "base_t", "base_c", "cursor", "chunks", "extra_min")
+
+    def __init__(self, servers: int) -> None:
+        self.free = [-np.inf] * servers
+        self.base_t, self.base_c, self.cursor = _EMPTY_F, _EMPTY_I, 0
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.extra_min = np.inf
+
+    def push(self, t: np.ndarray, c: np.ndarray) -> None:
+        self.chunks.append((t, c))
+        m = float(t.min())
+        if m < self.extra_min:
+            self.extra_min = m
+
+    def freeze_base(self) -> None:
+        """Turn everything pushed so far into the sorted base."""
+        if not self.chunks:
+            return
+        t = np.concatenate([x for x, _ in self.chunks])
+        c = np.concatenate([y for _, y in self.chunks])
+        order = _canonical(t, c)
+        self.base_t, self.base_c, self.cursor = t[order], c[order], 0
+        self.chunks, self.extra_min = [], np.inf
+
+    def next_time(self) -> float:
+        head = self.base_t[self.cursor] if self.cursor < len(self.base_t) else np.inf
+        return min(head, self.extra_min)
+
+    def take(self, until: float) -> tuple[np.ndarray, np.ndarray]:
+        """Remove and return, in canonical order, everyone with join time <= until."""
+        j = int(np.searchsorted(self.base_t, until, side="right"))
+        bt, bc = self.base_t[self.cursor: j], self.base_c[self.cursor: j]
+        self.cursor = max(self.cursor, j)
+        if self.extra_min > until:
+            return bt, bc
+        t = np.concatenate([x for x, _ in self.chunks])
+        c = np.concatenate([y for _, y in self.chunks])
+        now = t <= until
+        rest_t, rest_c = t[~now], c[~now]
+        self.chunks = [(rest_t, rest_c)] if len(rest_t) else []
+        self.extra_min = float(rest_t.min()) if len(rest_t) else np.inf
+        t, c = np.concatenate([bt, t[now]]), np.concatenate([bc, c[now]])
+        order = _canonical(t, c)
+        return t[order], c[order]
+
+
+class PlatformQueue:
+    """Commuters on (or walking to) a platform: arrival time, id and alighting station."""
+
+    __slots__ = ("t", "c", "alight", "chunks")
+
+    def __init__(self) -> None:
+        self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, np.zeros(0, dtype=np.int32)
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
+        self.chunks.append((t, c, alight))
+
+    def _merge(self) -> None:
+        if not self.chunks:
+            return
+        t = np.concatenate([self.t] + [x[0] for x in self.chunks])
+        c = np.concatenate([self.c] + [x[1] for x in self.chunks])
+        a = np.concatenate([self.alight] + [x[2] for x in self.chunks])
+        order = _canonical(t, c)
+        self.t, self.c, self.alight = t[order], c[order], a[order]
+        self.chunks = []
+
+    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """FIFO boarding at departure time `until` of a train at stop position `pos` whose pattern
+        positions are `stop_pos` (per station). Returns (boarded ids, their alighting stations,
+        denied ids): those present by `until` whose station the train serves later, first `room`
+        board, the rest are left behind."""
+        self._merge()
+        n_ready = int(np.searchsorted(self.t, until, side="right"))
+        if n_ready == 0:
+            return _EMPTY_I, self.alight[:0], _EMPTY_I
+        served = np.flatnonzero(stop_pos[self.alight[:n_ready]] > pos)
+        take = served[:room]
+        denied = self.c[served[room:]]
+        if len(take) == 0:
+            return _EMPTY_I, self.alight[:0], denied
+        boarded, alight = self.c[take], self.alight[take]
+        keep = np.ones(len(self.t), dtype=bool)
+        keep[take] = False
+        self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
+        return boarded, alight, denied

@@ -1,0 +1,57 @@
+"""Columnar record buffers filled by the engines, preallocated from the plan's slots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plan import Plan
+
+
+@dataclass
+class Records:
+    """What happened, per leg slot, facility slot, commuter and train call. Times in seconds,
+    NaN where the event did not happen before the end of the simulation."""
+
+    leg_train: np.ndarray  # int32 train index, -1 if not boarded
+    leg_t_platform: np.ndarray
+    leg_t_board: np.ndarray
+    leg_t_alight: np.ndarray
+    fac_t_join: np.ndarray
+    fac_t_start: np.ndarray
+    fac_t_end: np.ndarray
+    t_arrive: np.ndarray
+    denied: np.ndarray  # int32 per commuter: times left behind by a full train
+    call_boarded: np.ndarray  # int64 per train call
+    call_alighted: np.ndarray
+    call_load: np.ndarray  # load after the call (departing load)
+    call_done: np.ndarray  # bool: the train reached this call before the end
+
+    @classmethod
+    def allocate(cls, plan: Plan) -> Records:
+        n_legs = int(plan.leg_offset[-1])
+        n_fac = int(plan.fac_offset[-1])
+        n_calls = len(plan.trains.call_station)
+
+        def nan(k: int) -> np.ndarray:
+            return np.full(k, np.nan)
+
+        return cls(
+            leg_train=np.full(n_legs, -1, dtype=np.int32),
+            leg_t_platform=nan(n_legs), leg_t_board=nan(n_legs), leg_t_alight=nan(n_legs),
+            fac_t_join=nan(n_fac), fac_t_start=nan(n_fac), fac_t_end=nan(n_fac),
+            t_arrive=nan(plan.n_commuters),
+            denied=np.zeros(plan.n_commuters, dtype=np.int32),
+            call_boarded=np.zeros(n_calls, dtype=np.int64),
+            call_alighted=np.zeros(n_calls, dtype=np.int64),
+            call_load=np.zeros(n_calls, dtype=np.int64),
+            call_done=np.zeros(n_calls, dtype=bool),
+        )
+
+    def truncate(self, t_end: float) -> None:
+        """Forget every event at or after t_end: the simulation covers times strictly before it."""
+        for arr in (self.leg_t_platform, self.leg_t_board, self.leg_t_alight, self.fac_t_join,
+                    self.fac_t_start, self.fac_t_end, self.t_arrive):
+            arr[arr >= t_end] = np.nan
+        self.leg_train[np.isnan(self.leg_t_board)] = -1

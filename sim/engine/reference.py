@@ -1,0 +1,157 @@
+"""The reference engine: one SimPy process per commuter, `simpy.Resource` for each facility.
+
+It is what one would write by hand, kept small and slow on purpose: the bulk engine must give the
+same records. Simultaneous arrivals at a facility request a server in commuter-id order (the
+canonical tie rule), via a short sort at the end of each instant.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from ..plan import STEP_FACILITY, STEP_RIDE, Plan
+from .records import Records
+from .trains import TIE_BREAK_PRIORITY, At, start_trains
+
+FEED_CHUNK_S = 600.0
+
+
+class ReferenceEngine:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.rec = Records.allocate(plan)
+        self.env = simpy.Environment()
+        self.servers = [simpy.Resource(self.env, capacity=int(c)) for c in plan.fac_servers]
+        self.arriving: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(plan.n_facilities)]
+        self.waiting: list[list[tuple[float, int, int, simpy.Event]]] = [[] for _ in range(plan.n_platforms)]
+        self.onboard: list[list[tuple[int, int, simpy.Event]]] = [[] for _ in range(plan.trains.n_trains)]
+
+    def join_facility(self, f: int, cid: int) -> simpy.Event:
+        """An event that fires when commuter `cid` may request facility f: after every commuter
+        arriving at f at this instant has arrived, in commuter-id order."""
+        turn = self.env.event()
+        batch = self.arriving[f]
+        if not batch:
+            tick = At(self.env, 0, TIE_BREAK_PRIORITY)
+            tick.callbacks.append(lambda _ev, f=f: self._release_batch(f))
+        batch.append((cid, turn))
+        return turn
+
+    def _release_batch(self, f: int) -> None:
+        batch, self.arriving[f] = self.arriving[f], []
+        for _, turn in sorted(batch, key=lambda x: x[0]):
+            turn.succeed()
+
+    def commuter(self, i: int):
+        p, env, rec = self.plan, self.env, self.rec
+        yield env.timeout(p.t_depart[i] - env.now)
+        first, last = int(p.template_start[p.template[i]]), int(p.template_start[p.template[i] + 1])
+        for s in range(first, last):
+            walk = p.step_walk[s]
+            if walk > 0:
+                yield env.timeout(walk)
+            kind = p.step_kind[s]
+            if kind == STEP_FACILITY:
+                f = int(p.step_target[s])
+                slot = p.fac_offset[i] + p.step_ordinal[s]
+                rec.fac_t_join[slot] = env.now
+                yield self.join_facility(f, i)
+                with self.servers[f].request() as req:
+                    yield req
+                    rec.fac_t_start[slot] = env.now
+                    yield env.timeout(p.service_s[slot])
+                    rec.fac_t_end[slot] = env.now
+            elif kind == STEP_RIDE:
+                slot = p.leg_offset[i] + p.step_ordinal[s]
+                rec.leg_t_platform[slot] = env.now
+                board = env.event()
+                self.waiting[p.step_target[s]].append((env.now, i, int(p.step_alight[s]), board))
+                k, alight = yield board
+                rec.leg_train[slot] = k
+                rec.leg_t_board[slot] = env.now
+                yield alight
+                rec.leg_t_alight[slot] = env.now
+            else:
+                rec.t_arrive[i] = env.now
+
+    def feeder(self):
+        """Start commuter processes in chunks of departure time (keeps few processes alive)."""
+        p, env = self.plan, self.env
+        order_t = p.t_depart
+        n = len(order_t)
+        i = 0
+        while i < n:
+            chunk_start = np.floor(order_t[i] / FEED_CHUNK_S) * FEED_CHUNK_S
+            if chunk_start > env.now:
+                yield env.timeout(chunk_start - env.now)
+            j = int(np.searchsorted(order_t, chunk_start + FEED_CHUNK_S, side="left"))
+            for k in range(i, j):
+                env.process(self.commuter(k))
+            i = j
+
+    def on_arrive(self, k: int, call: int) -> None:
+        tr, rec = self.plan.trains, self.rec
+        rec.call_done[call] = True
+        station = int(tr.call_station[call])
+        stay, n_off = [], 0
+        for cid, alight, ev in self.onboard[k]:
+            if alight == station:
+                n_off += 1
+                ev.succeed()
+            else:
+                stay.append((cid, alight, ev))
+        self.onboard[k] = stay
+        rec.call_alighted[call] = n_off
+        rec.call_load[call] = len(stay)
+
+    def on_depart(self, k: int, call: int) -> None:
+        p, tr, rec = self.plan, self.plan.trains, self.rec
+        pos = int(tr.call_seq[call])
+        stop_pos = p.stop_pos[tr.pattern[k]]
+        room = int(tr.capacity[k]) - len(self.onboard[k])
+        waiting = sorted(self.waiting[tr.call_platform[call]], key=lambda x: (x[0], x[1]))
+        stay, boarded = [], 0
+        for item in waiting:
+            t_plat, cid, alight, ev = item
+            if stop_pos[alight] > pos:
+                if boarded < room:
+                    boarded += 1
+                    leave = self.env.event()
+                    self.onboard[k].append((cid, alight, leave))
+                    ev.succeed((k, leave))
+                    continue
+                rec.denied[cid] += 1
+            stay.append(item)
+        self.waiting[tr.call_platform[call]] = stay
+        rec.call_boarded[call] = boarded
+        rec.call_load[call] = len(self.onboard[k])
+
+    def run(self, progress: Callable[[float], None] | None = None) -> Records:
+        p = self.plan
+        start_trains(self.env, p, self.on_arrive, self.on_depart)
+        self.env.process(self.feeder())
+        if progress is not None:
+            self.env.process(_ticker(self.env, progress))
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=p.t_end)
+        finally:
+            if enabled:
+                gc.enable()
+        self.rec.truncate(p.t_end)
+        return self.rec
+
+
+def _ticker(env: simpy.Environment, progress):
+    while True:
+        progress(env.now)
+        yield env.timeout(900.0)
+
+
+def run_reference(plan: Plan, progress: Callable[[float], None] | None = None) -> Records:
+    return ReferenceEngine(plan).run(progress)

@@ -1,0 +1,60 @@
+"""User-facing errors: a problem list with file, field path and expectation, raised all at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a user's input.
+
+    `file` is the path of the offending file (or "" for command-line input), `path` the dotted field
+    path inside it (e.g. ``lines[0].patterns[1].timetable``), `message` says what was expected, and
+    `line` is the 1-based line number in the file when known.
+    """
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.path:
+            where += f": {self.path}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class UserError(Exception):
+    """A mistake in the user's files or arguments; carries every problem found (exit code 2)."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+    @classmethod
+    def single(cls, file: str, path: str, message: str, line: int | None = None) -> UserError:
+        return cls([Problem(file, path, message, line)])
+
+
+class ProblemCollector:
+    """Accumulates problems so that validation reports all of them, not only the first."""
+
+    def __init__(self, file: str = "") -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str, file: str | None = None, line: int | None = None) -> None:
+        self.problems.append(Problem(self.file if file is None else file, path, message, line))
+
+    def extend(self, problems: list[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise UserError(list(self.problems))

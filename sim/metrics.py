@@ -1,0 +1,102 @@
+"""KPIs as pure functions of the recorded tables, and confidence intervals across replications."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+COMPONENTS = ("access_s", "wait_s", "in_vehicle_s", "transfer_s", "egress_s")
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def trip_kpis(trips: pd.DataFrame) -> dict:
+    """Counts, travel-time statistics (s), mean components (s), denied boardings, mean fare (CNY)."""
+    arrived = trips[trips["status"] == "arrived"]
+    tt = arrived["travel_time_s"].to_numpy()
+    out: dict = {
+        "commuters": int(len(trips)),
+        "arrived": int(len(arrived)),
+        "in_system": int(len(trips) - len(arrived)),
+        "travel_time_mean_s": _num(tt.mean()) if len(tt) else None,
+        "travel_time_p50_s": _num(np.percentile(tt, 50)) if len(tt) else None,
+        "travel_time_p85_s": _num(np.percentile(tt, 85)) if len(tt) else None,
+        "travel_time_p95_s": _num(np.percentile(tt, 95)) if len(tt) else None,
+    }
+    for c in COMPONENTS:
+        out[f"{c[:-2]}_mean_s"] = _num(arrived[c].mean()) if len(arrived) else None
+    denied = trips["denied_boardings"].to_numpy()
+    out["denied_boardings"] = int(denied.sum())
+    out["denied_share"] = _num((denied > 0).mean()) if len(trips) else None
+    out["transfers_mean"] = _num(trips["n_transfers"].mean()) if len(trips) else None
+    out["fare_mean_cny"] = _num(trips["fare_cny"].mean()) if len(trips) else None
+    return out
+
+
+def peak_load_factor(trains: pd.DataFrame) -> dict[str, float]:
+    """Per line: the highest departing load / capacity over all calls."""
+    if trains.empty:
+        return {}
+    lf = trains["load_after"] / trains["capacity"]
+    return {str(k): float(v) for k, v in lf.groupby(trains["line"], observed=True).max().items()}
+
+
+def revenue_by_operator(legs: pd.DataFrame) -> dict[str, float]:
+    """Fare revenue (CNY) per operator over the legs actually boarded."""
+    boarded = legs[legs["t_board"].notna()]
+    if boarded.empty:
+        return {}
+    sums = boarded.groupby("operator", observed=True)["fare_cny"].sum()
+    return {str(k): round(float(v), 2) for k, v in sums.items()}
+
+
+def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
+              groups: dict[str, np.ndarray] | None = None) -> dict:
+    """summary.json: KPIs of all commuters, per line and operator, per segment and per named group."""
+    out = trip_kpis(trips)
+    out["peak_load_factor"] = peak_load_factor(trains)
+    out["fare_revenue_cny"] = revenue_by_operator(legs)
+    out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])
+                       for s in trips["segment"].cat.categories}
+    out["groups"] = {}
+    for name, mask in (groups or {}).items():
+        ids = trips["commuter_id"].to_numpy()[mask]
+        g = trip_kpis(trips[mask])
+        g["fare_revenue_cny"] = revenue_by_operator(legs[legs["commuter_id"].isin(ids)])
+        out["groups"][name] = g
+    return out
+
+
+def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
+    """Nested KPIs to dotted names with numeric values (for replication and sweep tables)."""
+    out: dict[str, float] = {}
+    for k, v in summary.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, name + "."))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[name] = float(v)
+    return out
+
+
+def confidence_intervals(summaries: list[dict], level: float = 0.95) -> dict[str, dict]:
+    """Mean and t-based confidence interval of every numeric KPI across replications."""
+    flat = [flatten(s) for s in summaries]
+    keys = sorted(set().union(*flat)) if flat else []
+    out = {}
+    for k in keys:
+        vals = np.asarray([f[k] for f in flat if k in f and f[k] is not None], dtype=float)
+        if len(vals) == 0:
+            continue
+        mean = float(vals.mean())
+        if len(vals) > 1:
+            half = float(stats.t.ppf((1 + level) / 2, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
+        else:
+            half = float("nan")
+        out[k] = {"mean": mean, "ci_low": _num(mean - half), "ci_high": _num(mean + half), "n": int(len(vals))}
+    return out

@@ -1,0 +1,184 @@
+"""What the engines run: trains, and every commuter's itinerary as a template of steps plus their own
+pre-drawn service times.
+
+An itinerary template is the sequence of steps for one (route, payment medium): FACILITY (queue
+and service at a facility), RIDE (wait on a platform, ride to the alighting station) and END (out
+of the station), each preceded by a walk of `walk` seconds. Service times are drawn before the run,
+per facility in commuter order, so both engines (and policy variants) see the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import rng as rngmod
+from .network import FACILITY, Network
+from .routing import Assignment, Router
+from .timetable import Trains, stop_positions
+
+STEP_FACILITY = 1
+STEP_RIDE = 2
+STEP_END = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Immutable engine input. Step arrays are flat; template t owns rows
+    template_start[t] .. template_start[t+1]-1. Commuter i's recorded legs and facility visits use
+    slots leg_offset[i] + leg number and fac_offset[i] + facility ordinal."""
+
+    trains: Trains
+    stop_pos: np.ndarray  # [pattern, station] -> stop position or -1
+    n_stations: int
+    n_platforms: int
+    fac_servers: np.ndarray  # int64 per facility
+    step_kind: np.ndarray  # int8
+    step_target: np.ndarray  # int32: facility or platform index, -1 for END
+    step_alight: np.ndarray  # int32: alighting station of a RIDE, else -1
+    step_walk: np.ndarray  # float64 s, walked before the step
+    step_ordinal: np.ndarray  # int32: leg number of a RIDE, facility ordinal of a FACILITY
+    template_start: np.ndarray  # int64, n_templates + 1
+    t_depart: np.ndarray  # float64 per commuter
+    template: np.ndarray  # int32 per commuter
+    leg_offset: np.ndarray  # int64, n_commuters + 1
+    fac_offset: np.ndarray  # int64, n_commuters + 1
+    service_s: np.ndarray  # float64 per facility slot
+    slot_facility: np.ndarray  # int32 per facility slot
+    t_end: float
+    """The simulation covers times strictly before t_end (s)."""
+
+    @property
+    def n_commuters(self) -> int:
+        return len(self.t_depart)
+
+    @property
+    def n_facilities(self) -> int:
+        return len(self.fac_servers)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """Per template: the route and medium it was compiled from."""
+
+    route: np.ndarray  # int32 per template
+    medium: np.ndarray  # int16 per template
+
+
+def compile_steps(router: Router, route, medium: str) -> list[tuple[int, int, int, float]]:
+    """Steps (kind, target, alighting station, walk before) for a route paid with `medium`."""
+    net = router.net
+    steps: list[tuple[int, int, int, float]] = []
+    walk = 0.0
+
+    def station_steps(path, needs_ticket: bool) -> None:
+        nonlocal walk
+        for st in path:
+            if st.kind != FACILITY:
+                walk += st.value
+                continue
+            fac = net.facilities[int(st.value)]
+            if fac.kind == "ticket_machine" and not needs_ticket:
+                continue
+            steps.append((STEP_FACILITY, fac.index, -1, walk))
+            walk = 0.0
+
+    legs = [router.legs[k] for k in route.legs]
+    origin = net.stations[legs[0].board]
+    station_steps(origin.entry, router.needs_ticket(medium, origin.operator))
+    for pos, leg in enumerate(legs):
+        if pos > 0:
+            prev = legs[pos - 1]
+            if prev.alight == leg.board:
+                walk += net.stations[leg.board].transfer_walk_s
+            else:
+                path = router.transfer_path(prev.alight, leg.board, medium)
+                assert path is not None, "routes without a path for the medium are never chosen"
+                station_steps(path.steps, router.needs_ticket(medium, net.stations[leg.board].operator))
+        steps.append((STEP_RIDE, leg.platform, leg.alight, walk))
+        walk = 0.0
+    station_steps(net.stations[legs[-1].alight].exit, False)
+    steps.append((STEP_END, -1, -1, walk))
+    return steps
+
+
+def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
+               media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, t_end: float, seed: int,
+               replication: int) -> tuple[Plan, TemplateInfo]:
+    """Compile templates for the (route, medium) pairs in use and draw every service time."""
+    n = len(t_depart)
+    pair = assignment.route_of.astype(np.int64) * len(media) + payment
+    uniq, template = np.unique(pair, return_inverse=True)
+    kinds, targets, alights, walks, ordinals, starts = [], [], [], [], [], [0]
+    n_legs, n_fac = [], []
+    for code in uniq:
+        r, m = divmod(int(code), len(media))
+        steps = compile_steps(router, assignment.routes[r], media[m])
+        legs = facs = 0
+        for kind, target, alight, walk in steps:
+            kinds.append(kind)
+            targets.append(target)
+            alights.append(alight)
+            walks.append(walk)
+            if kind == STEP_RIDE:
+                ordinals.append(legs)
+                legs += 1
+            elif kind == STEP_FACILITY:
+                ordinals.append(facs)
+                facs += 1
+            else:
+                ordinals.append(0)
+        starts.append(len(kinds))
+        n_legs.append(legs)
+        n_fac.append(facs)
+    template = template.astype(np.int32)
+    step_kind = np.asarray(kinds, dtype=np.int8)
+    step_target = np.asarray(targets, dtype=np.int32)
+    template_start = np.asarray(starts, dtype=np.int64)
+    n_legs_c = np.asarray(n_legs, dtype=np.int64)[template]
+    n_fac_c = np.asarray(n_fac, dtype=np.int64)[template]
+    leg_offset = np.concatenate([[0], np.cumsum(n_legs_c)])
+    fac_offset = np.concatenate([[0], np.cumsum(n_fac_c)])
+
+    # facility of every slot: the template's facility steps, in order
+    fac_steps_of_template = [step_target[template_start[t]: template_start[t + 1]][
+        step_kind[template_start[t]: template_start[t + 1]] == STEP_FACILITY] for t in range(len(uniq))]
+    flat_fac = np.concatenate(fac_steps_of_template) if fac_steps_of_template else np.zeros(0, np.int32)
+    fac_tpl_start = np.concatenate([[0], np.cumsum([len(x) for x in fac_steps_of_template])]).astype(np.int64)
+    total_slots = int(fac_offset[-1])
+    owner = np.repeat(np.arange(n, dtype=np.int64), n_fac_c)
+    within = np.arange(total_slots, dtype=np.int64) - fac_offset[owner]
+    slot_facility = flat_fac[fac_tpl_start[template[owner]] + within].astype(np.int32)
+    service = np.empty(total_slots)
+    order = np.argsort(slot_facility, kind="stable")
+    sorted_fac = slot_facility[order]
+    cuts = np.searchsorted(sorted_fac, np.arange(len(network.facilities) + 1))
+    for f, fac in enumerate(network.facilities):
+        idx = order[cuts[f]: cuts[f + 1]]
+        if len(idx):
+            g = rngmod.stream(seed, replication, f"service/{fac.id}")
+            service[idx] = fac.service.sample(g, len(idx))
+
+    plan = Plan(
+        trains=trains,
+        stop_pos=stop_positions(network),
+        n_stations=len(network.stations),
+        n_platforms=len(network.platforms),
+        fac_servers=np.asarray([f.servers for f in network.facilities], dtype=np.int64),
+        step_kind=step_kind,
+        step_target=step_target,
+        step_alight=np.asarray(alights, dtype=np.int32),
+        step_walk=np.asarray(walks, dtype=float),
+        step_ordinal=np.asarray(ordinals, dtype=np.int32),
+        template_start=template_start,
+        t_depart=np.asarray(t_depart, dtype=float),
+        template=template,
+        leg_offset=leg_offset.astype(np.int64),
+        fac_offset=fac_offset.astype(np.int64),
+        service_s=service,
+        slot_facility=slot_facility,
+        t_end=float(t_end),
+    )
+    info = TemplateInfo(route=(uniq // len(media)).astype(np.int32), medium=(uniq % len(media)).astype(np.int16))
+    return plan, info

@@ -1,0 +1,367 @@
+"""Route choice: candidate routes per OD pair and a logit choice by generalised cost.
+
+A route is a sequence of legs (ride on one line in one direction from a boarding to an alighting
+station, on any train whose pattern serves both: common lines) joined by transfers. Generalised
+cost, in seconds of in-vehicle time: in-vehicle time + wait_weight * expected wait (random
+incidence on the actual departures of the commuter's hour) + walk_weight * (walks + mean service
+at facilities) + transfer_penalty per transfer + fare / value of time. Candidates come from a
+bounded depth-first search guided by exact lower bounds (reverse Dijkstra per destination);
+commuters pick among them by multinomial logit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import Problem, UserError
+from .fares import operator_fare
+from .network import FACILITY, Network, PathStep, TransferPath
+from .schema import RoutingSpec
+
+BAND_S = 3600.0
+"""Width of the departure-time bands (s) in which expected waits are evaluated."""
+
+
+@dataclass(frozen=True)
+class LegOption:
+    """Riding from `board` to `alight` on platform `platform` (one line and direction)."""
+
+    platform: int
+    board: int
+    alight: int
+    line: int
+    operator: int
+    ivt_s: float
+    km: float
+    departures: np.ndarray
+
+
+@dataclass(frozen=True)
+class Route:
+    legs: tuple[int, ...]
+    """Indices into the leg options."""
+    label: str
+    """Line ids joined by '>', e.g. 'SH11>SZ11'."""
+
+
+def mean_wait_s(departures: np.ndarray, start: float, end: float) -> float:
+    """Mean wait (s) for arrivals uniform in [start, end) until the next departure (random
+    incidence: sum of squared gaps / (2 * span)); a gap with no later departure counts 2 h."""
+    i = np.searchsorted(departures, start, side="left")
+    j = np.searchsorted(departures, end, side="left")
+    pts = departures[i: j + 1]
+    if len(pts) == 0 or pts[-1] < end:
+        pts = np.append(pts, max(end, start) + 7200.0)
+    x = np.concatenate([[start], pts[:-1]])
+    y = pts
+    total = np.sum((y - x) ** 2) / 2.0
+    total -= (y[-1] - end) ** 2 / 2.0 if y[-1] > end else 0.0
+    return float(total / (end - start))
+
+
+def build_leg_options(network: Network) -> list[LegOption]:
+    """Every (platform, alighting station) pair served by at least one pattern, with the mean
+    in-vehicle time over its departures and all its departure times from the boarding station."""
+    acc: dict[tuple[int, int], list] = {}
+    for p in network.patterns:
+        dep = np.asarray(p.departures, dtype=float)
+        for i in range(len(p.stops) - 1):
+            for j in range(i + 1, len(p.stops)):
+                key = (p.platforms[i], p.stops[j])
+                entry = acc.setdefault(key, [[], 0.0, 0, abs(p.km[j] - p.km[i])])
+                entry[0].append(dep + p.dep_offset[i])
+                entry[1] += (p.arr_offset[j] - p.dep_offset[i]) * len(dep)
+                entry[2] += len(dep)
+    out = []
+    for (plat, alight), (deps, ivt_sum, n, km) in sorted(acc.items()):
+        pl = network.platforms[plat]
+        line = network.lines[pl.line]
+        out.append(LegOption(plat, pl.station, alight, pl.line, line.operator,
+                             ivt_sum / n if n else math.inf, km, np.sort(np.concatenate(deps))))
+    return out
+
+
+def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: bool) -> float:
+    """Walking plus mean service time (s) along station steps; ticket machines only if needed."""
+    total = 0.0
+    for st in steps:
+        if st.kind == FACILITY:
+            fac = network.facilities[int(st.value)]
+            if fac.kind == "ticket_machine" and not needs_ticket:
+                continue
+            total += fac.service.mean
+        else:
+            total += st.value
+    return total
+
+
+class Router:
+    """Candidate routes and their generalised costs for one network, routing spec and period."""
+
+    def __init__(self, network: Network, spec: RoutingSpec, t_start: float) -> None:
+        self.net = network
+        self.spec = spec
+        self.t_start = t_start
+        self.legs = build_leg_options(network)
+        self.legs_from: dict[int, list[int]] = {}
+        self.legs_into: dict[int, list[int]] = {}
+        for k, leg in enumerate(self.legs):
+            self.legs_from.setdefault(leg.board, []).append(k)
+            self.legs_into.setdefault(leg.alight, []).append(k)
+        span = max((float(leg.departures[-1]) for leg in self.legs if len(leg.departures)), default=t_start)
+        self.n_bands = max(1, int(math.ceil((span - t_start) / BAND_S)) + 1)
+        self.wait = np.asarray([[mean_wait_s(leg.departures, t_start + b * BAND_S, t_start + (b + 1) * BAND_S)
+                                 for b in range(self.n_bands)] for leg in self.legs]).reshape(len(self.legs), -1)
+        self.search_cost = np.asarray([leg.ivt_s + spec.wait_weight * float(np.median(self.wait[k]))
+                                       for k, leg in enumerate(self.legs)])
+        # transfers: from station -> [(to station, min walk cost over paths)]
+        self.transfer_out: dict[int, list[tuple[int, float]]] = {}
+        for s in network.stations:
+            self.transfer_out.setdefault(s.index, []).append((s.index, s.transfer_walk_s))
+        for (a, b), paths in network.transfers.items():
+            self.transfer_out.setdefault(a, []).append(
+                (b, min(path_walk_s(p.steps, network, needs_ticket=False) for p in paths)))
+        self.transfer_in: dict[int, list[tuple[int, float]]] = {}
+        for a, outs in self.transfer_out.items():
+            for b, w in outs:
+                self.transfer_in.setdefault(b, []).append((a, w))
+
+    # -- candidate search -------------------------------------------------------------------------
+
+    def _transfer_cost(self, walk_s: float) -> float:
+        return self.spec.transfer_penalty_s + self.spec.walk_weight * walk_s
+
+    def lower_bounds(self, dest: int) -> tuple[dict[int, float], dict[int, float]]:
+        """Least search cost to `dest` from 'just alighted at s' (hA) and 'about to board at s' (hB)."""
+        hA: dict[int, float] = {dest: 0.0}
+        hB: dict[int, float] = {}
+        heap = [(0.0, 0, dest)]  # (cost, node kind 0=A 1=B, station)
+        while heap:
+            c, kind, s = heapq.heappop(heap)
+            if kind == 0:
+                if c > hA.get(s, math.inf):
+                    continue
+                for k in self.legs_into.get(s, ()):
+                    b = self.legs[k].board
+                    nc = c + self.search_cost[k]
+                    if nc < hB.get(b, math.inf):
+                        hB[b] = nc
+                        heapq.heappush(heap, (nc, 1, b))
+            else:
+                if c > hB.get(s, math.inf):
+                    continue
+                for a, walk in self.transfer_in.get(s, ()):
+                    nc = c + self._transfer_cost(walk)
+                    if nc < hA.get(a, math.inf):
+                        hA[a] = nc
+                        heapq.heappush(heap, (nc, 0, a))
+        return hA, hB
+
+    def candidates(self, origin: int, dest: int, bounds: tuple[dict[int, float], dict[int, float]],
+                   expansion_limit: int = 20000) -> list[Route]:
+        """Loop-free routes from origin to dest within the cost band, cheapest first."""
+        hA, hB = bounds
+        best = hB.get(origin, math.inf)
+        if not math.isfinite(best):
+            return []
+        bound = best * (1 + self.spec.cost_band_rel) + self.spec.cost_band_abs_s + 1e-6
+        max_legs = self.spec.max_transfers + 1
+        found: list[tuple[float, tuple[int, ...]]] = []
+        expansions = 0
+        # stack items: (g, station, boarding?, legs, visited, last line-direction)
+        stack = [(0.0, origin, True, (), frozenset([origin]), None)]
+        while stack and expansions < expansion_limit:
+            g, s, boarding, legs, visited, last = stack.pop()
+            expansions += 1
+            if boarding:
+                for k in self.legs_from.get(s, ()):
+                    leg = self.legs[k]
+                    pl = self.net.platforms[leg.platform]
+                    ld = (pl.line, pl.direction)
+                    if ld == last:
+                        continue
+                    g2 = g + self.search_cost[k]
+                    if leg.alight == dest:
+                        if g2 <= bound:
+                            found.append((g2, legs + (k,)))
+                        continue
+                    if leg.alight in visited or len(legs) + 1 >= max_legs:
+                        continue
+                    if g2 + hA.get(leg.alight, math.inf) <= bound:
+                        stack.append((g2, leg.alight, False, legs + (k,), visited | {leg.alight}, ld))
+            else:
+                for b, walk in self.transfer_out.get(s, ()):
+                    if b != s and b in visited:
+                        continue
+                    g2 = g + self._transfer_cost(walk)
+                    if g2 + hB.get(b, math.inf) <= bound:
+                        stack.append((g2, b, True, legs, visited | {b}, last))
+        found.sort()
+        out, seen = [], set()
+        for _, legs in found:
+            if legs in seen:
+                continue
+            seen.add(legs)
+            label = ">".join(self.net.lines[self.legs[k].line].id for k in legs)
+            out.append(Route(legs, label))
+            if len(out) >= self.spec.max_routes:
+                break
+        return out
+
+    # -- costs ------------------------------------------------------------------------------------
+
+    def needs_ticket(self, medium: str, operator: int) -> bool:
+        return self.net.media[self.effective_medium(medium, operator)].needs_ticket
+
+    def effective_medium(self, medium: str, operator: int) -> str:
+        """The medium actually used on an operator (its fallback if it does not accept `medium`)."""
+        op = self.net.operators[operator]
+        if op.accepts is None or medium in op.accepts:
+            return medium
+        return op.fallback_medium or medium
+
+    def transfer_path(self, a: int, b: int, medium: str) -> TransferPath | None:
+        """The cheapest path from station a to b open to `medium` (None: none is)."""
+        paths = [p for p in self.net.transfers.get((a, b), ()) if p.media is None or medium in p.media]
+        if not paths:
+            return None
+        op_b = self.net.stations[b].operator
+        return min(paths, key=lambda p: path_walk_s(p.steps, self.net, self.needs_ticket(medium, op_b)))
+
+    def fare_sections(self, route: Route) -> list[tuple[int, float, int]]:
+        """(operator, km, first leg position) per run of consecutive legs on one operator."""
+        out: list[tuple[int, float, int]] = []
+        for pos, k in enumerate(route.legs):
+            leg = self.legs[k]
+            if out and out[-1][0] == leg.operator:
+                op, km, first = out[-1]
+                out[-1] = (op, km + leg.km, first)
+            else:
+                out.append((leg.operator, leg.km, pos))
+        return out
+
+    def leg_fares(self, route: Route, medium: str) -> list[float]:
+        """Fare (CNY) attributed to each leg: a section's fare on its first leg, 0 on the others."""
+        fares = [0.0] * len(route.legs)
+        for op, km, first in self.fare_sections(route):
+            fares[first] = operator_fare(self.net.operators[op].fare, km, self.effective_medium(medium, op))
+        return fares
+
+    def base_cost(self, route: Route, medium: str) -> float:
+        """Generalised cost (s) without waiting; inf if some transfer has no path for the medium."""
+        spec = self.spec
+        legs = [self.legs[k] for k in route.legs]
+        o, d = legs[0].board, legs[-1].alight
+        so, sd = self.net.stations[o], self.net.stations[d]
+        walk = path_walk_s(so.entry, self.net, self.needs_ticket(medium, so.operator))
+        walk += path_walk_s(sd.exit, self.net, False)
+        for prev, nxt in zip(legs, legs[1:]):
+            if prev.alight == nxt.board:
+                walk += self.net.stations[prev.alight].transfer_walk_s
+            else:
+                path = self.transfer_path(prev.alight, nxt.board, medium)
+                if path is None:
+                    return math.inf
+                walk += path_walk_s(path.steps, self.net,
+                                    self.needs_ticket(medium, self.net.stations[nxt.board].operator))
+        ivt = sum(leg.ivt_s for leg in legs)
+        fare = sum(self.leg_fares(route, medium))
+        return (ivt + spec.walk_weight * walk + spec.transfer_penalty_s * (len(legs) - 1)
+                + fare / spec.value_of_time_cny_per_h * 3600.0)
+
+    def wait_cost(self, route: Route) -> np.ndarray:
+        """wait_weight * expected wait (s) summed over legs, per departure band."""
+        return self.spec.wait_weight * self.wait[list(route.legs)].sum(axis=0)
+
+    def band_of(self, t: np.ndarray) -> np.ndarray:
+        return np.clip(((t - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The chosen route of every commuter, as an index into `routes`."""
+
+    routes: tuple[Route, ...]
+    route_of: np.ndarray  # int32 per commuter
+
+
+def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
+                  media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
+                  file: str = "") -> Assignment:
+    """Pick a route for every commuter: logit over the OD pair's candidates at its medium and hour.
+
+    One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
+    not depend on how many candidates each OD pair has.
+    """
+    n = len(origin)
+    u = rng.random(n)
+    route_of = np.full(n, -1, dtype=np.int32)
+    routes: list[Route] = []
+    route_index: dict[tuple[int, ...], int] = {}
+    n_st = len(router.net.stations)
+    od = origin.astype(np.int64) * n_st + destination
+    uniq_od, od_inv = np.unique(od, return_inverse=True)
+    by_dest: dict[int, list[int]] = {}
+    for k, code in enumerate(uniq_od):
+        by_dest.setdefault(int(code % n_st), []).append(k)
+    cand: list[list[int]] = [[] for _ in uniq_od]
+    problems: list[Problem] = []
+    for d, ks in sorted(by_dest.items()):
+        bounds = router.lower_bounds(d)
+        for k in ks:
+            o = int(uniq_od[k] // n_st)
+            found = router.candidates(o, d, bounds)
+            if not found:
+                problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
+                                                        f"'{router.net.stations[d].id}'"))
+            for r in found:
+                if r.legs not in route_index:
+                    route_index[r.legs] = len(routes)
+                    routes.append(r)
+                cand[k].append(route_index[r.legs])
+    if problems:
+        raise UserError(problems[:20])
+
+    band = router.band_of(t_depart)
+    theta = router.spec.logit_scale_per_min / 60.0
+    base_cache: dict[tuple[int, int], float] = {}
+    wait_cache: dict[int, np.ndarray] = {}
+    key = (od_inv.astype(np.int64) * len(media) + medium) * router.n_bands + band
+    uniq_key, key_inv = np.unique(key, return_inverse=True)
+    order = np.argsort(key_inv, kind="stable")
+    bounds_idx = np.searchsorted(key_inv[order], np.arange(len(uniq_key) + 1))
+    for g, kcode in enumerate(uniq_key):
+        members = order[bounds_idx[g]: bounds_idx[g + 1]]
+        b = int(kcode % router.n_bands)
+        m = int((kcode // router.n_bands) % len(media))
+        k = int(kcode // router.n_bands // len(media))
+        options = cand[k]
+        costs = np.empty(len(options))
+        for j, r in enumerate(options):
+            if (r, m) not in base_cache:
+                base_cache[(r, m)] = router.base_cost(routes[r], media[m])
+            if r not in wait_cache:
+                wait_cache[r] = router.wait_cost(routes[r])
+            costs[j] = base_cache[(r, m)] + wait_cache[r][b]
+        finite = np.isfinite(costs)
+        if not finite.any():
+            o, d = divmod(int(uniq_od[k]), n_st)
+            problems.append(Problem(file, "demand",
+                                    f"no transfer path open to medium '{media[m]}' on any route from "
+                                    f"'{router.net.stations[o].id}' to '{router.net.stations[d].id}'"))
+            continue
+        if len(options) == 1:
+            route_of[members] = options[0]
+            continue
+        z = np.where(finite, -theta * (costs - costs[finite].min()), -np.inf)
+        p = np.exp(z)
+        cum = np.cumsum(p / p.sum())
+        pick = np.minimum(np.searchsorted(cum, u[members], side="right"), len(options) - 1)
+        route_of[members] = np.asarray(options)[pick]
+    if problems:
+        raise UserError(problems[:20])
+    return Assignment(tuple(routes), route_of)

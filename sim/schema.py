@@ -1,0 +1,405 @@
+"""Typed schemas of the YAML files (network and scenario): field names, types, defaults, units.
+
+Only this module and `loading` know the file formats. Unknown keys are errors everywhere. Times
+accept "HH:MM", "HH:MM:SS" (hours may pass 24) or seconds since midnight; durations are seconds
+(`*_s`), distances km, speeds km/h, accelerations m/s^2, money CNY.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .units import parse_time
+
+SCHEMA_VERSION = 1
+
+
+def _time(value: object) -> float:
+    return parse_time(value)
+
+
+Clock = Annotated[float, BeforeValidator(_time)]
+"""A clock time in seconds since midnight, written as 'HH:MM[:SS]' or a number."""
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=64)]
+"""An identifier: letters, digits, '_' and '-'."""
+
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared pieces
+
+
+class Distribution(Strict):
+    """A service-time distribution in seconds.
+
+    dist: deterministic (mean_s), exponential (mean_s), lognormal or gamma (mean_s, cv = standard
+    deviation / mean), uniform (min_s, max_s).
+    """
+
+    dist: Literal["deterministic", "exponential", "lognormal", "gamma", "uniform"]
+    mean_s: PosFloat | None = None
+    cv: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    min_s: NonNegFloat | None = None
+    max_s: PosFloat | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Distribution:
+        needs = {
+            "deterministic": ("mean_s",),
+            "exponential": ("mean_s",),
+            "lognormal": ("mean_s", "cv"),
+            "gamma": ("mean_s", "cv"),
+            "uniform": ("min_s", "max_s"),
+        }[self.dist]
+        allowed = set(needs)
+        for name in ("mean_s", "cv", "min_s", "max_s"):
+            value = getattr(self, name)
+            if name in allowed and value is None:
+                raise ValueError(f"dist '{self.dist}' needs '{name}'")
+            if name not in allowed and value is not None:
+                raise ValueError(f"dist '{self.dist}' takes only {', '.join(needs)}, not '{name}'")
+        if self.dist == "uniform" and self.max_s <= self.min_s:  # type: ignore[operator]
+            raise ValueError("uniform needs min_s < max_s")
+        return self
+
+
+class Walk(Strict):
+    """A walk of fixed duration in seconds."""
+
+    walk_s: NonNegFloat
+
+
+Step = Union[str, Walk]
+"""A step on a path through a station: a facility reference or a walk.
+
+Facility references: in a station's `entry`/`exit`, a facility name of that station (e.g.
+`security`); in an interchange path, `from.<name>` / `to.<name>` (the station left / entered) or
+`<station_id>.<name>`.
+"""
+
+
+class FacilitySpec(Strict):
+    """A bank of identical servers with one FIFO queue (gates, security lanes, ticket machines)."""
+
+    kind: Literal["gate", "security", "ticket_machine", "other"]
+    servers: Annotated[int, Field(ge=1, le=1000)]
+    service: Distribution
+
+
+class FacilityOverride(Strict):
+    """Per-station change to a default facility: number of servers and/or service distribution."""
+
+    kind: Literal["gate", "security", "ticket_machine", "other"] | None = None
+    servers: Annotated[int, Field(ge=1, le=1000)] | None = None
+    service: Distribution | None = None
+
+
+class StationDefaults(Strict):
+    """Defaults for an operator's stations."""
+
+    facilities: dict[Id, FacilitySpec] = Field(default_factory=dict)
+    entry: list[Step] = Field(default_factory=list)
+    exit: list[Step] = Field(default_factory=list)
+    transfer_walk_s: NonNegFloat = 60.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Network file
+
+
+class MediumSpec(Strict):
+    """A payment medium. `needs_ticket`: a ticket must be bought at a machine on each entry."""
+
+    name: str
+    needs_ticket: bool = False
+
+
+class DistanceBand(Strict):
+    """Beyond the previous band, one more CNY per `km_per_cny` km (started km count in full)."""
+
+    up_to_km: PosFloat | None = None
+    km_per_cny: PosFloat
+
+
+class FareSpec(Strict):
+    """An operator's distance fare.
+
+    kind `distance_bands`: `base_cny` covers `base_km`; then each band adds ceil(km in band /
+    km_per_cny) CNY. kind `per_km`: rate_cny_per_km times km, at least `minimum_cny`, rounded to
+    whole CNY (0.5 and below down). `media_factor` multiplies the fare for some media (discounts).
+    """
+
+    kind: Literal["distance_bands", "per_km"]
+    base_cny: NonNegFloat = 0.0
+    base_km: NonNegFloat = 0.0
+    bands: list[DistanceBand] = Field(default_factory=list)
+    rate_cny_per_km: NonNegFloat = 0.0
+    minimum_cny: NonNegFloat = 0.0
+    media_factor: dict[Id, PosFloat] = Field(default_factory=dict)
+
+
+class OperatorSpec(Strict):
+    id: Id
+    name: str
+    name_zh: str | None = None
+    fare: FareSpec
+    accepts: list[Id] | None = None
+    """Media accepted at this operator's gates (all media when absent)."""
+    fallback_medium: Id | None = None
+    """Medium used instead by holders of a medium this operator does not accept."""
+    station_defaults: StationDefaults = Field(default_factory=StationDefaults)
+    source: str | None = None
+
+
+class StationSpec(Strict):
+    id: Id
+    operator: Id
+    name_zh: str
+    name_en: str
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    facilities: dict[Id, FacilityOverride] = Field(default_factory=dict)
+    entry: list[Step] | None = None
+    exit: list[Step] | None = None
+    transfer_walk_s: NonNegFloat | None = None
+    source: str | None = None
+
+
+class SpeedProfile(Strict):
+    """Run time between stops from distance: accelerate, cruise at max speed, brake; times (1+margin)."""
+
+    max_kmh: PosFloat
+    accel_ms2: PosFloat
+    decel_ms2: PosFloat
+    margin: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+
+class HeadwayBand(Strict):
+    """From clock time `from` on, trains leave every `headway_s` seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: Clock = Field(alias="from")
+    headway_s: PosFloat
+
+
+class TimetableSpec(Strict):
+    """Departures from a pattern's first stop: headway bands between first and last, or a list."""
+
+    first: Clock | None = None
+    last: Clock | None = None
+    headways: list[HeadwayBand] = Field(default_factory=list)
+    departures: list[Clock] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TimetableSpec:
+        if self.departures and (self.headways or self.first is not None or self.last is not None):
+            raise ValueError("give either 'departures' or 'first'/'last'/'headways', not both")
+        if not self.departures:
+            if self.first is None or self.last is None or not self.headways:
+                raise ValueError("needs 'first', 'last' and 'headways' (or a 'departures' list)")
+            if self.last < self.first:
+                raise ValueError("'last' is before 'first'")
+            starts = [b.start for b in self.headways]
+            if starts != sorted(starts):
+                raise ValueError("headway bands must be in time order")
+            if starts[0] > self.first:
+                raise ValueError("the first headway band must start at or before 'first'")
+        return self
+
+
+class PatternSpec(Strict):
+    """A service pattern: the stations a train calls at, in order, and its timetable.
+
+    `stops` lists the first and last station and any via stations needed to pick a branch; the
+    stations in between are filled in from the line's branches. `skip` names stations passed
+    without stopping (express). Direction `forward` runs as written, `backward` reversed.
+    """
+
+    id: Id
+    stops: Annotated[list[Id], Field(min_length=2)]
+    skip: list[Id] = Field(default_factory=list)
+    capacity: Annotated[int, Field(ge=1)] | None = None
+    timetable: dict[Literal["forward", "backward"], TimetableSpec]
+    source: str | None = None
+
+
+class LineSpec(Strict):
+    id: Id
+    operator: Id
+    name: str
+    name_zh: str | None = None
+    color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#444444"
+    branches: dict[Id, Annotated[list[tuple[Id, NonNegFloat]], Field(min_length=2)]]
+    """Named runs of consecutive stations, each as [station_id, km post]; branches meet at shared
+    stations (which carry the same km post)."""
+    speed_profile: SpeedProfile
+    run_s: dict[str, PosFloat] = Field(default_factory=dict)
+    """Run-time overrides per segment 'a>b' (seconds, both directions), replacing the profile."""
+    dwell_s: NonNegFloat = 30.0
+    dwell_s_at: dict[Id, NonNegFloat] = Field(default_factory=dict)
+    capacity: Annotated[int, Field(ge=1)]
+    """Persons per train (seated + standing), unless a pattern says otherwise."""
+    patterns: Annotated[list[PatternSpec], Field(min_length=1)]
+    source: str | None = None
+
+
+class InterchangePath(Strict):
+    name: Id
+    media: list[Id] | None = None
+    """Media allowed on this path (all when absent)."""
+    steps: list[Step]
+
+
+class InterchangeSpec(Strict):
+    """A transfer between two stations (of the same or different operators)."""
+
+    id: Id
+    stations: Annotated[list[Id], Field(min_length=2, max_length=2)]
+    bidirectional: bool = True
+    paths: Annotated[list[InterchangePath], Field(min_length=1)]
+    source: str | None = None
+
+
+class NetworkFile(Strict):
+    schema_version: Literal[1] = 1
+    name: Id | None = None
+    description: str | None = None
+    include: list[str] = Field(default_factory=list)
+    media: dict[Id, MediumSpec] = Field(default_factory=dict)
+    operators: list[OperatorSpec] = Field(default_factory=list)
+    stations: list[StationSpec] = Field(default_factory=list)
+    lines: list[LineSpec] = Field(default_factory=list)
+    interchanges: list[InterchangeSpec] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
+# Scenario file
+
+
+class ProfileSpec(Strict):
+    """Departure-time density: piecewise linear through [time, relative density] points."""
+
+    points: Annotated[list[tuple[Clock, NonNegFloat]], Field(min_length=2)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProfileSpec:
+        times = [t for t, _ in self.points]
+        if any(b <= a for a, b in zip(times, times[1:])):
+            raise ValueError("profile points must have strictly increasing times")
+        if sum(d for _, d in self.points) <= 0:
+            raise ValueError("profile density must be positive somewhere")
+        return self
+
+
+class StationSelector(Strict):
+    """A set of stations with weights: those of `operators` / `lines` / `stations` (all when none
+    is given), weighted by `weights` (default `default_weight`)."""
+
+    operators: list[Id] = Field(default_factory=list)
+    lines: list[Id] = Field(default_factory=list)
+    stations: list[Id] = Field(default_factory=list)
+    weights: dict[Id, NonNegFloat] = Field(default_factory=dict)
+    default_weight: NonNegFloat = 1.0
+
+
+class GeneratorSpec(Strict):
+    """Gravity-type OD generator: weight(o, d) = w_o * w_d * exp(-decay * km(o, d)), km straight-line."""
+
+    origins: StationSelector = Field(default_factory=StationSelector)
+    destinations: StationSelector = Field(default_factory=StationSelector)
+    distance_decay_per_km: NonNegFloat = 0.0
+    min_km: NonNegFloat = 0.0
+    """OD pairs closer than this (straight-line km) get no trips."""
+
+
+class SegmentSpec(Strict):
+    """A demand segment: a share of demand.total with its own OD pattern, profile and media."""
+
+    name: Id
+    share: PosFloat
+    generator: GeneratorSpec | None = None
+    od_table: str | None = None
+    """CSV with columns origin, destination, weight (path relative to the scenario file)."""
+    profile: Id
+    payment: dict[Id, NonNegFloat]
+    """Payment-medium shares (normalised)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SegmentSpec:
+        if (self.generator is None) == (self.od_table is None):
+            raise ValueError("give exactly one of 'generator' or 'od_table'")
+        if sum(self.payment.values()) <= 0:
+            raise ValueError("payment shares must add up to more than 0")
+        return self
+
+
+class GroupSpec(Strict):
+    """A named OD group reported separately: trips from any station of `from_` to any of `to`
+    (and back, when `both_ways`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: StationSelector = Field(alias="from")
+    to: StationSelector
+    both_ways: bool = True
+
+
+class DemandSpec(Strict):
+    total: Annotated[int, Field(ge=0, le=50_000_000)]
+    profiles: dict[Id, ProfileSpec]
+    segments: Annotated[list[SegmentSpec], Field(min_length=1)]
+    groups: dict[Id, GroupSpec] = Field(default_factory=dict)
+
+
+class RoutingSpec(Strict):
+    """Generalised cost (seconds of in-vehicle time) and the logit route choice."""
+
+    wait_weight: PosFloat = 2.0
+    walk_weight: PosFloat = 2.0
+    transfer_penalty_s: NonNegFloat = 300.0
+    value_of_time_cny_per_h: PosFloat = 40.0
+    logit_scale_per_min: NonNegFloat = 0.3
+    """Logit scale theta in 1/min of generalised cost; 0 makes every candidate equally likely."""
+    max_transfers: Annotated[int, Field(ge=0, le=5)] = 3
+    cost_band_rel: NonNegFloat = 0.3
+    cost_band_abs_s: NonNegFloat = 600.0
+    """Candidates cost at most best * (1 + rel) + abs."""
+    max_routes: Annotated[int, Field(ge=1, le=20)] = 5
+
+
+class PeriodSpec(Strict):
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> PeriodSpec:
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+class SimulationSpec(Strict):
+    end: Clock | None = None
+    """Clock time at which the simulation stops (default: period end + 2 h); commuters still
+    travelling then are reported `in_system`."""
+
+
+class ScenarioFile(Strict):
+    schema_version: Literal[1] = 1
+    name: Id
+    description: str | None = None
+    network: str
+    """Path of the network file, relative to this scenario file."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    period: PeriodSpec
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    demand: DemandSpec
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
