@@ -431,6 +431,16 @@ def build_network(loaded: LoadedNetwork) -> Network:
                 transfers.setdefault((frm, to), []).append(TransferPath(
                     frm, to, path.name, frozenset(path.media) if path.media is not None else None, tuple(steps)))
 
+    if not problems:
+        sequences = [st.entry for st in station_list] + [st.exit for st in station_list]
+        sequences += [tp.steps for paths in transfers.values() for tp in paths]
+        cycle = _facility_cycle(sequences, facilities)
+        if cycle:
+            root = loaded.files[0][1]
+            problems.append(Problem(str(root.path), "interchanges",
+                                    "station paths pass facilities in a cycle (" + " -> ".join(cycle) +
+                                    "): a facility used in both directions of a transfer must be split "
+                                    "into one facility per direction"))
     if problems:
         raise UserError(problems)
     return Network(
@@ -488,3 +498,39 @@ def _bfs(a: int, b: int, adjacency: dict[int, list[int]]) -> list[int] | None:
                 prev[v] = u
                 queue.append(v)
     return None
+
+
+def _facility_cycle(sequences, facilities: list[Facility]) -> list[str]:
+    """Facility ids along a cycle of the 'passed right after' graph (ticket machines may be
+    skipped), or [] if there is none."""
+    succ: dict[int, set[int]] = {}
+    for seq in sequences:
+        facs = [int(st.value) for st in seq if st.kind == FACILITY]
+        for i, a in enumerate(facs):
+            for b in facs[i + 1:]:
+                succ.setdefault(a, set()).add(b)
+                if facilities[b].kind != "ticket_machine":
+                    break
+    color: dict[int, int] = {}
+    stack_path: list[int] = []
+
+    def visit(u: int) -> list[int]:
+        color[u] = 1
+        stack_path.append(u)
+        for v in sorted(succ.get(u, ())):
+            if color.get(v) == 1:
+                return stack_path[stack_path.index(v):] + [v]
+            if v not in color:
+                found = visit(v)
+                if found:
+                    return found
+        stack_path.pop()
+        color[u] = 2
+        return []
+
+    for u in sorted(succ):
+        if u not in color:
+            found = visit(u)
+            if found:
+                return [facilities[f].id for f in found]
+    return []

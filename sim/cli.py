@@ -1,0 +1,191 @@
+"""The command line: validate, run, list (see README.md). Exit 0 ok, 2 user error, 1 internal error."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import Problem, UserError
+from .io import (StagedDir, check_output_dir, command_line, manifest, write_json, write_tables)
+from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
+from .metrics import confidence_intervals
+from .network import build_network
+from .scenario import load_scenario
+
+log = logging.getLogger("sim")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argument mistakes are user errors: exit 2, no traceback
+        self.print_usage(sys.stderr)
+        raise UserError([Problem("", "arguments", message)])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_sim.py", description="Yangtze River Delta commuting-circle transit simulator.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    v = sub.add_parser("validate", help="check scenario and network files; report every problem")
+    v.add_argument("paths", nargs="+", type=Path)
+    r = sub.add_parser("run", help="run a scenario and write a run directory")
+    r.add_argument("scenario", type=Path)
+    r.add_argument("--out", type=Path, help="output directory (default results/<scenario name>)")
+    r.add_argument("--seed", type=int, help="master seed (default: the scenario's seed)")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario field by dotted path, e.g. demand.total=200000")
+    r.add_argument("--replications", type=int, default=1)
+    r.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    r.add_argument("--engine", choices=("bulk", "reference"), default="bulk")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    r.add_argument("--no-plots", action="store_true", help="skip the charts")
+    sub.add_parser("list", help="shipped networks and scenarios")
+    return p
+
+
+def cmd_validate(args) -> int:
+    problems: list[Problem] = []
+    for path in args.paths:
+        try:
+            doc = read_yaml(path)
+            if detect_kind(doc) == "scenario":
+                scn = load_scenario(path)
+                from .api import resolve_groups
+                from .demand import generate_demand
+
+                demand = generate_demand(scn.model.demand.model_copy(update={"total": 0}), scn.model.period,
+                                         scn.network, scn.base_dir, 0, 0, str(path))
+                resolve_groups(scn, demand.origin, demand.destination)
+            else:
+                build_network(load_network_files(path))
+            print(f"ok: {path}")
+        except UserError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise UserError(problems)
+    return 0
+
+
+def _progress_bar(t0: float, t1: float, enabled: bool, label: str):
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=round(t1 - t0), desc=label, unit="sim-s", leave=False, file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+    state = {"last": t0}
+
+    def update(now: float) -> None:
+        now = min(now, t1)
+        bar.update(round(now - state["last"]))
+        state["last"] = now
+
+    return bar, update
+
+
+def cmd_run(args) -> int:
+    from . import api
+
+    if args.replications < 1:
+        raise UserError.single("", "--replications", "expected a whole number of at least 1")
+    overrides = parse_set_arguments(args.sets)
+    scn = load_scenario(args.scenario, overrides)
+    out = args.out if args.out is not None else ROOT / "results" / scn.name
+    check_output_dir(out, args.force)
+    interactive = sys.stderr.isatty() and not args.quiet
+    stage = StagedDir(out)
+    try:
+        summaries = []
+        for rep in range(args.replications):
+            t_start = time.perf_counter()
+            target = stage.path if args.replications == 1 else stage.path / f"rep-{rep:03d}"
+            target.mkdir(parents=True, exist_ok=True)
+            label = scn.name if args.replications == 1 else f"{scn.name} rep {rep}"
+            bar, update = _progress_bar(scn.model.period.start, scn.t_end, interactive, label)
+            try:
+                result = api.run(scn, args.seed, rep, args.engine, update)
+            finally:
+                if bar is not None:
+                    bar.close()
+            t_write = time.perf_counter()
+            write_tables(target, result.tables)
+            write_json(target / "summary.json", result.summary)
+            if not args.no_plots:
+                from .report import write_standard_plots
+
+                groups = _group_series(scn, result)
+                write_standard_plots(target / "plots", scn.network, result.trips, result.trains, groups,
+                                     scn.model.period.start, scn.model.period.end)
+            result.timings_s["writing"] = time.perf_counter() - t_write
+            wall = time.perf_counter() - t_start
+            write_json(target / "manifest.json", manifest(result, command_line(), wall, scn.network_files))
+            summaries.append(result.summary)
+            if not args.quiet:
+                _print_headline(result.summary, wall, label)
+        if args.replications > 1:
+            write_json(stage.path / "summary.json", {"replications": args.replications,
+                                                     "kpis": confidence_intervals(summaries)})
+        stage.commit()
+    except BaseException:
+        stage.discard()
+        raise
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
+def _group_series(scn, result) -> dict[str, pd.Series]:
+    from .api import resolve_groups
+
+    origin = result.trips["origin"].cat.codes.to_numpy()
+    dest = result.trips["destination"].cat.codes.to_numpy()
+    return {k: pd.Series(v) for k, v in resolve_groups(scn, origin, dest).items()}
+
+
+def _print_headline(summary: dict, wall: float, label: str) -> None:
+    def mins(x):
+        return "n/a" if x is None else f"{x / 60:.1f} min"
+
+    print(f"{label}: {summary['commuters']:,} commuters, {summary['arrived']:,} arrived, "
+          f"{summary['in_system']:,} still travelling at the end; mean travel time "
+          f"{mins(summary['travel_time_mean_s'])} (p95 {mins(summary['travel_time_p95_s'])}); "
+          f"denied boardings {summary['denied_boardings']:,}; wall time {wall:.1f} s")
+    for name, g in summary.get("groups", {}).items():
+        print(f"  {name}: {g['commuters']:,} commuters, mean travel time {mins(g['travel_time_mean_s'])}, "
+              f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} CNY")
+
+
+def cmd_list(args) -> int:
+    for folder in ("networks", "scenarios"):
+        for path in sorted((ROOT / folder).glob("*.yaml")):
+            try:
+                doc = read_yaml(path)
+                data = doc.data if isinstance(doc.data, dict) else {}
+            except UserError:
+                data = {}
+            desc = str(data.get("description") or "").strip().splitlines()
+            kind = "scenario" if folder == "scenarios" else "network"
+            print(f"{kind:9s} {folder}/{path.name:28s} {desc[0] if desc else ''}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return {"validate": cmd_validate, "run": cmd_run, "list": cmd_list}[args.command](args)
+    except UserError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # internal error: keep the traceback for the bug report
+        traceback.print_exc()
+        return 1

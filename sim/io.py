@@ -1,0 +1,139 @@
+"""Run directories: writing tables, summary, manifest and charts atomically; reading them back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import UserError
+from .schema import SCHEMA_VERSION
+
+TABLES = ("trips", "legs", "trains", "facilities")
+PACKAGES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "matplotlib", "scipy")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_revision() -> str:
+    """The project's git commit (with '+dirty' for uncommitted changes), or 'unknown'."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse a non-empty output directory unless forced."""
+    if out.exists() and not out.is_dir():
+        raise UserError.single(str(out), "--out", "exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise UserError.single(str(out), "--out", "directory is not empty (use --force to replace it)")
+
+
+class StagedDir:
+    """A temporary directory beside `target` that replaces it on commit and vanishes on failure,
+    so that a failed run leaves nothing half-written."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+
+    def commit(self) -> None:
+        if self.target.exists():
+            old = self.target.parent / f".{self.target.name}.old"
+            if old.exists():
+                shutil.rmtree(old)
+            self.target.rename(old)
+            self.path.rename(self.target)
+            shutil.rmtree(old)
+        else:
+            self.path.rename(self.target)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def write_tables(directory: Path, tables) -> None:
+    for name in TABLES:
+        getattr(tables, name).to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow",
+                                         compression="zstd")
+
+
+def manifest(result, command: list[str], wall_s: float, network_files: tuple[Path, ...]) -> dict:
+    scn = result.scenario
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario_name": scn.name,
+        "scenario_file": str(scn.path),
+        "overrides": scn.overrides,
+        "scenario": scn.resolved(),
+        "network_files": {str(p): file_digest(p) for p in network_files},
+        "seed": result.seed,
+        "replication": result.replication,
+        "engine": result.engine,
+        "command": command,
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "platform": platform.platform(),
+        "wall_time_s": round(wall_s, 3),
+        "phase_times_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+    }
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    path: Path
+    trips: pd.DataFrame
+    legs: pd.DataFrame
+    trains: pd.DataFrame
+    facilities: pd.DataFrame
+    summary: dict
+    manifest: dict
+
+
+def load_results(path: str | Path) -> LoadedRun:
+    """Read a run directory written by `run`."""
+    p = Path(path)
+    missing = [f"{n}.parquet" for n in TABLES if not (p / f"{n}.parquet").exists()]
+    missing += [n for n in ("summary.json", "manifest.json") if not (p / n).exists()]
+    if missing:
+        raise UserError.single(str(p), "", f"not a run directory (missing {', '.join(missing)})")
+    frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in TABLES}
+    return LoadedRun(p, **frames, summary=json.loads((p / "summary.json").read_text(encoding="utf-8")),
+                     manifest=json.loads((p / "manifest.json").read_text(encoding="utf-8")))
+
+
+def command_line() -> list[str]:
+    return [Path(sys.argv[0]).name, *sys.argv[1:]]
