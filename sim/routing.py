@@ -5,8 +5,9 @@ station, on any train whose pattern serves both: common lines) joined by transfe
 cost, in seconds of in-vehicle time: in-vehicle time + wait_weight * expected wait (random
 incidence on the actual departures of the commuter's hour) + walk_weight * (walks + mean service
 at facilities) + transfer_penalty per transfer + fare / value of time. Candidates come from a
-bounded depth-first search guided by exact lower bounds (reverse Dijkstra per destination);
-commuters pick among them by multinomial logit.
+bounded depth-first search guided by exact lower bounds (reverse Dijkstra per destination) that
+alights only at the destination or at transfer points; commuters pick among them by multinomial
+logit.
 """
 
 from __future__ import annotations
@@ -48,19 +49,18 @@ class Route:
     """Line ids joined by '>', e.g. 'SH11>SZ11'."""
 
 
-def mean_wait_s(departures: np.ndarray, start: float, end: float) -> float:
-    """Mean wait (s) for arrivals uniform in [start, end) until the next departure (random
-    incidence: sum of squared gaps / (2 * span)); a gap with no later departure counts 2 h."""
-    i = np.searchsorted(departures, start, side="left")
-    j = np.searchsorted(departures, end, side="left")
-    pts = departures[i: j + 1]
-    if len(pts) == 0 or pts[-1] < end:
-        pts = np.append(pts, max(end, start) + 7200.0)
-    x = np.concatenate([[start], pts[:-1]])
-    y = pts
-    total = np.sum((y - x) ** 2) / 2.0
-    total -= (y[-1] - end) ** 2 / 2.0 if y[-1] > end else 0.0
-    return float(total / (end - start))
+def mean_wait_s(departures: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean wait (s) until the next departure for arrivals uniform in each interval between
+    consecutive `edges` (random incidence: the integral of the time to the next departure over the
+    interval, divided by its length). After the last departure the wait runs to a notional
+    departure 2 h after the later of the last departure and the last edge."""
+    edges = np.asarray(edges, dtype=float)
+    tail = max(float(edges[-1]), float(departures[-1]) if len(departures) else -np.inf) + 7200.0
+    dep = np.append(np.asarray(departures, dtype=float), tail)
+    cum = np.concatenate([[0.0], np.cumsum(np.diff(dep) ** 2 / 2.0)])  # integral from dep[0] to dep[k]
+    k = np.searchsorted(dep, edges, side="left")  # dep[k-1] < t <= dep[k]
+    integral = cum[k] - (dep[k] - edges) ** 2 / 2.0
+    return np.diff(integral) / np.diff(edges)
 
 
 def build_leg_options(network: Network) -> list[LegOption]:
@@ -99,6 +99,25 @@ def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: boo
     return total
 
 
+def transfer_points(network: Network) -> frozenset[int]:
+    """Stations where changing trains can make sense: served by several lines, joined to another
+    station by an interchange, or a junction of a line's branches."""
+    lines_at: dict[int, set[int]] = {}
+    for p in network.patterns:
+        for s in p.stops:
+            lines_at.setdefault(s, set()).add(p.line)
+    out = {s for s, ls in lines_at.items() if len(ls) > 1}
+    out |= {a for a, _ in network.transfers}
+    for line in network.lines:
+        degree: dict[int, set[int]] = {}
+        for branch in line.branches:
+            for a, b in zip(branch, branch[1:]):
+                degree.setdefault(a, set()).add(b)
+                degree.setdefault(b, set()).add(a)
+        out |= {s for s, nb in degree.items() if len(nb) > 2}
+    return frozenset(out)
+
+
 class Router:
     """Candidate routes and their generalised costs for one network, routing spec and period."""
 
@@ -107,15 +126,19 @@ class Router:
         self.spec = spec
         self.t_start = t_start
         self.legs = build_leg_options(network)
-        self.legs_from: dict[int, list[int]] = {}
+        self.transfer_points = transfer_points(network)
         self.legs_into: dict[int, list[int]] = {}
+        self.legs_direct: dict[tuple[int, int], list[int]] = {}
+        self.legs_to_transfer: dict[int, list[int]] = {}
         for k, leg in enumerate(self.legs):
-            self.legs_from.setdefault(leg.board, []).append(k)
             self.legs_into.setdefault(leg.alight, []).append(k)
+            self.legs_direct.setdefault((leg.board, leg.alight), []).append(k)
+            if leg.alight in self.transfer_points:
+                self.legs_to_transfer.setdefault(leg.board, []).append(k)
         span = max((float(leg.departures[-1]) for leg in self.legs if len(leg.departures)), default=t_start)
         self.n_bands = max(1, int(math.ceil((span - t_start) / BAND_S)) + 1)
-        self.wait = np.asarray([[mean_wait_s(leg.departures, t_start + b * BAND_S, t_start + (b + 1) * BAND_S)
-                                 for b in range(self.n_bands)] for leg in self.legs]).reshape(len(self.legs), -1)
+        edges = t_start + BAND_S * np.arange(self.n_bands + 1)
+        self.wait = np.asarray([mean_wait_s(leg.departures, edges) for leg in self.legs]).reshape(len(self.legs), -1)
         self.search_cost = np.asarray([leg.ivt_s + spec.wait_weight * float(np.median(self.wait[k]))
                                        for k, leg in enumerate(self.legs)])
         # transfers: from station -> [(to station, min walk cost over paths)]
@@ -178,7 +201,7 @@ class Router:
             g, s, boarding, legs, visited, last = stack.pop()
             expansions += 1
             if boarding:
-                for k in self.legs_from.get(s, ()):
+                for k in self.legs_direct.get((s, dest), []) + self.legs_to_transfer.get(s, []):
                     leg = self.legs[k]
                     pl = self.net.platforms[leg.platform]
                     ld = (pl.line, pl.direction)
