@@ -37,27 +37,27 @@ class Demand:
         return len(self.t_depart)
 
 
-def station_components(network: Network) -> np.ndarray:
-    """Connected-component label per station (linked by lines and interchanges)."""
-    parent = list(range(len(network.stations)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
+def routable_pairs(network: Network) -> np.ndarray:
+    """[origin, destination] -> True if a route exists: ride from the origin, change trains (at a
+    station or through an interchange) any number of times, and alight at the destination."""
+    n = len(network.stations)
+    ride = np.zeros((n, n), dtype=bool)
     for p in network.patterns:
-        for a, b in zip(p.stops, p.stops[1:]):
-            union(a, b)
+        stops = np.asarray(p.stops)
+        for i in range(len(stops) - 1):
+            ride[stops[i], stops[i + 1:]] = True
+    change = np.eye(n, dtype=bool)
     for a, b in network.transfers:
-        union(a, b)
-    return np.asarray([find(i) for i in range(len(parent))], dtype=np.int32)
+        change[a, b] = True
+    step = (change.astype(np.int64) @ ride.astype(np.int64)) > 0
+    reach = ride.copy()
+    while True:
+        grown = reach | ((reach.astype(np.int64) @ step.astype(np.int64)) > 0)
+        if (grown == reach).all():
+            break
+        reach = grown
+    np.fill_diagonal(reach, False)
+    return reach
 
 
 def resolve_selector(sel: StationSelector, network: Network, where: str, problems: list[Problem],
@@ -189,8 +189,7 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
     media = tuple(sorted(network.media))
     medium_index = {m: i for i, m in enumerate(media)}
     km = network.station_km_matrix()
-    comp = station_components(network)
-    connected = comp[:, None] == comp[None, :]
+    connected = routable_pairs(network)
     names = [s.name for s in spec.segments]
     if len(set(names)) != len(names):
         problems.append(Problem(file, "demand.segments", "segment names must be unique"))
@@ -215,7 +214,7 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
             for o, d in bad[:10]:
                 problems.append(Problem(str(base_dir / seg.od_table), "",
                                         f"no route from '{network.stations[o].id}' to '{network.stations[d].id}' "
-                                        "(not connected)"))
+                                        "(a trip must ride from its origin and alight at its destination)"))
         if w.sum() <= 0 and not problems:
             problems.append(Problem(file, where, "no OD pair has positive weight (check selectors and min_km)"))
         weights.append(w)

@@ -67,7 +67,9 @@ class TemplateInfo:
 
 
 def compile_steps(router: Router, route, medium: str) -> list[tuple[int, int, int, float]]:
-    """Steps (kind, target, alighting station, walk before) for a route paid with `medium`."""
+    """Steps (kind, target, alighting station, walk before) for a route paid with `medium`. A route
+    starting (ending) at a station other than its first boarding (last alighting) station walks
+    there in the street and enters (leaves) through the station it rides from (to)."""
     net = router.net
     steps: list[tuple[int, int, int, float]] = []
     walk = 0.0
@@ -85,20 +87,26 @@ def compile_steps(router: Router, route, medium: str) -> list[tuple[int, int, in
             walk = 0.0
 
     legs = [router.legs[k] for k in route.legs]
-    origin = net.stations[legs[0].board]
-    station_steps(origin.entry, router.needs_ticket(medium, origin.operator))
+    first, last = net.stations[legs[0].board], net.stations[legs[-1].alight]
+
+    def change(a: int, b: int) -> None:
+        nonlocal walk
+        if a == b:
+            walk += net.stations[a].transfer_walk_s
+            return
+        path = router.transfer_path(a, b, medium)
+        assert path is not None, "routes without a path for the medium are never chosen"
+        station_steps(path.steps, router.needs_ticket(medium, net.stations[b].operator))
+
+    walk += router.street_walk.get((route.start, first.index), 0.0)
+    station_steps(first.entry, router.needs_ticket(medium, first.operator))
     for pos, leg in enumerate(legs):
         if pos > 0:
-            prev = legs[pos - 1]
-            if prev.alight == leg.board:
-                walk += net.stations[leg.board].transfer_walk_s
-            else:
-                path = router.transfer_path(prev.alight, leg.board, medium)
-                assert path is not None, "routes without a path for the medium are never chosen"
-                station_steps(path.steps, router.needs_ticket(medium, net.stations[leg.board].operator))
+            change(legs[pos - 1].alight, leg.board)
         steps.append((STEP_RIDE, leg.platform, leg.alight, walk))
         walk = 0.0
-    station_steps(net.stations[legs[-1].alight].exit, False)
+    station_steps(last.exit, False)
+    walk += router.street_walk.get((last.index, route.end), 0.0)
     steps.append((STEP_END, -1, -1, walk))
     return steps
 

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-__all__ = ["travel_time_distribution", "line_load_profile", "marey_diagram", "save", "clock_label"]
+__all__ = ["clock_label", "line_load_profile", "marey_diagram", "save", "travel_time_distribution"]
 
 DPI = 130
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -43,7 +43,7 @@ def clock_label(seconds: float, _pos: object = None) -> str:
     """'HH:MM' for seconds since midnight (rounded to the minute; hours past 24 kept)."""
     if not np.isfinite(seconds):
         return ""
-    minutes = int(round(seconds / 60.0))
+    minutes = round(float(seconds) / 60.0)
     sign = "-" if minutes < 0 else ""
     minutes = abs(minutes)
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
@@ -64,8 +64,10 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def _name(station: str, station_names: Mapping[str, str]) -> str:
-    return station_names.get(station, station)
+def _name(station: str, station_names: Mapping[str, str], max_chars: int = 26) -> str:
+    """The station's English name (its id when unnamed), shortened with an ellipsis past `max_chars`."""
+    name = str(station_names.get(station, station))
+    return name if len(name) <= max_chars else name[:max_chars - 1].rstrip() + "\u2026"
 
 
 def _of_line(trains: pd.DataFrame, line: str) -> pd.DataFrame:
@@ -136,12 +138,12 @@ def travel_time_distribution(trips_by_label: Mapping[str, pd.DataFrame],
             mean = float(v.mean())
             text = f"{label}: n = {len(v):,}, mean {mean:.1f} min"
             ax_h.hist(v, bins=bins, weights=np.full(len(v), 100.0 / len(v)), histtype="step",
-                      linewidth=1.6, color=color)
-            ax_h.axvline(mean, color=color, linestyle="--", linewidth=1.0)
+                      linewidth=1.6, color=color, gid=f"hist:{label}")
+            ax_h.axvline(mean, color=color, linestyle="--", linewidth=1.0, gid=f"mean:{label}")
             xs = np.sort(v)
             ys = np.arange(1, len(xs) + 1) * 100.0 / len(xs)
             ax_c.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
-                      color=color, linewidth=1.6)
+                      color=color, linewidth=1.6, gid=f"cdf:{label}")
         else:
             text = f"{label}: no arrived commuters"
         if n_out:
@@ -184,19 +186,20 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
                       station_names: Mapping[str, str], t_from: float, t_to: float) -> Figure:
     """Departing load per section of one line, direction "up" (top panel) and "down" (bottom panel).
 
-    Sections are keyed by the departing station: over the train calls of `line` that depart in
-    [t_from, t_to) (s since midnight) and are not a train's last call, the bar is the mean and the black
-    mark the maximum of `load_after` (passengers on board when leaving the station); the dashed red
-    steps are the mean `capacity` (passengers) of those calls (when every load is below 35 % of capacity
-the y axis zooms on the loads and a note gives the capacity instead). The right axis reads the load as a load
-    factor (%) of the window's mean capacity (exact when all trains have the same capacity); the
-    section with the highest maximum load is annotated with its load factor.
+    Sections are keyed by the departing station. Over the calls of `line` that depart in
+    [t_from, t_to) (s since midnight) and are not a train's last call: the bar is the mean and the
+    black mark the maximum of `load_after` (passengers on board when leaving the station); the dashed
+    red steps are the mean `capacity` (passengers) of those calls. When every load is below 35 % of
+    capacity the y axis zooms on the loads and a note gives the capacity instead. The right axis reads
+    the load as a load factor (%) of the window's mean capacity (exact when all trains have the same
+    capacity); the call with the highest load is circled and its load factor given in the corner.
 
-    `station_order` lists the line's station ids in km order, for a Y-shaped line the main trunk
-    first and then the branch stations; "up" sections are drawn in that order, "down" ones in reverse.
-    Only stations with departures in the window are drawn; stations not in `station_order` are
-    appended at the end. A dotted vertical line separates neighbours that no train runs between (e.g.
-    the end of the trunk and the start of a branch). Tick labels are `station_names` (English names).
+    `station_order` lists the line's station ids in km order, for a Y-shaped line the main trunk first
+    and then the branch stations; "up" sections are drawn in that order, "down" ones in reverse. Only
+    stations with departures in the window are drawn; stations not in `station_order` are appended
+    after them (by mean call sequence number). A dotted vertical line separates chart neighbours that
+    no train runs between (e.g. the end of the trunk and the start of a branch). Tick labels are
+    `station_names` (English names; ids when missing).
     """
     df = _of_line(trains, line)
     dep = _departing_calls(df)
@@ -209,9 +212,10 @@ the y axis zooms on the loads and a note gives the capacity instead). The right 
         Patch(facecolor="#4c8cbf", label="mean departing load"),
         Line2D([], [], color="black", marker="_", markersize=10, markeredgewidth=2, linestyle="none",
                label="max departing load"),
-        Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)"),
-        Line2D([], [], color="0.5", linestyle=":", linewidth=1.2, label="no direct run between neighbours"),
     ]
+    capacity_handle = Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)")
+    seam_handle = Line2D([], [], color="0.5", linestyle=":", linewidth=1.2,
+                         label="no train runs between these neighbours (e.g. trunk | branch)")
     for ax, direction in zip(axes, ("up", "down")):
         d = dep[dep["direction"] == direction]
         ax.set_xlabel("departing station (section to the train's next stop)")
@@ -224,33 +228,39 @@ the y axis zooms on the loads and a note gives the capacity instead). The right 
             continue
         stats = d.groupby("station", sort=False).agg(
             mean_load=("load_after", "mean"), max_load=("load_after", "max"),
-            capacity=("capacity", "mean"), calls=("load_after", "size"))
+            capacity=("capacity", "mean"))
         seq_order = order if direction == "up" else order[::-1]
-        extra = [s for s in stats.index if s not in set(order)]
+        known = set(order)
+        mean_seq = d.groupby("station", sort=False)["seq"].mean()
+        extra = sorted((s for s in stats.index if s not in known), key=lambda s: mean_seq[s])
         stations = [s for s in seq_order if s in stats.index] + extra
         stats = stats.loc[stations]
         pairs = set(zip(d["station"], d["next_station"]))
         x = np.arange(len(stations))
 
-        ax.bar(x, stats["mean_load"], width=0.7, color="#4c8cbf")
+        ax.bar(x, stats["mean_load"], width=0.7, color="#4c8cbf", gid="mean_load")
         ax.plot(x, stats["max_load"], color="black", marker="_", markersize=10, markeredgewidth=2,
-                linestyle="none")
+                linestyle="none", gid="max_load")
         edges = np.arange(len(stations) + 1) - 0.5
         ax.plot(np.repeat(edges, 2)[1:-1], np.repeat(stats["capacity"].to_numpy(dtype=float), 2),
-                color="#d62728", linestyle="--", linewidth=1.5)
+                color="#d62728", linestyle="--", linewidth=1.5, gid="capacity")
         # neighbours on the chart that no train runs between: the trunk/branch seam of a Y-line
         for i in range(len(stations) - 1):
             if (stations[i], stations[i + 1]) not in pairs:
-                ax.axvline(i + 0.5, color="0.5", linestyle=":", linewidth=1.2)
+                ax.axvline(i + 0.5, color="0.5", linestyle=":", linewidth=1.2, gid="seam")
+                if seam_handle not in legend_handles:
+                    legend_handles.append(seam_handle)
 
         cap_ref = float(d["capacity"].mean())
         peak = float(stats["max_load"].max())
         cap_max = float(stats["capacity"].max())
         if peak >= ZOOM_BELOW_LF * cap_max or cap_max <= 0:
-            top = max(peak, cap_max) * 1.12
+            top = max(peak, cap_max) * 1.2
+            if capacity_handle not in legend_handles:
+                legend_handles.insert(2, capacity_handle)
         else:   # light loads: zoom on them, the capacity line is above the scale
             top = peak * 1.3
-            ax.text(0.995, 0.97, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
+            ax.text(0.995, 0.975, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
                     ha="right", va="top", fontsize=8.5, color="#d62728")
         ax.set_ylim(0, top if top > 0 else 1)
         ax.set_xlim(-0.6, len(stations) - 0.4)
@@ -259,11 +269,13 @@ the y axis zooms on the loads and a note gives the capacity instead). The right 
                                                          lambda lf, c=cap_ref: lf * c / 100.0))
             sec.set_ylabel(f"load factor (% of mean capacity {cap_ref:,.0f})")
             ipk = int(np.argmax(stats["max_load"].to_numpy()))
-            pk = stats.iloc[ipk]
-            ax.annotate(f"max {pk['max_load']:,.0f} = {pk['max_load'] / pk['capacity'] * 100:.0f} % of capacity",
-                        xy=(ipk, pk["max_load"]), xytext=(0, 8), textcoords="offset points",
-                        ha="center" if 2 < ipk < len(stations) - 3 else ("left" if ipk <= 2 else "right"),
-                        fontsize=8.5, color="black")
+            pk = d.loc[d.loc[d["station"] == stations[ipk], "load_after"].idxmax()]
+            ax.plot([ipk], [pk["load_after"]], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
+                    markeredgecolor="black", markeredgewidth=1.2, gid="peak")
+            ax.text(0.005, 0.975, f"\u25cb highest load: {pk['load_after']:,.0f} leaving "
+                    f"{_name(stations[ipk], station_names)} at {clock_label(pk['t_depart'])} = "
+                    f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the train's capacity",
+                    transform=ax.transAxes, ha="left", va="top", fontsize=8.5)
         ax.set_xticks(x, [_name(s, station_names) for s in stations], rotation=55, ha="right",
                       rotation_mode="anchor", fontsize=8)
         n_trains = d["train_id"].nunique()
@@ -313,11 +325,12 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     ax = fig.subplots()
     services = sorted(df["service"].unique()) if not df.empty else []
     color_of = {s: (colors or {}).get(s, _PALETTE[k % len(_PALETTE)]) for k, s in enumerate(services)}
+    width = 1.3 if len(shown) <= 40 else (1.0 if len(shown) <= 100 else 0.7)
     for train_id, calls in df.groupby("train_id", sort=False):
         km = calls["station"].map(km_of_station).to_numpy(dtype=float)
         t = np.column_stack([calls["t_arrive"].to_numpy(dtype=float),
                              calls["t_depart"].to_numpy(dtype=float)]).ravel()
-        ax.plot(t, np.repeat(km, 2), color=color_of[calls["service"].iloc[0]], linewidth=1.0)
+        ax.plot(t, np.repeat(km, 2), color=color_of[calls["service"].iloc[0]], linewidth=width, gid=str(train_id))
     if df.empty:
         _no_data(ax, "no trains in the window")
 

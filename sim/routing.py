@@ -43,10 +43,18 @@ class LegOption:
 
 @dataclass(frozen=True)
 class Route:
+    start: int
+    """Origin station; the first leg boards here or at a station reached from it by an interchange."""
     legs: tuple[int, ...]
     """Indices into the leg options."""
+    end: int
+    """Destination station; the last leg alights here or at a station with an interchange to it."""
     label: str
     """Line ids joined by '>', e.g. 'SH11>SZ11'."""
+
+    @property
+    def key(self) -> tuple:
+        return (self.start, self.legs, self.end)
 
 
 def mean_wait_s(departures: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -152,6 +160,10 @@ class Router:
         for a, outs in self.transfer_out.items():
             for b, w in outs:
                 self.transfer_in.setdefault(b, []).append((a, w))
+        # walking outside the stations between two stations joined by an interchange
+        self.street_walk: dict[tuple[int, int], float] = {
+            key: min(sum(st.value for st in p.steps if st.kind != FACILITY) for p in paths)
+            for key, paths in network.transfers.items()}
 
     # -- candidate search -------------------------------------------------------------------------
 
@@ -163,6 +175,11 @@ class Router:
         hA: dict[int, float] = {dest: 0.0}
         hB: dict[int, float] = {}
         heap = [(0.0, 0, dest)]  # (cost, node kind 0=A 1=B, station)
+        for (a, b), walk in self.street_walk.items():
+            if b == dest:
+                hA[a] = min(hA.get(a, math.inf), self.spec.walk_weight * walk)
+                heap.append((hA[a], 0, a))
+        heapq.heapify(heap)
         while heap:
             c, kind, s = heapq.heappop(heap)
             if kind == 0:
@@ -186,35 +203,41 @@ class Router:
 
     def candidates(self, origin: int, dest: int, bounds: tuple[dict[int, float], dict[int, float]],
                    expansion_limit: int = 20000) -> list[Route]:
-        """Loop-free routes from origin to dest within the cost band, cheapest first."""
+        """Loop-free routes from origin to dest within the cost band, cheapest first. A route may
+        begin with a walk in the street from the origin to a station joined to it by an interchange
+        and enter there, and end by leaving the last station and walking to the destination."""
         hA, hB = bounds
-        best = hB.get(origin, math.inf)
+        walk_w = self.spec.walk_weight
+        starts = [(0.0, origin)] + [(walk_w * w, b) for (a, b), w in self.street_walk.items() if a == origin]
+        best = min((g + hB.get(b, math.inf) for g, b in starts), default=math.inf)
         if not math.isfinite(best):
             return []
         bound = best * (1 + self.spec.cost_band_rel) + self.spec.cost_band_abs_s + 1e-6
         max_legs = self.spec.max_transfers + 1
+        near = {a: walk_w * w for (a, b), w in self.street_walk.items() if b == dest}
+        near[dest] = 0.0
         found: list[tuple[float, tuple[int, ...]]] = []
         expansions = 0
         # stack items: (g, station, boarding?, legs, visited, last line-direction)
-        stack = [(0.0, origin, True, (), frozenset([origin]), None)]
+        stack = [(g, b, True, (), frozenset([origin, b]), None) for g, b in starts]
         while stack and expansions < expansion_limit:
             g, s, boarding, legs, visited, last = stack.pop()
             expansions += 1
             if boarding:
-                for k in self.legs_direct.get((s, dest), []) + self.legs_to_transfer.get(s, []):
+                options = [k for a in near for k in self.legs_direct.get((s, a), ())]
+                options += self.legs_to_transfer.get(s, [])
+                for k in options:
                     leg = self.legs[k]
                     pl = self.net.platforms[leg.platform]
                     ld = (pl.line, pl.direction)
                     if ld == last:
                         continue
                     g2 = g + self.search_cost[k]
-                    if leg.alight == dest:
-                        if g2 <= bound:
-                            found.append((g2, legs + (k,)))
+                    if leg.alight in near and g2 + near[leg.alight] <= bound:
+                        found.append((g2 + near[leg.alight], legs + (k,)))
+                    if leg.alight == dest or leg.alight in visited or len(legs) + 1 >= max_legs:
                         continue
-                    if leg.alight in visited or len(legs) + 1 >= max_legs:
-                        continue
-                    if g2 + hA.get(leg.alight, math.inf) <= bound:
+                    if leg.alight in self.transfer_points and g2 + hA.get(leg.alight, math.inf) <= bound:
                         stack.append((g2, leg.alight, False, legs + (k,), visited | {leg.alight}, ld))
             else:
                 for b, walk in self.transfer_out.get(s, ()):
@@ -230,7 +253,7 @@ class Router:
                 continue
             seen.add(legs)
             label = ">".join(self.net.lines[self.legs[k].line].id for k in legs)
-            out.append(Route(legs, label))
+            out.append(Route(origin, legs, dest, label))
             if len(out) >= self.spec.max_routes:
                 break
         return out
@@ -278,23 +301,27 @@ class Router:
         """Generalised cost (s) without waiting; inf if some transfer has no path for the medium."""
         spec = self.spec
         legs = [self.legs[k] for k in route.legs]
-        o, d = legs[0].board, legs[-1].alight
-        so, sd = self.net.stations[o], self.net.stations[d]
+        so, sd = self.net.stations[legs[0].board], self.net.stations[legs[-1].alight]
         walk = path_walk_s(so.entry, self.net, self.needs_ticket(medium, so.operator))
         walk += path_walk_s(sd.exit, self.net, False)
-        for prev, nxt in zip(legs, legs[1:]):
-            if prev.alight == nxt.board:
-                walk += self.net.stations[prev.alight].transfer_walk_s
-            else:
-                path = self.transfer_path(prev.alight, nxt.board, medium)
-                if path is None:
-                    return math.inf
-                walk += path_walk_s(path.steps, self.net,
-                                    self.needs_ticket(medium, self.net.stations[nxt.board].operator))
+        walk += self.street_walk.get((route.start, so.index), 0.0) + self.street_walk.get((sd.index, route.end), 0.0)
+        for a, b in self.changes(route):
+            if a == b:
+                walk += self.net.stations[a].transfer_walk_s
+                continue
+            path = self.transfer_path(a, b, medium)
+            if path is None:
+                return math.inf
+            walk += path_walk_s(path.steps, self.net, self.needs_ticket(medium, self.net.stations[b].operator))
         ivt = sum(leg.ivt_s for leg in legs)
         fare = sum(self.leg_fares(route, medium))
         return (ivt + spec.walk_weight * walk + spec.transfer_penalty_s * (len(legs) - 1)
                 + fare / spec.value_of_time_cny_per_h * 3600.0)
+
+    def changes(self, route: Route) -> list[tuple[int, int]]:
+        """(alighting station, next boarding station) of every change of train."""
+        legs = [self.legs[k] for k in route.legs]
+        return [(prev.alight, nxt.board) for prev, nxt in zip(legs, legs[1:])]
 
     def wait_cost(self, route: Route) -> np.ndarray:
         """wait_weight * expected wait (s) summed over legs, per departure band."""
@@ -342,10 +369,10 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
                 problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
                                                         f"'{router.net.stations[d].id}'"))
             for r in found:
-                if r.legs not in route_index:
-                    route_index[r.legs] = len(routes)
+                if r.key not in route_index:
+                    route_index[r.key] = len(routes)
                     routes.append(r)
-                cand[k].append(route_index[r.legs])
+                cand[k].append(route_index[r.key])
     if problems:
         raise UserError(problems[:20])
 

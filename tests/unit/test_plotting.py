@@ -1,0 +1,186 @@
+"""sim.plotting on small hand-built tables (no simulation): figure structure, selection, save."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from sim import plotting
+
+H = 3600.0
+
+
+def _trains(rows: list[tuple]) -> pd.DataFrame:
+    """Train calls from (train_id, service, direction, [(station, t_arrive, t_depart, load_after), ...])
+    rows; line "Y", capacity 100 (categoricals, as the simulator writes them)."""
+    out = []
+    for train_id, service, direction, calls in rows:
+        for seq, (station, ta, td, load) in enumerate(calls):
+            out.append({"train_id": train_id, "line": "Y", "service": service, "direction": direction,
+                        "station": station, "seq": seq, "t_arrive": ta, "t_depart": td, "boarded": 0,
+                        "alighted": 0, "load_after": load, "capacity": 100})
+    df = pd.DataFrame(out)
+    for col in ("train_id", "line", "service", "direction", "station"):
+        df[col] = df[col].astype("category")
+    return df
+
+
+def _calls(stations: list[str], t0: float, loads: list[int], run_s: float = 120.0, dwell_s: float = 30.0):
+    calls, t = [], t0
+    for k, (s, load) in enumerate(zip(stations, loads)):
+        ta = t
+        td = ta if k in (0, len(stations) - 1) else ta + dwell_s
+        calls.append((s, ta, td, load))
+        t = td + run_s
+    return calls
+
+
+# A Y-shaped line: trunk A-B-C-D, branch from B to E-F.
+ORDER = ["A", "B", "C", "D", "E", "F"]
+NAMES = {"A": "Alpha", "B": "Bravo", "C": "Charlie", "D": "Delta", "E": "Echo", "F": "Foxtrot"}
+KM = {"A": 0.0, "B": 1.0, "C": 2.0, "D": 3.0, "E": 2.2, "F": 3.5}
+
+
+@pytest.fixture(scope="module")
+def ytrains() -> pd.DataFrame:
+    return _trains([
+        ("t1", "Y.trunk.fwd", "up", _calls(["A", "B", "C", "D"], 7 * H, [40, 80, 20, 0])),
+        ("t2", "Y.trunk.fwd", "up", _calls(["A", "B", "C", "D"], 7 * H + 600, [60, 90, 30, 0])),
+        ("b1", "Y.branch.fwd", "up", _calls(["A", "B", "E", "F"], 7 * H + 300, [10, 50, 25, 0])),
+        ("d1", "Y.trunk.bwd", "down", _calls(["D", "C", "B", "A"], 7 * H + 100, [30, 45, 70, 0])),
+        # departs outside [07:00, 08:00): not in the load profile nor in the Marey diagram
+        ("late", "Y.trunk.fwd", "up", _calls(["A", "B", "C", "D"], 9 * H, [99, 99, 99, 0])),
+    ])
+
+
+def _by_gid(ax, gid: str) -> list:
+    return [a for a in [*ax.lines, *ax.patches] if a.get_gid() == gid]
+
+
+def test_clock_label() -> None:
+    assert plotting.clock_label(7 * H + 5 * 60) == "07:05"
+    assert plotting.clock_label(25 * H + 59.6 * 60) == "26:00"   # rounded; hours past 24 kept
+    assert plotting.clock_label(float("nan")) == ""
+
+
+def _trips(tt_min: list[float], status: list[str] | None = None) -> pd.DataFrame:
+    status = status or ["arrived"] * len(tt_min)
+    tt = np.array(tt_min, dtype=float) * 60.0
+    tt[np.array(status) != "arrived"] = np.nan
+    return pd.DataFrame({"commuter_id": np.arange(len(tt)), "status": pd.Categorical(status),
+                         "travel_time_s": tt})
+
+
+def test_travel_time_one_label() -> None:
+    trips = _trips([10, 20, 30, 0], ["arrived", "arrived", "arrived", "in_system"])
+    fig = plotting.travel_time_distribution({"run": trips})
+    assert isinstance(fig, Figure)
+    ax_h, ax_c = fig.axes
+    cdf = _by_gid(ax_c, "cdf:run")
+    assert len(cdf) == 1
+    x, y = cdf[0].get_data()
+    assert x.max() == pytest.approx(30.0) and y[-1] == pytest.approx(100.0)   # minutes; the in_system trip left out
+    assert len(ax_h.patches) == 1 and _by_gid(ax_h, "mean:run")[0].get_xdata()[0] == pytest.approx(20.0)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("mean 20.0 min" in t and "1 not arrived" in t for t in texts)
+
+
+def test_travel_time_several_labels_and_groups() -> None:
+    a = _trips([10, 20, 30, 40])
+    b = _trips([15, 25, 35, 45])
+    cross = pd.Series([False, True, False, True])
+    fig = plotting.travel_time_distribution({"A": a, "B": b}, {"cross": cross})
+    _, ax_c = fig.axes
+    cdfs = [ln for ln in ax_c.lines if str(ln.get_gid()).startswith("cdf:")]
+    assert sorted(ln.get_gid() for ln in cdfs) == ["cdf:A", "cdf:A: cross", "cdf:B", "cdf:B: cross"]
+    x, _ = _by_gid(ax_c, "cdf:B: cross")[0].get_data()
+    assert sorted(set(x)) == [25.0, 45.0]
+    texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "A: cross: n = 2, mean 30.0 min" in texts
+
+
+def test_travel_time_bad_mask_and_empty() -> None:
+    with pytest.raises(ValueError, match="mask"):
+        plotting.travel_time_distribution({"r": _trips([1, 2])}, {"g": np.array([True])})
+    fig = plotting.travel_time_distribution({"r": _trips([5.0], ["in_system"])})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+
+
+def test_line_load_profile(ytrains: pd.DataFrame) -> None:
+    fig = plotting.line_load_profile(ytrains, "Y", ORDER, NAMES, 7 * H, 8 * H)
+    assert isinstance(fig, Figure)
+    up, down = fig.axes
+    # up: sections keyed by the departing station, in station_order (trunk, then branch)
+    assert [t.get_text() for t in up.get_xticklabels()] == ["Alpha", "Bravo", "Charlie", "Echo"]
+    bars = _by_gid(up, "mean_load")
+    assert [b.get_height() for b in bars] == pytest.approx([(40 + 60 + 10) / 3, (80 + 90 + 50) / 3, 25.0, 25.0])
+    assert list(_by_gid(up, "max_load")[0].get_ydata()) == [60, 90, 30, 25]   # the 09:00 train left out
+    assert len(_by_gid(up, "capacity")) == 1
+    assert [ln.get_xdata()[0] for ln in _by_gid(up, "seam")] == [2.5]   # no train runs Charlie -> Echo
+    assert _by_gid(up, "peak")[0].get_ydata()[0] == 90
+    assert up.get_ylim()[1] >= 100   # loads >= 35 % of capacity: the capacity line is on the scale
+    # down: reversed order, only the stations with departures
+    assert [t.get_text() for t in down.get_xticklabels()] == ["Delta", "Charlie", "Bravo"]
+    assert len(_by_gid(down, "mean_load")) == 3 and not _by_gid(down, "seam")
+
+
+def test_line_load_profile_light_loads_and_empty(ytrains: pd.DataFrame) -> None:
+    light = ytrains.assign(load_after=ytrains["load_after"] // 10)
+    up, _ = plotting.line_load_profile(light, "Y", ORDER, NAMES, 7 * H, 8 * H).axes
+    assert up.get_ylim()[1] < 100   # zoomed on the loads, capacity in a note
+    assert any("above the scale" in t.get_text() for t in up.texts)
+    fig = plotting.line_load_profile(ytrains, "Y", ORDER, NAMES, 3 * H, 4 * H)
+    assert all(not _by_gid(ax, "mean_load") for ax in fig.axes)
+
+
+def test_marey_diagram(ytrains: pd.DataFrame) -> None:
+    fig = plotting.marey_diagram(ytrains, "Y", KM, NAMES, 7 * H, 8 * H, colors={"Y.branch.fwd": "#00ff00"})
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    drawn = {ln.get_gid(): ln for ln in ax.lines}
+    assert set(drawn) == {"t1", "t2", "b1", "d1"}
+    t, km = drawn["b1"].get_data()
+    assert len(t) == 8 and list(km) == [0.0, 0.0, 1.0, 1.0, 2.2, 2.2, 3.5, 3.5]
+    assert t[2] == pytest.approx(7 * H + 300 + 120) and t[3] == pytest.approx(t[2] + 30)   # arrive, depart
+    assert drawn["b1"].get_color() == "#00ff00"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["Y.branch.fwd", "Y.trunk.bwd", "Y.trunk.fwd"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Alpha", "Bravo", "Charlie", "Echo", "Delta", "Foxtrot"]
+    assert ax.get_xlim() == (7 * H, 8 * H)
+    assert ax.xaxis.get_major_formatter()(7.5 * H, 0) == "07:30"
+
+
+def test_marey_thins_labels_above_30_stations() -> None:
+    stations = [f"S{k}" for k in range(40)]
+    trains = _trains([("x", "L.all.fwd", "up", _calls(stations, 7 * H, [0] * 40, run_s=60))])
+    fig = plotting.marey_diagram(trains, "Y", {s: k * 1.0 for k, s in enumerate(stations)},
+                                 {s: f"Station {s}" for s in stations}, 7 * H, 8 * H)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    shown = [lab for lab in labels if lab]
+    assert len(labels) == 40 and len(shown) == 20
+    assert labels[0] == "Station S0" and labels[-1] == "Station S39" and labels[-2] == ""
+
+
+def test_save_writes_png(tmp_path: Path, ytrains: pd.DataFrame) -> None:
+    fig = plotting.marey_diagram(ytrains, "Y", KM, NAMES, 7 * H, 8 * H)
+    out = plotting.save(fig, tmp_path / "plots" / "marey.png")
+    assert out == tmp_path / "plots" / "marey.png"
+    data = out.read_bytes()
+    assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_layering_no_simpy_no_pyplot() -> None:
+    tree = ast.parse(Path(plotting.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "plotting imports nothing from the simulator"
+            imported.add(node.module or "")
+    assert not any(m.startswith("simpy") or m == "matplotlib.pyplot" for m in imported)
+    assert not any(m == "sim" or m.startswith("sim.") for m in imported)
