@@ -189,8 +189,9 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
     Sections are keyed by the departing station. Over the calls of `line` that depart in
     [t_from, t_to) (s since midnight) and are not a train's last call: the bar is the mean and the
     black mark the maximum of `load_after` (passengers on board when leaving the station); the dashed
-    red steps are the mean `capacity` (passengers) of those calls. When every load is below 35 % of
-    capacity the y axis zooms on the loads and a note gives the capacity instead. The right axis reads
+    red steps are the mean `capacity` (passengers) of those calls. Both panels share one y scale; when
+    every load in the window is below 35 % of capacity it zooms on the loads and a note gives the
+    capacity instead. The right axis reads
     the load as a load factor (%) of the window's mean capacity (exact when all trains have the same
     capacity); the call with the highest load is circled and its load factor given in the corner.
 
@@ -216,6 +217,13 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
     capacity_handle = Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)")
     seam_handle = Line2D([], [], color="0.5", linestyle=":", linewidth=1.2,
                          label="no train runs between these neighbours (e.g. trunk | branch)")
+    # one y scale for both panels: zoom on the loads only when every load of the window is light
+    peak_all = float(dep["load_after"].max()) if not dep.empty else 0.0
+    cap_all = float(dep["capacity"].max()) if not dep.empty else 0.0
+    zoom = 0 < peak_all < ZOOM_BELOW_LF * cap_all
+    top = (peak_all * 1.3 if zoom else max(peak_all, cap_all) * 1.2) or 1.0
+    if not zoom and cap_all > 0:
+        legend_handles.append(capacity_handle)
     for ax, direction in zip(axes, ("up", "down")):
         d = dep[dep["direction"] == direction]
         ax.set_xlabel("departing station (section to the train's next stop)")
@@ -252,17 +260,10 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
                     legend_handles.append(seam_handle)
 
         cap_ref = float(d["capacity"].mean())
-        peak = float(stats["max_load"].max())
-        cap_max = float(stats["capacity"].max())
-        if peak >= ZOOM_BELOW_LF * cap_max or cap_max <= 0:
-            top = max(peak, cap_max) * 1.2
-            if capacity_handle not in legend_handles:
-                legend_handles.insert(2, capacity_handle)
-        else:   # light loads: zoom on them, the capacity line is above the scale
-            top = peak * 1.3
+        if zoom:   # light loads: the capacity line is above the scale
             ax.text(0.995, 0.975, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
                     ha="right", va="top", fontsize=8.5, color="#d62728")
-        ax.set_ylim(0, top if top > 0 else 1)
+        ax.set_ylim(0, top)
         ax.set_xlim(-0.6, len(stations) - 0.4)
         if cap_ref > 0:
             sec = ax.secondary_yaxis("right", functions=(lambda y, c=cap_ref: y / c * 100.0,
