@@ -39,7 +39,8 @@ class Demand:
 
 def routable_pairs(network: Network) -> np.ndarray:
     """[origin, destination] -> True if a route exists: ride from the origin, change trains (at a
-    station or through an interchange) any number of times, and alight at the destination."""
+    station or through an interchange) any number of times, and alight at the destination. Two
+    stations joined by an interchange are one place: no trips between them."""
     n = len(network.stations)
     ride = np.zeros((n, n), dtype=bool)
     for p in network.patterns:
@@ -57,6 +58,8 @@ def routable_pairs(network: Network) -> np.ndarray:
             break
         reach = grown
     np.fill_diagonal(reach, False)
+    for a, b in network.transfers:
+        reach[a, b] = False
     return reach
 
 

@@ -39,6 +39,10 @@ class LegOption:
     ivt_s: float
     km: float
     departures: np.ndarray
+    first_hop: int
+    """The next station along the track from `board` towards `alight`."""
+    last_hop: int
+    """The station along the track just before `alight`, coming from `board`."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +88,39 @@ def build_leg_options(network: Network) -> list[LegOption]:
                 entry[0].append(dep + p.dep_offset[i])
                 entry[1] += (p.arr_offset[j] - p.dep_offset[i]) * len(dep)
                 entry[2] += len(dep)
+    hops = [_next_hops(line) for line in network.lines]
     out = []
     for (plat, alight), (deps, ivt_sum, n, km) in sorted(acc.items()):
         pl = network.platforms[plat]
         line = network.lines[pl.line]
+        toward = hops[pl.line]
         out.append(LegOption(plat, pl.station, alight, pl.line, line.operator,
-                             ivt_sum / n if n else math.inf, km, np.sort(np.concatenate(deps))))
+                             ivt_sum / n if n else math.inf, km, np.sort(np.concatenate(deps)),
+                             toward[alight][pl.station], toward[pl.station][alight]))
     return out
+
+
+def _next_hops(line) -> dict[int, dict[int, int]]:
+    """toward[t][s]: the neighbour of s on the track path from s to t (breadth-first from t)."""
+    adjacency: dict[int, set[int]] = {}
+    for branch in line.branches:
+        for a, b in zip(branch, branch[1:]):
+            adjacency.setdefault(a, set()).add(b)
+            adjacency.setdefault(b, set()).add(a)
+    toward: dict[int, dict[int, int]] = {}
+    for t in adjacency:
+        parent = {t: t}
+        frontier = [t]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in sorted(adjacency[u]):
+                    if v not in parent:
+                        parent[v] = u
+                        nxt.append(v)
+            frontier = nxt
+        toward[t] = parent
+    return toward
 
 
 def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: bool) -> float:
@@ -218,19 +248,17 @@ class Router:
         near[dest] = 0.0
         found: list[tuple[float, tuple[int, ...]]] = []
         expansions = 0
-        # stack items: (g, station, boarding?, legs, visited, last line-direction)
-        stack = [(g, b, True, (), frozenset([origin, b]), None) for g, b in starts]
+        # stack items: (g, station, boarding?, legs, visited)
+        stack = [(g, b, True, (), frozenset([origin, b])) for g, b in starts]
         while stack and expansions < expansion_limit:
-            g, s, boarding, legs, visited, last = stack.pop()
+            g, s, boarding, legs, visited = stack.pop()
             expansions += 1
             if boarding:
                 options = [k for a in near for k in self.legs_direct.get((s, a), ())]
                 options += self.legs_to_transfer.get(s, [])
                 for k in options:
                     leg = self.legs[k]
-                    pl = self.net.platforms[leg.platform]
-                    ld = (pl.line, pl.direction)
-                    if ld == last:
+                    if legs and not self._sensible_change(legs[-1], k):
                         continue
                     g2 = g + self.search_cost[k]
                     if leg.alight in near and g2 + near[leg.alight] <= bound:
@@ -238,14 +266,14 @@ class Router:
                     if leg.alight == dest or leg.alight in visited or len(legs) + 1 >= max_legs:
                         continue
                     if leg.alight in self.transfer_points and g2 + hA.get(leg.alight, math.inf) <= bound:
-                        stack.append((g2, leg.alight, False, legs + (k,), visited | {leg.alight}, ld))
+                        stack.append((g2, leg.alight, False, legs + (k,), visited | {leg.alight}))
             else:
                 for b, walk in self.transfer_out.get(s, ()):
                     if b != s and b in visited:
                         continue
                     g2 = g + self._transfer_cost(walk)
                     if g2 + hB.get(b, math.inf) <= bound:
-                        stack.append((g2, b, True, legs, visited | {b}, last))
+                        stack.append((g2, b, True, legs, visited | {b}))
         found.sort()
         out, seen = [], set()
         for _, legs in found:
@@ -257,6 +285,18 @@ class Router:
             if len(out) >= self.spec.max_routes:
                 break
         return out
+
+    def _sensible_change(self, k1: int, k2: int) -> bool:
+        """Whether leg k2 may follow leg k1: not the same line and direction again (common lines
+        already cover it), and not back along the track just ridden (only a change of branch at a
+        junction may reverse direction on the same line)."""
+        a, b = self.legs[k1], self.legs[k2]
+        if a.line != b.line:
+            return True
+        pa, pb = self.net.platforms[a.platform], self.net.platforms[b.platform]
+        if pa.direction == pb.direction:
+            return False
+        return not (a.alight == b.board and a.last_hop == b.first_hop)
 
     # -- costs ------------------------------------------------------------------------------------
 

@@ -1,0 +1,444 @@
+"""Demand generation (counts, times, media, OD pairs) and route choice (waits, transfers, common lines,
+logit shares)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import rng as rngmod
+from sim.demand import generate_demand, routable_pairs, sample_profile, split_total
+from sim.errors import UserError
+from sim.routing import Router, assign_routes, build_leg_options, mean_wait_s
+from sim.scenario import load_network
+from sim.schema import DemandSpec, PeriodSpec, ProfileSpec, RoutingSpec
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+NET = (FIXTURES / "toy_net.yaml").read_text(encoding="utf-8")
+T6, T9 = 6 * 3600.0, 9 * 3600.0
+PERIOD = PeriodSpec(start="06:00", end="09:00")
+
+# A second line G-H, not connected to L1 (no interchange): a separate component.
+DISCONNECTED = NET.replace("lines:\n", (
+    "  - {id: G, operator: OP, name_zh: 庚, name_en: G, lat: 31.01, lon: 121.02}\n"
+    "  - {id: H, operator: OP, name_zh: 辛, name_en: H, lat: 31.03, lon: 121.02}\n"
+    "lines:\n")) + """\
+  - id: L2
+    operator: OP
+    name: Line 2
+    branches:
+      main: [[G, 0], [H, 2.5]]
+    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
+    capacity: 800
+    patterns:
+      - id: all
+        stops: [G, H]
+        timetable:
+          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
+          backward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
+"""
+
+
+def build(tmp_path: Path, text: str = NET, name: str = "net.yaml"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return load_network(tmp_path / name)[0]
+
+
+def demand_spec(total=1000, segments=None, profile=(("06:00", 1), ("09:00", 1)), **extra) -> DemandSpec:
+    segs = segments or [{"name": "all", "share": 1, "generator": {}, "profile": "p",
+                         "payment": {"qr": 0.8, "ticket": 0.2}}]
+    return DemandSpec.model_validate({"total": total, "profiles": {"p": {"points": [list(x) for x in profile]}},
+                                      "segments": segs, **extra})
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand: counts
+
+
+@pytest.mark.parametrize("total, shares, expected", [
+    (7, [0.5, 0.25, 0.25], [3, 2, 2]),       # remainders .5/.75/.75: the two largest get the extra ones
+    (10, [1, 1, 1], [4, 3, 3]),              # equal remainders: the first ones first
+    (1000, [0.72, 0.13, 0.09, 0.035, 0.0175, 0.0075], [720, 130, 90, 35, 18, 7]),
+    (0, [1, 2], [0, 0]),
+    (5, [3], [5]),
+])
+def test_split_total_largest_remainder(total, shares, expected):
+    out = split_total(total, shares)
+    assert out == expected
+    assert sum(out) == total
+
+
+def test_demand_exact_total_and_segment_split(tmp_path):
+    net = build(tmp_path)
+    segs = [{"name": n, "share": s, "generator": {}, "profile": "p", "payment": {"qr": 1}}
+            for n, s in (("a", 0.5), ("b", 0.25), ("c", 0.25))]
+    d = generate_demand(demand_spec(total=1003, segments=segs), PERIOD, net, tmp_path, seed=3, replication=0)
+    assert d.size == 1003
+    assert d.segment_names == ("a", "b", "c")
+    # exact 501.5 / 250.75 / 250.75 -> floors 501/250/250, the two largest remainders (b, c) get one more
+    assert np.bincount(d.segment, minlength=3).tolist() == [501, 251, 251]
+    assert len(d.origin) == len(d.destination) == len(d.payment) == 1003
+
+
+def test_demand_no_trip_within_one_station(tmp_path):
+    net = build(tmp_path)
+    d = generate_demand(demand_spec(total=2000), PERIOD, net, tmp_path, seed=1, replication=0)
+    assert (d.origin != d.destination).all()
+    assert len(set(zip(d.origin.tolist(), d.destination.tolist()))) == 30  # every ordered pair of 6 stations
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand: departure times
+
+
+def test_departure_times_within_period_and_sorted(tmp_path):
+    net = build(tmp_path)
+    d = generate_demand(demand_spec(total=3000), PERIOD, net, tmp_path, seed=5, replication=0)
+    assert ((d.t_depart >= T6) & (d.t_depart < T9)).all()
+    assert (np.diff(d.t_depart) >= 0).all()  # commuters numbered by departure time
+
+
+def test_linear_profile_mean_matches_analytical(tmp_path):
+    # density rising linearly from 0 at 06:00 to 1 at 09:00: pdf ~ (t - t0), mean t0 + 2/3 span,
+    # standard deviation span * sqrt(1/18)
+    net = build(tmp_path)
+    n = 3000
+    d = generate_demand(demand_spec(total=n, profile=(("06:00", 0), ("09:00", 1))), PERIOD, net, tmp_path,
+                        seed=11, replication=0)
+    span = T9 - T6
+    se = span * math.sqrt(1 / 18) / math.sqrt(n)
+    assert abs(d.t_depart.mean() - (T6 + 2 / 3 * span)) < 4 * se
+    # and the whole distribution: F(t) = ((t - t0) / span)^2
+    ks = stats.kstest((d.t_depart - T6) / span, lambda x: np.clip(x, 0, 1) ** 2)
+    assert ks.pvalue > 1e-3
+
+
+def test_sample_profile_is_the_inverse_cdf():
+    prof = ProfileSpec(points=[("06:00", 0), ("09:00", 1)])
+    u = np.linspace(0, 1, 101)
+    assert np.allclose(sample_profile(prof, u), T6 + (T9 - T6) * np.sqrt(u), atol=1e-6)
+    flat = ProfileSpec(points=[("06:00", 2), ("09:00", 2)])
+    assert np.allclose(sample_profile(flat, u), T6 + (T9 - T6) * u, atol=1e-6)
+
+
+def test_piecewise_profile_follows_shape(tmp_path):
+    # tent 06:00 (0) - 07:00 (1) - 09:00 (0): CDF 1/3 at 07:00; nothing before a zero-density stretch ends
+    net = build(tmp_path)
+    d = generate_demand(demand_spec(total=3000, profile=(("06:00", 0), ("07:00", 1), ("09:00", 0))), PERIOD, net,
+                        tmp_path, seed=2, replication=0)
+    frac = (d.t_depart < 7 * 3600).mean()
+    assert abs(frac - 1 / 3) < 4 * math.sqrt(1 / 3 * 2 / 3 / 3000)
+    d2 = generate_demand(demand_spec(total=1000, profile=(("06:00", 0), ("07:00", 0), ("09:00", 1))), PERIOD, net,
+                         tmp_path, seed=2, replication=0)
+    assert d2.t_depart.min() >= 7 * 3600
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand: payment, OD pairs, seeds
+
+
+def test_payment_shares(tmp_path):
+    net = build(tmp_path)
+    n = 3000
+    d = generate_demand(demand_spec(total=n), PERIOD, net, tmp_path, seed=4, replication=0)
+    assert d.media == ("qr", "ticket")
+    share = (d.payment == d.media.index("ticket")).mean()
+    assert abs(share - 0.2) < 4 * math.sqrt(0.2 * 0.8 / n)
+    segs = [{"name": "all", "share": 1, "generator": {}, "profile": "p", "payment": {"qr": 3, "ticket": 0}}]
+    d2 = generate_demand(demand_spec(total=500, segments=segs), PERIOD, net, tmp_path, seed=4, replication=0)
+    assert (d2.payment == 0).all()  # shares are normalised; a zero share is never drawn
+
+
+def test_no_od_pair_across_disconnected_components(tmp_path):
+    net = build(tmp_path, DISCONNECTED)
+    si = net.station_index
+    comp = np.asarray([0 if net.stations[i].id in "ABCDEF" else 1 for i in range(len(net.stations))])
+    ok = routable_pairs(net)
+    assert ok[si["A"], si["F"]] and ok[si["D"], si["F"]] and ok[si["G"], si["H"]]
+    assert not ok[si["A"], si["H"]] and not ok[si["H"], si["A"]]
+    d = generate_demand(demand_spec(total=3000), PERIOD, net, tmp_path, seed=8, replication=0)
+    assert (comp[d.origin] == comp[d.destination]).all()
+    assert (comp[d.origin] == 1).any()  # the small component gets trips too
+    assert ok[d.origin, d.destination].all()
+
+
+def test_od_table_across_components_is_a_user_error(tmp_path):
+    net = build(tmp_path, DISCONNECTED)
+    (tmp_path / "od.csv").write_text("origin,destination,weight\nA,D,1\nA,H,1\n", encoding="utf-8")
+    segs = [{"name": "t", "share": 1, "od_table": "od.csv", "profile": "p", "payment": {"qr": 1}}]
+    with pytest.raises(UserError) as info:
+        generate_demand(demand_spec(total=100, segments=segs), PERIOD, net, tmp_path, seed=1, replication=0)
+    [p] = info.value.problems
+    assert p.file == str(tmp_path / "od.csv") and "'A' to 'H'" in p.message
+
+
+def test_od_table_weights(tmp_path):
+    net = build(tmp_path)
+    (tmp_path / "od.csv").write_text("origin,destination,weight\nA,D,3\nF,B,1\nC,E,0\n", encoding="utf-8")
+    segs = [{"name": "t", "share": 1, "od_table": "od.csv", "profile": "p", "payment": {"qr": 1}}]
+    n = 2000
+    d = generate_demand(demand_spec(total=n, segments=segs), PERIOD, net, tmp_path, seed=1, replication=0)
+    pairs = {(net.stations[o].id, net.stations[t].id) for o, t in zip(d.origin, d.destination)}
+    assert pairs == {("A", "D"), ("F", "B")}
+    share = ((d.origin == net.station_index["A"])).mean()
+    assert abs(share - 0.75) < 4 * math.sqrt(0.75 * 0.25 / n)
+
+
+def test_same_seed_same_demand_other_seed_other_demand(tmp_path):
+    net = build(tmp_path)
+    spec = demand_spec(total=1500)
+    a = generate_demand(spec, PERIOD, net, tmp_path, seed=9, replication=2)
+    b = generate_demand(spec, PERIOD, net, tmp_path, seed=9, replication=2)
+    for f in ("origin", "destination", "t_depart", "segment", "payment"):
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    c = generate_demand(spec, PERIOD, net, tmp_path, seed=10, replication=2)
+    r = generate_demand(spec, PERIOD, net, tmp_path, seed=9, replication=3)
+    assert not np.array_equal(a.t_depart, c.t_depart)
+    assert not np.array_equal(a.t_depart, r.t_depart)
+    assert not np.array_equal(a.origin, c.origin)
+
+
+def test_generator_selectors_and_min_km(tmp_path):
+    net = build(tmp_path)
+    gen = {"origins": {"stations": ["A", "B"], "weights": {"B": 0}}, "destinations": {"stations": ["C", "D", "F"]},
+           "min_km": 5.0}
+    segs = [{"name": "s", "share": 1, "generator": gen, "profile": "p", "payment": {"qr": 1}}]
+    d = generate_demand(demand_spec(total=500, segments=segs), PERIOD, net, tmp_path, seed=1, replication=0)
+    km = net.station_km_matrix()
+    assert set(d.origin.tolist()) == {net.station_index["A"]}
+    assert (km[d.origin, d.destination] >= 5.0).all()
+    assert set(net.stations[x].id for x in d.destination) <= {"C", "D", "F"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Routing: expected waits
+
+
+def test_mean_wait_regular_headway():
+    h = 300.0
+    deps = np.arange(0.0, 4 * 3600.0 + 1, h)
+    out = mean_wait_s(deps, np.asarray([0.0, 3600.0, 7200.0]))
+    assert np.allclose(out, [h / 2, h / 2])
+
+
+def test_mean_wait_irregular_headways():
+    deps = np.asarray([0.0, 100.0, 400.0, 600.0, 1200.0])
+    gaps = np.diff(deps)
+    span = 1200.0
+    out = mean_wait_s(deps, np.asarray([0.0, span]))
+    assert out[0] == pytest.approx((gaps**2).sum() / (2 * span))  # 500000 / 2400 = 208.33 s
+    assert out[0] == pytest.approx(208.3333333)
+
+
+def test_mean_wait_interval_not_aligned_with_departures():
+    deps = np.asarray([0.0, 200.0, 1200.0])
+    # arrivals uniform in [100, 700]: 100 s of them wait a mean of 50 s (100..200 -> 200), 500 s of them
+    # a mean of 750 s (200..700 -> 1200): (100 * 50 + 500 * 750) / 600
+    assert mean_wait_s(deps, np.asarray([100.0, 700.0]))[0] == pytest.approx((100 * 50 + 500 * 750) / 600)
+    # regular headway: H / 2 whatever the phase of the interval
+    assert mean_wait_s(np.arange(0.0, 3001, 600), np.asarray([300.0, 900.0]))[0] == pytest.approx(300.0)
+
+
+def test_mean_wait_after_last_departure_runs_to_notional_train():
+    deps = np.asarray([0.0, 600.0])
+    # (600 s gap: 300 s mean) then 600..1200 waits until 1200 + 7200 = 8400
+    expected = (600**2 / 2 + (7800**2 - 7200**2) / 2) / 1200
+    assert mean_wait_s(deps, np.asarray([0.0, 1200.0]))[0] == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------------------------------
+# Routing on the Y-shaped line
+
+
+@pytest.fixture
+def y_router(tmp_path):
+    net = build(tmp_path)
+    return net, Router(net, RoutingSpec(), T6)
+
+
+def legs_of(net, router, route):
+    return [(net.stations[router.legs[k].board].id, net.stations[router.legs[k].alight].id) for k in route.legs]
+
+
+def test_trunk_to_branch_terminus_transfers_once_at_junction(y_router):
+    net, router = y_router
+    si = net.station_index
+    routes = router.candidates(si["D"], si["F"], router.lower_bounds(si["F"]))
+    assert routes, "no route from D to F"
+    best = routes[0]
+    assert legs_of(net, router, best) == [("D", "C"), ("C", "F")]
+    assert best.label == "L1>L1"
+    assert si["C"] in router.transfer_points
+    # the two legs ride in opposite directions of the line (down to the junction, then up the branch)
+    dirs = [net.platforms[router.legs[k].platform].direction for k in best.legs]
+    assert dirs == ["down", "up"]
+    # every candidate that changes trains does so at the junction C
+    for r in routes:
+        assert all(b == "C" for (_, b) in legs_of(net, router, r)[:-1])
+
+
+def test_base_cost_by_hand(y_router):
+    # A -> C, medium qr: in-vehicle 2 runs of 2 km + one 30 s dwell = 112 + 30 + 112 = 254 s;
+    # walk_weight 2 x (entry: security 5 + gates 2 + walk 60; exit: walk 60 + gates 2) = 258 s;
+    # fare 3 CNY at 40 CNY/h = 270 s.  Single ticket: + 2 x 30 s ticket machine.
+    net, router = y_router
+    si = net.station_index
+    [route] = router.candidates(si["A"], si["C"], router.lower_bounds(si["C"]))
+    assert router.base_cost(route, "qr") == pytest.approx(254 + 258 + 270)
+    assert router.base_cost(route, "ticket") == pytest.approx(254 + 258 + 270 + 60)
+    # D -> C -> F: + transfer penalty 300 + 2 x 60 s same-station walk; 7 km costs 4 CNY
+    [route2] = [r for r in router.candidates(si["D"], si["F"], router.lower_bounds(si["F"])) if len(r.legs) == 2][:1]
+    ivt = sum(router.legs[k].ivt_s for k in route2.legs)
+    assert router.base_cost(route2, "qr") == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
+
+
+def test_common_lines_on_shared_section(y_router):
+    # A -> C: trunk and branch trains both stop; one leg option accepts both (departures merged)
+    net, router = y_router
+    si = net.station_index
+    options = [lg for lg in build_leg_options(net) if lg.board == si["A"] and lg.alight == si["C"]]
+    assert len(options) == 1
+    deps = options[0].departures
+    trunk = np.asarray(next(p for p in net.patterns if p.id == "L1.trunk.forward").departures)
+    branch = np.asarray(next(p for p in net.patterns if p.id == "L1.branch.forward").departures)
+    assert np.array_equal(deps, np.sort(np.concatenate([trunk, branch])))
+    assert list(deps[:4] - T6) == [0.0, 120.0, 300.0, 420.0]
+    # the expected wait uses the merged departures (gaps 2 and 3 min), not one pattern's 5 min
+    k = next(i for i, lg in enumerate(router.legs) if lg.board == si["A"] and lg.alight == si["C"])
+    assert router.wait[k][0] == pytest.approx((120**2 + 180**2) / (2 * 300))
+    # A -> F is served only by the branch
+    [only_branch] = [lg for lg in build_leg_options(net) if lg.board == si["A"] and lg.alight == si["F"]]
+    assert np.array_equal(only_branch.departures, branch)
+
+
+# --------------------------------------------------------------------------------------------------
+# Logit shares between two parallel lines
+
+
+PARALLEL = """\
+schema_version: 1
+name: parallel
+media:
+  qr: {name: QR}
+operators:
+  - id: OP
+    name: Op
+    fare: {kind: distance_bands, base_cny: 3, base_km: 6, bands: [{km_per_cny: 10}]}
+    station_defaults:
+      facilities:
+        gates: {kind: gate, servers: 4, service: {dist: deterministic, mean_s: 2}}
+      entry: [gates, {walk_s: 30}]
+      exit: [{walk_s: 30}, gates]
+stations:
+  - {id: X, operator: OP, name_zh: X, name_en: X, lat: 31.0, lon: 121.0}
+  - {id: Y, operator: OP, name_zh: Y, name_en: Y, lat: 31.0, lon: 121.05}
+lines:
+  - id: P
+    operator: OP
+    name: Fast
+    branches: {main: [[X, 0], [Y, 5]]}
+    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
+    run_s: {X>Y: 600}
+    capacity: 1000
+    patterns:
+      - id: all
+        stops: [X, Y]
+        timetable:
+          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}
+  - id: Q
+    operator: OP
+    name: Slow
+    branches: {main: [[X, 0], [Y, 5]]}
+    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
+    run_s: {X>Y: RUN_Q}
+    capacity: 1000
+    patterns:
+      - id: all
+        stops: [X, Y]
+        timetable:
+          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}
+"""
+
+
+@pytest.mark.parametrize("run_q, theta_per_min", [(720, 0.3), (660, 0.6), (600, 0.3)])
+def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
+    net = build(tmp_path, PARALLEL.replace("RUN_Q", str(run_q)))
+    router = Router(net, RoutingSpec(logit_scale_per_min=theta_per_min), T6)
+    si = net.station_index
+    routes = router.candidates(si["X"], si["Y"], router.lower_bounds(si["Y"]))
+    assert sorted(r.label for r in routes) == ["P", "Q"]
+    cost = {r.label: router.base_cost(r, "qr") + router.wait_cost(r) for r in routes}
+    dc = run_q - 600.0
+    assert np.allclose(cost["Q"] - cost["P"], dc)  # same waits, fares and walks: only the run time differs
+
+    n = 4000
+    origin = np.full(n, si["X"], dtype=np.int32)
+    dest = np.full(n, si["Y"], dtype=np.int32)
+    t = np.sort(rngmod.stream(1, 0, "test/t").uniform(T6, T9, n))
+    asg = assign_routes(router, origin, dest, np.zeros(n, dtype=np.int16), ("qr",), t,
+                        rngmod.stream(1, 0, "routing"))
+    labels = np.asarray([asg.routes[i].label for i in asg.route_of])
+    share_q = (labels == "Q").mean()
+    p_q = 1 / (1 + math.exp(theta_per_min / 60 * dc))  # exp(-theta dc) / (1 + exp(-theta dc))
+    assert abs(share_q - p_q) < 4 * math.sqrt(p_q * (1 - p_q) / n)
+
+
+def test_assignment_is_reproducible(tmp_path):
+    net = build(tmp_path, PARALLEL.replace("RUN_Q", "700"))
+    router = Router(net, RoutingSpec(), T6)
+    n = 500
+    args = (np.zeros(n, dtype=np.int32), np.ones(n, dtype=np.int32), np.zeros(n, dtype=np.int16), ("qr",),
+            np.linspace(T6, T9, n))
+    a = assign_routes(router, *args, rngmod.stream(3, 0, "routing"))
+    b = assign_routes(router, *args, rngmod.stream(3, 0, "routing"))
+    assert np.array_equal(a.route_of, b.route_of)
+    assert [r.legs for r in a.routes] == [r.legs for r in b.routes]
+
+
+def test_unroutable_pair_is_a_user_error(tmp_path):
+    net = build(tmp_path, DISCONNECTED)
+    router = Router(net, RoutingSpec(), T6)
+    si = net.station_index
+    with pytest.raises(UserError) as info:
+        assign_routes(router, np.asarray([si["A"]]), np.asarray([si["H"]]), np.zeros(1, dtype=np.int16),
+                      ("qr", "ticket"), np.asarray([T6]), rngmod.stream(1, 0, "routing"))
+    assert "no route from 'A' to 'H'" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Interchange between two stations (B on L1, G on L2)
+
+INTERCHANGE = DISCONNECTED + """\
+interchanges:
+  - id: b_g
+    stations: [B, G]
+    paths:
+      - name: corridor
+        steps: [{walk_s: 120}]
+"""
+
+
+def test_interchange_connects_the_lines(tmp_path):
+    net = build(tmp_path, INTERCHANGE)
+    router = Router(net, RoutingSpec(), T6)
+    si = net.station_index
+    [best, *_] = router.candidates(si["A"], si["H"], router.lower_bounds(si["H"]))
+    assert best.label == "L1>L2"
+    assert router.changes(best) == [(si["B"], si["G"])]
+    ok = routable_pairs(net)
+    assert ok[si["A"], si["H"]] and ok[si["H"], si["A"]]
+
+
+@pytest.mark.parametrize("o, d", [("B", "H"), ("G", "A"), ("A", "G"), ("H", "B")])
+def test_trip_starting_or_ending_at_an_interchange_station_is_routed(tmp_path, o, d):
+    # the trip rides one line only and walks in the street between B and G at one end
+    net = build(tmp_path, INTERCHANGE)
+    router = Router(net, RoutingSpec(), T6)
+    si = net.station_index
+    routes = router.candidates(si[o], si[d], router.lower_bounds(si[d]))
+    assert routes and len(routes[0].legs) == 1
+    assert routable_pairs(net)[si[o], si[d]]
