@@ -322,7 +322,8 @@ class GeneratorSpec(Strict):
 
 
 class SegmentSpec(Strict):
-    """A demand segment: a share of demand.total with its own OD pattern, profile and media."""
+    """A demand segment: a share of demand.total with its own OD pattern, profile and media.
+    Shares are relative: each segment gets share / (sum of shares) of the total."""
 
     name: Id
     share: PosFloat
