@@ -287,20 +287,10 @@ def build_network(loaded: LoadedNetwork) -> Network:
             facility_index[fid] = idx
             names[fname] = idx
 
-        def local_steps(steps, sub) -> tuple[PathStep, ...]:
-            out = []
-            for k, step in enumerate(steps):
-                if isinstance(step, schema.Walk):
-                    out.append(PathStep(WALK, step.walk_s))
-                elif step in names:
-                    out.append(PathStep(FACILITY, names[step]))
-                else:
-                    problems.append(o.problem(sub + (k,), f"unknown facility '{step}' at station '{st.id}' "
-                                                         f"(known: {', '.join(sorted(names)) or 'none'})"))
-            return tuple(out)
-
-        entry = local_steps(st.entry if st.entry is not None else defaults.entry, ("entry",))
-        exit_ = local_steps(st.exit if st.exit is not None else defaults.exit, ("exit",))
+        entry = _local_steps(st.entry if st.entry is not None else defaults.entry, names, st.id, o, ("entry",),
+                             problems)
+        exit_ = _local_steps(st.exit if st.exit is not None else defaults.exit, names, st.id, o, ("exit",),
+                             problems)
         walk = st.transfer_walk_s if st.transfer_walk_s is not None else defaults.transfer_walk_s
         station_list.append(Station(si, st.id, op_i if op_i is not None else -1, st.name_zh, st.name_en,
                                     st.lat, st.lon, entry, exit_, walk))
@@ -450,6 +440,21 @@ def build_network(loaded: LoadedNetwork) -> Network:
         station_index=station_index, line_index=line_index, operator_index=operator_index,
         facility_index=facility_index,
     )
+
+
+def _local_steps(steps, names: dict[str, int], station_id: str, o: _Origin, sub: tuple,
+                 problems: list[Problem]) -> tuple[PathStep, ...]:
+    """A station's entry/exit steps with facility names resolved to that station's facilities."""
+    out = []
+    for k, step in enumerate(steps):
+        if isinstance(step, schema.Walk):
+            out.append(PathStep(WALK, step.walk_s))
+        elif step in names:
+            out.append(PathStep(FACILITY, names[step]))
+        else:
+            problems.append(o.problem(sub + (k,), f"unknown facility '{step}' at station '{station_id}' "
+                                                 f"(known: {', '.join(sorted(names)) or 'none'})"))
+    return tuple(out)
 
 
 def _check_fare(fare: schema.FareSpec, o: _Origin, problems: list[Problem]) -> None:

@@ -7,7 +7,7 @@ accept "HH:MM", "HH:MM:SS" (hours may pass 24) or seconds since midnight; durati
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -78,7 +78,7 @@ class Walk(Strict):
     walk_s: NonNegFloat
 
 
-Step = Union[str, Walk]
+Step = str | Walk
 """A step on a path through a station: a facility reference or a walk.
 
 Facility references: in a station's `entry`/`exit`, a facility name of that station (e.g.
