@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import Problem, UserError
-from .io import (StagedDir, check_output_dir, command_line, manifest, write_json, write_tables)
+from .io import StagedDir, check_output_dir, command_line, manifest, write_json, write_tables
 from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
 from .metrics import confidence_intervals
 from .network import build_network

@@ -1,0 +1,120 @@
+"""Benchmark: the bulk engine against the reference engine, and scaling, on real and synthetic inputs.
+
+    .venv/bin/python bench/bench.py                     # default cases (several minutes)
+    .venv/bin/python bench/bench.py --quick             # small sizes, a smoke test of the harness
+    .venv/bin/python bench/bench.py --cases baseline:1000000 grid:5000000
+
+Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
+every table as Parquet) and reports wall time per phase, commuters per second and peak memory (the
+child's maximum resident set). Cases marked `+ref` also run the reference engine on the same input,
+check that its trips are identical, and print the speed ratio. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_CASES = ["baseline:100000+ref", "baseline:1000000", "baseline:5000000", "grid:1000000"]
+QUICK_CASES = ["baseline:20000+ref", "grid:20000"]
+
+
+def scenario_path(kind: str, total: int, workdir: Path) -> Path:
+    if kind == "baseline":
+        return ROOT / "scenarios" / "baseline.yaml"
+    if kind == "grid":
+        from bench.synthetic import write_grid
+
+        return write_grid(workdir / "grid", total)
+    raise SystemExit(f"unknown case kind {kind!r} (baseline or grid)")
+
+
+def child(kind: str, total: int, engine: str, out: Path) -> None:
+    """Run one case in this process and print its figures as JSON."""
+    from sim import api
+    from sim.io import write_tables
+    from sim.scenario import load_scenario
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    scn = load_scenario(scenario_path(kind, total, out)).with_overrides({"demand.total": total})
+    timings["load"] = time.perf_counter() - t0
+    result = api.run(scn, engine=engine)
+    timings.update(result.timings_s)
+    t1 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    write_tables(out, result.tables)
+    timings["writing"] = time.perf_counter() - t1
+    wall = time.perf_counter() - t0
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"kind": kind, "total": total, "engine": engine, "wall_s": wall, "phases_s": timings,
+                      "peak_mib": peak_mib, "arrived": result.summary["arrived"]}))
+
+
+def run_child(kind: str, total: int, engine: str, out: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, str(total), engine, str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if done.returncode != 0:
+        raise SystemExit(f"case {kind}:{total} ({engine}) failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def same_trips(a: Path, b: Path) -> bool:
+    import pandas as pd
+
+    ta, tb = pd.read_parquet(a / "trips.parquet"), pd.read_parquet(b / "trips.parquet")
+    try:
+        pd.testing.assert_frame_equal(ta, tb, check_exact=True)
+        return True
+    except AssertionError:
+        return False
+
+
+def describe(r: dict) -> str:
+    phases = " ".join(f"{k}={v:.2f}" for k, v in r["phases_s"].items())
+    rate = r["total"] / r["wall_s"]
+    return (f"{r['kind']:8s} {r['total']:>9,d} {r['engine']:9s} wall {r['wall_s']:7.2f} s  "
+            f"{rate:>10,.0f} commuters/s  peak {r['peak_mib']:7.0f} MiB  [{phases}]")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline or grid")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        kind, total, engine, out = args.child
+        child(kind, int(total), engine, Path(out))
+        return 0
+    cases = args.cases or (QUICK_CASES if args.quick else DEFAULT_CASES)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; each case in a fresh process")
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            spec, _, ref = case.partition("+")
+            kind, _, total = spec.partition(":")
+            out = Path(tmp) / f"{kind}-{total}"
+            bulk = run_child(kind, int(total), "bulk", out / "bulk")
+            print(describe(bulk), flush=True)
+            if ref == "ref":
+                reference = run_child(kind, int(total), "reference", out / "reference")
+                print(describe(reference), flush=True)
+                same = same_trips(out / "bulk", out / "reference")
+                sim_ratio = reference["phases_s"]["simulation"] / bulk["phases_s"]["simulation"]
+                print(f"  reference / bulk: wall {reference['wall_s'] / bulk['wall_s']:.1f}x, "
+                      f"simulation phase {sim_ratio:.1f}x; trips identical: {same}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
