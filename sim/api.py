@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,10 +21,13 @@ from .engine import run_engine
 from .errors import Problem, UserError
 from .metrics import summarize
 from .plan import Plan, build_plan
+from .plausibility import facility_load_warnings
 from .routing import Router, assign_routes
 from .scenario import Scenario
 from .tables import Tables, build_tables
 from .timetable import build_trains
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Prepared:
     plan: Plan
     info: object
     groups: dict[str, np.ndarray]
+    warnings: list[str]
 
 
 @dataclass
@@ -98,7 +103,10 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     plan, info = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
                             trains, scenario.t_end, seed, replication)
     timings["plan"] = time.perf_counter() - t2
-    return Prepared(scenario, seed, replication, demand, router, assignment, plan, info, groups)
+    warnings = facility_load_warnings(plan, scenario.network)
+    for w in warnings:
+        log.warning("%s", w)
+    return Prepared(scenario, seed, replication, demand, router, assignment, plan, info, groups, warnings)
 
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
@@ -112,5 +120,6 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     timings["simulation"] = t1 - t0
     tables = build_tables(scenario.network, prep.demand, prep.router, prep.assignment, prep.plan, prep.info, rec)
     summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups)
+    summary["warnings"] = prep.warnings
     timings["tables"] = time.perf_counter() - t1
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, timings)
