@@ -156,7 +156,7 @@ def jobs(tmp_path_factory) -> dict[str, Job]:
         out[name] = Job(base, [str(a) for a in args], info)
     running = []
     try:
-        for name, job in out.items():
+        for job in out.values():
             running.append((job, subprocess.Popen([sys.executable, "run_sim.py", *job.args], cwd=REPO_ROOT,
                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
         for job, proc in running:

@@ -62,8 +62,8 @@ def test_identical_across_processes_with_different_hash_seeds(tmp_path):
             [sys.executable, "run_sim.py", "run", "scenarios/baseline.yaml", "--out", str(out), "--no-plots",
              "--quiet", "--set", "demand.total=1000", "--seed", "11"],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    for hs, (out, proc) in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
+    for _, proc in procs.values():
+        _, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, stderr
     (o1, _), (o2, _) = procs["1"], procs["2"]
     for name in TABLES:

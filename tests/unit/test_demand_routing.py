@@ -184,7 +184,7 @@ def test_od_table_weights(tmp_path):
     d = generate_demand(demand_spec(total=n, segments=segs), PERIOD, net, tmp_path, seed=1, replication=0)
     pairs = {(net.stations[o].id, net.stations[t].id) for o, t in zip(d.origin, d.destination)}
     assert pairs == {("A", "D"), ("F", "B")}
-    share = ((d.origin == net.station_index["A"])).mean()
+    share = (d.origin == net.station_index["A"]).mean()
     assert abs(share - 0.75) < 4 * math.sqrt(0.75 * 0.25 / n)
 
 
@@ -211,7 +211,7 @@ def test_generator_selectors_and_min_km(tmp_path):
     km = net.station_km_matrix()
     assert set(d.origin.tolist()) == {net.station_index["A"]}
     assert (km[d.origin, d.destination] >= 5.0).all()
-    assert set(net.stations[x].id for x in d.destination) <= {"C", "D", "F"}
+    assert {net.stations[x].id for x in d.destination} <= {"C", "D", "F"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -442,3 +442,45 @@ def test_trip_starting_or_ending_at_an_interchange_station_is_routed(tmp_path, o
     routes = router.candidates(si[o], si[d], router.lower_bounds(si[d]))
     assert routes and len(routes[0].legs) == 1
     assert routable_pairs(net)[si[o], si[d]]
+
+
+# --------------------------------------------------------------------------------------------------
+# The same choices in a simulated run (small, in-process)
+
+
+def _od_run(tmp_path: Path, rows: str, total: int = 300):
+    import shutil
+
+    import sim
+
+    for name in ("toy_net.yaml", "toy_scn.yaml"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    (tmp_path / "od.csv").write_text("origin,destination,weight\n" + rows, encoding="utf-8")
+    scn_path = tmp_path / "toy_scn.yaml"
+    scn_path.write_text(scn_path.read_text(encoding="utf-8").replace("generator: {}", "od_table: od.csv"),
+                        encoding="utf-8")
+    return sim.run(sim.load_scenario(scn_path, {"demand.total": total}), seed=3)
+
+
+def test_run_trunk_to_branch_changes_at_junction(tmp_path):
+    res = _od_run(tmp_path, "D,F,1\n")
+    trips, legs = res.trips, res.legs
+    arrived = trips[trips["status"] == "arrived"]
+    assert len(arrived) == 300
+    assert set(arrived["route"].astype(str)) == {"L1>L1"}
+    assert (arrived["n_transfers"] == 1).all()
+    first = legs[legs["leg"] == 0]
+    second = legs[legs["leg"] == 1]
+    assert set(first["board_station"].astype(str)) == {"D"} and set(first["alight_station"].astype(str)) == {"C"}
+    assert set(second["board_station"].astype(str)) == {"C"} and set(second["alight_station"].astype(str)) == {"F"}
+    assert second["train_id"].astype(str).str.startswith("L1.branch.forward@").all()
+    assert (arrived["transfer_s"] >= 60 - 1e-9).all()  # at least the same-station transfer walk
+
+
+def test_run_common_lines_board_trunk_and_branch_trains(tmp_path):
+    res = _od_run(tmp_path, "A,C,1\n")
+    trains = set(res.legs["train_id"].astype(str).str.split("@").str[0])
+    assert trains == {"L1.trunk.forward", "L1.branch.forward"}
+    # commuters take the first train that comes: no wait longer than the 3-min largest gap
+    # (plus queueing-free boarding: capacity is far above the demand)
+    assert (res.trips["wait_s"] <= 180 + 1e-6).all()
