@@ -19,6 +19,7 @@ from . import rng as rngmod
 from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
 from .errors import Problem, UserError
+from .loading import with_lines
 from .metrics import summarize
 from .plan import Plan, build_plan
 from .plausibility import facility_load_warnings
@@ -74,12 +75,29 @@ class RunResult:
 
 
 def resolve_groups(scenario: Scenario, origin: np.ndarray, destination: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean mask per named OD group over commuters with these origins and destinations."""
     problems: list[Problem] = []
     masks = group_masks(scenario.model.demand.groups, scenario.network, origin, destination, problems,
                         str(scenario.path))
     if problems:
-        raise UserError(problems)
+        raise with_lines(UserError(problems), scenario.doc)
     return masks
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Cross-check the scenario against its network (segments, profiles, media, selectors, OD
+    tables, groups) without generating anyone; UserError listing every problem with its line."""
+    problems: list[Problem] = []
+    m = scenario.model
+    try:
+        generate_demand(m.demand.model_copy(update={"total": 0}), m.period, scenario.network, scenario.base_dir,
+                        0, 0, str(scenario.path))
+    except UserError as err:
+        problems.extend(err.problems)
+    empty = np.zeros(0, dtype=np.int64)
+    group_masks(m.demand.groups, scenario.network, empty, empty, problems, str(scenario.path))
+    if problems:
+        raise with_lines(UserError(problems), scenario.doc)
 
 
 def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
@@ -89,6 +107,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     m = scenario.model
     seed = m.seed if seed is None else seed
     t0 = time.perf_counter()
+    check_scenario(scenario)
     demand = generate_demand(m.demand, m.period, scenario.network, scenario.base_dir, seed, replication,
                              str(scenario.path))
     groups = resolve_groups(scenario, demand.origin, demand.destination)

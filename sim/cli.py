@@ -54,13 +54,9 @@ def cmd_validate(args) -> int:
         try:
             doc = read_yaml(path)
             if detect_kind(doc) == "scenario":
-                scn = load_scenario(path)
-                from .api import resolve_groups
-                from .demand import generate_demand
+                from .api import check_scenario
 
-                demand = generate_demand(scn.model.demand.model_copy(update={"total": 0}), scn.model.period,
-                                         scn.network, scn.base_dir, 0, 0, str(path))
-                resolve_groups(scn, demand.origin, demand.destination)
+                check_scenario(load_scenario(path))
             else:
                 build_network(load_network_files(path))
             print(f"ok: {path}")

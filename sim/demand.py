@@ -197,8 +197,10 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
     if len(set(names)) != len(names):
         problems.append(Problem(file, "demand.segments", "segment names must be unique"))
     for pid, prof in spec.profiles.items():
-        if prof.points[0][0] < period.start - 1e-9 or prof.points[-1][0] > period.end + 1e-9:
-            problems.append(Problem(file, f"demand.profiles.{pid}", "profile points must lie within the period"))
+        for k in (0, len(prof.points) - 1):
+            if not period.start - 1e-9 <= prof.points[k][0] <= period.end + 1e-9:
+                problems.append(Problem(file, f"demand.profiles.{pid}.points[{k}]",
+                                        "profile points must lie within the period"))
     weights = []
     for i, seg in enumerate(spec.segments):
         where = f"demand.segments[{i}]"

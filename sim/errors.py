@@ -34,6 +34,9 @@ class UserError(Exception):
 
     problems: list[Problem] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.problems = list(dict.fromkeys(self.problems))  # the same problem once, order kept
+
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
 

@@ -42,22 +42,6 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            loader.duplicates.append((key, line, seen[key]))
-        else:
-            seen[key] = line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 @dataclass(frozen=True)
 class Document:
     """A parsed YAML file: its data and the line of every field path in it."""
@@ -74,18 +58,25 @@ class Document:
         return None
 
 
-def _line_map(node: yaml.Node | None, prefix: tuple, out: dict[tuple, int]) -> None:
+def _line_map(node: yaml.Node | None, prefix: tuple, out: dict[tuple, int], duplicates: list) -> None:
+    """Record the line of every field path; collect (path, line, first line) of duplicate keys."""
     if node is None:
         return
     out.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = (key_node.value,)
-            out[prefix + key] = key_node.start_mark.line + 1
-            _line_map(value_node, prefix + key, out)
+            line = key_node.start_mark.line + 1
+            if key_node.value in seen:
+                duplicates.append((prefix + key, line, seen[key_node.value]))
+                continue
+            seen[key_node.value] = line
+            out[prefix + key] = line
+            _line_map(value_node, prefix + key, out, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_map(item, prefix + (i,), out)
+            _line_map(item, prefix + (i,), out, duplicates)
 
 
 def parse_yaml_text(text: str, file: str = "") -> Any:
@@ -105,7 +96,6 @@ def read_yaml(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError.single(str(path), "", f"cannot read file: {exc}") from None
     loader = _Loader(text)
-    loader.duplicates = []
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -115,13 +105,12 @@ def read_yaml(path: Path) -> Document:
         raise UserError.single(str(path), "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from None
     finally:
         loader.dispose()
-    if loader.duplicates:
-        raise UserError([
-            Problem(str(path), str(key), f"duplicate key (first given on line {first})", line)
-            for key, line, first in loader.duplicates
-        ])
     lines: dict[tuple, int] = {}
-    _line_map(node, (), lines)
+    duplicates: list = []
+    _line_map(node, (), lines, duplicates)
+    if duplicates:
+        raise UserError([Problem(str(path), format_loc(loc), f"duplicate key (first given on line {first})", line)
+                         for loc, line, first in duplicates])
     return Document(path, data, lines)
 
 
@@ -138,6 +127,28 @@ def format_loc(loc: tuple) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def parse_loc(path: str) -> tuple:
+    """Inverse of format_loc: 'lines[0].patterns[1]' -> ('lines', 0, 'patterns', 1)."""
+    out: list = []
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            out.append(name)
+        for idx in filter(None, rest.replace("]", "").split("[")) if rest else ():
+            out.append(int(idx) if idx.isdigit() else idx)
+    return tuple(out)
+
+
+def with_lines(err: UserError, doc: Document) -> UserError:
+    """The same problems, with line numbers filled in from `doc` where they point into it."""
+    out = []
+    for p in err.problems:
+        if p.line is None and p.file == str(doc.path) and p.path:
+            p = Problem(p.file, p.path, p.message, doc.line_of(parse_loc(p.path)))
+        out.append(p)
+    return UserError(out)
 
 
 def _data_loc(data: Any, loc: tuple) -> tuple:
@@ -278,9 +289,6 @@ def load_network_files(path: Path) -> LoadedNetwork:
 
     def visit(p: Path, stack: tuple[Path, ...]) -> None:
         p = p.resolve()
-        if p in stack:
-            problems.append(Problem(str(stack[-1]), "include", f"include cycle through {p}"))
-            return
         if p in seen:
             return
         seen.add(p)
@@ -295,6 +303,10 @@ def load_network_files(path: Path) -> LoadedNetwork:
             target = (p.parent / inc)
             if not target.exists():
                 problems.append(Problem(str(p), f"include[{i}]", f"included file '{inc}' not found", doc.line_of(("include", i))))
+                continue
+            if target.resolve() in stack + (p,):
+                problems.append(Problem(str(p), f"include[{i}]", f"include cycle: '{inc}' includes this file again",
+                                        doc.line_of(("include", i))))
                 continue
             visit(target, stack + (p,))
 

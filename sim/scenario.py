@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, UserError
-from .loading import LoadedNetwork, apply_overrides, load_network_files, load_scenario_file
+from .loading import Document, LoadedNetwork, apply_overrides, load_network_files, load_scenario_file
 from .network import Network, build_network
 from .schema import ScenarioFile
 
@@ -20,6 +20,7 @@ class Scenario:
     """The scenario file's content with overrides applied (before defaults)."""
     network: Network
     network_files: tuple[Path, ...]
+    doc: Document = field(repr=False)
     overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,7 +63,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if loaded.model.simulation.end is not None and loaded.model.simulation.end < loaded.model.period.end:
         raise UserError.single(str(path), "simulation.end", "must not be before period.end",
                                loaded.doc.line_of(("simulation", "end")))
-    return Scenario(path, loaded.model, loaded.raw, network, tuple(d.path for _, d in files.files),
+    return Scenario(path, loaded.model, loaded.raw, network, tuple(d.path for _, d in files.files), loaded.doc,
                     dict(overrides or {}))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.api import resolve_groups
+from sim.api import check_scenario
 from sim.demand import generate_demand
 from sim.errors import Problem, UserError
 from sim.loading import apply_overrides, parse_set_arguments, parse_yaml_text, read_yaml
@@ -81,9 +81,7 @@ def scn_problems(tmp_path: Path, text: str, net_text: str = NET, extra: dict[str
         (tmp_path / fname).write_text(content, encoding="utf-8")
     path = tmp_path / "scn.yaml"
     with pytest.raises(UserError) as info:
-        scn = load_scenario(path, overrides)
-        demand = generate_demand(scn.model.demand, scn.model.period, scn.network, scn.base_dir, 0, 0, str(path))
-        resolve_groups(scn, demand.origin, demand.destination)
+        check_scenario(load_scenario(path, overrides))
     assert info.value.problems
     return info.value.problems
 
@@ -153,8 +151,6 @@ def test_duplicate_yaml_key_is_detected(tmp_path):
     assert f"line {line_of(text, 'capacity: 1000')}" in p.message  # where it was first given
 
 
-@pytest.mark.xfail(strict=True, reason="bug: duplicate-key problems carry only the key ('capacity'), "
-                                       "not the field path 'lines[0].capacity'")
 def test_duplicate_yaml_key_names_full_field_path(tmp_path):
     text = replace_once(NET, "    capacity: 1000\n", "    capacity: 1000\n    capacity: 900\n")
     assert only(net_problems(tmp_path, text)).path == "lines[0].capacity"
@@ -334,8 +330,6 @@ def test_include_cycle(tmp_path):
     assert "cycle" in p.message and "net.yaml" in p.message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the include-cycle problem has line=None and path 'include' "
-                                       "instead of the line and index of the offending include entry")
 def test_include_cycle_names_line(tmp_path):
     more = "schema_version: 1\ninclude: [net.yaml]\n"
     p = only(net_problems(tmp_path, _with_include(NET), {"more.yaml": more}))
@@ -386,7 +380,7 @@ def test_scenario_unknown_station_in_generator_selector(tmp_path):
 def test_scenario_profile_outside_period(tmp_path):
     text = replace_once(SCN, '[["06:00", 1], ["09:00", 1]]', '[["05:00", 1], ["09:00", 1]]')
     p = only(scn_problems(tmp_path, text))
-    assert (p.file, p.path) == (str(tmp_path / "scn.yaml"), "demand.profiles.flat")
+    assert (p.file, p.path) == (str(tmp_path / "scn.yaml"), "demand.profiles.flat.points[0]")
     assert "within the period" in p.message
 
 
@@ -398,8 +392,6 @@ SCENARIO_CROSS_CHECKS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="bug: scenario cross-check problems (demand/groups) carry no line "
-                                       "number (Problem.line is None)")
 @pytest.mark.parametrize("case", sorted(SCENARIO_CROSS_CHECKS))
 def test_scenario_cross_check_problems_name_the_line(tmp_path, case):
     (old, new), needle = SCENARIO_CROSS_CHECKS[case]
@@ -535,8 +527,6 @@ def test_two_demand_mistakes_give_two_problems(tmp_path):
     assert {p.path for p in problems} == {"demand.segments[0].profile", "demand.segments[0].payment.card"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: `validate` stops after the demand problems; group selectors "
-                                       "are only checked when the demand is free of problems")
 def test_three_scenario_mistakes_give_three_problems_in_validate(tmp_path, capsys):
     from sim.cli import main
 
