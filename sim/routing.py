@@ -12,7 +12,6 @@ logit.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
@@ -165,11 +164,9 @@ class Router:
         self.t_start = t_start
         self.legs = build_leg_options(network)
         self.transfer_points = transfer_points(network)
-        self.legs_into: dict[int, list[int]] = {}
         self.legs_direct: dict[tuple[int, int], list[int]] = {}
         self.legs_to_transfer: dict[int, list[int]] = {}
         for k, leg in enumerate(self.legs):
-            self.legs_into.setdefault(leg.alight, []).append(k)
             self.legs_direct.setdefault((leg.board, leg.alight), []).append(k)
             if leg.alight in self.transfer_points:
                 self.legs_to_transfer.setdefault(leg.board, []).append(k)
@@ -186,60 +183,61 @@ class Router:
         for (a, b), paths in network.transfers.items():
             self.transfer_out.setdefault(a, []).append(
                 (b, min(path_walk_s(p.steps, network, needs_ticket=False) for p in paths)))
-        self.transfer_in: dict[int, list[tuple[int, float]]] = {}
-        for a, outs in self.transfer_out.items():
-            for b, w in outs:
-                self.transfer_in.setdefault(b, []).append((a, w))
         # walking outside the stations between two stations joined by an interchange
         self.street_walk: dict[tuple[int, int], float] = {
             key: min(sum(st.value for st in p.steps if st.kind != FACILITY) for p in paths)
             for key, paths in network.transfers.items()}
+        # arrays for the vectorised searches
+        self.leg_board = np.asarray([leg.board for leg in self.legs], dtype=np.int64)
+        self.leg_alight = np.asarray([leg.alight for leg in self.legs], dtype=np.int64)
+        self.tp_legs: dict[int, np.ndarray] = {b: np.asarray(ks, dtype=np.int64)
+                                               for b, ks in self.legs_to_transfer.items()}
+        pairs = [(a, b, self._transfer_cost(w)) for a, outs in self.transfer_out.items() for b, w in outs]
+        self.tr_from = np.asarray([x[0] for x in pairs], dtype=np.int64)
+        self.tr_to = np.asarray([x[1] for x in pairs], dtype=np.int64)
+        self.tr_cost = np.asarray([x[2] for x in pairs], dtype=float)
 
     # -- candidate search -------------------------------------------------------------------------
 
     def _transfer_cost(self, walk_s: float) -> float:
         return self.spec.transfer_penalty_s + self.spec.walk_weight * walk_s
 
-    def lower_bounds(self, dest: int) -> tuple[dict[int, float], dict[int, float]]:
-        """Least search cost to `dest` from 'just alighted at s' (hA) and 'about to board at s' (hB)."""
-        hA: dict[int, float] = {dest: 0.0}
-        hB: dict[int, float] = {}
-        heap = [(0.0, 0, dest)]  # (cost, node kind 0=A 1=B, station)
+    def lower_bounds(self, dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Least search cost to each destination in `dests` (rows) from 'just alighted at s' (hA)
+        and 'about to board at s' (hB), over routes of at most max_transfers + 1 legs: a vectorised
+        Bellman-Ford on legs and transfers (exact lower bounds for the bounded search)."""
+        n = len(self.net.stations)
+        dests = np.asarray(dests, dtype=np.int64)
+        a0 = np.full((len(dests), n), np.inf)
+        a0[np.arange(len(dests)), dests] = 0.0
+        row_of = {int(d): i for i, d in enumerate(dests)}
         for (a, b), walk in self.street_walk.items():
-            if b == dest:
-                hA[a] = min(hA.get(a, math.inf), self.spec.walk_weight * walk)
-                heap.append((hA[a], 0, a))
-        heapq.heapify(heap)
-        while heap:
-            c, kind, s = heapq.heappop(heap)
-            if kind == 0:
-                if c > hA.get(s, math.inf):
-                    continue
-                for k in self.legs_into.get(s, ()):
-                    b = self.legs[k].board
-                    nc = c + self.search_cost[k]
-                    if nc < hB.get(b, math.inf):
-                        hB[b] = nc
-                        heapq.heappush(heap, (nc, 1, b))
-            else:
-                if c > hB.get(s, math.inf):
-                    continue
-                for a, walk in self.transfer_in.get(s, ()):
-                    nc = c + self._transfer_cost(walk)
-                    if nc < hA.get(a, math.inf):
-                        hA[a] = nc
-                        heapq.heappush(heap, (nc, 0, a))
+            i = row_of.get(b)
+            if i is not None:
+                a0[i, a] = min(a0[i, a], self.spec.walk_weight * walk)
+        hA, hB = a0, np.full((len(dests), n), np.inf)
+        ob = np.argsort(self.leg_board, kind="stable")
+        boards, starts = np.unique(self.leg_board[ob], return_index=True)
+        ot = np.argsort(self.tr_from, kind="stable")
+        froms, tstarts = np.unique(self.tr_from[ot], return_index=True)
+        for _ in range(self.spec.max_transfers + 1):
+            if len(ob):
+                hB = np.full((len(dests), n), np.inf)
+                hB[:, boards] = np.minimum.reduceat(self.search_cost[ob] + hA[:, self.leg_alight[ob]], starts, axis=1)
+            via = np.full((len(dests), n), np.inf)
+            via[:, froms] = np.minimum.reduceat(self.tr_cost[ot] + hB[:, self.tr_to[ot]], tstarts, axis=1)
+            hA = np.minimum(a0, via)
         return hA, hB
 
-    def candidates(self, origin: int, dest: int, bounds: tuple[dict[int, float], dict[int, float]],
+    def candidates(self, origin: int, dest: int, hA: np.ndarray, hB: np.ndarray,
                    expansion_limit: int = 20000) -> list[Route]:
-        """Loop-free routes from origin to dest within the cost band, cheapest first. A route may
-        begin with a walk in the street from the origin to a station joined to it by an interchange
-        and enter there, and end by leaving the last station and walking to the destination."""
-        hA, hB = bounds
+        """Loop-free routes from origin to dest within the cost band, cheapest first, given the
+        lower bounds hA, hB to dest (see lower_bounds). A route may begin with a walk in the street
+        from the origin to a station joined to it by an interchange and enter there, and end by
+        leaving the last station and walking to the destination."""
         walk_w = self.spec.walk_weight
         starts = [(0.0, origin)] + [(walk_w * w, b) for (a, b), w in self.street_walk.items() if a == origin]
-        best = min((g + hB.get(b, math.inf) for g, b in starts), default=math.inf)
+        best = min(g + hB[b] for g, b in starts)
         if not math.isfinite(best):
             return []
         bound = best * (1 + self.spec.cost_band_rel) + self.spec.cost_band_abs_s + 1e-6
@@ -254,25 +252,27 @@ class Router:
             g, s, boarding, legs, visited = stack.pop()
             expansions += 1
             if boarding:
-                options = [k for a in near for k in self.legs_direct.get((s, a), ())]
-                options += self.legs_to_transfer.get(s, [])
-                for k in options:
-                    leg = self.legs[k]
-                    if legs and not self._sensible_change(legs[-1], k):
+                for a, tail in near.items():
+                    for k in self.legs_direct.get((s, a), ()):
+                        g2 = g + self.search_cost[k] + tail
+                        if g2 <= bound and (not legs or self._sensible_change(legs[-1], k)):
+                            found.append((g2, legs + (k,)))
+                if len(legs) + 1 >= max_legs or s not in self.tp_legs:
+                    continue
+                ks = self.tp_legs[s]
+                alight = self.leg_alight[ks]
+                g2s = g + self.search_cost[ks]
+                keep = g2s + hA[alight] <= bound
+                for k, a, g2 in zip(ks[keep].tolist(), alight[keep].tolist(), g2s[keep].tolist()):
+                    if a == dest or a in visited or (legs and not self._sensible_change(legs[-1], k)):
                         continue
-                    g2 = g + self.search_cost[k]
-                    if leg.alight in near and g2 + near[leg.alight] <= bound:
-                        found.append((g2 + near[leg.alight], legs + (k,)))
-                    if leg.alight == dest or leg.alight in visited or len(legs) + 1 >= max_legs:
-                        continue
-                    if leg.alight in self.transfer_points and g2 + hA.get(leg.alight, math.inf) <= bound:
-                        stack.append((g2, leg.alight, False, legs + (k,), visited | {leg.alight}))
+                    stack.append((g2, a, False, legs + (k,), visited | {a}))
             else:
                 for b, walk in self.transfer_out.get(s, ()):
                     if b != s and b in visited:
                         continue
                     g2 = g + self._transfer_cost(walk)
-                    if g2 + hB.get(b, math.inf) <= bound:
+                    if g2 + hB[b] <= bound:
                         stack.append((g2, b, True, legs, visited | {b}))
         found.sort()
         out, seen = [], set()
@@ -400,19 +400,23 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
         by_dest.setdefault(int(code % n_st), []).append(k)
     cand: list[list[int]] = [[] for _ in uniq_od]
     problems: list[Problem] = []
-    for d, ks in sorted(by_dest.items()):
-        bounds = router.lower_bounds(d)
-        for k in ks:
-            o = int(uniq_od[k] // n_st)
-            found = router.candidates(o, d, bounds)
-            if not found:
-                problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
-                                                        f"'{router.net.stations[d].id}'"))
-            for r in found:
-                if r.key not in route_index:
-                    route_index[r.key] = len(routes)
-                    routes.append(r)
-                cand[k].append(route_index[r.key])
+    dest_list = sorted(by_dest)
+    chunk = max(1, 2_000_000 // max(1, len(router.legs)))
+    for c0 in range(0, len(dest_list), chunk):
+        block = dest_list[c0: c0 + chunk]
+        hA, hB = router.lower_bounds(np.asarray(block))
+        for row, d in enumerate(block):
+            for k in by_dest[d]:
+                o = int(uniq_od[k] // n_st)
+                found = router.candidates(o, d, hA[row], hB[row])
+                if not found:
+                    problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
+                                                            f"'{router.net.stations[d].id}'"))
+                for r in found:
+                    if r.key not in route_index:
+                        route_index[r.key] = len(routes)
+                        routes.append(r)
+                    cand[k].append(route_index[r.key])
     if problems:
         raise UserError(problems[:20])
 

@@ -43,6 +43,12 @@ DISCONNECTED = NET.replace("lines:\n", (
 """
 
 
+def candidates(router, origin, dest):
+    """Candidate routes from origin to dest (station indices)."""
+    hA, hB = router.lower_bounds([dest])
+    return router.candidates(origin, dest, hA[0], hB[0])
+
+
 def build(tmp_path: Path, text: str = NET, name: str = "net.yaml"):
     (tmp_path / name).write_text(text, encoding="utf-8")
     return load_network(tmp_path / name)[0]
@@ -267,7 +273,7 @@ def legs_of(net, router, route):
 def test_trunk_to_branch_terminus_transfers_once_at_junction(y_router):
     net, router = y_router
     si = net.station_index
-    routes = router.candidates(si["D"], si["F"], router.lower_bounds(si["F"]))
+    routes = candidates(router, si["D"], si["F"])
     assert routes, "no route from D to F"
     best = routes[0]
     assert legs_of(net, router, best) == [("D", "C"), ("C", "F")]
@@ -287,11 +293,11 @@ def test_base_cost_by_hand(y_router):
     # fare 3 CNY at 40 CNY/h = 270 s.  Single ticket: + 2 x 30 s ticket machine.
     net, router = y_router
     si = net.station_index
-    [route] = router.candidates(si["A"], si["C"], router.lower_bounds(si["C"]))
+    [route] = candidates(router, si["A"], si["C"])
     assert router.base_cost(route, "qr") == pytest.approx(254 + 258 + 270)
     assert router.base_cost(route, "ticket") == pytest.approx(254 + 258 + 270 + 60)
     # D -> C -> F: + transfer penalty 300 + 2 x 60 s same-station walk; 7 km costs 4 CNY
-    [route2] = [r for r in router.candidates(si["D"], si["F"], router.lower_bounds(si["F"])) if len(r.legs) == 2][:1]
+    [route2] = [r for r in candidates(router, si["D"], si["F"]) if len(r.legs) == 2][:1]
     ivt = sum(router.legs[k].ivt_s for k in route2.legs)
     assert router.base_cost(route2, "qr") == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
 
@@ -369,7 +375,7 @@ def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
     net = build(tmp_path, PARALLEL.replace("RUN_Q", str(run_q)))
     router = Router(net, RoutingSpec(logit_scale_per_min=theta_per_min), T6)
     si = net.station_index
-    routes = router.candidates(si["X"], si["Y"], router.lower_bounds(si["Y"]))
+    routes = candidates(router, si["X"], si["Y"])
     assert sorted(r.label for r in routes) == ["P", "Q"]
     cost = {r.label: router.base_cost(r, "qr") + router.wait_cost(r) for r in routes}
     dc = run_q - 600.0
@@ -426,7 +432,7 @@ def test_interchange_connects_the_lines(tmp_path):
     net = build(tmp_path, INTERCHANGE)
     router = Router(net, RoutingSpec(), T6)
     si = net.station_index
-    [best, *_] = router.candidates(si["A"], si["H"], router.lower_bounds(si["H"]))
+    [best, *_] = candidates(router, si["A"], si["H"])
     assert best.label == "L1>L2"
     assert router.changes(best) == [(si["B"], si["G"])]
     ok = routable_pairs(net)
@@ -439,7 +445,7 @@ def test_trip_starting_or_ending_at_an_interchange_station_is_routed(tmp_path, o
     net = build(tmp_path, INTERCHANGE)
     router = Router(net, RoutingSpec(), T6)
     si = net.station_index
-    routes = router.candidates(si[o], si[d], router.lower_bounds(si[d]))
+    routes = candidates(router, si[o], si[d])
     assert routes and len(routes[0].legs) == 1
     assert routable_pairs(net)[si[o], si[d]]
 
