@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import Problem, UserError
-from .fares import operator_fare
+from .fares import operator_fares
 from .network import FACILITY, Network, PathStep, TransferPath
 from .schema import RoutingSpec
 
@@ -196,6 +196,15 @@ class Router:
         self.tr_from = np.asarray([x[0] for x in pairs], dtype=np.int64)
         self.tr_to = np.asarray([x[1] for x in pairs], dtype=np.int64)
         self.tr_cost = np.asarray([x[2] for x in pairs], dtype=float)
+        self.media = tuple(sorted(network.media))
+        self.leg_ivt = np.asarray([leg.ivt_s for leg in self.legs], dtype=float)
+        self.leg_km = np.asarray([leg.km for leg in self.legs], dtype=float)
+        self.leg_operator = np.asarray([leg.operator for leg in self.legs], dtype=np.int64)
+        self.entry_walk = np.asarray([[path_walk_s(st.entry, network, self.needs_ticket(m, st.operator))
+                                       for m in self.media] for st in network.stations]).reshape(-1, len(self.media))
+        self.exit_walk = np.asarray([path_walk_s(st.exit, network, False) for st in network.stations])
+        self.transfer_walk = np.asarray([st.transfer_walk_s for st in network.stations])
+        self._change_walk: dict[tuple[int, int], np.ndarray] = {}
 
     # -- candidate search -------------------------------------------------------------------------
 
@@ -318,54 +327,83 @@ class Router:
         op_b = self.net.stations[b].operator
         return min(paths, key=lambda p: path_walk_s(p.steps, self.net, self.needs_ticket(medium, op_b)))
 
-    def fare_sections(self, route: Route) -> list[tuple[int, float, int]]:
-        """(operator, km, first leg position) per run of consecutive legs on one operator."""
-        out: list[tuple[int, float, int]] = []
-        for pos, k in enumerate(route.legs):
-            leg = self.legs[k]
-            if out and out[-1][0] == leg.operator:
-                op, km, first = out[-1]
-                out[-1] = (op, km + leg.km, first)
-            else:
-                out.append((leg.operator, leg.km, pos))
+    def leg_matrix(self, routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
+        """Leg indices of each route as rows, padded with -1 to the longest route."""
+        width = max((len(r.legs) for r in routes), default=1)
+        out = np.full((len(routes), width), -1, dtype=np.int64)
+        for i, r in enumerate(routes):
+            out[i, : len(r.legs)] = r.legs
         return out
 
-    def leg_fares(self, route: Route, medium: str) -> list[float]:
-        """Fare (CNY) attributed to each leg: a section's fare on its first leg, 0 on the others."""
-        fares = [0.0] * len(route.legs)
-        for op, km, first in self.fare_sections(route):
-            fares[first] = operator_fare(self.net.operators[op].fare, km, self.effective_medium(medium, op))
-        return fares
+    def section_fares(self, legs: np.ndarray, medium: np.ndarray) -> np.ndarray:
+        """Fare (CNY) attributed to each leg of each row of `legs` (leg indices, -1 padded) paid
+        with medium index `medium` (per row): each run of consecutive legs on one operator is one
+        fare by its total km, attributed to its first leg; 0 on the others."""
+        n, width = legs.shape
+        valid = legs >= 0
+        op = np.where(valid, self.leg_operator[legs], -1)
+        km = np.where(valid, self.leg_km[legs], 0.0)
+        start = valid & np.concatenate([np.ones((n, 1), bool), op[:, 1:] != op[:, :-1]], axis=1)
+        section = np.cumsum(start, axis=1) - 1
+        rows = np.arange(n)
+        section_km = np.zeros((n, width))
+        for j in range(width):
+            np.add.at(section_km, (rows, section[:, j]), km[:, j])
+        km_at_start = section_km[rows[:, None], section]
+        out = np.zeros((n, width))
+        for o, operator in enumerate(self.net.operators):
+            for m, name in enumerate(self.media):
+                mask = start & (op == o) & (medium[:, None] == m)
+                if mask.any():
+                    out[mask] = operator_fares(operator.fare, km_at_start[mask], self.effective_medium(name, o))
+        return out
 
-    def base_cost(self, route: Route, medium: str) -> float:
-        """Generalised cost (s) without waiting; inf if some transfer has no path for the medium."""
-        spec = self.spec
-        legs = [self.legs[k] for k in route.legs]
-        so, sd = self.net.stations[legs[0].board], self.net.stations[legs[-1].alight]
-        walk = path_walk_s(so.entry, self.net, self.needs_ticket(medium, so.operator))
-        walk += path_walk_s(sd.exit, self.net, False)
-        walk += self.street_walk.get((route.start, so.index), 0.0) + self.street_walk.get((sd.index, route.end), 0.0)
-        for a, b in self.changes(route):
-            if a == b:
-                walk += self.net.stations[a].transfer_walk_s
-                continue
-            path = self.transfer_path(a, b, medium)
-            if path is None:
-                return math.inf
-            walk += path_walk_s(path.steps, self.net, self.needs_ticket(medium, self.net.stations[b].operator))
-        ivt = sum(leg.ivt_s for leg in legs)
-        fare = sum(self.leg_fares(route, medium))
-        return (ivt + spec.walk_weight * walk + spec.transfer_penalty_s * (len(legs) - 1)
+    def route_costs(self, routes: list[Route] | tuple[Route, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Generalised costs (s) of routes: without waiting per medium [route, medium] (inf where a
+        change has no path open to the medium), and wait_weight * expected wait per departure band
+        [route, band]. Cost = in-vehicle + walk_weight * (walks + mean service at facilities) +
+        transfer_penalty per change + fare / value of time."""
+        spec, n_media = self.spec, len(self.media)
+        legs = self.leg_matrix(routes)
+        n, width = legs.shape
+        valid = legs >= 0
+        n_legs = valid.sum(axis=1)
+        rows = np.arange(n)
+        first = self.leg_board[legs[:, 0]]
+        last = self.leg_alight[legs[rows, n_legs - 1]]
+        walk = self.entry_walk[first] + self.exit_walk[last][:, None]
+        starts = np.asarray([r.start for r in routes], dtype=np.int64)
+        ends = np.asarray([r.end for r in routes], dtype=np.int64)
+        for i in np.flatnonzero((starts != first) | (ends != last)):
+            walk[i] += self.street_walk.get((starts[i], first[i]), 0.0) + self.street_walk.get((last[i], ends[i]), 0.0)
+        for j in range(width - 1):
+            has = valid[:, j + 1]
+            a = self.leg_alight[np.where(has, legs[:, j], 0)]
+            b = self.leg_board[np.where(has, legs[:, j + 1], 0)]
+            same = has & (a == b)
+            walk[same] += self.transfer_walk[a[same]][:, None]
+            for i in np.flatnonzero(has & (a != b)):
+                walk[i] += self.change_walk(int(a[i]), int(b[i]))
+        ivt = np.where(valid, self.leg_ivt[legs], 0.0).sum(axis=1)
+        fares = self.section_fares(np.repeat(legs, n_media, axis=0), np.tile(np.arange(n_media), n))
+        fare = fares.sum(axis=1).reshape(n, n_media)
+        base = (ivt[:, None] + spec.walk_weight * walk + spec.transfer_penalty_s * (n_legs - 1)[:, None]
                 + fare / spec.value_of_time_cny_per_h * 3600.0)
+        wait = spec.wait_weight * np.where(valid[:, :, None], self.wait[legs], 0.0).sum(axis=1)
+        return base, wait
 
-    def changes(self, route: Route) -> list[tuple[int, int]]:
-        """(alighting station, next boarding station) of every change of train."""
-        legs = [self.legs[k] for k in route.legs]
-        return [(prev.alight, nxt.board) for prev, nxt in zip(legs, legs[1:])]
-
-    def wait_cost(self, route: Route) -> np.ndarray:
-        """wait_weight * expected wait (s) summed over legs, per departure band."""
-        return self.spec.wait_weight * self.wait[list(route.legs)].sum(axis=0)
+    def change_walk(self, a: int, b: int) -> np.ndarray:
+        """Walk plus mean service (s) of the cheapest path from station a to b, per medium (inf
+        where no path is open to it)."""
+        key = (a, b)
+        if key not in self._change_walk:
+            out = np.full(len(self.media), np.inf)
+            for m, name in enumerate(self.media):
+                path = self.transfer_path(a, b, name)
+                if path is not None:
+                    out[m] = path_walk_s(path.steps, self.net, self.needs_ticket(name, self.net.stations[b].operator))
+            self._change_walk[key] = out
+        return self._change_walk[key]
 
     def band_of(self, t: np.ndarray) -> np.ndarray:
         return np.clip(((t - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
@@ -387,9 +425,7 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
     One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
     not depend on how many candidates each OD pair has.
     """
-    n = len(origin)
-    u = rng.random(n)
-    route_of = np.full(n, -1, dtype=np.int32)
+    u = rng.random(len(origin))
     routes: list[Route] = []
     route_index: dict[tuple[int, ...], int] = {}
     n_st = len(router.net.stations)
@@ -421,41 +457,33 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
         raise UserError(problems[:20])
 
     band = router.band_of(t_depart)
-    theta = router.spec.logit_scale_per_min / 60.0
-    base_cache: dict[tuple[int, int], float] = {}
-    wait_cache: dict[int, np.ndarray] = {}
-    key = (od_inv.astype(np.int64) * len(media) + medium) * router.n_bands + band
+    base, wait = router.route_costs(routes)
+    width = router.spec.max_routes
+    cand_mat = np.full((len(uniq_od), width), -1, dtype=np.int64)
+    for k, options in enumerate(cand):
+        cand_mat[k, : len(options)] = options
+    # one cost row per distinct (OD pair, medium, band)
+    n_media, n_bands = len(media), router.n_bands
+    key = (od_inv.astype(np.int64) * n_media + medium) * n_bands + band
     uniq_key, key_inv = np.unique(key, return_inverse=True)
-    order = np.argsort(key_inv, kind="stable")
-    bounds_idx = np.searchsorted(key_inv[order], np.arange(len(uniq_key) + 1))
-    for g, kcode in enumerate(uniq_key):
-        members = order[bounds_idx[g]: bounds_idx[g + 1]]
-        b = int(kcode % router.n_bands)
-        m = int((kcode // router.n_bands) % len(media))
-        k = int(kcode // router.n_bands // len(media))
-        options = cand[k]
-        costs = np.empty(len(options))
-        for j, r in enumerate(options):
-            if (r, m) not in base_cache:
-                base_cache[(r, m)] = router.base_cost(routes[r], media[m])
-            if r not in wait_cache:
-                wait_cache[r] = router.wait_cost(routes[r])
-            costs[j] = base_cache[(r, m)] + wait_cache[r][b]
-        finite = np.isfinite(costs)
-        if not finite.any():
-            o, d = divmod(int(uniq_od[k]), n_st)
-            problems.append(Problem(file, "demand",
-                                    f"no transfer path open to medium '{media[m]}' on any route from "
-                                    f"'{router.net.stations[o].id}' to '{router.net.stations[d].id}'"))
-            continue
-        if len(options) == 1:
-            route_of[members] = options[0]
-            continue
-        z = np.where(finite, -theta * (costs - costs[finite].min()), -np.inf)
-        p = np.exp(z)
-        cum = np.cumsum(p / p.sum())
-        pick = np.minimum(np.searchsorted(cum, u[members], side="right"), len(options) - 1)
-        route_of[members] = np.asarray(options)[pick]
+    g_od, g_m, g_b = uniq_key // (n_media * n_bands), (uniq_key // n_bands) % n_media, uniq_key % n_bands
+    options = cand_mat[g_od]
+    pad = options < 0
+    safe = np.where(pad, 0, options)
+    costs = np.where(pad, np.inf, base[safe, g_m[:, None]] + wait[safe, g_b[:, None]])
+    finite = np.isfinite(costs)
+    for g in np.flatnonzero(~finite.any(axis=1))[:20]:
+        o, d = divmod(int(uniq_od[g_od[g]]), n_st)
+        problems.append(Problem(file, "demand", f"no transfer path open to medium '{media[g_m[g]]}' on any route "
+                                                f"from '{router.net.stations[o].id}' to '{router.net.stations[d].id}'"))
     if problems:
-        raise UserError(problems[:20])
+        raise UserError(problems)
+    theta = router.spec.logit_scale_per_min / 60.0
+    best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        p = np.where(finite, np.exp(-theta * (costs - best)), 0.0)
+    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    last_feasible = width - 1 - np.argmax(finite[:, ::-1], axis=1)
+    pick = np.minimum((cum[key_inv] <= u[:, None]).sum(axis=1), last_feasible[key_inv])
+    route_of = options[key_inv, pick].astype(np.int32)
     return Assignment(tuple(routes), route_of)

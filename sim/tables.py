@@ -36,15 +36,12 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     media = demand.media
 
     # per template: leg options and leg fares, flattened
-    tpl_legs, tpl_fares, tpl_start = [], [], [0]
-    for r, m in zip(info.route, info.medium):
-        route = assignment.routes[r]
-        tpl_legs.extend(route.legs)
-        tpl_fares.extend(router.leg_fares(route, media[m]))
-        tpl_start.append(len(tpl_legs))
-    tpl_legs_a = np.asarray(tpl_legs, dtype=np.int64)
-    tpl_fares_a = np.asarray(tpl_fares, dtype=float)
-    tpl_start_a = np.asarray(tpl_start, dtype=np.int64)
+    tpl_matrix = router.leg_matrix([assignment.routes[r] for r in info.route])
+    tpl_fare_matrix = router.section_fares(tpl_matrix, info.medium.astype(np.int64))
+    valid = tpl_matrix >= 0
+    tpl_legs_a = tpl_matrix[valid]
+    tpl_fares_a = tpl_fare_matrix[valid]
+    tpl_start_a = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
     n_legs = np.diff(plan.leg_offset)
     owner = np.repeat(np.arange(n, dtype=np.int64), n_legs)
     ordinal = np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]

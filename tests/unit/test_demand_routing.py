@@ -294,12 +294,15 @@ def test_base_cost_by_hand(y_router):
     net, router = y_router
     si = net.station_index
     [route] = candidates(router, si["A"], si["C"])
-    assert router.base_cost(route, "qr") == pytest.approx(254 + 258 + 270)
-    assert router.base_cost(route, "ticket") == pytest.approx(254 + 258 + 270 + 60)
     # D -> C -> F: + transfer penalty 300 + 2 x 60 s same-station walk; 7 km costs 4 CNY
     [route2] = [r for r in candidates(router, si["D"], si["F"]) if len(r.legs) == 2][:1]
+    base, wait = router.route_costs([route, route2])
+    qr, ticket = router.media.index("qr"), router.media.index("ticket")
+    assert base[0, qr] == pytest.approx(254 + 258 + 270)
+    assert base[0, ticket] == pytest.approx(254 + 258 + 270 + 60)
     ivt = sum(router.legs[k].ivt_s for k in route2.legs)
-    assert router.base_cost(route2, "qr") == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
+    assert base[1, qr] == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
+    assert wait[1] == pytest.approx(router.spec.wait_weight * router.wait[list(route2.legs)].sum(axis=0))
 
 
 def test_common_lines_on_shared_section(y_router):
@@ -377,7 +380,9 @@ def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
     si = net.station_index
     routes = candidates(router, si["X"], si["Y"])
     assert sorted(r.label for r in routes) == ["P", "Q"]
-    cost = {r.label: router.base_cost(r, "qr") + router.wait_cost(r) for r in routes}
+    base, wait = router.route_costs(routes)
+    qr = router.media.index("qr")
+    cost = {r.label: base[i, qr] + wait[i] for i, r in enumerate(routes)}
     dc = run_q - 600.0
     assert np.allclose(cost["Q"] - cost["P"], dc)  # same waits, fares and walks: only the run time differs
 
@@ -434,7 +439,7 @@ def test_interchange_connects_the_lines(tmp_path):
     si = net.station_index
     [best, *_] = candidates(router, si["A"], si["H"])
     assert best.label == "L1>L2"
-    assert router.changes(best) == [(si["B"], si["G"])]
+    assert (router.legs[best.legs[0]].alight, router.legs[best.legs[1]].board) == (si["B"], si["G"])
     ok = routable_pairs(net)
     assert ok[si["A"], si["H"]] and ok[si["H"], si["A"]]
 
