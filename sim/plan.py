@@ -66,49 +66,88 @@ class TemplateInfo:
     medium: np.ndarray  # int16 per template
 
 
-def compile_steps(router: Router, route, medium: str) -> list[tuple[int, int, int, float]]:
-    """Steps (kind, target, alighting station, walk before) for a route paid with `medium`. A route
-    starting (ending) at a station other than its first boarding (last alighting) station walks
-    there in the street and enters (leaves) through the station it rides from (to)."""
-    net = router.net
-    steps: list[tuple[int, int, int, float]] = []
-    walk = 0.0
+Piece = tuple[tuple[tuple[int, int, int, float], ...], float]
+"""Steps through a station (kind, target, alighting station, walk before) and the walk after them."""
 
-    def station_steps(path, needs_ticket: bool) -> None:
-        nonlocal walk
+
+class StepCompiler:
+    """Compiles (route, medium) pairs into steps from cached pieces: the entry of a station, the
+    change between two stations, the exit of a station (each per medium where it matters)."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.net = router.net
+        self._pieces: dict[tuple, Piece] = {}
+
+    def _station_piece(self, path, needs_ticket: bool) -> Piece:
+        steps, walk = [], 0.0
         for st in path:
             if st.kind != FACILITY:
                 walk += st.value
                 continue
-            fac = net.facilities[int(st.value)]
+            fac = self.net.facilities[int(st.value)]
             if fac.kind == "ticket_machine" and not needs_ticket:
                 continue
             steps.append((STEP_FACILITY, fac.index, -1, walk))
             walk = 0.0
+        return tuple(steps), walk
 
-    legs = [router.legs[k] for k in route.legs]
-    first, last = net.stations[legs[0].board], net.stations[legs[-1].alight]
+    def entry(self, station: int, medium: str) -> Piece:
+        key = ("entry", station, medium)
+        if key not in self._pieces:
+            st = self.net.stations[station]
+            self._pieces[key] = self._station_piece(st.entry, self.router.needs_ticket(medium, st.operator))
+        return self._pieces[key]
 
-    def change(a: int, b: int) -> None:
-        nonlocal walk
-        if a == b:
-            walk += net.stations[a].transfer_walk_s
-            return
-        path = router.transfer_path(a, b, medium)
-        assert path is not None, "routes without a path for the medium are never chosen"
-        station_steps(path.steps, router.needs_ticket(medium, net.stations[b].operator))
+    def exit(self, station: int) -> Piece:
+        key = ("exit", station)
+        if key not in self._pieces:
+            self._pieces[key] = self._station_piece(self.net.stations[station].exit, False)
+        return self._pieces[key]
 
-    walk += router.street_walk.get((route.start, first.index), 0.0)
-    station_steps(first.entry, router.needs_ticket(medium, first.operator))
-    for pos, leg in enumerate(legs):
-        if pos > 0:
-            change(legs[pos - 1].alight, leg.board)
-        steps.append((STEP_RIDE, leg.platform, leg.alight, walk))
-        walk = 0.0
-    station_steps(last.exit, False)
-    walk += router.street_walk.get((last.index, route.end), 0.0)
-    steps.append((STEP_END, -1, -1, walk))
-    return steps
+    def change(self, a: int, b: int, medium: str) -> Piece:
+        key = ("change", a, b, medium)
+        if key not in self._pieces:
+            if a == b:
+                self._pieces[key] = ((), self.net.stations[a].transfer_walk_s)
+            else:
+                path = self.router.transfer_path(a, b, medium)
+                assert path is not None, "routes without a path for the medium are never chosen"
+                needs = self.router.needs_ticket(medium, self.net.stations[b].operator)
+                self._pieces[key] = self._station_piece(path.steps, needs)
+        return self._pieces[key]
+
+    def steps(self, route, medium: str) -> list[tuple[int, int, int, float]]:
+        """Steps (kind, target, alighting station, walk before) for a route paid with `medium`. A
+        route starting (ending) at a station other than its first boarding (last alighting)
+        station walks there in the street and enters (leaves) through the station it rides from
+        (to)."""
+        router = self.router
+        legs = [router.legs[k] for k in route.legs]
+        first, last = legs[0].board, legs[-1].alight
+        out: list[tuple[int, int, int, float]] = []
+        walk = router.street_walk.get((route.start, first), 0.0)
+
+        def add(piece: Piece) -> None:
+            nonlocal walk
+            steps, after = piece
+            if steps:
+                kind, target, alight, before = steps[0]
+                out.append((kind, target, alight, walk + before))
+                out.extend(steps[1:])
+                walk = after
+            else:
+                walk += after
+
+        add(self.entry(first, medium))
+        for pos, leg in enumerate(legs):
+            if pos > 0:
+                add(self.change(legs[pos - 1].alight, leg.board, medium))
+            out.append((STEP_RIDE, leg.platform, leg.alight, walk))
+            walk = 0.0
+        add(self.exit(last))
+        out.append((STEP_END, -1, -1, walk + router.street_walk.get((last, route.end), 0.0)))
+        return out
 
 
 def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
@@ -120,9 +159,10 @@ def build_plan(network: Network, router: Router, assignment: Assignment, payment
     uniq, template = np.unique(pair, return_inverse=True)
     kinds, targets, alights, walks, ordinals, starts = [], [], [], [], [], [0]
     n_legs, n_fac = [], []
+    compiler = StepCompiler(router)
     for code in uniq:
         r, m = divmod(int(code), len(media))
-        steps = compile_steps(router, assignment.routes[r], media[m])
+        steps = compiler.steps(assignment.routes[r], media[m])
         legs = facs = 0
         for kind, target, alight, walk in steps:
             kinds.append(kind)
