@@ -136,6 +136,17 @@ def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: boo
     return total
 
 
+def _expand(at: np.ndarray, keys_sorted: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each i and each position j with keys_sorted[j] == at[i]: the pairs (i, j), or (i,
+    values[j]) when values are given. keys_sorted must be sorted ascending."""
+    lo = np.searchsorted(keys_sorted, at, side="left")
+    hi = np.searchsorted(keys_sorted, at, side="right")
+    count = hi - lo
+    i = np.repeat(np.arange(len(at)), count)
+    j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
+    return i, (values[j] if values is not None else j)
+
+
 def transfer_points(network: Network) -> frozenset[int]:
     """Stations where changing trains can make sense: served by several lines, joined to another
     station by an interchange, or a junction of a line's branches."""
@@ -190,9 +201,15 @@ class Router:
         # arrays for the vectorised searches
         self.leg_board = np.asarray([leg.board for leg in self.legs], dtype=np.int64)
         self.leg_alight = np.asarray([leg.alight for leg in self.legs], dtype=np.int64)
-        self.tp_legs: dict[int, np.ndarray] = {b: np.asarray(ks, dtype=np.int64)
-                                               for b, ks in self.legs_to_transfer.items()}
-        pairs = [(a, b, self._transfer_cost(w)) for a, outs in self.transfer_out.items() for b, w in outs]
+        tp = np.asarray(sorted(k for ks in self.legs_to_transfer.values() for k in ks), dtype=np.int64)
+        order = np.argsort(self.leg_board[tp], kind="stable")
+        self.tp_leg_sorted = tp[order]
+        self.tp_board_sorted = self.leg_board[self.tp_leg_sorted]
+        self.leg_line = np.asarray([leg.line for leg in self.legs], dtype=np.int64)
+        self.leg_up = np.asarray([network.platforms[leg.platform].direction == "up" for leg in self.legs])
+        self.leg_first_hop = np.asarray([leg.first_hop for leg in self.legs], dtype=np.int64)
+        self.leg_last_hop = np.asarray([leg.last_hop for leg in self.legs], dtype=np.int64)
+        pairs = sorted((a, b, self._transfer_cost(w)) for a, outs in self.transfer_out.items() for b, w in outs)
         self.tr_from = np.asarray([x[0] for x in pairs], dtype=np.int64)
         self.tr_to = np.asarray([x[1] for x in pairs], dtype=np.int64)
         self.tr_cost = np.asarray([x[2] for x in pairs], dtype=float)
@@ -238,74 +255,118 @@ class Router:
             hA = np.minimum(a0, via)
         return hA, hB
 
-    def candidates(self, origin: int, dest: int, hA: np.ndarray, hB: np.ndarray,
-                   expansion_limit: int = 20000) -> list[Route]:
-        """Loop-free routes from origin to dest within the cost band, cheapest first, given the
-        lower bounds hA, hB to dest (see lower_bounds). A route may begin with a walk in the street
-        from the origin to a station joined to it by an interchange and enter there, and end by
-        leaving the last station and walking to the destination."""
-        walk_w = self.spec.walk_weight
-        starts = [(0.0, origin)] + [(walk_w * w, b) for (a, b), w in self.street_walk.items() if a == origin]
-        best = min(g + hB[b] for g, b in starts)
-        if not math.isfinite(best):
-            return []
-        bound = best * (1 + self.spec.cost_band_rel) + self.spec.cost_band_abs_s + 1e-6
-        max_legs = self.spec.max_transfers + 1
-        near = {a: walk_w * w for (a, b), w in self.street_walk.items() if b == dest}
-        near[dest] = 0.0
-        found: list[tuple[float, tuple[int, ...]]] = []
-        expansions = 0
-        # stack items: (g, station, boarding?, legs, visited)
-        stack = [(g, b, True, (), frozenset([origin, b])) for g, b in starts]
-        while stack and expansions < expansion_limit:
-            g, s, boarding, legs, visited = stack.pop()
-            expansions += 1
-            if boarding:
-                for a, tail in near.items():
-                    for k in self.legs_direct.get((s, a), ()):
-                        g2 = g + self.search_cost[k] + tail
-                        if g2 <= bound and (not legs or self._sensible_change(legs[-1], k)):
-                            found.append((g2, legs + (k,)))
-                if len(legs) + 1 >= max_legs or s not in self.tp_legs:
-                    continue
-                ks = self.tp_legs[s]
-                alight = self.leg_alight[ks]
-                g2s = g + self.search_cost[ks]
-                keep = g2s + hA[alight] <= bound
-                for k, a, g2 in zip(ks[keep].tolist(), alight[keep].tolist(), g2s[keep].tolist()):
-                    if a == dest or a in visited or (legs and not self._sensible_change(legs[-1], k)):
-                        continue
-                    stack.append((g2, a, False, legs + (k,), visited | {a}))
-            else:
-                for b, walk in self.transfer_out.get(s, ()):
-                    if b != s and b in visited:
-                        continue
-                    g2 = g + self._transfer_cost(walk)
-                    if g2 + hB[b] <= bound:
-                        stack.append((g2, b, True, legs, visited | {b}))
-        found.sort()
-        out, seen = [], set()
-        for _, legs in found:
-            if legs in seen:
-                continue
-            seen.add(legs)
-            label = ">".join(self.net.lines[self.legs[k].line].id for k in legs)
-            out.append(Route(origin, legs, dest, label))
-            if len(out) >= self.spec.max_routes:
+    def candidates(self, origin: int, dest: int, hA: np.ndarray, hB: np.ndarray) -> list[Route]:
+        """Candidate routes from one origin to dest (see candidates_many)."""
+        return self.candidates_many(dest, np.asarray([origin]), hA, hB)[0]
+
+    def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray) -> list[list[Route]]:
+        """Loop-free routes from each origin to dest within the cost band, cheapest first (at most
+        max_routes each), given the lower bounds hA, hB to dest (rows of lower_bounds).
+
+        A level-by-level search over all origins at once: each level boards a leg (to the
+        destination, to a station with a street walk to it, or to a transfer point) and changes
+        trains; partial routes whose cost plus lower bound exceeds the origin's band are dropped.
+        A route may begin with a walk in the street from the origin to a station joined to it by
+        an interchange and enter there, and end by leaving the last station and walking to the
+        destination. No leg follows one on the same line and direction, none goes back along the
+        track just ridden (except a change of branch at a junction), and no station is visited
+        twice."""
+        spec = self.spec
+        walk_w = spec.walk_weight
+        max_legs = spec.max_transfers + 1
+        origins = np.asarray(origins, dtype=np.int64)
+        n_o = len(origins)
+        # start states: board at the origin, or walk in the street to a station joined to it
+        org, sta, g = [np.arange(n_o)], [origins], [np.zeros(n_o)]
+        for (a, b), w in self.street_walk.items():
+            hit = np.flatnonzero(origins == a)
+            org.append(hit)
+            sta.append(np.full(len(hit), b, dtype=np.int64))
+            g.append(np.full(len(hit), walk_w * w))
+        org, sta, g = np.concatenate(org), np.concatenate(sta), np.concatenate(g)
+        best = np.full(n_o, np.inf)
+        np.minimum.at(best, org, g + hB[sta])
+        bound = best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
+        live = np.isfinite(bound[org])
+        org, sta, g = org[live], sta[live], g[live]
+        legs = np.full((len(org), max_legs), -1, dtype=np.int64)
+        visited = np.full((len(org), 2 * max_legs + 2), -1, dtype=np.int64)
+        visited[:, 0], visited[:, 1] = origins[org], sta
+        # legs into the destination or a station with a street walk to it
+        near = {dest: 0.0}
+        near.update({a: walk_w * w for (a, b), w in self.street_walk.items() if b == dest})
+        final = np.flatnonzero(np.isin(self.leg_alight, list(near)))
+        final = final[np.argsort(self.leg_board[final], kind="stable")]
+        final_tail = np.asarray([near[int(a)] for a in self.leg_alight[final]])
+        done_org, done_cost, done_legs = [], [], []
+        for level in range(max_legs):
+            # finish: ride a leg to the destination (or a station with a street walk to it)
+            si, k = _expand(sta, self.leg_board[final])
+            tail = final_tail[k]
+            k = final[k]
+            cost = g[si] + self.search_cost[k] + tail
+            ok = cost <= bound[org[si]]
+            if level:
+                ok &= self._sensible(legs[si, level - 1], k)
+            si, k, cost = si[ok], k[ok], cost[ok]
+            row = legs[si].copy()
+            row[:, level] = k
+            done_org.append(org[si])
+            done_cost.append(cost)
+            done_legs.append(row)
+            if level + 1 >= max_legs:
                 break
+            # ride on to a transfer point
+            si, k = _expand(sta, self.tp_board_sorted, self.tp_leg_sorted)
+            a = self.leg_alight[k]
+            g2 = g[si] + self.search_cost[k]
+            ok = (g2 + hA[a] <= bound[org[si]]) & (a != dest) & ~(visited[si] == a[:, None]).any(axis=1)
+            if level:
+                ok &= self._sensible(legs[si, level - 1], k)
+            si, k, a, g2 = si[ok], k[ok], a[ok], g2[ok]
+            org, g, legs, visited = org[si], g2, legs[si].copy(), visited[si].copy()
+            legs[:, level] = k
+            visited[:, 2 + 2 * level] = a
+            # change trains: at the same station or through an interchange
+            si, t = _expand(a, self.tr_from)
+            b = self.tr_to[t]
+            g2 = g[si] + self.tr_cost[t]
+            ok = (g2 + hB[b] <= bound[org[si]]) & ((b == a[si]) | ~(visited[si] == b[:, None]).any(axis=1))
+            si, b, g2 = si[ok], b[ok], g2[ok]
+            org, sta, g, legs, visited = org[si], b, g2, legs[si], visited[si].copy()
+            visited[:, 3 + 2 * level] = b
+        return self._best_routes(origins, dest, np.concatenate(done_org), np.concatenate(done_cost),
+                                 np.concatenate(done_legs))
+
+    def _best_routes(self, origins: np.ndarray, dest: int, org: np.ndarray, cost: np.ndarray,
+                     legs: np.ndarray) -> list[list[Route]]:
+        """Per origin: distinct leg sequences, cheapest first (ties: shorter, then lower leg ids),
+        at most max_routes."""
+        out: list[list[Route]] = [[] for _ in origins]
+        if len(org) == 0:
+            return out
+        order = np.lexsort(tuple(legs[:, c] for c in range(legs.shape[1] - 1, -1, -1)) + (cost, org))
+        org, legs = org[order], legs[order]
+        fresh = np.ones(len(org), dtype=bool)
+        fresh[1:] = (org[1:] != org[:-1]) | (legs[1:] != legs[:-1]).any(axis=1)
+        org, legs = org[fresh], legs[fresh]
+        group_start = np.flatnonzero(np.concatenate([[True], org[1:] != org[:-1]]))
+        rank = np.arange(len(org)) - np.repeat(group_start, np.diff(np.append(group_start, len(org))))
+        keep = rank < self.spec.max_routes
+        for o, row in zip(org[keep].tolist(), legs[keep].tolist()):
+            seq = tuple(k for k in row if k >= 0)
+            label = ">".join(self.net.lines[self.legs[k].line].id for k in seq)
+            out[o].append(Route(int(origins[o]), seq, dest, label))
         return out
 
-    def _sensible_change(self, k1: int, k2: int) -> bool:
-        """Whether leg k2 may follow leg k1: not the same line and direction again (common lines
-        already cover it), and not back along the track just ridden (only a change of branch at a
-        junction may reverse direction on the same line)."""
-        a, b = self.legs[k1], self.legs[k2]
-        if a.line != b.line:
-            return True
-        pa, pb = self.net.platforms[a.platform], self.net.platforms[b.platform]
-        if pa.direction == pb.direction:
-            return False
-        return not (a.alight == b.board and a.last_hop == b.first_hop)
+    def _sensible(self, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Whether leg k may follow leg prev: not the same line and direction again (common lines
+        already cover it), and not back along the track just ridden (only a change of branch at
+        a junction may reverse direction on the same line)."""
+        same_line = self.leg_line[prev] == self.leg_line[k]
+        same_dir = self.leg_up[prev] == self.leg_up[k]
+        retrace = (self.leg_alight[prev] == self.leg_board[k]) & (self.leg_last_hop[prev] == self.leg_first_hop[k])
+        return ~same_line | (~same_dir & ~retrace)
 
     # -- costs ------------------------------------------------------------------------------------
 
@@ -442,9 +503,10 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
         block = dest_list[c0: c0 + chunk]
         hA, hB = router.lower_bounds(np.asarray(block))
         for row, d in enumerate(block):
-            for k in by_dest[d]:
+            ks = by_dest[d]
+            found_all = router.candidates_many(d, uniq_od[ks] // n_st, hA[row], hB[row])
+            for k, found in zip(ks, found_all):
                 o = int(uniq_od[k] // n_st)
-                found = router.candidates(o, d, hA[row], hB[row])
                 if not found:
                     problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
                                                             f"'{router.net.stations[d].id}'"))
