@@ -42,7 +42,6 @@ class Prepared:
     router: Router
     assignment: object
     plan: Plan
-    info: object
     groups: dict[str, np.ndarray]
     warnings: list[str]
 
@@ -119,13 +118,13 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
     trains = build_trains(scenario.network, m.period.start, scenario.t_end)
-    plan, info = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
+    plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
                             trains, scenario.t_end, seed, replication)
     timings["plan"] = time.perf_counter() - t2
     warnings = facility_load_warnings(plan, scenario.network)
     for w in warnings:
         log.warning("%s", w)
-    return Prepared(scenario, seed, replication, demand, router, assignment, plan, info, groups, warnings)
+    return Prepared(scenario, seed, replication, demand, router, assignment, plan, groups, warnings)
 
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
@@ -137,7 +136,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     rec = run_engine(prep.plan, engine, progress)
     t1 = time.perf_counter()
     timings["simulation"] = t1 - t0
-    tables = build_tables(scenario.network, prep.demand, prep.router, prep.assignment, prep.plan, prep.info, rec)
+    tables = build_tables(scenario.network, prep.demand, prep.router, prep.assignment, prep.plan, rec)
     summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups)
     summary["warnings"] = prep.warnings
     timings["tables"] = time.perf_counter() - t1

@@ -10,6 +10,7 @@ per facility in commuter order, so both engines (and policy variants) see the sa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -56,14 +57,6 @@ class Plan:
     @property
     def n_facilities(self) -> int:
         return len(self.fac_servers)
-
-
-@dataclass(frozen=True)
-class TemplateInfo:
-    """Per template: the route and medium it was compiled from."""
-
-    route: np.ndarray  # int32 per template
-    medium: np.ndarray  # int16 per template
 
 
 Piece = tuple[tuple[tuple[int, int, int, float], ...], float]
@@ -150,50 +143,62 @@ class StepCompiler:
         return out
 
 
+def medium_classes(router: Router, media: tuple[str, ...]) -> np.ndarray:
+    """A class index per medium: media whose itineraries are identical everywhere (same ticket
+    needs on every operator, same interchange paths open) share a class and a template."""
+    net = router.net
+    paths = [p for group in net.transfers.values() for p in group]
+    seen: dict[tuple, int] = {}
+    out = []
+    for m in media:
+        signature = (tuple(router.needs_ticket(m, o.index) for o in net.operators),
+                     tuple(p.media is None or m in p.media for p in paths))
+        out.append(seen.setdefault(signature, len(seen)))
+    return np.asarray(out, dtype=np.int64)
+
+
+def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: np.ndarray) -> np.ndarray:
+    """For each step: how many earlier steps of its template satisfy `mask`."""
+    before = np.cumsum(mask) - mask
+    return before - before[starts[template_of_step]]
+
+
 def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
                media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, t_end: float, seed: int,
-               replication: int) -> tuple[Plan, TemplateInfo]:
-    """Compile templates for the (route, medium) pairs in use and draw every service time."""
+               replication: int) -> Plan:
+    """Compile templates for the (route, medium class) pairs in use and draw every service time."""
     n = len(t_depart)
-    pair = assignment.route_of.astype(np.int64) * len(media) + payment
+    klass = medium_classes(router, media)
+    representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
+    n_classes = int(klass.max()) + 1 if len(klass) else 1
+    pair = assignment.route_of.astype(np.int64) * n_classes + klass[payment]
     uniq, template = np.unique(pair, return_inverse=True)
-    kinds, targets, alights, walks, ordinals, starts = [], [], [], [], [], [0]
-    n_legs, n_fac = [], []
     compiler = StepCompiler(router)
-    for code in uniq:
-        r, m = divmod(int(code), len(media))
-        steps = compiler.steps(assignment.routes[r], media[m])
-        legs = facs = 0
-        for kind, target, alight, walk in steps:
-            kinds.append(kind)
-            targets.append(target)
-            alights.append(alight)
-            walks.append(walk)
-            if kind == STEP_RIDE:
-                ordinals.append(legs)
-                legs += 1
-            elif kind == STEP_FACILITY:
-                ordinals.append(facs)
-                facs += 1
-            else:
-                ordinals.append(0)
-        starts.append(len(kinds))
-        n_legs.append(legs)
-        n_fac.append(facs)
+    chunks = [compiler.steps(assignment.routes[int(code) // n_classes], representative[int(code) % n_classes])
+              for code in uniq]
+    lengths = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(chunks)), dtype=float,
+                       count=4 * int(lengths.sum())).reshape(-1, 4)
+    del chunks
+    step_kind = flat[:, 0].astype(np.int8)
+    step_target = flat[:, 1].astype(np.int32)
+    template_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    template_of_step = np.repeat(np.arange(len(uniq), dtype=np.int64), lengths)
+    is_ride = step_kind == STEP_RIDE
+    is_fac = step_kind == STEP_FACILITY
+    ordinal = np.where(is_ride, _exclusive_ordinal(is_ride, template_start, template_of_step),
+                       np.where(is_fac, _exclusive_ordinal(is_fac, template_start, template_of_step), 0))
+    n_legs = np.bincount(template_of_step[is_ride], minlength=len(uniq))
+    n_fac = np.bincount(template_of_step[is_fac], minlength=len(uniq))
     template = template.astype(np.int32)
-    step_kind = np.asarray(kinds, dtype=np.int8)
-    step_target = np.asarray(targets, dtype=np.int32)
-    template_start = np.asarray(starts, dtype=np.int64)
-    n_legs_c = np.asarray(n_legs, dtype=np.int64)[template]
-    n_fac_c = np.asarray(n_fac, dtype=np.int64)[template]
+    n_legs_c = n_legs[template]
+    n_fac_c = n_fac[template]
     leg_offset = np.concatenate([[0], np.cumsum(n_legs_c)])
     fac_offset = np.concatenate([[0], np.cumsum(n_fac_c)])
 
     # facility of every slot: the template's facility steps, in order
-    fac_steps_of_template = [step_target[template_start[t]: template_start[t + 1]][
-        step_kind[template_start[t]: template_start[t + 1]] == STEP_FACILITY] for t in range(len(uniq))]
-    flat_fac = np.concatenate(fac_steps_of_template) if fac_steps_of_template else np.zeros(0, np.int32)
-    fac_tpl_start = np.concatenate([[0], np.cumsum([len(x) for x in fac_steps_of_template])]).astype(np.int64)
+    flat_fac = step_target[is_fac]
+    fac_tpl_start = np.concatenate([[0], np.cumsum(n_fac)]).astype(np.int64)
     total_slots = int(fac_offset[-1])
     owner = np.repeat(np.arange(n, dtype=np.int64), n_fac_c)
     within = np.arange(total_slots, dtype=np.int64) - fac_offset[owner]
@@ -216,9 +221,9 @@ def build_plan(network: Network, router: Router, assignment: Assignment, payment
         fac_servers=np.asarray([f.servers for f in network.facilities], dtype=np.int64),
         step_kind=step_kind,
         step_target=step_target,
-        step_alight=np.asarray(alights, dtype=np.int32),
-        step_walk=np.asarray(walks, dtype=float),
-        step_ordinal=np.asarray(ordinals, dtype=np.int32),
+        step_alight=flat[:, 2].astype(np.int32),
+        step_walk=flat[:, 3].copy(),
+        step_ordinal=ordinal.astype(np.int32),
         template_start=template_start,
         t_depart=np.asarray(t_depart, dtype=float),
         template=template,
@@ -228,5 +233,4 @@ def build_plan(network: Network, router: Router, assignment: Assignment, payment
         slot_facility=slot_facility,
         t_end=float(t_end),
     )
-    info = TemplateInfo(route=(uniq // len(media)).astype(np.int32), medium=(uniq % len(media)).astype(np.int16))
-    return plan, info
+    return plan

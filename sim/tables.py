@@ -13,7 +13,7 @@ import pandas as pd
 from .demand import Demand
 from .engine.records import Records
 from .network import Network
-from .plan import Plan, TemplateInfo
+from .plan import Plan
 from .routing import Assignment, Router
 
 
@@ -30,24 +30,26 @@ def _cat(codes: np.ndarray, labels) -> pd.Categorical:
 
 
 def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
-                 info: TemplateInfo, rec: Records) -> Tables:
+                 rec: Records) -> Tables:
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
     media = demand.media
 
-    # per template: leg options and leg fares, flattened
-    tpl_matrix = router.leg_matrix([assignment.routes[r] for r in info.route])
-    tpl_fare_matrix = router.section_fares(tpl_matrix, info.medium.astype(np.int64))
-    valid = tpl_matrix >= 0
-    tpl_legs_a = tpl_matrix[valid]
-    tpl_fares_a = tpl_fare_matrix[valid]
-    tpl_start_a = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
+    # per distinct (route, medium): leg options and leg fares, flattened
+    pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
+    uniq, pair_of = np.unique(pair, return_inverse=True)
+    pair_matrix = router.leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
+    pair_fares = router.section_fares(pair_matrix, uniq % len(media))
+    valid = pair_matrix >= 0
+    pair_legs_a = pair_matrix[valid]
+    pair_fares_a = pair_fares[valid]
+    pair_start_a = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
     n_legs = np.diff(plan.leg_offset)
     owner = np.repeat(np.arange(n, dtype=np.int64), n_legs)
     ordinal = np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
-    flat_idx = tpl_start_a[plan.template[owner]] + ordinal
-    leg_option = tpl_legs_a[flat_idx]
-    leg_fare = tpl_fares_a[flat_idx]
+    flat_idx = pair_start_a[pair_of[owner]] + ordinal
+    leg_option = pair_legs_a[flat_idx]
+    leg_fare = pair_fares_a[flat_idx]
 
     # travel-time components
     first = plan.leg_offset[:-1]
