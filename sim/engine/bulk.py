@@ -93,22 +93,29 @@ class BulkEngine:
         self.ptr[c] = ptr
         t2 = t + p.step_walk[ptr]
         kind = p.step_kind[ptr]
-        fac = kind == STEP_FACILITY
-        if fac.any():
-            cf, tf, pf = c[fac], t2[fac], ptr[fac]
-            self.rec.fac_t_join[p.fac_offset[cf] + p.step_ordinal[pf]] = tf
-            for target, sel in _groups(p.step_target[pf]):
-                self.fq[target].push(tf[sel], cf[sel])
-        ride = kind == STEP_RIDE
-        if ride.any():
-            cr, tr, pr = c[ride], t2[ride], ptr[ride]
-            self.rec.leg_t_platform[p.leg_offset[cr] + p.step_ordinal[pr]] = tr
-            alight = p.step_alight[pr]
-            for target, sel in _groups(p.step_target[pr]):
-                self.pq[target].push(tr[sel], cr[sel], alight[sel])
-        end = kind == STEP_END
-        if end.any():
-            self.rec.t_arrive[c[end]] = t2[end]
+        first = kind[0]
+        if (kind == first).all():  # the usual case: one kind of next step for the whole batch
+            self._dispatch(int(first), c, t2, ptr)
+            return
+        for k in (STEP_FACILITY, STEP_RIDE, STEP_END):
+            sel = kind == k
+            if sel.any():
+                self._dispatch(k, c[sel], t2[sel], ptr[sel])
+
+    def _dispatch(self, kind: int, c: np.ndarray, t: np.ndarray, ptr: np.ndarray) -> None:
+        """Put commuters `c`, whose next step (of one kind) is at `ptr`, in its queue at times `t`."""
+        p = self.plan
+        if kind == STEP_FACILITY:
+            self.rec.fac_t_join[p.fac_offset[c] + p.step_ordinal[ptr]] = t
+            for target, sel in _groups(p.step_target[ptr]):
+                self.fq[target].push(t[sel], c[sel])
+        elif kind == STEP_RIDE:
+            self.rec.leg_t_platform[p.leg_offset[c] + p.step_ordinal[ptr]] = t
+            alight = p.step_alight[ptr]
+            for target, sel in _groups(p.step_target[ptr]):
+                self.pq[target].push(t[sel], c[sel], alight[sel])
+        else:
+            self.rec.t_arrive[c] = t
 
     def serve(self, f: int, until: float) -> None:
         """Serve everyone who joined facility f by `until`."""
