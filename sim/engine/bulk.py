@@ -1,9 +1,11 @@
 """The bulk engine: commuters as array rows, trains as SimPy processes.
 
-Facility queues are served lazily and exactly: before a train departs from a platform at time T,
-every facility that can feed that platform is brought up to T (in topological order), serving all
-who joined it by T in canonical FIFO order. Commuters are only ever inserted into a queue at or
-before the time they join it, so nothing that should be served by T can arrive later.
+Facility queues are served exactly, in canonical FIFO order. Facilities that only commuters from
+the street reach are served for the whole day before the clock starts (all their arrivals are
+known). The others are served lazily: before a train departs from a platform at time T, every such
+facility that can feed that platform is brought up to T (in topological order). Commuters are only
+ever inserted into a queue at or before the time they join it, so nothing that should be served
+by T can arrive later.
 """
 
 from __future__ import annotations
@@ -22,27 +24,31 @@ from .trains import start_trains
 PROGRESS_EVERY_S = 900.0
 
 
-def facility_order(plan: Plan) -> tuple[list[int], list[list[int]]]:
-    """Topological order of facilities (edges: consecutive steps of a template) and, per platform,
-    the facilities that can feed it, in that order. A cycle of facilities is a user error."""
+def facility_order(plan: Plan) -> tuple[list[int], list[int], list[list[int]]]:
+    """Facilities in topological order (edges: consecutive steps of a template); those that only
+    commuters coming from the street reach (static: every arrival is known before the clock
+    starts), in that order; and per platform, the other facilities that can feed it (dynamic: fed,
+    directly or through other facilities, by commuters leaving a train). A cycle of facilities is a
+    user error."""
     n_f = plan.n_facilities
-    succ_f: list[set[int]] = [set() for _ in range(n_f)]
-    feeds_p: list[set[int]] = [set() for _ in range(plan.n_platforms)]
     kind, target = plan.step_kind, plan.step_target
-    ts = plan.template_start
-    for t in range(len(ts) - 1):
-        for i in range(int(ts[t]), int(ts[t + 1]) - 1):
-            if kind[i] != STEP_FACILITY:
-                continue
-            nxt = i + 1
-            if kind[nxt] == STEP_FACILITY:
-                succ_f[target[i]].add(int(target[nxt]))
-            elif kind[nxt] == STEP_RIDE:
-                feeds_p[target[nxt]].add(int(target[i]))
-    indeg = [0] * n_f
-    for f in range(n_f):
-        for g in succ_f[f]:
-            indeg[g] += 1
+    same_template = np.ones(len(kind) - 1, dtype=bool) if len(kind) else np.zeros(0, dtype=bool)
+    same_template[plan.template_start[1:-1] - 1] = False
+    a_kind, b_kind = kind[:-1], kind[1:]
+    a, b = target[:-1], target[1:]
+
+    def pairs(mask: np.ndarray) -> np.ndarray:
+        return np.unique(np.stack([a[mask], b[mask]], axis=1), axis=0) if mask.any() else np.zeros((0, 2), int)
+
+    ff = pairs(same_template & (a_kind == STEP_FACILITY) & (b_kind == STEP_FACILITY))
+    fp = pairs(same_template & (a_kind == STEP_FACILITY) & (b_kind == STEP_RIDE))
+    after_ride = np.unique(b[same_template & (a_kind == STEP_RIDE) & (b_kind == STEP_FACILITY)])
+    succ_f: list[set[int]] = [set() for _ in range(n_f)]
+    pred: list[set[int]] = [set() for _ in range(n_f)]
+    for x, y in ff.tolist():
+        succ_f[x].add(y)
+        pred[y].add(x)
+    indeg = [len(pred[f]) for f in range(n_f)]
     order = [f for f in range(n_f) if indeg[f] == 0]
     for f in order:
         for g in sorted(succ_f[f]):
@@ -52,22 +58,29 @@ def facility_order(plan: Plan) -> tuple[list[int], list[list[int]]]:
     if len(order) != n_f:
         raise UserError.single("", "network", "station paths pass facilities in a cycle "
                                               "(a facility is reached again without riding a train)")
+    dynamic = set(after_ride.tolist())
+    stack = list(dynamic)
+    while stack:
+        for g in succ_f[stack.pop()]:
+            if g not in dynamic:
+                dynamic.add(g)
+                stack.append(g)
     rank = {f: i for i, f in enumerate(order)}
-    pred: list[set[int]] = [set() for _ in range(n_f)]
-    for f in range(n_f):
-        for g in succ_f[f]:
-            pred[g].add(f)
+    feeds_p: list[set[int]] = [set() for _ in range(plan.n_platforms)]
+    for f, platform in fp.tolist():
+        feeds_p[platform].add(f)
     upstream = []
-    for p in range(plan.n_platforms):
-        seen = set(feeds_p[p])
+    for platform in range(plan.n_platforms):
+        seen = {f for f in feeds_p[platform] if f in dynamic}
         stack = list(seen)
         while stack:
             for h in pred[stack.pop()]:
-                if h not in seen:
+                if h in dynamic and h not in seen:
                     seen.add(h)
                     stack.append(h)
         upstream.append(sorted(seen, key=rank.__getitem__))
-    return order, upstream
+    static = [f for f in order if f not in dynamic]
+    return order, static, upstream
 
 
 class BulkEngine:
@@ -77,7 +90,7 @@ class BulkEngine:
         self.ptr = plan.template_start[plan.template] - 1
         self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
         self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
-        self.order, self.upstream = facility_order(plan)
+        self.order, self.static, self.upstream = facility_order(plan)
         n_trains = plan.trains.n_trains
         self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
@@ -179,6 +192,8 @@ class BulkEngine:
         self.advance(everyone, p.t_depart.copy())
         for q in self.fq:
             q.freeze_base()
+        for f in self.static:  # every arrival is known: serve the whole day at once
+            self.serve(f, np.inf)
         env = simpy.Environment()
         start_trains(env, p, self.on_arrive, self.on_depart)
         if progress is not None:

@@ -87,7 +87,7 @@ class FacilityQueue:
         j = int(np.searchsorted(self.base_t, until, side="right"))
         bt, bc = self.base_t[self.cursor: j], self.base_c[self.cursor: j]
         self.cursor = max(self.cursor, j)
-        if self.extra_min > until:
+        if not self.chunks or self.extra_min > until:
             return bt, bc
         t = np.concatenate([x for x, _ in self.chunks])
         c = np.concatenate([y for _, y in self.chunks])
