@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/bench.py                     # default cases (several minutes)
     .venv/bin/python bench/bench.py --quick             # small sizes, a smoke test of the harness
-    .venv/bin/python bench/bench.py --cases baseline:1000000 grid:5000000
+    .venv/bin/python bench/bench.py --cases baseline:1000000 grid:5000000 --repeat 3
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
 every table as Parquet) and reports wall time per phase, commuters per second and peak memory (the
-child's maximum resident set). Cases marked `+ref` also run the reference engine on the same input,
-check that its trips are identical, and print the speed ratio. Not part of the test suite.
+child's maximum resident set). With --repeat N every run is repeated N times and the run with the
+median wall time is reported, with the minimum and maximum. Cases marked `+ref` also run the
+reference engine on the same input, check that its trips are identical, and print the speed ratio
+of the medians. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -80,10 +82,20 @@ def same_trips(a: Path, b: Path) -> bool:
         return False
 
 
+def median_run(kind: str, total: int, engine: str, out: Path, repeat: int) -> dict:
+    """Run a case `repeat` times; the run with the median wall time, with the range of walls."""
+    runs = sorted((run_child(kind, total, engine, out) for _ in range(repeat)), key=lambda r: r["wall_s"])
+    chosen = dict(runs[len(runs) // 2])
+    chosen["wall_range"] = (runs[0]["wall_s"], runs[-1]["wall_s"])
+    chosen["repeat"] = repeat
+    return chosen
+
+
 def describe(r: dict) -> str:
     phases = " ".join(f"{k}={v:.2f}" for k, v in r["phases_s"].items())
     rate = r["total"] / r["wall_s"]
-    return (f"{r['kind']:8s} {r['total']:>9,d} {r['engine']:9s} wall {r['wall_s']:7.2f} s  "
+    spread = f" (min {r['wall_range'][0]:.2f}, max {r['wall_range'][1]:.2f}, n={r['repeat']})" if r["repeat"] > 1 else ""
+    return (f"{r['kind']:8s} {r['total']:>9,d} {r['engine']:9s} wall {r['wall_s']:7.2f} s{spread}  "
             f"{rate:>10,.0f} commuters/s  peak {r['peak_mib']:7.0f} MiB  [{phases}]")
 
 
@@ -91,6 +103,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline or grid")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -104,10 +117,10 @@ def main() -> int:
             spec, _, ref = case.partition("+")
             kind, _, total = spec.partition(":")
             out = Path(tmp) / f"{kind}-{total}"
-            bulk = run_child(kind, int(total), "bulk", out / "bulk")
+            bulk = median_run(kind, int(total), "bulk", out / "bulk", args.repeat)
             print(describe(bulk), flush=True)
             if ref == "ref":
-                reference = run_child(kind, int(total), "reference", out / "reference")
+                reference = median_run(kind, int(total), "reference", out / "reference", args.repeat)
                 print(describe(reference), flush=True)
                 same = same_trips(out / "bulk", out / "reference")
                 sim_ratio = reference["phases_s"]["simulation"] / bulk["phases_s"]["simulation"]
