@@ -215,22 +215,12 @@ def build_network(loaded: LoadedNetwork) -> Network:
         for mid, spec in model.media.items():
             if unique("medium", mid, _Origin(doc, ("media", mid))):
                 media[mid] = spec
-        for i, op in enumerate(model.operators):
-            o = _Origin(doc, ("operators", i))
-            if unique("operator", op.id, o):
-                ops.append((op, o))
-        for i, st in enumerate(model.stations):
-            o = _Origin(doc, ("stations", i))
-            if unique("station", st.id, o):
-                stations.append((st, o))
-        for i, ln in enumerate(model.lines):
-            o = _Origin(doc, ("lines", i))
-            if unique("line", ln.id, o):
-                lines.append((ln, o))
-        for i, ic in enumerate(model.interchanges):
-            o = _Origin(doc, ("interchanges", i))
-            if unique("interchange", ic.id, o):
-                inters.append((ic, o))
+        for kind, field_name, sink in (("operator", "operators", ops), ("station", "stations", stations),
+                                       ("line", "lines", lines), ("interchange", "interchanges", inters)):
+            for i, item in enumerate(getattr(model, field_name)):
+                o = _Origin(doc, (field_name, i))
+                if unique(kind, item.id, o):
+                    sink.append((item, o))
 
     if not media:
         problems.append(Problem(str(loaded.files[0][1].path), "media", "the network defines no payment media"))
