@@ -175,10 +175,8 @@ class Router:
         self.t_start = t_start
         self.legs = build_leg_options(network)
         self.transfer_points = transfer_points(network)
-        self.legs_direct: dict[tuple[int, int], list[int]] = {}
         self.legs_to_transfer: dict[int, list[int]] = {}
         for k, leg in enumerate(self.legs):
-            self.legs_direct.setdefault((leg.board, leg.alight), []).append(k)
             if leg.alight in self.transfer_points:
                 self.legs_to_transfer.setdefault(leg.board, []).append(k)
         span = max((float(leg.departures[-1]) for leg in self.legs if len(leg.departures)), default=t_start)

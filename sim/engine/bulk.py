@@ -19,9 +19,7 @@ from ..errors import UserError
 from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
-from .trains import start_trains
-
-PROGRESS_EVERY_S = 900.0
+from .trains import progress_ticker, start_trains
 
 
 def facility_order(plan: Plan) -> tuple[list[int], list[int], list[list[int]]]:
@@ -197,18 +195,12 @@ class BulkEngine:
         env = simpy.Environment()
         start_trains(env, p, self.on_arrive, self.on_depart)
         if progress is not None:
-            env.process(_ticker(env, progress))
+            env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)
         for f in self.order:
             self.serve(f, p.t_end)
         self.rec.truncate(p.t_end)
         return self.rec
-
-
-def _ticker(env: simpy.Environment, progress: Callable[[float], None]):
-    while True:
-        progress(env.now)
-        yield env.timeout(PROGRESS_EVERY_S)
 
 
 def _groups(keys: np.ndarray):

@@ -15,7 +15,7 @@ import simpy
 
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
 from .records import Records
-from .trains import TIE_BREAK_PRIORITY, At, start_trains
+from .trains import TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
 FEED_CHUNK_S = 600.0
 
@@ -135,7 +135,7 @@ class ReferenceEngine:
         start_trains(self.env, p, self.on_arrive, self.on_depart)
         self.env.process(self.feeder())
         if progress is not None:
-            self.env.process(_ticker(self.env, progress))
+            self.env.process(progress_ticker(self.env, progress))
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -145,12 +145,6 @@ class ReferenceEngine:
                 gc.enable()
         self.rec.truncate(p.t_end)
         return self.rec
-
-
-def _ticker(env: simpy.Environment, progress):
-    while True:
-        progress(env.now)
-        yield env.timeout(900.0)
 
 
 def run_reference(plan: Plan, progress: Callable[[float], None] | None = None) -> Records:

@@ -1,4 +1,5 @@
-"""Trains as SimPy processes, shared by both engines: arrive, let passengers off, dwell, board, go.
+"""Trains as SimPy processes, shared by both engines: arrive, let passengers off, dwell, board, go
+(and the progress ticker both engines use).
 
 Each call is two events at the timetable's exact (whole-second) times: the arrival, at URGENT
 priority, so that everyone alighting at an instant has left before anyone boards at that instant;
@@ -45,6 +46,16 @@ def train_process(env: simpy.Environment, plan: Plan, k: int, on_arrive: Callabl
         if c < end - 1:
             yield At(env, t_dep[c] - env.now, DEPARTURE_PRIORITY)
             on_depart(k, c)
+
+
+PROGRESS_EVERY_S = 900.0
+
+
+def progress_ticker(env: simpy.Environment, progress: Callable[[float], None]):
+    """Report the simulated clock (s) every PROGRESS_EVERY_S simulated seconds."""
+    while True:
+        progress(env.now)
+        yield env.timeout(PROGRESS_EVERY_S)
 
 
 def start_trains(env: simpy.Environment, plan: Plan, on_arrive, on_depart) -> None:
