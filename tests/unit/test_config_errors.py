@@ -6,37 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from toy_text import EXTRA_STATIONS, LINE_2, NET, SCN
 
 from sim.api import check_scenario
 from sim.demand import generate_demand
 from sim.errors import Problem, UserError
 from sim.loading import apply_overrides, parse_set_arguments, parse_yaml_text, read_yaml
 from sim.scenario import load_network, load_scenario
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-NET = (FIXTURES / "toy_net.yaml").read_text(encoding="utf-8")
-SCN = (FIXTURES / "toy_scn.yaml").read_text(encoding="utf-8")
-
-# A second line G-H and an interchange B <-> G, appended to the toy network for interchange tests.
-EXTRA_STATIONS = (
-    "  - {id: G, operator: OP, name_zh: 庚, name_en: G, lat: 31.01, lon: 121.02}\n"
-    "  - {id: H, operator: OP, name_zh: 辛, name_en: H, lat: 31.03, lon: 121.02}\n"
-)
-LINE_2 = """\
-  - id: L2
-    operator: OP
-    name: Line 2
-    branches:
-      main: [[G, 0], [H, 2.5]]
-    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
-    capacity: 800
-    patterns:
-      - id: all
-        stops: [G, H]
-        timetable:
-          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
-          backward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
-"""
 
 
 def with_interchange(steps: str, bidirectional: bool = True) -> str:

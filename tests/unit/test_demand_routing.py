@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from toy_text import EXTRA_STATIONS, FIXTURES, LINE_2, NET
 
 from sim import rng as rngmod
 from sim.demand import generate_demand, routable_pairs, sample_profile, split_total
@@ -17,30 +18,11 @@ from sim.routing import Router, assign_routes, build_leg_options, mean_wait_s
 from sim.scenario import load_network
 from sim.schema import DemandSpec, PeriodSpec, ProfileSpec, RoutingSpec
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-NET = (FIXTURES / "toy_net.yaml").read_text(encoding="utf-8")
 T6, T9 = 6 * 3600.0, 9 * 3600.0
 PERIOD = PeriodSpec(start="06:00", end="09:00")
 
 # A second line G-H, not connected to L1 (no interchange): a separate component.
-DISCONNECTED = NET.replace("lines:\n", (
-    "  - {id: G, operator: OP, name_zh: 庚, name_en: G, lat: 31.01, lon: 121.02}\n"
-    "  - {id: H, operator: OP, name_zh: 辛, name_en: H, lat: 31.03, lon: 121.02}\n"
-    "lines:\n")) + """\
-  - id: L2
-    operator: OP
-    name: Line 2
-    branches:
-      main: [[G, 0], [H, 2.5]]
-    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
-    capacity: 800
-    patterns:
-      - id: all
-        stops: [G, H]
-        timetable:
-          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
-          backward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 600}]}
-"""
+DISCONNECTED = NET.replace("lines:\n", EXTRA_STATIONS + "lines:\n") + LINE_2
 
 
 def candidates(router, origin, dest):
