@@ -54,6 +54,8 @@ class RunResult:
     engine: str
     tables: Tables
     summary: dict
+    groups: dict[str, np.ndarray]
+    """Boolean mask over trips per named OD group."""
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -73,30 +75,32 @@ class RunResult:
         return self.tables.facilities
 
 
-def resolve_groups(scenario: Scenario, origin: np.ndarray, destination: np.ndarray) -> dict[str, np.ndarray]:
-    """Boolean mask per named OD group over commuters with these origins and destinations."""
+def generate_checked(scenario: Scenario, seed: int, replication: int,
+                     total: int | None = None) -> tuple[Demand, dict[str, np.ndarray]]:
+    """Demand (of `total` commuters, default demand.total) and the boolean mask of every named OD
+    group over it; UserError listing every problem of the scenario against its network (segments,
+    profiles, media, selectors, OD tables, groups), each with its line."""
     problems: list[Problem] = []
-    masks = group_masks(scenario.model.demand.groups, scenario.network, origin, destination, problems,
-                        str(scenario.path))
+    m = scenario.model
+    spec = m.demand if total is None else m.demand.model_copy(update={"total": total})
+    try:
+        demand = generate_demand(spec, m.period, scenario.network, scenario.base_dir, seed, replication,
+                                 str(scenario.path))
+        origin, destination = demand.origin, demand.destination
+    except UserError as err:
+        problems.extend(err.problems)
+        demand, origin = None, np.zeros(0, dtype=np.int64)
+        destination = origin
+    groups = group_masks(m.demand.groups, scenario.network, origin, destination, problems, str(scenario.path))
     if problems:
         raise with_lines(UserError(problems), scenario.doc)
-    return masks
+    return demand, groups
 
 
 def check_scenario(scenario: Scenario) -> None:
-    """Cross-check the scenario against its network (segments, profiles, media, selectors, OD
-    tables, groups) without generating anyone; UserError listing every problem with its line."""
-    problems: list[Problem] = []
-    m = scenario.model
-    try:
-        generate_demand(m.demand.model_copy(update={"total": 0}), m.period, scenario.network, scenario.base_dir,
-                        0, 0, str(scenario.path))
-    except UserError as err:
-        problems.extend(err.problems)
-    empty = np.zeros(0, dtype=np.int64)
-    group_masks(m.demand.groups, scenario.network, empty, empty, problems, str(scenario.path))
-    if problems:
-        raise with_lines(UserError(problems), scenario.doc)
+    """Cross-check the scenario against its network without generating anyone (see
+    generate_checked)."""
+    generate_checked(scenario, 0, 0, total=0)
 
 
 def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
@@ -106,10 +110,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     m = scenario.model
     seed = m.seed if seed is None else seed
     t0 = time.perf_counter()
-    check_scenario(scenario)
-    demand = generate_demand(m.demand, m.period, scenario.network, scenario.base_dir, seed, replication,
-                             str(scenario.path))
-    groups = resolve_groups(scenario, demand.origin, demand.destination)
+    demand, groups = generate_checked(scenario, seed, replication)
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
     router = Router(scenario.network, m.routing, m.period.start)
@@ -140,4 +141,4 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups)
     summary["warnings"] = prep.warnings
     timings["tables"] = time.perf_counter() - t1
-    return RunResult(scenario, prep.seed, replication, engine, tables, summary, timings)
+    return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

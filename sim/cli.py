@@ -114,7 +114,7 @@ def cmd_run(args) -> int:
             if not args.no_plots:
                 from .report import write_standard_plots
 
-                groups = _group_series(scn, result)
+                groups = {k: pd.Series(v) for k, v in result.groups.items()}
                 write_standard_plots(target / "plots", scn.network, result.trips, result.trains, groups,
                                      scn.model.period.start, scn.model.period.end)
             result.timings_s["writing"] = time.perf_counter() - t_write
@@ -133,14 +133,6 @@ def cmd_run(args) -> int:
     if not args.quiet:
         print(f"wrote {out}")
     return 0
-
-
-def _group_series(scn, result) -> dict[str, pd.Series]:
-    from .api import resolve_groups
-
-    origin = result.trips["origin"].cat.codes.to_numpy()
-    dest = result.trips["destination"].cat.codes.to_numpy()
-    return {k: pd.Series(v) for k, v in resolve_groups(scn, origin, dest).items()}
 
 
 def _print_headline(summary: dict, wall: float, label: str) -> None:
