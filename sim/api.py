@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import rng as rngmod
+from .choice import assign_routes
 from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
 from .errors import Problem, UserError
@@ -23,7 +24,7 @@ from .loading import with_lines
 from .metrics import summarize
 from .plan import Plan, build_plan
 from .plausibility import facility_load_warnings
-from .routing import Router, assign_routes
+from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
 from .timetable import build_trains
@@ -113,7 +114,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     demand, groups = generate_checked(scenario, seed, replication)
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
-    router = Router(scenario.network, m.routing, m.period.start)
+    router = Router(scenario.network, m.routing, m.period.start, m.period.end)
     assignment = assign_routes(router, demand.origin, demand.destination, demand.payment, demand.media,
                                demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
     t2 = time.perf_counter()

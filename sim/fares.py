@@ -1,9 +1,18 @@
-"""Fares: an operator's distance fare for a section ridden with a given payment medium (CNY)."""
+"""Fares: each operator's distance tariff, fare integration between operators, and revenue clearing.
+
+A trip's legs form sections: consecutive legs on one operator, charged together by that operator's
+tariff on their total km. Where a fare rule joins operators (network `fare_integration`), a run of
+two or more consecutive sections on operators of the rule is charged by the rule (a through fare
+or a transfer discount) and the fare is shared out between the sections by the rule's clearing
+key. Every fare is attributed to the first leg of its section, so revenue per operator is the sum
+of leg fares and always adds up to the fares paid.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .network import FareRule, Network
 from .schema import FareSpec
 
 
@@ -32,3 +41,88 @@ def operator_fares(fare: FareSpec, km: np.ndarray, medium: str) -> np.ndarray:
 def operator_fare(fare: FareSpec, km: float, medium: str) -> float:
     """Fare in CNY for one ride of `km` (see operator_fares)."""
     return float(operator_fares(fare, np.asarray([km]), medium)[0])
+
+
+class FareSystem:
+    """The fares of a network for media `media` (indices into this tuple are medium codes)."""
+
+    def __init__(self, network: Network, media: tuple[str, ...]) -> None:
+        self.net = network
+        self.media = media
+
+    def effective_medium(self, medium: str, operator: int) -> str:
+        """The medium actually used on an operator (its fallback if it does not accept `medium`)."""
+        op = self.net.operators[operator]
+        if op.accepts is None or medium in op.accepts:
+            return medium
+        return op.fallback_medium or medium
+
+    def section_fares(self, op: np.ndarray, km: np.ndarray, medium: np.ndarray) -> np.ndarray:
+        """Fare (CNY) attributed to each leg of each row: `op` and `km` per leg (op -1 for
+        padding), `medium` a code per row. See the module docstring."""
+        n, width = op.shape
+        valid = op >= 0
+        start = valid & np.concatenate([np.ones((n, 1), bool), op[:, 1:] != op[:, :-1]], axis=1)
+        section = np.cumsum(start, axis=1) - 1
+        rows = np.arange(n)
+        # per section (columns 0 .. n_sections-1): operator, km, stand-alone fare
+        sec_op = np.full((n, width), -1, dtype=np.int64)
+        sec_km = np.zeros((n, width))
+        for j in range(width):
+            sec_km[rows[valid[:, j]], section[valid[:, j], j]] += km[valid[:, j], j]
+            sec_op[rows[start[:, j]], section[start[:, j], j]] = op[start[:, j], j]
+        sec_fare = np.zeros((n, width))
+        for o, operator in enumerate(self.net.operators):
+            for m, name in enumerate(self.media):
+                mask = (sec_op == o) & (medium[:, None] == m)
+                if mask.any():
+                    sec_fare[mask] = operator_fares(operator.fare, sec_km[mask], self.effective_medium(name, o))
+        for rule in self.net.fare_rules:
+            if rule.policy != "separate":
+                self._integrate(rule, sec_op, sec_km, sec_fare, medium)
+        out = np.zeros((n, width))
+        out[start] = sec_fare[rows[:, None].repeat(width, 1)[start], section[start]]
+        return out
+
+    def _integrate(self, rule: FareRule, sec_op: np.ndarray, sec_km: np.ndarray, sec_fare: np.ndarray,
+                   medium: np.ndarray) -> None:
+        """Replace, in place, the fares of every run of two or more consecutive sections on the
+        rule's operators by the rule's fare, shared by its clearing key."""
+        n, width = sec_op.shape
+        applies = np.ones(n, dtype=bool) if rule.media is None else np.isin(
+            medium, [m for m, name in enumerate(self.media) if name in rule.media])
+        inside = np.isin(sec_op, list(rule.operators)) & applies[:, None]
+        begins = inside & ~np.concatenate([np.zeros((n, 1), bool), inside[:, :-1]], axis=1)
+        run = np.where(inside, np.cumsum(begins, axis=1) - 1 + (np.arange(n) * width)[:, None], -1)
+        ids = run[inside]
+        size = np.bincount(ids, minlength=n * width)
+        crossing = inside & (size[np.maximum(run, 0)] >= 2)
+        if not crossing.any():
+            return
+        ids = run[crossing]
+        total_km = np.bincount(ids, weights=sec_km[crossing], minlength=n * width)
+        total_fare = np.bincount(ids, weights=sec_fare[crossing], minlength=n * width)
+        dearest = np.zeros(n * width)
+        np.maximum.at(dearest, ids, sec_fare[crossing])
+        if rule.policy == "through":
+            charged = np.zeros(n * width)
+            row_of = ids // width
+            for m, name in enumerate(self.media):
+                sel = medium[row_of] == m
+                if sel.any():
+                    charged[ids[sel]] = operator_fares(rule.tariff, total_km[ids[sel]], name)
+        else:  # discount per change of operator
+            changes = size - 1
+            charged = np.maximum(total_fare - rule.discount_cny * changes, dearest)
+        key = sec_km if rule.clearing == "km_share" else sec_fare
+        key_total = np.bincount(ids, weights=key[crossing], minlength=n * width)
+        share = np.where(key_total[ids] > 0, key[crossing] / np.where(key_total[ids] > 0, key_total[ids], 1.0),
+                         1.0 / size[ids])
+        part = np.round(charged[ids] * share, 2)
+        # the last section of each run takes the rounding remainder, so the parts add up exactly
+        last = np.zeros(len(ids), dtype=bool)
+        last[:-1] = ids[1:] != ids[:-1]
+        last[-1] = True
+        paid = np.bincount(ids, weights=part, minlength=n * width)
+        part[last] += np.round(charged[ids[last]] - paid[ids[last]], 2)
+        sec_fare[crossing] = np.round(part, 2)

@@ -7,9 +7,8 @@ turned into `Problem`s naming the file, the field path and the line.
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, UserError
-from .schema import NetworkFile, ScenarioFile
+from .schema import NetworkFile
 
 # ---------------------------------------------------------------------------------------------------
 # YAML reading
@@ -43,19 +42,45 @@ _Loader.add_implicit_resolver(
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a value was written: a file (or "--set ..." for the command line), the line, and the
+    field path as written there."""
+
+    file: str
+    line: int | None
+    loc: tuple
+
+
+@dataclass(frozen=True)
 class Document:
-    """A parsed YAML file: its data and the line of every field path in it."""
+    """A parsed YAML file: its data and the line of every field path in it. Values patched in from
+    elsewhere (a parent scenario, `--set`, a scenario's network changes) are listed in `overlays`
+    with where they were written."""
 
     path: Path
     data: Any
     lines: dict[tuple, int]
+    overlays: dict[tuple, Source] = field(default_factory=dict)
 
     def line_of(self, loc: tuple) -> int | None:
-        """Line of the deepest known prefix of `loc`."""
+        """Line of the deepest known prefix of `loc` (in whichever file wrote it)."""
+        return self.source(loc).line
+
+    def source(self, loc: tuple) -> Source:
+        """Where the value at field path `loc` (or its deepest existing prefix) was written."""
         for n in range(len(loc), -1, -1):
-            if loc[:n] in self.lines:
-                return self.lines[loc[:n]]
-        return None
+            prefix = loc[:n]
+            if prefix in self.overlays:
+                src = self.overlays[prefix]
+                return Source(src.file, src.line, src.loc + loc[n:])
+            if prefix in self.lines:
+                return Source(str(self.path), self.lines[prefix], loc)
+        return Source(str(self.path), None, loc)
+
+    def problem(self, loc: tuple, message: str) -> Problem:
+        """A problem at field path `loc`, placed where that value was written."""
+        src = self.source(loc)
+        return Problem(src.file, format_loc(src.loc), message, src.line)
 
 
 def _line_map(node: yaml.Node | None, prefix: tuple, out: dict[tuple, int], duplicates: list) -> None:
@@ -141,12 +166,14 @@ def parse_loc(path: str) -> tuple:
     return tuple(out)
 
 
-def with_lines(err: UserError, doc: Document) -> UserError:
-    """The same problems, with line numbers filled in from `doc` where they point into it."""
+def with_lines(err: UserError, doc: Document, file: str | None = None) -> UserError:
+    """The same problems, those raised against `file` (default: the document's own file) without
+    a line placed where their field was written (the line, and the file for patched values)."""
+    file = str(doc.path) if file is None else file
     out = []
     for p in err.problems:
-        if p.line is None and p.file == str(doc.path) and p.path:
-            p = Problem(p.file, p.path, p.message, doc.line_of(parse_loc(p.path)))
+        if p.line is None and p.file == file and p.path:
+            p = doc.problem(parse_loc(p.path), p.message)
         out.append(p)
     return UserError(out)
 
@@ -206,53 +233,12 @@ def validate_model(model: type[BaseModel], doc: Document) -> Any:
             if key in seen:
                 continue
             seen.add(key)
-            problems.append(Problem(str(doc.path), format_loc(loc), _message(err), doc.line_of(loc)))
+            problems.append(doc.problem(loc, _message(err)))
         raise UserError(problems) from None
 
 
 # ---------------------------------------------------------------------------------------------------
 # Overrides
-
-
-def apply_overrides(data: dict, overrides: dict[str, Any], file: str = "--set") -> dict:
-    """A copy of `data` with dotted-path overrides applied (list items by index: a.b.0.c)."""
-    out = copy.deepcopy(data)
-    problems = []
-    for dotted, value in overrides.items():
-        parts = dotted.split(".")
-        if not dotted or any(p == "" for p in parts):
-            problems.append(Problem(file, dotted, "expected a dotted path such as demand.total"))
-            continue
-        cur: Any = out
-        ok = True
-        for i, part in enumerate(parts[:-1]):
-            nxt = _child(cur, part)
-            if nxt is None:
-                problems.append(Problem(file, dotted, f"'{'.'.join(parts[: i + 1])}' does not exist in the scenario"))
-                ok = False
-                break
-            cur = nxt
-        if not ok:
-            continue
-        last = parts[-1]
-        if isinstance(cur, dict):
-            cur[last] = value
-        elif isinstance(cur, list) and last.isdigit() and int(last) < len(cur):
-            cur[int(last)] = value
-        else:
-            problems.append(Problem(file, dotted, f"cannot set '{last}' here"))
-    if problems:
-        raise UserError(problems)
-    return out
-
-
-def _child(cur: Any, part: str) -> Any:
-    if isinstance(cur, dict):
-        return cur.get(part) if isinstance(cur.get(part), (dict, list)) else None
-    if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-        item = cur[int(part)]
-        return item if isinstance(item, (dict, list)) else None
-    return None
 
 
 def parse_set_arguments(items: list[str]) -> dict[str, Any]:
@@ -281,9 +267,10 @@ class LoadedNetwork:
     files: tuple[tuple[NetworkFile, Document], ...]
 
 
-def load_network_files(path: Path) -> LoadedNetwork:
-    """Read a network file and, recursively, every file it includes (each once)."""
-    order: list[tuple[NetworkFile, Document]] = []
+def read_network_documents(path: Path) -> list[Document]:
+    """Read a network file and, recursively, every file it includes (each once), unvalidated: the
+    root first."""
+    order: list[Document] = []
     seen: set[Path] = set()
     problems: list[Problem] = []
 
@@ -294,48 +281,51 @@ def load_network_files(path: Path) -> LoadedNetwork:
         seen.add(p)
         try:
             doc = read_yaml(p)
-            model = validate_model(NetworkFile, doc)
         except UserError as err:
             problems.extend(err.problems)
             return
-        order.append((model, doc))
-        for i, inc in enumerate(model.include):
-            target = (p.parent / inc)
+        order.append(doc)
+        includes = doc.data.get("include") if isinstance(doc.data, dict) else None
+        if not isinstance(includes, list):
+            return  # a malformed include list is reported by the schema check
+        for i, inc in enumerate(includes):
+            if not isinstance(inc, str):
+                continue
+            target = p.parent / inc
             if not target.exists():
-                problems.append(Problem(str(p), f"include[{i}]", f"included file '{inc}' not found", doc.line_of(("include", i))))
+                problems.append(doc.problem(("include", i), f"included file '{inc}' not found"))
                 continue
             if target.resolve() in stack + (p,):
-                problems.append(Problem(str(p), f"include[{i}]", f"include cycle: '{inc}' includes this file again",
-                                        doc.line_of(("include", i))))
+                problems.append(doc.problem(("include", i), f"include cycle: '{inc}' includes this file again"))
                 continue
             visit(target, stack + (p,))
 
     visit(path, ())
     if problems:
         raise UserError(problems)
-    return LoadedNetwork(tuple(order))
+    return order
 
 
-@dataclass(frozen=True)
-class LoadedScenario:
-    model: ScenarioFile
-    doc: Document
-    raw: dict
-    """The scenario as a plain dict after overrides (what the manifest records)."""
+def validate_network(docs: list[Document]) -> LoadedNetwork:
+    """Check every network document against the schema; all problems at once."""
+    files, problems = [], []
+    for doc in docs:
+        try:
+            files.append((validate_model(NetworkFile, doc), doc))
+        except UserError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise UserError(problems)
+    return LoadedNetwork(tuple(files))
 
 
-def load_scenario_file(path: Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
-    doc = read_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise UserError.single(str(path), "", "expected a mapping of fields at the top level")
-    data = apply_overrides(doc.data, overrides or {})
-    patched = Document(doc.path, data, doc.lines)
-    model = validate_model(ScenarioFile, patched)
-    return LoadedScenario(model, patched, data)
+def load_network_files(path: Path) -> LoadedNetwork:
+    """Read and validate a network file and every file it includes."""
+    return validate_network(read_network_documents(path))
 
 
 def detect_kind(doc: Document) -> str:
     """'scenario' or 'network' from the top-level keys."""
-    if isinstance(doc.data, dict) and ("demand" in doc.data or "network" in doc.data):
+    if isinstance(doc.data, dict) and ("demand" in doc.data or "network" in doc.data or "extends" in doc.data):
         return "scenario"
     return "network"

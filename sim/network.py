@@ -15,7 +15,7 @@ import numpy as np
 from . import schema
 from .distributions import Distribution
 from .errors import Problem, UserError
-from .loading import Document, LoadedNetwork, format_loc
+from .loading import Document, LoadedNetwork
 
 WALK = 0
 FACILITY = 1
@@ -114,6 +114,64 @@ class TransferPath:
 
 
 @dataclass(frozen=True)
+class Interchange:
+    """An interchange between two stations, and the policy its paths were built from (None for
+    explicit paths)."""
+
+    id: str
+    stations: tuple[int, int]
+    security: str | None
+    seamless_media: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class FareRule:
+    """Fare integration between a set of operators (see schema.FareRule); `tariff` is the fare
+    charged over the whole run of sections under policy `through`."""
+
+    id: str
+    operators: frozenset[int]
+    policy: str
+    tariff: schema.FareSpec | None
+    discount_cny: float
+    clearing: str
+    media: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Coordination:
+    """A timetable coordination rule with its services and stations resolved (see
+    schema.CoordinationRule)."""
+
+    id: str
+    mode: str
+    feeders: tuple[int, ...]
+    """Pattern indices of the feeder services."""
+    receiver: int
+    """Pattern index of the service whose departures are shifted."""
+    from_station: int
+    to_station: int
+    window: tuple[float, float]
+    target_slack_s: float
+    medium: str | None
+
+
+@dataclass(frozen=True)
+class CoordinationResult:
+    """What coordination chose: the receiver's offset (s, added to every departure) and the mean
+    planned transfer wait (s) of the feeder arrivals in the window, before and after."""
+
+    id: str
+    receiver: str
+    mode: str
+    offset_s: float
+    transfer_time_s: float
+    feeder_arrivals: int
+    mean_wait_independent_s: float
+    mean_wait_s: float
+
+
+@dataclass(frozen=True)
 class Network:
     name: str
     media: dict[str, schema.MediumSpec]
@@ -129,6 +187,11 @@ class Network:
     line_index: dict[str, int] = field(repr=False)
     operator_index: dict[str, int] = field(repr=False)
     facility_index: dict[str, int] = field(repr=False)
+    interchanges: tuple[Interchange, ...] = ()
+    fare_rules: tuple[FareRule, ...] = ()
+    coordination: tuple[Coordination, ...] = ()
+    coordination_results: tuple[CoordinationResult, ...] = ()
+    """Filled in when the coordination rules are applied (policies.apply_coordination)."""
 
     def station_km_matrix(self) -> np.ndarray:
         """Straight-line km between every pair of stations."""
@@ -138,6 +201,20 @@ class Network:
         dlon = lon[:, None] - lon[None, :]
         a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
         return 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
+def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: bool) -> float:
+    """Walking plus mean service time (s) along station steps; ticket machines only if needed."""
+    total = 0.0
+    for st in steps:
+        if st.kind == FACILITY:
+            fac = network.facilities[int(st.value)]
+            if fac.kind == "ticket_machine" and not needs_ticket:
+                continue
+            total += fac.service.mean
+        else:
+            total += st.value
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -185,115 +262,177 @@ class _Origin:
         self.doc, self.loc = doc, loc
 
     def problem(self, sub: tuple, message: str) -> Problem:
-        loc = self.loc + sub
-        return Problem(str(self.doc.path), format_loc(loc), message, self.doc.line_of(loc))
+        return self.doc.problem(self.loc + sub, message)
+
+    def where(self) -> str:
+        src = self.doc.source(self.loc)
+        return f"{src.file}:{src.line}"
 
 
 def build_network(loaded: LoadedNetwork) -> Network:
     """Cross-check and assemble the network; UserError listing every problem found."""
-    problems: list[Problem] = []
-    media: dict[str, schema.MediumSpec] = {}
-    ops: list[tuple[schema.OperatorSpec, _Origin]] = []
-    stations: list[tuple[schema.StationSpec, _Origin]] = []
-    lines: list[tuple[schema.LineSpec, _Origin]] = []
-    inters: list[tuple[schema.InterchangeSpec, _Origin]] = []
-    first_seen: dict[tuple[str, str], _Origin] = {}
+    b = _Builder(loaded)
+    b.operators()
+    b.stations()
+    b.lines()
+    b.interchanges()
+    b.fare_rules()
+    b.coordination()
+    if not b.problems:
+        b.check_facility_cycles()
+    if b.problems:
+        raise UserError(b.problems)
+    return Network(
+        name=b.name, media=b.media, operators=tuple(b.operator_list), stations=tuple(b.station_list),
+        facilities=tuple(b.facilities), lines=tuple(b.line_list), patterns=tuple(b.patterns),
+        platforms=tuple(b.platforms), transfers={k: tuple(v) for k, v in b.transfers.items()},
+        station_index=b.station_index, line_index=b.line_index, operator_index=b.operator_index,
+        facility_index=b.facility_index, interchanges=tuple(b.interchange_list), fare_rules=tuple(b.rules),
+        coordination=tuple(b.coordination_list),
+    )
 
-    def unique(kind: str, ident: str, origin: _Origin) -> bool:
+
+class _Builder:
+    """The sections of build_network; each adds to the network under construction and to the
+    problem list."""
+
+    def __init__(self, loaded: LoadedNetwork) -> None:
+        self.loaded = loaded
+        self.problems: list[Problem] = []
+        self.media: dict[str, schema.MediumSpec] = {}
+        self.items: dict[str, list[tuple]] = {k: [] for k in ("operators", "stations", "lines", "interchanges",
+                                                                "fare_integration", "coordination")}
+        first_seen: dict[tuple[str, str], _Origin] = {}
+        self.name = ""
+        for model, doc in loaded.files:
+            self.name = self.name or (model.name or doc.path.stem)
+            for mid, spec in model.media.items():
+                if self._unique("medium", mid, _Origin(doc, ("media", mid)), first_seen):
+                    self.media[mid] = spec
+            for field_name, sink in self.items.items():
+                for i, item in enumerate(getattr(model, field_name)):
+                    o = _Origin(doc, (field_name, i))
+                    if self._unique(field_name, item.id, o, first_seen):
+                        sink.append((item, o))
+        if not self.media:
+            self.problems.append(Problem(str(loaded.files[0][1].path), "media", "the network defines no payment media"))
+
+    def _unique(self, kind: str, ident: str, origin: _Origin, first_seen: dict) -> bool:
         key = (kind, ident)
         if key in first_seen:
-            prev = first_seen[key]
-            where = f"{prev.doc.path}:{prev.doc.line_of(prev.loc)}"
-            problems.append(origin.problem(("id",), f"duplicate {kind} id '{ident}' (first defined at {where})"))
+            self.problems.append(origin.problem(("id",), f"duplicate {kind.rstrip('s')} id '{ident}' "
+                                                         f"(first defined at {first_seen[key].where()})"))
             return False
         first_seen[key] = origin
         return True
 
-    name = ""
-    for model, doc in loaded.files:
-        name = name or (model.name or doc.path.stem)
-        for mid, spec in model.media.items():
-            if unique("medium", mid, _Origin(doc, ("media", mid))):
-                media[mid] = spec
-        for kind, field_name, sink in (("operator", "operators", ops), ("station", "stations", stations),
-                                       ("line", "lines", lines), ("interchange", "interchanges", inters)):
-            for i, item in enumerate(getattr(model, field_name)):
-                o = _Origin(doc, (field_name, i))
-                if unique(kind, item.id, o):
-                    sink.append((item, o))
-
-    if not media:
-        problems.append(Problem(str(loaded.files[0][1].path), "media", "the network defines no payment media"))
-
-    def check_media(ids, origin: _Origin, sub: tuple) -> None:
+    def check_media(self, ids, origin: _Origin, sub: tuple) -> None:
         for mid in ids:
-            if mid not in media:
-                problems.append(origin.problem(sub, f"unknown medium '{mid}' (known: {', '.join(sorted(media))})"))
+            if mid not in self.media:
+                self.problems.append(origin.problem(sub, f"unknown medium '{mid}' (known: {', '.join(sorted(self.media))})"))
 
-    operator_index = {op.id: i for i, (op, _) in enumerate(ops)}
-    operators = []
-    for i, (op, o) in enumerate(ops):
-        if op.accepts is not None:
-            check_media(op.accepts, o, ("accepts",))
-        if op.fallback_medium is not None:
-            check_media([op.fallback_medium], o, ("fallback_medium",))
-        elif op.accepts is not None and set(op.accepts) != set(media):
-            problems.append(o.problem(("fallback_medium",), "needed when 'accepts' leaves out some media"))
-        check_media(op.fare.media_factor, o, ("fare", "media_factor"))
-        _check_fare(op.fare, o, problems)
-        operators.append(Operator(i, op.id, op.name, op.fare,
-                                  frozenset(op.accepts) if op.accepts is not None else None, op.fallback_medium))
+    # -- operators and stations -------------------------------------------------------------------
 
-    # Stations and their facilities
-    station_index = {st.id: i for i, (st, _) in enumerate(stations)}
-    facilities: list[Facility] = []
-    facility_index: dict[str, int] = {}
-    station_list: list[Station] = []
-    for si, (st, o) in enumerate(stations):
-        op_i = operator_index.get(st.operator)
-        if op_i is None:
-            problems.append(o.problem(("operator",), f"unknown operator '{st.operator}'"))
-            defaults = schema.StationDefaults()
-        else:
-            defaults = ops[op_i][0].station_defaults
-        names: dict[str, int] = {}
+    def operators(self) -> None:
+        ops = self.items["operators"]
+        self.operator_index = {op.id: i for i, (op, _) in enumerate(ops)}
+        self.operator_list = []
+        for i, (op, o) in enumerate(ops):
+            if op.accepts is not None:
+                self.check_media(op.accepts, o, ("accepts",))
+            if op.fallback_medium is not None:
+                self.check_media([op.fallback_medium], o, ("fallback_medium",))
+            elif op.accepts is not None and set(op.accepts) != set(self.media):
+                self.problems.append(o.problem(("fallback_medium",), "needed when 'accepts' leaves out some media"))
+            self.check_media(op.fare.media_factor, o, ("fare", "media_factor"))
+            _check_fare(op.fare, o, ("fare",), self.problems)
+            self.operator_list.append(Operator(i, op.id, op.name, op.fare,
+                                               frozenset(op.accepts) if op.accepts is not None else None,
+                                               op.fallback_medium))
+
+    def stations(self) -> None:
+        stations = self.items["stations"]
+        self.station_specs = [st for st, _ in stations]
+        self.station_index = {st.id: i for i, (st, _) in enumerate(stations)}
+        self.facilities: list[Facility] = []
+        self.facility_index: dict[str, int] = {}
+        self.station_list: list[Station] = []
+        for si, (st, o) in enumerate(stations):
+            op_i = self.operator_index.get(st.operator)
+            if op_i is None:
+                self.problems.append(o.problem(("operator",), f"unknown operator '{st.operator}'"))
+                defaults = schema.StationDefaults()
+            else:
+                defaults = self.items["operators"][op_i][0].station_defaults
+            names: dict[str, int] = {}
+            specs = self._facility_specs(st, defaults, o)
+            for fname in sorted(specs):
+                spec = specs[fname]
+                fid = f"{st.id}.{fname}"
+                idx = len(self.facilities)
+                self.facilities.append(Facility(idx, fid, si, fname, spec.kind, spec.servers,
+                                                Distribution.from_spec(spec.service)))
+                self.facility_index[fid] = idx
+                names[fname] = idx
+            entry = _local_steps(st.entry if st.entry is not None else defaults.entry, names, st.id, o, ("entry",),
+                                 self.problems)
+            exit_ = _local_steps(st.exit if st.exit is not None else defaults.exit, names, st.id, o, ("exit",),
+                                 self.problems)
+            walk = st.transfer_walk_s if st.transfer_walk_s is not None else defaults.transfer_walk_s
+            self.station_list.append(Station(si, st.id, op_i if op_i is not None else -1, st.name_zh, st.name_en,
+                                             st.lat, st.lon, entry, exit_, walk))
+
+    def _facility_specs(self, st: schema.StationSpec, defaults: schema.StationDefaults,
+                        o: _Origin) -> dict[str, schema.FacilitySpec]:
+        """The operator's default facilities with the station's overrides and extra facilities."""
         specs = dict(defaults.facilities)
         for fname, over in st.facilities.items():
             base = specs.get(fname)
             if base is None:
                 if over.kind is None or over.servers is None or over.service is None:
-                    problems.append(o.problem(("facilities", fname),
-                                              "a facility not in the operator's defaults needs kind, servers and service"))
+                    self.problems.append(o.problem(("facilities", fname),
+                                                   "a facility not in the operator's defaults needs kind, servers and service"))
                     continue
                 specs[fname] = schema.FacilitySpec(kind=over.kind, servers=over.servers, service=over.service)
             else:
-                specs[fname] = schema.FacilitySpec(
-                    kind=over.kind or base.kind, servers=over.servers or base.servers, service=over.service or base.service)
-        for fname in sorted(specs):
-            spec = specs[fname]
-            fid = f"{st.id}.{fname}"
-            idx = len(facilities)
-            facilities.append(Facility(idx, fid, si, fname, spec.kind, spec.servers, Distribution.from_spec(spec.service)))
-            facility_index[fid] = idx
-            names[fname] = idx
+                specs[fname] = schema.FacilitySpec(kind=over.kind or base.kind, servers=over.servers or base.servers,
+                                                   service=over.service or base.service)
+        return specs
 
-        entry = _local_steps(st.entry if st.entry is not None else defaults.entry, names, st.id, o, ("entry",),
-                             problems)
-        exit_ = _local_steps(st.exit if st.exit is not None else defaults.exit, names, st.id, o, ("exit",),
-                             problems)
-        walk = st.transfer_walk_s if st.transfer_walk_s is not None else defaults.transfer_walk_s
-        station_list.append(Station(si, st.id, op_i if op_i is not None else -1, st.name_zh, st.name_en,
-                                    st.lat, st.lon, entry, exit_, walk))
+    # -- lines and patterns -----------------------------------------------------------------------
 
-    # Lines and patterns
-    line_index = {ln.id: i for i, (ln, _) in enumerate(lines)}
-    line_list: list[Line] = []
-    patterns: list[Pattern] = []
-    platform_index: dict[tuple[int, int, str], int] = {}
-    platforms: list[Platform] = []
-    for li, (ln, o) in enumerate(lines):
-        if ln.operator not in operator_index:
-            problems.append(o.problem(("operator",), f"unknown operator '{ln.operator}'"))
+    def lines(self) -> None:
+        lines = self.items["lines"]
+        self.line_index = {ln.id: i for i, (ln, _) in enumerate(lines)}
+        self.line_list: list[Line] = []
+        self.patterns: list[Pattern] = []
+        self.platform_index: dict[tuple[int, int, str], int] = {}
+        self.platforms: list[Platform] = []
+        for li, (ln, o) in enumerate(lines):
+            if ln.operator not in self.operator_index:
+                self.problems.append(o.problem(("operator",), f"unknown operator '{ln.operator}'"))
+            km, adjacency, branch_list, ok = self._branches(ln, o)
+            self.line_list.append(Line(li, ln.id, self.operator_index.get(ln.operator, -1), ln.name, ln.color, km,
+                                       tuple(branch_list)))
+            if not ok:
+                continue
+            for key in ln.run_s:
+                a, sep, b = key.partition(">")
+                if not sep or self.station_index.get(a) not in km or self.station_index.get(b) not in km:
+                    self.problems.append(o.problem(("run_s", key), "expected 'a>b' with two stations of this line"))
+            for sid in ln.dwell_s_at:
+                if self.station_index.get(sid) not in km:
+                    self.problems.append(o.problem(("dwell_s_at", sid), f"station '{sid}' is not on this line"))
+            seen_patterns: set[str] = set()
+            for pi, pat in enumerate(ln.patterns):
+                if pat.id in seen_patterns:
+                    self.problems.append(o.problem(("patterns", pi, "id"), f"duplicate pattern id '{pat.id}' in line '{ln.id}'"))
+                    continue
+                seen_patterns.add(pat.id)
+                self._pattern(li, ln, pat, km, adjacency, o, ("patterns", pi))
+
+    def _branches(self, ln: schema.LineSpec, o: _Origin):
+        """Km post of each station, track adjacency and the branches as station indices."""
         km: dict[int, float] = {}
         adjacency: dict[int, list[int]] = {}
         branch_list = []
@@ -301,135 +440,224 @@ def build_network(loaded: LoadedNetwork) -> Network:
         for bname, seq in ln.branches.items():
             ids = []
             for k, (sid, kmv) in enumerate(seq):
-                s = station_index.get(sid)
+                s = self.station_index.get(sid)
                 if s is None:
-                    problems.append(o.problem(("branches", bname, k), f"unknown station '{sid}'"))
+                    self.problems.append(o.problem(("branches", bname, k), f"unknown station '{sid}'"))
                     ok = False
                     continue
                 if s in km and abs(km[s] - kmv) > 1e-9:
-                    problems.append(o.problem(("branches", bname, k),
-                                              f"station '{sid}' has km {kmv} here but {km[s]} on another branch"))
+                    self.problems.append(o.problem(("branches", bname, k),
+                                                   f"station '{sid}' has km {kmv} here but {km[s]} on another branch"))
                 km[s] = kmv
                 ids.append(s)
             for a, b in zip(ids, ids[1:]):
                 adjacency.setdefault(a, []).append(b)
                 adjacency.setdefault(b, []).append(a)
             branch_list.append(tuple(ids))
-        line_list.append(Line(li, ln.id, operator_index.get(ln.operator, -1), ln.name, ln.color, km, tuple(branch_list)))
-        if not ok:
-            continue
-        for key in ln.run_s:
-            a, sep, b = key.partition(">")
-            if not sep or a not in station_index or b not in station_index or station_index[a] not in km \
-                    or station_index[b] not in km:
-                problems.append(o.problem(("run_s", key), "expected 'a>b' with two stations of this line"))
-        for sid in ln.dwell_s_at:
-            if station_index.get(sid) not in km:
-                problems.append(o.problem(("dwell_s_at", sid), f"station '{sid}' is not on this line"))
-        seen_patterns: set[str] = set()
-        for pi, pat in enumerate(ln.patterns):
-            po_sub = ("patterns", pi)
-            if pat.id in seen_patterns:
-                problems.append(o.problem(po_sub + ("id",), f"duplicate pattern id '{pat.id}' in line '{ln.id}'"))
-                continue
-            seen_patterns.add(pat.id)
-            full = _resolve_stops(pat.stops, station_index, km, adjacency, o, po_sub, problems)
-            if full is None:
-                continue
-            skip = set()
-            for k, sid in enumerate(pat.skip):
-                s = station_index.get(sid)
-                if s is None or s not in full or s in (full[0], full[-1]):
-                    problems.append(o.problem(po_sub + ("skip", k), f"'{sid}' is not an intermediate stop of this pattern"))
-                else:
-                    skip.add(s)
-            stops = [s for s in full if s not in skip]
-            kms = [km[s] for s in stops]
-            increasing = kms[1] > kms[0]
-            if any((b <= a) if increasing else (b >= a) for a, b in zip(kms, kms[1:])):
-                problems.append(o.problem(po_sub + ("stops",), "km posts along the pattern must strictly increase or decrease"))
-                continue
-            for direction, tt in pat.timetable.items():
-                seq = stops if direction == "forward" else stops[::-1]
-                kseq = [km[s] for s in seq]
-                up = kseq[1] > kseq[0]
-                dir_name = "up" if up else "down"
-                arr, dep = [0.0], [0.0]
-                for a, b, ka, kb in zip(seq, seq[1:], kseq, kseq[1:]):
-                    ida, idb = stations[a][0].id, stations[b][0].id
-                    run = ln.run_s.get(f"{ida}>{idb}", ln.run_s.get(f"{idb}>{ida}"))
-                    run = float(run) if run is not None else profile_run_time_s(abs(kb - ka), ln.speed_profile)
-                    arr.append(dep[-1] + run)
-                    dwell = ln.dwell_s_at.get(idb, ln.dwell_s)
-                    dep.append(arr[-1] + float(round(dwell)))
-                dep[-1] = arr[-1]
-                plats = []
-                for s in seq:
-                    key = (s, li, dir_name)
-                    if key not in platform_index:
-                        platform_index[key] = len(platforms)
-                        platforms.append(Platform(len(platforms), s, li, dir_name))
-                    plats.append(platform_index[key])
-                departures = timetable_departures(tt)
-                patterns.append(Pattern(
-                    len(patterns), f"{ln.id}.{pat.id}.{direction}", li, dir_name, tuple(seq), tuple(kseq),
-                    tuple(arr), tuple(dep), pat.capacity or ln.capacity, departures, tuple(plats)))
+        return km, adjacency, branch_list, ok
 
-    # Transfers between stations
-    transfers: dict[tuple[int, int], list[TransferPath]] = {}
-    for ic, o in inters:
-        ends = [station_index.get(s) for s in ic.stations]
-        for k, (sid, s) in enumerate(zip(ic.stations, ends)):
-            if s is None:
-                problems.append(o.problem(("stations", k), f"unknown station '{sid}'"))
-        if None in ends:
-            continue
-        a, b = ends
-        if a == b:
-            problems.append(o.problem(("stations",), "an interchange joins two different stations "
-                                                    "(same-station transfers use the station's transfer_walk_s)"))
-            continue
-        directions = [(a, b), (b, a)] if ic.bidirectional else [(a, b)]
-        for p_i, path in enumerate(ic.paths):
-            if path.media is not None:
-                check_media(path.media, o, ("paths", p_i, "media"))
-            for frm, to in directions:
-                steps = []
-                for k, step in enumerate(path.steps):
-                    if isinstance(step, schema.Walk):
-                        steps.append(PathStep(WALK, step.walk_s))
-                        continue
-                    where, dot, fname = step.partition(".")
-                    target = {"from": frm, "to": to}.get(where, station_index.get(where))
-                    fid = f"{stations[target][0].id}.{fname}" if target is not None and dot else None
-                    if fid not in facility_index:
-                        problems.append(o.problem(("paths", p_i, "steps", k),
-                                                  f"unknown facility '{step}' (expected from.<name>, to.<name> or "
-                                                  "<station_id>.<name>)"))
-                        break
-                    steps.append(PathStep(FACILITY, facility_index[fid]))
-                transfers.setdefault((frm, to), []).append(TransferPath(
-                    frm, to, path.name, frozenset(path.media) if path.media is not None else None, tuple(steps)))
+    def _pattern(self, li: int, ln: schema.LineSpec, pat: schema.PatternSpec, km, adjacency, o: _Origin,
+                 sub: tuple) -> None:
+        """The pattern's stops and, per direction in its timetable, a Pattern with run times and
+        departures."""
+        full = _resolve_stops(pat.stops, self.station_index, km, adjacency, o, sub, self.problems)
+        if full is None:
+            return
+        skip = set()
+        for k, sid in enumerate(pat.skip):
+            s = self.station_index.get(sid)
+            if s is None or s not in full or s in (full[0], full[-1]):
+                self.problems.append(o.problem(sub + ("skip", k), f"'{sid}' is not an intermediate stop of this pattern"))
+            else:
+                skip.add(s)
+        stops = [s for s in full if s not in skip]
+        kms = [km[s] for s in stops]
+        increasing = kms[1] > kms[0]
+        if any((b <= a) if increasing else (b >= a) for a, b in zip(kms, kms[1:])):
+            self.problems.append(o.problem(sub + ("stops",), "km posts along the pattern must strictly increase or decrease"))
+            return
+        for direction, tt in pat.timetable.items():
+            seq = stops if direction == "forward" else stops[::-1]
+            kseq = [km[s] for s in seq]
+            dir_name = "up" if kseq[1] > kseq[0] else "down"
+            arr, dep = [0.0], [0.0]
+            for a, b, ka, kb in zip(seq, seq[1:], kseq, kseq[1:]):
+                ida, idb = self.station_specs[a].id, self.station_specs[b].id
+                run = ln.run_s.get(f"{ida}>{idb}", ln.run_s.get(f"{idb}>{ida}"))
+                run = float(run) if run is not None else profile_run_time_s(abs(kb - ka), ln.speed_profile)
+                arr.append(dep[-1] + run)
+                dep.append(arr[-1] + float(round(ln.dwell_s_at.get(idb, ln.dwell_s))))
+            dep[-1] = arr[-1]
+            plats = []
+            for s in seq:
+                key = (s, li, dir_name)
+                if key not in self.platform_index:
+                    self.platform_index[key] = len(self.platforms)
+                    self.platforms.append(Platform(len(self.platforms), s, li, dir_name))
+                plats.append(self.platform_index[key])
+            self.patterns.append(Pattern(
+                len(self.patterns), f"{ln.id}.{pat.id}.{direction}", li, dir_name, tuple(seq), tuple(kseq),
+                tuple(arr), tuple(dep), pat.capacity or ln.capacity, timetable_departures(tt), tuple(plats)))
 
-    if not problems:
-        sequences = [st.entry for st in station_list] + [st.exit for st in station_list]
-        sequences += [tp.steps for paths in transfers.values() for tp in paths]
-        cycle = _facility_cycle(sequences, facilities)
+    # -- interchanges -----------------------------------------------------------------------------
+
+    def interchanges(self) -> None:
+        self.transfers: dict[tuple[int, int], list[TransferPath]] = {}
+        self.interchange_list: list[Interchange] = []
+        for ic, o in self.items["interchanges"]:
+            ends = [self.station_index.get(s) for s in ic.stations]
+            for k, (sid, s) in enumerate(zip(ic.stations, ends)):
+                if s is None:
+                    self.problems.append(o.problem(("stations", k), f"unknown station '{sid}'"))
+            if None in ends:
+                continue
+            a, b = ends
+            if a == b:
+                self.problems.append(o.problem(("stations",), "an interchange joins two different stations "
+                                                             "(same-station transfers use the station's transfer_walk_s)"))
+                continue
+            paths, security, seamless = self._interchange_paths(ic, o)
+            self.interchange_list.append(Interchange(ic.id, (a, b), security, seamless))
+            directions = [(a, b), (b, a)] if ic.bidirectional else [(a, b)]
+            for path, sub in paths:
+                if path.media is not None:
+                    self.check_media(path.media, o, sub + ("media",))
+                for frm, to in directions:
+                    steps = self._path_steps(path, frm, to, o, sub)
+                    if steps is not None:
+                        self.transfers.setdefault((frm, to), []).append(TransferPath(
+                            frm, to, path.name, frozenset(path.media) if path.media is not None else None, steps))
+
+    def _interchange_paths(self, ic: schema.InterchangeSpec, o: _Origin):
+        """The interchange's paths, each with the field path of what defines it: as written, or
+        built from the fare-line layout and the policy (seamless media cross without leaving the
+        paid area; the others exit, buy a ticket where they need one and re-enter; `rescreen` adds
+        the security check)."""
+        if ic.fare_line is None:
+            return [(p, ("paths", i)) for i, p in enumerate(ic.paths)], None, None
+        fl, policy = ic.fare_line, ic.policy or schema.InterchangePolicy()
+        if policy.seamless_media == "all":
+            seamless = set(self.media)
+        else:
+            self.check_media(policy.seamless_media, o, ("policy", "seamless_media"))
+            seamless = set(policy.seamless_media) & set(self.media)
+        others = sorted(set(self.media) - seamless)
+        check = [fl.security] if policy.security == "rescreen" else []
+        before, after = schema.Walk(walk_s=fl.walk_before_s), schema.Walk(walk_s=fl.walk_after_s)
+        out = []
+        if seamless:
+            out.append((schema.InterchangePath(name="seamless", media=sorted(seamless),
+                                               steps=[before, *check, after]), ("fare_line",)))
+        if others:
+            ticket = [fl.ticket_machines] if fl.ticket_machines else []
+            steps = [before, fl.exit_gates, *ticket, *check, fl.entry_gates, after]
+            out.append((schema.InterchangePath(name="exit_and_reenter", media=others, steps=steps), ("fare_line",)))
+        return out, policy.security, frozenset(seamless)
+
+    def _path_steps(self, path: schema.InterchangePath, frm: int, to: int, o: _Origin,
+                    sub: tuple) -> tuple[PathStep, ...] | None:
+        """A path's steps from station frm to station to, facility references resolved."""
+        steps = []
+        for k, step in enumerate(path.steps):
+            if isinstance(step, schema.Walk):
+                steps.append(PathStep(WALK, step.walk_s))
+                continue
+            where, dot, fname = step.partition(".")
+            target = {"from": frm, "to": to}.get(where, self.station_index.get(where))
+            fid = f"{self.station_specs[target].id}.{fname}" if target is not None and dot else None
+            if fid not in self.facility_index:
+                at = sub + ("steps", k) if sub[0] == "paths" else sub
+                self.problems.append(o.problem(at, f"unknown facility '{step}' (expected from.<name>, to.<name> or "
+                                                   "<station_id>.<name>)"))
+                return None
+            steps.append(PathStep(FACILITY, self.facility_index[fid]))
+        return tuple(steps)
+
+    def check_facility_cycles(self) -> None:
+        sequences = [st.entry for st in self.station_list] + [st.exit for st in self.station_list]
+        sequences += [tp.steps for paths in self.transfers.values() for tp in paths]
+        cycle = _facility_cycle(sequences, self.facilities)
         if cycle:
-            root = loaded.files[0][1]
-            problems.append(Problem(str(root.path), "interchanges",
-                                    "station paths pass facilities in a cycle (" + " -> ".join(cycle) +
-                                    "): a facility used in both directions of a transfer must be split "
-                                    "into one facility per direction"))
-    if problems:
-        raise UserError(problems)
-    return Network(
-        name=name, media=media, operators=tuple(operators), stations=tuple(station_list),
-        facilities=tuple(facilities), lines=tuple(line_list), patterns=tuple(patterns), platforms=tuple(platforms),
-        transfers={k: tuple(v) for k, v in transfers.items()},
-        station_index=station_index, line_index=line_index, operator_index=operator_index,
-        facility_index=facility_index,
-    )
+            root = self.loaded.files[0][1]
+            self.problems.append(Problem(str(root.path), "interchanges",
+                                         "station paths pass facilities in a cycle (" + " -> ".join(cycle) +
+                                         "): a facility used in both directions of a transfer must be split "
+                                         "into one facility per direction"))
+
+    # -- policies ---------------------------------------------------------------------------------
+
+    def fare_rules(self) -> None:
+        self.rules: list[FareRule] = []
+        covered: dict[int, str] = {}
+        for rule, o in self.items["fare_integration"]:
+            ops = []
+            for k, oid in enumerate(rule.operators):
+                if oid not in self.operator_index:
+                    self.problems.append(o.problem(("operators", k), f"unknown operator '{oid}'"))
+                elif self.operator_index[oid] in covered:
+                    self.problems.append(o.problem(("operators", k), f"operator '{oid}' is already in fare rule "
+                                                                     f"'{covered[self.operator_index[oid]]}'"))
+                else:
+                    ops.append(self.operator_index[oid])
+            tariff = rule.through_fare
+            if rule.through_tariff is not None:
+                if rule.through_tariff not in self.operator_index:
+                    self.problems.append(o.problem(("through_tariff",), f"unknown operator '{rule.through_tariff}'"))
+                else:
+                    tariff = self.operator_list[self.operator_index[rule.through_tariff]].fare
+            elif tariff is not None:
+                _check_fare(tariff, o, ("through_fare",), self.problems)
+                self.check_media(tariff.media_factor, o, ("through_fare", "media_factor"))
+            if rule.media is not None:
+                self.check_media(rule.media, o, ("media",))
+            covered.update({i: rule.id for i in ops})
+            self.rules.append(FareRule(rule.id, frozenset(ops), rule.policy, tariff, rule.discount_cny, rule.clearing,
+                                       frozenset(rule.media) if rule.media is not None else None))
+
+    def coordination(self) -> None:
+        self.coordination_list: list[Coordination] = []
+        by_id = {p.id: p for p in self.patterns}
+        receivers: dict[int, str] = {}
+        for rule, o in self.items["coordination"]:
+            ends = []
+            for fld, sid in (("from", rule.from_), ("to", rule.to)):
+                if sid not in self.station_index:
+                    self.problems.append(o.problem((fld,), f"unknown station '{sid}'"))
+                ends.append(self.station_index.get(sid))
+            feeders = []
+            for k, pid in enumerate(rule.feeders):
+                p = by_id.get(pid)
+                if p is None:
+                    self.problems.append(o.problem(("feeders", k), _unknown_service(pid, by_id)))
+                elif ends[0] is not None and (ends[0] not in p.stops or p.stops[0] == ends[0]):
+                    self.problems.append(o.problem(("feeders", k), f"service '{pid}' does not arrive at '{rule.from_}'"))
+                else:
+                    feeders.append(p.index)
+            recv = by_id.get(rule.receiver)
+            if recv is None:
+                self.problems.append(o.problem(("receiver",), _unknown_service(rule.receiver, by_id)))
+            elif ends[1] is not None and (ends[1] not in recv.stops or recv.stops[-1] == ends[1]):
+                self.problems.append(o.problem(("receiver",), f"service '{rule.receiver}' does not depart from '{rule.to}'"))
+            elif recv.index in receivers:
+                self.problems.append(o.problem(("receiver",), f"service '{rule.receiver}' is already shifted by "
+                                                              f"coordination rule '{receivers[recv.index]}'"))
+            else:
+                receivers[recv.index] = rule.id
+            if rule.medium is not None:
+                self.check_media([rule.medium], o, ("medium",))
+            if None in ends or recv is None or len(feeders) != len(rule.feeders):
+                continue
+            if ends[0] != ends[1] and (ends[0], ends[1]) not in self.transfers:
+                self.problems.append(o.problem(("to",), f"no interchange leads from '{rule.from_}' to '{rule.to}'"))
+                continue
+            self.coordination_list.append(Coordination(
+                rule.id, rule.mode, tuple(feeders), recv.index, ends[0], ends[1], (rule.window.start, rule.window.end),
+                rule.target_slack_s, rule.medium))
+
+
+def _unknown_service(pid: str, by_id: dict) -> str:
+    known = ", ".join(sorted(by_id)[:8]) + (", ..." if len(by_id) > 8 else "")
+    return f"unknown service '{pid}' (expected <line>.<pattern>.<forward|backward>, e.g. {known})"
 
 
 def _local_steps(steps, names: dict[str, int], station_id: str, o: _Origin, sub: tuple,
@@ -447,14 +675,14 @@ def _local_steps(steps, names: dict[str, int], station_id: str, o: _Origin, sub:
     return tuple(out)
 
 
-def _check_fare(fare: schema.FareSpec, o: _Origin, problems: list[Problem]) -> None:
+def _check_fare(fare: schema.FareSpec, o: _Origin, sub: tuple, problems: list[Problem]) -> None:
     if fare.kind == "distance_bands":
         ups = [b.up_to_km for b in fare.bands]
         if any(u is None for u in ups[:-1]):
-            problems.append(o.problem(("fare", "bands"), "only the last band may omit up_to_km"))
+            problems.append(o.problem(sub + ("bands",), "only the last band may omit up_to_km"))
         finite = [u for u in ups if u is not None]
         if finite and (finite != sorted(finite) or finite[0] <= fare.base_km):
-            problems.append(o.problem(("fare", "bands"), "band limits must increase and exceed base_km"))
+            problems.append(o.problem(sub + ("bands",), "band limits must increase and exceed base_km"))
 
 
 def _resolve_stops(waypoints, station_index, km, adjacency, o: _Origin, sub, problems) -> list[int] | None:

@@ -15,8 +15,9 @@ from itertools import chain
 import numpy as np
 
 from . import rng as rngmod
+from .choice import Assignment
 from .network import FACILITY, Network
-from .routing import Assignment, Router
+from .routing import Router
 from .timetable import Trains, stop_positions
 
 STEP_FACILITY = 1

@@ -1,13 +1,13 @@
-"""Route choice: candidate routes per OD pair and a logit choice by generalised cost.
+"""Candidate routes: the ways from one station to another worth considering, and the station
+paths they use.
 
 A route is a sequence of legs (ride on one line in one direction from a boarding to an alighting
-station, on any train whose pattern serves both: common lines) joined by transfers. Generalised
-cost, in seconds of in-vehicle time: in-vehicle time + wait_weight * expected wait (random
-incidence on the actual departures of the commuter's hour) + walk_weight * (walks + mean service
-at facilities) + transfer_penalty per transfer + fare / value of time. Candidates come from a
-bounded depth-first search guided by exact lower bounds (reverse Dijkstra per destination) that
-alights only at the destination or at transfer points; commuters pick among them by multinomial
-logit.
+station, on any train whose pattern serves both: common lines) joined by transfers. Candidates
+come from a bounded search guided by exact lower bounds (reverse Bellman-Ford per destination)
+that alights only at the destination or at transfer points. The search cost of a leg is its
+in-vehicle time plus wait_weight times its expected wait, taken for each hour in which commuters
+start (the shortest expected wait over the following hours, so that a service running only part
+of the day is a candidate when it runs). `choice` prices the candidates and picks one per commuter.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import Problem, UserError
-from .fares import operator_fares
-from .network import FACILITY, Network, PathStep, TransferPath
+from .fares import FareSystem
+from .network import FACILITY, Network, TransferPath, path_walk_s
 from .schema import RoutingSpec
 
 BAND_S = 3600.0
-"""Width of the departure-time bands (s) in which expected waits are evaluated."""
+"""Width of the start-time bands (s) for which candidate routes are searched."""
+HORIZON_S = 7200.0
+"""How far after its start band a leg may be reached, for its search cost (s)."""
+WAIT_BIN_S = 900.0
+"""Width of the time bins (s) in which expected waits are tabulated."""
+DAY_KEY_S = 1e6
+"""Spacing (s) of the legs' departures in one sorted array (more than any clock time)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class LegOption:
     ivt_s: float
     km: float
     departures: np.ndarray
+    """Every departure from the boarding station of a train serving both stations, sorted (s)."""
+    arrivals: np.ndarray
+    """The arrival at the alighting station of the train of each departure (s)."""
     first_hop: int
     """The next station along the track from `board` towards `alight`."""
     last_hop: int
@@ -76,25 +85,27 @@ def mean_wait_s(departures: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def build_leg_options(network: Network) -> list[LegOption]:
     """Every (platform, alighting station) pair served by at least one pattern, with the mean
-    in-vehicle time over its departures and all its departure times from the boarding station."""
+    in-vehicle time over its departures, and every departure from the boarding station with its
+    train's arrival at the alighting station."""
     acc: dict[tuple[int, int], list] = {}
     for p in network.patterns:
         dep = np.asarray(p.departures, dtype=float)
         for i in range(len(p.stops) - 1):
             for j in range(i + 1, len(p.stops)):
                 key = (p.platforms[i], p.stops[j])
-                entry = acc.setdefault(key, [[], 0.0, 0, abs(p.km[j] - p.km[i])])
+                entry = acc.setdefault(key, [[], [], abs(p.km[j] - p.km[i])])
                 entry[0].append(dep + p.dep_offset[i])
-                entry[1] += (p.arr_offset[j] - p.dep_offset[i]) * len(dep)
-                entry[2] += len(dep)
+                entry[1].append(dep + p.arr_offset[j])
     hops = [_next_hops(line) for line in network.lines]
     out = []
-    for (plat, alight), (deps, ivt_sum, n, km) in sorted(acc.items()):
+    for (plat, alight), (deps, arrs, km) in sorted(acc.items()):
         pl = network.platforms[plat]
         line = network.lines[pl.line]
         toward = hops[pl.line]
-        out.append(LegOption(plat, pl.station, alight, pl.line, line.operator,
-                             ivt_sum / n if n else math.inf, km, np.sort(np.concatenate(deps)),
+        dep, arr = np.concatenate(deps), np.concatenate(arrs)
+        order = np.lexsort((arr, dep))
+        ivt = float((arr - dep).mean()) if len(dep) else math.inf
+        out.append(LegOption(plat, pl.station, alight, pl.line, line.operator, ivt, km, dep[order], arr[order],
                              toward[alight][pl.station], toward[pl.station][alight]))
     return out
 
@@ -120,20 +131,6 @@ def _next_hops(line) -> dict[int, dict[int, int]]:
             frontier = nxt
         toward[t] = parent
     return toward
-
-
-def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: bool) -> float:
-    """Walking plus mean service time (s) along station steps; ticket machines only if needed."""
-    total = 0.0
-    for st in steps:
-        if st.kind == FACILITY:
-            fac = network.facilities[int(st.value)]
-            if fac.kind == "ticket_machine" and not needs_ticket:
-                continue
-            total += fac.service.mean
-        else:
-            total += st.value
-    return total
 
 
 def _expand(at: np.ndarray, keys_sorted: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -167,24 +164,23 @@ def transfer_points(network: Network) -> frozenset[int]:
 
 
 class Router:
-    """Candidate routes and their generalised costs for one network, routing spec and period."""
+    """Candidate routes for one network, routing spec and period, and the station paths, walks and
+    fares that routes use."""
 
-    def __init__(self, network: Network, spec: RoutingSpec, t_start: float) -> None:
+    def __init__(self, network: Network, spec: RoutingSpec, t_start: float, t_end: float | None = None) -> None:
         self.net = network
         self.spec = spec
         self.t_start = t_start
+        self.t_end = t_start + 3 * BAND_S if t_end is None else t_end
+        self.media = tuple(sorted(network.media))
+        self.fares = FareSystem(network, self.media)
         self.legs = build_leg_options(network)
         self.transfer_points = transfer_points(network)
         self.legs_to_transfer: dict[int, list[int]] = {}
         for k, leg in enumerate(self.legs):
             if leg.alight in self.transfer_points:
                 self.legs_to_transfer.setdefault(leg.board, []).append(k)
-        span = max((float(leg.departures[-1]) for leg in self.legs if len(leg.departures)), default=t_start)
-        self.n_bands = max(1, int(math.ceil((span - t_start) / BAND_S)) + 1)
-        edges = t_start + BAND_S * np.arange(self.n_bands + 1)
-        self.wait = np.asarray([mean_wait_s(leg.departures, edges) for leg in self.legs]).reshape(len(self.legs), -1)
-        self.search_cost = np.asarray([leg.ivt_s + spec.wait_weight * float(np.median(self.wait[k]))
-                                       for k, leg in enumerate(self.legs)])
+        self._tabulate_waits()
         # transfers: from station -> [(to station, min walk cost over paths)]
         self.transfer_out: dict[int, list[tuple[int, float]]] = {}
         for s in network.stations:
@@ -211,7 +207,6 @@ class Router:
         self.tr_from = np.asarray([x[0] for x in pairs], dtype=np.int64)
         self.tr_to = np.asarray([x[1] for x in pairs], dtype=np.int64)
         self.tr_cost = np.asarray([x[2] for x in pairs], dtype=float)
-        self.media = tuple(sorted(network.media))
         self.leg_ivt = np.asarray([leg.ivt_s for leg in self.legs], dtype=float)
         self.leg_km = np.asarray([leg.km for leg in self.legs], dtype=float)
         self.leg_operator = np.asarray([leg.operator for leg in self.legs], dtype=np.int64)
@@ -221,15 +216,58 @@ class Router:
         self.transfer_walk = np.asarray([st.transfer_walk_s for st in network.stations])
         self._change_walk: dict[tuple[int, int], np.ndarray] = {}
 
+    def _tabulate_waits(self) -> None:
+        """Expected waits per leg in bins of WAIT_BIN_S from the period start to HORIZON_S after the
+        last start band, every departure of every leg in one sorted array (for real-time lookups),
+        and the search cost of every leg for each start band."""
+        self.n_bands = max(1, int(math.ceil((self.t_end - self.t_start) / BAND_S - 1e-9)))
+        per_band = int(BAND_S // WAIT_BIN_S)
+        n_bins = per_band * self.n_bands + int(math.ceil(HORIZON_S / WAIT_BIN_S))
+        edges = self.t_start + WAIT_BIN_S * np.arange(n_bins + 1)
+        self.wait_bins = np.asarray([mean_wait_s(leg.departures, edges) for leg in self.legs]).reshape(len(self.legs), -1)
+        reach = per_band + int(math.ceil(HORIZON_S / WAIT_BIN_S))
+        self.search_costs = [np.asarray([leg.ivt_s for leg in self.legs]) + self.spec.wait_weight * (
+            self.wait_bins[:, b * per_band: b * per_band + reach].min(axis=1) if len(self.legs) else 0.0)
+            for b in range(self.n_bands)]
+        counts = np.asarray([len(leg.departures) for leg in self.legs], dtype=np.int64)
+        self.dep_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.dep_all = np.concatenate([leg.departures for leg in self.legs]) if self.legs else np.zeros(0)
+        self.arr_all = np.concatenate([leg.arrivals for leg in self.legs]) if self.legs else np.zeros(0)
+        leg_of = np.repeat(np.arange(len(self.legs), dtype=np.int64), counts)
+        self._dep_key = leg_of * DAY_KEY_S + self.dep_all
+
+    def band_of(self, t: np.ndarray) -> np.ndarray:
+        """Start band (hour of the period) of clock times t."""
+        return np.clip(((np.asarray(t) - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
+
+    def expected_wait(self, legs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Expected wait (s) for legs reached at clock times t (random incidence over their bin)."""
+        b = np.clip(((np.nan_to_num(t, posinf=1e12) - self.t_start) // WAIT_BIN_S).astype(np.int64), 0,
+                    self.wait_bins.shape[1] - 1)
+        return self.wait_bins[legs, b]
+
+    def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Departure and arrival (s) of the first train of each leg leaving at or after t; where
+        none does, a notional one 2 h after t at the leg's mean in-vehicle time."""
+        t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
+        i = np.searchsorted(self._dep_key, legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1), side="left")
+        found = i < self.dep_start[legs + 1]
+        i = np.minimum(i, len(self.dep_all) - 1)
+        dep = np.where(found, self.dep_all[i], t + 7200.0)
+        arr = np.where(found, self.arr_all[i], dep + self.leg_ivt[legs])
+        return dep, arr
+
     # -- candidate search -------------------------------------------------------------------------
 
     def _transfer_cost(self, walk_s: float) -> float:
         return self.spec.transfer_penalty_s + self.spec.walk_weight * walk_s
 
-    def lower_bounds(self, dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lower_bounds(self, dests: np.ndarray, band: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Least search cost to each destination in `dests` (rows) from 'just alighted at s' (hA)
-        and 'about to board at s' (hB), over routes of at most max_transfers + 1 legs: a vectorised
-        Bellman-Ford on legs and transfers (exact lower bounds for the bounded search)."""
+        and 'about to board at s' (hB), over routes of at most max_transfers + 1 legs, for commuters
+        starting in `band`: a vectorised Bellman-Ford on legs and transfers (exact lower bounds for
+        the bounded search)."""
+        search_cost = self.search_costs[band]
         n = len(self.net.stations)
         dests = np.asarray(dests, dtype=np.int64)
         a0 = np.full((len(dests), n), np.inf)
@@ -247,17 +285,20 @@ class Router:
         for _ in range(self.spec.max_transfers + 1):
             if len(ob):
                 hB = np.full((len(dests), n), np.inf)
-                hB[:, boards] = np.minimum.reduceat(self.search_cost[ob] + hA[:, self.leg_alight[ob]], starts, axis=1)
+                hB[:, boards] = np.minimum.reduceat(search_cost[ob] + hA[:, self.leg_alight[ob]], starts, axis=1)
             via = np.full((len(dests), n), np.inf)
             via[:, froms] = np.minimum.reduceat(self.tr_cost[ot] + hB[:, self.tr_to[ot]], tstarts, axis=1)
             hA = np.minimum(a0, via)
         return hA, hB
 
-    def candidates(self, origin: int, dest: int, hA: np.ndarray, hB: np.ndarray) -> list[Route]:
-        """Candidate routes from one origin to dest (see candidates_many)."""
-        return self.candidates_many(dest, np.asarray([origin]), hA, hB)[0]
+    def candidates(self, origin: int, dest: int, band: int = 0) -> list[Route]:
+        """Candidate routes from one origin to dest for commuters starting in `band` (see
+        candidates_many)."""
+        hA, hB = self.lower_bounds(np.asarray([dest]), band)
+        return self.candidates_many(dest, np.asarray([origin]), hA[0], hB[0], band)[0]
 
-    def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray) -> list[list[Route]]:
+    def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray,
+                        band: int = 0) -> list[list[Route]]:
         """Loop-free routes from each origin to dest within the cost band, cheapest first (at most
         max_routes each), given the lower bounds hA, hB to dest (rows of lower_bounds).
 
@@ -270,6 +311,7 @@ class Router:
         track just ridden (except a change of branch at a junction), and no station is visited
         twice."""
         spec = self.spec
+        search_cost = self.search_costs[band]
         walk_w = spec.walk_weight
         max_legs = spec.max_transfers + 1
         origins = np.asarray(origins, dtype=np.int64)
@@ -302,7 +344,7 @@ class Router:
             si, k = _expand(sta, self.leg_board[final])
             tail = final_tail[k]
             k = final[k]
-            cost = g[si] + self.search_cost[k] + tail
+            cost = g[si] + search_cost[k] + tail
             ok = cost <= bound[org[si]]
             if level:
                 ok &= self._sensible(legs[si, level - 1], k)
@@ -317,7 +359,7 @@ class Router:
             # ride on to a transfer point
             si, k = _expand(sta, self.tp_board_sorted, self.tp_leg_sorted)
             a = self.leg_alight[k]
-            g2 = g[si] + self.search_cost[k]
+            g2 = g[si] + search_cost[k]
             ok = (g2 + hA[a] <= bound[org[si]]) & (a != dest) & ~(visited[si] == a[:, None]).any(axis=1)
             if level:
                 ok &= self._sensible(legs[si, level - 1], k)
@@ -366,17 +408,14 @@ class Router:
         retrace = (self.leg_alight[prev] == self.leg_board[k]) & (self.leg_last_hop[prev] == self.leg_first_hop[k])
         return ~same_line | (~same_dir & ~retrace)
 
-    # -- costs ------------------------------------------------------------------------------------
+    # -- station paths --------------------------------------------------------------------------
 
     def needs_ticket(self, medium: str, operator: int) -> bool:
         return self.net.media[self.effective_medium(medium, operator)].needs_ticket
 
     def effective_medium(self, medium: str, operator: int) -> str:
         """The medium actually used on an operator (its fallback if it does not accept `medium`)."""
-        op = self.net.operators[operator]
-        if op.accepts is None or medium in op.accepts:
-            return medium
-        return op.fallback_medium or medium
+        return self.fares.effective_medium(medium, operator)
 
     def transfer_path(self, a: int, b: int, medium: str) -> TransferPath | None:
         """The cheapest path from station a to b open to `medium` (None: none is)."""
@@ -385,71 +424,6 @@ class Router:
             return None
         op_b = self.net.stations[b].operator
         return min(paths, key=lambda p: path_walk_s(p.steps, self.net, self.needs_ticket(medium, op_b)))
-
-    def leg_matrix(self, routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
-        """Leg indices of each route as rows, padded with -1 to the longest route."""
-        width = max((len(r.legs) for r in routes), default=1)
-        out = np.full((len(routes), width), -1, dtype=np.int64)
-        for i, r in enumerate(routes):
-            out[i, : len(r.legs)] = r.legs
-        return out
-
-    def section_fares(self, legs: np.ndarray, medium: np.ndarray) -> np.ndarray:
-        """Fare (CNY) attributed to each leg of each row of `legs` (leg indices, -1 padded) paid
-        with medium index `medium` (per row): each run of consecutive legs on one operator is one
-        fare by its total km, attributed to its first leg; 0 on the others."""
-        n, width = legs.shape
-        valid = legs >= 0
-        op = np.where(valid, self.leg_operator[legs], -1)
-        km = np.where(valid, self.leg_km[legs], 0.0)
-        start = valid & np.concatenate([np.ones((n, 1), bool), op[:, 1:] != op[:, :-1]], axis=1)
-        section = np.cumsum(start, axis=1) - 1
-        rows = np.arange(n)
-        section_km = np.zeros((n, width))
-        for j in range(width):
-            np.add.at(section_km, (rows, section[:, j]), km[:, j])
-        km_at_start = section_km[rows[:, None], section]
-        out = np.zeros((n, width))
-        for o, operator in enumerate(self.net.operators):
-            for m, name in enumerate(self.media):
-                mask = start & (op == o) & (medium[:, None] == m)
-                if mask.any():
-                    out[mask] = operator_fares(operator.fare, km_at_start[mask], self.effective_medium(name, o))
-        return out
-
-    def route_costs(self, routes: list[Route] | tuple[Route, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Generalised costs (s) of routes: without waiting per medium [route, medium] (inf where a
-        change has no path open to the medium), and wait_weight * expected wait per departure band
-        [route, band]. Cost = in-vehicle + walk_weight * (walks + mean service at facilities) +
-        transfer_penalty per change + fare / value of time."""
-        spec, n_media = self.spec, len(self.media)
-        legs = self.leg_matrix(routes)
-        n, width = legs.shape
-        valid = legs >= 0
-        n_legs = valid.sum(axis=1)
-        rows = np.arange(n)
-        first = self.leg_board[legs[:, 0]]
-        last = self.leg_alight[legs[rows, n_legs - 1]]
-        walk = self.entry_walk[first] + self.exit_walk[last][:, None]
-        starts = np.asarray([r.start for r in routes], dtype=np.int64)
-        ends = np.asarray([r.end for r in routes], dtype=np.int64)
-        for i in np.flatnonzero((starts != first) | (ends != last)):
-            walk[i] += self.street_walk.get((starts[i], first[i]), 0.0) + self.street_walk.get((last[i], ends[i]), 0.0)
-        for j in range(width - 1):
-            has = valid[:, j + 1]
-            a = self.leg_alight[np.where(has, legs[:, j], 0)]
-            b = self.leg_board[np.where(has, legs[:, j + 1], 0)]
-            same = has & (a == b)
-            walk[same] += self.transfer_walk[a[same]][:, None]
-            for i in np.flatnonzero(has & (a != b)):
-                walk[i] += self.change_walk(int(a[i]), int(b[i]))
-        ivt = np.where(valid, self.leg_ivt[legs], 0.0).sum(axis=1)
-        fares = self.section_fares(np.repeat(legs, n_media, axis=0), np.tile(np.arange(n_media), n))
-        fare = fares.sum(axis=1).reshape(n, n_media)
-        base = (ivt[:, None] + spec.walk_weight * walk + spec.transfer_penalty_s * (n_legs - 1)[:, None]
-                + fare / spec.value_of_time_cny_per_h * 3600.0)
-        wait = spec.wait_weight * np.where(valid[:, :, None], self.wait[legs], 0.0).sum(axis=1)
-        return base, wait
 
     def change_walk(self, a: int, b: int) -> np.ndarray:
         """Walk plus mean service (s) of the cheapest path from station a to b, per medium (inf
@@ -464,86 +438,60 @@ class Router:
             self._change_walk[key] = out
         return self._change_walk[key]
 
-    def band_of(self, t: np.ndarray) -> np.ndarray:
-        return np.clip(((t - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
+    def leg_matrix(self, routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
+        """Leg indices of each route as rows, padded with -1 to the longest route."""
+        width = max((len(r.legs) for r in routes), default=1)
+        out = np.full((len(routes), width), -1, dtype=np.int64)
+        for i, r in enumerate(routes):
+            out[i, : len(r.legs)] = r.legs
+        return out
+
+    def section_fares(self, legs: np.ndarray, medium: np.ndarray) -> np.ndarray:
+        """Fare (CNY) attributed to each leg of each row of `legs` (leg indices, -1 padded) paid
+        with medium code `medium` (per row): see fares.FareSystem."""
+        valid = legs >= 0
+        op = np.where(valid, self.leg_operator[legs], -1)
+        km = np.where(valid, self.leg_km[legs], 0.0)
+        return self.fares.section_fares(op, km, np.asarray(medium))
 
 
-@dataclass(frozen=True)
-class Assignment:
-    """The chosen route of every commuter, as an index into `routes`."""
-
-    routes: tuple[Route, ...]
-    route_of: np.ndarray  # int32 per commuter
-
-
-def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
-                  media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
-                  file: str = "") -> Assignment:
-    """Pick a route for every commuter: logit over the OD pair's candidates at its medium and hour.
-
-    One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
-    not depend on how many candidates each OD pair has.
-    """
-    u = rng.random(len(origin))
-    routes: list[Route] = []
-    route_index: dict[tuple[int, ...], int] = {}
+def candidate_sets(router: Router, od: np.ndarray, band: np.ndarray, file: str = "") -> tuple[list[Route], list[list[int]]]:
+    """Candidate routes of each (OD code, band) pair (OD code = origin * n_stations + destination):
+    the distinct routes, and per pair the indices of its candidates, cheapest first. UserError
+    naming the pairs without any route."""
     n_st = len(router.net.stations)
-    od = origin.astype(np.int64) * n_st + destination
-    uniq_od, od_inv = np.unique(od, return_inverse=True)
-    by_dest: dict[int, list[int]] = {}
-    for k, code in enumerate(uniq_od):
-        by_dest.setdefault(int(code % n_st), []).append(k)
-    cand: list[list[int]] = [[] for _ in uniq_od]
+    routes: list[Route] = []
+    route_index: dict[tuple, int] = {}
+    cand: list[list[int]] = [[] for _ in od]
     problems: list[Problem] = []
-    dest_list = sorted(by_dest)
+    found_by: dict[tuple[int, int], list[Route]] = {}
+    same_as = {}
+    for b in sorted(set(band.tolist())):
+        same_as[b] = next((c for c in same_as if np.array_equal(router.search_costs[c], router.search_costs[b])), b)
     chunk = max(1, 2_000_000 // max(1, len(router.legs)))
-    for c0 in range(0, len(dest_list), chunk):
-        block = dest_list[c0: c0 + chunk]
-        hA, hB = router.lower_bounds(np.asarray(block))
-        for row, d in enumerate(block):
-            ks = by_dest[d]
-            found_all = router.candidates_many(d, uniq_od[ks] // n_st, hA[row], hB[row])
-            for k, found in zip(ks, found_all):
-                o = int(uniq_od[k] // n_st)
-                if not found:
-                    problems.append(Problem(file, "demand", f"no route from '{router.net.stations[o].id}' to "
-                                                            f"'{router.net.stations[d].id}'"))
-                for r in found:
-                    if r.key not in route_index:
-                        route_index[r.key] = len(routes)
-                        routes.append(r)
-                    cand[k].append(route_index[r.key])
+    for b in sorted(set(same_as.values())):
+        wanted = sorted({int(code) for code, bb in zip(od.tolist(), band.tolist()) if same_as[bb] == b})
+        by_dest: dict[int, list[int]] = {}
+        for code in wanted:
+            by_dest.setdefault(code % n_st, []).append(code // n_st)
+        dests = sorted(by_dest)
+        for c0 in range(0, len(dests), chunk):
+            block = dests[c0: c0 + chunk]
+            hA, hB = router.lower_bounds(np.asarray(block), b)
+            for row, d in enumerate(block):
+                origins = np.asarray(by_dest[d])
+                for o, found in zip(origins.tolist(), router.candidates_many(d, origins, hA[row], hB[row], b)):
+                    found_by[(o * n_st + d, b)] = found
+    for i, (code, b) in enumerate(zip(od.tolist(), band.tolist())):
+        found = found_by[(code, same_as[b])]
+        if not found:
+            problems.append(Problem(file, "demand", f"no route from '{router.net.stations[code // n_st].id}' to "
+                                                    f"'{router.net.stations[code % n_st].id}'"))
+        for r in found:
+            if r.key not in route_index:
+                route_index[r.key] = len(routes)
+                routes.append(r)
+            cand[i].append(route_index[r.key])
     if problems:
-        raise UserError(problems[:20])
-
-    band = router.band_of(t_depart)
-    base, wait = router.route_costs(routes)
-    width = router.spec.max_routes
-    cand_mat = np.full((len(uniq_od), width), -1, dtype=np.int64)
-    for k, options in enumerate(cand):
-        cand_mat[k, : len(options)] = options
-    # one cost row per distinct (OD pair, medium, band)
-    n_media, n_bands = len(media), router.n_bands
-    key = (od_inv.astype(np.int64) * n_media + medium) * n_bands + band
-    uniq_key, key_inv = np.unique(key, return_inverse=True)
-    g_od, g_m, g_b = uniq_key // (n_media * n_bands), (uniq_key // n_bands) % n_media, uniq_key % n_bands
-    options = cand_mat[g_od]
-    pad = options < 0
-    safe = np.where(pad, 0, options)
-    costs = np.where(pad, np.inf, base[safe, g_m[:, None]] + wait[safe, g_b[:, None]])
-    finite = np.isfinite(costs)
-    for g in np.flatnonzero(~finite.any(axis=1))[:20]:
-        o, d = divmod(int(uniq_od[g_od[g]]), n_st)
-        problems.append(Problem(file, "demand", f"no transfer path open to medium '{media[g_m[g]]}' on any route "
-                                                f"from '{router.net.stations[o].id}' to '{router.net.stations[d].id}'"))
-    if problems:
-        raise UserError(problems)
-    theta = router.spec.logit_scale_per_min / 60.0
-    best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        p = np.where(finite, np.exp(-theta * (costs - best)), 0.0)
-    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-    last_feasible = width - 1 - np.argmax(finite[:, ::-1], axis=1)
-    pick = np.minimum((cum[key_inv] <= u[:, None]).sum(axis=1), last_feasible[key_inv])
-    route_of = options[key_inv, pick].astype(np.int32)
-    return Assignment(tuple(routes), route_of)
+        raise UserError(list(dict.fromkeys(problems))[:20])
+    return routes, cand

@@ -7,7 +7,7 @@ accept "HH:MM", "HH:MM:SS" (hours may pass 24) or seconds since midnight; durati
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -259,13 +259,124 @@ class InterchangePath(Strict):
     steps: list[Step]
 
 
+class FareLine(Strict):
+    """The layout of a transfer across a fare line between two operators' stations, from which the
+    interchange policy builds its paths. Facility references as in interchange paths
+    (`from.<name>`, `to.<name>`, `<station_id>.<name>`)."""
+
+    walk_before_s: NonNegFloat
+    """Walk (s) from the platform left to the fare line."""
+    walk_after_s: NonNegFloat
+    """Walk (s) from the fare line to the platform entered."""
+    exit_gates: str
+    """Gates passed when leaving the first operator's paid area."""
+    entry_gates: str
+    """Gates passed when entering the second operator's paid area."""
+    ticket_machines: str | None = None
+    """Where media that need a ticket buy one for the second operator."""
+    security: str
+    """The security check used when the receiving side re-screens transfer passengers."""
+
+
+class InterchangePolicy(Strict):
+    """The interconnection switches of an interchange across a fare line.
+
+    security: `trust` (the receiving side trusts the other's screening: no check) or `rescreen`.
+    seamless_media: the media that cross without leaving the paid area (ticket recognition and
+    payment compatibility), or `all`; holders of any other medium exit through the gates and
+    re-enter (single-journey ticket holders buy a second ticket)."""
+
+    security: Literal["trust", "rescreen"] = "trust"
+    seamless_media: Literal["all"] | list[Id] = Field(default_factory=list)
+
+
 class InterchangeSpec(Strict):
-    """A transfer between two stations (of the same or different operators)."""
+    """A transfer between two stations (of the same or different operators): explicit `paths`, or
+    a `fare_line` layout whose paths follow from the interchange's `policy`."""
 
     id: Id
     stations: Annotated[list[Id], Field(min_length=2, max_length=2)]
     bidirectional: bool = True
-    paths: Annotated[list[InterchangePath], Field(min_length=1)]
+    paths: list[InterchangePath] = Field(default_factory=list)
+    fare_line: FareLine | None = None
+    policy: InterchangePolicy | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> InterchangeSpec:
+        if self.fare_line is None:
+            if not self.paths:
+                raise ValueError("needs 'paths', or a 'fare_line' layout with a 'policy'")
+            if self.policy is not None:
+                raise ValueError("'policy' needs a 'fare_line' layout (explicit 'paths' are used as written)")
+        elif self.paths:
+            raise ValueError("give either 'paths' or 'fare_line', not both")
+        return self
+
+
+class FareRule(Strict):
+    """Fare integration between operators: how a trip that rides two or more of `operators` in a
+    row (consecutive sections) is charged, and how its fare is shared out.
+
+    policy `separate`: each operator's section at its own tariff (as without a rule).
+    `through`: one fare for the whole run of sections, by the tariff of operator `through_tariff`
+    (or by `through_fare`) on the total km. `discount`: the sum of the sections' fares less
+    `discount_cny` per change of operator, never below the dearest section's fare.
+    clearing (`through` and `discount`): `km_share` (each operator in proportion to its km) or
+    `standalone_share` (in proportion to what its section alone would cost). `media`: the media
+    the rule applies to (all when absent)."""
+
+    id: Id
+    operators: Annotated[list[Id], Field(min_length=2)]
+    policy: Literal["separate", "through", "discount"] = "separate"
+    through_tariff: Id | None = None
+    through_fare: FareSpec | None = None
+    discount_cny: NonNegFloat = 0.0
+    clearing: Literal["km_share", "standalone_share"] = "km_share"
+    media: list[Id] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> FareRule:
+        if self.policy == "through" and (self.through_tariff is None) == (self.through_fare is None):
+            raise ValueError("policy 'through' needs exactly one of 'through_tariff' or 'through_fare'")
+        if len(set(self.operators)) != len(self.operators):
+            raise ValueError("'operators' lists an operator twice")
+        return self
+
+
+class Window(Strict):
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+class CoordinationRule(Strict):
+    """Timetable coordination (management interconnection) of one transfer flow.
+
+    Trains of the `feeders` services arrive at station `from`; passengers walk to station `to`
+    (the same station for a same-station change) and board the `receiver` service. With mode
+    `coordinated`, all departures of the receiver are shifted by one offset in [0, its longest
+    headway) chosen to minimise the mean wait of passengers from feeder trains arriving within
+    `window`, given that they should reach the platform `target_slack_s` before departure. Services
+    are named `<line>.<pattern>.<direction>` (direction forward or backward)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    id: Id
+    mode: Literal["independent", "coordinated"] = "independent"
+    feeders: Annotated[list[str], Field(min_length=1)]
+    receiver: str
+    from_: Id = Field(alias="from")
+    to: Id
+    window: Window
+    target_slack_s: NonNegFloat = 60.0
+    medium: Id | None = None
+    """Whose transfer path sets the walking time (default: the quickest path)."""
     source: str | None = None
 
 
@@ -279,6 +390,8 @@ class NetworkFile(Strict):
     stations: list[StationSpec] = Field(default_factory=list)
     lines: list[LineSpec] = Field(default_factory=list)
     interchanges: list[InterchangeSpec] = Field(default_factory=list)
+    fare_integration: list[FareRule] = Field(default_factory=list)
+    coordination: list[CoordinationRule] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,6 +487,12 @@ class RoutingSpec(Strict):
     cost_band_abs_s: NonNegFloat = 600.0
     """Candidates cost at most best * (1 + rel) + abs."""
     max_routes: Annotated[int, Field(ge=1, le=20)] = 5
+    information: Literal["expected", "real_time"] = "expected"
+    """Information interconnection: choose routes on expected waits (random incidence on the
+    timetable of the hour) or, with `real_time`, on the actual next departures of every leg."""
+    real_time_operators: list[Id] | None = None
+    """With real_time: the operators whose departures commuters know (all when absent); legs on
+    other operators are valued at their expected wait."""
 
 
 class PeriodSpec(Strict):
@@ -393,6 +512,25 @@ class SimulationSpec(Strict):
     travelling then are reported `in_system`."""
 
 
+Patch = dict[str, Any] | None
+"""A merge patch of one network item (null removes it)."""
+
+
+class NetworkChanges(Strict):
+    """Changes to the network by id: each item's fields merge over the network file's (a mapping
+    replaces field by field; lists of items with ids, such as a line's `patterns` or an
+    interchange's `paths`, take a mapping from id to item; null removes an item; an id not in the
+    network adds an item)."""
+
+    media: dict[Id, Patch] = Field(default_factory=dict)
+    operators: dict[Id, Patch] = Field(default_factory=dict)
+    stations: dict[Id, Patch] = Field(default_factory=dict)
+    lines: dict[Id, Patch] = Field(default_factory=dict)
+    interchanges: dict[Id, Patch] = Field(default_factory=dict)
+    fare_integration: dict[Id, Patch] = Field(default_factory=dict)
+    coordination: dict[Id, Patch] = Field(default_factory=dict)
+
+
 class ScenarioFile(Strict):
     schema_version: Literal[1] = 1
     name: Id
@@ -404,3 +542,5 @@ class ScenarioFile(Strict):
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     demand: DemandSpec
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    changes: NetworkChanges | None = None
+    """Changes to the network for this scenario (see NetworkChanges)."""

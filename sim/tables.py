@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .choice import Assignment
 from .demand import Demand
 from .engine.records import Records
 from .network import Network
 from .plan import Plan
-from .routing import Assignment, Router
+from .routing import Router
 
 
 @dataclass(frozen=True)

@@ -351,12 +351,13 @@ def test_run_bad_set_path_exit_2(jobs):
     job = jobs["bad_set"]
     assert job.returncode == 2
     job.no_traceback()
-    assert "demand.nothing.here" in job.stderr and "'demand.nothing' does not exist" in job.stderr
+    assert "--set demand.nothing.here: demand.nothing: unknown field" in job.stderr
     assert not job.info["out"].exists()
 
 
 @pytest.mark.parametrize("setting, needle", [
-    ("nothing.total=5", "'nothing' does not exist"),
+    ("nothing.total=5", "nothing: unknown field"),
+    ("demand.segments.7.share=5", "'demand.segments[7]' does not exist"),
     ("demand.totl=5", "unknown field"),
     ("demand.total", "KEY=VALUE"),
     ("demand.total=-3", "greater than or equal to 0"),

@@ -11,7 +11,8 @@ from toy_text import EXTRA_STATIONS, LINE_2, NET, SCN
 from sim.api import check_scenario
 from sim.demand import generate_demand
 from sim.errors import Problem, UserError
-from sim.loading import apply_overrides, parse_set_arguments, parse_yaml_text, read_yaml
+from sim.loading import parse_set_arguments, parse_yaml_text, read_yaml
+from sim.overlay import apply_overrides
 from sim.scenario import load_network, load_scenario
 
 
@@ -403,23 +404,33 @@ def test_scenario_network_not_found(tmp_path):
 # --set overrides
 
 
-def test_set_on_missing_path(tmp_path):
+def test_set_on_missing_path_names_the_argument_and_the_unknown_field(tmp_path):
     p = only(scn_problems(tmp_path, SCN, overrides={"demand.foo.bar": 5}))
-    assert p.file == "--set"
-    assert p.path == "demand.foo.bar"
-    assert "'demand.foo' does not exist" in p.message
+    assert (p.file, p.path, p.line) == ("--set demand.foo.bar", "demand.foo", None)
+    assert "unknown field" in p.message
 
 
 def test_set_on_missing_top_level_path(tmp_path):
     p = only(scn_problems(tmp_path, SCN, overrides={"demnd.total": 5}))
-    assert (p.file, p.path) == ("--set", "demnd.total")
-    assert "'demnd' does not exist" in p.message
+    assert (p.file, p.path) == ("--set demnd.total", "demnd")
+    assert "unknown field" in p.message
 
 
 def test_set_of_unknown_leaf_field_is_a_schema_error(tmp_path):
     p = only(scn_problems(tmp_path, SCN, overrides={"demand.totl": 5}))
-    assert p.path == "demand.totl"
+    assert (p.file, p.path) == ("--set demand.totl", "demand.totl")
     assert "unknown field" in p.message
+
+
+def test_set_of_bad_value_is_blamed_on_the_argument_not_the_file(tmp_path):
+    p = only(scn_problems(tmp_path, SCN, overrides={"demand.total": -3}))
+    assert (p.file, p.path, p.line) == ("--set demand.total", "demand.total", None)
+
+
+def test_set_on_list_item_out_of_range(tmp_path):
+    p = only(scn_problems(tmp_path, SCN, overrides={"demand.segments.3.share": 5}))
+    assert (p.file, p.path) == ("--set", "demand.segments.3.share")
+    assert "'demand.segments[3]' does not exist" in p.message
 
 
 def test_set_overrides_value_and_list_items():

@@ -12,9 +12,10 @@ from scipy import stats
 from toy_text import EXTRA_STATIONS, FIXTURES, LINE_2, NET
 
 from sim import rng as rngmod
+from sim.choice import RouteCosts, assign_routes
 from sim.demand import generate_demand, routable_pairs, sample_profile, split_total
 from sim.errors import UserError
-from sim.routing import Router, assign_routes, build_leg_options, mean_wait_s
+from sim.routing import Router, build_leg_options, mean_wait_s
 from sim.scenario import load_network
 from sim.schema import DemandSpec, PeriodSpec, ProfileSpec, RoutingSpec
 
@@ -26,9 +27,16 @@ DISCONNECTED = NET.replace("lines:\n", EXTRA_STATIONS + "lines:\n") + LINE_2
 
 
 def candidates(router, origin, dest):
-    """Candidate routes from origin to dest (station indices)."""
-    hA, hB = router.lower_bounds([dest])
-    return router.candidates(origin, dest, hA[0], hB[0])
+    """Candidate routes from origin to dest (station indices), for commuters starting in the
+    first hour."""
+    return router.candidates(origin, dest)
+
+
+def route_costs(router, routes):
+    """Base costs [route, medium] and wait costs at the start of the period [route]."""
+    c = RouteCosts(router, routes)
+    rows = np.arange(len(routes))
+    return c.base, c.expected_wait_cost(rows, np.zeros(len(routes), dtype=np.int64), np.full(len(routes), router.t_start))
 
 
 def build(tmp_path: Path, text: str = NET, name: str = "net.yaml"):
@@ -278,13 +286,18 @@ def test_base_cost_by_hand(y_router):
     [route] = candidates(router, si["A"], si["C"])
     # D -> C -> F: + transfer penalty 300 + 2 x 60 s same-station walk; 7 km costs 4 CNY
     [route2] = [r for r in candidates(router, si["D"], si["F"]) if len(r.legs) == 2][:1]
-    base, wait = router.route_costs([route, route2])
+    base, wait = route_costs(router, [route, route2])
     qr, ticket = router.media.index("qr"), router.media.index("ticket")
     assert base[0, qr] == pytest.approx(254 + 258 + 270)
     assert base[0, ticket] == pytest.approx(254 + 258 + 270 + 60)
     ivt = sum(router.legs[k].ivt_s for k in route2.legs)
     assert base[1, qr] == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
-    assert wait[1] == pytest.approx(router.spec.wait_weight * router.wait[list(route2.legs)].sum(axis=0))
+    # waits at the start of the period: the first leg's bin, then the bin in which the second is reached
+    k1, k2 = route2.legs
+    w1 = router.wait_bins[k1, 0]
+    reach2 = T6 + (67 + 60) + w1 + router.legs[k1].ivt_s + 60
+    w2 = router.wait_bins[k2, int((reach2 - T6) // 900)]
+    assert wait[1] == pytest.approx(router.spec.wait_weight * (w1 + w2))
 
 
 def test_common_lines_on_shared_section(y_router):
@@ -300,7 +313,7 @@ def test_common_lines_on_shared_section(y_router):
     assert list(deps[:4] - T6) == [0.0, 120.0, 300.0, 420.0]
     # the expected wait uses the merged departures (gaps 2 and 3 min), not one pattern's 5 min
     k = next(i for i, lg in enumerate(router.legs) if lg.board == si["A"] and lg.alight == si["C"])
-    assert router.wait[k][0] == pytest.approx((120**2 + 180**2) / (2 * 300))
+    assert router.wait_bins[k][0] == pytest.approx((120**2 + 180**2) / (2 * 300))
     # A -> F is served only by the branch
     [only_branch] = [lg for lg in build_leg_options(net) if lg.board == si["A"] and lg.alight == si["F"]]
     assert np.array_equal(only_branch.departures, branch)
@@ -362,7 +375,7 @@ def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
     si = net.station_index
     routes = candidates(router, si["X"], si["Y"])
     assert sorted(r.label for r in routes) == ["P", "Q"]
-    base, wait = router.route_costs(routes)
+    base, wait = route_costs(router, routes)
     qr = router.media.index("qr")
     cost = {r.label: base[i, qr] + wait[i] for i, r in enumerate(routes)}
     dc = run_q - 600.0

@@ -1,0 +1,187 @@
+"""Route choice: the generalised cost of candidate routes and a logit choice for every commuter.
+
+Generalised cost, in seconds of in-vehicle time: in-vehicle time + wait_weight * waits +
+walk_weight * (walks + mean service at facilities) + transfer_penalty per change + fare / value of
+time. Waits are taken at the time the commuter is expected to reach each leg: the expected time of
+the previous legs (walks, waits, rides) is added to the start time, leg by leg.
+
+With information `expected` (today), a leg's wait is the random-incidence mean over the departures
+of the WAIT_BIN_S bin in which the commuter reaches it, and commuters in the same start bin, OD
+pair and medium share one cost per candidate. With `real_time` (information interconnection),
+each commuter knows the actual departures: a leg's wait runs to the next train, whose actual run
+time is then used. Legs of operators outside `real_time_operators` keep their expected wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import Problem, UserError
+from .routing import WAIT_BIN_S, Route, Router, candidate_sets
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The chosen route of every commuter, as an index into `routes`."""
+
+    routes: tuple[Route, ...]
+    route_of: np.ndarray  # int32 per commuter
+
+
+class RouteCosts:
+    """Costs of routes for each medium (columns in `router.media` order)."""
+
+    def __init__(self, router: Router, routes: list[Route] | tuple[Route, ...]) -> None:
+        spec, n_media = router.spec, len(router.media)
+        self.router = router
+        self.legs = legs = router.leg_matrix(routes)
+        n, width = legs.shape
+        valid = legs >= 0
+        self.valid = valid
+        self.n_legs = valid.sum(axis=1)
+        rows = np.arange(n)
+        first = router.leg_board[legs[:, 0]]
+        last = router.leg_alight[legs[rows, self.n_legs - 1]]
+        starts = np.asarray([r.start for r in routes], dtype=np.int64)
+        ends = np.asarray([r.end for r in routes], dtype=np.int64)
+        street_in = np.asarray([router.street_walk.get((a, b), 0.0) for a, b in zip(starts, first)]) if n else np.zeros(0)
+        street_out = np.asarray([router.street_walk.get((a, b), 0.0) for a, b in zip(last, ends)]) if n else np.zeros(0)
+        # walk (with mean service) before each leg's platform, per medium: entry or change
+        self.walk_before = np.zeros((n, width, n_media))
+        self.walk_before[:, 0] = street_in[:, None] + router.entry_walk[first]
+        for j in range(width - 1):
+            has = valid[:, j + 1]
+            a = router.leg_alight[np.where(has, legs[:, j], 0)]
+            b = router.leg_board[np.where(has, legs[:, j + 1], 0)]
+            same = has & (a == b)
+            self.walk_before[same, j + 1] = router.transfer_walk[a[same]][:, None]
+            for i in np.flatnonzero(has & (a != b)):
+                self.walk_before[i, j + 1] = router.change_walk(int(a[i]), int(b[i]))
+        walk = self.walk_before.sum(axis=1) + (router.exit_walk[last] + street_out)[:, None]
+        self.leg_ivt = np.where(valid, router.leg_ivt[legs], 0.0)
+        self.ivt = self.leg_ivt.sum(axis=1)
+        fares = router.section_fares(np.repeat(legs, n_media, axis=0), np.tile(np.arange(n_media), n))
+        fare = fares.sum(axis=1).reshape(n, n_media)
+        self.base = (self.ivt[:, None] + spec.walk_weight * walk + spec.transfer_penalty_s * (self.n_legs - 1)[:, None]
+                     + fare / spec.value_of_time_cny_per_h * 3600.0)
+        """Cost without waiting [route, medium]; inf where a change has no path open to the medium."""
+
+    def expected_wait_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """wait_weight * expected waits of routes `rows` for commuters of `medium` starting at
+        clock times t, each leg's wait taken in the bin in which it is expected to be reached."""
+        total = np.zeros(len(rows))
+        tau = t + self.walk_before[rows, 0, medium]
+        for j in range(self.legs.shape[1]):
+            has = self.valid[rows, j]
+            w = np.where(has, self.router.expected_wait(np.where(has, self.legs[rows, j], 0), tau), 0.0)
+            total += w
+            if j + 1 < self.legs.shape[1]:
+                tau = tau + w + self.leg_ivt[rows, j] + self.walk_before[rows, j + 1, medium]
+        return self.router.spec.wait_weight * total
+
+    def real_time_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray,
+                       informed: np.ndarray) -> np.ndarray:
+        """Full cost of routes `rows` for commuters of `medium` starting at t who know the actual
+        departures of legs on the `informed` operators (bool per operator index): waits to the
+        next train and that train's run time; other legs at their expected wait and mean run time."""
+        router = self.router
+        waits = np.zeros(len(rows))
+        ivt = np.zeros(len(rows))
+        tau = t + self.walk_before[rows, 0, medium]
+        for j in range(self.legs.shape[1]):
+            has = self.valid[rows, j]
+            leg = np.where(has, self.legs[rows, j], 0)
+            dep, arr = router.next_train(leg, tau)
+            known = informed[router.leg_operator[leg]]
+            w = np.where(known, dep - tau, router.expected_wait(leg, tau))
+            ride = np.where(known, arr - dep, router.leg_ivt[leg])
+            waits += np.where(has, w, 0.0)
+            ivt += np.where(has, ride, 0.0)
+            if j + 1 < self.legs.shape[1]:
+                tau = np.where(has, tau + w + ride, tau) + self.walk_before[rows, j + 1, medium]
+        return (self.base[rows, medium] - self.ivt[rows] + ivt) + router.spec.wait_weight * waits
+
+
+def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
+    """Column picked in each row of `costs` (inf: not available) by multinomial logit with scale
+    theta, using the uniform number u of the row (inverse of the cumulative probabilities)."""
+    finite = np.isfinite(costs)
+    best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        p = np.where(finite, np.exp(-theta_per_s * (costs - best)), 0.0)
+    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    last_feasible = costs.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+    return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
+
+
+def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
+                  media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
+                  file: str = "") -> Assignment:
+    """Pick a route for every commuter: logit over the candidates of its OD pair and start band,
+    at its medium and start time (see the module docstring).
+
+    One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
+    not depend on how many candidates each OD pair has. `media` must be `router.media`.
+    """
+    assert tuple(media) == router.media, "medium codes follow the router's media"
+    u = rng.random(len(origin))
+    n_st = len(router.net.stations)
+    band = router.band_of(t_depart)
+    odb = (origin.astype(np.int64) * n_st + destination) * router.n_bands + band
+    uniq_odb, odb_inv = np.unique(odb, return_inverse=True)
+    routes, cand = candidate_sets(router, uniq_odb // router.n_bands, uniq_odb % router.n_bands, file)
+    costs = RouteCosts(router, routes)
+    width = router.spec.max_routes
+    cand_mat = np.full((len(uniq_odb), width), -1, dtype=np.int64)
+    for k, options in enumerate(cand):
+        cand_mat[k, : len(options)] = options
+    theta = router.spec.logit_scale_per_min / 60.0
+    medium = medium.astype(np.int64)
+    if router.spec.information == "real_time":
+        names = router.spec.real_time_operators
+        informed = np.asarray([names is None or op.id in names for op in router.net.operators])
+        options = cand_mat[odb_inv]
+        cost = _option_costs(options, lambda rows, c: costs.real_time_cost(rows, medium[c], t_depart[c], informed))
+        _check_feasible(cost, origin, destination, medium, media, router, file)
+        pick = logit_pick(cost, u, theta)
+        return Assignment(tuple(routes), options[np.arange(len(u)), pick].astype(np.int32))
+    # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
+    start_bin = ((t_depart - router.t_start) // WAIT_BIN_S).astype(np.int64)
+    n_media, n_bins = len(media), int(start_bin.max()) + 1 if len(start_bin) else 1
+    key = (odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
+    uniq_key, key_inv = np.unique(key, return_inverse=True)
+    g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
+    g_t = router.t_start + (g_bin + 0.5) * WAIT_BIN_S
+    options = cand_mat[g_odb]
+    cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
+        rows, g_m[g], g_t[g]))
+    g_od = uniq_odb[g_odb] // router.n_bands
+    _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, media, router, file)
+    pick = logit_pick(cost[key_inv], u, theta)
+    return Assignment(tuple(routes), options[key_inv, pick].astype(np.int32))
+
+
+def _option_costs(options: np.ndarray, cost_of) -> np.ndarray:
+    """Cost of every option (route index, -1 for none) of every row: cost_of(route rows, row
+    numbers) evaluated on the options present; inf elsewhere."""
+    out = np.full(options.shape, np.inf)
+    present = options >= 0
+    row, col = np.nonzero(present)
+    if len(row):
+        out[row, col] = cost_of(options[row, col], row)
+    return out
+
+
+def _check_feasible(cost: np.ndarray, origin: np.ndarray, destination: np.ndarray,
+                    medium: np.ndarray, media: tuple[str, ...], router: Router, file: str) -> None:
+    """UserError for rows where no candidate is open to the medium (a change without a path)."""
+    bad = np.flatnonzero(~np.isfinite(cost).any(axis=1))
+    problems = []
+    for g in bad[:20]:
+        o, d = router.net.stations[int(origin[g])].id, router.net.stations[int(destination[g])].id
+        problems.append(Problem(file, "demand", f"no transfer path open to medium '{media[int(medium[g])]}' on any "
+                                                f"route from '{o}' to '{d}'"))
+    if problems:
+        raise UserError(problems)
