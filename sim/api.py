@@ -76,6 +76,23 @@ class RunResult:
         return self.tables.facilities
 
 
+def policy_summary(network) -> dict:
+    """The integration policies in force: per interchange its security and seamless media, each
+    fare rule, each coordination rule with the offset it chose and its planned transfer waits."""
+    return {
+        "interchanges": {ic.id: {"security": ic.security,
+                                 "seamless_media": sorted(ic.seamless_media) if ic.seamless_media is not None else None}
+                         for ic in network.interchanges},
+        "fare_integration": {r.id: {"operators": sorted(network.operators[o].id for o in r.operators),
+                                    "policy": r.policy, "clearing": r.clearing,
+                                    "discount_cny": r.discount_cny} for r in network.fare_rules},
+        "coordination": {c.id: {"receiver": c.receiver, "mode": c.mode, "offset_s": c.offset_s,
+                                "transfer_time_s": round(c.transfer_time_s, 3), "feeder_arrivals": c.feeder_arrivals,
+                                "planned_wait_independent_s": round(c.mean_wait_independent_s, 3),
+                                "planned_wait_s": round(c.mean_wait_s, 3)} for c in network.coordination_results},
+    }
+
+
 def generate_checked(scenario: Scenario, seed: int, replication: int,
                      total: int | None = None) -> tuple[Demand, dict[str, np.ndarray]]:
     """Demand (of `total` commuters, default demand.total) and the boolean mask of every named OD
@@ -139,7 +156,11 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     t1 = time.perf_counter()
     timings["simulation"] = t1 - t0
     tables = build_tables(scenario.network, prep.demand, prep.router, prep.assignment, prep.plan, rec)
-    summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups)
+    net = scenario.network
+    interchanges = {ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id)
+                    for ic in net.interchanges}
+    summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups, interchanges)
+    summary["policies"] = policy_summary(net)
     summary["warnings"] = prep.warnings
     timings["tables"] = time.perf_counter() - t1
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

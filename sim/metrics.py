@@ -55,19 +55,64 @@ def revenue_by_operator(legs: pd.DataFrame) -> dict[str, float]:
     return {str(k): round(float(v), 2) for k, v in sums.items()}
 
 
+def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> pd.DataFrame:
+    """Every completed change of train between the two stations (either way): commuter, payment
+    medium, direction ('a>b'), transfer time (alighting to reaching the next platform: walks, gates,
+    security, queues) and onward wait (platform to boarding), in seconds."""
+    a = legs.sort_values(["commuter_id", "leg"], kind="stable")
+    nxt = a.shift(-1)
+    same = (nxt["commuter_id"] == a["commuter_id"]).to_numpy()
+    frm, to = a["alight_station"].astype(str).to_numpy(), nxt["board_station"].astype(object).to_numpy()
+    pair = same & (frm != to) & np.isin(frm, stations) & np.isin(to.astype(str), stations)
+    pair &= nxt["t_platform"].notna().to_numpy()
+    cid = a["commuter_id"].to_numpy()[pair]
+    payment = trips["payment"].to_numpy()[cid] if len(cid) else np.asarray([], dtype=object)
+    return pd.DataFrame({
+        "commuter_id": cid,
+        "payment": payment.astype(str),
+        "direction": np.char.add(np.char.add(frm[pair].astype(str), ">"), to[pair].astype(str)),
+        "transfer_s": (nxt["t_platform"] - a["t_alight"]).to_numpy()[pair],
+        "onward_wait_s": (nxt["t_board"] - nxt["t_platform"]).to_numpy()[pair],
+    })
+
+
+def _transfer_stats(x: pd.DataFrame) -> dict:
+    return {
+        "transfers": int(len(x)),
+        "transfer_mean_s": _num(x["transfer_s"].mean()) if len(x) else None,
+        "transfer_p95_s": _num(np.percentile(x["transfer_s"], 95)) if len(x) else None,
+        "onward_wait_mean_s": _num(x["onward_wait_s"].mean()) if len(x) else None,
+    }
+
+
+def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> dict:
+    """Transfers through one interchange: counts, mean and p95 transfer time, mean onward wait,
+    overall, per payment medium and per direction."""
+    x = transfers_between(legs, trips, stations)
+    out = _transfer_stats(x)
+    out["by_medium"] = {str(m): _transfer_stats(g) for m, g in x.groupby("payment", sort=True)}
+    out["by_direction"] = {str(d): _transfer_stats(g) for d, g in x.groupby("direction", sort=True)}
+    return out
+
+
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
-              groups: dict[str, np.ndarray] | None = None) -> dict:
-    """summary.json: KPIs of all commuters, per line and operator, per segment and per named group."""
+              groups: dict[str, np.ndarray] | None = None,
+              interchanges: dict[str, tuple[str, str]] | None = None) -> dict:
+    """summary.json: KPIs of all commuters, per line and operator, per segment, per named group,
+    and per interchange (named by id, with its two station ids)."""
     out = trip_kpis(trips)
     out["peak_load_factor"] = peak_load_factor(trains)
     out["fare_revenue_cny"] = revenue_by_operator(legs)
+    out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in (interchanges or {}).items()}
     out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])
                        for s in trips["segment"].cat.categories}
     out["groups"] = {}
     for name, mask in (groups or {}).items():
         ids = trips["commuter_id"].to_numpy()[mask]
         g = trip_kpis(trips[mask])
-        g["fare_revenue_cny"] = revenue_by_operator(legs[legs["commuter_id"].isin(ids)])
+        mine = legs[legs["commuter_id"].isin(ids)]
+        g["fare_revenue_cny"] = revenue_by_operator(mine)
+        g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in (interchanges or {}).items()}
         out["groups"][name] = g
     return out
 

@@ -148,7 +148,9 @@ class Coordination:
     feeders: tuple[int, ...]
     """Pattern indices of the feeder services."""
     receiver: int
-    """Pattern index of the service whose departures are shifted."""
+    """Pattern index of the service whose departures are timed to the feeders."""
+    shift_with: tuple[int, ...]
+    """Pattern indices of the services shifted by the same offset."""
     from_station: int
     to_station: int
     window: tuple[float, float]
@@ -159,7 +161,8 @@ class Coordination:
 @dataclass(frozen=True)
 class CoordinationResult:
     """What coordination chose: the receiver's offset (s, added to every departure) and the mean
-    planned transfer wait (s) of the feeder arrivals in the window, before and after."""
+    planned wait (s) from reaching its platform to its next departure, of passengers from the feeder
+    arrivals in the window, without the shift and with it."""
 
     id: str
     receiver: str
@@ -638,20 +641,31 @@ class _Builder:
                 self.problems.append(o.problem(("receiver",), _unknown_service(rule.receiver, by_id)))
             elif ends[1] is not None and (ends[1] not in recv.stops or recv.stops[-1] == ends[1]):
                 self.problems.append(o.problem(("receiver",), f"service '{rule.receiver}' does not depart from '{rule.to}'"))
-            elif recv.index in receivers:
-                self.problems.append(o.problem(("receiver",), f"service '{rule.receiver}' is already shifted by "
-                                                              f"coordination rule '{receivers[recv.index]}'"))
-            else:
-                receivers[recv.index] = rule.id
+            shifted = []
+            for k, pid in enumerate([rule.receiver, *rule.shift_with]):
+                p = by_id.get(pid)
+                sub = ("receiver",) if k == 0 else ("shift_with", k - 1)
+                if p is None:
+                    if k:
+                        self.problems.append(o.problem(sub, _unknown_service(pid, by_id)))
+                elif p.index in feeders:
+                    self.problems.append(o.problem(sub, f"service '{pid}' is a feeder of this rule: it cannot be shifted"))
+                elif p.index in receivers:
+                    self.problems.append(o.problem(sub, f"service '{pid}' is already shifted by coordination rule "
+                                                        f"'{receivers[p.index]}'"))
+                else:
+                    receivers[p.index] = rule.id
+                    shifted.append(p.index)
             if rule.medium is not None:
                 self.check_media([rule.medium], o, ("medium",))
-            if None in ends or recv is None or len(feeders) != len(rule.feeders):
+            if None in ends or recv is None or len(feeders) != len(rule.feeders) or len(shifted) != 1 + len(rule.shift_with):
                 continue
             if ends[0] != ends[1] and (ends[0], ends[1]) not in self.transfers:
                 self.problems.append(o.problem(("to",), f"no interchange leads from '{rule.from_}' to '{rule.to}'"))
                 continue
             self.coordination_list.append(Coordination(
-                rule.id, rule.mode, tuple(feeders), recv.index, ends[0], ends[1], (rule.window.start, rule.window.end),
+                rule.id, rule.mode, tuple(feeders), recv.index, tuple(shifted[1:]), ends[0], ends[1],
+                (rule.window.start, rule.window.end),
                 rule.target_slack_s, rule.medium))
 
 

@@ -4,11 +4,13 @@
 recognition into interchange paths when the network is built, fare integration into the fare
 system, information into route choice.)
 
-Coordination shifts every departure of a receiving service by one offset so that passengers from
-feeder trains reach its platform `target_slack_s` before it leaves. The offset minimises the mean
+Coordination shifts every departure of a receiving service (and of the services listed to shift
+with it) by one offset so that passengers from feeder trains reach its platform `target_slack_s`
+before it leaves. The offset minimises the mean
 planned transfer wait, from reaching the platform (feeder arrival + mean transfer time) to the
-receiving departure, over the feeder arrivals in the rule's window. Offsets are whole seconds in
-[0, longest headway of the receiver), ties to the smallest.
+first receiving departure at least the slack later, over the feeder arrivals in the rule's window.
+Offsets are whole seconds in [0, longest headway of the receiver), ties to the smallest. The waits
+reported are to the first departure after reaching the platform, before and after the shift.
 """
 
 from __future__ import annotations
@@ -63,10 +65,10 @@ def coordinate(network: Network, rule: Coordination) -> CoordinationResult:
     ready = arr + walk
     longest = float(np.diff(deps).max()) if len(deps) > 1 else 3600.0
     offsets = np.arange(0.0, np.ceil(longest))
-    waits = planned_waits(ready, deps, rule.target_slack_s, offsets)
-    best = int(np.argmin(waits)) if rule.mode == "coordinated" else 0
+    best = int(np.argmin(planned_waits(ready, deps, rule.target_slack_s, offsets))) if rule.mode == "coordinated" else 0
+    before, after = planned_waits(ready, deps, 0.0, offsets[[0, best]])
     return CoordinationResult(rule.id, recv.id, rule.mode, float(offsets[best]), float(walk), int(len(arr)),
-                              float(waits[0]), float(waits[best]))
+                              float(before), float(after))
 
 
 def apply_coordination(network: Network) -> Network:
@@ -80,6 +82,6 @@ def apply_coordination(network: Network) -> Network:
         res = coordinate(network if not results else replace(network, patterns=tuple(patterns)), rule)
         results.append(res)
         if res.offset_s:
-            p = patterns[rule.receiver]
-            patterns[rule.receiver] = replace(p, departures=tuple(t + res.offset_s for t in p.departures))
+            for k in (rule.receiver, *rule.shift_with):
+                patterns[k] = replace(patterns[k], departures=tuple(t + res.offset_s for t in patterns[k].departures))
     return replace(network, patterns=tuple(patterns), coordination_results=tuple(results))

@@ -371,6 +371,9 @@ class CoordinationRule(Strict):
     mode: Literal["independent", "coordinated"] = "independent"
     feeders: Annotated[list[str], Field(min_length=1)]
     receiver: str
+    shift_with: list[str] = Field(default_factory=list)
+    """Other services shifted by the same offset (e.g. the other branch of a Y-shaped line, so
+    that trains keep their spacing on the shared track)."""
     from_: Id = Field(alias="from")
     to: Id
     window: Window
