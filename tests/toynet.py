@@ -95,3 +95,46 @@ def write(tmp_path: Path, net: dict, scn: dict) -> Scenario:
 
 def headway(first: str, last: str, h: float) -> dict:
     return {"first": first, "last": last, "headways": [{"from": first, "headway_s": h}]}
+
+
+def gate(servers: int = 500, mean_s: float = 2.0) -> dict:
+    return {"kind": "gate", "servers": servers, "service": {"dist": "deterministic", "mean_s": mean_s}}
+
+
+def boundary_network(policy: dict | None = None, fare_rule: dict | None = None, coordination: dict | None = None,
+                     security: dict | None = None, a_timetable: dict | None = None,
+                     b_timetable: dict | None = None, fares: tuple[dict, dict] | None = None) -> dict:
+    """Two operators meeting at an interchange across a fare line: line LA (A1-A2, operator OA) and
+    line LB (B1-B2, operator OB), interchange `ab` between A2 and B1 with a fare-line layout (60 s
+    walk before the fare line, 40 s after). Gates are deterministic with many servers (no queues);
+    the transfer security is exponential (a queue) unless `security` says otherwise."""
+    facilities = {
+        "entry_gates": gate(), "exit_gates": gate(), "transfer_exit_gates": gate(mean_s=2.5),
+        "transfer_entry_gates": gate(mean_s=3.5),
+        "transfer_security": security or {"kind": "security", "servers": 1,
+                                          "service": {"dist": "exponential", "mean_s": 4.0}},
+        "ticket_machines": {"kind": "ticket_machine", "servers": 500, "service": {"dist": "deterministic", "mean_s": 20.0}},
+    }
+    ops = [operator("OA", facilities=facilities, entry=["ticket_machines", "entry_gates", {"walk_s": 30}],
+                    exit=[{"walk_s": 30}, "exit_gates"]),
+           operator("OB", facilities=facilities, entry=["ticket_machines", "entry_gates", {"walk_s": 30}],
+                    exit=[{"walk_s": 30}, "exit_gates"])]
+    if fares is not None:
+        ops[0]["fare"], ops[1]["fare"] = fares
+    stations = [station("A1", 121.0, "OA"), station("A2", 121.05, "OA"), station("B1", 121.0502, "OB"),
+                station("B2", 121.10, "OB")]
+    lines = [line("LA", [("A1", 0.0), ("A2", 5.0)], a_timetable or {"forward": headway("06:00", "10:00", 300)},
+                  run_s={"A1>A2": 400}, operator="OA", capacity=100000),
+             line("LB", [("B1", 0.0), ("B2", 5.0)], b_timetable or {"forward": headway("06:02", "11:00", 300)},
+                  run_s={"B1>B2": 400}, operator="OB", capacity=100000)]
+    ic = {"id": "ab", "stations": ["A2", "B1"],
+          "fare_line": {"walk_before_s": 60, "walk_after_s": 40, "exit_gates": "from.transfer_exit_gates",
+                        "ticket_machines": "to.ticket_machines", "security": "to.transfer_security",
+                        "entry_gates": "to.transfer_entry_gates"},
+          "policy": policy or {"security": "trust", "seamless_media": ["qr"]}}
+    net = network(stations, lines, operators=ops, interchanges=[ic])
+    if fare_rule is not None:
+        net["fare_integration"] = [fare_rule]
+    if coordination is not None:
+        net["coordination"] = [coordination]
+    return net
