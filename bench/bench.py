@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench.py                     # default cases (several minutes)
     .venv/bin/python bench/bench.py --quick             # small sizes, a smoke test of the harness
-    .venv/bin/python bench/bench.py --cases baseline:1000000 grid:5000000 --repeat 3
+    .venv/bin/python bench/bench.py --cases baseline:1000000 switches:1000000 grid:5000000 --repeat 3
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
 every table as Parquet) and reports wall time per phase, commuters per second and peak memory (the
@@ -27,18 +27,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_CASES = ["baseline:100000+ref", "baseline:1000000", "baseline:5000000", "grid:1000000"]
-QUICK_CASES = ["baseline:20000+ref", "grid:20000"]
+DEFAULT_CASES = ["baseline:100000+ref", "baseline:1000000", "switches:1000000", "baseline:5000000", "grid:1000000"]
+QUICK_CASES = ["baseline:20000+ref", "switches:20000+ref", "grid:20000"]
 
 
 def scenario_path(kind: str, total: int, workdir: Path) -> Path:
     if kind == "baseline":
         return ROOT / "scenarios" / "baseline.yaml"
+    if kind == "switches":
+        return ROOT / "bench" / "all_switches.yaml"
     if kind == "grid":
         from bench.synthetic import write_grid
 
         return write_grid(workdir / "grid", total)
-    raise SystemExit(f"unknown case kind {kind!r} (baseline or grid)")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, switches or grid)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:
@@ -101,7 +103,8 @@ def describe(r: dict) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline or grid")
+    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, switches (every integration "
+                                              "switch at work, bench/all_switches.yaml) or grid")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)

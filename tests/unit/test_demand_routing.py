@@ -490,3 +490,27 @@ def test_run_common_lines_board_trunk_and_branch_trains(tmp_path):
     # commuters take the first train that comes: no wait longer than the 3-min largest gap
     # (plus queueing-free boarding: capacity is far above the demand)
     assert (res.trips["wait_s"] <= 180 + 1e-6).all()
+
+
+def test_expected_wait_of_each_leg_is_taken_when_it_is_reached(tmp_path):
+    # LA: A1 -> A2 takes 50 min; LB leaves B1 at 06:00, 06:20, 06:40, then every 2 min. A commuter
+    # starting at 06:00 reaches LB at about 06:55: its expected wait is that of the 06:45-07:00 bin
+    # (departures 06:46, 06:48, ..., 07:00: (60^2/2 + 7 x 120^2/2) / 900 = 58 s), not the 600 s of 06:00.
+    import toynet as T
+
+    net = T.boundary_network(policy={"security": "trust", "seamless_media": "all"},
+                             a_timetable={"forward": T.headway("06:00", "10:00", 600)},
+                             b_timetable={"forward": {"first": "06:00", "last": "10:00", "headways": [
+                                 {"from": "06:00", "headway_s": 1200}, {"from": "06:40", "headway_s": 120}]}})
+    net["lines"][0]["run_s"] = {"A1>A2": 3000}
+    scn = T.write(tmp_path, net, T.scenario(10, ["A1"], ["B2"]))
+    router = Router(scn.network, RoutingSpec(), T6, T9)
+    [route] = router.candidates(scn.network.station_index["A1"], scn.network.station_index["B2"])
+    costs = RouteCosts(router, [route])
+    k1, k2 = route.legs
+    at_b1 = T6 + 32 + router.wait_bins[k1, 0] + 3000 + 100  # entry, wait, ride, transfer walk
+    assert 6 * 3600 + 50 * 60 < at_b1 < 7 * 3600
+    assert router.expected_wait(np.asarray([k2]), np.asarray([at_b1]))[0] == pytest.approx(58.0)
+    expected = RoutingSpec().wait_weight * (router.wait_bins[k1, 0] + 58.0)
+    assert costs.expected_wait_cost(np.asarray([0]), np.asarray([router.media.index("qr")]),
+                                    np.asarray([T6]))[0] == pytest.approx(expected)

@@ -1,0 +1,71 @@
+"""Every shipped scenario runs (small), and each integration scenario switches what it says it
+switches, with the effect on cross-border commuters going the way its mechanism implies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.api import run
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return {p.stem: run(load_scenario(p, {"demand.total": 4000})) for p in SCENARIOS}
+
+
+def test_every_shipped_scenario_runs(results):
+    assert {"baseline", "huaqiao_no_integration", "huaqiao_full_integration", "line11_coordinated_timetable",
+            "real_time_information"} <= set(results)
+    for name, res in results.items():
+        assert res.summary["commuters"] == 4000, name
+        assert res.summary["arrived"] + res.summary["in_system"] == 4000, name
+        assert res.summary["groups"]["cross_border"]["commuters"] > 0, name
+
+
+def cross(res) -> dict:
+    return res.summary["groups"]["cross_border"]
+
+
+def huaqiao(res) -> dict:
+    return cross(res)["interchanges"]["huaqiao"]
+
+
+def test_baseline_is_today(results):
+    p = results["baseline"].summary["policies"]
+    assert p["interchanges"]["huaqiao"] == {"security": "trust", "seamless_media": ["sh_app_qr", "sz_app_qr"]}
+    assert p["fare_integration"]["shm_szm"]["policy"] == "separate"
+    assert p["coordination"]["huaqiao_to_shanghai"]["offset_s"] == 0.0
+
+
+def test_no_integration_adds_gates_and_screening_to_every_transfer(results):
+    base, none = results["baseline"], results["huaqiao_no_integration"]
+    assert none.summary["policies"]["interchanges"]["huaqiao"] == {"security": "rescreen", "seamless_media": []}
+    for medium, stats in huaqiao(none)["by_medium"].items():
+        assert stats["transfer_mean_s"] > huaqiao(base)["by_medium"][medium]["transfer_mean_s"], medium
+    assert cross(none)["travel_time_mean_s"] > cross(base)["travel_time_mean_s"]
+
+
+def test_full_integration_makes_every_medium_seamless_and_charges_a_through_fare(results):
+    base, full = results["baseline"], results["huaqiao_full_integration"]
+    by_medium = huaqiao(full)["by_medium"]
+    assert {m: s["transfer_mean_s"] for m, s in by_medium.items()} == {m: 240.0 for m in by_medium}
+    assert cross(full)["fare_mean_cny"] < cross(base)["fare_mean_cny"]
+    revenue = full.summary["fare_revenue_cny"]
+    assert sum(revenue.values()) == pytest.approx(full.trips["fare_cny"].sum(), abs=1e-6)
+
+
+def test_coordinated_timetable_shifts_the_city_bound_trains(results):
+    c = results["line11_coordinated_timetable"].summary["policies"]["coordination"]["huaqiao_to_shanghai"]
+    assert c["mode"] == "coordinated" and c["offset_s"] > 0
+    m = results["line11_coordinated_matched_headways"].summary["policies"]["coordination"]["huaqiao_to_shanghai"]
+    assert m["planned_wait_s"] < m["planned_wait_independent_s"]
+    waits = huaqiao(results["line11_coordinated_matched_headways"])["by_direction"]
+    base = huaqiao(results["baseline"])["by_direction"]
+    key = "sz_huaqiao>sh_huaqiao"
+    assert waits[key]["onward_wait_mean_s"] < base[key]["onward_wait_mean_s"]
