@@ -69,3 +69,21 @@ def test_coordinated_timetable_shifts_the_city_bound_trains(results):
     base = huaqiao(results["baseline"])["by_direction"]
     key = "sz_huaqiao>sh_huaqiao"
     assert waits[key]["onward_wait_mean_s"] < base[key]["onward_wait_mean_s"]
+
+
+def test_the_readme_variant_example_loads_and_does_what_it_says(tmp_path):
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(schema_version: 1\nextends: baseline.yaml .*?)```", text, re.S).group(1)
+    path = tmp_path / "example.yaml"
+    path.write_text(block.replace("extends: baseline.yaml", f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}"),
+                    encoding="utf-8")
+    scn = load_scenario(path)
+    net = scn.network
+    assert scn.model.demand.total == 200000
+    assert {ic.id: ic.security for ic in net.interchanges} == {"huaqiao": "rescreen"}
+    sz11 = [p for p in net.patterns if p.id.startswith("SZ11.")]
+    assert {p.id for p in sz11} == {"SZ11.all_stops.forward", "SZ11.all_stops.backward", "SZ11.peak_extra.forward"}
+    assert {p.capacity for p in sz11} == {2062}
+    assert net.operators[net.operator_index["SZM"]].fare.base_cny == 3
