@@ -161,8 +161,8 @@ class Coordination:
 @dataclass(frozen=True)
 class CoordinationResult:
     """What coordination chose: the receiver's offset (s, added to every departure) and the mean
-    planned wait (s) from reaching its platform to its next departure, of passengers from the feeder
-    arrivals in the window, without the shift and with it."""
+    planned wait (s) of passengers from the feeder arrivals in the window, from reaching its
+    platform to its first departure at least the target slack later, without the shift and with it."""
 
     id: str
     receiver: str

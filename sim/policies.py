@@ -10,7 +10,7 @@ before it leaves. The offset minimises the mean
 planned transfer wait, from reaching the platform (feeder arrival + mean transfer time) to the
 first receiving departure at least the slack later, over the feeder arrivals in the rule's window.
 Offsets are whole seconds in [0, longest headway of the receiver), ties to the smallest. The waits
-reported are to the first departure after reaching the platform, before and after the shift.
+reported are that mean, without the shift and with it.
 """
 
 from __future__ import annotations
@@ -65,10 +65,10 @@ def coordinate(network: Network, rule: Coordination) -> CoordinationResult:
     ready = arr + walk
     longest = float(np.diff(deps).max()) if len(deps) > 1 else 3600.0
     offsets = np.arange(0.0, np.ceil(longest))
-    best = int(np.argmin(planned_waits(ready, deps, rule.target_slack_s, offsets))) if rule.mode == "coordinated" else 0
-    before, after = planned_waits(ready, deps, 0.0, offsets[[0, best]])
+    waits = planned_waits(ready, deps, rule.target_slack_s, offsets)
+    best = int(np.argmin(waits)) if rule.mode == "coordinated" else 0
     return CoordinationResult(rule.id, recv.id, rule.mode, float(offsets[best]), float(walk), int(len(arr)),
-                              float(before), float(after))
+                              float(waits[0]), float(waits[best]))
 
 
 def apply_coordination(network: Network) -> Network:
