@@ -59,21 +59,35 @@ def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[s
     """Every completed change of train between the two stations (either way): commuter, payment
     medium, direction ('a>b'), transfer time (alighting to reaching the next platform: walks, gates,
     security, queues) and onward wait (platform to boarding), in seconds."""
-    a = legs.sort_values(["commuter_id", "leg"], kind="stable")
-    nxt = a.shift(-1)
-    same = (nxt["commuter_id"] == a["commuter_id"]).to_numpy()
-    frm, to = a["alight_station"].astype(str).to_numpy(), nxt["board_station"].astype(object).to_numpy()
-    pair = same & (frm != to) & np.isin(frm, stations) & np.isin(to.astype(str), stations)
-    pair &= nxt["t_platform"].notna().to_numpy()
-    cid = a["commuter_id"].to_numpy()[pair]
-    payment = trips["payment"].to_numpy()[cid] if len(cid) else np.asarray([], dtype=object)
+    cid, leg = legs["commuter_id"].to_numpy(), legs["leg"].to_numpy()
+    order = np.lexsort((leg, cid)) if len(cid) and not (np.diff(cid * 64 + leg) > 0).all() else slice(None)
+    cid = cid[order]
+    frm = _station_codes(legs["alight_station"], stations)[order]
+    to = _station_codes(legs["board_station"], stations)[order]
+    pair = (cid[1:] == cid[:-1]) & (frm[:-1] >= 0) & (to[1:] >= 0) & (frm[:-1] != to[1:])
+    t_alight = legs["t_alight"].to_numpy()[order][:-1][pair]
+    t_platform, t_board = (legs[c].to_numpy()[order][1:][pair] for c in ("t_platform", "t_board"))
+    done = ~np.isnan(t_platform)
+    who = cid[:-1][pair][done]
+    names = np.asarray([f"{stations[0]}>{stations[1]}", f"{stations[1]}>{stations[0]}"])
     return pd.DataFrame({
-        "commuter_id": cid,
-        "payment": payment.astype(str),
-        "direction": np.char.add(np.char.add(frm[pair].astype(str), ">"), to[pair].astype(str)),
-        "transfer_s": (nxt["t_platform"] - a["t_alight"]).to_numpy()[pair],
-        "onward_wait_s": (nxt["t_board"] - nxt["t_platform"]).to_numpy()[pair],
+        "commuter_id": who,
+        "payment": trips["payment"].to_numpy()[who].astype(str) if len(who) else np.asarray([], dtype=str),
+        "direction": names[frm[:-1][pair][done]],
+        "transfer_s": (t_platform - t_alight)[done],
+        "onward_wait_s": (t_board - t_platform)[done],
     })
+
+
+def _station_codes(column: pd.Series, stations: tuple[str, str]) -> np.ndarray:
+    """0 or 1 where the column holds the first or second of `stations`, -1 elsewhere."""
+    col = column.astype("category") if not isinstance(column.dtype, pd.CategoricalDtype) else column
+    cats = list(col.cat.categories)
+    lookup = np.full(len(cats) + 1, -1, dtype=np.int64)
+    for k, sid in enumerate(stations):
+        if sid in cats:
+            lookup[cats.index(sid)] = k
+    return lookup[col.cat.codes.to_numpy()]
 
 
 def _transfer_stats(x: pd.DataFrame) -> dict:
