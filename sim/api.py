@@ -27,7 +27,7 @@ from .plausibility import facility_load_warnings
 from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
-from .timetable import build_trains
+from .timetable import build_operations, build_trains
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +136,11 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                                demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
-    trains = build_trains(scenario.network, m.period.start, scenario.t_end)
+    dynamic = m.operations.mode == "dynamic"
+    trains = build_trains(scenario.network, m.period.start, scenario.t_end, passes=dynamic)
+    ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
-                            trains, scenario.t_end, seed, replication)
+                      trains, ops, scenario.t_end, seed, replication)
     timings["plan"] = time.perf_counter() - t2
     warnings = facility_load_warnings(plan, scenario.network)
     for w in warnings:

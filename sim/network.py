@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -80,6 +80,9 @@ class Pattern:
     capacity: int
     departures: tuple[float, ...]
     platforms: tuple[int, ...]
+    passes: tuple[tuple[int, int, int, float], ...] = ()
+    """Stations passed without stopping (express): (index of the stop before, station, platform,
+    offset in s at which the train passes, by distance within the non-stop run)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ class Line:
     km: dict[int, float]
     """Km post of each station on the line."""
     branches: tuple[tuple[int, ...], ...]
+    ops: schema.LineOperations | None = None
+    passing: frozenset[int] = frozenset()
+    """Stations with a passing track."""
 
 
 @dataclass(frozen=True)
@@ -409,14 +415,21 @@ class _Builder:
         self.line_index = {ln.id: i for i, (ln, _) in enumerate(lines)}
         self.line_list: list[Line] = []
         self.patterns: list[Pattern] = []
+        self.pending_passes: list[list[tuple[int, int, float]]] = []
         self.platform_index: dict[tuple[int, int, str], int] = {}
         self.platforms: list[Platform] = []
         for li, (ln, o) in enumerate(lines):
             if ln.operator not in self.operator_index:
                 self.problems.append(o.problem(("operator",), f"unknown operator '{ln.operator}'"))
             km, adjacency, branch_list, ok = self._branches(ln, o)
+            passing = set()
+            for k, sid in enumerate(ln.operations.passing_tracks if ln.operations else ()):
+                if self.station_index.get(sid) not in km:
+                    self.problems.append(o.problem(("operations", "passing_tracks", k), f"station '{sid}' is not on this line"))
+                else:
+                    passing.add(self.station_index[sid])
             self.line_list.append(Line(li, ln.id, self.operator_index.get(ln.operator, -1), ln.name, ln.color, km,
-                                       tuple(branch_list)))
+                                       tuple(branch_list), ln.operations, frozenset(passing)))
             if not ok:
                 continue
             for key in ln.run_s:
@@ -433,6 +446,22 @@ class _Builder:
                     continue
                 seen_patterns.add(pat.id)
                 self._pattern(li, ln, pat, km, adjacency, o, ("patterns", pi))
+        self._resolve_passes()
+
+    def _platform(self, station: int, line: int, direction: str) -> int:
+        key = (station, line, direction)
+        if key not in self.platform_index:
+            self.platform_index[key] = len(self.platforms)
+            self.platforms.append(Platform(len(self.platforms), station, line, direction))
+        return self.platform_index[key]
+
+    def _resolve_passes(self) -> None:
+        """Platforms of the stations that express patterns pass without stopping, numbered after
+        every stopping platform."""
+        for i, (p, passes) in enumerate(zip(self.patterns, self.pending_passes)):
+            if passes:
+                resolved = tuple((after, s, self._platform(s, p.line, p.direction), t) for after, s, t in passes)
+                self.patterns[i] = replace(p, passes=resolved)
 
     def _branches(self, ln: schema.LineSpec, o: _Origin):
         """Km post of each station, track adjacency and the branches as station indices."""
@@ -481,6 +510,7 @@ class _Builder:
             return
         for direction, tt in pat.timetable.items():
             seq = stops if direction == "forward" else stops[::-1]
+            track = full if direction == "forward" else full[::-1]
             kseq = [km[s] for s in seq]
             dir_name = "up" if kseq[1] > kseq[0] else "down"
             arr, dep = [0.0], [0.0]
@@ -491,13 +521,15 @@ class _Builder:
                 arr.append(dep[-1] + run)
                 dep.append(arr[-1] + float(round(ln.dwell_s_at.get(idb, ln.dwell_s))))
             dep[-1] = arr[-1]
-            plats = []
-            for s in seq:
-                key = (s, li, dir_name)
-                if key not in self.platform_index:
-                    self.platform_index[key] = len(self.platforms)
-                    self.platforms.append(Platform(len(self.platforms), s, li, dir_name))
-                plats.append(self.platform_index[key])
+            plats = [self._platform(s, li, dir_name) for s in seq]
+            passes, at = [], 0
+            for s in track:
+                if s in skip:  # passed between stops `at` and `at + 1`, timed by distance
+                    share = (km[s] - kseq[at]) / (kseq[at + 1] - kseq[at])
+                    passes.append((at, s, float(round(dep[at] + share * (arr[at + 1] - dep[at])))))
+                elif s == seq[at + 1] if at + 1 < len(seq) else False:
+                    at += 1
+            self.pending_passes.append(passes)
             self.patterns.append(Pattern(
                 len(self.patterns), f"{ln.id}.{pat.id}.{direction}", li, dir_name, tuple(seq), tuple(kseq),
                 tuple(arr), tuple(dep), pat.capacity or ln.capacity, timetable_departures(tt), tuple(plats)))

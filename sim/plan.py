@@ -18,7 +18,7 @@ from . import rng as rngmod
 from .choice import Assignment
 from .network import FACILITY, Network
 from .routing import Router
-from .timetable import Trains, stop_positions
+from .timetable import Operations, Trains, stop_positions
 
 STEP_FACILITY = 1
 STEP_RIDE = 2
@@ -32,6 +32,7 @@ class Plan:
     slots leg_offset[i] + leg number and fac_offset[i] + facility ordinal."""
 
     trains: Trains
+    ops: Operations
     stop_pos: np.ndarray  # [pattern, station] -> stop position or -1
     n_stations: int
     n_platforms: int
@@ -165,8 +166,8 @@ def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: n
 
 
 def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
-               media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, t_end: float, seed: int,
-               replication: int) -> Plan:
+               media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, ops: Operations, t_end: float,
+               seed: int, replication: int) -> Plan:
     """Compile templates for the (route, medium class) pairs in use and draw every service time."""
     n = len(t_depart)
     klass = medium_classes(router, media)
@@ -216,6 +217,7 @@ def build_plan(network: Network, router: Router, assignment: Assignment, payment
 
     plan = Plan(
         trains=trains,
+        ops=ops,
         stop_pos=stop_positions(network),
         n_stations=len(network.stations),
         n_platforms=len(network.platforms),

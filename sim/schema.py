@@ -232,6 +232,37 @@ class PatternSpec(Strict):
     source: str | None = None
 
 
+class LineOperations(Strict):
+    """How the line's trains run when the scenario's operations are `dynamic`.
+
+    Dwell at a call = max(scheduled dwell, door_time_s + (alightings * alighting_s + boardings *
+    boarding_s) / door_channels, the flow part times crowded_factor when the standing density
+    on board exceeds crowded_density_p_m2), at most max(scheduled dwell, max_dwell_s), in whole
+    seconds. Trains on one track keep min_headway_s apart at every station (arrivals and
+    departures) and keep their order except at `passing_tracks` stations; a late train runs each
+    section up to running_recovery (a fraction of the scheduled run time) faster."""
+
+    door_channels: Annotated[int, Field(ge=1, le=200)]
+    """Door channels along one side of a train (doors per side times streams per door)."""
+    door_time_s: NonNegFloat
+    """Door opening, closing and warning time per stop (s)."""
+    boarding_s: NonNegFloat
+    """Passenger flow time per boarding passenger per door channel (s)."""
+    alighting_s: NonNegFloat
+    """Passenger flow time per alighting passenger per door channel (s)."""
+    crowded_density_p_m2: PosFloat = 4.0
+    crowded_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
+    max_dwell_s: PosFloat = 120.0
+    seats: Annotated[int, Field(ge=0)]
+    """Seats per train."""
+    standing_area_m2: PosFloat
+    """Standing floor area per train (m2)."""
+    min_headway_s: NonNegFloat = 0.0
+    running_recovery: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    passing_tracks: list[Id] = Field(default_factory=list)
+    """Stations where a train may pass another (a second track at the platform)."""
+
+
 class LineSpec(Strict):
     id: Id
     operator: Id
@@ -249,6 +280,9 @@ class LineSpec(Strict):
     capacity: Annotated[int, Field(ge=1)]
     """Persons per train (seated + standing), unless a pattern says otherwise."""
     patterns: Annotated[list[PatternSpec], Field(min_length=1)]
+    operations: LineOperations | None = None
+    """Dwell from passenger flows, separation and recovery in dynamic operations (none: scheduled
+    dwell, no separation, no recovery)."""
     source: str | None = None
 
 
@@ -534,6 +568,14 @@ class NetworkChanges(Strict):
     coordination: dict[Id, Patch] = Field(default_factory=dict)
 
 
+class OperationsSpec(Strict):
+    """`timetable`: trains keep exactly to the timetable (dwell fixed, no interaction between
+    trains). `dynamic`: dwell grows with passenger flows and trains keep their separation and order
+    on shared track (lines' `operations`), so delays propagate."""
+
+    mode: Literal["timetable", "dynamic"] = "dynamic"
+
+
 class ScenarioFile(Strict):
     schema_version: Literal[1] = 1
     name: Id
@@ -547,3 +589,4 @@ class ScenarioFile(Strict):
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     changes: NetworkChanges | None = None
     """Changes to the network for this scenario (see NetworkChanges)."""
+    operations: OperationsSpec = Field(default_factory=OperationsSpec)

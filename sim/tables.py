@@ -120,7 +120,7 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     tr = plan.trains
     n_calls = np.diff(tr.call_start)
     call_train = np.repeat(np.arange(tr.n_trains, dtype=np.int64), n_calls)
-    done = rec.call_done
+    done = rec.call_done & tr.call_stop
     pat = tr.pattern[call_train]
     pat_line = np.asarray([p.line for p in network.patterns], dtype=np.int64)
     pat_dir = np.asarray([0 if p.direction == "up" else 1 for p in network.patterns], dtype=np.int64)
@@ -131,12 +131,13 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "direction": _cat(pat_dir[pat[done]], ["up", "down"]),
         "station": _cat(tr.call_station[done], station_ids),
         "seq": tr.call_seq[done].astype(np.int64),
-        "t_arrive": tr.call_t_arr[done],
-        "t_depart": tr.call_t_dep[done],
+        "t_arrive": rec.call_t_arr[done],
+        "t_depart": rec.call_t_dep[done],
         "boarded": rec.call_boarded[done],
         "alighted": rec.call_alighted[done],
         "load_after": rec.call_load[done],
         "capacity": tr.capacity[call_train[done]],
+        "delay_s": rec.call_t_dep[done] - tr.call_t_dep[done],
     })
 
     joined = ~np.isnan(rec.fac_t_join)

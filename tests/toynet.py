@@ -62,7 +62,9 @@ def network(stations: list[dict], lines: list[dict], operators: list[dict] | Non
 
 def scenario(total: int, origins: list[str], destinations: list[str], start: str = "06:00",
              end: str = "08:00", sim_end: str | None = None, profile: list | None = None,
-             payment: dict | None = None, seed: int = 1, routing: dict | None = None) -> dict:
+             payment: dict | None = None, seed: int = 1, routing: dict | None = None,
+             operations: str = "timetable") -> dict:
+    """A scenario dict; trains keep exactly to the timetable unless operations="dynamic"."""
     return {
         "schema_version": 1,
         "name": "toy",
@@ -83,6 +85,7 @@ def scenario(total: int, origins: list[str], destinations: list[str], start: str
             "groups": {},
         },
         "routing": routing or {},
+        "operations": {"mode": operations},
     }
 
 

@@ -145,7 +145,7 @@ class BulkEngine:
 
     # -- train callbacks --------------------------------------------------------------------------
 
-    def on_arrive(self, k: int, call: int) -> None:
+    def on_arrive(self, k: int, call: int, t: float) -> int:
         tr = self.plan.trains
         self.rec.call_done[call] = True
         station = tr.call_station[call]
@@ -155,18 +155,17 @@ class BulkEngine:
         if n_off:
             c = onc[off]
             slots = self.plan.leg_offset[c] + self.plan.step_ordinal[self.ptr[c]]
-            t = float(tr.call_t_arr[call])
             self.rec.leg_t_alight[slots] = t
             self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
             self.advance(c, np.full(n_off, t))
         self.rec.call_alighted[call] = n_off
         self.rec.call_load[call] = len(self.on_c[k])
+        return n_off
 
-    def on_depart(self, k: int, call: int) -> None:
+    def on_board(self, k: int, call: int, t: float) -> int:
         p = self.plan
         tr = p.trains
         platform = int(tr.call_platform[call])
-        t = float(tr.call_t_dep[call])
         for f in self.upstream[platform]:
             self.serve(f, t)
         room = int(tr.capacity[k]) - len(self.on_c[k])
@@ -179,8 +178,9 @@ class BulkEngine:
             self.rec.leg_t_board[slots] = t
             self.on_c[k] = np.concatenate([self.on_c[k], boarded])
             self.on_a[k] = np.concatenate([self.on_a[k], alight])
-        self.rec.call_boarded[call] = len(boarded)
+        self.rec.call_boarded[call] += len(boarded)
         self.rec.call_load[call] = len(self.on_c[k])
+        return len(boarded)
 
     # -- run --------------------------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class BulkEngine:
         for f in self.static:  # every arrival is known: serve the whole day at once
             self.serve(f, np.inf)
         env = simpy.Environment()
-        start_trains(env, p, self.on_arrive, self.on_depart)
+        start_trains(env, p, self.on_arrive, self.on_board, self.rec)
         if progress is not None:
             env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)

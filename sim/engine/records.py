@@ -27,6 +27,8 @@ class Records:
     call_alighted: np.ndarray
     call_load: np.ndarray  # load after the call (departing load)
     call_done: np.ndarray  # bool: the train reached this call before the end
+    call_t_arr: np.ndarray  # actual arrival (s), NaN if not reached before the end
+    call_t_dep: np.ndarray  # actual departure (s), NaN if not left before the end
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
@@ -47,11 +49,12 @@ class Records:
             call_alighted=np.zeros(n_calls, dtype=np.int64),
             call_load=np.zeros(n_calls, dtype=np.int64),
             call_done=np.zeros(n_calls, dtype=bool),
+            call_t_arr=nan(n_calls), call_t_dep=nan(n_calls),
         )
 
     def truncate(self, t_end: float) -> None:
         """Forget every event at or after t_end: the simulation covers times strictly before it."""
         for arr in (self.leg_t_platform, self.leg_t_board, self.leg_t_alight, self.fac_t_join,
-                    self.fac_t_start, self.fac_t_end, self.t_arrive):
+                    self.fac_t_start, self.fac_t_end, self.t_arrive, self.call_t_arr, self.call_t_dep):
             arr[arr >= t_end] = np.nan
         self.leg_train[np.isnan(self.leg_t_board)] = -1

@@ -93,7 +93,7 @@ class ReferenceEngine:
                 env.process(self.commuter(k))
             i = j
 
-    def on_arrive(self, k: int, call: int) -> None:
+    def on_arrive(self, k: int, call: int, t: float) -> int:
         tr, rec = self.plan.trains, self.rec
         rec.call_done[call] = True
         station = int(tr.call_station[call])
@@ -107,8 +107,9 @@ class ReferenceEngine:
         self.onboard[k] = stay
         rec.call_alighted[call] = n_off
         rec.call_load[call] = len(stay)
+        return n_off
 
-    def on_depart(self, k: int, call: int) -> None:
+    def on_board(self, k: int, call: int, t: float) -> int:
         p, tr, rec = self.plan, self.plan.trains, self.rec
         pos = int(tr.call_seq[call])
         stop_pos = p.stop_pos[tr.pattern[k]]
@@ -127,12 +128,13 @@ class ReferenceEngine:
                 rec.denied[cid] += 1
             stay.append(item)
         self.waiting[tr.call_platform[call]] = stay
-        rec.call_boarded[call] = boarded
+        rec.call_boarded[call] += boarded
         rec.call_load[call] = len(self.onboard[k])
+        return boarded
 
     def run(self, progress: Callable[[float], None] | None = None) -> Records:
         p = self.plan
-        start_trains(self.env, p, self.on_arrive, self.on_depart)
+        start_trains(self.env, p, self.on_arrive, self.on_board, self.rec)
         self.env.process(self.feeder())
         if progress is not None:
             self.env.process(progress_ticker(self.env, progress))
