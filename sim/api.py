@@ -23,7 +23,7 @@ from .errors import Problem, UserError
 from .loading import with_lines
 from .metrics import summarize
 from .plan import Plan, build_plan
-from .plausibility import facility_load_warnings
+from .plausibility import before_first_train_warnings, facility_load_warnings, track_warnings
 from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
@@ -142,7 +142,8 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
                       trains, ops, scenario.t_end, seed, replication)
     timings["plan"] = time.perf_counter() - t2
-    warnings = facility_load_warnings(plan, scenario.network)
+    warnings = (facility_load_warnings(plan, scenario.network) + track_warnings(plan, scenario.network)
+                + before_first_train_warnings(plan, scenario.network, router))
     for w in warnings:
         log.warning("%s", w)
     return Prepared(scenario, seed, replication, demand, router, assignment, plan, groups, warnings)
@@ -161,7 +162,9 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     net = scenario.network
     interchanges = {ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id)
                     for ic in net.interchanges}
-    summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups, interchanges)
+    period = scenario.model.period
+    summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups, interchanges,
+                        period.warm_up_until)
     summary["policies"] = policy_summary(net)
     summary["warnings"] = prep.warnings
     timings["tables"] = time.perf_counter() - t1

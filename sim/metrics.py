@@ -72,11 +72,18 @@ def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[s
     names = np.asarray([f"{stations[0]}>{stations[1]}", f"{stations[1]}>{stations[0]}"])
     return pd.DataFrame({
         "commuter_id": who,
-        "payment": trips["payment"].to_numpy()[who].astype(str) if len(who) else np.asarray([], dtype=str),
+        "payment": _payment_of(trips, who),
         "direction": names[frm[:-1][pair][done]],
         "transfer_s": (t_platform - t_alight)[done],
         "onward_wait_s": (t_board - t_platform)[done],
     })
+
+
+def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
+    """Payment medium (str) of commuters `who`, looked up by commuter id."""
+    ids = trips["commuter_id"].to_numpy()
+    pos = np.searchsorted(ids, who) if len(who) else np.zeros(0, dtype=np.int64)
+    return trips["payment"].to_numpy()[pos].astype(str) if len(who) else np.asarray([], dtype=str)
 
 
 def _station_codes(column: pd.Series, stations: tuple[str, str]) -> np.ndarray:
@@ -111,9 +118,18 @@ def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[st
 
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
               groups: dict[str, np.ndarray] | None = None,
-              interchanges: dict[str, tuple[str, str]] | None = None) -> dict:
-    """summary.json: KPIs of all commuters, per line and operator, per segment, per named group,
-    and per interchange (named by id, with its two station ids)."""
+              interchanges: dict[str, tuple[str, str]] | None = None, kpi_from: float | None = None) -> dict:
+    """summary.json: KPIs of the commuters starting at or after `kpi_from` (all when None) and of
+    the train calls departing from then on: overall, per line and operator, per segment, per named
+    group and per interchange (named by id, with its two station ids). With a warm-up, `warm_up`
+    gives its end, how many commuters it left out and the trip KPIs of everyone."""
+    if kpi_from is not None:
+        keep = (trips["t_depart"] >= kpi_from).to_numpy()
+        out = summarize(trips[keep], legs[np.isin(legs["commuter_id"].to_numpy(), trips["commuter_id"].to_numpy()[keep])],
+                        trains[trains["t_depart"] >= kpi_from], {k: m[keep] for k, m in (groups or {}).items()},
+                        interchanges)
+        out["warm_up"] = {"until_s": kpi_from, "commuters_excluded": int((~keep).sum()), "all_commuters": trip_kpis(trips)}
+        return out
     out = trip_kpis(trips)
     out["peak_load_factor"] = peak_load_factor(trains)
     out["fare_revenue_cny"] = revenue_by_operator(legs)

@@ -83,6 +83,13 @@ class Pattern:
     passes: tuple[tuple[int, int, int, float], ...] = ()
     """Stations passed without stopping (express): (index of the stop before, station, platform,
     offset in s at which the train passes, by distance within the non-stop run)."""
+    entry: tuple[int, ...] = ()
+    """Per departure: the stop at which the train enters service (0: its first stop; more for
+    trains starting at a depot along the line). Empty: every train starts at the first stop."""
+
+    def entry_of(self) -> np.ndarray:
+        """Entry stop of every departure (int array, zeros when none is given)."""
+        return np.asarray(self.entry, dtype=np.int64) if self.entry else np.zeros(len(self.departures), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -530,9 +537,36 @@ class _Builder:
                 elif s == seq[at + 1] if at + 1 < len(seq) else False:
                     at += 1
             self.pending_passes.append(passes)
+            departures, entry = timetable_departures(tt), ()
+            if tt.early_service is not None:
+                departures, entry = self._early_service(tt, seq, dep, departures, o, sub + ("timetable", direction))
             self.patterns.append(Pattern(
                 len(self.patterns), f"{ln.id}.{pat.id}.{direction}", li, dir_name, tuple(seq), tuple(kseq),
-                tuple(arr), tuple(dep), pat.capacity or ln.capacity, timetable_departures(tt), tuple(plats)))
+                tuple(arr), tuple(dep), pat.capacity or ln.capacity, departures, tuple(plats), entry=entry))
+
+    def _early_service(self, tt: schema.TimetableSpec, seq: list[int], dep: list[float], departures: tuple,
+                       o: _Origin, sub: tuple) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        """The timetable's departures preceded by the trains entering service at depots (see
+        schema.EarlyService), and the entry stop of every departure."""
+        es = tt.early_service
+        at = []
+        for k, sid in enumerate(es.depots):
+            s = self.station_index.get(sid)
+            if s is None or s not in seq:
+                self.problems.append(o.problem(sub + ("early_service", "depots", k),
+                                               f"'{sid}' is not a stop of this pattern"))
+            else:
+                at.append(seq.index(s))
+        at.sort()
+        headway = next(b.headway_s for b in reversed(tt.headways) if b.start <= tt.first + 1e-9)
+        early: list[tuple[float, int]] = []
+        t = float(tt.first) - headway
+        while at and t + dep[at[-1]] >= es.start:
+            entry = next(i for i in at if t + dep[i] >= es.start)
+            early.append((float(round(t)), entry))
+            t -= headway
+        early.reverse()
+        return tuple(t for t, _ in early) + departures, tuple(e for _, e in early) + (0,) * len(departures)
 
     # -- interchanges -----------------------------------------------------------------------------
 

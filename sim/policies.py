@@ -53,12 +53,12 @@ def coordinate(network: Network, rule: Coordination) -> CoordinationResult:
     """The receiver's offset and the planned transfer waits for one rule."""
     recv = network.patterns[rule.receiver]
     at = recv.stops.index(rule.to_station)
-    deps = np.asarray(recv.departures, dtype=float) + recv.dep_offset[at]
+    deps = (np.asarray(recv.departures, dtype=float) + recv.dep_offset[at])[recv.entry_of() <= at]
     arrivals = []
     for f in rule.feeders:
         p = network.patterns[f]
         i = p.stops.index(rule.from_station)
-        arrivals.append(np.asarray(p.departures, dtype=float) + p.arr_offset[i])
+        arrivals.append((np.asarray(p.departures, dtype=float) + p.arr_offset[i])[p.entry_of() < i])
     arr = np.sort(np.concatenate(arrivals)) if arrivals else np.zeros(0)
     arr = arr[(arr >= rule.window[0]) & (arr < rule.window[1])]
     walk = transfer_time_s(network, rule)

@@ -89,8 +89,10 @@ def build_leg_options(network: Network) -> list[LegOption]:
     train's arrival at the alighting station."""
     acc: dict[tuple[int, int], list] = {}
     for p in network.patterns:
-        dep = np.asarray(p.departures, dtype=float)
+        all_dep = np.asarray(p.departures, dtype=float)
+        entry_at = p.entry_of()
         for i in range(len(p.stops) - 1):
+            dep = all_dep[entry_at <= i]  # trains in service at stop i
             for j in range(i + 1, len(p.stops)):
                 key = (p.platforms[i], p.stops[j])
                 entry = acc.setdefault(key, [[], [], abs(p.km[j] - p.km[i])])

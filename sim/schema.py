@@ -191,13 +191,26 @@ class HeadwayBand(Strict):
     headway_s: PosFloat
 
 
+class EarlyService(Strict):
+    """Trains that enter service at depots or sidings along the line before the first train from
+    the first stop reaches them: the headway of `first` continues backwards in time, and each of
+    those earlier trains enters service at the first of `depots` that it passes at or after
+    `from` (trains reaching no depot by then do not run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: Clock = Field(alias="from")
+    depots: Annotated[list[Id], Field(min_length=1)]
+
+
 class TimetableSpec(Strict):
-    """Departures from a pattern's first stop: headway bands between first and last, or a list."""
+    """Departures from a pattern's first stop: headway bands between first and last, or a list;
+    optionally trains entering service earlier at depots along the line (`early_service`)."""
 
     first: Clock | None = None
     last: Clock | None = None
     headways: list[HeadwayBand] = Field(default_factory=list)
     departures: list[Clock] = Field(default_factory=list)
+    early_service: EarlyService | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> TimetableSpec:
@@ -213,6 +226,8 @@ class TimetableSpec(Strict):
                 raise ValueError("headway bands must be in time order")
             if starts[0] > self.first:
                 raise ValueError("the first headway band must start at or before 'first'")
+        elif self.early_service is not None:
+            raise ValueError("'early_service' needs 'first' and 'headways' (not a 'departures' list)")
         return self
 
 
@@ -533,14 +548,24 @@ class RoutingSpec(Strict):
 
 
 class PeriodSpec(Strict):
+    """Commuters arrive at their origin in [start, end). KPIs count those starting at or after
+    `warm_up_until` (default: start); summary.json also gives the KPIs of everyone."""
+
     start: Clock
     end: Clock
+    warm_up_until: Clock | None = None
 
     @model_validator(mode="after")
     def _order(self) -> PeriodSpec:
         if self.end <= self.start:
             raise ValueError("'end' must be after 'start'")
+        if self.warm_up_until is not None and not self.start <= self.warm_up_until < self.end:
+            raise ValueError("'warm_up_until' must be within the period")
         return self
+
+    @property
+    def kpi_from(self) -> float:
+        return self.start if self.warm_up_until is None else self.warm_up_until
 
 
 class SimulationSpec(Strict):

@@ -37,26 +37,29 @@ class Trains:
 
 
 def build_trains(network: Network, t_from: float, t_to: float, passes: bool = False) -> Trains:
-    """Every train whose run overlaps [t_from, t_to), in order of first departure (ties: pattern),
-    with the stations it passes without stopping when `passes`."""
+    """Every train whose run overlaps [t_from, t_to), in order of departure from its pattern's first
+    stop (ties: pattern), from the stop where it enters service, with the stations it passes
+    without stopping when `passes`. A train is named by its pattern and that departure time (for
+    a train entering service at a depot, the time it would have left the first stop)."""
     rows = []
     for p in network.patterns:
         dep = np.asarray(p.departures, dtype=float)
+        entry = p.entry_of()
         keep = (dep + p.arr_offset[-1] >= t_from) & (dep < t_to)
-        for t0 in dep[keep]:
-            rows.append((float(t0), p.index))
+        for t0, e in zip(dep[keep], entry[keep]):
+            rows.append((float(t0), p.index, int(e)))
     rows.sort()
     ids, pats, caps, starts = [], [], [], [0]
     st, pl, seq, ta, td, stop = [], [], [], [], [], []
-    for t0, pi in rows:
+    for t0, pi, e in rows:
         p = network.patterns[pi]
         ids.append(f"{p.id}@{format_time(t0)}")
         pats.append(pi)
         caps.append(p.capacity)
         calls = [(i, 0, s, p.platforms[i], t0 + p.arr_offset[i], t0 + p.dep_offset[i], True)
-                 for i, s in enumerate(p.stops)]
+                 for i, s in enumerate(p.stops) if i >= e]
         if passes and p.passes:  # each passed station after the stop before it, in travel order
-            calls += [(after, 1, s, plat, t0 + t, t0 + t, False) for after, s, plat, t in p.passes]
+            calls += [(after, 1, s, plat, t0 + t, t0 + t, False) for after, s, plat, t in p.passes if after >= e]
             calls.sort(key=lambda c: (c[0], c[1], c[4]))
         for i, _, s, plat, a, d, is_stop in calls:
             seq.append(i)

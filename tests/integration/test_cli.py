@@ -280,7 +280,8 @@ def test_run_manifest(jobs):
     assert m["scenario_name"] == "toy"
     # the fully resolved scenario: the file's values plus defaults
     assert m["scenario"]["demand"]["total"] == 1000
-    assert m["scenario"]["period"] == {"start": 21600.0, "end": 32400.0}
+    assert m["scenario"]["period"] == {"start": 21600.0, "end": 32400.0, "warm_up_until": None}
+    assert m["scenario"]["operations"] == {"mode": "dynamic"}
     assert m["scenario"]["routing"]["wait_weight"] == 2.0
     for pkg in ("python", "numpy", "pandas", "pyarrow", "simpy"):
         assert m["versions"].get(pkg) not in (None, "", "not installed"), pkg
