@@ -23,8 +23,10 @@ def test_every_shipped_scenario_runs(results):
     assert {"baseline", "huaqiao_no_integration", "huaqiao_full_integration", "line11_coordinated_timetable",
             "real_time_information"} <= set(results)
     for name, res in results.items():
-        assert res.summary["commuters"] == 4000, name
-        assert res.summary["arrived"] + res.summary["in_system"] == 4000, name
+        everyone = res.summary["warm_up"]["all_commuters"]
+        assert everyone["commuters"] == 4000, name
+        assert everyone["arrived"] + everyone["in_system"] == 4000, name
+        assert res.summary["commuters"] + res.summary["warm_up"]["commuters_excluded"] == 4000, name
         assert res.summary["groups"]["cross_border"]["commuters"] > 0, name
 
 
@@ -57,7 +59,8 @@ def test_full_integration_makes_every_medium_seamless_and_charges_a_through_fare
     assert {m: s["transfer_mean_s"] for m, s in by_medium.items()} == {m: 240.0 for m in by_medium}
     assert cross(full)["fare_mean_cny"] < cross(base)["fare_mean_cny"]
     revenue = full.summary["fare_revenue_cny"]
-    assert sum(revenue.values()) == pytest.approx(full.trips["fare_cny"].sum(), abs=1e-6)
+    counted = full.trips[full.trips["t_depart"] >= full.summary["warm_up"]["until_s"]]
+    assert sum(revenue.values()) == pytest.approx(counted["fare_cny"].sum(), abs=1e-6)
 
 
 def test_coordinated_timetable_shifts_the_city_bound_trains(results):
