@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import crowding
 from . import rng as rngmod
-from .choice import assign_routes
+from .choice import Assignment, Chooser
+from .crowding import PlatformLookup, leg_paths
 from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
 from .errors import Problem, UserError
@@ -41,7 +43,8 @@ class Prepared:
     replication: int
     demand: Demand
     router: Router
-    assignment: object
+    chooser: Chooser
+    assignment: Assignment
     plan: Plan
     groups: dict[str, np.ndarray]
     warnings: list[str]
@@ -132,8 +135,9 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
     router = Router(scenario.network, m.routing, m.period.start, m.period.end)
-    assignment = assign_routes(router, demand.origin, demand.destination, demand.payment, demand.media,
-                               demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
+    chooser = Chooser(router, demand.origin, demand.destination, demand.payment, demand.media, demand.t_depart,
+                      rngmod.stream(seed, replication, "routing"), str(scenario.path))
+    assignment = chooser.choose()
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
     dynamic = m.operations.mode == "dynamic"
@@ -146,7 +150,50 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 + before_first_train_warnings(plan, scenario.network, router))
     for w in warnings:
         log.warning("%s", w)
-    return Prepared(scenario, seed, replication, demand, router, assignment, plan, groups, warnings)
+    return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings)
+
+
+def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[phase] = timings.get(phase, 0.0) + now - since
+    return now
+
+
+def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, float]):
+    """Route choice and simulation alternate with crowding costs (see schema.CrowdingSpec). The
+    first run is prep's; returns the last run's assignment and tables, and what the iterations did."""
+    spec = prep.scenario.model.routing.crowding
+    net, router, demand = prep.scenario.network, prep.router, prep.demand
+    t = time.perf_counter()
+    rec = run_engine(prep.plan, engine, progress)
+    t = _add_time(timings, "simulation", t)
+    assignment, plan = prep.assignment, prep.plan
+    tables = build_tables(net, demand, router, assignment, plan, rec)
+    t = _add_time(timings, "tables", t)
+    if spec is None:
+        return assignment, tables, None
+    paths, lookup, field, changed = leg_paths(router), PlatformLookup(router), None, []
+    for n in range(1, spec.max_iterations):
+        aux = crowding.measure(router, tables.legs, tables.trains, spec, paths, lookup)
+        field = aux if field is None else crowding.average(field, aux, n)
+        new = prep.chooser.choose(field)
+        changed.append(float((new.route_of != assignment.route_of).mean()) if len(new.route_of) else 0.0)
+        t = _add_time(timings, "routing", t)
+        if changed[-1] == 0.0:
+            break  # nobody changes route: the next run would be the same
+        assignment = new
+        plan = build_plan(net, router, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
+                          plan.ops, plan.t_end, prep.seed, prep.replication)
+        t = _add_time(timings, "plan", t)
+        rec = run_engine(plan, engine, progress)
+        t = _add_time(timings, "simulation", t)
+        tables = build_tables(net, demand, router, assignment, plan, rec)
+        t = _add_time(timings, "tables", t)
+        if changed[-1] < spec.tolerance:
+            break
+    info = {"runs": 1 + sum(1 for c in changed if c > 0), "route_change_share": changed,
+            "converged": bool(changed) and changed[-1] < spec.tolerance}
+    return assignment, tables, info
 
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
@@ -154,18 +201,18 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     """Run one replication in memory and return its tables and KPIs."""
     timings: dict[str, float] = {}
     prep = prepare(scenario, seed, replication, timings)
-    t0 = time.perf_counter()
-    rec = run_engine(prep.plan, engine, progress)
+    _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     t1 = time.perf_counter()
-    timings["simulation"] = t1 - t0
-    tables = build_tables(scenario.network, prep.demand, prep.router, prep.assignment, prep.plan, rec)
     net = scenario.network
     interchanges = {ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id)
                     for ic in net.interchanges}
     period = scenario.model.period
+    standing = {ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops}
     summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups, interchanges,
-                        period.warm_up_until)
+                        period.warm_up_until, standing)
+    if crowding_info is not None:
+        summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)
     summary["warnings"] = prep.warnings
-    timings["tables"] = time.perf_counter() - t1
+    _add_time(timings, "tables", t1)
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

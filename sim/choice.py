@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .crowding import CrowdingField
 from .errors import Problem, UserError
 from .routing import WAIT_BIN_S, Route, Router, candidate_sets
 
@@ -68,24 +69,34 @@ class RouteCosts:
                      + fare / spec.value_of_time_cny_per_h * 3600.0)
         """Cost without waiting [route, medium]; inf where a change has no path open to the medium."""
 
-    def expected_wait_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def expected_wait_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray,
+                           crowd: CrowdingField | None = None) -> np.ndarray:
         """wait_weight * expected waits of routes `rows` for commuters of `medium` starting at
-        clock times t, each leg's wait taken in the bin in which it is expected to be reached."""
+        clock times t, each leg's wait taken in the bin in which it is expected to be reached;
+        with `crowd`, plus its extra wait and its in-vehicle time times (multiplier - 1)."""
         total = np.zeros(len(rows))
+        crowding = np.zeros(len(rows))
         tau = t + self.walk_before[rows, 0, medium]
         for j in range(self.legs.shape[1]):
             has = self.valid[rows, j]
-            w = np.where(has, self.router.expected_wait(np.where(has, self.legs[rows, j], 0), tau), 0.0)
+            leg = np.where(has, self.legs[rows, j], 0)
+            w = self.router.expected_wait(leg, tau)
+            if crowd is not None:
+                b = self.router.wait_bin(tau)
+                w = w + crowd.extra_wait[leg, b]
+                crowding += np.where(has, self.leg_ivt[rows, j] * (crowd.ivt_factor[leg, b] - 1.0), 0.0)
+            w = np.where(has, w, 0.0)
             total += w
             if j + 1 < self.legs.shape[1]:
                 tau = tau + w + self.leg_ivt[rows, j] + self.walk_before[rows, j + 1, medium]
-        return self.router.spec.wait_weight * total
+        return self.router.spec.wait_weight * total + crowding
 
-    def real_time_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray,
-                       informed: np.ndarray) -> np.ndarray:
+    def real_time_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray, informed: np.ndarray,
+                       crowd: CrowdingField | None = None) -> np.ndarray:
         """Full cost of routes `rows` for commuters of `medium` starting at t who know the actual
         departures of legs on the `informed` operators (bool per operator index): waits to the
-        next train and that train's run time; other legs at their expected wait and mean run time."""
+        next train and that train's run time; other legs at their expected wait and mean run time.
+        With `crowd`, plus each leg's extra wait, and rides weighted by its multiplier."""
         router = self.router
         waits = np.zeros(len(rows))
         ivt = np.zeros(len(rows))
@@ -97,8 +108,13 @@ class RouteCosts:
             known = informed[router.leg_operator[leg]]
             w = np.where(known, dep - tau, router.expected_wait(leg, tau))
             ride = np.where(known, arr - dep, router.leg_ivt[leg])
-            waits += np.where(has, w, 0.0)
-            ivt += np.where(has, ride, 0.0)
+            felt_wait, felt_ride = w, ride
+            if crowd is not None:
+                b = router.wait_bin(tau)
+                felt_wait = w + crowd.extra_wait[leg, b]
+                felt_ride = ride * crowd.ivt_factor[leg, b]
+            waits += np.where(has, felt_wait, 0.0)
+            ivt += np.where(has, felt_ride, 0.0)
             if j + 1 < self.legs.shape[1]:
                 tau = np.where(has, tau + w + ride, tau) + self.walk_before[rows, j + 1, medium]
         return (self.base[rows, medium] - self.ivt[rows] + ivt) + router.spec.wait_weight * waits
@@ -116,6 +132,59 @@ def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarr
     return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
 
 
+class Chooser:
+    """Route choice for a fixed population: candidates and costs prepared once, a choice made for
+    any crowding field (see assign_routes)."""
+
+    def __init__(self, router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
+                 media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> None:
+        assert tuple(media) == router.media, "medium codes follow the router's media"
+        self.router, self.file = router, file
+        self.origin, self.destination, self.t_depart = origin, destination, t_depart
+        self.medium = medium.astype(np.int64)
+        self.u = rng.random(len(origin))
+        n_st = len(router.net.stations)
+        band = router.band_of(t_depart)
+        odb = (origin.astype(np.int64) * n_st + destination) * router.n_bands + band
+        self.uniq_odb, self.odb_inv = np.unique(odb, return_inverse=True)
+        routes, cand = candidate_sets(router, self.uniq_odb // router.n_bands, self.uniq_odb % router.n_bands, file)
+        self.routes = tuple(routes)
+        self.costs = RouteCosts(router, routes)
+        self.cand_mat = np.full((len(self.uniq_odb), router.spec.max_routes), -1, dtype=np.int64)
+        for k, options in enumerate(cand):
+            self.cand_mat[k, : len(options)] = options
+        self.theta = router.spec.logit_scale_per_min / 60.0
+
+    def choose(self, crowd: CrowdingField | None = None) -> Assignment:
+        """Every commuter's route, by logit on the costs at its medium and start time (with the
+        crowding field, when given). The same uniform number per commuter in every call."""
+        router, costs, medium, t_depart = self.router, self.costs, self.medium, self.t_depart
+        n_st = len(router.net.stations)
+        if router.spec.information == "real_time":
+            names = router.spec.real_time_operators
+            informed = np.asarray([names is None or op.id in names for op in router.net.operators])
+            options = self.cand_mat[self.odb_inv]
+            cost = _option_costs(options, lambda rows, c: costs.real_time_cost(
+                rows, medium[c], t_depart[c], informed, crowd))
+            _check_feasible(cost, self.origin, self.destination, medium, router.media, router, self.file)
+            pick = logit_pick(cost, self.u, self.theta)
+            return Assignment(self.routes, options[np.arange(len(self.u)), pick].astype(np.int32))
+        # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
+        start_bin = ((t_depart - router.t_start) // WAIT_BIN_S).astype(np.int64)
+        n_media, n_bins = len(router.media), int(start_bin.max()) + 1 if len(start_bin) else 1
+        key = (self.odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
+        uniq_key, key_inv = np.unique(key, return_inverse=True)
+        g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
+        g_t = router.t_start + (g_bin + 0.5) * WAIT_BIN_S
+        options = self.cand_mat[g_odb]
+        cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
+            rows, g_m[g], g_t[g], crowd))
+        g_od = self.uniq_odb[g_odb] // router.n_bands
+        _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, router.media, router, self.file)
+        pick = logit_pick(cost[key_inv], self.u, self.theta)
+        return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
+
+
 def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
                   media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
                   file: str = "") -> Assignment:
@@ -125,42 +194,7 @@ def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, m
     One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
     not depend on how many candidates each OD pair has. `media` must be `router.media`.
     """
-    assert tuple(media) == router.media, "medium codes follow the router's media"
-    u = rng.random(len(origin))
-    n_st = len(router.net.stations)
-    band = router.band_of(t_depart)
-    odb = (origin.astype(np.int64) * n_st + destination) * router.n_bands + band
-    uniq_odb, odb_inv = np.unique(odb, return_inverse=True)
-    routes, cand = candidate_sets(router, uniq_odb // router.n_bands, uniq_odb % router.n_bands, file)
-    costs = RouteCosts(router, routes)
-    width = router.spec.max_routes
-    cand_mat = np.full((len(uniq_odb), width), -1, dtype=np.int64)
-    for k, options in enumerate(cand):
-        cand_mat[k, : len(options)] = options
-    theta = router.spec.logit_scale_per_min / 60.0
-    medium = medium.astype(np.int64)
-    if router.spec.information == "real_time":
-        names = router.spec.real_time_operators
-        informed = np.asarray([names is None or op.id in names for op in router.net.operators])
-        options = cand_mat[odb_inv]
-        cost = _option_costs(options, lambda rows, c: costs.real_time_cost(rows, medium[c], t_depart[c], informed))
-        _check_feasible(cost, origin, destination, medium, media, router, file)
-        pick = logit_pick(cost, u, theta)
-        return Assignment(tuple(routes), options[np.arange(len(u)), pick].astype(np.int32))
-    # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
-    start_bin = ((t_depart - router.t_start) // WAIT_BIN_S).astype(np.int64)
-    n_media, n_bins = len(media), int(start_bin.max()) + 1 if len(start_bin) else 1
-    key = (odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
-    uniq_key, key_inv = np.unique(key, return_inverse=True)
-    g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
-    g_t = router.t_start + (g_bin + 0.5) * WAIT_BIN_S
-    options = cand_mat[g_odb]
-    cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
-        rows, g_m[g], g_t[g]))
-    g_od = uniq_odb[g_odb] // router.n_bands
-    _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, media, router, file)
-    pick = logit_pick(cost[key_inv], u, theta)
-    return Assignment(tuple(routes), options[key_inv, pick].astype(np.int32))
+    return Chooser(router, origin, destination, medium, media, t_depart, rng, file).choose()
 
 
 def _option_costs(options: np.ndarray, cost_of) -> np.ndarray:

@@ -46,6 +46,17 @@ def peak_load_factor(trains: pd.DataFrame) -> dict[str, float]:
     return {str(k): float(v) for k, v in lf.groupby(trains["line"], observed=True).max().items()}
 
 
+def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Per line with seats and standing area (line id -> (seats, m2)): the highest standing
+    density (persons per m2) of a departing train."""
+    out = {}
+    for line, (seats, area) in standing.items():
+        loads = trains.loc[trains["line"].astype(str) == line, "load_after"].to_numpy()
+        if len(loads):
+            out[line] = round(float(max(0.0, loads.max() - seats) / area), 3)
+    return out
+
+
 def revenue_by_operator(legs: pd.DataFrame) -> dict[str, float]:
     """Fare revenue (CNY) per operator over the legs actually boarded."""
     boarded = legs[legs["t_board"].notna()]
@@ -118,7 +129,8 @@ def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[st
 
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
               groups: dict[str, np.ndarray] | None = None,
-              interchanges: dict[str, tuple[str, str]] | None = None, kpi_from: float | None = None) -> dict:
+              interchanges: dict[str, tuple[str, str]] | None = None, kpi_from: float | None = None,
+              standing: dict[str, tuple[float, float]] | None = None) -> dict:
     """summary.json: KPIs of the commuters starting at or after `kpi_from` (all when None) and of
     the train calls departing from then on: overall, per line and operator, per segment, per named
     group and per interchange (named by id, with its two station ids). With a warm-up, `warm_up`
@@ -127,11 +139,12 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
         keep = (trips["t_depart"] >= kpi_from).to_numpy()
         out = summarize(trips[keep], legs[np.isin(legs["commuter_id"].to_numpy(), trips["commuter_id"].to_numpy()[keep])],
                         trains[trains["t_depart"] >= kpi_from], {k: m[keep] for k, m in (groups or {}).items()},
-                        interchanges)
+                        interchanges, standing=standing)
         out["warm_up"] = {"until_s": kpi_from, "commuters_excluded": int((~keep).sum()), "all_commuters": trip_kpis(trips)}
         return out
     out = trip_kpis(trips)
     out["peak_load_factor"] = peak_load_factor(trains)
+    out["peak_standing_density_p_m2"] = peak_standing_density(trains, standing or {})
     out["fare_revenue_cny"] = revenue_by_operator(legs)
     out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in (interchanges or {}).items()}
     out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])

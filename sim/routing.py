@@ -242,11 +242,14 @@ class Router:
         """Start band (hour of the period) of clock times t."""
         return np.clip(((np.asarray(t) - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
 
+    def wait_bin(self, t: np.ndarray) -> np.ndarray:
+        """Index of the WAIT_BIN_S bin of clock times t (clipped to the tabulated range)."""
+        return np.clip(((np.nan_to_num(t, posinf=1e12) - self.t_start) // WAIT_BIN_S).astype(np.int64), 0,
+                       self.wait_bins.shape[1] - 1)
+
     def expected_wait(self, legs: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Expected wait (s) for legs reached at clock times t (random incidence over their bin)."""
-        b = np.clip(((np.nan_to_num(t, posinf=1e12) - self.t_start) // WAIT_BIN_S).astype(np.int64), 0,
-                    self.wait_bins.shape[1] - 1)
-        return self.wait_bins[legs, b]
+        return self.wait_bins[legs, self.wait_bin(t)]
 
     def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Departure and arrival (s) of the first train of each leg leaving at or after t; where

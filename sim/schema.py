@@ -525,6 +525,19 @@ class DemandSpec(Strict):
     groups: dict[Id, GroupSpec] = Field(default_factory=dict)
 
 
+class CrowdingSpec(Strict):
+    """Crowding in route choice: in-vehicle time weighted by how full the trains are (seated and
+    standing multipliers; Wardman & Whelan 2011, Transport Reviews 31(3), averages over British
+    studies: 1.19 seated, 2.32 standing) plus the extra wait full trains cause; route choice and
+    simulation alternate, the crowding costs averaged over the runs (method of successive averages),
+    until fewer than `tolerance` of the commuters change route or after `max_iterations` runs."""
+
+    seated_multiplier: Annotated[float, Field(ge=1.0, le=5.0)] = 1.19
+    standing_multiplier: Annotated[float, Field(ge=1.0, le=10.0)] = 2.32
+    max_iterations: Annotated[int, Field(ge=1, le=50)] = 2
+    tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.005
+
+
 class RoutingSpec(Strict):
     """Generalised cost (seconds of in-vehicle time) and the logit route choice."""
 
@@ -545,6 +558,8 @@ class RoutingSpec(Strict):
     real_time_operators: list[Id] | None = None
     """With real_time: the operators whose departures commuters know (all when absent); legs on
     other operators are valued at their expected wait."""
+    crowding: CrowdingSpec | None = None
+    """Crowding in route choice (off when absent)."""
 
 
 class PeriodSpec(Strict):

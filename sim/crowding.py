@@ -1,0 +1,144 @@
+"""Crowding as route choice sees it: in-vehicle time multipliers and the extra wait full trains
+cause, per leg and time bin, measured from a run's tables; averaged over the route-choice
+iterations (method of successive averages).
+
+A rider's in-vehicle time multiplier on a train with `load` riders, `seats` seats: 1 + (m_seated
+- 1) * load / seats while everyone can sit, then the mix of seated riders at m_seated and standing
+riders at m_standing (Wardman & Whelan 2011: averages 1.19 seated and 2.32 standing on crowded
+trains). A leg's multiplier is the mean over the platforms it leaves along its ride of the mean
+multiplier of trains departing them in the bin in which the leg is boarded. The extra wait of a
+leg is the mean, over riders boarding its platform in the bin, of the wait beyond the random-
+incidence expectation (time lost to full trains), never below 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .routing import WAIT_BIN_S, Router
+from .schema import CrowdingSpec
+
+
+@dataclass(frozen=True)
+class CrowdingField:
+    """Per leg option and wait bin of the router: in-vehicle time multiplier and extra wait (s)."""
+
+    ivt_factor: np.ndarray
+    extra_wait: np.ndarray
+
+
+def neutral(router: Router) -> CrowdingField:
+    shape = router.wait_bins.shape
+    return CrowdingField(np.ones(shape), np.zeros(shape))
+
+
+def multiplier(load: np.ndarray, seats: np.ndarray, spec: CrowdingSpec) -> np.ndarray:
+    """Mean in-vehicle time multiplier of the riders of trains with `load` riders and `seats`
+    seats (1 where a line gives no seat count)."""
+    load = np.asarray(load, dtype=float)
+    seats = np.asarray(seats, dtype=float)
+    out = np.ones_like(load)
+    known = seats > 0
+    sitting = known & (load <= seats)
+    out[sitting] = 1 + (spec.seated_multiplier - 1) * load[sitting] / seats[sitting]
+    full = known & (load > seats)
+    s, ld = seats[full], load[full]
+    out[full] = (s * spec.seated_multiplier + (ld - s) * spec.standing_multiplier) / ld
+    return out
+
+
+def leg_paths(router: Router) -> list[np.ndarray]:
+    """For every leg option, the platforms its trains leave along the ride (boarding platform up
+    to the stop before the alighting station), from a pattern serving it."""
+    net = router.net
+    at: dict[tuple[int, int], np.ndarray] = {}
+    for p in net.patterns:
+        for i, plat in enumerate(p.platforms[:-1]):
+            for j in range(i + 1, len(p.stops)):
+                at.setdefault((plat, p.stops[j]), np.asarray(p.platforms[i:j], dtype=np.int64))
+    return [at[(leg.platform, leg.alight)] for leg in router.legs]
+
+
+def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Network indices of a categorical (or string) column of ids."""
+    col = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
+    lookup = np.asarray([index[c] for c in col.cat.categories] + [-1], dtype=np.int64)
+    return lookup[col.cat.codes.to_numpy()]
+
+
+class PlatformLookup:
+    """Platform of (station, line, direction), and leg option of (platform, alighting station),
+    vectorised."""
+
+    def __init__(self, router: Router) -> None:
+        net = router.net
+        self.net = net
+        n_st, n_ln = len(net.stations), len(net.lines)
+        self.plat = np.full(n_ln * n_st * 2, -1, dtype=np.int64)
+        for p in net.platforms:
+            self.plat[(p.line * n_st + p.station) * 2 + (p.direction == "up")] = p.index
+        self.km = np.full((n_ln, n_st), np.nan)
+        for ln in net.lines:
+            for st, k in ln.km.items():
+                self.km[ln.index, st] = k
+        keys = np.asarray([leg.platform * n_st + leg.alight for leg in router.legs], dtype=np.int64)
+        self.order = np.argsort(keys)
+        self.sorted_keys = keys[self.order]
+
+    def platform(self, station: np.ndarray, line: np.ndarray, up: np.ndarray) -> np.ndarray:
+        return self.plat[(line * len(self.net.stations) + station) * 2 + up.astype(np.int64)]
+
+    def boarding_platform(self, legs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Boarding platform and alighting station of every row of a legs table."""
+        net = self.net
+        b, a = _codes(legs["board_station"], net.station_index), _codes(legs["alight_station"], net.station_index)
+        li = _codes(legs["line"], net.line_index)
+        return self.platform(b, li, self.km[li, a] > self.km[li, b]), a
+
+    def leg_option(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(self.sorted_keys, platform * len(self.net.stations) + alight)
+        return self.order[np.minimum(pos, len(self.order) - 1)]
+
+
+def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: CrowdingSpec,
+            paths: list[np.ndarray], lookup: PlatformLookup) -> CrowdingField:
+    """The crowding field of one run (see the module docstring)."""
+    net = router.net
+    n_plat, n_bins = len(net.platforms), router.wait_bins.shape[1]
+
+    def bin_of(t: np.ndarray) -> np.ndarray:
+        return np.clip(((t - router.t_start) // WAIT_BIN_S).astype(np.int64), 0, n_bins - 1)
+
+    # mean multiplier of trains departing each platform in each bin
+    dep = trains[trains["t_depart"].notna() & (trains["load_after"] > 0)]
+    line = _codes(dep["line"], net.line_index)
+    call_plat = lookup.platform(_codes(dep["station"], net.station_index), line,
+                                (dep["direction"].astype(str) == "up").to_numpy())
+    seats = np.asarray([float(ln.ops.seats) if ln.ops else 0.0 for ln in net.lines])[line]
+    m = multiplier(dep["load_after"].to_numpy(), seats, spec)
+    cell = call_plat * n_bins + bin_of(dep["t_depart"].to_numpy())
+    total = np.bincount(cell, weights=m, minlength=n_plat * n_bins)
+    count = np.bincount(cell, minlength=n_plat * n_bins)
+    plat_m = np.where(count > 0, total / np.maximum(count, 1), 1.0).reshape(n_plat, n_bins)
+    ivt = np.vstack([plat_m[path].mean(axis=0) for path in paths]) if paths else np.ones((0, n_bins))
+    # extra wait beyond random incidence, per boarding platform and bin
+    boarded = legs[legs["t_board"].notna()]
+    lp, alight = lookup.boarding_platform(boarded)
+    k = lookup.leg_option(lp, alight)
+    t_plat = boarded["t_platform"].to_numpy()
+    lost = np.maximum(0.0, boarded["t_board"].to_numpy() - t_plat - router.expected_wait(k, t_plat))
+    cell = lp * n_bins + bin_of(t_plat)
+    total = np.bincount(cell, weights=lost, minlength=n_plat * n_bins)
+    count = np.bincount(cell, minlength=n_plat * n_bins)
+    plat_extra = np.where(count > 0, total / np.maximum(count, 1), 0.0).reshape(n_plat, n_bins)
+    extra = plat_extra[[leg.platform for leg in router.legs]] if router.legs else np.zeros((0, n_bins))
+    return CrowdingField(ivt, extra)
+
+
+def average(previous: CrowdingField, new: CrowdingField, n: int) -> CrowdingField:
+    """Method of successive averages: the mean of the first n fields, given the mean of n - 1."""
+    return CrowdingField(previous.ivt_factor + (new.ivt_factor - previous.ivt_factor) / n,
+                         previous.extra_wait + (new.extra_wait - previous.extra_wait) / n)
