@@ -120,7 +120,7 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     tr = plan.trains
     n_calls = np.diff(tr.call_start)
     call_train = np.repeat(np.arange(tr.n_trains, dtype=np.int64), n_calls)
-    done = rec.call_done & tr.call_stop
+    done = rec.call_done
     pat = tr.pattern[call_train]
     pat_line = np.asarray([p.line for p in network.patterns], dtype=np.int64)
     pat_dir = np.asarray([0 if p.direction == "up" else 1 for p in network.patterns], dtype=np.int64)
@@ -138,6 +138,7 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "load_after": rec.call_load[done],
         "capacity": tr.capacity[call_train[done]],
         "delay_s": rec.call_t_dep[done] - tr.call_t_dep[done],
+        "stops": tr.call_stop[done],
     })
 
     joined = ~np.isnan(rec.fac_t_join)

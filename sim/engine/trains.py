@@ -99,6 +99,7 @@ def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArriv
                 yield At(env, t_dep - env.now, DEPARTURE_PRIORITY)
             tracks.depart(c, t_dep)
             times.depart(c, t_dep)
+            times.passed(c, load)
             continue
         alighted = on_arrive(k, c, t_arr)
         load -= alighted
@@ -136,6 +137,11 @@ class TrainTimes:
 
     def depart(self, c: int, t: float) -> None:
         self.rec.call_t_dep[c] = t
+
+    def passed(self, c: int, load: int) -> None:
+        """A station passed without stopping, with `load` riders on board."""
+        self.rec.call_done[c] = True
+        self.rec.call_load[c] = load
 
 
 class Tracks:
