@@ -36,11 +36,11 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         return ROOT / "scenarios" / "baseline.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
-    if kind == "grid":
+    if kind in ("grid", "gridcrowd"):
         from bench.synthetic import write_grid
 
-        return write_grid(workdir / "grid", total)
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, switches or grid)")
+        return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, switches, grid or gridcrowd)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:

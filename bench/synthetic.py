@@ -22,6 +22,12 @@ FACILITIES = {
 }
 
 
+OPERATIONS = {"door_channels": 30, "door_time_s": 8, "boarding_s": 1.0, "alighting_s": 0.8,
+              "crowded_density_p_m2": 4, "crowded_factor": 1.5, "max_dwell_s": 90, "seats": 336,
+              "standing_area_m2": 254, "min_headway_s": 120, "running_recovery": 0.03}
+"""Dynamic operations of every grid line (as the shipped Type A lines)."""
+
+
 def grid_city(n_lines: int = 20, stations_per_line: int = 30) -> dict:
     half = n_lines // 2
     step = stations_per_line // half
@@ -50,6 +56,7 @@ def grid_city(n_lines: int = 20, stations_per_line: int = 30) -> dict:
             "speed_profile": {"max_kmh": 80, "accel_ms2": 1.0, "decel_ms2": 1.0, "margin": 0.1},
             "dwell_s": 30,
             "capacity": 1860,
+            "operations": OPERATIONS,
             "patterns": [{"id": "all", "stops": [stops[0], stops[-1]],
                           "timetable": {"forward": timetable, "backward": timetable}}],
         })
@@ -73,7 +80,12 @@ def grid_city(n_lines: int = 20, stations_per_line: int = 30) -> dict:
     }
 
 
-def grid_scenario(total: int, seed: int = 1) -> dict:
+def grid_scenario(total: int, seed: int = 1, crowding: bool = False) -> dict:
+    """The grid city's morning; with `crowding`, route choice and simulation alternate twice
+    (crowding in route choice, every iteration run)."""
+    routing: dict = {"max_transfers": 2}
+    if crowding:
+        routing["crowding"] = {"max_iterations": 2, "tolerance": 0.0}
     return {
         "schema_version": 1,
         "name": "grid_city",
@@ -88,14 +100,15 @@ def grid_scenario(total: int, seed: int = 1) -> dict:
                           "payment": {"qr": 0.6, "card": 0.3, "single_ticket": 0.1},
                           "generator": {"distance_decay_per_km": 0.05, "min_km": 2.0}}],
         },
-        "routing": {"max_transfers": 2},
+        "routing": routing,
     }
 
 
-def write_grid(directory: Path, total: int, n_lines: int = 20, stations_per_line: int = 30) -> Path:
+def write_grid(directory: Path, total: int, n_lines: int = 20, stations_per_line: int = 30,
+               crowding: bool = False) -> Path:
     """Write network.yaml and scenario.yaml into `directory`; returns the scenario path."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "network.yaml").write_text(yaml.safe_dump(grid_city(n_lines, stations_per_line)), encoding="utf-8")
     path = directory / "scenario.yaml"
-    path.write_text(yaml.safe_dump(grid_scenario(total)), encoding="utf-8")
+    path.write_text(yaml.safe_dump(grid_scenario(total, crowding=crowding)), encoding="utf-8")
     return path
