@@ -32,7 +32,7 @@ QUICK_CASES = ["baseline:20000+ref", "switches:20000+ref", "grid:20000"]
 
 
 def scenario_path(kind: str, total: int, workdir: Path) -> Path:
-    if kind == "baseline":
+    if kind in ("baseline", "timetable"):
         return ROOT / "scenarios" / "baseline.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
@@ -40,7 +40,7 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, switches, grid or gridcrowd)")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, timetable, switches, grid or gridcrowd)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:
@@ -51,7 +51,8 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    scn = load_scenario(scenario_path(kind, total, out)).with_overrides({"demand.total": total})
+    overrides = {"demand.total": total, **({"operations.mode": "timetable"} if kind == "timetable" else {})}
+    scn = load_scenario(scenario_path(kind, total, out)).with_overrides(overrides)
     timings["load"] = time.perf_counter() - t0
     result = api.run(scn, engine=engine)
     timings.update(result.timings_s)
@@ -103,7 +104,8 @@ def describe(r: dict) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, switches (every integration "
+    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, timetable (the baseline in timetable "
+                                              "operations), switches (every integration "
                                               "switch at work, bench/all_switches.yaml) or grid")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
