@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 COMPONENTS = ("access_s", "wait_s", "in_vehicle_s", "transfer_s", "egress_s")
 
@@ -183,6 +182,8 @@ def confidence_intervals(summaries: list[dict], level: float = 0.95) -> dict[str
             continue
         mean = float(vals.mean())
         if len(vals) > 1:
+            from scipy import stats  # imported here: scipy.stats takes half a second to import
+
             half = float(stats.t.ppf((1 + level) / 2, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
         else:
             half = float("nan")
