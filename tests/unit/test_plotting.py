@@ -174,13 +174,14 @@ def test_save_writes_png(tmp_path: Path, ytrains: pd.DataFrame) -> None:
 
 
 def test_layering_no_simpy_no_pyplot() -> None:
-    tree = ast.parse(Path(plotting.__file__).read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "plotting imports nothing from the simulator"
-            imported.add(node.module or "")
-    assert not any(m.startswith("simpy") or m == "matplotlib.pyplot" for m in imported)
-    assert not any(m == "sim" or m.startswith("sim.") for m in imported)
+    for path in Path(plotting.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), "plotting imports only its own modules from the simulator"
+                imported.add(("." if node.level else "") + (node.module or ""))
+        assert not any(m.startswith("simpy") or m == "matplotlib.pyplot" for m in imported), path
+        assert not any(m == "sim" or m.startswith("sim.") for m in imported), path

@@ -1,0 +1,85 @@
+"""Shared pieces of the charts: figure creation, clock axes, names, colours, saving.
+
+Every chart function in this package takes result tables (pandas DataFrames, columns as in
+docs/outputs.md) or small tables of statistics computed by the caller, plus plain mappings (English
+station names, km posts, colours), and returns a `matplotlib.figure.Figure`. It reads no files, runs
+no simulation and touches no pyplot state: figures are plain `Figure` objects on the Agg canvas, so
+they work headless and in notebooks. Units: clock times in seconds since service-day midnight (shown
+as HH:MM), durations in seconds in the tables and minutes on the charts, loads in passengers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+DPI = 130
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+            "#bcbd22", "#7f7f7f")
+ZOOM_BELOW_LF = 0.35
+"""Load profile: when the highest load is below this share of capacity the y axis zooms on the loads."""
+_NICE_TIME_STEPS_S = (60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def clock_label(seconds: float, _pos: object = None) -> str:
+    """'HH:MM' for seconds since midnight (rounded to the minute; hours past 24 kept)."""
+    if not np.isfinite(seconds):
+        return ""
+    minutes = round(float(seconds) / 60.0)
+    sign = "-" if minutes < 0 else ""
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _clock_axis(axis, span_s: float, target_ticks: int = 8) -> None:
+    """Clock-formatted ticks on a time axis (`axis` is ax.xaxis or ax.yaxis), a nice step for the span."""
+    step = next((s for s in _NICE_TIME_STEPS_S if span_s / s <= target_ticks), _NICE_TIME_STEPS_S[-1])
+    axis.set_major_locator(MultipleLocator(step))
+    axis.set_major_formatter(FuncFormatter(clock_label))
+
+
+def _new_figure(width_in: float, height_in: float) -> Figure:
+    return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def _no_data(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+def _name(station: str, station_names: Mapping[str, str], max_chars: int = 26) -> str:
+    """The station's English name (its id when unnamed), shortened with an ellipsis past `max_chars`."""
+    name = str(station_names.get(station, station))
+    return name if len(name) <= max_chars else name[:max_chars - 1].rstrip() + "\u2026"
+
+
+def _of_line(trains: pd.DataFrame, line: str) -> pd.DataFrame:
+    """The calls of `line`, with plain-string ids (categoricals dropped) and sorted by train and seq."""
+    df = trains[trains["line"].astype(str) == line].copy()
+    for col in ("train_id", "service", "direction", "station"):
+        df[col] = df[col].astype(str)
+    return df.sort_values(["train_id", "seq"], kind="stable")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write `fig` as PNG (130 dpi, tight bounding box) to `path`, creating its folder; returns the path.
+
+    Closes nothing and touches no global pyplot state (a bare `Figure` is freed with its references).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    return path
