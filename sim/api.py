@@ -23,7 +23,7 @@ from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
-from .metrics import summarize
+from .metrics import KpiSetup, summarize
 from .plan import Plan, build_plan
 from .plausibility import before_first_train_warnings, facility_load_warnings, track_warnings
 from .routing import Router
@@ -206,10 +206,12 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     net = scenario.network
     interchanges = {ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id)
                     for ic in net.interchanges}
-    period = scenario.model.period
-    standing = {ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops}
-    summary = summarize(tables.trips, tables.legs, tables.trains, prep.groups, interchanges,
-                        period.warm_up_until, standing)
+    setup = KpiSetup(groups=prep.groups, interchanges=interchanges,
+                     standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
+                     servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until)
+    for name, mask in prep.groups.items():
+        tables.trips[f"group_{name}"] = mask
+    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup)
     if crowding_info is not None:
         summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)

@@ -9,8 +9,6 @@ import time
 import traceback
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import Problem, UserError
 from .io import StagedDir, check_output_dir, command_line, manifest, write_json, write_tables
 from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
@@ -112,11 +110,9 @@ def cmd_run(args) -> int:
             write_tables(target, result.tables)
             write_json(target / "summary.json", result.summary)
             if not args.no_plots:
-                from .report import write_standard_plots
+                from .report import RunView, standard_charts
 
-                groups = {k: pd.Series(v) for k, v in result.groups.items()}
-                write_standard_plots(target / "plots", scn.network, result.trips, result.trains, groups,
-                                     scn.model.period.start, scn.model.period.end)
+                standard_charts(RunView.of_result(result), target / "plots")
             result.timings_s["writing"] = time.perf_counter() - t_write
             wall = time.perf_counter() - t_start
             write_json(target / "manifest.json", manifest(result, command_line(), wall, scn.network_files))

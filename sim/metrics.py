@@ -1,8 +1,12 @@
-"""KPIs as pure functions of the recorded tables, and confidence intervals across replications."""
+"""KPIs as pure functions of the recorded tables, and confidence intervals across replications.
+
+Every KPI is defined in docs/outputs.md. Times in seconds, money in CNY, densities in persons/m2.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -126,37 +130,143 @@ def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[st
     return out
 
 
+@dataclass(frozen=True)
+class KpiSetup:
+    """What the KPIs need besides the tables: named OD group masks over the trips, interchanges (id
+    -> its two station ids), seats and standing area per line, servers per facility id, the start
+    of the KPIs (after the warm-up) and named clock windows (s); the peak hour is added."""
+
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    interchanges: dict[str, tuple[str, str]] = field(default_factory=dict)
+    standing: dict[str, tuple[float, float]] = field(default_factory=dict)
+    servers: dict[str, int] = field(default_factory=dict)
+    kpi_from: float | None = None
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def peak_hour(trips: pd.DataFrame) -> tuple[float, float]:
+    """The hour, starting on a half hour, in which most commuters set off (s since midnight)."""
+    t = np.sort(trips["t_depart"].to_numpy())
+    if not len(t):
+        return 0.0, 3600.0
+    starts = np.arange(np.floor(t[0] / 1800.0) * 1800.0, t[-1] + 1, 1800.0)
+    counts = np.searchsorted(t, starts + 3600.0) - np.searchsorted(t, starts)
+    best = float(starts[int(np.argmax(counts))])
+    return best, best + 3600.0
+
+
+def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str, dict]:
+    """Per facility with visits: visits, mean and p95 queueing wait (join to start of service, s),
+    longest queue (persons waiting at once) and utilisation in its busiest clock hour (service
+    time started in that hour / (servers x 3600 s))."""
+    f = facilities.dropna(subset=["t_start"])
+    if f.empty:
+        return {}
+    fid = f["facility_id"].astype(str).to_numpy()
+    names, code = np.unique(fid, return_inverse=True)
+    join, start, end = (f[c].to_numpy() for c in ("t_join", "t_start", "t_end"))
+    wait = start - join
+    n = len(names)
+    visits = np.bincount(code, minlength=n)
+    mean_wait = np.bincount(code, weights=wait, minlength=n) / visits
+    order = np.lexsort((wait, code))
+    first = np.concatenate([[0], np.cumsum(visits)[:-1]])
+    p95 = wait[order][np.minimum(first + np.floor(0.95 * (visits - 1)).astype(np.int64), len(wait) - 1)]
+    # longest queue: +1 when one joins, -1 when one starts service, in time order per facility
+    t_ev = np.concatenate([join, start])
+    step = np.concatenate([np.ones(len(join)), -np.ones(len(start))])
+    c_ev = np.concatenate([code, code])
+    ev = np.lexsort((step, t_ev, c_ev))  # at equal times, starts (-1) before joins
+    running = np.cumsum(step[ev])
+    group_start = np.concatenate([[0], np.cumsum(np.bincount(c_ev, minlength=n))[:-1]])
+    before = np.concatenate([[0.0], running])[group_start]
+    longest = np.zeros(n)
+    np.maximum.at(longest, c_ev[ev], running - before[c_ev[ev]])
+    hour = np.floor(start / 3600.0).astype(np.int64)
+    busy = pd.Series(end - start).groupby([code, hour]).sum()
+    peak_busy = busy.groupby(level=0).max().reindex(range(n), fill_value=0.0).to_numpy()
+    out = {}
+    for k, name in enumerate(names):
+        srv = servers.get(str(name), 1)
+        out[str(name)] = {"visits": int(visits[k]), "wait_mean_s": _num(mean_wait[k]), "wait_p95_s": _num(p95[k]),
+                          "queue_max": int(longest[k]), "utilisation_peak_hour": _num(peak_busy[k] / (srv * 3600.0))}
+    return out
+
+
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
-              groups: dict[str, np.ndarray] | None = None,
-              interchanges: dict[str, tuple[str, str]] | None = None, kpi_from: float | None = None,
-              standing: dict[str, tuple[float, float]] | None = None) -> dict:
-    """summary.json: KPIs of the commuters starting at or after `kpi_from` (all when None) and of
-    the train calls departing from then on: overall, per line and operator, per segment, per named
-    group and per interchange (named by id, with its two station ids). With a warm-up, `warm_up`
-    gives its end, how many commuters it left out and the trip KPIs of everyone."""
-    if kpi_from is not None:
-        keep = (trips["t_depart"] >= kpi_from).to_numpy()
-        out = summarize(trips[keep], legs[np.isin(legs["commuter_id"].to_numpy(), trips["commuter_id"].to_numpy()[keep])],
-                        trains[trains["t_depart"] >= kpi_from], {k: m[keep] for k, m in (groups or {}).items()},
-                        interchanges, standing=standing)
-        out["warm_up"] = {"until_s": kpi_from, "commuters_excluded": int((~keep).sum()), "all_commuters": trip_kpis(trips)}
+              facilities: pd.DataFrame | None = None, setup: KpiSetup | None = None) -> dict:
+    """summary.json: KPIs of the commuters starting at or after the warm-up (`setup.kpi_from`) and
+    of the train calls and facility visits from then on: overall, per line, operator, segment, named
+    group, interchange and facility; the same for each named window and the peak hour
+    (`windows`); with a warm-up, `warm_up` (its end, commuters left out, everyone's trip KPIs)."""
+    setup = setup or KpiSetup()
+    facilities = facilities if facilities is not None else pd.DataFrame(
+        columns=["facility_id", "t_join", "t_start", "t_end", "commuter_id"])
+    if setup.kpi_from is not None:
+        keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
+        ids = trips["commuter_id"].to_numpy()[keep]
+        out = summarize(trips[keep], legs[np.isin(legs["commuter_id"].to_numpy(), ids)],
+                        trains[trains["t_depart"] >= setup.kpi_from],
+                        facilities[np.isin(facilities["commuter_id"].to_numpy(), ids)],
+                        KpiSetup({k: m[keep] for k, m in setup.groups.items()}, setup.interchanges, setup.standing,
+                                 setup.servers, None, setup.windows))
+        out["warm_up"] = {"until_s": setup.kpi_from, "commuters_excluded": int((~keep).sum()),
+                          "all_commuters": trip_kpis(trips)}
         return out
+    out = _kpis(trips, legs, trains, setup)
+    out["facilities"] = facility_kpis(facilities, setup.servers)
+    out["windows"] = {}
+    t0, t1 = peak_hour(trips)
+    for name, (w0, w1) in {"peak_hour": (t0, t1), **setup.windows}.items():
+        inside = ((trips["t_depart"] >= w0) & (trips["t_depart"] < w1)).to_numpy()
+        ids = trips["commuter_id"].to_numpy()[inside]
+        win = _kpis(trips[inside], legs[np.isin(legs["commuter_id"].to_numpy(), ids)],
+                    trains[(trains["t_depart"] >= w0) & (trains["t_depart"] < w1)],
+                    KpiSetup({k: m[inside] for k, m in setup.groups.items()}, setup.interchanges, setup.standing))
+        out["windows"][name] = {"from_s": w0, "to_s": w1, **win}
+    return out
+
+
+def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup) -> dict:
+    """Trip, line, revenue, interchange, segment and group KPIs of the given rows."""
     out = trip_kpis(trips)
     out["peak_load_factor"] = peak_load_factor(trains)
-    out["peak_standing_density_p_m2"] = peak_standing_density(trains, standing or {})
+    out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(legs)
-    out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in (interchanges or {}).items()}
+    out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in setup.interchanges.items()}
     out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])
                        for s in trips["segment"].cat.categories}
     out["groups"] = {}
-    for name, mask in (groups or {}).items():
+    for name, mask in setup.groups.items():
         ids = trips["commuter_id"].to_numpy()[mask]
         g = trip_kpis(trips[mask])
         mine = legs[legs["commuter_id"].isin(ids)]
         g["fare_revenue_cny"] = revenue_by_operator(mine)
-        g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in (interchanges or {}).items()}
+        g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in setup.interchanges.items()}
         out["groups"][name] = g
     return out
+
+
+DIGITS = (("_s", 1), ("_cny", 2), ("_p_m2", 3), ("share", 4), ("factor", 4), ("utilisation", 4), ("_mean", 3))
+"""Decimals kept in summary.json, by the end (or part) of the KPI's name; others keep 4."""
+
+
+def rounded(summary):
+    """A copy of a summary with every float rounded to the precision of its kind (DIGITS)."""
+    def digits(key: str) -> int | None:
+        return next((d for part, d in DIGITS if key.endswith(part) or part in key), None)
+
+    def walk(value, key: str = ""):
+        if isinstance(value, dict):  # ids as keys (lines, operators) inherit their parent's kind
+            return {k: walk(v, str(k) if digits(str(k)) is not None else key) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if isinstance(value, float) and math.isfinite(value):
+            d = digits(key)
+            return round(value, 4 if d is None else d)
+        return value
+
+    return walk(summary)
 
 
 def flatten(summary: dict, prefix: str = "") -> dict[str, float]:

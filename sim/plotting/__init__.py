@@ -5,6 +5,17 @@
 """
 
 from .common import DPI, clock_label, save
-from .run import line_load_profile, marey_diagram, travel_time_distribution
+from .compare import facility_waits, fares_revenue, load_profiles, time_parts, transfer_times, travel_time_cdfs
+from .maps import network_map
+from .run import (
+                  boardings_alightings,
+                  crowding_heatmap,
+                  line_load_profile,
+                  marey_diagram,
+                  queue_lengths,
+                  travel_time_distribution,
+)
 
-__all__ = ["DPI", "clock_label", "line_load_profile", "marey_diagram", "save", "travel_time_distribution"]
+__all__ = ["DPI", "boardings_alightings", "clock_label", "crowding_heatmap", "facility_waits", "fares_revenue",
+           "line_load_profile", "load_profiles", "marey_diagram", "network_map", "queue_lengths", "save", "time_parts",
+           "transfer_times", "travel_time_cdfs", "travel_time_distribution"]

@@ -56,7 +56,7 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def _name(station: str, station_names: Mapping[str, str], max_chars: int = 26) -> str:
+def _name(station: str, station_names: Mapping[str, str], max_chars: int = 40) -> str:
     """The station's English name (its id when unnamed), shortened with an ellipsis past `max_chars`."""
     name = str(station_names.get(station, station))
     return name if len(name) <= max_chars else name[:max_chars - 1].rstrip() + "\u2026"
@@ -75,11 +75,12 @@ def _of_line(trains: pd.DataFrame, line: str) -> pd.DataFrame:
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write `fig` as PNG (130 dpi, tight bounding box) to `path`, creating its folder; returns the path.
+    """Write `fig` as PNG (130 dpi; constrained layout keeps every label on the canvas) to `path`, creating
+    its folder; returns the path.
 
     Closes nothing and touches no global pyplot state (a bare `Figure` is freed with its references).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(path, format="png", dpi=DPI)
     return path

@@ -14,6 +14,9 @@ from matplotlib.ticker import MaxNLocator, MultipleLocator
 
 from .common import _PALETTE, ZOOM_BELOW_LF, _clock_axis, _name, _new_figure, _no_data, _of_line, clock_label
 
+PERCENTILES = np.asarray([50.0, 85.0, 95.0])
+"""Percentiles marked on travel-time CDFs."""
+
 # ---------------------------------------------------------------------------------------------------
 # Travel-time distribution
 
@@ -80,6 +83,10 @@ def travel_time_distribution(trips_by_label: Mapping[str, pd.DataFrame],
             ys = np.arange(1, len(xs) + 1) * 100.0 / len(xs)
             ax_c.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
                       color=color, linewidth=1.6, gid=f"cdf:{label}")
+            pct = np.percentile(v, PERCENTILES)
+            ax_c.plot(pct, PERCENTILES, linestyle="none", marker="o", markersize=5, color=color,
+                      gid=f"percentiles:{label}")
+            text += ", p50/p85/p95 " + "/".join(f"{x:.0f}" for x in pct) + " min"
         else:
             text = f"{label}: no arrived commuters"
         if n_out:
@@ -87,6 +94,8 @@ def travel_time_distribution(trips_by_label: Mapping[str, pd.DataFrame],
         handles.append(Line2D([], [], color=color, linewidth=1.6, label=text))
     if non_empty:
         handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=1.0, label="mean (histogram)"))
+        handles.append(Line2D([], [], color="0.3", linestyle="none", marker="o", markersize=5,
+                              label="p50, p85, p95 (CDF)"))
 
     ax_h.set_title("Histogram")
     ax_h.set_xlabel("travel time (min)")
@@ -118,31 +127,34 @@ def _departing_calls(df: pd.DataFrame) -> pd.DataFrame:
     return out[out["next_station"].notna()]
 
 
-def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[str],
-                      station_names: Mapping[str, str], t_from: float, t_to: float) -> Figure:
-    """Departing load per section of one line, direction "up" (top panel) and "down" (bottom panel).
+def path_sections(trains: pd.DataFrame, line: str, path: Sequence[str], t_from: float, t_to: float) -> pd.DataFrame:
+    """The calls of `line` departing in [t_from, t_to) from a station of `path` towards the next
+    station along it, with `next_station` and `towards` ("up": along the path, "down": against it)."""
+    df = _departing_calls(_of_line(trains, line))
+    df = df[(df["t_depart"] >= t_from) & (df["t_depart"] < t_to)]
+    pos = {s: float(i) for i, s in enumerate(path)}
+    here = np.asarray([pos.get(s, np.nan) for s in df["station"]], dtype=float)
+    there = np.asarray([pos.get(s, np.nan) for s in df["next_station"]], dtype=float)
+    ok = ~np.isnan(here) & ~np.isnan(there)
+    return df[ok].assign(towards=np.where(there[ok] > here[ok], "up", "down"))
 
-    Sections are keyed by the departing station. Over the calls of `line` that depart in
-    [t_from, t_to) (s since midnight) and are not a train's last call: the bar is the mean and the
-    black mark the maximum of `load_after` (passengers on board when leaving the station); the dashed
-    red steps are the mean `capacity` (passengers) of those calls. Both panels share one y scale; when
-    every load in the window is below 35 % of capacity it zooms on the loads and a note gives the
-    capacity instead. The right axis reads
-    the load as a load factor (%) of the window's mean capacity (exact when all trains have the same
-    capacity); the call with the highest load is circled and its load factor given in the corner.
 
-    `station_order` lists the line's station ids in km order, for a Y-shaped line the main trunk first
-    and then the branch stations; "up" sections are drawn in that order, "down" ones in reverse. Only
-    stations with departures in the window are drawn; stations not in `station_order` are appended
-    after them (by mean call sequence number). A dotted vertical line separates chart neighbours that
-    no train runs between (e.g. the end of the trunk and the start of a branch). Tick labels are
-    `station_names` (English names; ids when missing).
+def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
+                      t_from: float, t_to: float, title: str | None = None) -> Figure:
+    """Departing load per section along one route of a line (`path`: station ids in km order, for
+    a Y-shaped line one branch's route), towards the path's last station (top) and towards its first
+    station (bottom).
+
+    Over the calls of `line` that depart in [t_from, t_to) (s since midnight) from a station of the
+    path to the next station along it: the bar is the mean and the black mark the maximum of
+    `load_after` (passengers on board when leaving); the dashed red steps are the mean `capacity`.
+    Both panels share one y scale; when every load is below 35 % of capacity it zooms on the loads
+    and a note gives the capacity. The right axis reads the load as a load factor (%) of the mean
+    capacity; the call with the highest load is circled and described in the corner. Tick labels
+    are `station_names` (English), every station of the path.
     """
-    df = _of_line(trains, line)
-    dep = _departing_calls(df)
-    dep = dep[(dep["t_depart"] >= t_from) & (dep["t_depart"] < t_to)]
-    order = list(dict.fromkeys(station_order))
-
+    path = list(dict.fromkeys(path))
+    dep = path_sections(trains, line, path, t_from, t_to)
     fig = _new_figure(12, 9.5)
     axes = fig.subplots(2, 1)
     legend_handles = [
@@ -150,53 +162,36 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
         Line2D([], [], color="black", marker="_", markersize=10, markeredgewidth=2, linestyle="none",
                label="max departing load"),
     ]
-    capacity_handle = Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)")
-    seam_handle = Line2D([], [], color="0.5", linestyle=":", linewidth=1.2,
-                         label="no train runs between these neighbours (e.g. trunk | branch)")
-    # one y scale for both panels: zoom on the loads only when every load of the window is light
     peak_all = float(dep["load_after"].max()) if not dep.empty else 0.0
     cap_all = float(dep["capacity"].max()) if not dep.empty else 0.0
     zoom = 0 < peak_all < ZOOM_BELOW_LF * cap_all
     top = (peak_all * 1.3 if zoom else max(peak_all, cap_all) * 1.2) or 1.0
     if not zoom and cap_all > 0:
-        legend_handles.append(capacity_handle)
-    for ax, direction in zip(axes, ("up", "down")):
-        d = dep[dep["direction"] == direction]
-        ax.set_xlabel("departing station (section to the train's next stop)")
+        legend_handles.append(Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)"))
+    ends = (_name(path[-1], station_names, 40), _name(path[0], station_names, 40)) if path else ("", "")
+    for ax, towards, end in zip(axes, ("up", "down"), ends):
+        d = dep[dep["towards"] == towards]
+        ax.set_xlabel("departing station (section to the train's next station)")
         ax.set_ylabel("load (passengers on board)")
         ax.grid(True, axis="y", alpha=0.35)
         if d.empty:
-            ax.set_title(f"direction {direction}: no departures in the window")
+            ax.set_title(f"towards {end}: no departures in the window")
             _no_data(ax, "no train departures in the window")
             ax.set_xticks([])
             continue
-        stats = d.groupby("station", sort=False).agg(
-            mean_load=("load_after", "mean"), max_load=("load_after", "max"),
-            capacity=("capacity", "mean"))
-        seq_order = order if direction == "up" else order[::-1]
-        known = set(order)
-        mean_seq = d.groupby("station", sort=False)["seq"].mean()
-        extra = sorted((s for s in stats.index if s not in known), key=lambda s: mean_seq[s])
-        stations = [s for s in seq_order if s in stats.index] + extra
+        stats = d.groupby("station", sort=False).agg(mean_load=("load_after", "mean"),
+                                                     max_load=("load_after", "max"), capacity=("capacity", "mean"))
+        stations = [s for s in (path if towards == "up" else path[::-1]) if s in stats.index]
         stats = stats.loc[stations]
-        pairs = set(zip(d["station"], d["next_station"]))
         x = np.arange(len(stations))
-
         ax.bar(x, stats["mean_load"], width=0.7, color="#4c8cbf", gid="mean_load")
         ax.plot(x, stats["max_load"], color="black", marker="_", markersize=10, markeredgewidth=2,
                 linestyle="none", gid="max_load")
         edges = np.arange(len(stations) + 1) - 0.5
         ax.plot(np.repeat(edges, 2)[1:-1], np.repeat(stats["capacity"].to_numpy(dtype=float), 2),
                 color="#d62728", linestyle="--", linewidth=1.5, gid="capacity")
-        # neighbours on the chart that no train runs between: the trunk/branch seam of a Y-line
-        for i in range(len(stations) - 1):
-            if (stations[i], stations[i + 1]) not in pairs:
-                ax.axvline(i + 0.5, color="0.5", linestyle=":", linewidth=1.2, gid="seam")
-                if seam_handle not in legend_handles:
-                    legend_handles.append(seam_handle)
-
         cap_ref = float(d["capacity"].mean())
-        if zoom:   # light loads: the capacity line is above the scale
+        if zoom:
             ax.text(0.995, 0.975, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
                     ha="right", va="top", fontsize=8.5, color="#d62728")
         ax.set_ylim(0, top)
@@ -214,11 +209,9 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
                     f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the train's capacity",
                     transform=ax.transAxes, ha="left", va="top", fontsize=8.5)
         ax.set_xticks(x, [_name(s, station_names) for s in stations], rotation=55, ha="right",
-                      rotation_mode="anchor", fontsize=8)
-        n_trains = d["train_id"].nunique()
-        km_sense = "increasing" if direction == "up" else "decreasing"
-        ax.set_title(f"direction {direction} (km {km_sense}): {n_trains} trains, {len(d):,} departures")
-    fig.suptitle(f"Line {line}: departing load by section, train departures "
+                      rotation_mode="anchor", fontsize=8 if len(stations) <= 30 else 7)
+        ax.set_title(f"towards {end}: {d['train_id'].nunique()} trains, {len(d):,} departures")
+    fig.suptitle(f"{title or 'Line ' + line}: departing load by section, "
                  f"{clock_label(t_from)}\u2013{clock_label(t_to)}")
     fig.legend(handles=legend_handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9)
     return fig
@@ -228,29 +221,20 @@ def line_load_profile(trains: pd.DataFrame, line: str, station_order: Sequence[s
 # Time-distance (Marey) diagram
 
 
-def _thin_labels(kms: list[float], labels: list[str], limit: int = 30) -> list[str]:
-    """Keep every label when at most `limit`, else every other one (first and last always kept)."""
-    if len(labels) <= limit:
-        return labels
-    keep = [i % 2 == 0 or i == len(labels) - 1 for i in range(len(labels))]
-    # with an even count both of the last two are kept: drop the second-to-last if it is too close
-    if len(labels) >= 3 and keep[-2] and kms[-1] - kms[-2] < (kms[-1] - kms[0]) / limit:
-        keep[-2] = False
-    return [lab if k else "" for lab, k in zip(labels, keep)]
-
-
 def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, float],
                   station_names: Mapping[str, str], t_from: float, t_to: float,
-                  colors: Mapping[str, str] | None = None) -> Figure:
+                  colors: Mapping[str, str] | None = None, service_names: Mapping[str, str] | None = None,
+                  title: str | None = None) -> Figure:
     """Time-distance (Marey) diagram of one line: x = clock time (HH:MM), y = km post (km).
 
     Each train of `line` with a call in [t_from, t_to) (s since midnight; a call counts when its
     [t_arrive, t_depart] overlaps the window) is a polyline through (t_arrive, km) and (t_depart, km) of
     its calls in `seq` order, so dwells are horizontal. Colour by `service` (`colors`: service ->
-    colour, default a fixed palette), one legend entry per service. The x range is the window.
-    Stations missing from `km_of_station` are skipped. y ticks sit at the stations' km posts, labelled
-    with `station_names` (English); above 30 stations every other label is shown (first and last
-    always). On a Y-shaped line the branches share the km range beyond the junction.
+    colour, default a fixed palette), one legend entry per service, named by `service_names` (e.g.
+    "branch towards Huaqiao"; the service id when missing). The x range is the window. Stations
+    missing from `km_of_station` (e.g. the other branch of a Y-shaped line) are skipped. y ticks sit
+    at every station's km post, labelled with `station_names` (English). `title` names the line or
+    route (default "Line <line>").
     """
     df = _of_line(trains, line)
     df = df[df["station"].isin(list(km_of_station))]
@@ -258,7 +242,8 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     shown = set(df.loc[in_window, "train_id"])
     df = df[df["train_id"].isin(shown)]
 
-    fig = _new_figure(12, 7.5)
+    n_stations = len(set(_of_line(trains, line)["station"]) & set(km_of_station)) or len(km_of_station)
+    fig = _new_figure(12, 7.5 + max(0, n_stations - 30) * 0.15)
     ax = fig.subplots()
     services = sorted(df["service"].unique()) if not df.empty else []
     color_of = {s: (colors or {}).get(s, _PALETTE[k % len(_PALETTE)]) for k, s in enumerate(services)}
@@ -275,8 +260,7 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     present = set(_of_line(trains, line)["station"]) & set(km_of_station)
     ticks = sorted(present or set(km_of_station), key=lambda s: (km_of_station[s], s))
     kms = [float(km_of_station[s]) for s in ticks]
-    labels = _thin_labels(kms, [_name(s, station_names) for s in ticks])
-    ax.set_yticks(kms, labels, fontsize=8)
+    ax.set_yticks(kms, [_name(s, station_names) for s in ticks], fontsize=8 if len(ticks) <= 30 else 7)
     if kms:
         pad = max(0.5, (kms[-1] - kms[0]) * 0.02)
         ax.set_ylim(kms[0] - pad, kms[-1] + pad)
@@ -289,11 +273,105 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     sec.set_ylabel("km post (km)")
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("station (at its km post)")
-    ax.set_title(f"Line {line}: time-distance diagram, {clock_label(t_from)}\u2013{clock_label(t_to)} "
-                 f"({len(shown)} trains)")
-    handles = [Line2D([], [], color=color_of[s], linewidth=2, label=s) for s in services]
+    ax.set_title(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
+                 f"{clock_label(t_to)} ({len(shown)} trains)")
+    handles = [Line2D([], [], color=color_of[s], linewidth=2, label=(service_names or {}).get(s, s))
+               for s in services]
     if handles:
         fig.legend(handles=handles, title="service", loc="outside right upper", frameon=False, fontsize=9)
     return fig
 
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# Boardings and alightings, crowding over the day, queues
+
+
+def boardings_alightings(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
+                         t_from: float, t_to: float, title: str | None = None) -> Figure:
+    """Passengers boarding and alighting at each station of a route of `line` (`path`: station ids
+    in km order), both directions together, over the train calls departing in [t_from, t_to)."""
+    df = _of_line(trains, line)
+    df = df[(df["t_depart"] >= t_from) & (df["t_depart"] < t_to) & df["station"].isin(list(path))]
+    if "stops" in df:
+        df = df[df["stops"].astype(bool)]
+    sums = df.groupby("station")[["boarded", "alighted"]].sum().reindex(list(path), fill_value=0)
+    fig = _new_figure(12, 5.5)
+    ax = fig.subplots()
+    x = np.arange(len(path))
+    ax.bar(x - 0.2, sums["boarded"], width=0.4, color="#4c8cbf", label="boarding", gid="boarded")
+    ax.bar(x + 0.2, sums["alighted"], width=0.4, color="#f28e2b", label="alighting", gid="alighted")
+    ax.set_xticks(x, [_name(s, station_names) for s in path], rotation=55, ha="right", rotation_mode="anchor",
+                  fontsize=8 if len(path) <= 30 else 7)
+    ax.set_xlim(-0.6, len(path) - 0.4)
+    ax.set_ylabel("passengers (both directions)")
+    ax.grid(True, axis="y", alpha=0.35)
+    ax.set_title(f"{title or 'Line ' + line}: boarding and alighting by station, "
+                 f"{clock_label(t_from)}\u2013{clock_label(t_to)} ({int(sums['boarded'].sum()):,} boardings)")
+    ax.legend(frameon=False)
+    if df.empty:
+        _no_data(ax, "no train calls in the window")
+    return fig
+
+
+def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
+                     t_from: float, t_to: float, towards_up: bool, title: str | None = None,
+                     bin_s: float = 900.0) -> Figure:
+    """Mean load factor (% of capacity) of the trains leaving each station of a route (`path`,
+    km order) towards its last (`towards_up`) or first station, by `bin_s` time bins of departure
+    in [t_from, t_to): rows = departing station in travel order, columns = time of day."""
+    path = list(dict.fromkeys(path))
+    d = path_sections(trains, line, path, t_from, t_to)
+    d = d[d["towards"] == ("up" if towards_up else "down")]
+    order = (path if towards_up else path[::-1])[:-1]  # the last station has no departing section
+    edges = np.arange(t_from, t_to + bin_s / 2, bin_s)
+    grid = np.full((len(order), len(edges) - 1), np.nan)
+    if not d.empty:
+        col = np.clip(((d["t_depart"].to_numpy() - t_from) // bin_s).astype(int), 0, len(edges) - 2)
+        row = d["station"].map({s: i for i, s in enumerate(order)}).to_numpy()
+        lf = (d["load_after"] / d["capacity"]).to_numpy() * 100.0
+        total = np.zeros_like(grid)
+        count = np.zeros_like(grid)
+        np.add.at(total, (row, col), lf)
+        np.add.at(count, (row, col), 1)
+        grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    fig = _new_figure(12, 3.5 + 0.2 * len(order))
+    ax = fig.subplots()
+    mesh = ax.pcolormesh(edges, np.arange(len(order) + 1), grid, cmap="YlOrRd", vmin=0, vmax=100, gid="heat")
+    ax.set_yticks(np.arange(len(order)) + 0.5, [_name(s, station_names) for s in order], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlim(t_from, t_to)
+    _clock_axis(ax.xaxis, t_to - t_from)
+    ax.set_xlabel(f"departure time ({bin_s / 60:g}-min bins)")
+    ax.set_ylabel("departing station")
+    end = _name((path if towards_up else path[::-1])[-1], station_names, 40) if path else ""
+    ax.set_title(f"{title or 'Line ' + line}, towards {end}: mean load factor of departing trains")
+    fig.colorbar(mesh, ax=ax, label="load factor (% of capacity; 100 = full, blank = no train)")
+    return fig
+
+
+def queue_lengths(facilities: pd.DataFrame, labels: Mapping[str, str], t_from: float, t_to: float) -> Figure:
+    """Persons queueing (joined, not yet served) over time at the facilities named in `labels`
+    (facility id -> label, e.g. the busiest ones), one line each, over [t_from, t_to)."""
+    fig = _new_figure(12, 5.5)
+    ax = fig.subplots()
+    for k, (fid, label) in enumerate(labels.items()):
+        f = facilities[facilities["facility_id"].astype(str) == fid].dropna(subset=["t_start"])
+        t = np.concatenate([f["t_join"].to_numpy(), f["t_start"].to_numpy()])
+        step = np.concatenate([np.ones(len(f)), -np.ones(len(f))])
+        order = np.lexsort((step, t))
+        ax.step(t[order], np.cumsum(step[order]), where="post", color=_PALETTE[k % len(_PALETTE)],
+                linewidth=1.3, label=label, gid=f"queue:{fid}")
+    ax.set_xlim(t_from, t_to)
+    _clock_axis(ax.xaxis, t_to - t_from)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("clock time")
+    ax.set_ylabel("persons queueing")
+    ax.grid(True, alpha=0.35)
+    ax.set_title(f"Queues at the busiest facilities, {clock_label(t_from)}\u2013{clock_label(t_to)}")
+    if labels:
+        ax.legend(frameon=False, fontsize=8.5, loc="upper right")
+    else:
+        _no_data(ax, "no facilities")
+    return fig

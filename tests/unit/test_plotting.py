@@ -111,30 +111,34 @@ def test_travel_time_bad_mask_and_empty() -> None:
     assert isinstance(fig, Figure) and len(fig.axes) == 2
 
 
-def test_line_load_profile(ytrains: pd.DataFrame) -> None:
-    fig = plotting.line_load_profile(ytrains, "Y", ORDER, NAMES, 7 * H, 8 * H)
+def test_line_load_profile_along_one_route(ytrains: pd.DataFrame) -> None:
+    fig = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H, title="Line Y trunk")
     assert isinstance(fig, Figure)
     up, down = fig.axes
-    # up: sections keyed by the departing station, in station_order (trunk, then branch)
-    assert [t.get_text() for t in up.get_xticklabels()] == ["Alpha", "Bravo", "Charlie", "Echo"]
+    # towards Delta: sections of the trunk route only (the branch train's B -> E section is not on it)
+    assert up.get_title().startswith("towards Delta")
+    assert [t.get_text() for t in up.get_xticklabels()] == ["Alpha", "Bravo", "Charlie"]
     bars = _by_gid(up, "mean_load")
-    assert [b.get_height() for b in bars] == pytest.approx([(40 + 60 + 10) / 3, (80 + 90 + 50) / 3, 25.0, 25.0])
-    assert list(_by_gid(up, "max_load")[0].get_ydata()) == [60, 90, 30, 25]   # the 09:00 train left out
+    assert [b.get_height() for b in bars] == pytest.approx([(40 + 60 + 10) / 3, (80 + 90) / 2, 25.0])
+    assert list(_by_gid(up, "max_load")[0].get_ydata()) == [60, 90, 30]   # the 09:00 train left out
     assert len(_by_gid(up, "capacity")) == 1
-    assert [ln.get_xdata()[0] for ln in _by_gid(up, "seam")] == [2.5]   # no train runs Charlie -> Echo
     assert _by_gid(up, "peak")[0].get_ydata()[0] == 90
     assert up.get_ylim()[1] >= 100   # loads >= 35 % of capacity: the capacity line is on the scale
-    # down: reversed order, only the stations with departures
+    # towards Alpha: reversed order, only the stations with departures
+    assert down.get_title().startswith("towards Alpha")
     assert [t.get_text() for t in down.get_xticklabels()] == ["Delta", "Charlie", "Bravo"]
-    assert len(_by_gid(down, "mean_load")) == 3 and not _by_gid(down, "seam")
+    assert fig.get_suptitle().startswith("Line Y trunk: departing load by section, 07:00")
+    # along the branch route the junction's bar counts only the trains running onto the branch
+    branch_up, _ = plotting.line_load_profile(ytrains, "Y", ["A", "B", "E", "F"], NAMES, 7 * H, 8 * H).axes
+    assert [b.get_height() for b in _by_gid(branch_up, "mean_load")] == pytest.approx([(40 + 60 + 10) / 3, 50, 25])
 
 
 def test_line_load_profile_light_loads_and_empty(ytrains: pd.DataFrame) -> None:
     light = ytrains.assign(load_after=ytrains["load_after"] // 10)
-    up, _ = plotting.line_load_profile(light, "Y", ORDER, NAMES, 7 * H, 8 * H).axes
+    up, _ = plotting.line_load_profile(light, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H).axes
     assert up.get_ylim()[1] < 100   # zoomed on the loads, capacity in a note
     assert any("above the scale" in t.get_text() for t in up.texts)
-    fig = plotting.line_load_profile(ytrains, "Y", ORDER, NAMES, 3 * H, 4 * H)
+    fig = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 3 * H, 4 * H)
     assert all(not _by_gid(ax, "mean_load") for ax in fig.axes)
 
 
@@ -154,15 +158,16 @@ def test_marey_diagram(ytrains: pd.DataFrame) -> None:
     assert ax.xaxis.get_major_formatter()(7.5 * H, 0) == "07:30"
 
 
-def test_marey_thins_labels_above_30_stations() -> None:
+def test_marey_labels_every_station_and_names_services() -> None:
     stations = [f"S{k}" for k in range(40)]
     trains = _trains([("x", "L.all.fwd", "up", _calls(stations, 7 * H, [0] * 40, run_s=60))])
     fig = plotting.marey_diagram(trains, "Y", {s: k * 1.0 for k, s in enumerate(stations)},
-                                 {s: f"Station {s}" for s in stations}, 7 * H, 8 * H)
+                                 {s: f"Station {s}" for s in stations}, 7 * H, 8 * H,
+                                 service_names={"L.all.fwd": "all stops towards Station S39"}, title="Line Y (S0-S39)")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    shown = [lab for lab in labels if lab]
-    assert len(labels) == 40 and len(shown) == 20
-    assert labels[0] == "Station S0" and labels[-1] == "Station S39" and labels[-2] == ""
+    assert labels == [f"Station S{k}" for k in range(40)]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["all stops towards Station S39"]
+    assert fig.axes[0].get_title().startswith("Line Y (S0-S39): time-distance diagram")
 
 
 def test_save_writes_png(tmp_path: Path, ytrains: pd.DataFrame) -> None:

@@ -1,0 +1,101 @@
+"""One run as the charts and reports see it: its tables and summary, the network it ran on, and
+the names, routes and labels that make charts readable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import LoadedRun
+from ..loading import Document, validate_network
+from ..network import Network, build_network
+
+
+def network_from_manifest(manifest: dict, where: str = "manifest.json") -> Network:
+    """The network a run ran on, rebuilt from the resolved copy in its manifest."""
+    return build_network(validate_network([Document(Path(where), manifest["network"], {})]))
+
+
+@dataclass
+class RunView:
+    """A run: `label` (how charts name it), tables, summary, network, named OD group masks over the
+    trips, and the demand window (s since midnight)."""
+
+    label: str
+    network: Network
+    trips: pd.DataFrame
+    legs: pd.DataFrame
+    trains: pd.DataFrame
+    facilities: pd.DataFrame
+    summary: dict
+    period: tuple[float, float]
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of_run_dir(cls, run: LoadedRun, label: str | None = None) -> RunView:
+        period = run.manifest["scenario"]["period"]
+        groups = {c[len("group_"):]: run.trips[c].to_numpy(dtype=bool) for c in run.trips.columns
+                  if c.startswith("group_")}
+        return cls(label or run.manifest.get("scenario_name", run.path.name), network_from_manifest(run.manifest),
+                   run.trips, run.legs, run.trains, run.facilities, run.summary,
+                   (float(period["start"]), float(period["end"])), groups)
+
+    @classmethod
+    def of_result(cls, result, label: str | None = None) -> RunView:
+        """From an in-memory sim.api.RunResult."""
+        period = result.scenario.model.period
+        return cls(label or result.scenario.name, result.scenario.network, result.trips, result.legs, result.trains,
+                   result.facilities, result.summary, (period.start, period.end), dict(result.groups))
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        return {s.id: s.name_en for s in self.network.stations}
+
+    @cached_property
+    def peak_hour(self) -> tuple[float, float]:
+        w = self.summary.get("windows", {}).get("peak_hour")
+        return (float(w["from_s"]), float(w["to_s"])) if w else (self.period[0], min(self.period[1], self.period[0] + 3600))
+
+    def paths(self, line_id: str) -> list[list[str]]:
+        """The distinct end-to-end routes of a line's patterns (a Y-shaped line has two), station ids
+        in km order; routes contained in another (short turns, express) are dropped."""
+        net = self.network
+        line = net.lines[net.line_index[line_id]]
+        runs = [sorted(p.stops, key=line.km.__getitem__) for p in net.patterns if p.line == line.index]
+        full: list[list[int]] = []
+        for run in sorted(runs, key=len, reverse=True):
+            if not any(set(run) <= set(f) for f in full):
+                full.append(run)
+        return [[net.stations[s].id for s in run] for run in full]
+
+    def route_title(self, line_id: str, path: list[str]) -> str:
+        return f"Line {line_id} ({self.names.get(path[0], path[0])} \u2013 {self.names.get(path[-1], path[-1])})"
+
+    def km(self, line_id: str, path: list[str]) -> dict[str, float]:
+        line = self.network.lines[self.network.line_index[line_id]]
+        return {s: line.km[self.network.station_index[s]] for s in path}
+
+    @cached_property
+    def service_names(self) -> dict[str, str]:
+        """Service id -> "<pattern> towards <last stop>", e.g. "branch towards Huaqiao"."""
+        return {p.id: f"{p.id.split('.')[1].replace('_', ' ')} towards "
+                      f"{self.names.get(self.network.stations[p.stops[-1]].id, '')}" for p in self.network.patterns}
+
+    def lines_run(self) -> list[str]:
+        present = set(self.trains["line"].astype(str))
+        return [ln.id for ln in self.network.lines if ln.id in present]
+
+    def facility_label(self, facility_id: str) -> str:
+        station, _, name = facility_id.partition(".")
+        st = self.network.stations[self.network.station_index[station]] if station in self.network.station_index else None
+        op = self.network.operators[st.operator].id if st is not None else ""
+        return f"{self.names.get(station, station)} ({op}) \u00b7 {name.replace('_', ' ')}"
+
+    def busiest_facilities(self, n: int = 6) -> list[str]:
+        """Facility ids with the longest mean queueing wait (from the summary)."""
+        fac = self.summary.get("facilities", {})
+        return sorted(fac, key=lambda f: (-(fac[f].get("wait_mean_s") or 0.0), f))[:n]
