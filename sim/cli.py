@@ -1,4 +1,5 @@
-"""The command line: validate, run, list (see README.md). Exit 0 ok, 2 user error, 1 internal error."""
+"""The command line: validate, run, plot, compare, list (see README.md). Exit 0 ok, 2 user error, 1
+internal error."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import traceback
 from pathlib import Path
 
 from .errors import Problem, UserError
-from .io import StagedDir, check_output_dir, command_line, manifest, write_json, write_tables
+from .io import StagedDir, check_output_dir, command_line, load_results, manifest, write_json, write_tables
 from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
-from .metrics import confidence_intervals
+from .metrics import confidence_intervals, rounded
 from .network import build_network
 from .scenario import load_scenario
 
@@ -41,7 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     r.add_argument("--engine", choices=("bulk", "reference"), default="bulk")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    r.add_argument("--no-plots", action="store_true", help="skip the charts")
+    r.add_argument("--no-plots", action="store_true", help="skip the charts and report.html")
+    pl = sub.add_parser("plot", help="draw a run's charts (and its report.html) for any time window")
+    pl.add_argument("run_dir", type=Path)
+    pl.add_argument("--window", help="HH:MM-HH:MM (default: the run's peak hour)")
+    pl.add_argument("--lines", nargs="+", help="line ids (default: every line)")
+    pl.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots)")
+    c = sub.add_parser("compare", help="compare runs: KPI table, charts and report.html")
+    c.add_argument("run_dirs", nargs="+", type=Path)
+    c.add_argument("--out", type=Path, help="output directory (default results/compare)")
+    c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     sub.add_parser("list", help="shipped networks and scenarios")
     return p
 
@@ -108,11 +118,12 @@ def cmd_run(args) -> int:
                     bar.close()
             t_write = time.perf_counter()
             write_tables(target, result.tables)
-            write_json(target / "summary.json", result.summary)
-            if not args.no_plots:
-                from .report import RunView, standard_charts
+            write_json(target / "summary.json", rounded(result.summary))
+            if not args.no_plots and args.replications == 1:
+                from .report import RunView, standard_charts, write_run_report
 
-                standard_charts(RunView.of_result(result), target / "plots")
+                view = RunView.of_result(result)
+                write_run_report(view, standard_charts(view, target / "plots"), target / "report.html")
             result.timings_s["writing"] = time.perf_counter() - t_write
             wall = time.perf_counter() - t_start
             write_json(target / "manifest.json", manifest(result, command_line(), wall, scn.network_files))
@@ -121,7 +132,12 @@ def cmd_run(args) -> int:
                 _print_headline(result.summary, wall, label)
         if args.replications > 1:
             write_json(stage.path / "summary.json", {"replications": args.replications,
-                                                     "kpis": confidence_intervals(summaries)})
+                                                     "kpis": rounded(confidence_intervals(summaries))})
+            if not args.no_plots:  # one set of charts from the pooled replications
+                from .report import RunView, standard_charts, write_run_report
+
+                view = RunView.pooled([load_results(stage.path / f"rep-{r:03d}") for r in range(args.replications)])
+                write_run_report(view, standard_charts(view, stage.path / "plots"), stage.path / "report.html")
         stage.commit()
     except BaseException:
         stage.discard()
@@ -144,6 +160,56 @@ def _print_headline(summary: dict, wall: float, label: str) -> None:
               f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} CNY")
 
 
+def parse_window(text: str | None) -> tuple[float, float] | None:
+    """'HH:MM-HH:MM' to (start, end) in seconds since midnight; UserError when malformed."""
+    if text is None:
+        return None
+    from .units import parse_time
+
+    first, sep, second = text.partition("-")
+    try:
+        t0, t1 = parse_time(first.strip()), parse_time(second.strip())
+    except (ValueError, TypeError):
+        t0 = t1 = None
+    if not sep or t0 is None or t1 is None or t1 <= t0:
+        raise UserError.single("--window", text, "expected HH:MM-HH:MM with the end after the start, e.g. 07:00-09:00")
+    return t0, t1
+
+
+def cmd_plot(args) -> int:
+    from .report import RunView, all_charts, write_run_report
+    from .report.compare import load_run_set
+
+    window = parse_window(args.window)
+    runs = load_run_set(args.run_dir).reps
+    view = RunView.pooled(runs) if len(runs) > 1 else RunView.of_run_dir(runs[0])
+    unknown = sorted(set(args.lines or ()) - set(view.lines_run()))
+    if unknown:
+        raise UserError.single("--lines", " ".join(unknown), f"not a line of this run (lines: {', '.join(view.lines_run())})")
+    out = args.out if args.out is not None else args.run_dir / "plots"
+    charts = all_charts(view, out, window, args.lines)
+    write_run_report(view, charts, out / "report.html")
+    print(f"wrote {len(charts)} charts and {out / 'report.html'}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .report import compare_runs
+
+    out = args.out if args.out is not None else ROOT / "results" / "compare"
+    check_output_dir(out, args.force)
+    stage = StagedDir(out)
+    try:
+        written = compare_runs(args.run_dirs, stage.path)
+        stage.commit()
+    except BaseException:
+        stage.discard()
+        raise
+    print(f"compared {len(args.run_dirs)} runs: wrote {len(written)} files into {out} (kpis.md, kpis.csv, "
+          "report.html, plots/)")
+    return 0
+
+
 def cmd_list(args) -> int:
     for folder in ("networks", "scenarios"):
         for path in sorted((ROOT / folder).glob("*.yaml")):
@@ -162,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         args = build_parser().parse_args(argv)
-        return {"validate": cmd_validate, "run": cmd_run, "list": cmd_list}[args.command](args)
+        commands = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "list": cmd_list}
+        return commands[args.command](args)
     except UserError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)

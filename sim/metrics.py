@@ -171,7 +171,11 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     mean_wait = np.bincount(code, weights=wait, minlength=n) / visits
     order = np.lexsort((wait, code))
     first = np.concatenate([[0], np.cumsum(visits)[:-1]])
-    p95 = wait[order][np.minimum(first + np.floor(0.95 * (visits - 1)).astype(np.int64), len(wait) - 1)]
+    pos = 0.95 * (visits - 1)  # linear interpolation between order statistics, as numpy's percentile
+    lo = first + np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, first + visits - 1)
+    sorted_wait = wait[order]
+    p95 = sorted_wait[lo] + (pos - np.floor(pos)) * (sorted_wait[hi] - sorted_wait[lo])
     # longest queue: +1 when one joins, -1 when one starts service, in time order per facility
     t_ev = np.concatenate([join, start])
     step = np.concatenate([np.ones(len(join)), -np.ones(len(start))])
@@ -247,14 +251,15 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     return out
 
 
-DIGITS = (("_s", 1), ("_cny", 2), ("_p_m2", 3), ("share", 4), ("factor", 4), ("utilisation", 4), ("_mean", 3))
-"""Decimals kept in summary.json, by the end (or part) of the KPI's name; others keep 4."""
+DIGITS = (("share", 4), ("factor", 4), ("utilisation", 4), ("_s", 1), ("_cny", 2), ("_p_m2", 3), ("_mean", 3))
+"""Decimals kept in summary.json by the KPI's name: the first rule whose word the name contains
+(share, factor, utilisation) or whose suffix it ends with; others keep 4."""
 
 
 def rounded(summary):
     """A copy of a summary with every float rounded to the precision of its kind (DIGITS)."""
     def digits(key: str) -> int | None:
-        return next((d for part, d in DIGITS if key.endswith(part) or part in key), None)
+        return next((d for part, d in DIGITS if (key.endswith(part) if part.startswith("_") else part in key)), None)
 
     def walk(value, key: str = ""):
         if isinstance(value, dict):  # ids as keys (lines, operators) inherit their parent's kind

@@ -12,10 +12,11 @@ from .run import (
                   crowding_heatmap,
                   line_load_profile,
                   marey_diagram,
+                  path_sections,
                   queue_lengths,
                   travel_time_distribution,
 )
 
 __all__ = ["DPI", "boardings_alightings", "clock_label", "crowding_heatmap", "facility_waits", "fares_revenue",
-           "line_load_profile", "load_profiles", "marey_diagram", "network_map", "queue_lengths", "save", "time_parts",
-           "transfer_times", "travel_time_cdfs", "travel_time_distribution"]
+           "line_load_profile", "load_profiles", "marey_diagram", "network_map", "path_sections", "queue_lengths",
+           "save", "time_parts", "transfer_times", "travel_time_cdfs", "travel_time_distribution"]

@@ -58,7 +58,7 @@ def _panel_grid(n: int, panel_w: float, panel_h: float, extra_h: float = 0.0) ->
     """A figure with `n` panels: in a row up to 2, else 2 columns filled row by row (spare cell removed)."""
     ncols = max(1, min(n, 2))
     nrows = max(1, math.ceil(n / ncols))
-    fig = _new_figure(panel_w * ncols, panel_h * nrows + extra_h)
+    fig = _new_figure(max(10.0, panel_w * ncols), panel_h * nrows + extra_h)  # room for the legend below
     axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
     for ax in axes[max(n, 1):]:
         ax.remove()

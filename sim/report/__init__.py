@@ -4,6 +4,8 @@
 """
 
 from .charts import all_charts, standard_charts
+from .compare import compare_runs
+from .html import write_run_report
 from .view import RunView, network_from_manifest
 
-__all__ = ["RunView", "all_charts", "network_from_manifest", "standard_charts"]
+__all__ = ["RunView", "all_charts", "compare_runs", "network_from_manifest", "standard_charts", "write_run_report"]

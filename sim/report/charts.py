@@ -82,6 +82,16 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
     return jobs
 
 
+def path_sections_mean(view: RunView, line: str, path: list[str], t0: float, t1: float) -> pd.DataFrame:
+    """Mean departing load (passengers) of the sections along a route, by departing station in
+    route order: columns `up` (towards the route's last station) and `down`."""
+    d = plotting.path_sections(view.trains, line, path, t0, t1)
+    if d.empty:
+        return pd.DataFrame(np.nan, index=path, columns=["up", "down"])
+    m = d.groupby(["station", "towards"])["load_after"].mean().unstack()
+    return m.reindex(index=path, columns=["up", "down"])
+
+
 def section_loads(view: RunView, window: tuple[float, float]) -> pd.DataFrame:
     """Highest load factor of each section (pair of consecutive stations of a line, either
     direction) over the train calls departing in `window`."""

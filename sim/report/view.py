@@ -45,6 +45,26 @@ class RunView:
                    (float(period["start"]), float(period["end"])), groups)
 
     @classmethod
+    def pooled(cls, runs: list[LoadedRun], label: str | None = None) -> RunView:
+        """Replications pooled into one view (train ids prefixed with the replication), with the first
+        replication's summary."""
+        first = cls.of_run_dir(runs[0], label)
+
+        def cat(name: str) -> pd.DataFrame:
+            frames = []
+            for k, run in enumerate(runs):
+                df = getattr(run, name).copy()
+                if "train_id" in df:
+                    df["train_id"] = f"r{k}:" + df["train_id"].astype(str)
+                frames.append(df)
+            return pd.concat(frames, ignore_index=True)
+
+        trips = cat("trips")
+        groups = {g: trips[f"group_{g}"].to_numpy(dtype=bool) for g in first.groups}
+        return cls(first.label + f" ({len(runs)} replications pooled)", first.network, trips, cat("legs"),
+                   cat("trains"), cat("facilities"), first.summary, first.period, groups)
+
+    @classmethod
     def of_result(cls, result, label: str | None = None) -> RunView:
         """From an in-memory sim.api.RunResult."""
         period = result.scenario.model.period

@@ -1,0 +1,281 @@
+"""Comparing runs: a KPI table with differences against the first run (confidence intervals across
+replications, paired where the runs share seeds) and the comparison charts.
+
+A run is a run directory, or a directory of replications (`rep-000/`, `rep-001/`, ...) whose
+replication r is paired with replication r of every other run when their seeds match.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import plotting
+from ..errors import UserError
+from ..io import LoadedRun, load_results
+from ..metrics import flatten
+from .charts import Job, _job, path_sections_mean, render
+from .view import RunView
+
+HEADLINE = [
+    ("commuters", "commuters"), ("travel_time_mean_s", "travel time, mean (min)"),
+    ("travel_time_p50_s", "travel time, p50 (min)"), ("travel_time_p95_s", "travel time, p95 (min)"),
+    ("access_mean_s", "access (min)"), ("wait_mean_s", "wait (min)"), ("in_vehicle_mean_s", "in vehicle (min)"),
+    ("transfer_mean_s", "transfer (min)"), ("egress_mean_s", "egress (min)"), ("transfers_mean", "transfers per trip"),
+    ("denied_share", "share denied boarding at least once"), ("denied_boardings", "denied boardings"),
+    ("fare_mean_cny", "fare, mean (CNY)"),
+]
+"""KPIs of the Markdown table (flattened summary name, label); per group, line, operator and
+interchange their own rows follow."""
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """One compared run: its label and its replications (one or more run directories)."""
+
+    label: str
+    reps: list[LoadedRun]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [int(r.manifest.get("seed", -1)) for r in self.reps]
+
+
+def load_run_set(path: Path) -> RunSet:
+    """A run directory, or a directory of replications."""
+    path = Path(path)
+    reps = sorted(p for p in path.glob("rep-*") if p.is_dir())
+    runs = [load_results(p) for p in reps] if reps else [load_results(path)]
+    return RunSet(runs[0].manifest.get("scenario_name", path.name), runs)
+
+
+def _labels(sets: list[RunSet]) -> list[str]:
+    """Run labels, made unique with the directory name where scenario names repeat."""
+    names = [s.label for s in sets]
+    return [n if names.count(n) == 1 else f"{n} ({s.reps[0].path.parent.name if len(s.reps) > 1 else s.reps[0].path.name})"
+            for n, s in zip(names, sets)]
+
+
+def _t_half(values: np.ndarray, level: float = 0.95) -> float:
+    if len(values) < 2:
+        return float("nan")
+    from scipy import stats  # imported here: scipy.stats takes half a second to import
+
+    return float(stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def difference_ci(a: np.ndarray, b: np.ndarray, paired: bool, level: float = 0.95) -> tuple[float, float]:
+    """Mean of b - a and the half-width of its confidence interval: paired (replication by
+    replication) or Welch's unpaired interval; NaN half-width with one replication."""
+    if paired:
+        d = b - a
+        return float(d.mean()), _t_half(d, level)
+    diff = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return diff, float("nan")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else 1.0
+    from scipy import stats
+
+    return diff, float(stats.t.ppf((1 + level) / 2, dof) * math.sqrt(va + vb))
+
+
+def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
+    """Every numeric KPI (flattened summary name) of every run: mean over replications and the
+    95 % half-width, and the difference against the first run with its half-width (paired when the
+    two runs have the same seeds)."""
+    labels = _labels(sets)
+    flat = [[flatten(r.summary) for r in s.reps] for s in sets]
+    keys = sorted(set().union(*[set().union(*f) for f in flat]))
+    rows = []
+    base = flat[0]
+    for key in keys:
+        row: dict = {"kpi": key}
+        a = np.asarray([f.get(key, np.nan) for f in base], dtype=float)
+        for label, s, f in zip(labels, sets, flat):
+            v = np.asarray([x.get(key, np.nan) for x in f], dtype=float)
+            row[label] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+            row[f"{label} \u00b1"] = _t_half(v[np.isfinite(v)])
+            if s is not sets[0]:
+                paired = s.seeds == sets[0].seeds and len(v) == len(a)
+                ok = np.isfinite(a).all() and np.isfinite(v).all()
+                d, h = difference_ci(a, v, paired) if ok else (np.nan, np.nan)
+                row[f"{label} - {labels[0]}"] = d
+                row[f"{label} - {labels[0]} \u00b1"] = h
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+COUNTS = ("commuters", "arrived", "in_system", "denied_boardings", "transfers", "visits", "queue_max")
+
+
+def _fmt(key: str, value: float, signed: bool = False) -> str:
+    """A KPI value for the tables: times in minutes (2 decimals), shares and factors 3 decimals,
+    money 2 decimals, counts whole; differences (`signed`) with their sign, 0 without one."""
+    if value is None or not np.isfinite(value):
+        return "\u2013"
+    if key.endswith("_s"):
+        value, spec = value / 60, ",.2f"
+    elif "share" in key or "factor" in key:
+        spec = ".3f"
+    elif key.endswith(COUNTS):
+        spec = ",.0f"
+    elif key.endswith("_cny") or key.endswith("_mean"):
+        spec = ",.2f"
+    else:
+        spec = ",.0f" if abs(value) >= 100 else ",.2f"
+    text = format(value, spec)
+    if text.lstrip("-").strip("0.,") == "":
+        return format(0.0, spec)
+    return ("+" + text if signed and value > 0 else text)
+
+
+def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
+    """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
+    its travel time and fare, per operator its revenue, per line its peak load factor, per
+    interchange and medium the transfer time."""
+    keys = set(table["kpi"])
+    rows = [(k, lab) for k, lab in HEADLINE if k in keys]
+    for k in sorted(keys):
+        parts = k.split(".")
+        if parts[0] == "groups" and len(parts) == 3 and parts[2] in ("travel_time_mean_s", "travel_time_p95_s",
+                                                                     "fare_mean_cny", "transfer_mean_s"):
+            rows.append((k, f"{parts[1]}: {dict(HEADLINE).get(parts[2], parts[2])}"))
+        elif parts[0] == "fare_revenue_cny" and len(parts) == 2:
+            rows.append((k, f"fare revenue {parts[1]} (CNY)"))
+        elif parts[0] == "peak_load_factor" and len(parts) == 2:
+            rows.append((k, f"peak load factor {parts[1]}"))
+        elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":
+            rows.append((k, f"transfer at {parts[1]}, {parts[3]} (min)"))
+        elif parts[:2] == ["windows", "peak_hour"] and len(parts) == 3 and parts[2] == "travel_time_mean_s":
+            rows.append((k, "peak hour: travel time, mean (min)"))
+    return rows
+
+
+def cells(table: pd.DataFrame, sets: list[RunSet]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the KPI table: times in minutes, differences against the first run with
+    their 95 % confidence half-width where there are replications."""
+    labels = _labels(sets)
+    header = ["KPI", *labels] + [f"{lab} \u2212 {labels[0]}" for lab in labels[1:]]
+    by_key = table.set_index("kpi")
+    rows = []
+    for key, label in markdown_rows(table, sets):
+        r = by_key.loc[key]
+        row = [label]
+        for lab in labels:
+            h = r.get(f"{lab} \u00b1", np.nan)
+            row.append(_fmt(key, r[lab]) + (f" \u00b1 {_fmt(key, h)}" if np.isfinite(h) else ""))
+        for lab in labels[1:]:
+            d, h = r.get(f"{lab} - {labels[0]}", np.nan), r.get(f"{lab} - {labels[0]} \u00b1", np.nan)
+            text = _fmt(key, d, signed=True)
+            row.append(text + (f" \u00b1 {_fmt(key, h)}" if np.isfinite(h) else ""))
+        rows.append(row)
+    return header, rows
+
+
+def markdown(table: pd.DataFrame, sets: list[RunSet]) -> str:
+    """The KPI table in Markdown (see cells)."""
+    header, rows = cells(table, sets)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def comparison_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
+    """The comparison charts (see plotting.compare), from each run's first replication."""
+    jobs: list[Job] = []
+    groups = sorted(set().union(*[set(v.groups) for v in views]))
+    panels = {"all commuters": {v.label: _arrived_tt(v.trips) for v in views}}
+    for g in groups:
+        panels[g] = {v.label: _arrived_tt(v.trips[v.groups[g]]) for v in views if g in v.groups}
+    jobs.append(_job(lambda: plotting.travel_time_cdfs(panels), out_dir / "compare_travel_time.png",
+                     "Share of commuters arriving within a given door-to-door time, per run, for all commuters and "
+                     "each named group (dots: p50, p85, p95)."))
+    parts = {name: pd.DataFrame({v.label: _parts(v.trips if name == "all commuters" else v.trips[v.groups[name]])
+                                 for v in views if name == "all commuters" or name in v.groups}).T for name in panels}
+    jobs.append(_job(lambda: plotting.time_parts(parts), out_dir / "compare_time_parts.png",
+                     "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run."))
+    transfers = _transfer_table(views)
+    if not transfers.empty:
+        jobs.append(_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",
+                         "Mean transfer time (walks, gates, checks, queues; solid) and onward wait (hatched) at each "
+                         "interchange by payment medium, per run; numbers: transfers."))
+    fares = pd.Series({v.label: v.summary.get("fare_mean_cny") for v in views}, dtype=float)
+    revenue = pd.DataFrame({v.label: v.summary.get("fare_revenue_cny", {}) for v in views}).T.fillna(0.0)
+    jobs.append(_job(lambda: plotting.fares_revenue(fares, revenue), out_dir / "compare_fares.png",
+                     "Mean fare per commuter and fare revenue per operator, per run."))
+    first = views[0]
+    t0, t1 = first.peak_hour
+    for line in first.lines_run():
+        paths = first.paths(line)
+        for path in paths:
+            profiles = {v.label: path_sections_mean(v, line, path, t0, t1) for v in views if line in v.lines_run()}
+            title = f"{first.route_title(line, path)}: mean departing load, {plotting.clock_label(t0)}\u2013" \
+                    f"{plotting.clock_label(t1)}"
+            towards = (first.names.get(path[-1], path[-1]), first.names.get(path[0], path[0]))
+            suffix = "" if len(paths) == 1 else f"_to_{path[-1]}"
+            jobs.append(_job(lambda profiles=profiles, towards=towards, title=title: plotting.load_profiles(
+                profiles, first.names, towards, title), out_dir / f"compare_load_{line}{suffix}.png",
+                f"{title}, per run (the first run's peak hour)."))
+    waits = _facility_waits(views)
+    if not waits.empty:
+        jobs.append(_job(lambda: plotting.facility_waits(waits), out_dir / "compare_queues.png",
+                         "Mean queueing wait at the facilities with the longest waits in any run."))
+    return jobs
+
+
+def _arrived_tt(trips: pd.DataFrame) -> np.ndarray:
+    ok = (trips["status"].astype(str) == "arrived").to_numpy()
+    return trips["travel_time_s"].to_numpy(dtype=float)[ok]
+
+
+def _parts(trips: pd.DataFrame) -> pd.Series:
+    arrived = trips[trips["status"].astype(str) == "arrived"]
+    cols = ["access_s", "wait_s", "in_vehicle_s", "transfer_s", "egress_s"]
+    return arrived[cols].mean() if len(arrived) else pd.Series(0.0, index=cols)
+
+
+def _transfer_table(views: list[RunView]) -> pd.DataFrame:
+    rows = []
+    for v in views:
+        for ic, k in v.summary.get("interchanges", {}).items():
+            for medium, s in k.get("by_medium", {}).items():
+                rows.append({"interchange": ic, "medium": medium, "run": v.label,
+                             "transfer_mean_s": s["transfer_mean_s"], "onward_wait_mean_s": s["onward_wait_mean_s"],
+                             "transfers": s["transfers"]})
+    return pd.DataFrame(rows)
+
+
+def _facility_waits(views: list[RunView], n: int = 10) -> pd.DataFrame:
+    waits = pd.DataFrame({v.label: {f: k.get("wait_mean_s") or 0.0 for f, k in v.summary.get("facilities", {}).items()}
+                          for v in views}).fillna(0.0)
+    if waits.empty:
+        return waits
+    top = waits.max(axis=1).sort_values(ascending=False).index[:n]
+    out = waits.loc[top]
+    out.index = [views[0].facility_label(f) for f in out.index]
+    return out
+
+
+def compare_runs(paths: list[Path], out_dir: Path) -> list[Path]:
+    """Compare runs into out_dir: kpis.csv (every KPI, differences and half-widths), kpis.md (the
+    main KPIs), the comparison charts and report.html. Returns the files written."""
+    from .html import write_compare_report
+
+    if len(paths) < 2:
+        raise UserError.single("", "compare", "give at least two run directories to compare")
+    sets = [load_run_set(p) for p in paths]
+    labels = _labels(sets)
+    table = kpi_table(sets)
+    views = [RunView.of_run_dir(s.reps[0], label) for s, label in zip(sets, labels)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "kpis.csv", index=False, float_format="%.6g")
+    (out_dir / "kpis.md").write_text(markdown(table, sets), encoding="utf-8")
+    charts = render(comparison_jobs(views, out_dir / "plots"))
+    header, rows = cells(table, sets)
+    write_compare_report(labels, header, rows, charts, out_dir / "report.html")
+    return [out_dir / "kpis.csv", out_dir / "kpis.md", *(p for p, _ in charts), out_dir / "report.html"]

@@ -1,0 +1,136 @@
+"""Self-contained HTML reports (images embedded as data URIs; opens offline): KPI tables and every
+chart with its caption, for one run or a comparison."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from .charts import Chart
+from .view import RunView
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1200px;
+       color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f2f2f2; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    var loaded = imgs[i].complete && imgs[i].naturalWidth > 0;
+    imgs[i].setAttribute('data-loaded', loaded ? 'yes' : 'no');
+    if (loaded) ok++;
+  }
+  document.body.setAttribute('data-images', ok + '/' + imgs.length);
+});
+"""
+
+
+def table_html(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure_html(chart: Chart) -> str:
+    path, caption = chart
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def page(title: str, sections: list[tuple[str, str]]) -> str:
+    """A complete HTML document: the title, then each (heading, HTML body) section."""
+    parts = [f"<h2>{html.escape(h)}</h2>{body}" for h, body in sections]
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body><h1>{html.escape(title)}</h1>"
+            + "".join(parts) + "</body></html>\n")
+
+
+def _min(x) -> str:
+    return "\u2013" if x is None else f"{x / 60:.1f}"
+
+
+def _num(x, digits: int = 2) -> str:
+    return "\u2013" if x is None else f"{x:,.{digits}f}"
+
+
+def run_sections(view: RunView) -> list[tuple[str, str]]:
+    """KPI tables of one run (see docs/outputs.md for the definitions)."""
+    s = view.summary
+    peak = s.get("windows", {}).get("peak_hour", {})
+    rows = [["commuters", f"{s['commuters']:,}", f"{peak.get('commuters', 0):,}"]]
+    for key, label in (("travel_time_mean_s", "travel time, mean (min)"), ("travel_time_p50_s", "travel time, p50 (min)"),
+                       ("travel_time_p95_s", "travel time, p95 (min)"), ("wait_mean_s", "wait, mean (min)"),
+                       ("in_vehicle_mean_s", "in vehicle, mean (min)"), ("transfer_mean_s", "transfer, mean (min)")):
+        rows.append([label, _min(s.get(key)), _min(peak.get(key))])
+    rows += [["share denied boarding at least once", _num(s.get("denied_share"), 4), _num(peak.get("denied_share"), 4)],
+             ["fare, mean (CNY)", _num(s.get("fare_mean_cny")), _num(peak.get("fare_mean_cny"))]]
+    window = (f"peak hour {_clock(peak.get('from_s'))}\u2013{_clock(peak.get('to_s'))}" if peak else "peak hour")
+    warm = s.get("warm_up")
+    note = (f'<p class="note">KPIs count the commuters starting from {_clock(warm["until_s"])} (the warm-up leaves '
+            f'out {warm["commuters_excluded"]:,}).</p>' if warm else "")
+    sections = [("Key figures", note + table_html(["KPI", "whole period", window], rows))]
+    groups = s.get("groups", {})
+    if groups:
+        sections.append(("Named OD groups", table_html(
+            ["group", "commuters", "travel time mean (min)", "p95 (min)", "transfer mean (min)", "fare mean (CNY)"],
+            [[g, f"{k['commuters']:,}", _min(k["travel_time_mean_s"]), _min(k["travel_time_p95_s"]),
+              _min(k["transfer_mean_s"]), _num(k["fare_mean_cny"])] for g, k in groups.items()])))
+    sections.append(("Lines and operators", table_html(
+        ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
+        [[ln, _num(v, 3), _num(s.get("peak_standing_density_p_m2", {}).get(ln), 2)]
+         for ln, v in s.get("peak_load_factor", {}).items()])
+        + table_html(["operator", "fare revenue (CNY)"], [[op, _num(v)] for op, v in s.get("fare_revenue_cny", {}).items()])))
+    ic_rows = [[f"{ic} \u00b7 {m}", f"{k['transfers']:,}", _min(k["transfer_mean_s"]), _min(k["transfer_p95_s"]),
+                _min(k["onward_wait_mean_s"])]
+               for ic, v in s.get("interchanges", {}).items() for m, k in v.get("by_medium", {}).items()]
+    if ic_rows:
+        sections.append(("Transfers at interchanges by payment medium", table_html(
+            ["interchange \u00b7 medium", "transfers", "transfer mean (min)", "transfer p95 (min)", "onward wait (min)"],
+            ic_rows)))
+    fac = s.get("facilities", {})
+    if fac:
+        sections.append(("Facilities with the longest waits", table_html(
+            ["facility", "visits", "wait mean (s)", "wait p95 (s)", "longest queue", "busiest-hour utilisation"],
+            [[view.facility_label(f), f"{fac[f]['visits']:,}", _num(fac[f]["wait_mean_s"], 1),
+              _num(fac[f]["wait_p95_s"], 1), f"{fac[f]['queue_max']:,}", _num(fac[f]["utilisation_peak_hour"], 3)]
+             for f in view.busiest_facilities(10)])))
+    if s.get("warnings"):
+        sections.append(("Warnings", "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in s["warnings"]) + "</ul>"))
+    return sections
+
+
+def _clock(t) -> str:
+    if t is None:
+        return "?"
+    m = round(float(t) / 60)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def write_run_report(view: RunView, charts: list[Chart], path: Path) -> Path:
+    """report.html of one run: its KPI tables and every chart with its caption."""
+    sections = run_sections(view) + [("Charts", "".join(figure_html(c) for c in charts))]
+    path.write_text(page(f"Run report: {view.label}", sections), encoding="utf-8")
+    return path
+
+
+def write_compare_report(labels: list[str], header: list[str], rows: list[list[str]], charts: list[Chart],
+                         path: Path) -> Path:
+    """report.html of a comparison: the KPI table and every comparison chart with its caption."""
+    note = ('<p class="note">Times in minutes; differences against the first run, with the 95 % confidence '
+            "half-width where the runs have replications (paired replication by replication when the runs "
+            "share their seeds).</p>")
+    sections = [("KPIs", note + table_html(header, rows)), ("Charts", "".join(figure_html(c) for c in charts))]
+    path.write_text(page("Comparison: " + ", ".join(labels), sections), encoding="utf-8")
+    return path

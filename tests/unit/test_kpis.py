@@ -1,0 +1,78 @@
+"""KPIs against hand counts on small hand-built tables: facility queues, windows, transfers by
+medium, rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.metrics import KpiSetup, facility_kpis, interchange_kpis, peak_hour, rounded, summarize
+
+H = 3600.0
+
+
+def test_facility_kpis_by_hand():
+    # facility F (2 servers): four visitors; waits 0, 0, 3, 5 s; 2 waiting at once from t = 2 to 4
+    fac = pd.DataFrame({
+        "facility_id": pd.Categorical(["F"] * 4 + ["G"]),
+        "commuter_id": [0, 1, 2, 3, 4],
+        "t_join": [7 * H + 0, 7 * H + 0, 7 * H + 1, 7 * H + 2, 8 * H],
+        "t_start": [7 * H + 0, 7 * H + 0, 7 * H + 4, 7 * H + 7, 8 * H],
+        "t_end": [7 * H + 4, 7 * H + 7, 7 * H + 10, 7 * H + 12, 8 * H + 30],
+    })
+    k = facility_kpis(fac, {"F": 2, "G": 1})
+    assert k["F"]["visits"] == 4
+    assert k["F"]["wait_mean_s"] == pytest.approx((0 + 0 + 3 + 5) / 4)
+    assert k["F"]["wait_p95_s"] == pytest.approx(np.percentile([0, 0, 3, 5], 95))
+    assert k["F"]["queue_max"] == 2
+    assert k["F"]["utilisation_peak_hour"] == pytest.approx((4 + 7 + 6 + 5) / (2 * 3600))
+    assert k["G"] == {"visits": 1, "wait_mean_s": 0.0, "wait_p95_s": 0.0, "queue_max": 0,
+                      "utilisation_peak_hour": pytest.approx(30 / 3600)}
+
+
+def _trips(t_depart: list[float], tt: list[float], payment: list[str] | None = None) -> pd.DataFrame:
+    n = len(t_depart)
+    return pd.DataFrame({
+        "commuter_id": np.arange(n), "segment": pd.Categorical(["s"] * n),
+        "payment": pd.Categorical(payment or ["qr"] * n), "status": pd.Categorical(["arrived"] * n),
+        "t_depart": t_depart, "travel_time_s": tt, "access_s": 0.0, "wait_s": 0.0, "in_vehicle_s": tt,
+        "transfer_s": 0.0, "egress_s": 0.0, "n_transfers": 0, "denied_boardings": 0, "fare_cny": 3.0})
+
+
+def test_peak_hour_and_windows_count_the_commuters_starting_in_them():
+    starts = [6 * H + 100, 7 * H + 10, 7 * H + 1000, 7 * H + 2000, 7.5 * H + 100, 9 * H]
+    trips = _trips(starts, [600, 1200, 1800, 2400, 3000, 3600])
+    assert peak_hour(trips) == (7 * H, 8 * H)
+    legs = pd.DataFrame({"commuter_id": [], "t_board": [], "operator": pd.Categorical([]), "fare_cny": []})
+    trains = pd.DataFrame({"line": pd.Categorical([]), "load_after": [], "capacity": [], "t_depart": []})
+    s = summarize(trips, legs, trains, None, KpiSetup(windows={"early": (6 * H, 7 * H)}))
+    peak, early = s["windows"]["peak_hour"], s["windows"]["early"]
+    assert (peak["from_s"], peak["to_s"], peak["commuters"]) == (7 * H, 8 * H, 4)
+    assert peak["travel_time_mean_s"] == pytest.approx((1200 + 1800 + 2400 + 3000) / 4)
+    assert early["commuters"] == 1 and early["travel_time_mean_s"] == 600
+
+
+def test_transfer_time_by_medium_by_hand():
+    trips = _trips([0, 0, 0], [1, 1, 1], payment=["qr", "card", "qr"])
+    legs = pd.DataFrame({
+        "commuter_id": [0, 0, 1, 1, 2],
+        "leg": [0, 1, 0, 1, 0],
+        "alight_station": pd.Categorical(["A", "Z", "A", "Z", "Z"]),
+        "board_station": pd.Categorical(["X", "B", "X", "B", "X"]),
+        "t_platform": [0.0, 400.0, 0.0, 460.0, 0.0],
+        "t_board": [10.0, 500.0, 10.0, 520.0, 5.0],
+        "t_alight": [100.0, 900.0, 100.0, 900.0, 90.0],
+    })
+    k = interchange_kpis(legs, trips, ("A", "B"))
+    assert k["transfers"] == 2
+    assert k["by_medium"]["qr"]["transfer_mean_s"] == 300.0 and k["by_medium"]["qr"]["onward_wait_mean_s"] == 100.0
+    assert k["by_medium"]["card"]["transfer_mean_s"] == 360.0 and k["by_medium"]["card"]["onward_wait_mean_s"] == 60.0
+    assert set(k["by_direction"]) == {"A>B"}
+
+
+def test_rounding_by_kind_of_value():
+    s = rounded({"travel_time_mean_s": 123.456789, "denied_share": 0.123456789, "fare_revenue_cny": {"OP": 1.23456},
+                 "peak_load_factor": {"L": 0.987654321}, "commuters": 10, "x": 1.234567891})
+    assert s == {"travel_time_mean_s": 123.5, "denied_share": 0.1235, "fare_revenue_cny": {"OP": 1.23},
+                 "peak_load_factor": {"L": 0.9877}, "commuters": 10, "x": 1.2346}
