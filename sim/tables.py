@@ -30,6 +30,17 @@ def _cat(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
+def _transfer_stations(route, router: Router, station_ids: list[str]) -> str:
+    """Where a route changes trains, '>'-joined: the station id, or 'A~B' for a walk from platform
+    station A to station B; '' for a direct trip."""
+    legs = [router.legs[k] for k in route.legs]
+    out = []
+    for before, after in zip(legs, legs[1:]):
+        a, b = station_ids[before.alight], station_ids[after.board]
+        out.append(a if a == b else f"{a}~{b}")
+    return ">".join(out)
+
+
 def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
                  rec: Records) -> Tables:
     n = plan.n_commuters
@@ -74,6 +85,10 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     route_labels = sorted({r.label for r in assignment.routes})
     label_code = {lab: i for i, lab in enumerate(route_labels)}
     route_code = np.asarray([label_code[r.label] for r in assignment.routes], dtype=np.int64)
+    changes = [_transfer_stations(r, router, station_ids) for r in assignment.routes]
+    change_labels = sorted(set(changes))
+    change_index = {c: i for i, c in enumerate(change_labels)}
+    change_code = np.asarray([change_index[c] for c in changes], dtype=np.int64)
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
         "origin": _cat(demand.origin, station_ids),
@@ -93,6 +108,7 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "denied_boardings": rec.denied.astype(np.int64),
         "fare_cny": np.round(fare_total, 2),
         "route": _cat(route_code[assignment.route_of], route_labels),
+        "transfer_stations": _cat(change_code[assignment.route_of], change_labels),
     })
 
     reached = ~np.isnan(tp)

@@ -262,7 +262,7 @@ def test_run_summary(jobs):
     assert summary["commuters"] == 1000
     assert summary["arrived"] == int((trips["status"] == "arrived").sum())
     arrived = trips[trips["status"] == "arrived"]
-    assert summary["travel_time_mean_s"] == pytest.approx(arrived["travel_time_s"].mean())
+    assert summary["travel_time_mean_s"] == pytest.approx(arrived["travel_time_s"].mean(), abs=0.05)  # 0.1 s kept
     for key in ("travel_time_p50_s", "travel_time_p85_s", "travel_time_p95_s", "access_mean_s", "wait_mean_s",
                 "in_vehicle_mean_s", "transfer_mean_s", "egress_mean_s", "denied_boardings", "peak_load_factor",
                 "fare_revenue_cny", "groups"):
@@ -394,13 +394,14 @@ def test_run_replications(jobs):
     top = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert top["replications"] == 2
     kpi = top["kpis"]["travel_time_mean_s"]
-    values = [s["travel_time_mean_s"] for s in reps]
+    values = [t.loc[t["status"] == "arrived", "travel_time_s"].mean() for t in (t0, t1)]  # unrounded
+    assert values == pytest.approx([s["travel_time_mean_s"] for s in reps], abs=0.05)
     mean = sum(values) / 2
-    assert kpi["mean"] == pytest.approx(mean)
+    assert kpi["mean"] == pytest.approx(mean, abs=0.05)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values))  # sample sd with n - 1 = 1
     half = 12.706204736174707 * sd / math.sqrt(2)  # t quantile 0.975 with 1 degree of freedom
-    assert kpi["ci_low"] == pytest.approx(mean - half, rel=1e-6)
-    assert kpi["ci_high"] == pytest.approx(mean + half, rel=1e-6)
+    assert kpi["ci_low"] == pytest.approx(mean - half, abs=0.05)
+    assert kpi["ci_high"] == pytest.approx(mean + half, abs=0.05)
     assert kpi["ci_low"] < kpi["mean"] < kpi["ci_high"]
     assert top["kpis"]["commuters"]["mean"] == 400
 

@@ -148,4 +148,20 @@ def test_cross_border_trips_use_both_operators(baseline_run):
     cross = trips[trips["route"].astype(str).str.contains("SH11") & trips["route"].astype(str).str.contains("SZ11")]
     assert len(cross) > 0
     assert (cross["n_transfers"] >= 1).all()
+    assert cross["transfer_stations"].astype(str).str.contains("sh_huaqiao~sz_huaqiao|sz_huaqiao~sh_huaqiao").all()
+
+
+def test_transfer_stations_are_where_legs_change(baseline_run):
+    trips = baseline_run.trips.set_index("commuter_id")
+    legs = baseline_run.legs.sort_values(["commuter_id", "leg"])
+    arrived = trips[trips["status"] == "arrived"]
+    changes = arrived["transfer_stations"].astype(str)
+    assert (changes.str.count(">") + (changes != "") == arrived["n_transfers"]).all()
+    nxt_board = legs.groupby("commuter_id")["board_station"].shift(-1)
+    mid = legs[nxt_board.notna()].assign(nxt=nxt_board[nxt_board.notna()].astype(str))
+    mid = mid[mid["commuter_id"].isin(arrived.index)]
+    at = np.where(mid["alight_station"].astype(str) == mid["nxt"], mid["alight_station"].astype(str),
+                  mid["alight_station"].astype(str) + "~" + mid["nxt"])
+    expected = pd.Series(at, index=mid["commuter_id"].to_numpy()).groupby(level=0).agg(">".join)
+    assert (changes.loc[expected.index] == expected).all()
     assert "cross_border" in baseline_run.summary["groups"]
