@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import traceback
@@ -18,7 +19,10 @@ from .network import build_network
 from .scenario import load_scenario
 
 log = logging.getLogger("sim")
-ROOT = Path(__file__).resolve().parent.parent
+_CLONE = Path(__file__).resolve().parent.parent
+ROOT = _CLONE if (_CLONE / "networks").is_dir() else Path.cwd()
+"""Where shipped networks and scenarios are listed and results/ is written by default: the clone
+(run_sim.py or an editable install), else the current directory (a plain package install)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,8 +31,8 @@ class _Parser(argparse.ArgumentParser):
         raise UserError([Problem("", "arguments", message)])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="run_sim.py", description="Yangtze River Delta commuting-circle transit simulator.")
+def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description="Yangtze River Delta commuting-circle transit simulator.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", help="check scenario and network files; report every problem")
     v.add_argument("paths", nargs="+", type=Path)
@@ -224,10 +228,10 @@ def cmd_list(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         commands = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "list": cmd_list}
         return commands[args.command](args)
     except UserError as err:
@@ -237,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:  # internal error: keep the traceback for the bug report
         traceback.print_exc()
         return 1

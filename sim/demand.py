@@ -1,8 +1,10 @@
 """Synthetic commuters: who travels from where to where, when, and paying with what.
 
-Each demand segment gets its share of `demand.total` (largest remainder), draws OD pairs from a
-gravity generator or an OD table, departure times from a piecewise-linear profile and payment media
-from its shares, each from its own named random stream. Commuters are numbered in order of
+Each demand segment gets its share of `demand.total` (largest remainder; shares are fractions that
+add up to 1, or weights normalised over the segments when `demand.segment_shares` is `weights`),
+draws OD pairs from a gravity generator or an OD table, departure times from a piecewise-linear
+profile and payment media from its payment shares (fractions that add up to 1; the schema checks
+both sums), each from its own named random stream. Commuters are numbered in order of
 departure time (ties in generation order).
 """
 
@@ -226,7 +228,7 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
     if problems:
         raise UserError(problems)
 
-    counts = split_total(spec.total, [s.share for s in spec.segments])
+    counts = split_total(spec.total, [s.share for s in spec.segments])  # normalises fractions and weights alike
     parts = []
     for i, (seg, w, n) in enumerate(zip(spec.segments, weights, counts)):
         p = (w / w.sum()).ravel()
@@ -237,7 +239,7 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
         t = np.clip(t, period.start, np.nextafter(period.end, period.start))
         shares = np.asarray([seg.payment.get(m, 0.0) for m in media], dtype=float)
         pay = rngmod.stream(seed, replication, f"demand/{seg.name}/payment").choice(
-            len(media), size=n, p=shares / shares.sum())
+            len(media), size=n, p=shares / shares.sum())  # they add up to 1 within 1e-6: exactly 1 here
         parts.append((flat // len(network.stations), flat % len(network.stations), t, np.full(n, i), pay))
     origin = np.concatenate([p[0] for p in parts]).astype(np.int32)
     dest = np.concatenate([p[1] for p in parts]).astype(np.int32)

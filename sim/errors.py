@@ -10,8 +10,11 @@ class Problem:
     """One problem found in a user's input.
 
     `file` is the path of the offending file (or "" for command-line input), `path` the dotted field
-    path inside it (e.g. ``lines[0].patterns[1].timetable``), `message` says what was expected, and
-    `line` is the 1-based line number in the file when known.
+    path inside it (e.g. ``lines[0].patterns[1].timetable``) or the command-line argument, `message`
+    says what was expected, and `line` is the 1-based line number in the file when known.
+
+    Printed as ``file:line: path: message``; parts that are not known are left out (a problem with
+    no file prints ``path: message``, one with neither file nor path only the message).
     """
 
     file: str
@@ -20,12 +23,12 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
+        where = self.file
         if self.line is not None:
-            where += f":{self.line}"
+            where = f"{where}:{self.line}" if where else f"line {self.line}"
         if self.path:
-            where += f": {self.path}"
-        return f"{where}: {self.message}"
+            where = f"{where}: {self.path}" if where else self.path
+        return f"{where}: {self.message}" if where else self.message
 
 
 @dataclass

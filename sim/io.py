@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -57,9 +58,30 @@ def check_output_dir(out: Path, force: bool) -> None:
         raise UserError.single(str(out), "--out", "directory is not empty (use --force to replace it)")
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (set to 0 and back at once: there is no way to read it
+    without setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(root: Path) -> None:
+    """Give `root` and every directory below it the mode a plain mkdir would (0o777 & ~umask)."""
+    mode = 0o777 & ~current_umask()
+    for here, dirs, _ in os.walk(root):
+        for d in dirs:
+            path = os.path.join(here, d)
+            if not os.path.islink(path):  # never change a directory a link points to
+                os.chmod(path, mode)
+    os.chmod(root, mode)
+
+
 class StagedDir:
     """A temporary directory beside `target` that replaces it on commit and vanishes on failure,
-    so that a failed run leaves nothing half-written."""
+    so that a failed run leaves nothing half-written. While staged the directory is private (mode
+    0700, from mkdtemp); on commit it and the directories inside it get the usual mode
+    (0o777 & ~umask)."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -67,6 +89,7 @@ class StagedDir:
         self.path = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
 
     def commit(self) -> None:
+        follow_umask(self.path)
         if self.target.exists():
             old = self.target.parent / f".{self.target.name}.old"
             if old.exists():

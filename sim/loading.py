@@ -78,8 +78,13 @@ class Document:
         return Source(str(self.path), None, loc)
 
     def problem(self, loc: tuple, message: str) -> Problem:
-        """A problem at field path `loc`, placed where that value was written."""
+        """A problem at field path `loc`, placed where that value was written; values inside it patched
+        in from elsewhere (e.g. `--set` on one of its fields) are named too."""
         src = self.source(loc)
+        inside = sorted({s.file for k, s in self.overlays.items() if len(k) > len(loc) and k[:len(loc)] == loc
+                         and s.file != src.file})
+        if inside:
+            message += f" (with {', '.join(inside)})"
         return Problem(src.file, format_loc(src.loc), message, src.line)
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .units import parse_time
 
 SCHEMA_VERSION = 1
+
+SHARE_TOLERANCE = 1e-6
+"""How far shares that must add up to 1 (payment media, segments given as fractions) may miss."""
 
 
 def _time(value: object) -> float:
@@ -486,25 +489,39 @@ class GeneratorSpec(Strict):
     """OD pairs closer than this (straight-line km) get no trips."""
 
 
+def _sum_text(total: float) -> str:
+    return f"{total:.10g}"
+
+
 class SegmentSpec(Strict):
     """A demand segment: a share of demand.total with its own OD pattern, profile and media.
-    Shares are relative: each segment gets share / (sum of shares) of the total."""
+
+    `share` is read as demand.segment_shares says: a fraction of the total (the segments' shares
+    add up to 1) or a weight (each segment gets share / (sum of shares) of the total)."""
 
     name: Id
     share: PosFloat
+    """The segment's part of demand.total: a fraction, or a weight (see DemandSpec.segment_shares)."""
     generator: GeneratorSpec | None = None
     od_table: str | None = None
     """CSV with columns origin, destination, weight (path relative to the scenario file)."""
     profile: Id
     payment: dict[Id, NonNegFloat]
-    """Payment-medium shares (normalised)."""
+    """Payment-medium shares: the fraction of the segment's commuters paying with each medium; they
+    must add up to 1 (within 1e-6). A medium not listed is not used."""
+
+    @field_validator("payment")
+    @classmethod
+    def _payment_adds_up_to_one(cls, payment: dict[str, float]) -> dict[str, float]:
+        total = sum(payment.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"payment shares must add up to 1 (they add up to {_sum_text(total)})")
+        return payment
 
     @model_validator(mode="after")
     def _one_source(self) -> SegmentSpec:
         if (self.generator is None) == (self.od_table is None):
             raise ValueError("give exactly one of 'generator' or 'od_table'")
-        if sum(self.payment.values()) <= 0:
-            raise ValueError("payment shares must add up to more than 0")
         return self
 
 
@@ -519,10 +536,30 @@ class GroupSpec(Strict):
 
 
 class DemandSpec(Strict):
+    """`total` commuters, split over the `segments` by their shares (largest remainder).
+
+    segment_shares: `fractions` (default): each segment's `share` is its fraction of the total, and
+    the shares must add up to 1 (within 1e-6). `weights`: shares are relative weights, normalised
+    over the segments (e.g. thousands of commuters: each segment gets share / (sum of shares) of the
+    total)."""
+
     total: Annotated[int, Field(ge=0, le=50_000_000)]
     profiles: dict[Id, ProfileSpec]
+    segment_shares: Literal["fractions", "weights"] = "fractions"
+    """How the segments' `share` values are read: fractions that add up to 1, or weights."""
     segments: Annotated[list[SegmentSpec], Field(min_length=1)]
     groups: dict[Id, GroupSpec] = Field(default_factory=dict)
+
+    @field_validator("segments")
+    @classmethod
+    def _fractions_add_up_to_one(cls, segments: list[SegmentSpec], info: ValidationInfo) -> list[SegmentSpec]:
+        if info.data.get("segment_shares") != "fractions":  # weights, or an invalid value reported on its own
+            return segments
+        total = sum(seg.share for seg in segments)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"segment shares must add up to 1 (they add up to {_sum_text(total)}); to give them "
+                             "as weights that are normalised, set demand.segment_shares: weights")
+        return segments
 
 
 class CrowdingSpec(Strict):

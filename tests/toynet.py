@@ -64,7 +64,9 @@ def scenario(total: int, origins: list[str], destinations: list[str], start: str
              end: str = "08:00", sim_end: str | None = None, profile: list | None = None,
              payment: dict | None = None, seed: int = 1, routing: dict | None = None,
              operations: str = "timetable") -> dict:
-    """A scenario dict; trains keep exactly to the timetable unless operations="dynamic"."""
+    """A scenario dict; trains keep exactly to the timetable unless operations="dynamic".
+
+    One segment with share 1 and `payment` shares (which must add up to 1)."""
     return {
         "schema_version": 1,
         "name": "toy",

@@ -30,6 +30,7 @@ def segments_scenario(counts: dict[tuple[str, str], int], end: str = "06:10") ->
     """A scenario with exactly counts[(o, d)] commuters from o to d, all starting 06:00-`end`."""
     scn = T.scenario(sum(counts.values()), ["A"], ["B"], start="06:00", end=end, sim_end="08:00",
                      operations="dynamic")
+    scn["demand"]["segment_shares"] = "weights"  # shares are the commuter counts
     scn["demand"]["segments"] = [
         {"name": f"{o}_{d}", "share": n, "profile": "p", "payment": {"qr": 1.0},
          "generator": {"origins": {"stations": [o]}, "destinations": {"stations": [d]}}}

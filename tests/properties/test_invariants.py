@@ -78,8 +78,9 @@ def cases(draw):
                 if draw(st.booleans()) else []}
     net = T.network(stations, lines, operators=[op], interchanges=interchanges)
     names = [s["id"] for s in stations]
+    qr = draw(st.floats(0.4, 0.8))  # payment shares add up to 1
     scn = T.scenario(draw(st.integers(20, 250)), names, names, start="06:00", end="07:00", sim_end="08:00",
-                     payment={"qr": draw(st.floats(0.2, 1.0)), "ticket": 0.3}, seed=draw(st.integers(0, 10**6)),
+                     payment={"qr": qr, "ticket": 1.0 - qr}, seed=draw(st.integers(0, 10**6)),
                      operations=mode)
     return net, scn
 

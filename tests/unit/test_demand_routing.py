@@ -144,9 +144,9 @@ def test_payment_shares(tmp_path):
     assert d.media == ("qr", "ticket")
     share = (d.payment == d.media.index("ticket")).mean()
     assert abs(share - 0.2) < 4 * math.sqrt(0.2 * 0.8 / n)
-    segs = [{"name": "all", "share": 1, "generator": {}, "profile": "p", "payment": {"qr": 3, "ticket": 0}}]
+    segs = [{"name": "all", "share": 1, "generator": {}, "profile": "p", "payment": {"qr": 1, "ticket": 0}}]
     d2 = generate_demand(demand_spec(total=500, segments=segs), PERIOD, net, tmp_path, seed=4, replication=0)
-    assert (d2.payment == 0).all()  # shares are normalised; a zero share is never drawn
+    assert (d2.payment == 0).all()  # a zero share is never drawn
 
 
 def test_no_od_pair_across_disconnected_components(tmp_path):
