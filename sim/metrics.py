@@ -156,45 +156,71 @@ def peak_hour(trips: pd.DataFrame) -> tuple[float, float]:
 
 
 def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str, dict]:
-    """Per facility with visits: visits, mean and p95 queueing wait (join to start of service, s),
-    longest queue (persons waiting at once) and utilisation in its busiest clock hour (service
-    time started in that hour / (servers x 3600 s))."""
-    f = facilities.dropna(subset=["t_start"])
-    if f.empty:
+    """Per facility with visits: `visits` (joined), `still_queueing` (joined, not served by the end),
+    mean and p95 queueing wait of those served (join to start of service, s), longest queue (persons
+    waiting at once, counting those never served) and `utilisation_busiest_hour`: the largest share of
+    server time busy in one clock hour (service time split exactly between hours / (servers x 3600 s))."""
+    if facilities.empty:
         return {}
-    fid = f["facility_id"].astype(str).to_numpy()
+    fid = facilities["facility_id"].astype(str).to_numpy()
     names, code = np.unique(fid, return_inverse=True)
-    join, start, end = (f[c].to_numpy() for c in ("t_join", "t_start", "t_end"))
-    wait = start - join
     n = len(names)
+    join, start, end = (facilities[c].to_numpy(dtype=float) for c in ("t_join", "t_start", "t_end"))
+    served = ~np.isnan(start)
     visits = np.bincount(code, minlength=n)
-    mean_wait = np.bincount(code, weights=wait, minlength=n) / visits
-    order = np.lexsort((wait, code))
-    first = np.concatenate([[0], np.cumsum(visits)[:-1]])
-    pos = 0.95 * (visits - 1)  # linear interpolation between order statistics, as numpy's percentile
-    lo = first + np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, first + visits - 1)
-    sorted_wait = wait[order]
-    p95 = sorted_wait[lo] + (pos - np.floor(pos)) * (sorted_wait[hi] - sorted_wait[lo])
+    n_served = np.bincount(code[served], minlength=n)
+    wait, wcode = start[served] - join[served], code[served]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
+    p95 = _grouped_p95(wait, wcode, n_served)
     # longest queue: +1 when one joins, -1 when one starts service, in time order per facility
-    t_ev = np.concatenate([join, start])
-    step = np.concatenate([np.ones(len(join)), -np.ones(len(start))])
-    c_ev = np.concatenate([code, code])
+    t_ev = np.concatenate([join, start[served]])
+    step = np.concatenate([np.ones(len(join)), -np.ones(int(served.sum()))])
+    c_ev = np.concatenate([code, wcode])
     ev = np.lexsort((step, t_ev, c_ev))  # at equal times, starts (-1) before joins
     running = np.cumsum(step[ev])
     group_start = np.concatenate([[0], np.cumsum(np.bincount(c_ev, minlength=n))[:-1]])
     before = np.concatenate([[0.0], running])[group_start]
     longest = np.zeros(n)
     np.maximum.at(longest, c_ev[ev], running - before[c_ev[ev]])
-    hour = np.floor(start / 3600.0).astype(np.int64)
-    busy = pd.Series(end - start).groupby([code, hour]).sum()
+    busy = _busy_by_hour(start, end, code)
     peak_busy = busy.groupby(level=0).max().reindex(range(n), fill_value=0.0).to_numpy()
     out = {}
     for k, name in enumerate(names):
         srv = servers.get(str(name), 1)
-        out[str(name)] = {"visits": int(visits[k]), "wait_mean_s": _num(mean_wait[k]), "wait_p95_s": _num(p95[k]),
-                          "queue_max": int(longest[k]), "utilisation_peak_hour": _num(peak_busy[k] / (srv * 3600.0))}
+        out[str(name)] = {"visits": int(visits[k]), "still_queueing": int(visits[k] - n_served[k]),
+                          "wait_mean_s": _num(mean_wait[k]), "wait_p95_s": _num(p95[k]), "queue_max": int(longest[k]),
+                          "utilisation_busiest_hour": _num(peak_busy[k] / (srv * 3600.0))}
     return out
+
+
+def _grouped_p95(values: np.ndarray, code: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """95th percentile of `values` per group code (linear interpolation between order statistics,
+    as numpy's percentile); NaN for empty groups."""
+    out = np.full(len(counts), np.nan)
+    has = counts > 0
+    if not has.any():
+        return out
+    order = np.lexsort((values, code))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+    pos = 0.95 * (counts[has] - 1)
+    lo = first + np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, first + counts[has] - 1)
+    v = values[order]
+    out[has] = v[lo] + (pos - np.floor(pos)) * (v[hi] - v[lo])
+    return out
+
+
+def _busy_by_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray) -> pd.Series:
+    """Server-seconds busy per (group code, clock hour), each service split exactly between the hours
+    it spans (services still running at the end count up to their recorded end only)."""
+    done = ~np.isnan(start) & ~np.isnan(end)
+    s, e, c = start[done], end[done], code[done]
+    h0 = np.floor(s / 3600.0).astype(np.int64)
+    span = int((np.floor(e / 3600.0).astype(np.int64) - h0).max(initial=0))
+    parts = [pd.Series(np.clip(np.minimum(e, (h0 + k + 1) * 3600.0) - np.maximum(s, (h0 + k) * 3600.0), 0.0, None))
+             .groupby([c, h0 + k]).sum() for k in range(span + 1)]
+    return pd.concat(parts).groupby(level=[0, 1]).sum()
 
 
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
@@ -284,6 +310,22 @@ def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             out[name] = float(v)
     return out
+
+
+def mean_summary(summaries: list[dict]) -> dict:
+    """The summaries of replications as one: every number the mean over the replications that have it
+    (None where none has), lists (warnings) merged without repeats, other values from the first."""
+    first = summaries[0]
+    if isinstance(first, dict):
+        keys = list(dict.fromkeys(k for s in summaries if isinstance(s, dict) for k in s))
+        return {k: mean_summary([s[k] for s in summaries if isinstance(s, dict) and k in s]) for k in keys}
+    if isinstance(first, list):
+        merged = [x for s in summaries for x in s]
+        return list(dict.fromkeys(merged)) if all(isinstance(x, str) for x in merged) else first
+    numbers = [float(v) for v in summaries if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers or all(v is None for v in summaries):
+        return float(np.mean(numbers)) if numbers else None
+    return first
 
 
 def confidence_intervals(summaries: list[dict], level: float = 0.95) -> dict[str, dict]:

@@ -271,7 +271,8 @@ def compare_runs(paths: list[Path], out_dir: Path) -> list[Path]:
     sets = [load_run_set(p) for p in paths]
     labels = _labels(sets)
     table = kpi_table(sets)
-    views = [RunView.of_run_dir(s.reps[0], label) for s, label in zip(sets, labels)]
+    views = [RunView.pooled(s.reps, label) if len(s.reps) > 1 else RunView.of_run_dir(s.reps[0], label)
+             for s, label in zip(sets, labels)]
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "kpis.csv", index=False, float_format="%.6g")
     (out_dir / "kpis.md").write_text(markdown(table, sets), encoding="utf-8")

@@ -69,30 +69,34 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     """KPI tables of one run (see docs/outputs.md for the definitions)."""
     s = view.summary
     peak = s.get("windows", {}).get("peak_hour", {})
-    rows = [["commuters", f"{s['commuters']:,}", f"{peak.get('commuters', 0):,}"]]
+    rows = [["commuters", _count(s['commuters']), _count(peak.get('commuters', 0))]]
     for key, label in (("travel_time_mean_s", "travel time, mean (min)"), ("travel_time_p50_s", "travel time, p50 (min)"),
                        ("travel_time_p95_s", "travel time, p95 (min)"), ("wait_mean_s", "wait, mean (min)"),
                        ("in_vehicle_mean_s", "in vehicle, mean (min)"), ("transfer_mean_s", "transfer, mean (min)")):
         rows.append([label, _min(s.get(key)), _min(peak.get(key))])
     rows += [["share denied boarding at least once", _num(s.get("denied_share"), 4), _num(peak.get("denied_share"), 4)],
              ["fare, mean (CNY)", _num(s.get("fare_mean_cny")), _num(peak.get("fare_mean_cny"))]]
-    window = (f"peak hour {_clock(peak.get('from_s'))}\u2013{_clock(peak.get('to_s'))}" if peak else "peak hour")
+    window = (f"peak hour {_clock(peak.get('from_s'))}\u2013{_clock(peak.get('to_s'))}"
+              if peak.get("from_s") is not None else "peak hour (each replication's own)")
     warm = s.get("warm_up")
-    note = (f'<p class="note">KPIs count the commuters starting from {_clock(warm["until_s"])} (the warm-up leaves '
-            f'out {warm["commuters_excluded"]:,}).</p>' if warm else "")
+    note = (f"KPIs count the commuters starting from {_clock(warm['until_s'])} (the warm-up leaves "
+            f"out {_count(warm['commuters_excluded'])}). " if warm else "")
+    if view.replications > 1:
+        note += f"Every figure is the mean over {view.replications} replications (confidence intervals in summary.json)."
+    note = f'<p class="note">{note}</p>' if note else ""
     sections = [("Key figures", note + table_html(["KPI", "whole period", window], rows))]
     groups = s.get("groups", {})
     if groups:
         sections.append(("Named OD groups", table_html(
             ["group", "commuters", "travel time mean (min)", "p95 (min)", "transfer mean (min)", "fare mean (CNY)"],
-            [[g, f"{k['commuters']:,}", _min(k["travel_time_mean_s"]), _min(k["travel_time_p95_s"]),
+            [[g, _count(k['commuters']), _min(k["travel_time_mean_s"]), _min(k["travel_time_p95_s"]),
               _min(k["transfer_mean_s"]), _num(k["fare_mean_cny"])] for g, k in groups.items()])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
         [[ln, _num(v, 3), _num(s.get("peak_standing_density_p_m2", {}).get(ln), 2)]
          for ln, v in s.get("peak_load_factor", {}).items()])
         + table_html(["operator", "fare revenue (CNY)"], [[op, _num(v)] for op, v in s.get("fare_revenue_cny", {}).items()])))
-    ic_rows = [[f"{ic} \u00b7 {m}", f"{k['transfers']:,}", _min(k["transfer_mean_s"]), _min(k["transfer_p95_s"]),
+    ic_rows = [[f"{ic} \u00b7 {m}", _count(k['transfers']), _min(k["transfer_mean_s"]), _min(k["transfer_p95_s"]),
                 _min(k["onward_wait_mean_s"])]
                for ic, v in s.get("interchanges", {}).items() for m, k in v.get("by_medium", {}).items()]
     if ic_rows:
@@ -102,13 +106,20 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     fac = s.get("facilities", {})
     if fac:
         sections.append(("Facilities with the longest waits", table_html(
-            ["facility", "visits", "wait mean (s)", "wait p95 (s)", "longest queue", "busiest-hour utilisation"],
-            [[view.facility_label(f), f"{fac[f]['visits']:,}", _num(fac[f]["wait_mean_s"], 1),
-              _num(fac[f]["wait_p95_s"], 1), f"{fac[f]['queue_max']:,}", _num(fac[f]["utilisation_peak_hour"], 3)]
+            ["facility", "visits", "not served by the end", "wait mean (s)", "wait p95 (s)", "longest queue",
+             "busiest-hour utilisation"],
+            [[view.facility_label(f), _count(fac[f]['visits']), _count(fac[f]['still_queueing']),
+              _num(fac[f]["wait_mean_s"], 1),
+              _num(fac[f]["wait_p95_s"], 1), _count(fac[f]['queue_max']), _num(fac[f]["utilisation_busiest_hour"], 3)]
              for f in view.busiest_facilities(10)])))
     if s.get("warnings"):
         sections.append(("Warnings", "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in s["warnings"]) + "</ul>"))
     return sections
+
+
+def _count(x) -> str:
+    """A count with thousands separators (means over replications rounded to whole numbers)."""
+    return "–" if x is None else f"{round(x):,}"
 
 
 def _clock(t) -> str:

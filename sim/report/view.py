@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..io import LoadedRun
 from ..loading import Document, validate_network
+from ..metrics import mean_summary, peak_hour
 from ..network import Network, build_network
 
 
@@ -34,6 +35,8 @@ class RunView:
     summary: dict
     period: tuple[float, float]
     groups: dict[str, np.ndarray] = field(default_factory=dict)
+    replications: int = 1
+    """How many replications are pooled here; with more than one the summary is their mean."""
 
     @classmethod
     def of_run_dir(cls, run: LoadedRun, label: str | None = None) -> RunView:
@@ -46,8 +49,8 @@ class RunView:
 
     @classmethod
     def pooled(cls, runs: list[LoadedRun], label: str | None = None) -> RunView:
-        """Replications pooled into one view (train ids prefixed with the replication), with the first
-        replication's summary."""
+        """Replications pooled into one view (train ids prefixed with the replication), with the mean
+        of their summaries."""
         first = cls.of_run_dir(runs[0], label)
 
         def cat(name: str) -> pd.DataFrame:
@@ -61,8 +64,12 @@ class RunView:
 
         trips = cat("trips")
         groups = {g: trips[f"group_{g}"].to_numpy(dtype=bool) for g in first.groups}
-        return cls(first.label + f" ({len(runs)} replications pooled)", first.network, trips, cat("legs"),
-                   cat("trains"), cat("facilities"), first.summary, first.period, groups)
+        summary = mean_summary([r.summary for r in runs])
+        windows = {(w.get("from_s"), w.get("to_s")) for r in runs if (w := r.summary.get("windows", {}).get("peak_hour"))}
+        if len(windows) > 1:  # KPIs are means over each replication's own peak hour: no one clock time
+            summary["windows"]["peak_hour"].update(from_s=None, to_s=None)
+        return cls(label or first.label + f" ({len(runs)} replications pooled)", first.network, trips, cat("legs"),
+                   cat("trains"), cat("facilities"), summary, first.period, groups, replications=len(runs))
 
     @classmethod
     def of_result(cls, result, label: str | None = None) -> RunView:
@@ -77,8 +84,9 @@ class RunView:
 
     @cached_property
     def peak_hour(self) -> tuple[float, float]:
+        """(from, to) of the summary's peak hour, else of the trips (s since midnight)."""
         w = self.summary.get("windows", {}).get("peak_hour")
-        return (float(w["from_s"]), float(w["to_s"])) if w else (self.period[0], min(self.period[1], self.period[0] + 3600))
+        return (float(w["from_s"]), float(w["to_s"])) if w and w.get("from_s") is not None else peak_hour(self.trips)
 
     def paths(self, line_id: str) -> list[list[str]]:
         """The distinct end-to-end routes of a line's patterns (a Y-shaped line has two), station ids
@@ -116,6 +124,7 @@ class RunView:
         return f"{self.names.get(station, station)} ({op}) \u00b7 {name.replace('_', ' ')}"
 
     def busiest_facilities(self, n: int = 6) -> list[str]:
-        """Facility ids with the longest mean queueing wait (from the summary)."""
+        """Facility ids with commuters never served first, then by the longest mean queueing wait (from
+        the summary)."""
         fac = self.summary.get("facilities", {})
-        return sorted(fac, key=lambda f: (-(fac[f].get("wait_mean_s") or 0.0), f))[:n]
+        return sorted(fac, key=lambda f: (-fac[f].get("still_queueing", 0), -(fac[f].get("wait_mean_s") or 0.0), f))[:n]

@@ -16,6 +16,7 @@ import pytest
 import toynet as T
 from sim.cli import main
 from sim.report.compare import difference_ci, kpi_table, load_run_set
+from sim.report.view import RunView
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -112,6 +113,18 @@ def test_paired_intervals_are_narrower_under_common_random_numbers(runs):
     # a real change of service (headway 300 s -> 240 s) still gets a finite paired interval
     table = kpi_table([load_run_set(runs["reps_base"]), load_run_set(runs["reps_fast"])]).set_index("kpi")
     assert np.isfinite(table.loc["wait_mean_s", "fast - base \u00b1"])
+
+
+def test_plot_of_replications_reports_their_means(runs):
+    out = runs["tmp"] / "plot_reps"
+    assert main(["plot", str(runs["reps_base"]), "--out", str(out)]) == 0
+    reps = load_run_set(runs["reps_base"]).reps
+    view = RunView.pooled(reps)
+    mean = np.mean([r.summary["travel_time_mean_s"] for r in reps])
+    assert view.summary["travel_time_mean_s"] == pytest.approx(mean)
+    assert len(view.trips) == sum(len(r.trips) for r in reps)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "mean over 4 replications" in html and f"<td>{mean / 60:.1f}</td>" in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")

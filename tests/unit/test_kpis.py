@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics import KpiSetup, facility_kpis, interchange_kpis, peak_hour, rounded, summarize
+from sim.metrics import KpiSetup, facility_kpis, interchange_kpis, mean_summary, peak_hour, rounded, summarize
 
 H = 3600.0
 
@@ -26,9 +26,29 @@ def test_facility_kpis_by_hand():
     assert k["F"]["wait_mean_s"] == pytest.approx((0 + 0 + 3 + 5) / 4)
     assert k["F"]["wait_p95_s"] == pytest.approx(np.percentile([0, 0, 3, 5], 95))
     assert k["F"]["queue_max"] == 2
-    assert k["F"]["utilisation_peak_hour"] == pytest.approx((4 + 7 + 6 + 5) / (2 * 3600))
-    assert k["G"] == {"visits": 1, "wait_mean_s": 0.0, "wait_p95_s": 0.0, "queue_max": 0,
-                      "utilisation_peak_hour": pytest.approx(30 / 3600)}
+    assert k["F"]["utilisation_busiest_hour"] == pytest.approx((4 + 7 + 6 + 5) / (2 * 3600))
+    assert k["G"] == {"visits": 1, "still_queueing": 0, "wait_mean_s": 0.0, "wait_p95_s": 0.0, "queue_max": 0,
+                      "utilisation_busiest_hour": pytest.approx(30 / 3600)}
+
+
+def test_facility_kpis_count_those_never_served_and_split_service_between_hours():
+    # one server; service 07:59:00-08:01:00 splits 60 s / 60 s between the hours; a 30-min service
+    # from 08:10; three join at 08:20 and are never served: the queue reaches 3
+    fac = pd.DataFrame({
+        "facility_id": pd.Categorical(["F"] * 5),
+        "commuter_id": [0, 1, 2, 3, 4],
+        "t_join": [8 * H - 60, 8 * H + 600, 8 * H + 1200, 8 * H + 1200, 8 * H + 1200],
+        "t_start": [8 * H - 60, 8 * H + 600, np.nan, np.nan, np.nan],
+        "t_end": [8 * H + 60, 8 * H + 2400, np.nan, np.nan, np.nan],
+    })
+    k = facility_kpis(fac, {"F": 1})["F"]
+    assert (k["visits"], k["still_queueing"], k["queue_max"]) == (5, 3, 3)
+    assert k["wait_mean_s"] == 0.0
+    assert k["utilisation_busiest_hour"] == pytest.approx((60 + 1800) / 3600)
+    # nobody served yet: waits unknown, the queue still counted
+    k = facility_kpis(fac.iloc[2:], {"F": 1})["F"]
+    assert (k["visits"], k["still_queueing"], k["queue_max"]) == (3, 3, 3)
+    assert k["wait_mean_s"] is None and k["utilisation_busiest_hour"] == 0.0
 
 
 def _trips(t_depart: list[float], tt: list[float], payment: list[str] | None = None) -> pd.DataFrame:
@@ -76,3 +96,14 @@ def test_rounding_by_kind_of_value():
                  "peak_load_factor": {"L": 0.987654321}, "commuters": 10, "x": 1.234567891})
     assert s == {"travel_time_mean_s": 123.5, "denied_share": 0.1235, "fare_revenue_cny": {"OP": 1.23},
                  "peak_load_factor": {"L": 0.9877}, "commuters": 10, "x": 1.2346}
+
+
+def test_mean_summary_of_replications():
+    a = {"commuters": 10, "travel_time_mean_s": 100.0, "lines": {"L": {"peak_load_factor": 0.5}}, "name": "x",
+         "warnings": ["w1"], "p": None, "only_a": 3}
+    b = {"commuters": 20, "travel_time_mean_s": 200.0, "lines": {"L": {"peak_load_factor": None}}, "name": "x",
+         "warnings": ["w1", "w2"], "p": None}
+    m = mean_summary([a, b])
+    assert m["commuters"] == 15 and m["travel_time_mean_s"] == 150.0
+    assert m["lines"]["L"]["peak_load_factor"] == 0.5  # None where a replication has no value
+    assert m["name"] == "x" and m["warnings"] == ["w1", "w2"] and m["p"] is None and m["only_a"] == 3
