@@ -171,7 +171,7 @@ class BulkEngine:
         room = int(tr.capacity[k]) - len(self.on_c[k])
         boarded, alight, denied = self.pq[platform].board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room)
         if len(denied):
-            self.rec.denied[denied] += 1
+            self.rec.deny(denied, call)
         if len(boarded):
             slots = p.leg_offset[boarded] + p.step_ordinal[self.ptr[boarded]]
             self.rec.leg_train[slots] = k

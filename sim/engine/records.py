@@ -29,6 +29,7 @@ class Records:
     call_done: np.ndarray  # bool: the train reached this call before the end
     call_t_arr: np.ndarray  # actual arrival (s), NaN if not reached before the end
     call_t_dep: np.ndarray  # actual departure (s), NaN if not left before the end
+    last_denied_call: np.ndarray  # int64 per commuter: the train call that last left them behind, -1
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
@@ -50,7 +51,16 @@ class Records:
             call_load=np.zeros(n_calls, dtype=np.int64),
             call_done=np.zeros(n_calls, dtype=bool),
             call_t_arr=nan(n_calls), call_t_dep=nan(n_calls),
+            last_denied_call=np.full(plan.n_commuters, -1, dtype=np.int64),
         )
+
+    def deny(self, commuters: np.ndarray | int, call: int) -> None:
+        """Commuters left behind by a full train at `call`: counted once per train call, even when the
+        doors open for boarding a second time (dynamic operations)."""
+        ids = np.atleast_1d(np.asarray(commuters, dtype=np.int64))
+        new = ids[self.last_denied_call[ids] != call]
+        self.denied[new] += 1
+        self.last_denied_call[new] = call
 
     def truncate(self, t_end: float) -> None:
         """Forget every event at or after t_end: the simulation covers times strictly before it."""

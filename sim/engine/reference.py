@@ -125,7 +125,7 @@ class ReferenceEngine:
                     self.onboard[k].append((cid, alight, leave))
                     ev.succeed((k, leave))
                     continue
-                rec.denied[cid] += 1
+                rec.deny(cid, call)
             stay.append(item)
         self.waiting[tr.call_platform[call]] = stay
         rec.call_boarded[call] += boarded

@@ -64,6 +64,22 @@ def test_dwell_follows_the_passenger_flows_and_a_late_train_recovers_its_slack(t
     assert c.loc["C", "t_arrive"] - (H630 + 120 + 30 + 600) == max(0, late - 10)  # 10 s recovered
 
 
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_a_full_train_leaves_each_commuter_behind_once_even_when_its_doors_reopen(tmp_path, engine):
+    # 300 wait at B for one train with room for 50; boarding 50 at 10 s each through 10 channels keeps
+    # the doors open 8 + 50 = 58 s > the 30 s timetabled dwell, so boarding is tried a second time
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0)]
+    line = T.line("L", stops, {"forward": {"departures": ["06:30"]}}, capacity=50, run_s={"A>B": 120, "B>C": 600},
+                  dwell_s=30)
+    line["operations"] = ops(boarding_s=10.0)
+    net = T.network([T.station("A", 121.0), T.station("B", 121.02), T.station("C", 121.04)], [line])
+    res = run(T.write(tmp_path, net, segments_scenario({("B", "C"): 300})), engine=engine)
+    c = calls(res, "L.all.forward@06:30")
+    assert c.loc["B", "t_depart"] - c.loc["B", "t_arrive"] == 58
+    assert c.loc["B", "boarded"] == 50
+    assert sorted(res.trips["denied_boardings"].value_counts().items()) == [(0, 50), (1, 250)]
+
+
 def test_consecutive_trains_keep_the_minimum_headway_and_the_follower_loses_the_shortfall(tmp_path):
     stops = [("A", 0.0), ("B", 3.0), ("C", 6.0)]
     line = T.line("L", stops, {"forward": {"departures": ["06:30:00", "06:31:00"]}},
