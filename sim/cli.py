@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from .errors import Problem, UserError
-from .io import StagedDir, check_output_dir, command_line, load_results, manifest, write_json, write_tables
+from .io import StagedDir, check_output_dir, command_line, load_results, manifest, write_gis, write_json, write_tables
 from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
 from .metrics import confidence_intervals, rounded
 from .network import build_network
@@ -122,6 +122,8 @@ def cmd_run(args) -> int:
                     bar.close()
             t_write = time.perf_counter()
             write_tables(target, result.tables)
+            peak = result.summary["windows"]["peak_hour"]
+            write_gis(target, result.scenario.network, result.trains, (peak["from_s"], peak["to_s"]))
             write_json(target / "summary.json", rounded(result.summary))
             if not args.no_plots and args.replications == 1:
                 from .report import RunView, standard_charts, write_run_report

@@ -114,6 +114,17 @@ def write_tables(directory: Path, tables) -> None:
                                          compression="zstd")
 
 
+def write_gis(directory: Path, network, trains: pd.DataFrame, window: tuple[float, float]) -> None:
+    """stations.parquet, and stations.geojson / lines.geojson with the loads in `window` (the peak hour)."""
+    from .geo import lines_geojson, stations_geojson, stations_table
+
+    stations_table(network).to_parquet(directory / "stations.parquet", index=False, engine="pyarrow",
+                                       compression="zstd")
+    for name, collection in (("stations", stations_geojson(network, trains, window)),
+                             ("lines", lines_geojson(network, trains, window))):
+        (directory / f"{name}.geojson").write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+
+
 def manifest(result, command: list[str], wall_s: float, network_files: tuple[Path, ...]) -> dict:
     scn = result.scenario
     return {

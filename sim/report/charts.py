@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import plotting
+from .. import geo, plotting
 from ..plotting import clock_label
 from .view import RunView
 
@@ -93,16 +93,11 @@ def path_sections_mean(view: RunView, line: str, path: list[str], t0: float, t1:
 
 
 def section_loads(view: RunView, window: tuple[float, float]) -> pd.DataFrame:
-    """Highest load factor of each section (pair of consecutive stations of a line, either
-    direction) over the train calls departing in `window`."""
-    t0, t1 = window
-    tr = view.trains[(view.trains["t_depart"] >= t0) & (view.trains["t_depart"] < t1)]
-    tr = tr.sort_values(["train_id", "seq"], kind="stable")
-    nxt = tr.groupby("train_id", sort=False, observed=True)["station"].shift(-1)
-    ok = nxt.notna().to_numpy()
-    a, b = tr["station"].astype(str).to_numpy()[ok], nxt.astype(str).to_numpy()[ok]
-    sec = pd.DataFrame({"line": tr["line"].astype(str).to_numpy()[ok], "from_station": np.minimum(a, b),
-                        "to_station": np.maximum(a, b), "load_factor": (tr["load_after"] / tr["capacity"]).to_numpy()[ok]})
+    """Highest load factor of each section of a line (either direction) over the train calls
+    departing in `window`."""
+    sec = geo.section_loads(view.network, view.trains, window)
+    a, b = sec["from_station"].astype(str), sec["to_station"].astype(str)
+    sec = sec.assign(from_station=np.minimum(a, b), to_station=np.maximum(a, b), load_factor=sec["max_load_factor"])
     return sec.groupby(["line", "from_station", "to_station"], as_index=False)["load_factor"].max()
 
 
