@@ -208,7 +208,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
                     for ic in net.interchanges}
     setup = KpiSetup(groups=prep.groups, interchanges=interchanges,
                      standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
-                     servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until)
+                     servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
+                     windows=dict(scenario.model.kpis.windows))
     for name, mask in prep.groups.items():
         tables.trips[f"group_{name}"] = mask
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup)

@@ -653,6 +653,24 @@ class OperationsSpec(Strict):
     mode: Literal["timetable", "dynamic"] = "dynamic"
 
 
+class KpiSpec(Strict):
+    """Extra KPI windows: `windows: {am_peak: ["07:00", "09:00"]}` gives summary.json
+    `windows.am_peak` with every trip KPI of the commuters starting in [from, to) and the load KPIs
+    of the train calls departing in it; `peak_hour` (the busiest hour) is always there."""
+
+    windows: dict[Id, tuple[Clock, Clock]] = Field(default_factory=dict)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, windows: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (t0, t1) in windows.items():
+            if name == "peak_hour":
+                raise ValueError("'peak_hour' is the busiest hour, always given; name the window otherwise")
+            if t1 <= t0:
+                raise ValueError(f"window {name!r}: the end must be after the start")
+        return windows
+
+
 class ScenarioFile(Strict):
     schema_version: Literal[1] = 1
     name: Id
@@ -667,3 +685,4 @@ class ScenarioFile(Strict):
     changes: NetworkChanges | None = None
     """Changes to the network for this scenario (see NetworkChanges)."""
     operations: OperationsSpec = Field(default_factory=OperationsSpec)
+    kpis: KpiSpec = Field(default_factory=KpiSpec)

@@ -68,23 +68,23 @@ def _num(x, digits: int = 2) -> str:
 def run_sections(view: RunView) -> list[tuple[str, str]]:
     """KPI tables of one run (see docs/outputs.md for the definitions)."""
     s = view.summary
-    peak = s.get("windows", {}).get("peak_hour", {})
-    rows = [["commuters", _count(s['commuters']), _count(peak.get('commuters', 0))]]
+    windows = s.get("windows", {})
+    cols = [s] + list(windows.values())
+    rows = [["commuters", *(_count(c.get("commuters", 0)) for c in cols)]]
     for key, label in (("travel_time_mean_s", "travel time, mean (min)"), ("travel_time_p50_s", "travel time, p50 (min)"),
                        ("travel_time_p95_s", "travel time, p95 (min)"), ("wait_mean_s", "wait, mean (min)"),
                        ("in_vehicle_mean_s", "in vehicle, mean (min)"), ("transfer_mean_s", "transfer, mean (min)")):
-        rows.append([label, _min(s.get(key)), _min(peak.get(key))])
-    rows += [["share denied boarding at least once", _num(s.get("denied_share"), 4), _num(peak.get("denied_share"), 4)],
-             ["fare, mean (CNY)", _num(s.get("fare_mean_cny")), _num(peak.get("fare_mean_cny"))]]
-    window = (f"peak hour {_clock(peak.get('from_s'))}\u2013{_clock(peak.get('to_s'))}"
-              if peak.get("from_s") is not None else "peak hour (each replication's own)")
+        rows.append([label, *(_min(c.get(key)) for c in cols)])
+    rows += [["share denied boarding at least once", *(_num(c.get("denied_share"), 4) for c in cols)],
+             ["fare, mean (CNY)", *(_num(c.get("fare_mean_cny")) for c in cols)]]
+    heads = [_window_head(name, w) for name, w in windows.items()]
     warm = s.get("warm_up")
     note = (f"KPIs count the commuters starting from {_clock(warm['until_s'])} (the warm-up leaves "
             f"out {_count(warm['commuters_excluded'])}). " if warm else "")
     if view.replications > 1:
         note += f"Every figure is the mean over {view.replications} replications (confidence intervals in summary.json)."
     note = f'<p class="note">{note}</p>' if note else ""
-    sections = [("Key figures", note + table_html(["KPI", "whole period", window], rows))]
+    sections = [("Key figures", note + table_html(["KPI", "whole period", *heads], rows))]
     groups = s.get("groups", {})
     if groups:
         sections.append(("Named OD groups", table_html(
@@ -115,6 +115,14 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     if s.get("warnings"):
         sections.append(("Warnings", "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in s["warnings"]) + "</ul>"))
     return sections
+
+
+def _window_head(name: str, w: dict) -> str:
+    """Column head of a KPI window: its name and clock times."""
+    words = "peak hour" if name == "peak_hour" else name
+    if w.get("from_s") is None:
+        return f"{words} (each replication's own)"
+    return f"{words} {_clock(w['from_s'])}\u2013{_clock(w['to_s'])}"
 
 
 def _count(x) -> str:

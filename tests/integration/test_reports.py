@@ -83,6 +83,25 @@ def test_plot_for_a_window_and_lines(runs, capsys):
     assert main(["plot", str(runs["base"]), "--lines", "Q"]) == 2
 
 
+def test_named_kpi_windows(runs, capsys):
+    scn = runs["tmp"] / "base" / "scn.yaml"
+    out = runs["tmp"] / "windows"
+    assert main(["run", str(scn), "--out", str(out), "--quiet", "--set", "kpis.windows.early=[06:00, '06:45']"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    trips = pd.read_parquet(out / "trips.parquet")
+    inside = trips[(trips["t_depart"] >= 6 * 3600) & (trips["t_depart"] < 6.75 * 3600)]
+    early = summary["windows"]["early"]
+    assert (early["from_s"], early["to_s"]) == (21600.0, 24300.0)
+    assert early["commuters"] == len(inside)
+    assert early["travel_time_mean_s"] == pytest.approx(inside["travel_time_s"].mean(), abs=0.05)
+    assert "early 06:00\u201306:45" in (out / "report.html").read_text(encoding="utf-8")
+    for bad, words in (("kpis.windows.peak_hour=[06:00, '07:00']", "'peak_hour' is the busiest hour"),
+                       ("kpis.windows.late=['07:00', 06:00]", "the end must be after the start")):
+        assert main(["run", str(scn), "--out", str(runs["tmp"] / "bad"), "--quiet", "--set", bad]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "--set kpis.windows" in err
+
+
 def test_compare_table_has_the_differences(runs):
     out = runs["tmp"] / "cmp"
     assert main(["compare", str(runs["base"]), str(runs["fast"]), "--out", str(out)]) == 0
