@@ -162,8 +162,8 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     server time busy in one clock hour (service time split exactly between hours / (servers x 3600 s))."""
     if facilities.empty:
         return {}
-    fid = facilities["facility_id"].astype(str).to_numpy()
-    names, code = np.unique(fid, return_inverse=True)
+    ids = facilities["facility_id"].astype("category").cat.remove_unused_categories()
+    names, code = [str(x) for x in ids.cat.categories], ids.cat.codes.to_numpy().astype(np.int64)
     n = len(names)
     join, start, end = (facilities[c].to_numpy(dtype=float) for c in ("t_join", "t_start", "t_end"))
     served = ~np.isnan(start)
@@ -183,8 +183,7 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     before = np.concatenate([[0.0], running])[group_start]
     longest = np.zeros(n)
     np.maximum.at(longest, c_ev[ev], running - before[c_ev[ev]])
-    busy = _busy_by_hour(start, end, code)
-    peak_busy = busy.groupby(level=0).max().reindex(range(n), fill_value=0.0).to_numpy()
+    peak_busy = _busiest_hour(start, end, code, n)
     out = {}
     for k, name in enumerate(names):
         srv = servers.get(str(name), 1)
@@ -211,16 +210,21 @@ def _grouped_p95(values: np.ndarray, code: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-def _busy_by_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray) -> pd.Series:
-    """Server-seconds busy per (group code, clock hour), each service split exactly between the hours
-    it spans (services still running at the end count up to their recorded end only)."""
+def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
+    """Per group code (n groups): the most server-seconds busy in one clock hour, each service split
+    exactly between the hours it spans (services still running at the end count up to their
+    recorded end only)."""
     done = ~np.isnan(start) & ~np.isnan(end)
+    if not done.any():
+        return np.zeros(n)
     s, e, c = start[done], end[done], code[done]
     h0 = np.floor(s / 3600.0).astype(np.int64)
-    span = int((np.floor(e / 3600.0).astype(np.int64) - h0).max(initial=0))
-    parts = [pd.Series(np.clip(np.minimum(e, (h0 + k + 1) * 3600.0) - np.maximum(s, (h0 + k) * 3600.0), 0.0, None))
-             .groupby([c, h0 + k]).sum() for k in range(span + 1)]
-    return pd.concat(parts).groupby(level=[0, 1]).sum()
+    first, hours = int(h0.min()), int(np.floor(e.max() / 3600.0)) - int(h0.min()) + 1
+    busy = np.zeros(n * hours)
+    for k in range(int((np.floor(e / 3600.0).astype(np.int64) - h0).max()) + 1):
+        part = np.clip(np.minimum(e, (h0 + k + 1) * 3600.0) - np.maximum(s, (h0 + k) * 3600.0), 0.0, None)
+        busy += np.bincount(c * hours + np.minimum(h0 + k - first, hours - 1), weights=part, minlength=n * hours)
+    return busy.reshape(n, hours).max(axis=1)
 
 
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,

@@ -82,5 +82,5 @@ def save(fig: Figure, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI)
+    fig.savefig(path, format="png", dpi=DPI, pil_kwargs={"compress_level": 2})  # fast; files ~10 % larger
     return path

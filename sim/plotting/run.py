@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -248,11 +249,15 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     services = sorted(df["service"].unique()) if not df.empty else []
     color_of = {s: (colors or {}).get(s, _PALETTE[k % len(_PALETTE)]) for k, s in enumerate(services)}
     width = 1.3 if len(shown) <= 40 else (1.0 if len(shown) <= 100 else 0.7)
-    for train_id, calls in df.groupby("train_id", sort=False):
+    paths: dict[str, list[np.ndarray]] = {s: [] for s in services}
+    for _, calls in df.groupby("train_id", sort=False):
         km = calls["station"].map(km_of_station).to_numpy(dtype=float)
         t = np.column_stack([calls["t_arrive"].to_numpy(dtype=float),
                              calls["t_depart"].to_numpy(dtype=float)]).ravel()
-        ax.plot(t, np.repeat(km, 2), color=color_of[calls["service"].iloc[0]], linewidth=width, gid=str(train_id))
+        paths[calls["service"].iloc[0]].append(np.column_stack([t, np.repeat(km, 2)]))
+    for service, lines in paths.items():  # one artist per service: a polyline per train, in train order
+        ax.add_collection(LineCollection(lines, colors=color_of[service], linewidths=width, gid=service),
+                          autolim=False)
     if df.empty:
         _no_data(ax, "no trains in the window")
 

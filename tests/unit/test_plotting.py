@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from sim import plotting
@@ -146,12 +147,14 @@ def test_marey_diagram(ytrains: pd.DataFrame) -> None:
     fig = plotting.marey_diagram(ytrains, "Y", KM, NAMES, 7 * H, 8 * H, colors={"Y.branch.fwd": "#00ff00"})
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    drawn = {ln.get_gid(): ln for ln in ax.lines}
-    assert set(drawn) == {"t1", "t2", "b1", "d1"}
-    t, km = drawn["b1"].get_data()
+    drawn = {c.get_gid(): c for c in ax.collections}  # one collection per service, a polyline per train
+    assert {k: len(c.get_segments()) for k, c in drawn.items()} == {"Y.branch.fwd": 1, "Y.trunk.bwd": 1,
+                                                                    "Y.trunk.fwd": 2}
+    [b1] = drawn["Y.branch.fwd"].get_segments()
+    t, km = b1[:, 0], b1[:, 1]
     assert len(t) == 8 and list(km) == [0.0, 0.0, 1.0, 1.0, 2.2, 2.2, 3.5, 3.5]
     assert t[2] == pytest.approx(7 * H + 300 + 120) and t[3] == pytest.approx(t[2] + 30)   # arrive, depart
-    assert drawn["b1"].get_color() == "#00ff00"
+    assert to_hex(drawn["Y.branch.fwd"].get_colors()[0]) == "#00ff00"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["Y.branch.fwd", "Y.trunk.bwd", "Y.trunk.fwd"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Alpha", "Bravo", "Charlie", "Echo", "Delta", "Foxtrot"]
     assert ax.get_xlim() == (7 * H, 8 * H)
