@@ -173,16 +173,17 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
     p95 = _grouped_p95(wait, wcode, n_served)
-    # longest queue: +1 when one joins, -1 when one starts service, in time order per facility
-    t_ev = np.concatenate([join, start[served]])
-    step = np.concatenate([np.ones(len(join)), -np.ones(int(served.sum()))])
-    c_ev = np.concatenate([code, wcode])
-    ev = np.lexsort((step, t_ev, c_ev))  # at equal times, starts (-1) before joins
+    # longest queue: +1 when one joins, -1 when one starts service, in time order per facility; starts
+    # come first in the event list, so a stable sort puts them before joins at equal times
+    t_ev = np.concatenate([start[served], join])
+    step = np.concatenate([-np.ones(int(served.sum())), np.ones(len(join))])
+    c_ev = np.concatenate([wcode, code])
+    ev = np.argsort(c_ev * (np.nanmax(t_ev) + 1.0) + t_ev, kind="stable")
     running = np.cumsum(step[ev])
-    group_start = np.concatenate([[0], np.cumsum(np.bincount(c_ev, minlength=n))[:-1]])
+    sizes = np.bincount(c_ev, minlength=n)  # every facility listed has a join
+    group_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     before = np.concatenate([[0.0], running])[group_start]
-    longest = np.zeros(n)
-    np.maximum.at(longest, c_ev[ev], running - before[c_ev[ev]])
+    longest = np.maximum.reduceat(running - np.repeat(before, sizes), group_start)
     peak_busy = _busiest_hour(start, end, code, n)
     out = {}
     for k, name in enumerate(names):
@@ -200,7 +201,7 @@ def _grouped_p95(values: np.ndarray, code: np.ndarray, counts: np.ndarray) -> np
     has = counts > 0
     if not has.any():
         return out
-    order = np.lexsort((values, code))
+    order = np.argsort(code * (values.max() - values.min() + 1.0) + (values - values.min()), kind="stable")
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
     pos = 0.95 * (counts[has] - 1)
     lo = first + np.floor(pos).astype(np.int64)
