@@ -79,8 +79,25 @@ def _run_legend(fig: Figure, colors: Mapping[str, str], extra: Iterable[object] 
         return
     ncol = max(len(runs), len(extra))
     rows = [row + [Line2D([], [], linestyle="none", label="")] * (ncol - len(row)) for row in (runs, extra)]
+    _widen_for(fig, [[h.get_label() for h in row] for row in rows])
     fig.legend(handles=[row[j] for j in range(ncol) for row in rows], loc="outside lower center", ncol=ncol,
                frameon=False, fontsize=9)   # filled column by column: runs on the first row
+
+
+_LEGEND_CHAR_IN = 0.075
+"""Approximate width of one character of a 9-pt legend label (inches)."""
+_LEGEND_HANDLE_IN = 0.75
+"""Width of a legend entry's handle and padding (inches)."""
+
+
+def _widen_for(fig: Figure, rows: list[list[str]]) -> None:
+    """Widen the figure when the legend's columns (the longest label of each) would not fit it."""
+    ncol = max(len(r) for r in rows)
+    cols = [max((len(r[j]) for r in rows if j < len(r)), default=0) for j in range(ncol)]
+    needed = sum(c * _LEGEND_CHAR_IN + _LEGEND_HANDLE_IN for c in cols) + 0.5
+    w, h = fig.get_size_inches()
+    if needed > w:
+        fig.set_size_inches(needed, h)
 
 
 def _check_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:

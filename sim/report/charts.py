@@ -37,12 +37,13 @@ def _job(draw: Callable[[], object], path: Path, caption: str) -> Job:
 
 
 def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool) -> list[Job]:
-    trips = view.trips
-    groups = {k: pd.Series(m, index=trips.index) for k, m in view.groups.items()}
+    trips = view.kpi_trips()
+    groups = {k: pd.Series(m[view.kpi_mask], index=trips.index) for k, m in view.groups.items()}
     jobs = [_job(lambda: plotting.travel_time_distribution({"all commuters": trips}, groups),
                  out_dir / "travel_time_distribution.png",
-                 "Door-to-door travel time of arrived commuters: histogram (left) and cumulative share with the "
-                 "p50, p85 and p95 marked (right), for all commuters and each named OD group.")]
+                 "Door-to-door travel time of arrived commuters (those the KPIs count, after any warm-up): histogram "
+                 "(left) and cumulative share with the p50, p85 and p95 marked (right), for all commuters and each "
+                 "named OD group.")]
     segments = {str(s): trips[trips["segment"] == s] for s in trips["segment"].cat.categories}
     if by_segment and len(segments) > 1:
         jobs.append(_job(lambda: plotting.travel_time_distribution(segments), out_dir / "travel_time_by_segment.png",

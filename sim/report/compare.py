@@ -137,7 +137,7 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
     its travel time and fare, per operator its revenue, per line its peak load factor, per
-    interchange and medium the transfer time."""
+    interchange and medium the transfer time, per KPI window its travel time and denied share."""
     keys = set(table["kpi"])
     rows = [(k, lab) for k, lab in HEADLINE if k in keys]
     for k in sorted(keys):
@@ -151,8 +151,9 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":
             rows.append((k, f"transfer at {parts[1]}, {parts[3]} (min)"))
-        elif parts[:2] == ["windows", "peak_hour"] and len(parts) == 3 and parts[2] == "travel_time_mean_s":
-            rows.append((k, "peak hour: travel time, mean (min)"))
+        elif parts[0] == "windows" and len(parts) == 3 and parts[2] in ("travel_time_mean_s", "denied_share"):
+            window = "peak hour" if parts[1] == "peak_hour" else parts[1]
+            rows.append((k, f"{window}: {dict(HEADLINE).get(parts[2], parts[2])}"))
     return rows
 
 
@@ -186,19 +187,20 @@ def markdown(table: pd.DataFrame, sets: list[RunSet]) -> str:
 
 
 def comparison_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
-    """The comparison charts (see plotting.compare), from each run's first replication."""
+    """The comparison charts (see plotting.compare) of the runs (replications pooled)."""
     jobs: list[Job] = []
     groups = sorted(set().union(*[set(v.groups) for v in views]))
-    panels = {"all commuters": {v.label: _arrived_tt(v.trips) for v in views}}
+    panels = {"all commuters": {v.label: _arrived_tt(v.kpi_trips()) for v in views}}
     for g in groups:
-        panels[g] = {v.label: _arrived_tt(v.trips[v.groups[g]]) for v in views if g in v.groups}
+        panels[g] = {v.label: _arrived_tt(v.kpi_trips(g)) for v in views if g in v.groups}
     jobs.append(_job(lambda: plotting.travel_time_cdfs(panels), out_dir / "compare_travel_time.png",
                      "Share of commuters arriving within a given door-to-door time, per run, for all commuters and "
-                     "each named group (dots: p50, p85, p95)."))
-    parts = {name: pd.DataFrame({v.label: _parts(v.trips if name == "all commuters" else v.trips[v.groups[name]])
+                     "each named group (dots: p50, p85, p95); commuters counted by the KPIs (after any warm-up)."))
+    parts = {name: pd.DataFrame({v.label: _parts(v.kpi_trips(None if name == "all commuters" else name))
                                  for v in views if name == "all commuters" or name in v.groups}).T for name in panels}
     jobs.append(_job(lambda: plotting.time_parts(parts), out_dir / "compare_time_parts.png",
-                     "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run."))
+                     "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run (commuters "
+                     "counted by the KPIs)."))
     transfers = _transfer_table(views)
     if not transfers.empty:
         jobs.append(_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",

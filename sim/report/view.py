@@ -83,10 +83,22 @@ class RunView:
         return {s.id: s.name_en for s in self.network.stations}
 
     @cached_property
+    def kpi_mask(self) -> np.ndarray:
+        """Trips the KPIs count: those starting at or after the warm-up (all without one)."""
+        warm = self.summary.get("warm_up")
+        t = self.trips["t_depart"].to_numpy(dtype=float)
+        return t >= warm["until_s"] if warm else np.ones(len(t), dtype=bool)
+
+    def kpi_trips(self, group: str | None = None) -> pd.DataFrame:
+        """The trips the KPIs count, of everyone or of a named OD group."""
+        mask = self.kpi_mask if group is None else self.kpi_mask & self.groups[group]
+        return self.trips[mask]
+
+    @cached_property
     def peak_hour(self) -> tuple[float, float]:
         """(from, to) of the summary's peak hour, else of the trips (s since midnight)."""
         w = self.summary.get("windows", {}).get("peak_hour")
-        return (float(w["from_s"]), float(w["to_s"])) if w and w.get("from_s") is not None else peak_hour(self.trips)
+        return (float(w["from_s"]), float(w["to_s"])) if w and w.get("from_s") is not None else peak_hour(self.kpi_trips())
 
     def paths(self, line_id: str) -> list[list[str]]:
         """The distinct end-to-end routes of a line's patterns (a Y-shaped line has two), station ids

@@ -102,6 +102,20 @@ def test_named_kpi_windows(runs, capsys):
         assert words in err and "--set kpis.windows" in err
 
 
+def test_charts_count_the_commuters_the_kpis_count(runs):
+    scn = runs["tmp"] / "base" / "scn.yaml"
+    out = runs["tmp"] / "warm"
+    assert main(["run", str(scn), "--out", str(out), "--quiet", "--no-plots", "--set", "period.warm_up_until=06:30"]) == 0
+    view = RunView.of_run_dir(load_run_set(out).reps[0])
+    summary = view.summary
+    assert summary["warm_up"]["commuters_excluded"] > 0
+    assert len(view.kpi_trips()) == summary["commuters"] < len(view.trips)
+    assert len(view.kpi_trips("from_a")) == summary["groups"]["from_a"]["commuters"]
+    arrived = view.kpi_trips()
+    arrived = arrived[arrived["status"] == "arrived"]
+    assert arrived["travel_time_s"].mean() == pytest.approx(summary["travel_time_mean_s"], abs=0.05)
+
+
 def test_compare_table_has_the_differences(runs):
     out = runs["tmp"] / "cmp"
     assert main(["compare", str(runs["base"]), str(runs["fast"]), "--out", str(out)]) == 0
