@@ -11,14 +11,14 @@ from .network import Network
 
 
 def stations_table(network: Network) -> pd.DataFrame:
-    """One row per station: id, Chinese and English name, operator id, the lines calling there
-    (comma-separated), latitude and longitude (degrees, WGS 84)."""
+    """One row per station: `station` (id), Chinese and English name, operator id, the lines calling
+    there (comma-separated), latitude and longitude (degrees, WGS 84)."""
     lines_at: dict[int, list[str]] = {s.index: [] for s in network.stations}
     for line in network.lines:
         for station in sorted(line.km):
             lines_at[station].append(line.id)
     return pd.DataFrame({
-        "id": [s.id for s in network.stations],
+        "station": [s.id for s in network.stations],
         "name_zh": [s.name_zh for s in network.stations],
         "name_en": [s.name_en for s in network.stations],
         "operator": [network.operators[s.operator].id for s in network.stations],
@@ -89,9 +89,9 @@ def stations_geojson(network: Network, trains: pd.DataFrame, window: tuple[float
     flows = station_flows(trains, window)
     feats = []
     for row in stations_table(network).itertuples(index=False):
-        on, off = (int(flows.at[row.id, c]) if row.id in flows.index else 0 for c in ("boarded", "alighted"))
+        on, off = (int(flows.at[row.station, c]) if row.station in flows.index else 0 for c in ("boarded", "alighted"))
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-                      "properties": {"id": row.id, "name_zh": row.name_zh, "name_en": row.name_en,
+                      "properties": {"station": row.station, "name_zh": row.name_zh, "name_en": row.name_en,
                                      "operator": row.operator, "lines": row.lines, "boarded": on, "alighted": off,
                                      "window": f"{_clock(window[0])}-{_clock(window[1])}"}})
     return {"type": "FeatureCollection", "features": feats}

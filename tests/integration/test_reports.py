@@ -63,7 +63,7 @@ def test_run_writes_charts_and_a_report(runs):
     assert html.count("<img src=\"data:image/png;base64,") == len(pngs)
     trips = pd.read_parquet(run / "trips.parquet")
     assert trips["group_from_a"].dtype == bool and trips["group_from_a"].any()
-    assert list(pd.read_parquet(run / "stations.parquet")["id"]) == ["A", "B", "C"]
+    assert list(pd.read_parquet(run / "stations.parquet")["station"]) == ["A", "B", "C"]
     peak = json.loads((run / "summary.json").read_text(encoding="utf-8"))["windows"]["peak_hour"]
     lines = json.loads((run / "lines.geojson").read_text(encoding="utf-8"))
     assert {f["properties"]["window"] for f in lines["features"]} == {

@@ -28,8 +28,8 @@ def result(tmp_path_factory):
 
 def test_stations_table(result):
     st = stations_table(result.scenario.network)
-    assert list(st.columns) == ["id", "name_zh", "name_en", "operator", "lines", "lat", "lon"]
-    assert list(st["id"]) == ["A", "B", "C"] and set(st["lines"]) == {"L"}
+    assert list(st.columns) == ["station", "name_zh", "name_en", "operator", "lines", "lat", "lon"]
+    assert list(st["station"]) == ["A", "B", "C"] and set(st["lines"]) == {"L"}
     assert st.loc[1, "lon"] == pytest.approx(121.03)
 
 
@@ -55,7 +55,7 @@ def test_geojson_is_valid_and_has_the_loads(result):
                                                                      [121.03, T.station("B", 121.03)["lat"]]]}
     assert ab["properties"]["max_load"] == 60 and ab["properties"]["window"] == "06:00-07:00"
     points = stations_geojson(net, result.trains, (6 * H, 7 * H))["features"]
-    a = next(f for f in points if f["properties"]["id"] == "A")
-    c = next(f for f in points if f["properties"]["id"] == "C")
+    a = next(f for f in points if f["properties"]["station"] == "A")
+    c = next(f for f in points if f["properties"]["station"] == "C")
     assert a["geometry"]["coordinates"][0] == 121.0
     assert (a["properties"]["boarded"], c["properties"]["alighted"]) == (60, 60)  # the terminal call counts too
