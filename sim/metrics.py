@@ -228,6 +228,16 @@ def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) 
     return busy.reshape(n, hours).max(axis=1)
 
 
+def _of_commuters(df: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The rows of `df` whose `commuter_id` is one of `ids` (non-negative ints), by a lookup table."""
+    cid = df["commuter_id"].to_numpy()
+    if not len(cid):
+        return df
+    member = np.zeros(int(max(cid.max(), ids.max(initial=0))) + 1, dtype=bool)
+    member[ids] = True
+    return df[member[cid]]
+
+
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
               facilities: pd.DataFrame | None = None, setup: KpiSetup | None = None) -> dict:
     """summary.json: KPIs of the commuters starting at or after the warm-up (`setup.kpi_from`) and
@@ -240,9 +250,8 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     if setup.kpi_from is not None:
         keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
         ids = trips["commuter_id"].to_numpy()[keep]
-        out = summarize(trips[keep], legs[np.isin(legs["commuter_id"].to_numpy(), ids)],
-                        trains[trains["t_depart"] >= setup.kpi_from],
-                        facilities[np.isin(facilities["commuter_id"].to_numpy(), ids)],
+        out = summarize(trips[keep], _of_commuters(legs, ids), trains[trains["t_depart"] >= setup.kpi_from],
+                        _of_commuters(facilities, ids),
                         KpiSetup({k: m[keep] for k, m in setup.groups.items()}, setup.interchanges, setup.standing,
                                  setup.servers, None, setup.windows))
         out["warm_up"] = {"until_s": setup.kpi_from, "commuters_excluded": int((~keep).sum()),
@@ -255,7 +264,7 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     for name, (w0, w1) in {"peak_hour": (t0, t1), **setup.windows}.items():
         inside = ((trips["t_depart"] >= w0) & (trips["t_depart"] < w1)).to_numpy()
         ids = trips["commuter_id"].to_numpy()[inside]
-        win = _kpis(trips[inside], legs[np.isin(legs["commuter_id"].to_numpy(), ids)],
+        win = _kpis(trips[inside], _of_commuters(legs, ids),
                     trains[(trains["t_depart"] >= w0) & (trains["t_depart"] < w1)],
                     KpiSetup({k: m[inside] for k, m in setup.groups.items()}, setup.interchanges, setup.standing))
         out["windows"][name] = {"from_s": w0, "to_s": w1, **win}
