@@ -86,6 +86,9 @@ class Pattern:
     entry: tuple[int, ...] = ()
     """Per departure: the stop at which the train enters service (0: its first stop; more for
     trains starting at a depot along the line). Empty: every train starts at the first stop."""
+    hops: tuple[tuple[tuple[int, int, float], ...], ...] = ()
+    """Through-running patterns only (empty otherwise): per run between consecutive stops, the
+    track it covers as (line, or -1 for a track link; operator charging the km; km) pieces."""
 
     def entry_of(self) -> np.ndarray:
         """Entry stop of every departure (int array, zeros when none is given)."""
@@ -317,7 +320,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.media: dict[str, schema.MediumSpec] = {}
         self.items: dict[str, list[tuple]] = {k: [] for k in ("operators", "stations", "lines", "interchanges",
-                                                                "fare_integration", "coordination")}
+                                                                "fare_integration", "coordination", "track_links")}
         first_seen: dict[tuple[str, str], _Origin] = {}
         self.name = ""
         for model, doc in loaded.files:
@@ -422,13 +425,16 @@ class _Builder:
         self.line_index = {ln.id: i for i, (ln, _) in enumerate(lines)}
         self.line_list: list[Line] = []
         self.patterns: list[Pattern] = []
-        self.pending_passes: list[list[tuple[int, int, float]]] = []
+        self.pattern_origin: list[tuple[_Origin, tuple]] = []
+        self.pending_passes: list[list[tuple]] = []
         self.platform_index: dict[tuple[int, int, str], int] = {}
         self.platforms: list[Platform] = []
+        self.tracks: list[tuple[dict[int, float], dict[int, list[int]], bool]] = []
         for li, (ln, o) in enumerate(lines):
             if ln.operator not in self.operator_index:
                 self.problems.append(o.problem(("operator",), f"unknown operator '{ln.operator}'"))
             km, adjacency, branch_list, ok = self._branches(ln, o)
+            self.tracks.append((km, adjacency, ok))
             passing = set()
             for k, sid in enumerate(ln.operations.passing_tracks if ln.operations else ()):
                 if self.station_index.get(sid) not in km:
@@ -437,6 +443,9 @@ class _Builder:
                     passing.add(self.station_index[sid])
             self.line_list.append(Line(li, ln.id, self.operator_index.get(ln.operator, -1), ln.name, ln.color, km,
                                        tuple(branch_list), ln.operations, frozenset(passing)))
+        self.track_links()
+        for li, (ln, o) in enumerate(lines):
+            km, _, ok = self.tracks[li]
             if not ok:
                 continue
             for key in ln.run_s:
@@ -452,8 +461,63 @@ class _Builder:
                     self.problems.append(o.problem(("patterns", pi, "id"), f"duplicate pattern id '{pat.id}' in line '{ln.id}'"))
                     continue
                 seen_patterns.add(pat.id)
-                self._pattern(li, ln, pat, km, adjacency, o, ("patterns", pi))
+                self._pattern(li, pat, o, ("patterns", pi))
         self._resolve_passes()
+        if not self.problems:
+            self._check_through_headways()
+
+    def _check_through_headways(self) -> None:
+        """Through-running patterns must fit the track they run on: at every platform they call at
+        or pass, their timetabled trains and the others keep the owner line's minimum headway."""
+        calls: dict[int, list[tuple[float, float, int]]] = {}
+        for p in self.patterns:
+            for i, plat in enumerate(p.platforms):
+                for t in p.departures:
+                    calls.setdefault(plat, []).append((t + p.arr_offset[i], t + p.dep_offset[i], p.index))
+            for _, _, plat, at in p.passes:
+                for t in p.departures:
+                    calls.setdefault(plat, []).append((t + at, t + at, p.index))
+        through = {p.index for p in self.patterns if p.hops}
+        seen: set[int] = set()
+        for plat, rows in sorted(calls.items()):
+            ops = self.line_list[self.platforms[plat].line].ops
+            if ops is None or ops.min_headway_s <= 0 or not through & {r[2] for r in rows}:
+                continue
+            h = ops.min_headway_s
+            for at in (0, 1):  # consecutive arrivals, then consecutive departures
+                ordered = sorted(rows, key=lambda r: (r[at], r[1 - at]))
+                for x, y in zip(ordered, ordered[1:]):
+                    culprit = next((k for k in (y[2], x[2]) if k in through), None)
+                    if y[at] - x[at] >= h - 1e-9 or culprit is None or culprit in seen:
+                        continue
+                    seen.add(culprit)
+                    o, sub = self.pattern_origin[culprit]
+                    other = self.patterns[x[2] if culprit == y[2] else y[2]]
+                    line = self.line_list[self.platforms[plat].line]
+                    self.problems.append(o.problem(sub + ("timetable",), (
+                        f"{self.patterns[culprit].id} does not fit the track of line {line.id}: at "
+                        f"{self.station_specs[self.platforms[plat].station].id} trains of it and of {other.id} "
+                        f"{'arrive' if at == 0 else 'leave'} at {_clock(x[at])} and {_clock(y[at])}, "
+                        f"{y[at] - x[at]:.0f} s apart, less than {line.id}'s minimum headway of {h:.0f} s "
+                        "(operations.min_headway_s)")))
+
+    def track_links(self) -> None:
+        """The links between two lines' tracks: (station a, station b) -> (km, run_s, operator, id)."""
+        self.links: dict[tuple[int, int], tuple[float, float | None, int, str]] = {}
+        for spec, o in self.items["track_links"]:
+            a, b = (self.station_index.get(sid) for sid in spec.between)
+            for k, (sid, s) in enumerate(zip(spec.between, (a, b))):
+                if s is None:
+                    self.problems.append(o.problem(("between", k), f"unknown station '{sid}'"))
+            op = self.operator_index.get(spec.operator)
+            if op is None:
+                self.problems.append(o.problem(("operator",), f"unknown operator '{spec.operator}'"))
+            if a is None or b is None or op is None:
+                continue
+            if a == b or any(a in km and b in km for km, _, _ in self.tracks):
+                self.problems.append(o.problem(("between",), "a track link joins stations of two different lines"))
+                continue
+            self.links[(a, b)] = self.links[(b, a)] = (spec.km, spec.run_s, op, spec.id)
 
     def _platform(self, station: int, line: int, direction: str) -> int:
         key = (station, line, direction)
@@ -467,7 +531,7 @@ class _Builder:
         every stopping platform."""
         for i, (p, passes) in enumerate(zip(self.patterns, self.pending_passes)):
             if passes:
-                resolved = tuple((after, s, self._platform(s, p.line, p.direction), t) for after, s, t in passes)
+                resolved = tuple((after, s, self._platform(s, *plat), t) for after, s, t, plat in passes)
                 self.patterns[i] = replace(p, passes=resolved)
 
     def _branches(self, ln: schema.LineSpec, o: _Origin):
@@ -495,11 +559,29 @@ class _Builder:
             branch_list.append(tuple(ids))
         return km, adjacency, branch_list, ok
 
-    def _pattern(self, li: int, ln: schema.LineSpec, pat: schema.PatternSpec, km, adjacency, o: _Origin,
-                 sub: tuple) -> None:
+    def _pattern(self, li: int, pat: schema.PatternSpec, o: _Origin, sub: tuple) -> None:
         """The pattern's stops and, per direction in its timetable, a Pattern with run times and
-        departures."""
-        full = _resolve_stops(pat.stops, self.station_index, km, adjacency, o, sub, self.problems)
+        departures. A through-running pattern (`runs_onto`) may continue over track links onto other
+        lines, calling at their platforms."""
+        ln = self.items["lines"][li][0]
+        used = [li]
+        for k, lid in enumerate(pat.runs_onto):
+            j = self.line_index.get(lid)
+            if j is None or j == li:
+                self.problems.append(o.problem(sub + ("runs_onto", k), f"'{lid}' is not another line of the network"))
+                return
+            if not self.tracks[j][2]:
+                return
+            used.append(j)
+        adjacency: dict[int, list[int]] = {}
+        for j in used:
+            for a, nb in self.tracks[j][1].items():
+                adjacency.setdefault(a, []).extend(nb)
+        on_lines = set().union(*(self.tracks[j][0] for j in used))
+        for a, b in self.links:
+            if a in on_lines and b in on_lines:
+                adjacency.setdefault(a, []).append(b)
+        full = _resolve_stops(pat.stops, self.station_index, on_lines, adjacency, o, sub, self.problems)
         if full is None:
             return
         skip = set()
@@ -510,39 +592,107 @@ class _Builder:
             else:
                 skip.add(s)
         stops = [s for s in full if s not in skip]
-        kms = [km[s] for s in stops]
-        increasing = kms[1] > kms[0]
-        if any((b <= a) if increasing else (b >= a) for a, b in zip(kms, kms[1:])):
-            self.problems.append(o.problem(sub + ("stops",), "km posts along the pattern must strictly increase or decrease"))
-            return
+        km = self.tracks[li][0]
+        if len(used) == 1:
+            kms = [km[s] for s in stops]
+            increasing = kms[1] > kms[0]
+            if any((b <= a) if increasing else (b >= a) for a, b in zip(kms, kms[1:])):
+                self.problems.append(o.problem(sub + ("stops",), "km posts along the pattern must strictly increase or decrease"))
+                return
         for direction, tt in pat.timetable.items():
-            seq = stops if direction == "forward" else stops[::-1]
             track = full if direction == "forward" else full[::-1]
-            kseq = [km[s] for s in seq]
-            dir_name = "up" if kseq[1] > kseq[0] else "down"
+            run = self._run(track, used, o, sub)
+            if run is None:
+                return
+            pos, pieces, plats_of, dir_name = run
+            seq = [s for s in track if s not in skip]
+            kseq = [pos[s] for s in seq]
             arr, dep = [0.0], [0.0]
-            for a, b, ka, kb in zip(seq, seq[1:], kseq, kseq[1:]):
-                ida, idb = self.station_specs[a].id, self.station_specs[b].id
-                run = ln.run_s.get(f"{ida}>{idb}", ln.run_s.get(f"{idb}>{ida}"))
-                run = float(run) if run is not None else profile_run_time_s(abs(kb - ka), ln.speed_profile)
-                arr.append(dep[-1] + run)
-                dep.append(arr[-1] + float(round(ln.dwell_s_at.get(idb, ln.dwell_s))))
+            hops: list[tuple] = []
+            for a, b in zip(seq, seq[1:]):
+                between = track[track.index(a): track.index(b) + 1]
+                cover = [pieces[(x, y)] for x, y in zip(between, between[1:])]
+                arr.append(dep[-1] + self._stop_run(a, b, cover, li))
+                owner = self.items["lines"][plats_of[b][0]][0]
+                dep.append(arr[-1] + float(round(owner.dwell_s_at.get(self.station_specs[b].id, owner.dwell_s))))
+                hops.append(tuple((c[0], c[1], c[2]) for c in cover))
             dep[-1] = arr[-1]
-            plats = [self._platform(s, li, dir_name) for s in seq]
+            plats = [self._platform(s, *plats_of[s]) for s in seq]
             passes, at = [], 0
             for s in track:
                 if s in skip:  # passed between stops `at` and `at + 1`, timed by distance
-                    share = (km[s] - kseq[at]) / (kseq[at + 1] - kseq[at])
-                    passes.append((at, s, float(round(dep[at] + share * (arr[at + 1] - dep[at])))))
+                    share = (pos[s] - kseq[at]) / (kseq[at + 1] - kseq[at])
+                    passes.append((at, s, float(round(dep[at] + share * (arr[at + 1] - dep[at]))), plats_of[s]))
                 elif s == seq[at + 1] if at + 1 < len(seq) else False:
                     at += 1
             self.pending_passes.append(passes)
             departures, entry = timetable_departures(tt), ()
             if tt.early_service is not None:
                 departures, entry = self._early_service(tt, seq, dep, departures, o, sub + ("timetable", direction))
+            self.pattern_origin.append((o, sub))
             self.patterns.append(Pattern(
                 len(self.patterns), f"{ln.id}.{pat.id}.{direction}", li, dir_name, tuple(seq), tuple(kseq),
-                tuple(arr), tuple(dep), pat.capacity or ln.capacity, departures, tuple(plats), entry=entry))
+                tuple(arr), tuple(dep), pat.capacity or ln.capacity, departures, tuple(plats), entry=entry,
+                hops=tuple(hops) if len(used) > 1 else ()))
+
+    def _stop_run(self, a: int, b: int, cover: list[tuple[int, int, float]], home: int) -> float:
+        """Run time (s) from stop a to the next stop b over the track pieces `cover`: on one line its
+        `run_s` for 'a>b' (either way) or its speed profile over the distance; over a track link alone
+        the link's `run_s` or the running line's profile; over several lines the running line's
+        profile over the whole distance."""
+        lines = {c[0] for c in cover}
+        total = sum(c[2] for c in cover)
+        if lines == {-1}:
+            run_s = self.links[(a, b)][1] if len(cover) == 1 else None
+            return float(run_s) if run_s is not None else profile_run_time_s(total, self.items["lines"][home][0].speed_profile)
+        if len(lines) == 1:
+            spec = self.items["lines"][cover[0][0]][0]
+            ida, idb = self.station_specs[a].id, self.station_specs[b].id
+            run = spec.run_s.get(f"{ida}>{idb}", spec.run_s.get(f"{idb}>{ida}"))
+            return float(run) if run is not None else profile_run_time_s(total, spec.speed_profile)
+        return profile_run_time_s(total, self.items["lines"][home][0].speed_profile)
+
+    def _run(self, track: list[int], used: list[int], o: _Origin, sub: tuple):
+        """Along a pattern's track in travel order (every station, skipped ones too): the position of
+        each station (km posts on a single line; km from the first station when running onto other
+        lines), each run between neighbours as (line or -1 for a link, operator, km), each station's
+        platform as (owner line, direction on it), and the pattern's direction on its own line."""
+        home = used[0]
+        pieces: dict[tuple[int, int], tuple[int, int, float]] = {}
+        for a, b in zip(track, track[1:]):
+            line = next((j for j in used if b in self.tracks[j][1].get(a, ())), None)
+            if line is None:
+                km_link, _, op, _ = self.links[(a, b)]
+                pieces[(a, b)] = (-1, op, km_link)
+            else:
+                pieces[(a, b)] = (line, self.line_list[line].operator, abs(self.tracks[line][0][b] - self.tracks[line][0][a]))
+        if len(used) == 1:
+            pos = {s: self.tracks[home][0][s] for s in track}
+        else:
+            pos, total = {track[0]: 0.0}, 0.0
+            for a, b in zip(track, track[1:]):
+                total += pieces[(a, b)][2]
+                pos[b] = total
+        plats_of = {}
+        for i, s in enumerate(track):
+            owner = next(j for j in used if s in self.tracks[j][0])
+            near = []
+            for a, b in ([(s, track[i + 1])] if i + 1 < len(track) else []) + ([(track[i - 1], s)] if i else []):
+                if pieces[(a, b)][0] == owner:
+                    near.append((a, b))
+            if not near:
+                self.problems.append(o.problem(sub + ("stops",), f"'{self.station_specs[s].id}' is reached and left "
+                                                                 "over track links only"))
+                return None
+            a, b = near[0]
+            km = self.tracks[owner][0]
+            plats_of[s] = (owner, "up" if km[b] > km[a] else "down")
+        own = next(((a, b) for a, b in zip(track, track[1:]) if pieces[(a, b)][0] == home), None)
+        if own is None:
+            self.problems.append(o.problem(sub + ("stops",), "the pattern does not run on its own line"))
+            return None
+        km = self.tracks[home][0]
+        return pos, pieces, plats_of, ("up" if km[own[1]] > km[own[0]] else "down")
 
     def _early_service(self, tt: schema.TimetableSpec, seq: list[int], dep: list[float], departures: tuple,
                        o: _Origin, sub: tuple) -> tuple[tuple[float, ...], tuple[int, ...]]:
@@ -733,6 +883,11 @@ class _Builder:
                 rule.id, rule.mode, tuple(feeders), recv.index, tuple(shifted[1:]), ends[0], ends[1],
                 (rule.window.start, rule.window.end),
                 rule.target_slack_s, rule.medium))
+
+
+def _clock(t: float) -> str:
+    t = int(round(t))
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
 
 
 def _unknown_service(pid: str, by_id: dict) -> str:

@@ -22,12 +22,13 @@ from typing import Any
 from .errors import Problem, UserError
 from .loading import Document, Source, format_loc
 
-NETWORK_KINDS = ("media", "operators", "stations", "lines", "interchanges", "fare_integration", "coordination")
+NETWORK_KINDS = ("media", "operators", "stations", "lines", "interchanges", "fare_integration", "coordination",
+                 "track_links")
 """Top-level sections of a network file that a scenario's `changes` can edit, by id."""
 
 KEYED_LISTS: dict[tuple, str] = {
     ("operators",): "id", ("stations",): "id", ("lines",): "id", ("interchanges",): "id",
-    ("fare_integration",): "id", ("coordination",): "id",
+    ("fare_integration",): "id", ("coordination",): "id", ("track_links",): "id",
     ("lines", "*", "patterns"): "id", ("interchanges", "*", "paths"): "name",
 }
 """Lists of a network file whose items a patch addresses by id (the field named here)."""

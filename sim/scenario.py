@@ -14,7 +14,7 @@ from .overlay import apply_network_changes, apply_set_overrides, merge_scenarios
 from .policies import apply_coordination
 from .schema import NetworkFile, ScenarioFile
 
-NETWORK_LISTS = ("operators", "stations", "lines", "interchanges", "fare_integration", "coordination")
+NETWORK_LISTS = ("operators", "stations", "lines", "interchanges", "fare_integration", "coordination", "track_links")
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,10 @@ class PatternSpec(Strict):
     id: Id
     stops: Annotated[list[Id], Field(min_length=2)]
     skip: list[Id] = Field(default_factory=list)
+    runs_onto: list[Id] = Field(default_factory=list)
+    """Other lines this pattern's trains run on (through-running), joined to this line's track by
+    the network's `track_links`: `stops` may then name their stations, and the trains call at their
+    platforms, shared with those lines' own trains."""
     capacity: Annotated[int, Field(ge=1)] | None = None
     timetable: dict[Literal["forward", "backward"], TimetableSpec]
     source: str | None = None
@@ -435,6 +439,19 @@ class CoordinationRule(Strict):
     source: str | None = None
 
 
+class TrackLinkSpec(Strict):
+    """A track connecting two lines at two stations (one on each), over which through-running
+    patterns (`runs_onto`) pass. Its km are charged by `operator`'s tariff."""
+
+    id: Id
+    between: tuple[Id, Id]
+    km: NonNegFloat
+    run_s: PosFloat | None = None
+    """Run time over the link (s); default: the running line's speed profile over `km`."""
+    operator: Id
+    source: str | None = None
+
+
 class NetworkFile(Strict):
     schema_version: Literal[1] = 1
     name: Id | None = None
@@ -447,6 +464,7 @@ class NetworkFile(Strict):
     interchanges: list[InterchangeSpec] = Field(default_factory=list)
     fare_integration: list[FareRule] = Field(default_factory=list)
     coordination: list[CoordinationRule] = Field(default_factory=list)
+    track_links: list[TrackLinkSpec] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -643,6 +661,7 @@ class NetworkChanges(Strict):
     interchanges: dict[Id, Patch] = Field(default_factory=dict)
     fare_integration: dict[Id, Patch] = Field(default_factory=dict)
     coordination: dict[Id, Patch] = Field(default_factory=dict)
+    track_links: dict[Id, Patch] = Field(default_factory=dict)
 
 
 class OperationsSpec(Strict):
