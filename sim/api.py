@@ -78,6 +78,10 @@ class RunResult:
     def facilities(self) -> pd.DataFrame:
         return self.tables.facilities
 
+    @property
+    def fares(self) -> pd.DataFrame:
+        return self.tables.fares
+
 
 def policy_summary(network) -> dict:
     """The integration policies in force: per interchange its security and seamless media, each
@@ -212,7 +216,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
                      windows=dict(scenario.model.kpis.windows))
     for name, mask in prep.groups.items():
         tables.trips[f"group_{name}"] = mask
-    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup)
+    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
         summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)

@@ -70,33 +70,35 @@ def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
 
 
 class PlatformLookup:
-    """Platform of (station, line, direction), and leg option of (platform, alighting station),
-    vectorised."""
+    """Platform of a train call (its pattern and station), and leg option of (platform, alighting
+    station), vectorised."""
 
     def __init__(self, router: Router) -> None:
         net = router.net
         self.net = net
-        n_st, n_ln = len(net.stations), len(net.lines)
-        self.plat = np.full(n_ln * n_st * 2, -1, dtype=np.int64)
-        for p in net.platforms:
-            self.plat[(p.line * n_st + p.station) * 2 + (p.direction == "up")] = p.index
-        self.km = np.full((n_ln, n_st), np.nan)
-        for ln in net.lines:
-            for st, k in ln.km.items():
-                self.km[ln.index, st] = k
+        n_st = len(net.stations)
+        self.pattern_index = {p.id: p.index for p in net.patterns}
+        self.call_plat = np.full((len(net.patterns), n_st), -1, dtype=np.int64)
+        for p in net.patterns:
+            self.call_plat[p.index, list(p.stops)] = p.platforms
+            for _, station, plat, _ in p.passes:
+                self.call_plat[p.index, station] = plat
         keys = np.asarray([leg.platform * n_st + leg.alight for leg in router.legs], dtype=np.int64)
         self.order = np.argsort(keys)
         self.sorted_keys = keys[self.order]
 
-    def platform(self, station: np.ndarray, line: np.ndarray, up: np.ndarray) -> np.ndarray:
-        return self.plat[(line * len(self.net.stations) + station) * 2 + up.astype(np.int64)]
+    def call_platform(self, pattern: np.ndarray, station: np.ndarray) -> np.ndarray:
+        return self.call_plat[pattern, station]
 
     def boarding_platform(self, legs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Boarding platform and alighting station of every row of a legs table."""
+        """Boarding platform and alighting station of every boarded row of a legs table (by the
+        pattern of the train boarded)."""
         net = self.net
         b, a = _codes(legs["board_station"], net.station_index), _codes(legs["alight_station"], net.station_index)
-        li = _codes(legs["line"], net.line_index)
-        return self.platform(b, li, self.km[li, a] > self.km[li, b]), a
+        ids = legs["train_id"].astype("category")
+        pattern = np.asarray([self.pattern_index.get(str(t).rsplit("@", 1)[0], -1) for t in ids.cat.categories] + [-1],
+                             dtype=np.int64)[ids.cat.codes.to_numpy()]
+        return self.call_platform(pattern, b), a
 
     def leg_option(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(self.sorted_keys, platform * len(self.net.stations) + alight)
@@ -115,8 +117,7 @@ def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: Crow
     # mean multiplier of trains departing each platform in each bin
     dep = trains[trains["t_depart"].notna() & (trains["load_after"] > 0)]
     line = _codes(dep["line"], net.line_index)
-    call_plat = lookup.platform(_codes(dep["station"], net.station_index), line,
-                                (dep["direction"].astype(str) == "up").to_numpy())
+    call_plat = lookup.call_platform(_codes(dep["service"], lookup.pattern_index), _codes(dep["station"], net.station_index))
     seats = np.asarray([float(ln.ops.seats) if ln.ops else 0.0 for ln in net.lines])[line]
     m = multiplier(dep["load_after"].to_numpy(), seats, spec)
     cell = call_plat * n_bins + bin_of(dep["t_depart"].to_numpy())

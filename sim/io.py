@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import UserError
 from .schema import SCHEMA_VERSION
 
-TABLES = ("trips", "legs", "trains", "facilities")
+TABLES = ("trips", "legs", "trains", "facilities", "fares")
+OPTIONAL_TABLES = ("fares",)
+"""Tables that run directories written before they existed lack (derived on loading)."""
 PACKAGES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "matplotlib", "scipy")
 
 
@@ -155,6 +158,7 @@ class LoadedRun:
     legs: pd.DataFrame
     trains: pd.DataFrame
     facilities: pd.DataFrame
+    fares: pd.DataFrame
     summary: dict
     manifest: dict
 
@@ -162,11 +166,15 @@ class LoadedRun:
 def load_results(path: str | Path) -> LoadedRun:
     """Read a run directory written by `run`."""
     p = Path(path)
-    missing = [f"{n}.parquet" for n in TABLES if not (p / f"{n}.parquet").exists()]
+    missing = [f"{n}.parquet" for n in TABLES if n not in OPTIONAL_TABLES and not (p / f"{n}.parquet").exists()]
     missing += [n for n in ("summary.json", "manifest.json") if not (p / n).exists()]
     if missing:
         raise UserError.single(str(p), "", f"not a run directory (missing {', '.join(missing)})")
-    frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in TABLES}
+    frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in TABLES if (p / f"{n}.parquet").exists()}
+    if "fares" not in frames:  # written before fare sections existed: one section per leg boarded
+        legs = frames["legs"]
+        boarded = legs[legs["t_board"].notna()]
+        frames["fares"] = boarded[["commuter_id", "leg", "operator", "fare_cny"]].assign(km=np.nan)
     return LoadedRun(p, **frames, summary=json.loads((p / "summary.json").read_text(encoding="utf-8")),
                      manifest=json.loads((p / "manifest.json").read_text(encoding="utf-8")))
 

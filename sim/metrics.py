@@ -60,12 +60,14 @@ def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float,
     return out
 
 
-def revenue_by_operator(legs: pd.DataFrame) -> dict[str, float]:
-    """Fare revenue (CNY) per operator over the legs actually boarded."""
-    boarded = legs[legs["t_board"].notna()]
-    if boarded.empty:
+def revenue_by_operator(fares: pd.DataFrame) -> dict[str, float]:
+    """Fare revenue (CNY) per operator: the fare sections of the legs actually boarded (a table
+    like fares.parquet; a legs table also does, one section per leg boarded)."""
+    if "t_board" in fares:
+        fares = fares[fares["t_board"].notna()]
+    if fares.empty:
         return {}
-    sums = boarded.groupby("operator", observed=True)["fare_cny"].sum()
+    sums = fares.groupby("operator", observed=True)["fare_cny"].sum()
     return {str(k): round(float(v), 2) for k, v in sums.items()}
 
 
@@ -239,7 +241,8 @@ def _of_commuters(df: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 
 def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
-              facilities: pd.DataFrame | None = None, setup: KpiSetup | None = None) -> dict:
+              facilities: pd.DataFrame | None = None, setup: KpiSetup | None = None,
+              fares: pd.DataFrame | None = None) -> dict:
     """summary.json: KPIs of the commuters starting at or after the warm-up (`setup.kpi_from`) and
     of the train calls and facility visits from then on: overall, per line, operator, segment, named
     group, interchange and facility; the same for each named window and the peak hour
@@ -247,17 +250,18 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     setup = setup or KpiSetup()
     facilities = facilities if facilities is not None else pd.DataFrame(
         columns=["facility_id", "t_join", "t_start", "t_end", "commuter_id"])
+    fares = fares if fares is not None else legs
     if setup.kpi_from is not None:
         keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
         ids = trips["commuter_id"].to_numpy()[keep]
         out = summarize(trips[keep], _of_commuters(legs, ids), trains[trains["t_depart"] >= setup.kpi_from],
                         _of_commuters(facilities, ids),
                         KpiSetup({k: m[keep] for k, m in setup.groups.items()}, setup.interchanges, setup.standing,
-                                 setup.servers, None, setup.windows))
+                                 setup.servers, None, setup.windows), _of_commuters(fares, ids))
         out["warm_up"] = {"until_s": setup.kpi_from, "commuters_excluded": int((~keep).sum()),
                           "all_commuters": trip_kpis(trips)}
         return out
-    out = _kpis(trips, legs, trains, setup)
+    out = _kpis(trips, legs, trains, setup, fares)
     out["facilities"] = facility_kpis(facilities, setup.servers)
     out["windows"] = {}
     t0, t1 = peak_hour(trips)
@@ -266,17 +270,19 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
         ids = trips["commuter_id"].to_numpy()[inside]
         win = _kpis(trips[inside], _of_commuters(legs, ids),
                     trains[(trains["t_depart"] >= w0) & (trains["t_depart"] < w1)],
-                    KpiSetup({k: m[inside] for k, m in setup.groups.items()}, setup.interchanges, setup.standing))
+                    KpiSetup({k: m[inside] for k, m in setup.groups.items()}, setup.interchanges, setup.standing),
+                    _of_commuters(fares, ids))
         out["windows"][name] = {"from_s": w0, "to_s": w1, **win}
     return out
 
 
-def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup) -> dict:
+def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup,
+          fares: pd.DataFrame) -> dict:
     """Trip, line, revenue, interchange, segment and group KPIs of the given rows."""
     out = trip_kpis(trips)
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
-    out["fare_revenue_cny"] = revenue_by_operator(legs)
+    out["fare_revenue_cny"] = revenue_by_operator(fares)
     out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in setup.interchanges.items()}
     out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])
                        for s in trips["segment"].cat.categories}
@@ -284,8 +290,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     for name, mask in setup.groups.items():
         ids = trips["commuter_id"].to_numpy()[mask]
         g = trip_kpis(trips[mask])
-        mine = legs[legs["commuter_id"].isin(ids)]
-        g["fare_revenue_cny"] = revenue_by_operator(mine)
+        mine = _of_commuters(legs, ids)
+        g["fare_revenue_cny"] = revenue_by_operator(_of_commuters(fares, ids))
         g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in setup.interchanges.items()}
         out["groups"][name] = g
     return out

@@ -51,6 +51,11 @@ class LegOption:
     """The next station along the track from `board` towards `alight`."""
     last_hop: int
     """The station along the track just before `alight`, coming from `board`."""
+    pieces: tuple[tuple[int, float], ...] = ()
+    """(operator, km) of the track ridden, in order, one piece per operator (fares by operator
+    section); empty: all on `operator`, `km` long."""
+    label: str = ""
+    """The lines whose track the leg rides, joined by '+' (e.g. 'SZ11+SH11' for a through train)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,8 @@ class Route:
     end: int
     """Destination station; the last leg alights here or at a station with an interchange to it."""
     label: str
-    """Line ids joined by '>', e.g. 'SH11>SZ11'."""
+    """The legs' labels joined by '>', e.g. 'SH11>SZ11' (a change of train at Huaqiao) or
+    'SZ11+SH11' (a through train)."""
 
     @property
     def key(self) -> tuple:
@@ -86,7 +92,8 @@ def mean_wait_s(departures: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def build_leg_options(network: Network) -> list[LegOption]:
     """Every (platform, alighting station) pair served by at least one pattern, with the mean
     in-vehicle time over its departures, and every departure from the boarding station with its
-    train's arrival at the alighting station."""
+    train's arrival at the alighting station (any train whose pattern serves both stations,
+    whatever its line: through trains share the platforms of the lines they run onto)."""
     acc: dict[tuple[int, int], list] = {}
     for p in network.patterns:
         all_dep = np.asarray(p.departures, dtype=float)
@@ -95,21 +102,41 @@ def build_leg_options(network: Network) -> list[LegOption]:
             dep = all_dep[entry_at <= i]  # trains in service at stop i
             for j in range(i + 1, len(p.stops)):
                 key = (p.platforms[i], p.stops[j])
-                entry = acc.setdefault(key, [[], [], abs(p.km[j] - p.km[i])])
-                entry[0].append(dep + p.dep_offset[i])
-                entry[1].append(dep + p.arr_offset[j])
+                if key not in acc:
+                    acc[key] = [[], [], abs(p.km[j] - p.km[i]), _through(network, p, i, j)]
+                acc[key][0].append(dep + p.dep_offset[i])
+                acc[key][1].append(dep + p.arr_offset[j])
     hops = [_next_hops(line) for line in network.lines]
     out = []
-    for (plat, alight), (deps, arrs, km) in sorted(acc.items()):
+    for (plat, alight), (deps, arrs, km, (pieces, label)) in sorted(acc.items()):
         pl = network.platforms[plat]
         line = network.lines[pl.line]
         toward = hops[pl.line]
         dep, arr = np.concatenate(deps), np.concatenate(arrs)
         order = np.lexsort((arr, dep))
         ivt = float((arr - dep).mean()) if len(dep) else math.inf
+        first, last = (toward[alight][pl.station], toward[pl.station][alight]) if alight in toward else (alight, pl.station)
         out.append(LegOption(plat, pl.station, alight, pl.line, line.operator, ivt, km, dep[order], arr[order],
-                             toward[alight][pl.station], toward[pl.station][alight]))
+                             first, last, pieces, label or line.id))
     return out
+
+
+def _through(network: Network, p, i: int, j: int) -> tuple[tuple[tuple[int, float], ...], str]:
+    """Operator pieces and line label of riding pattern p from stop i to stop j when it runs over
+    several lines' tracks (empty and '' otherwise)."""
+    if not p.hops:
+        return (), ""
+    pieces: list[list] = []
+    lines: list[str] = []
+    for hop in p.hops[i:j]:
+        for line, op, km in hop:
+            if pieces and pieces[-1][0] == op:
+                pieces[-1][1] += km
+            else:
+                pieces.append([op, km])
+            if line >= 0 and (not lines or lines[-1] != network.lines[line].id):
+                lines.append(network.lines[line].id)
+    return tuple((op, km) for op, km in pieces), "+".join(lines)
 
 
 def _next_hops(line) -> dict[int, dict[int, int]]:
@@ -150,9 +177,8 @@ def transfer_points(network: Network) -> frozenset[int]:
     """Stations where changing trains can make sense: served by several lines, joined to another
     station by an interchange, or a junction of a line's branches."""
     lines_at: dict[int, set[int]] = {}
-    for p in network.patterns:
-        for s in p.stops:
-            lines_at.setdefault(s, set()).add(p.line)
+    for pl in network.platforms:
+        lines_at.setdefault(pl.station, set()).add(pl.line)
     out = {s for s, ls in lines_at.items() if len(ls) > 1}
     out |= {a for a, _ in network.transfers}
     for line in network.lines:
@@ -212,6 +238,11 @@ class Router:
         self.leg_ivt = np.asarray([leg.ivt_s for leg in self.legs], dtype=float)
         self.leg_km = np.asarray([leg.km for leg in self.legs], dtype=float)
         self.leg_operator = np.asarray([leg.operator for leg in self.legs], dtype=np.int64)
+        pieces = [leg.pieces or ((leg.operator, leg.km),) for leg in self.legs]
+        self.leg_n_pieces = np.asarray([len(x) for x in pieces], dtype=np.int64)
+        self.leg_piece_start = np.concatenate([[0], np.cumsum(self.leg_n_pieces)]).astype(np.int64)
+        self.piece_operator = np.asarray([op for x in pieces for op, _ in x], dtype=np.int64)
+        self.piece_km = np.asarray([km for x in pieces for _, km in x], dtype=float)
         self.entry_walk = np.asarray([[path_walk_s(st.entry, network, self.needs_ticket(m, st.operator))
                                        for m in self.media] for st in network.stations]).reshape(-1, len(self.media))
         self.exit_walk = np.asarray([path_walk_s(st.exit, network, False) for st in network.stations])
@@ -400,7 +431,7 @@ class Router:
         keep = rank < self.spec.max_routes
         for o, row in zip(org[keep].tolist(), legs[keep].tolist()):
             seq = tuple(k for k in row if k >= 0)
-            label = ">".join(self.net.lines[self.legs[k].line].id for k in seq)
+            label = ">".join(self.legs[k].label for k in seq)
             out[o].append(Route(int(origins[o]), seq, dest, label))
         return out
 
@@ -453,11 +484,44 @@ class Router:
 
     def section_fares(self, legs: np.ndarray, medium: np.ndarray) -> np.ndarray:
         """Fare (CNY) attributed to each leg of each row of `legs` (leg indices, -1 padded) paid
-        with medium code `medium` (per row): see fares.FareSystem."""
-        valid = legs >= 0
-        op = np.where(valid, self.leg_operator[legs], -1)
-        km = np.where(valid, self.leg_km[legs], 0.0)
-        return self.fares.section_fares(op, km, np.asarray(medium))
+        with medium code `medium` (per row): see fares.FareSystem; a through leg's operator
+        sections are charged as the policy says and added up."""
+        col, op, _, fare = self.piece_fares(legs, medium)
+        out = np.zeros(legs.shape)
+        rows = np.repeat(np.arange(legs.shape[0]), op.shape[1])
+        ok = (op >= 0).ravel()
+        np.add.at(out, (rows[ok], col.ravel()[ok]), fare.ravel()[ok])
+        return out
+
+    def piece_fares(self, legs: np.ndarray, medium: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per row of `legs` (leg indices, -1 padded), its track pieces (one per operator section of
+        each leg, in order) as matrices padded with -1 / 0: the leg column of each piece, its
+        operator, km and the fare (CNY) attributed to it (fares.FareSystem on the pieces)."""
+        legs = np.asarray(legs)
+        n_p = np.where(legs >= 0, self.leg_n_pieces[np.maximum(legs, 0)], 0)
+        width = max(1, int(n_p.sum(axis=1).max(initial=1)))
+        col = np.full((len(legs), width), -1, dtype=np.int64)
+        op = np.full((len(legs), width), -1, dtype=np.int64)
+        km = np.zeros((len(legs), width))
+        if (self.leg_n_pieces == 1).all():  # no through leg: one piece per leg
+            valid = legs >= 0
+            col[:, :legs.shape[1]] = np.where(valid, np.arange(legs.shape[1]), -1)
+            op[:, :legs.shape[1]] = np.where(valid, self.leg_operator[np.maximum(legs, 0)], -1)
+            km[:, :legs.shape[1]] = np.where(valid, self.piece_km[self.leg_piece_start[np.maximum(legs, 0)]], 0.0)
+        else:
+            at = np.zeros(len(legs), dtype=np.int64)
+            rows = np.arange(len(legs))
+            for c in range(legs.shape[1]):
+                has = legs[:, c] >= 0
+                for q in range(int(n_p[:, c].max(initial=0))):
+                    sel = has & (n_p[:, c] > q)
+                    r, piece = rows[sel], self.leg_piece_start[legs[sel, c]] + q
+                    col[r, at[sel]] = c
+                    op[r, at[sel]] = self.piece_operator[piece]
+                    km[r, at[sel]] = self.piece_km[piece]
+                    at[sel] += 1
+        fare = self.fares.section_fares(op, km, np.asarray(medium))
+        return col, op, km, fare
 
 
 def candidate_sets(router: Router, od: np.ndarray, band: np.ndarray, file: str = "") -> tuple[list[Route], list[list[int]]]:

@@ -24,6 +24,8 @@ class Tables:
     legs: pd.DataFrame
     trains: pd.DataFrame
     facilities: pd.DataFrame
+    fares: pd.DataFrame
+    """One row per operator section of every leg boarded (revenue per operator)."""
 
 
 def _cat(codes: np.ndarray, labels) -> pd.Categorical:
@@ -51,7 +53,10 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
     uniq, pair_of = np.unique(pair, return_inverse=True)
     pair_matrix = router.leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-    pair_fares = router.section_fares(pair_matrix, uniq % len(media))
+    piece_col, piece_op, piece_km, piece_fare = router.piece_fares(pair_matrix, uniq % len(media))
+    pair_fares = np.zeros(pair_matrix.shape)
+    has_piece = piece_op >= 0
+    np.add.at(pair_fares, (np.nonzero(has_piece)[0], piece_col[has_piece]), piece_fare[has_piece])
     valid = pair_matrix >= 0
     pair_legs_a = pair_matrix[valid]
     pair_fares_a = pair_fares[valid]
@@ -172,4 +177,27 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "t_start": rec.fac_t_start[joined],
         "t_end": rec.fac_t_end[joined],
     })
-    return Tables(trips, legs, trains, facilities)
+    fares = _fare_sections(network, plan, rec, pair_of, piece_col, piece_op, piece_km, piece_fare)
+    return Tables(trips, legs, trains, facilities, fares)
+
+
+def _fare_sections(network: Network, plan: Plan, rec: Records, pair_of: np.ndarray, col: np.ndarray, op: np.ndarray,
+                   km: np.ndarray, fare: np.ndarray) -> pd.DataFrame:
+    """One row per operator section of every leg boarded: the commuter, the leg, the operator, its
+    km and the fare attributed to it (CNY; a through leg has one row per operator it runs on)."""
+    ok = op >= 0
+    count = ok.sum(axis=1)
+    start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+    p_col, p_op, p_km, p_fare = col[ok], op[ok], km[ok], fare[ok]
+    per = count[pair_of]
+    owner = np.repeat(np.arange(len(pair_of), dtype=np.int64), per)
+    idx = start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    leg = p_col[idx]
+    boarded = ~np.isnan(rec.leg_t_board[plan.leg_offset[owner] + leg])
+    return pd.DataFrame({
+        "commuter_id": owner[boarded],
+        "leg": leg[boarded],
+        "operator": _cat(p_op[idx][boarded], [o.id for o in network.operators]),
+        "km": np.round(p_km[idx][boarded], 4),
+        "fare_cny": p_fare[idx][boarded],
+    })

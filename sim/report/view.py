@@ -105,7 +105,8 @@ class RunView:
         in km order; routes contained in another (short turns, express) are dropped."""
         net = self.network
         line = net.lines[net.line_index[line_id]]
-        runs = [sorted(p.stops, key=line.km.__getitem__) for p in net.patterns if p.line == line.index]
+        runs = [sorted((s for s in p.stops if s in line.km), key=line.km.__getitem__)
+                for p in net.patterns if p.line == line.index]
         full: list[list[int]] = []
         for run in sorted(runs, key=len, reverse=True):
             if not any(set(run) <= set(f) for f in full):

@@ -182,7 +182,7 @@ def test_engines_agree_with_every_switch_on(tmp_path):
     for info in ("expected", "real_time"):
         scn = T.write(tmp_path / info, net, crossing_scenario(1500, routing={"information": info}))
         bulk, ref = run(scn, engine="bulk"), run(scn, engine="reference")
-        for name in ("trips", "legs", "trains", "facilities"):
+        for name in ("trips", "legs", "trains", "facilities", "fares"):
             pd.testing.assert_frame_equal(getattr(bulk, name), getattr(ref, name), check_exact=True)
         assert bulk.summary["fare_revenue_cny"]["OA"] + bulk.summary["fare_revenue_cny"]["OB"] == pytest.approx(
             bulk.trips["fare_cny"].sum(), abs=1e-6)

@@ -175,6 +175,6 @@ def test_engines_agree_in_dynamic_operations(tmp_path, passing):
     scn = T.write(tmp_path, net, T.scenario(3000, ["A", "B"], ["B", "C"], start="06:00", end="07:30",
                                             sim_end="09:00", operations="dynamic"))
     bulk, ref = run(scn, engine="bulk"), run(scn, engine="reference")
-    for name in ("trips", "legs", "trains", "facilities"):
+    for name in ("trips", "legs", "trains", "facilities", "fares"):
         pd.testing.assert_frame_equal(getattr(bulk, name), getattr(ref, name), check_exact=True)
     assert bulk.trains["delay_s"].max() > 0

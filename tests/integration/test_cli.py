@@ -22,7 +22,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-TABLES = ("trips", "legs", "trains", "facilities")
+TABLES = ("trips", "legs", "trains", "facilities", "fares")
 HAVE_PLOTTING = importlib.util.find_spec("sim.plotting") is not None
 
 

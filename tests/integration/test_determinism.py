@@ -18,7 +18,7 @@ import sim
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-TABLES = ("trips", "legs", "trains", "facilities")
+TABLES = ("trips", "legs", "trains", "facilities", "fares")
 
 
 def toy_scenario(tmp_path: Path, total: int = 800) -> sim.Scenario:
@@ -149,6 +149,15 @@ def test_cross_border_trips_use_both_operators(baseline_run):
     assert len(cross) > 0
     assert (cross["n_transfers"] >= 1).all()
     assert cross["transfer_stations"].astype(str).str.contains("sh_huaqiao~sz_huaqiao|sz_huaqiao~sh_huaqiao").all()
+
+
+def test_fare_sections_add_up_to_the_fares_paid(baseline_run):
+    trips = baseline_run.trips.set_index("commuter_id")
+    arrived = trips[trips["status"] == "arrived"]
+    paid = baseline_run.fares.groupby("commuter_id")["fare_cny"].sum().reindex(arrived.index, fill_value=0.0)
+    assert np.allclose(paid.to_numpy(), arrived["fare_cny"].to_numpy(), atol=0.011)
+    legs = baseline_run.legs[baseline_run.legs["t_board"].notna()]
+    assert baseline_run.fares["fare_cny"].sum() == pytest.approx(legs["fare_cny"].sum(), abs=0.01)
 
 
 def test_transfer_stations_are_where_legs_change(baseline_run):

@@ -130,5 +130,5 @@ def test_invariants_and_engines_agree(case):
         bulk = run(scenario, engine="bulk")
         ref = run(scenario, engine="reference")
     check_invariants(bulk)
-    for name in ("trips", "legs", "trains", "facilities"):
+    for name in ("trips", "legs", "trains", "facilities", "fares"):
         frames_equal(getattr(bulk, name), getattr(ref, name))

@@ -13,12 +13,7 @@ from sim.errors import UserError
 from sim.fares import FareSystem
 from sim.scenario import load_network
 
-# Operator OA: 3 CNY to 6 km, 4 CNY to 16 km, then +1 CNY per started 10 km (Shanghai Metro's form).
-OA_FARE = {"kind": "distance_bands", "base_cny": 3, "base_km": 6,
-           "bands": [{"up_to_km": 16, "km_per_cny": 10}, {"km_per_cny": 10}]}
-# Operator OB: 2 CNY to 6 km, +1 per started 5 km to 16 km, then +1 per started 7 km (Suzhou's form).
-OB_FARE = {"kind": "distance_bands", "base_cny": 2, "base_km": 6,
-           "bands": [{"up_to_km": 16, "km_per_cny": 5}, {"km_per_cny": 7}], "media_factor": {"ticket": 0.9}}
+OA_FARE, OB_FARE = T.OA_FARE, T.OB_FARE
 
 
 def fare_system(tmp_path, rule: dict | None) -> tuple[FareSystem, dict]:

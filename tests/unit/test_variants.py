@@ -175,7 +175,7 @@ def test_a_variant_runs_exactly_like_the_hand_copied_network(tmp_path):
     by_hand["lines"][1]["patterns"][0]["timetable"]["forward"]["headways"] = [{"from": "06:00", "headway_s": 240}]
     copied = T.write(tmp_path / "copied", by_hand, scn)
     a, b = run(load_scenario(tmp_path / "variant.yaml")), run(copied)
-    for name in ("trips", "legs", "trains", "facilities"):
+    for name in ("trips", "legs", "trains", "facilities", "fares"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
     assert a.summary == b.summary
     assert (a.trains["capacity"][a.trains["line"] == "LB"] == 40).all()
