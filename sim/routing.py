@@ -228,6 +228,7 @@ class Router:
         self.tp_leg_sorted = tp[order]
         self.tp_board_sorted = self.leg_board[self.tp_leg_sorted]
         self.leg_line = np.asarray([leg.line for leg in self.legs], dtype=np.int64)
+        self.leg_through = np.asarray([len(leg.pieces) > 1 or "+" in leg.label for leg in self.legs], dtype=bool)
         self.leg_up = np.asarray([network.platforms[leg.platform].direction == "up" for leg in self.legs])
         self.leg_first_hop = np.asarray([leg.first_hop for leg in self.legs], dtype=np.int64)
         self.leg_last_hop = np.asarray([leg.last_hop for leg in self.legs], dtype=np.int64)
@@ -437,9 +438,10 @@ class Router:
 
     def _sensible(self, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Whether leg k may follow leg prev: not the same line and direction again (common lines
-        already cover it), and not back along the track just ridden (only a change of branch at
-        a junction may reverse direction on the same line)."""
-        same_line = self.leg_line[prev] == self.leg_line[k]
+        already cover it) unless k is a through train onto another line, and not back along the
+        track just ridden (only a change of branch at a junction may reverse direction on the same
+        line)."""
+        same_line = (self.leg_line[prev] == self.leg_line[k]) & ~self.leg_through[k]
         same_dir = self.leg_up[prev] == self.leg_up[k]
         retrace = (self.leg_alight[prev] == self.leg_board[k]) & (self.leg_last_hop[prev] == self.leg_first_hop[k])
         return ~same_line | (~same_dir & ~retrace)

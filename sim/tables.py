@@ -145,9 +145,11 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     pat = tr.pattern[call_train]
     pat_line = np.asarray([p.line for p in network.patterns], dtype=np.int64)
     pat_dir = np.asarray([0 if p.direction == "up" else 1 for p in network.patterns], dtype=np.int64)
+    plat_line = np.asarray([pl.line for pl in network.platforms], dtype=np.int64)
     trains = pd.DataFrame({
         "train_id": _cat(call_train[done], tr.train_id),
         "line": _cat(pat_line[pat[done]], [ln.id for ln in network.lines]),
+        "track": _cat(plat_line[tr.call_platform[done]], [ln.id for ln in network.lines]),
         "service": _cat(pat[done], [p.id for p in network.patterns]),
         "direction": _cat(pat_dir[pat[done]], ["up", "down"]),
         "station": _cat(tr.call_station[done], station_ids),

@@ -63,8 +63,9 @@ def _name(station: str, station_names: Mapping[str, str], max_chars: int = 40) -
 
 
 def _of_line(trains: pd.DataFrame, line: str) -> pd.DataFrame:
-    """The calls of `line`, with plain-string ids (categoricals dropped) and sorted by train and seq."""
-    df = trains[trains["line"].astype(str) == line].copy()
+    """The calls on `line`'s track (its own trains and trains running through onto it; by `line`
+    when the table has no `track`), with plain-string ids (categoricals dropped), sorted by train and seq."""
+    df = trains[trains["track" if "track" in trains else "line"].astype(str) == line].copy()
     for col in ("train_id", "service", "direction", "station"):
         df[col] = df[col].astype(str)
     return df.sort_values(["train_id", "seq"], kind="stable")

@@ -74,6 +74,20 @@ def test_coordinated_timetable_shifts_the_city_bound_trains(results):
     assert waits[key]["onward_wait_mean_s"] < base[key]["onward_wait_mean_s"]
 
 
+def test_through_running_carries_riders_across_huaqiao_without_a_change(results):
+    base, thr = results["baseline"], results["line11_through_running"]
+    trips = thr.trips[thr.trips["status"] == "arrived"]
+    direct = trips[trips["route"].astype(str) == "SZ11+SH11"]
+    assert len(direct) > 0 and (direct["n_transfers"] == 0).all()
+    legs = thr.legs[thr.legs["commuter_id"].isin(direct["commuter_id"])]
+    assert legs["train_id"].astype(str).str.startswith("SH11.through_kunshan").all()
+    fares = thr.fares[thr.fares["commuter_id"].isin(direct["commuter_id"])]
+    assert set(fares["operator"].astype(str)) == {"SZM", "SHM"}  # each operator charges its section
+    paid = fares.groupby("commuter_id")["fare_cny"].sum()
+    assert paid.to_numpy() == pytest.approx(direct.set_index("commuter_id").loc[paid.index, "fare_cny"].to_numpy())
+    assert cross(thr)["transfer_mean_s"] < cross(base)["transfer_mean_s"]
+
+
 def test_the_readme_variant_example_loads_and_does_what_it_says(tmp_path):
     import re
 
