@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import crowding
+from . import crowding, disruptions
 from . import rng as rngmod
 from .choice import Assignment, Chooser
 from .crowding import PlatformLookup, leg_paths
@@ -23,7 +23,7 @@ from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
-from .metrics import KpiSetup, summarize
+from .metrics import KpiSetup, disruption_kpis, summarize
 from .plan import Plan, build_plan
 from .plausibility import before_first_train_warnings, facility_load_warnings, track_warnings
 from .routing import Router
@@ -48,6 +48,9 @@ class Prepared:
     plan: Plan
     groups: dict[str, np.ndarray]
     warnings: list[str]
+    closures: tuple = ()
+    """The scenario's disruptions (disruptions.Closure) and the trains each cut."""
+    trains_cut: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,6 +149,8 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     timings["routing"] = t2 - t1
     dynamic = m.operations.mode == "dynamic"
     trains = build_trains(scenario.network, m.period.start, scenario.t_end, passes=dynamic)
+    closures = disruptions.resolve(scenario.network, m.disruptions, scenario.doc)
+    trains, cut = disruptions.apply(scenario.network, trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
                       trains, ops, scenario.t_end, seed, replication)
@@ -154,7 +159,18 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 + before_first_train_warnings(plan, scenario.network, router))
     for w in warnings:
         log.warning("%s", w)
-    return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings)
+    return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings,
+                    closures, cut)
+
+
+def disruption_summary(prep: Prepared, tables: Tables) -> dict:
+    """The closures (where, when, trains cut) and the commuters they touched, over every commuter,
+    warm-up included (see metrics.disruption_kpis)."""
+    net = prep.scenario.network
+    closures = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
+                       "start_s": c.start, "end_s": c.end, "trains_cut": prep.trains_cut.get(c.id, 0)}
+                for c in prep.closures}
+    return {"closures": closures, **disruption_kpis(tables.trips)}
 
 
 def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
@@ -220,6 +236,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     if crowding_info is not None:
         summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)
+    if prep.closures:
+        summary["disruptions"] = disruption_summary(prep, tables)
     summary["warnings"] = prep.warnings
     _add_time(timings, "tables", t1)
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

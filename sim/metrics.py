@@ -157,6 +157,19 @@ def peak_hour(trips: pd.DataFrame) -> tuple[float, float]:
     return best, best + 3600.0
 
 
+def disruption_kpis(trips: pd.DataFrame) -> dict:
+    """Commuters the scenario's disruptions touched (trips `disruption`), each counted once:
+    `put_off` (aboard a train whose run was cut short, left to wait where it ended), `waited` (the
+    others left on a platform by a train shown turning back before their station), `stranded` (of
+    both, not arrived by the end), and the mean travel time (s) of those of both who arrived."""
+    kind = trips["disruption"].astype(str) if "disruption" in trips else pd.Series("", index=trips.index)
+    touched = trips[kind != ""]
+    arrived = touched[touched["status"] == "arrived"]
+    return {"put_off": int((kind == "put_off").sum()), "waited": int((kind == "waited").sum()),
+            "stranded": int((touched["status"] != "arrived").sum()),
+            "travel_time_mean_s": _num(float(arrived["travel_time_s"].mean())) if len(arrived) else None}
+
+
 def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str, dict]:
     """Per facility with visits: `visits` (joined), `still_queueing` (joined, not served by the end),
     mean and p95 queueing wait of those served (join to start of service, s), longest queue (persons

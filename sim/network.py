@@ -211,6 +211,20 @@ class Network:
     coordination: tuple[Coordination, ...] = ()
     coordination_results: tuple[CoordinationResult, ...] = ()
     """Filled in when the coordination rules are applied (policies.apply_coordination)."""
+    track_links: frozenset[tuple[int, int]] = frozenset()
+    """Station pairs joined by a track link between two lines (both orders)."""
+
+    def track_adjacency(self) -> dict[int, set[int]]:
+        """Neighbouring stations along every line's track and every track link."""
+        out: dict[int, set[int]] = {}
+        for line in self.lines:
+            for branch in line.branches:
+                for a, b in zip(branch, branch[1:]):
+                    out.setdefault(a, set()).add(b)
+                    out.setdefault(b, set()).add(a)
+        for a, b in self.track_links:
+            out.setdefault(a, set()).add(b)
+        return out
 
     def station_km_matrix(self) -> np.ndarray:
         """Straight-line km between every pair of stations."""
@@ -307,7 +321,7 @@ def build_network(loaded: LoadedNetwork) -> Network:
         platforms=tuple(b.platforms), transfers={k: tuple(v) for k, v in b.transfers.items()},
         station_index=b.station_index, line_index=b.line_index, operator_index=b.operator_index,
         facility_index=b.facility_index, interchanges=tuple(b.interchange_list), fare_rules=tuple(b.rules),
-        coordination=tuple(b.coordination_list),
+        coordination=tuple(b.coordination_list), track_links=frozenset(b.links),
     )
 
 

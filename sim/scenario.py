@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import disruptions
 from .errors import Problem, UserError
 from .loading import Document, LoadedNetwork, read_network_documents, read_yaml, validate_model, validate_network
 from .network import Network, build_network
@@ -116,6 +117,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     network = apply_coordination(build_network(loaded))
     if model.simulation.end is not None and model.simulation.end < model.period.end:
         raise UserError([doc.problem(("simulation", "end"), "must not be before period.end")])
+    disruptions.resolve(network, model.disruptions, doc)
     return Scenario(path, model, doc.data, network, tuple(d.path for _, d in loaded.files), doc,
                     dict(overrides or {}), loaded, parents)
 

@@ -690,6 +690,28 @@ class KpiSpec(Strict):
         return windows
 
 
+class DisruptionSpec(Strict):
+    """A section of a line closed from `start` to `end`: the track between the stations `between`
+    (both directions; stations inside it are not served). Trains that would run into it in that
+    time end their run at the station before it and carry on from the station after it (trains
+    turned back on either side); riders aboard for beyond are put off where the train ends and wait
+    for a train that goes on. From `start` on, departure boards show the shortened runs."""
+
+    id: Id
+    line: Id
+    between: tuple[Id, Id]
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> DisruptionSpec:
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        if self.between[0] == self.between[1]:
+            raise ValueError("'between' needs two different stations")
+        return self
+
+
 class ScenarioFile(Strict):
     schema_version: Literal[1] = 1
     name: Id
@@ -705,3 +727,5 @@ class ScenarioFile(Strict):
     """Changes to the network for this scenario (see NetworkChanges)."""
     operations: OperationsSpec = Field(default_factory=OperationsSpec)
     kpis: KpiSpec = Field(default_factory=KpiSpec)
+    disruptions: list[DisruptionSpec] = Field(default_factory=list)
+    """Sections of line closed for a time (see DisruptionSpec)."""

@@ -76,9 +76,10 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
     transfer_slot = np.zeros(len(owner))
     not_first = ordinal > 0
     transfer_slot[not_first] = tp[not_first] - ta[np.flatnonzero(not_first) - 1]
+    ride = rec.leg_ride_s  # aboard a train whose run was cut short, before boarding again
     with np.errstate(invalid="ignore"):
-        wait = np.add.reduceat(tb - tp, first) if n else np.zeros(0)
-        ivt = np.add.reduceat(ta - tb, first) if n else np.zeros(0)
+        wait = np.add.reduceat(tb - tp - ride, first) if n else np.zeros(0)
+        ivt = np.add.reduceat(ta - tb + ride, first) if n else np.zeros(0)
         transfer = np.add.reduceat(transfer_slot, first) if n else np.zeros(0)
     access = tp[first] - plan.t_depart if n else np.zeros(0)
     egress = rec.t_arrive - ta[last] if n else np.zeros(0)
@@ -114,6 +115,8 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "fare_cny": np.round(fare_total, 2),
         "route": _cat(route_code[assignment.route_of], route_labels),
         "transfer_stations": _cat(change_code[assignment.route_of], change_labels),
+        "disruption": _cat(np.where(np.add.reduceat(ride > 0, first) > 0 if n else np.zeros(0, bool), 1,
+                                    np.where(rec.left_by_short_run, 2, 0)), ["", "put_off", "waited"]),
     })
 
     reached = ~np.isnan(tp)
@@ -135,6 +138,7 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "t_platform": tp[reached],
         "t_board": tb[reached],
         "t_alight": ta[reached],
+        "ride_before_s": ride[reached],
         "fare_cny": leg_fare[reached],
     })
 

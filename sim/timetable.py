@@ -30,6 +30,7 @@ class Trains:
     call_t_arr: np.ndarray  # float64, s
     call_t_dep: np.ndarray  # float64, s
     call_stop: np.ndarray  # bool
+    call_serves_to: np.ndarray  # int32: last stop position riders boarding here may ride to (shortened runs)
 
     @property
     def n_trains(self) -> int:
@@ -50,7 +51,7 @@ def build_trains(network: Network, t_from: float, t_to: float, passes: bool = Fa
             rows.append((float(t0), p.index, int(e)))
     rows.sort()
     ids, pats, caps, starts = [], [], [], [0]
-    st, pl, seq, ta, td, stop = [], [], [], [], [], []
+    st, pl, seq, ta, td, stop, serves = [], [], [], [], [], [], []
     for t0, pi, e in rows:
         p = network.patterns[pi]
         ids.append(f"{p.id}@{format_time(t0)}")
@@ -68,6 +69,7 @@ def build_trains(network: Network, t_from: float, t_to: float, passes: bool = Fa
             ta.append(a)
             td.append(d)
             stop.append(is_stop)
+            serves.append(len(p.stops) - 1)
         starts.append(starts[-1] + len(calls))
     return Trains(
         train_id=tuple(ids),
@@ -80,6 +82,7 @@ def build_trains(network: Network, t_from: float, t_to: float, passes: bool = Fa
         call_t_arr=np.asarray(ta, dtype=float),
         call_t_dep=np.asarray(td, dtype=float),
         call_stop=np.asarray(stop, dtype=bool),
+        call_serves_to=np.asarray(serves, dtype=np.int32),
     )
 
 

@@ -158,6 +158,13 @@ class BulkEngine:
             self.rec.leg_t_alight[slots] = t
             self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
             self.advance(c, np.full(n_off, t))
+        if call == tr.call_start[k + 1] - 1 and len(self.on_c[k]):  # a run cut short: everyone off, wait here
+            c, a = self.on_c[k], self.on_a[k]
+            slots = self.plan.leg_offset[c] + self.plan.step_ordinal[self.ptr[c]]
+            self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
+            self.pq[int(tr.call_platform[call])].push(np.full(len(c), t), c, a)
+            n_off += len(c)
+            self.on_c[k], self.on_a[k] = c[:0], a[:0]
         self.rec.call_alighted[call] = n_off
         self.rec.call_load[call] = len(self.on_c[k])
         return n_off
@@ -169,9 +176,11 @@ class BulkEngine:
         for f in self.upstream[platform]:
             self.serve(f, t)
         room = int(tr.capacity[k]) - len(self.on_c[k])
-        boarded, alight, denied = self.pq[platform].board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room)
+        boarded, alight, denied = self.pq[platform].board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
+                                                          int(tr.call_serves_to[call]))
         if len(denied):
             self.rec.deny(denied, call)
+        self.rec.left_by_short_run[self.pq[platform].shown_short] = True
         if len(boarded):
             slots = p.leg_offset[boarded] + p.step_ordinal[self.ptr[boarded]]
             self.rec.leg_train[slots] = k

@@ -103,11 +103,14 @@ class FacilityQueue:
 class PlatformQueue:
     """Commuters on (or walking to) a platform: arrival time, id and alighting station."""
 
-    __slots__ = ("t", "c", "alight", "chunks")
+    __slots__ = ("t", "c", "alight", "chunks", "shown_short")
 
     def __init__(self) -> None:
         self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, np.zeros(0, dtype=np.int32)
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.shown_short = _EMPTY_I
+        """After board(): those present whose station the train would serve but for a run shown
+        shortened by a disruption."""
 
     def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
         self.chunks.append((t, c, alight))
@@ -122,16 +125,21 @@ class PlatformQueue:
         self.t, self.c, self.alight = t[order], c[order], a[order]
         self.chunks = []
 
-    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int,
+              last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """FIFO boarding at departure time `until` of a train at stop position `pos` whose pattern
-        positions are `stop_pos` (per station). Returns (boarded ids, their alighting stations,
-        denied ids): those present by `until` whose station the train serves later, first `room`
-        board, the rest are left behind."""
+        positions are `stop_pos` (per station) and which shows a run to stop position `last`.
+        Returns (boarded ids, their alighting stations, denied ids): those present by `until` whose
+        station the train serves later, up to `last`; the first `room` board, the rest are left
+        behind."""
         self._merge()
         n_ready = int(np.searchsorted(self.t, until, side="right"))
+        self.shown_short = _EMPTY_I
         if n_ready == 0:
             return _EMPTY_I, self.alight[:0], _EMPTY_I
-        served = np.flatnonzero(stop_pos[self.alight[:n_ready]] > pos)
+        at = stop_pos[self.alight[:n_ready]]
+        served = np.flatnonzero((at > pos) & (at <= last))
+        self.shown_short = self.c[:n_ready][at > max(pos, last)]
         take = served[:room]
         denied = self.c[served[room:]]
         if len(take) == 0:

@@ -18,6 +18,7 @@ class Records:
     leg_t_platform: np.ndarray
     leg_t_board: np.ndarray
     leg_t_alight: np.ndarray
+    leg_ride_s: np.ndarray  # float: time aboard trains that ended their run before this leg's alighting station
     fac_t_join: np.ndarray
     fac_t_start: np.ndarray
     fac_t_end: np.ndarray
@@ -30,6 +31,7 @@ class Records:
     call_t_arr: np.ndarray  # actual arrival (s), NaN if not reached before the end
     call_t_dep: np.ndarray  # actual departure (s), NaN if not left before the end
     last_denied_call: np.ndarray  # int64 per commuter: the train call that last left them behind, -1
+    left_by_short_run: np.ndarray  # bool per commuter: a train shown shortened by a disruption left without them
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
@@ -43,6 +45,7 @@ class Records:
         return cls(
             leg_train=np.full(n_legs, -1, dtype=np.int32),
             leg_t_platform=nan(n_legs), leg_t_board=nan(n_legs), leg_t_alight=nan(n_legs),
+            leg_ride_s=np.zeros(n_legs),
             fac_t_join=nan(n_fac), fac_t_start=nan(n_fac), fac_t_end=nan(n_fac),
             t_arrive=nan(plan.n_commuters),
             denied=np.zeros(plan.n_commuters, dtype=np.int32),
@@ -52,6 +55,7 @@ class Records:
             call_done=np.zeros(n_calls, dtype=bool),
             call_t_arr=nan(n_calls), call_t_dep=nan(n_calls),
             last_denied_call=np.full(plan.n_commuters, -1, dtype=np.int64),
+            left_by_short_run=np.zeros(plan.n_commuters, dtype=bool),
         )
 
     def deny(self, commuters: np.ndarray | int, call: int) -> None:

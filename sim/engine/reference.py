@@ -68,12 +68,18 @@ class ReferenceEngine:
             elif kind == STEP_RIDE:
                 slot = p.leg_offset[i] + p.step_ordinal[s]
                 rec.leg_t_platform[slot] = env.now
-                board = env.event()
-                self.waiting[p.step_target[s]].append((env.now, i, int(p.step_alight[s]), board))
-                k, alight = yield board
-                rec.leg_train[slot] = k
-                rec.leg_t_board[slot] = env.now
-                yield alight
+                platform = int(p.step_target[s])
+                while True:  # again from where a train cut short put the commuter off
+                    board = env.event()
+                    self.waiting[platform].append((env.now, i, int(p.step_alight[s]), board))
+                    k, alight = yield board
+                    rec.leg_train[slot] = k
+                    rec.leg_t_board[slot] = env.now
+                    put_off_at = yield alight
+                    if put_off_at is None:
+                        break
+                    rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
+                    platform = put_off_at
                 rec.leg_t_alight[slot] = env.now
             else:
                 rec.t_arrive[i] = env.now
@@ -104,6 +110,11 @@ class ReferenceEngine:
                 ev.succeed()
             else:
                 stay.append((cid, alight, ev))
+        if call == tr.call_start[k + 1] - 1:  # a run cut short: everyone off, to wait here
+            for _, _, ev in stay:
+                ev.succeed(int(tr.call_platform[call]))
+            n_off += len(stay)
+            stay = []
         self.onboard[k] = stay
         rec.call_alighted[call] = n_off
         rec.call_load[call] = len(stay)
@@ -115,10 +126,13 @@ class ReferenceEngine:
         stop_pos = p.stop_pos[tr.pattern[k]]
         room = int(tr.capacity[k]) - len(self.onboard[k])
         waiting = sorted(self.waiting[tr.call_platform[call]], key=lambda x: (x[0], x[1]))
+        last = int(tr.call_serves_to[call])
         stay, boarded = [], 0
         for item in waiting:
             t_plat, cid, alight, ev = item
-            if stop_pos[alight] > pos:
+            if stop_pos[alight] > max(pos, last):
+                rec.left_by_short_run[cid] = True
+            if pos < stop_pos[alight] <= last:
                 if boarded < room:
                     boarded += 1
                     leave = self.env.event()

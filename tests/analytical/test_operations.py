@@ -142,7 +142,9 @@ def test_trains_keep_timetable_order_at_a_merge(tmp_path):
     assert t2.loc["J", "t_arrive"] == t1.loc["J", "t_arrive"] + 120
 
 
-COLUMNS = {"trips": ["commuter_id", "origin", "destination", "segment", "payment", "t_depart", "t_arrive", "status",
+COLUMNS = {"legs": ["commuter_id", "leg", "line", "operator", "train_id", "board_station", "alight_station", "t_platform",
+                    "t_board", "t_alight", "fare_cny"],
+           "trips": ["commuter_id", "origin", "destination", "segment", "payment", "t_depart", "t_arrive", "status",
                      "travel_time_s", "access_s", "wait_s", "in_vehicle_s", "transfer_s", "egress_s", "n_transfers",
                      "denied_boardings", "fare_cny", "route"],
            "trains": ["train_id", "line", "service", "direction", "station", "seq", "t_arrive", "t_depart", "boarded",
