@@ -128,9 +128,12 @@ def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: Crow
     # extra wait beyond random incidence, per boarding platform and bin
     boarded = legs[legs["t_board"].notna()]
     lp, alight = lookup.boarding_platform(boarded)
+    ok = lp >= 0  # not: riders put off a train cut short who went on with a train of another pattern
+    boarded, lp, alight = boarded[ok], lp[ok], alight[ok]
     k = lookup.leg_option(lp, alight)
     t_plat = boarded["t_platform"].to_numpy()
-    lost = np.maximum(0.0, boarded["t_board"].to_numpy() - t_plat - router.expected_wait(k, t_plat))
+    ride = boarded["ride_before_s"].to_numpy() if "ride_before_s" in boarded else 0.0
+    lost = np.maximum(0.0, boarded["t_board"].to_numpy() - ride - t_plat - router.expected_wait(k, t_plat))
     cell = lp * n_bins + bin_of(t_plat)
     total = np.bincount(cell, weights=lost, minlength=n_plat * n_bins)
     count = np.bincount(cell, minlength=n_plat * n_bins)

@@ -88,6 +88,16 @@ def test_through_running_carries_riders_across_huaqiao_without_a_change(results)
     assert cross(thr)["transfer_mean_s"] < cross(base)["transfer_mean_s"]
 
 
+def test_the_sh11_closure_puts_riders_off_and_makes_others_wait(results):
+    res = results["sh11_disruption"]
+    d = res.summary["disruptions"]
+    assert d["closures"]["caoyang_fengqiao"]["trains_cut"] > 0
+    assert d["put_off"] > 0 and d["waited"] > 0
+    kind = res.trips["disruption"].astype(str)
+    assert (kind == "put_off").sum() == d["put_off"]
+    assert res.summary["travel_time_mean_s"] > results["baseline"].summary["travel_time_mean_s"]
+
+
 def test_the_readme_variant_example_loads_and_does_what_it_says(tmp_path):
     import re
 
