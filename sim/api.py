@@ -51,6 +51,10 @@ class Prepared:
     closures: tuple = ()
     """The scenario's disruptions (disruptions.Closure) and the trains each cut."""
     trains_cut: dict[str, int] = field(default_factory=dict)
+    informed: disruptions.Informed | None = None
+    """Commuters starting during a closure and the routes they choose knowing of it."""
+    rerouted: np.ndarray | None = None
+    """Per commuter: chose another route because of a closure."""
 
 
 @dataclass
@@ -145,11 +149,15 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     chooser = Chooser(router, demand.origin, demand.destination, demand.payment, demand.media, demand.t_depart,
                       rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
+    closures = disruptions.resolve(scenario.network, m.disruptions, scenario.doc)
+    informed = disruptions.informed_choice(router, closures, demand.origin, demand.destination, demand.payment,
+                                           demand.media, demand.t_depart,
+                                           rngmod.stream(seed, replication, "routing-informed"), str(scenario.path))
+    assignment, rerouted = informed.merge(assignment)
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
     dynamic = m.operations.mode == "dynamic"
     trains = build_trains(scenario.network, m.period.start, scenario.t_end, passes=dynamic)
-    closures = disruptions.resolve(scenario.network, m.disruptions, scenario.doc)
     trains, cut = disruptions.apply(scenario.network, trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
@@ -160,7 +168,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     for w in warnings:
         log.warning("%s", w)
     return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings,
-                    closures, cut)
+                    closures, cut, informed, rerouted)
 
 
 def disruption_summary(prep: Prepared, tables: Tables) -> dict:
@@ -188,7 +196,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     rec = run_engine(prep.plan, engine, progress)
     t = _add_time(timings, "simulation", t)
     assignment, plan = prep.assignment, prep.plan
-    tables = build_tables(net, demand, router, assignment, plan, rec)
+    tables = build_tables(net, demand, router, assignment, plan, rec, prep.rerouted)
     t = _add_time(timings, "tables", t)
     if spec is None:
         return assignment, tables, None
@@ -197,6 +205,8 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
         aux = crowding.measure(router, tables.legs, tables.trains, spec, paths, lookup)
         field = aux if field is None else crowding.average(field, aux, n)
         new = prep.chooser.choose(field)
+        if prep.informed is not None:
+            new, _ = prep.informed.merge(new)
         changed.append(float((new.route_of != assignment.route_of).mean()) if len(new.route_of) else 0.0)
         t = _add_time(timings, "routing", t)
         if changed[-1] == 0.0:
@@ -207,7 +217,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
         t = _add_time(timings, "plan", t)
         rec = run_engine(plan, engine, progress)
         t = _add_time(timings, "simulation", t)
-        tables = build_tables(net, demand, router, assignment, plan, rec)
+        tables = build_tables(net, demand, router, assignment, plan, rec, prep.rerouted)
         t = _add_time(timings, "tables", t)
         if changed[-1] < spec.tolerance:
             break

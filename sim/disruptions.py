@@ -11,6 +11,10 @@ and ends at a stop. Each run is a train: the first keeps the train's id, the oth
 From a closure's start, boarding shows the shortened run: at a call timetabled at or after the
 start of the closure that cuts it, riders board only for stops up to where the run ends. Riders
 who boarded before, for beyond, stay aboard to the end of the run and wait there (the engines).
+
+Commuters who start while a closure is in force know of it: they choose their route on the
+network as it then runs (`network_during`, `informed_choice`); the others keep the route they
+chose without knowing, and nobody changes route on the way.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .choice import Assignment, Chooser
 from .errors import UserError
 from .loading import Document
 from .network import Network
+from .routing import WAIT_BIN_S, Route, Router
 from .schema import DisruptionSpec
 from .timetable import Trains
 
@@ -140,3 +146,94 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
         trains, train_id=tuple(ids), pattern=np.asarray(pats, dtype=np.int32), capacity=np.asarray(caps, dtype=np.int64),
         call_start=np.asarray(starts, dtype=np.int64),
         **{col: np.concatenate(parts[col]) if parts[col] else getattr(trains, col)[:0] for col in cols}), cut
+
+
+def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
+    """The network as commuters who know of the closures plan on it: each pattern keeps the
+    departures no closure touches; the others run as partial patterns up to the station before the
+    section and from the station after it (see the module docstring), named
+    `<pattern id>~<first stop>-<last stop>`."""
+    adjacency = network.track_adjacency()
+    paths: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    kept: dict[int, list[tuple[float, int]]] = {p.index: [] for p in network.patterns}
+    parts: dict[tuple[int, int, int], list[float]] = {}
+    for p in network.patterns:
+        stops = p.stops
+        for t, entry in zip(p.departures, p.entry_of().tolist()):
+            cuts = []
+            for i in range(len(stops) - 1):
+                key = (stops[i], stops[i + 1])
+                if key not in paths:
+                    path = _path(adjacency, *key) or list(key)
+                    paths[key] = list(zip(path, path[1:]))
+                leave = t + p.dep_offset[i]
+                if any(c.start <= leave < c.end and any(e in c.edges for e in paths[key]) for c in closures):
+                    cuts.append(i)
+            if not cuts:
+                kept[p.index].append((t, entry))
+                continue
+            bounds = [-1] + cuts + [len(stops) - 1]
+            for a, b in zip(bounds, bounds[1:]):
+                if b > a + 1:
+                    parts.setdefault((p.index, a + 1, b), []).append(t + p.dep_offset[a + 1])
+    patterns = [p if len(kept[p.index]) == len(p.departures) else
+                replace(p, departures=tuple(t for t, _ in kept[p.index]),
+                        entry=tuple(e for _, e in kept[p.index]) if p.entry else ())
+                for p in network.patterns]
+    for (pi, a, b), deps in sorted(parts.items()):
+        p = network.patterns[pi]
+        base = p.dep_offset[a]
+        ids = network.stations
+        patterns.append(replace(
+            p, index=len(patterns), id=f"{p.id}~{ids[p.stops[a]].id}-{ids[p.stops[b]].id}", stops=p.stops[a:b + 1],
+            km=p.km[a:b + 1], arr_offset=tuple(x - base for x in p.arr_offset[a:b + 1]),
+            dep_offset=tuple(x - base for x in p.dep_offset[a:b]) + (p.arr_offset[b] - base,),
+            departures=tuple(sorted(deps)), platforms=p.platforms[a:b + 1],
+            passes=tuple((after - a, s, plat, at - base) for after, s, plat, at in p.passes if a <= after < b),
+            entry=(), hops=p.hops[a:b] if p.hops else ()))
+    return replace(network, patterns=tuple(patterns))
+
+
+@dataclass(frozen=True)
+class Informed:
+    """Commuters who start while a closure is in force (they know of it) and the routes they choose
+    on the network as it then runs (legs as indices of the full network's router)."""
+
+    commuters: np.ndarray
+    routes: tuple[Route, ...]
+
+    def merge(self, assignment: Assignment) -> tuple[Assignment, np.ndarray]:
+        """`assignment` with the informed commuters' routes in place, and which of them differ."""
+        routes = list(assignment.routes)
+        index = {r.key: i for i, r in enumerate(routes)}
+        route_of = assignment.route_of.copy()
+        changed = np.zeros(len(route_of), dtype=bool)
+        for c, r in zip(self.commuters.tolist(), self.routes):
+            if r.key not in index:
+                index[r.key] = len(routes)
+                routes.append(r)
+            changed[c] = index[r.key] != route_of[c]
+            route_of[c] = index[r.key]
+        return Assignment(tuple(routes), route_of), changed
+
+
+def informed_choice(router: Router, closures: tuple[Closure, ...], origin: np.ndarray, destination: np.ndarray,
+                    payment: np.ndarray, media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
+                    file: str = "") -> Informed:
+    """Route choice of the commuters starting while a closure is in force, on `network_during`
+    (expected waits from the trains that actually run)."""
+    during = np.zeros(len(t_depart), dtype=bool)
+    for c in closures:
+        during |= (t_depart >= c.start) & (t_depart < c.end)
+    who = np.flatnonzero(during)
+    if not len(who):
+        return Informed(who, ())
+    net = network_during(router.net, closures)
+    # candidates per quarter hour on that quarter hour's waits alone, so that a closed section's
+    # service resuming later does not hide the ways around it
+    known = Router(net, router.spec, router.t_start, router.t_end, band_s=WAIT_BIN_S, search_horizon_s=0.0)
+    chosen = Chooser(known, origin[who], destination[who], payment[who], media, t_depart[who], rng, file).choose()
+    key_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
+    mapped = [Route(r.start, tuple(key_of[(known.legs[k].platform, known.legs[k].alight)] for k in r.legs), r.end, r.label)
+              for r in chosen.routes]
+    return Informed(who, tuple(mapped[i] for i in chosen.route_of.tolist()))

@@ -160,12 +160,15 @@ def peak_hour(trips: pd.DataFrame) -> tuple[float, float]:
 def disruption_kpis(trips: pd.DataFrame) -> dict:
     """Commuters the scenario's disruptions touched (trips `disruption`), each counted once:
     `put_off` (aboard a train whose run was cut short, left to wait where it ended), `waited` (the
-    others left on a platform by a train shown turning back before their station), `stranded` (of
-    both, not arrived by the end), and the mean travel time (s) of those of both who arrived."""
+    others left on a platform by a train shown turning back before their station), `rerouted` (the
+    others who, starting during a closure, chose another route than they would have without it),
+    `stranded` (of all three, not arrived by the end), and the mean travel time (s) of those of all
+    three who arrived."""
     kind = trips["disruption"].astype(str) if "disruption" in trips else pd.Series("", index=trips.index)
     touched = trips[kind != ""]
     arrived = touched[touched["status"] == "arrived"]
     return {"put_off": int((kind == "put_off").sum()), "waited": int((kind == "waited").sum()),
+            "rerouted": int((kind == "rerouted").sum()),
             "stranded": int((touched["status"] != "arrived").sum()),
             "travel_time_mean_s": _num(float(arrived["travel_time_s"].mean())) if len(arrived) else None}
 

@@ -195,10 +195,14 @@ class Router:
     """Candidate routes for one network, routing spec and period, and the station paths, walks and
     fares that routes use."""
 
-    def __init__(self, network: Network, spec: RoutingSpec, t_start: float, t_end: float | None = None) -> None:
+    def __init__(self, network: Network, spec: RoutingSpec, t_start: float, t_end: float | None = None,
+                 band_s: float = BAND_S, search_horizon_s: float = HORIZON_S) -> None:
+        """Candidates are searched per start band of `band_s`, each leg at its shortest expected wait
+        over the band and the `search_horizon_s` after it."""
         self.net = network
         self.spec = spec
         self.t_start = t_start
+        self.band_s, self.search_horizon_s = band_s, search_horizon_s
         self.t_end = t_start + 3 * BAND_S if t_end is None else t_end
         self.media = tuple(sorted(network.media))
         self.fares = FareSystem(network, self.media)
@@ -254,12 +258,12 @@ class Router:
         """Expected waits per leg in bins of WAIT_BIN_S from the period start to HORIZON_S after the
         last start band, every departure of every leg in one sorted array (for real-time lookups),
         and the search cost of every leg for each start band."""
-        self.n_bands = max(1, int(math.ceil((self.t_end - self.t_start) / BAND_S - 1e-9)))
-        per_band = int(BAND_S // WAIT_BIN_S)
+        self.n_bands = max(1, int(math.ceil((self.t_end - self.t_start) / self.band_s - 1e-9)))
+        per_band = int(self.band_s // WAIT_BIN_S)
         n_bins = per_band * self.n_bands + int(math.ceil(HORIZON_S / WAIT_BIN_S))
         edges = self.t_start + WAIT_BIN_S * np.arange(n_bins + 1)
         self.wait_bins = np.asarray([mean_wait_s(leg.departures, edges) for leg in self.legs]).reshape(len(self.legs), -1)
-        reach = per_band + int(math.ceil(HORIZON_S / WAIT_BIN_S))
+        reach = per_band + int(math.ceil(self.search_horizon_s / WAIT_BIN_S))
         self.search_costs = [np.asarray([leg.ivt_s for leg in self.legs]) + self.spec.wait_weight * (
             self.wait_bins[:, b * per_band: b * per_band + reach].min(axis=1) if len(self.legs) else 0.0)
             for b in range(self.n_bands)]
@@ -272,7 +276,7 @@ class Router:
 
     def band_of(self, t: np.ndarray) -> np.ndarray:
         """Start band (hour of the period) of clock times t."""
-        return np.clip(((np.asarray(t) - self.t_start) // BAND_S).astype(np.int64), 0, self.n_bands - 1)
+        return np.clip(((np.asarray(t) - self.t_start) // self.band_s).astype(np.int64), 0, self.n_bands - 1)
 
     def wait_bin(self, t: np.ndarray) -> np.ndarray:
         """Index of the WAIT_BIN_S bin of clock times t (clipped to the tabulated range)."""

@@ -44,7 +44,7 @@ def _transfer_stations(route, router: Router, station_ids: list[str]) -> str:
 
 
 def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
-                 rec: Records) -> Tables:
+                 rec: Records, rerouted: np.ndarray | None = None) -> Tables:
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
     media = demand.media
@@ -116,7 +116,9 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
         "route": _cat(route_code[assignment.route_of], route_labels),
         "transfer_stations": _cat(change_code[assignment.route_of], change_labels),
         "disruption": _cat(np.where(np.add.reduceat(ride > 0, first) > 0 if n else np.zeros(0, bool), 1,
-                                    np.where(rec.left_by_short_run, 2, 0)), ["", "put_off", "waited"]),
+                                    np.where(rec.left_by_short_run, 2,
+                                             np.where(rerouted if rerouted is not None else False, 3, 0))),
+                           ["", "put_off", "waited", "rerouted"]),
     })
 
     reached = ~np.isnan(tp)

@@ -111,3 +111,27 @@ def test_riders_not_served_before_the_end_are_stranded(tmp_path):
     arrived = res.trips["status"] == "arrived"
     assert d["stranded"] == int((~arrived).sum()) > 0
     assert d["stranded"] == d["put_off"] + d["waited"]
+
+
+def test_commuters_starting_during_the_closure_take_another_route(tmp_path):
+    # a second line M: B - E - D (10 min); normally A -> D is direct on L (7 min), and it is closed C - D
+    # 06:30 - 08:00: those who start in that time know it and change at B to M; the others keep L
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    ln = T.line("L", stops, {"forward": T.headway("06:00", "09:00", 300)},
+                run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30)
+    m = T.line("M", [("B", 0.0), ("E", 5.0), ("D", 10.0)], {"forward": T.headway("06:01", "09:00", 300)},
+               run_s={"B>E": 300, "E>D": 300}, dwell_s=30)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, s in enumerate("ABCDE")], [ln, m])
+    scn = T.scenario(400, ["A"], ["D"], start="06:00", end="07:00", sim_end="09:00",
+                     routing={"logit_scale_per_min": 5.0})
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "08:00"}]
+    res = run(T.write(tmp_path, net, scn))
+    trips = res.trips
+    informed = trips["t_depart"] >= 6.5 * H
+    assert (trips.loc[informed, "route"].astype(str) == "L>M").all()
+    assert (trips.loc[~informed, "route"].astype(str) == "L").all()
+    d = res.summary["disruptions"]
+    assert d["rerouted"] == int(informed.sum()) > 0
+    assert (trips.loc[informed, "disruption"].astype(str) == "rerouted").all()
+    assert d["put_off"] + d["waited"] + d["rerouted"] == int((trips["disruption"].astype(str) != "").sum())
+    assert d["stranded"] == 0 and (trips["status"] == "arrived").all()
