@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -136,8 +137,9 @@ def check_scenario(scenario: Scenario) -> None:
 
 
 def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
-            timings: dict[str, float] | None = None) -> Prepared:
-    """Demand, routes and the engine plan for one replication."""
+            timings: dict[str, float] | None = None, routers: dict[str, Router] | None = None) -> Prepared:
+    """Demand, routes and the engine plan for one replication. `routers`: routers (and the
+    candidate routes they found) kept between runs, by network and routing parameters."""
     timings = timings if timings is not None else {}
     m = scenario.model
     seed = m.seed if seed is None else seed
@@ -145,7 +147,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     demand, groups = generate_checked(scenario, seed, replication)
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
-    router = Router(scenario.network, m.routing, m.period.start, m.period.end)
+    router = _router(scenario, routers)
     chooser = Chooser(router, demand.origin, demand.destination, demand.payment, demand.media, demand.t_depart,
                       rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
@@ -226,11 +228,24 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     return assignment, tables, info
 
 
+def _router(scenario: Scenario, routers: dict[str, Router] | None) -> Router:
+    """The scenario's router, from `routers` when one was built for the same network, routing
+    parameters and period (then kept there)."""
+    m = scenario.model
+    if routers is None:
+        return Router(scenario.network, m.routing, m.period.start, m.period.end)
+    key = json.dumps([scenario.resolved_network(), m.routing.model_dump(mode="json"), m.period.start, m.period.end],
+                     sort_keys=True, default=str)
+    if key not in routers:
+        routers[key] = Router(scenario.network, m.routing, m.period.start, m.period.end)
+    return routers[key]
+
+
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
-        progress: Callable[[float], None] | None = None) -> RunResult:
-    """Run one replication in memory and return its tables and KPIs."""
+        progress: Callable[[float], None] | None = None, routers: dict[str, Router] | None = None) -> RunResult:
+    """Run one replication in memory and return its tables and KPIs (`routers`: see prepare)."""
     timings: dict[str, float] = {}
-    prep = prepare(scenario, seed, replication, timings)
+    prep = prepare(scenario, seed, replication, timings, routers)
     _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network

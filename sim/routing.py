@@ -253,6 +253,8 @@ class Router:
         self.exit_walk = np.asarray([path_walk_s(st.exit, network, False) for st in network.stations])
         self.transfer_walk = np.asarray([st.transfer_walk_s for st in network.stations])
         self._change_walk: dict[tuple[int, int], np.ndarray] = {}
+        self.found: dict[tuple[int, int], list[Route]] = {}
+        """Candidate routes found so far, by (OD code, start band) (see candidate_sets)."""
 
     def _tabulate_waits(self) -> None:
         """Expected waits per leg in bins of WAIT_BIN_S from the period start to HORIZON_S after the
@@ -539,13 +541,14 @@ def candidate_sets(router: Router, od: np.ndarray, band: np.ndarray, file: str =
     route_index: dict[tuple, int] = {}
     cand: list[list[int]] = [[] for _ in od]
     problems: list[Problem] = []
-    found_by: dict[tuple[int, int], list[Route]] = {}
+    found_by = router.found  # kept with the router: a router reused for other demand searches less
     same_as = {}
     for b in sorted(set(band.tolist())):
         same_as[b] = next((c for c in same_as if np.array_equal(router.search_costs[c], router.search_costs[b])), b)
     chunk = max(1, 2_000_000 // max(1, len(router.legs)))
     for b in sorted(set(same_as.values())):
-        wanted = sorted({int(code) for code, bb in zip(od.tolist(), band.tolist()) if same_as[bb] == b})
+        wanted = sorted({int(code) for code, bb in zip(od.tolist(), band.tolist())
+                         if same_as[bb] == b and (int(code), b) not in found_by})
         by_dest: dict[int, list[int]] = {}
         for code in wanted:
             by_dest.setdefault(code % n_st, []).append(code // n_st)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.api import run
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.yaml")
+                   if "scenario" not in yaml.safe_load(p.read_text(encoding="utf-8")))  # not the sweep files
 
 
 @pytest.fixture(scope="module")

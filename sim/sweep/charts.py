@@ -1,0 +1,60 @@
+"""The charts of a sweep: each KPI of the sweep file against each swept dimension, with 95 %
+confidence bands, and a heat map per KPI when the sweep has exactly two dimensions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import plotting
+from ..report.charts import Chart, Job, _job, render
+from .spec import Sweep
+
+KPI_WORDS = {"travel_time_mean_s": "mean travel time (min)", "travel_time_p95_s": "p95 travel time (min)",
+             "wait_mean_s": "mean wait (min)", "transfer_mean_s": "mean transfer time (min)",
+             "denied_share": "share denied boarding at least once", "fare_mean_cny": "mean fare (CNY)"}
+
+
+def _label(kpi: str) -> str:
+    head, _, last = kpi.rpartition(".")
+    words = KPI_WORDS.get(last, last.replace("_", " "))
+    return f"{head}: {words}" if head else words
+
+
+def _table(sweep: Sweep, points: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """One row per point for `kpi`: mean and interval (minutes for times) and the point's coordinates."""
+    rows = points[points["kpi"] == kpi].set_index("point")
+    scale = 60.0 if kpi.endswith("_s") else 1.0
+    out = []
+    for p in sweep.points:
+        if p.id not in rows.index:
+            continue
+        r = rows.loc[p.id]
+        cell = {"point": p.id, "mean": r["mean"] / scale, "ci_low": r["ci_low"] / scale, "ci_high": r["ci_high"] / scale}
+        for name, label, number in p.coords:
+            cell[f"dim:{name}"], cell[f"num:{name}"] = label, float("nan") if number is None else number
+        out.append(cell)
+    return pd.DataFrame(out)
+
+
+def sweep_charts(sweep: Sweep, points: pd.DataFrame, out_dir: Path) -> list[Chart]:
+    """Draw the sweep's charts into out_dir; the files with their captions."""
+    dims = [name for name, _, _ in sweep.points[0].coords] if sweep.points else []
+    jobs: list[Job] = []
+    for kpi in sweep.model.kpis:
+        if not (points["kpi"] == kpi).any():
+            continue
+        table, label, slug = _table(sweep, points, kpi), _label(kpi), kpi.replace(".", "_")
+        for dim in dims:
+            others = [d for d in dims if d != dim]
+            jobs.append(_job(lambda table=table, dim=dim, others=others, label=label: plotting.kpi_by_dimension(
+                table, label, dim, others, f"{sweep.model.name}: {label} by {dim}"),
+                out_dir / f"{slug}_by_{dim}.png",
+                f"{label} by {dim}: mean over replications with its 95 % confidence band"
+                + (f", one line per {', '.join(others)}" if others else "") + "."))
+        if len(dims) == 2:
+            jobs.append(_job(lambda table=table, label=label: plotting.kpi_heatmap(
+                table, label, dims[0], dims[1], f"{sweep.model.name}: {label}"), out_dir / f"{slug}_heatmap.png",
+                f"{label} over {dims[0]} and {dims[1]} (means over replications)."))
+    return render(jobs)

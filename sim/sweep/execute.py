@@ -1,0 +1,138 @@
+"""Running one run of a sweep (in any worker process) and the backends that run many: local
+processes, or a Dask cluster. A worker keeps the routers it built (network, routing parameters
+and the candidate routes found) for the next runs that share them."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+_ROUTERS: dict[str, Any] = {}
+"""This process's routers, kept between runs (see api.prepare)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: where its scenario is, what to override, which seed and replication, where to write."""
+
+    run_id: str
+    point: str
+    replication: int
+    scenario: str
+    overrides: dict[str, Any]
+    seed: int
+    out: str
+    """The sweep directory (the run goes to runs/<run_id>/)."""
+    tables: tuple[str, ...]
+    engine: str = "bulk"
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task and write its run directory; the summary row (run, point, replication, seed,
+    status, error, wall_s and every flattened KPI). A failing run gives status `failed` and its
+    error instead of raising."""
+    from .. import api
+    from ..io import StagedDir, manifest, write_json
+    from ..metrics import flatten, rounded
+    from ..scenario import load_scenario
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
+                           "seed": task.seed, "status": "ok", "error": ""}
+    try:
+        scenario = load_scenario(task.scenario, task.overrides)
+        result = api.run(scenario, task.seed, task.replication, task.engine, routers=_ROUTERS)
+        summary = rounded(result.summary)
+        target = Path(task.out) / "runs" / task.run_id
+        stage = StagedDir(target)
+        try:
+            for name in task.tables:
+                getattr(result.tables, name).to_parquet(stage.path / f"{name}.parquet", index=False,
+                                                        engine="pyarrow", compression="zstd")
+            write_json(stage.path / "summary.json", summary)
+            write_json(stage.path / "manifest.json", {
+                **manifest(result, ["sweep", task.run_id], time.perf_counter() - t0, scenario.network_files),
+                "sweep_point": task.point, "sweep_parameters": task.overrides})
+            stage.commit()
+        except BaseException:
+            stage.discard()
+            raise
+        row.update(flatten(summary))
+    except UserError as err:
+        row.update(status="failed", error="; ".join(str(p) for p in err.problems))
+    except Exception as err:  # a bug in one run must not stop the sweep; the row keeps it
+        row.update(status="failed", error=f"internal error: {type(err).__name__}: {err}")
+    row["wall_s"] = round(time.perf_counter() - t0, 3)
+    return row
+
+
+def run_local(tasks: Iterable[Task], workers: int, done: Callable[[dict], None]) -> None:
+    """Run tasks on `workers` local processes (in this process when 1), calling `done` with each
+    row as it completes. On KeyboardInterrupt the queued runs are dropped, the running ones finish."""
+    tasks = list(tasks)
+    if workers <= 1:
+        for task in tasks:
+            done(run_task(task))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending = {pool.submit(run_task, t) for t in tasks}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done(fut.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_dask(tasks: Iterable[Task], scheduler: str, workers: int, done: Callable[[dict], None]) -> dict[str, Any]:
+    """Run tasks on a Dask cluster: `scheduler` is a scheduler address (tcp://host:8786) or `local`
+    (a local cluster of `workers` single-threaded worker processes). Returns what the cluster was."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - dask is in requirements.txt
+        raise UserError.single("", "--scheduler", "dask.distributed is not installed") from None
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=20)
+        except OSError as err:
+            raise UserError.single("", "--scheduler", f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+    try:
+        info = {"scheduler": scheduler, "workers": len(client.scheduler_info().get("workers", {}))}
+        futures = [client.submit(run_task, t, key=f"sweep-run-{t.run_id}-{time.time_ns()}", pure=False) for t in tasks]
+        try:
+            for fut in as_completed(futures):
+                done(fut.result())
+        except KeyboardInterrupt:
+            client.cancel(futures)
+            raise
+        return info
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def row_of_run_dir(path: Path, task: Task) -> dict[str, Any] | None:
+    """The summary row of a run already complete (its summary.json written), else None."""
+    from ..metrics import flatten
+
+    summary = path / "summary.json"
+    if not summary.is_file():
+        return None
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8")) if (path / "manifest.json").is_file() else {}
+    return {"run_id": task.run_id, "point": task.point, "replication": task.replication, "seed": task.seed,
+            "status": "ok", "error": "", **flatten(json.loads(summary.read_text(encoding="utf-8"))),
+            "wall_s": manifest.get("wall_time_s", float("nan"))}
