@@ -7,6 +7,7 @@ replication r is paired with replication r of every other run when their seeds m
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +46,34 @@ class RunSet:
         return [int(r.manifest.get("seed", -1)) for r in self.reps]
 
 
+    @property
+    def has_tables(self) -> bool:
+        return all(r.trips is not None for r in self.reps)
+
+
 def load_run_set(path: Path) -> RunSet:
-    """A run directory, or a directory of replications."""
+    """A run directory, a directory of replications, or a sweep point (`SWEEP_DIR/<point id>`: its
+    replications' run directories, which may hold only their summary and manifest)."""
     path = Path(path)
+    if not path.exists() and (path.parent / "sweep.json").is_file():
+        return _sweep_point(path.parent, path.name)
     reps = sorted(p for p in path.glob("rep-*") if p.is_dir())
     runs = [load_results(p) for p in reps] if reps else [load_results(path)]
     return RunSet(runs[0].manifest.get("scenario_name", path.name), runs)
+
+
+def _sweep_point(sweep_dir: Path, point: str) -> RunSet:
+    dirs = sorted(p for p in (sweep_dir / "runs").glob(f"{point}-r*") if (p / "summary.json").is_file())
+    if not dirs:
+        raise UserError.single(str(sweep_dir / point), "", f"no complete run of point '{point}' in this sweep")
+    runs = [load_results(d) if (d / "trips.parquet").is_file() else LoadedRun(
+        path=d, trips=None, legs=None, trains=None, facilities=None, fares=None,
+        summary=json.loads((d / "summary.json").read_text(encoding="utf-8")),
+        manifest=json.loads((d / "manifest.json").read_text(encoding="utf-8"))) for d in dirs]
+    manifest = sweep_dir / "manifest.json"
+    labels = json.loads(manifest.read_text(encoding="utf-8")).get("points", {}) if manifest.is_file() else {}
+    label = labels.get(point, {}).get("label")
+    return RunSet(f"{point}: {label}" if label else point, runs)
 
 
 def _labels(sets: list[RunSet]) -> list[str]:
@@ -273,12 +296,14 @@ def compare_runs(paths: list[Path], out_dir: Path) -> list[Path]:
     sets = [load_run_set(p) for p in paths]
     labels = _labels(sets)
     table = kpi_table(sets)
-    views = [RunView.pooled(s.reps, label) if len(s.reps) > 1 else RunView.of_run_dir(s.reps[0], label)
-             for s, label in zip(sets, labels)]
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "kpis.csv", index=False, float_format="%.6g")
     (out_dir / "kpis.md").write_text(markdown(table, sets), encoding="utf-8")
-    charts = render(comparison_jobs(views, out_dir / "plots"))
+    charts = []
+    if all(s.has_tables for s in sets):  # the charts need the runs' tables (sweeps keep them on request)
+        views = [RunView.pooled(s.reps, label) if len(s.reps) > 1 else RunView.of_run_dir(s.reps[0], label)
+                 for s, label in zip(sets, labels)]
+        charts = render(comparison_jobs(views, out_dir / "plots"))
     header, rows = cells(table, sets)
     write_compare_report(labels, header, rows, charts, out_dir / "report.html")
     return [out_dir / "kpis.csv", out_dir / "kpis.md", *(p for p, _ in charts), out_dir / "report.html"]

@@ -159,3 +159,17 @@ def test_intervals_against_a_hand_computation_and_paired_differences(tmp_path):
     far = points.loc[("p001", "travel_time_mean_s")]
     assert far["diff"] == pytest.approx(60.0, abs=0.1)
     assert far["diff_high"] - far["diff_low"] < 0.2 < 2 * half  # paired: exact; unpaired: the seeds' spread
+
+
+def test_compare_takes_sweep_points(tmp_path):
+    from sim.cli import main
+
+    s = load_sweep(sweep_file(tmp_path, replications=3, grid={EXIT_WALK: [[{"walk_s": 30}], [{"walk_s": 90}]]}))
+    run_sweep(s, tmp_path / "out")
+    assert main(["compare", str(tmp_path / "out" / "p000"), str(tmp_path / "out" / "p001"),
+                 "--out", str(tmp_path / "cmp")]) == 0
+    table = pd.read_csv(tmp_path / "cmp" / "kpis.csv").set_index("kpi")
+    points = pd.read_parquet(tmp_path / "out" / "points.parquet").set_index(["point", "kpi"])
+    diff_col = next(c for c in table.columns if c.startswith("p001") and "-" in c and not c.endswith("\u00b1"))
+    assert table.loc["travel_time_mean_s", diff_col] == pytest.approx(points.loc[("p001", "travel_time_mean_s"), "diff"])
+    assert (tmp_path / "cmp" / "report.html").is_file()
