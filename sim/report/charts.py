@@ -29,7 +29,7 @@ def _window_text(t0: float, t1: float) -> str:
     return f"{clock_label(t0)}\u2013{clock_label(t1)}"
 
 
-def _job(draw: Callable[[], object], path: Path, caption: str) -> Job:
+def chart_job(draw: Callable[[], object], path: Path, caption: str) -> Job:
     def run() -> Chart:
         plotting.save(draw(), path)
         return path, caption
@@ -39,14 +39,14 @@ def _job(draw: Callable[[], object], path: Path, caption: str) -> Job:
 def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool) -> list[Job]:
     trips = view.kpi_trips()
     groups = {k: pd.Series(m[view.kpi_mask], index=trips.index) for k, m in view.groups.items()}
-    jobs = [_job(lambda: plotting.travel_time_distribution({"all commuters": trips}, groups),
+    jobs = [chart_job(lambda: plotting.travel_time_distribution({"all commuters": trips}, groups),
                  out_dir / "travel_time_distribution.png",
                  "Door-to-door travel time of arrived commuters (those the KPIs count, after any warm-up): histogram "
                  "(left) and cumulative share with the p50, p85 and p95 marked (right), for all commuters and each "
                  "named OD group.")]
     segments = {str(s): trips[trips["segment"] == s] for s in trips["segment"].cat.categories}
     if by_segment and len(segments) > 1:
-        jobs.append(_job(lambda: plotting.travel_time_distribution(segments), out_dir / "travel_time_by_segment.png",
+        jobs.append(chart_job(lambda: plotting.travel_time_distribution(segments), out_dir / "travel_time_by_segment.png",
                          "Travel time by demand segment (same layout as the distribution of all commuters)."))
     return jobs
 
@@ -59,23 +59,23 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
         for path in paths:
             title = view.route_title(line, path)
             suffix = "" if len(paths) == 1 else f"_to_{path[-1]}"
-            jobs.append(_job(lambda line=line, path=path, title=title: plotting.line_load_profile(
+            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.line_load_profile(
                 view.trains, line, path, view.names, t0, t1, title=title), out_dir / f"load_profile_{line}{suffix}.png",
                 f"{title}: mean (bars) and highest (marks) load leaving each station, {_window_text(t0, t1)}, in "
                 "each direction; the circled call is the fullest."))
-            jobs.append(_job(lambda line=line, path=path, title=title: plotting.marey_diagram(
+            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.marey_diagram(
                 view.trains, line, view.km(line, path), view.names, t0, t1, service_names=view.service_names,
                 title=title), out_dir / f"marey_{line}{suffix}.png",
                 f"{title}: time-distance diagram of the trains running {_window_text(t0, t1)} (flat steps are dwells "
                 "and waits; a train never passes through another)."))
             if not extra:
                 continue
-            jobs.append(_job(lambda line=line, path=path, title=title: plotting.boardings_alightings(
+            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.boardings_alightings(
                 view.trains, line, path, view.names, t0, t1, title=title), out_dir / f"boardings_{line}{suffix}.png",
                 f"{title}: passengers boarding and alighting at each station, {_window_text(t0, t1)}."))
             for up, tag in ((True, "up"), (False, "down")):
                 end = view.names.get(path[-1] if up else path[0])
-                jobs.append(_job(lambda line=line, path=path, title=title, up=up: plotting.crowding_heatmap(
+                jobs.append(chart_job(lambda line=line, path=path, title=title, up=up: plotting.crowding_heatmap(
                     view.trains, line, path, view.names, *view.period, towards_up=up, title=title),
                     out_dir / f"crowding_{line}{suffix}_{tag}.png",
                     f"{title} towards {end}: mean load factor of the trains leaving each station, by quarter hour "
@@ -108,7 +108,7 @@ def map_job(view: RunView, out_dir: Path, window: tuple[float, float]) -> Job:
                              "lon": [s.lon for s in net.stations]})
     ends = {p[i] for ln in view.lines_run() for p in view.paths(ln) for i in (0, -1)}
     labelled = sorted(ends | {net.stations[ic.stations[0]].id for ic in net.interchanges})
-    return _job(lambda: plotting.network_map(stations, section_loads(view, window), view.names, labelled, *window),
+    return chart_job(lambda: plotting.network_map(stations, section_loads(view, window), view.names, labelled, *window),
                 out_dir / "network_map.png",
                 f"The network at its stations' coordinates, each section coloured and thickened by the highest load "
                 f"factor of the trains running it {_window_text(*window)}.")
@@ -116,7 +116,7 @@ def map_job(view: RunView, out_dir: Path, window: tuple[float, float]) -> Job:
 
 def queue_job(view: RunView, out_dir: Path) -> Job:
     labels = {f: view.facility_label(f) for f in view.busiest_facilities()}
-    return _job(lambda: plotting.queue_lengths(view.facilities, labels, *view.period), out_dir / "queues.png",
+    return chart_job(lambda: plotting.queue_lengths(view.facilities, labels, *view.period), out_dir / "queues.png",
                 "Persons queueing over time at the facilities with the longest mean wait (gates, security lanes, "
                 "ticket machines).")
 

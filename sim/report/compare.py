@@ -19,7 +19,7 @@ from .. import plotting
 from ..errors import UserError
 from ..io import LoadedRun, load_results
 from ..metrics import flatten
-from .charts import Job, _job, path_sections_mean, render
+from .charts import Job, chart_job, path_sections_mean, render
 from .view import RunView
 
 HEADLINE = [
@@ -216,22 +216,22 @@ def comparison_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
     panels = {"all commuters": {v.label: _arrived_tt(v.kpi_trips()) for v in views}}
     for g in groups:
         panels[g] = {v.label: _arrived_tt(v.kpi_trips(g)) for v in views if g in v.groups}
-    jobs.append(_job(lambda: plotting.travel_time_cdfs(panels), out_dir / "compare_travel_time.png",
+    jobs.append(chart_job(lambda: plotting.travel_time_cdfs(panels), out_dir / "compare_travel_time.png",
                      "Share of commuters arriving within a given door-to-door time, per run, for all commuters and "
                      "each named group (dots: p50, p85, p95); commuters counted by the KPIs (after any warm-up)."))
     parts = {name: pd.DataFrame({v.label: _parts(v.kpi_trips(None if name == "all commuters" else name))
                                  for v in views if name == "all commuters" or name in v.groups}).T for name in panels}
-    jobs.append(_job(lambda: plotting.time_parts(parts), out_dir / "compare_time_parts.png",
+    jobs.append(chart_job(lambda: plotting.time_parts(parts), out_dir / "compare_time_parts.png",
                      "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run (commuters "
                      "counted by the KPIs)."))
     transfers = _transfer_table(views)
     if not transfers.empty:
-        jobs.append(_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",
+        jobs.append(chart_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",
                          "Mean transfer time (walks, gates, checks, queues; solid) and onward wait (hatched) at each "
                          "interchange by payment medium, per run; numbers: transfers."))
     fares = pd.Series({v.label: v.summary.get("fare_mean_cny") for v in views}, dtype=float)
     revenue = pd.DataFrame({v.label: v.summary.get("fare_revenue_cny", {}) for v in views}).T.fillna(0.0)
-    jobs.append(_job(lambda: plotting.fares_revenue(fares, revenue), out_dir / "compare_fares.png",
+    jobs.append(chart_job(lambda: plotting.fares_revenue(fares, revenue), out_dir / "compare_fares.png",
                      "Mean fare per commuter and fare revenue per operator, per run."))
     first = views[0]
     t0, t1 = first.peak_hour
@@ -243,12 +243,12 @@ def comparison_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
                     f"{plotting.clock_label(t1)}"
             towards = (first.names.get(path[-1], path[-1]), first.names.get(path[0], path[0]))
             suffix = "" if len(paths) == 1 else f"_to_{path[-1]}"
-            jobs.append(_job(lambda profiles=profiles, towards=towards, title=title: plotting.load_profiles(
+            jobs.append(chart_job(lambda profiles=profiles, towards=towards, title=title: plotting.load_profiles(
                 profiles, first.names, towards, title), out_dir / f"compare_load_{line}{suffix}.png",
                 f"{title}, per run (the first run's peak hour)."))
     waits = _facility_waits(views)
     if not waits.empty:
-        jobs.append(_job(lambda: plotting.facility_waits(waits), out_dir / "compare_queues.png",
+        jobs.append(chart_job(lambda: plotting.facility_waits(waits), out_dir / "compare_queues.png",
                          "Mean queueing wait at the facilities with the longest waits in any run."))
     return jobs
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import plotting
-from ..report.charts import Chart, Job, _job, render
+from ..report.charts import Chart, Job, chart_job, render
 from .spec import Sweep
 
 KPI_WORDS = {"travel_time_mean_s": "mean travel time (min)", "travel_time_p95_s": "p95 travel time (min)",
@@ -48,13 +48,13 @@ def sweep_charts(sweep: Sweep, points: pd.DataFrame, out_dir: Path) -> list[Char
         table, label, slug = _table(sweep, points, kpi), _label(kpi), kpi.replace(".", "_")
         for dim in dims:
             others = [d for d in dims if d != dim]
-            jobs.append(_job(lambda table=table, dim=dim, others=others, label=label: plotting.kpi_by_dimension(
+            jobs.append(chart_job(lambda table=table, dim=dim, others=others, label=label: plotting.kpi_by_dimension(
                 table, label, dim, others, f"{sweep.model.name}: {label} by {dim}"),
                 out_dir / f"{slug}_by_{dim}.png",
                 f"{label} by {dim}: mean over replications with its 95 % confidence band"
                 + (f", one line per {', '.join(others)}" if others else "") + "."))
         if len(dims) == 2:
-            jobs.append(_job(lambda table=table, label=label: plotting.kpi_heatmap(
+            jobs.append(chart_job(lambda table=table, label=label: plotting.kpi_heatmap(
                 table, label, dims[0], dims[1], f"{sweep.model.name}: {label}"), out_dir / f"{slug}_heatmap.png",
                 f"{label} over {dims[0]} and {dims[1]} (means over replications)."))
     return render(jobs)
