@@ -26,7 +26,7 @@ from .errors import Problem, UserError
 from .loading import with_lines
 from .metrics import KpiSetup, disruption_kpis, summarize
 from .plan import Plan, build_plan
-from .plausibility import before_first_train_warnings, facility_load_warnings, track_warnings
+from .plausibility import before_first_train_warnings, check_runnable, facility_load_warnings, track_warnings
 from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
@@ -140,6 +140,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
             timings: dict[str, float] | None = None, routers: dict[str, Router] | None = None) -> Prepared:
     """Demand, routes and the engine plan for one replication. `routers`: routers (and the
     candidate routes they found) kept between runs, by network and routing parameters."""
+    check_runnable(scenario)  # refuses what this machine could not hold, before generating anyone
     timings = timings if timings is not None else {}
     m = scenario.model
     seed = m.seed if seed is None else seed

@@ -1,22 +1,28 @@
-"""The command line: validate, run, plot, compare, list (see README.md). Exit 0 ok, 2 user error, 1
-internal error."""
+"""The command line: validate, run, plot, compare, sweep, import-gtfs, export-gtfs, list (see README.md). Exit 0 ok, 2 user error
+(or a file that cannot be written), 1 internal error or a full disk; each error is one line, with
+the traceback of an internal error only under --debug. SIGTERM and SIGHUP are handled like Ctrl-C:
+the output being written is discarded."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
 from .errors import Problem, UserError
 from .io import StagedDir, check_output_dir, command_line, load_results, manifest, write_gis, write_json, write_tables
-from .loading import detect_kind, load_network_files, parse_set_arguments, read_yaml
+from .loading import detect_kind, parse_set_arguments, read_yaml
 from .metrics import confidence_intervals, rounded
-from .network import build_network
-from .scenario import load_scenario
+from .scenario import is_feed, load_network, load_scenario
+from .schema import MAX_SEED
 
 log = logging.getLogger("sim")
 _CLONE = Path(__file__).resolve().parent.parent
@@ -33,10 +39,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Yangtze River Delta commuting-circle transit simulator.")
+    common = argparse.ArgumentParser(add_help=False)  # options of every command
+    common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    v = sub.add_parser("validate", help="check scenario and network files; report every problem")
+    v = sub.add_parser("validate", parents=[common], help="check scenario and network files; report every problem")
     v.add_argument("paths", nargs="+", type=Path)
-    r = sub.add_parser("run", help="run a scenario and write a run directory")
+    r = sub.add_parser("run", parents=[common], help="run a scenario and write a run directory")
     r.add_argument("scenario", type=Path)
     r.add_argument("--out", type=Path, help="output directory (default results/<scenario name>)")
     r.add_argument("--seed", type=int, help="master seed (default: the scenario's seed)")
@@ -47,16 +55,36 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=("bulk", "reference"), default="bulk")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--no-plots", action="store_true", help="skip the charts and report.html")
-    pl = sub.add_parser("plot", help="draw a run's charts (and its report.html) for any time window")
+    pl = sub.add_parser("plot", parents=[common], help="draw a run's charts (and its report.html) for any time window")
     pl.add_argument("run_dir", type=Path)
     pl.add_argument("--window", help="HH:MM-HH:MM (default: the run's peak hour)")
     pl.add_argument("--lines", nargs="+", help="line ids (default: every line)")
     pl.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots)")
-    c = sub.add_parser("compare", help="compare runs: KPI table, charts and report.html")
+    c = sub.add_parser("compare", parents=[common], help="compare runs: KPI table, charts and report.html")
     c.add_argument("run_dirs", nargs="+", type=Path)
     c.add_argument("--out", type=Path, help="output directory (default results/compare)")
     c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
-    sub.add_parser("list", help="shipped networks and scenarios")
+    w = sub.add_parser("sweep", parents=[common], help="run a sweep file: a grid of parameters with replications")
+    w.add_argument("sweep", type=Path)
+    w.add_argument("--out", type=Path, help="sweep directory (default results/<sweep name>)")
+    w.add_argument("--workers", type=int, help="local worker processes, or Dask workers with --scheduler local "
+                                                "(default: the machine's cores)")
+    w.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786), or 'local' for a Dask local cluster")
+    w.add_argument("--resume", action="store_true", help="run only the runs not complete yet")
+    w.add_argument("--force", action="store_true", help="start the sweep directory again")
+    w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    ig = sub.add_parser("import-gtfs", parents=[common], help="a GTFS feed (zip or folder) as a network file")
+    ig.add_argument("feed", type=Path)
+    ig.add_argument("--date", help="service day YYYYMMDD (default: the feed's date with the most trips)")
+    ig.add_argument("--agencies", nargs="+", metavar="AGENCY", help="agency ids or names (default: all)")
+    ig.add_argument("--routes", nargs="+", metavar="ROUTE", help="route ids or short names (default: every rail route)")
+    ig.add_argument("--out", type=Path, help="network file to write (default networks/<feed name>.yaml)")
+    ig.add_argument("--force", action="store_true", help="replace an existing file")
+    eg = sub.add_parser("export-gtfs", parents=[common], help="a network (or a scenario's network) as a GTFS feed")
+    eg.add_argument("source", type=Path, metavar="NETWORK_OR_SCENARIO")
+    eg.add_argument("--out", type=Path, required=True, help="GTFS zip file to write")
+    eg.add_argument("--force", action="store_true", help="replace an existing file")
+    sub.add_parser("list", parents=[common], help="shipped networks, scenarios and sweeps")
     return p
 
 
@@ -64,13 +92,17 @@ def cmd_validate(args) -> int:
     problems: list[Problem] = []
     for path in args.paths:
         try:
-            doc = read_yaml(path)
-            if detect_kind(doc) == "scenario":
+            kind = "network" if is_feed(path) else detect_kind(read_yaml(path))
+            if kind == "scenario":
                 from .api import check_scenario
 
                 check_scenario(load_scenario(path))
+            elif kind == "sweep":
+                from .sweep import load_sweep
+
+                load_sweep(path)
             else:
-                build_network(load_network_files(path))
+                load_network(path)
             print(f"ok: {path}")
         except UserError as err:
             problems.extend(err.problems)
@@ -101,13 +133,14 @@ def cmd_run(args) -> int:
 
     if args.replications < 1:
         raise UserError.single("", "--replications", "expected a whole number of at least 1")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UserError.single("", "--seed", f"expected a whole number from 0 to {MAX_SEED}")
     overrides = parse_set_arguments(args.sets)
     scn = load_scenario(args.scenario, overrides)
     out = args.out if args.out is not None else ROOT / "results" / scn.name
-    check_output_dir(out, args.force)
     interactive = sys.stderr.isatty() and not args.quiet
-    stage = StagedDir(out)
-    try:
+    with StagedDir(out) as stage:
+        check_output_dir(out, args.force)
         summaries = []
         for rep in range(args.replications):
             t_start = time.perf_counter()
@@ -144,10 +177,6 @@ def cmd_run(args) -> int:
 
                 view = RunView.pooled([load_results(stage.path / f"rep-{r:03d}") for r in range(args.replications)])
                 write_run_report(view, standard_charts(view, stage.path / "plots"), stage.path / "report.html")
-        stage.commit()
-    except BaseException:
-        stage.discard()
-        raise
     if not args.quiet:
         print(f"wrote {out}")
     return 0
@@ -193,8 +222,13 @@ def cmd_plot(args) -> int:
     if unknown:
         raise UserError.single("--lines", " ".join(unknown), f"not a line of this run (lines: {', '.join(view.lines_run())})")
     out = args.out if args.out is not None else args.run_dir / "plots"
-    charts = all_charts(view, out, window, args.lines)
-    write_run_report(view, charts, out / "report.html")
+    with StagedDir(out) as stage:  # replaces the folder: it may hold only charts and reports
+        if out.exists() and (not out.is_dir() or any(p.is_dir() or p.suffix not in (".png", ".html")
+                                                     for p in out.iterdir())):
+            raise UserError.single(str(out), "--out", "is not a folder of charts (.png) and reports (.html), and "
+                                   "plot replaces the whole folder; choose another --out")
+        charts = all_charts(view, stage.path, window, args.lines)
+        write_run_report(view, charts, stage.path / "report.html")
     print(f"wrote {len(charts)} charts and {out / 'report.html'}")
     return 0
 
@@ -203,14 +237,9 @@ def cmd_compare(args) -> int:
     from .report import compare_runs
 
     out = args.out if args.out is not None else ROOT / "results" / "compare"
-    check_output_dir(out, args.force)
-    stage = StagedDir(out)
-    try:
+    with StagedDir(out) as stage:
+        check_output_dir(out, args.force)
         written = compare_runs(args.run_dirs, stage.path)
-        stage.commit()
-    except BaseException:
-        stage.discard()
-        raise
     print(f"compared {len(args.run_dirs)} runs: wrote {len(written)} files into {out} (kpis.md, kpis.csv, "
           "report.html, plots/)")
     return 0
@@ -225,27 +254,158 @@ def cmd_list(args) -> int:
             except UserError:
                 data = {}
             desc = str(data.get("description") or "").strip().splitlines()
-            kind = "scenario" if folder == "scenarios" else "network"
+            kind = detect_kind(doc) if data else ("scenario" if folder == "scenarios" else "network")
             print(f"{kind:9s} {folder}/{path.name:28s} {desc[0] if desc else ''}")
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise UserError.single("", "--workers", "expected a whole number of at least 1")
+    out = args.out if args.out is not None else ROOT / "results" / sweep.model.name
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(sweep.runs()), unit="run", desc=sweep.model.name, file=sys.stderr)
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if bar is not None:
+            bar.n = done
+            bar.set_postfix(failed=failed, refresh=False)
+            bar.refresh()
+
+    try:
+        summary = run_sweep(sweep, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
+                            force=args.force, progress=progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: the complete runs are in {out}; --resume finishes the sweep", file=sys.stderr)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        failed = int((summary["status"] != "ok").sum())
+        print(f"{sweep.model.name}: {len(summary)} runs ({failed} failed) over {len(sweep.points)} points; "
+              f"wrote {out} (summary.parquet, points.parquet, plots/)")
+    return 0
+
+
+def _check_output_file(out: Path, force: bool) -> None:
+    """Refuse to overwrite an existing file unless forced (and never a directory)."""
+    if out.is_dir():
+        raise UserError.single(str(out), "--out", "is a directory; expected a file name")
+    if out.exists() and not force:
+        raise UserError.single(str(out), "--out", "exists (use --force to replace it)")
+
+
+def cmd_import_gtfs(args) -> int:
+    from .gtfs import import_feed, network_yaml
+
+    out = args.out if args.out is not None else ROOT / "networks" / f"{args.feed.stem}.yaml"
+    _check_output_file(out, args.force)
+    network = import_feed(args.feed, args.date, args.agencies, args.routes)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(network_yaml(network), encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    lines = network["lines"]
+    print(f"wrote {out}: {len(network['stations'])} stations, {len(lines)} lines, "
+          f"{sum(len(p['timetable']) for ln in lines for p in ln['patterns'])} services")
+    print(network["description"])
+    return 0
+
+
+def cmd_export_gtfs(args) -> int:
+    from .gtfs import export_feed
+
+    _check_output_file(args.out, args.force)
+    if not is_feed(args.source) and detect_kind(read_yaml(args.source)) == "scenario":
+        network = load_scenario(args.source).network  # the network as the scenario runs it
+    else:
+        network = load_network(args.source)[0]
+    export_feed(network, args.out)  # written to a temporary file and renamed when complete
+    print(f"wrote {args.out}: {len(network.stations)} stations, {len(network.lines)} routes, "
+          f"{sum(len(p.departures) for p in network.patterns):,} trains")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "sweep": cmd_sweep,
+            "import-gtfs": cmd_import_gtfs, "export-gtfs": cmd_export_gtfs, "list": cmd_list}
+
+
+class Interrupted(KeyboardInterrupt):
+    """A termination signal (SIGTERM, SIGHUP), handled like Ctrl-C."""
+
+
+def _interrupt(owner: int, signum: int, frame) -> None:
+    """Raise Interrupted in the process `owner` that installed this handler; a worker forked from
+    it ends as the signal would have ended it."""
+    if os.getpid() != owner:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Interrupted(signum)
+
+
+def _os_error(exc: OSError) -> tuple[str, int]:
+    """A failed file operation as a one-line message and exit code: 2 for a path the user can
+    change (no permission, read-only, missing or wrong kind of folder), 1 for a full disk or
+    anything else."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}disk full ({exc.strerror}); nothing was written", 1
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}permission denied ({exc.strerror}); choose another --out or fix the permissions", 2
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+        return f"{where}{exc.strerror}", 2
+    return f"{where}{exc.strerror or exc}", 1
+
+
 def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    handled = [s for s in (signal.SIGTERM, signal.SIGHUP)  # unless ignored (nohup) or handled already
+               if signal.getsignal(s) is signal.SIG_DFL and threading.current_thread() is threading.main_thread()]
+    previous = {s: signal.signal(s, functools.partial(_interrupt, os.getpid())) for s in handled}
     try:
         args = build_parser(prog).parse_args(argv)
-        commands = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "list": cmd_list}
-        return commands[args.command](args)
+        return COMMANDS[args.command](args)
     except UserError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.args[0] if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"interrupted ({signal.Signals(signum).name}); nothing was written", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception:  # internal error: keep the traceback for the bug report
-        traceback.print_exc()
+    except OSError as exc:
+        message, code = _os_error(exc)
+        if debug:
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
+        return code
+    except MemoryError:
+        if debug:
+            traceback.print_exc()
+        print("error: out of memory; lower demand.total or free memory", file=sys.stderr)
         return 1
+    except Exception as exc:  # internal error: one line, the traceback with --debug for the bug report
+        if debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc}" + ("" if debug else " (run again with --debug "
+              "for the traceback)"), file=sys.stderr)
+        return 1
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

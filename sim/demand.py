@@ -10,6 +10,7 @@ departure time (ties in generation order).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,9 @@ import pandas as pd
 
 from . import rng as rngmod
 from .errors import Problem, UserError
+from .loading import read_bytes
 from .network import Network
-from .schema import DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector
+from .schema import MAX_WEIGHT, DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def resolve_selector(sel: StationSelector, network: Network, where: str, problem
         if oi is None:
             problems.append(Problem(file, f"{where}.operators[{k}]", f"unknown operator '{op}'"))
             continue
-        chosen |= np.asarray([s.operator == oi for s in network.stations])
+        chosen |= np.asarray([s.operator == oi for s in network.stations], dtype=bool)
     for k, ln in enumerate(sel.lines):
         li = network.line_index.get(ln)
         if li is None:
@@ -153,11 +155,11 @@ def _table_weights(path: Path, network: Network, where: str, problems: list[Prob
     n = len(network.stations)
     w = np.zeros((n, n))
     try:
-        table = pd.read_csv(path, dtype={"origin": str, "destination": str})
-    except FileNotFoundError:
-        problems.append(Problem(str(path), "", f"OD table not found (from {where}.od_table)"))
+        table = pd.read_csv(io.BytesIO(read_bytes(path, "OD table")), dtype={"origin": str, "destination": str})
+    except UserError as err:
+        problems.extend(Problem(p.file, p.path, f"{p.message} (from {where}.od_table)") for p in err.problems)
         return w
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # pandas' parser errors and undecodable text
         problems.append(Problem(str(path), "", f"cannot read the OD table as CSV: {exc}"))
         return w
     missing = {"origin", "destination", "weight"} - set(table.columns)
@@ -174,8 +176,8 @@ def _table_weights(path: Path, network: Network, where: str, problems: list[Prob
             problems.append(Problem(str(path), "origin", f"unknown station '{table['origin'].iat[row]}'", line))
         if d is None:
             problems.append(Problem(str(path), "destination", f"unknown station '{table['destination'].iat[row]}'", line))
-        if not np.isfinite(wt) or wt < 0:
-            problems.append(Problem(str(path), "weight", "expected a non-negative number", line))
+        if not 0 <= wt <= MAX_WEIGHT:  # NaN too
+            problems.append(Problem(str(path), "weight", f"expected a number from 0 to {MAX_WEIGHT:g}", line))
             continue
         if o is not None and d is not None:
             if o == d and wt > 0:
@@ -190,6 +192,9 @@ def _table_weights(path: Path, network: Network, where: str, problems: list[Prob
 def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base_dir: Path, seed: int,
                     replication: int, file: str = "") -> Demand:
     """Draw `spec.total` commuters (see module docstring); UserError for inconsistent inputs."""
+    if not network.stations:
+        raise UserError([Problem(file, "network", "the network has no stations (is it a part that complete "
+                                                  "networks include, such as the operators' file?)")])
     problems: list[Problem] = []
     media = tuple(sorted(network.media))
     medium_index = {m: i for i, m in enumerate(media)}

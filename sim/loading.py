@@ -3,11 +3,16 @@
 YAML is read with a SafeLoader that rejects duplicate keys (PyYAML silently keeps the last) and does
 not turn "10:00" into the sexagesimal integer 600 (YAML 1.1 would). Schema errors from pydantic are
 turned into `Problem`s naming the file, the field path and the line.
+
+Inputs are bounded before they can cost much: a file must be a regular file of at most
+MAX_FILE_BYTES, its values nest at most MAX_DEPTH deep and, with every alias (`*name`) expanded,
+number at most MAX_NODES, so that a few lines of aliases cannot expand into billions of values.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +21,34 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, UserError
-from .schema import NetworkFile
+from .schema import NetworkFile, ScenarioFile
+
+MAX_FILE_BYTES = 20_000_000
+"""Largest file read (bytes): YAML inputs and OD tables."""
+MAX_DEPTH = 64
+"""Deepest nesting of YAML values (the schemas need fewer than ten levels)."""
+MAX_NODES = 1_000_000
+"""Most YAML values in one document with every alias expanded."""
 
 # ---------------------------------------------------------------------------------------------------
 # YAML reading
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-style numbers and duplicate-key detection."""
+    """SafeLoader with YAML 1.2-style numbers, duplicate-key detection (see _line_map) and nesting
+    capped at MAX_DEPTH while composing (PyYAML's composer recurses once per level)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_DEPTH} levels deep",
+                                              self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -109,32 +134,97 @@ def _line_map(node: yaml.Node | None, prefix: tuple, out: dict[tuple, int], dupl
             _line_map(item, prefix + (i,), out, duplicates)
 
 
-def parse_yaml_text(text: str, file: str = "") -> Any:
-    """Parse one YAML value (used for `--set` values); raises UserError on syntax errors."""
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
-    except yaml.YAMLError as exc:
-        raise UserError.single(file, "", f"not valid YAML: {exc}") from None
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that, with its aliases expanded, is cyclic (an alias inside its own
+    anchor), nests deeper than MAX_DEPTH or has more than MAX_NODES values. Iterative, and each
+    shared node is visited once, so an alias bomb is measured without being expanded."""
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth) when expanded
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else [])
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes = [measured[id(c)] for c in children]
+            values, depth = 1 + sum(n for n, _ in sizes), 1 + max((d for _, d in sizes), default=0)
+            if values > MAX_NODES or depth > MAX_DEPTH:
+                what = (f"holds more than {MAX_NODES:,} values" if values > MAX_NODES
+                        else f"nests more than {MAX_DEPTH} levels deep")
+                raise yaml.composer.ComposerError(None, None, f"with its aliases expanded, this value {what}",
+                                                  node.start_mark)
+            measured[id(node)] = (values, depth)
+        elif id(node) in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                              node.start_mark)
+        elif id(node) not in measured:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children)
 
 
-def read_yaml(path: Path) -> Document:
-    """Read a YAML file into a Document; UserError for a missing file, bad syntax or duplicate keys."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError.single(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError.single(str(path), "", f"cannot read file: {exc}") from None
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node graph and data of one YAML document (bounded: see _check_expansion); yaml.YAMLError
+    on any problem, unprintable characters included."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise UserError.single(str(path), "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from None
+        if node is None:
+            return None, None
+        _check_expansion(node)
+        return node, loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """A YAML error as a message and the line it points at."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return (f"contains the character U+{exc.character:04X}, which YAML does not allow (a control character)",
+                text.count("\n", 0, exc.position) + 1)
+    mark = getattr(exc, "problem_mark", None)
+    return f"not valid YAML: {getattr(exc, 'problem', None) or exc}", mark.line + 1 if mark is not None else None
+
+
+def parse_yaml_text(text: str, file: str = "") -> Any:
+    """Parse one YAML value (used for `--set` values); raises UserError on syntax errors."""
+    try:
+        return _parse(text)[1]
+    except yaml.YAMLError as exc:
+        raise UserError.single(file, "", _yaml_problem(exc, text)[0]) from None
+
+
+def read_bytes(path: Path, what: str = "file") -> bytes:
+    """The content of a regular file of at most MAX_FILE_BYTES; UserError naming the path otherwise
+    (missing, a directory, a device such as /dev/zero, a pipe, too large, unreadable)."""
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device, pipe or socket)"
+            raise UserError.single(str(path), "", f"{what} is {kind}")
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise UserError.single(str(path), "", f"{what} not found") from None
+    except OSError as exc:
+        raise UserError.single(str(path), "", f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError.single(str(path), "", f"{what} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    return data
+
+
+def read_yaml(path: Path) -> Document:
+    """Read a YAML file into a Document; UserError for a missing, unreadable or oversized file, bad
+    syntax, an alias bomb or duplicate keys."""
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError.single(str(path), "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        node, data = _parse(text)
+    except yaml.YAMLError as exc:
+        raise UserError.single(str(path), "", *_yaml_problem(exc, text)) from None
     lines: dict[tuple, int] = {}
     duplicates: list = []
     _line_map(node, (), lines, duplicates)
@@ -218,15 +308,35 @@ def _message(err: dict) -> str:
         msg = msg[len("Value error, "):]
     if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
         shown = repr(err["input"])
-        if len(shown) <= 60:
+        if len(shown) <= 60 and f"got {shown}" not in msg:
             msg += f" (got {shown})"
     return msg
+
+
+_SCENARIO_KEYS = frozenset({"demand", "period", "extends"})
+_NETWORK_KEYS = frozenset({"stations", "lines", "operators", "media", "include"})
+
+
+def _wrong_kind(model: type[BaseModel], data: dict) -> str | None:
+    """Why `data` is the other kind of file than `model` reads (a network file given as a scenario,
+    or the reverse), or None."""
+    scenario, network = _SCENARIO_KEYS & data.keys(), _NETWORK_KEYS & data.keys()
+    if model is ScenarioFile and network and not scenario:
+        return (f"this is a network file (it has {', '.join(sorted(network))}), not a scenario; a scenario "
+                "has name, network, period and demand, and names its network file in `network:`")
+    if model is NetworkFile and scenario and not network:
+        return (f"this is a scenario file (it has {', '.join(sorted(scenario))}), not a network file; a "
+                "network has media, operators, stations and lines")
+    return None
 
 
 def validate_model(model: type[BaseModel], doc: Document) -> Any:
     """Validate a document against a schema; every problem reported with path and line."""
     if not isinstance(doc.data, dict):
         raise UserError.single(str(doc.path), "", "expected a mapping of fields at the top level")
+    mistake = _wrong_kind(model, doc.data)
+    if mistake:
+        raise UserError.single(str(doc.path), "", mistake)
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
@@ -330,7 +440,10 @@ def load_network_files(path: Path) -> LoadedNetwork:
 
 
 def detect_kind(doc: Document) -> str:
-    """'scenario' or 'network' from the top-level keys."""
-    if isinstance(doc.data, dict) and ("demand" in doc.data or "network" in doc.data or "extends" in doc.data):
+    """'sweep', 'scenario' or 'network' from the top-level keys."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "scenario" in data and any(k in data for k in ("grid", "zip", "sample")):
+        return "sweep"
+    if "demand" in data or "network" in data or "extends" in data:
         return "scenario"
     return "network"

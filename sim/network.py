@@ -558,8 +558,9 @@ class _Builder:
             ids = []
             for k, (sid, kmv) in enumerate(seq):
                 s = self.station_index.get(sid)
-                if s is None:
-                    self.problems.append(o.problem(("branches", bname, k), f"unknown station '{sid}'"))
+                if s is None or s in ids:
+                    self.problems.append(o.problem(("branches", bname, k), f"unknown station '{sid}'" if s is None
+                                                   else f"station '{sid}' is listed twice on this branch"))
                     ok = False
                     continue
                 if s in km and abs(km[s] - kmv) > 1e-9:
@@ -935,11 +936,14 @@ def _check_fare(fare: schema.FareSpec, o: _Origin, sub: tuple, problems: list[Pr
 
 
 def _resolve_stops(waypoints, station_index, km, adjacency, o: _Origin, sub, problems) -> list[int] | None:
+    """Every station along the pattern from its waypoints (first, vias, last), or None after
+    adding a problem."""
     ids = []
     for k, sid in enumerate(waypoints):
         s = station_index.get(sid)
-        if s is None or s not in km:
-            problems.append(o.problem(sub + ("stops", k), f"'{sid}' is not a station of this line's branches"))
+        if s is None or s not in km or s in ids:
+            problems.append(o.problem(sub + ("stops", k), f"'{sid}' is not a station of this line's branches"
+                                      if s is None or s not in km else f"'{sid}' is listed twice"))
             return None
         ids.append(s)
     full = [ids[0]]

@@ -1,14 +1,140 @@
-"""Plausibility checks on a prepared run: warnings a modeller should read before trusting results."""
+"""Plausibility checks: before a run, refusals of what it could not finish (memory, a track that
+cannot clear its timetable); on a prepared run, warnings a modeller should read before trusting
+results."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import resource
+from pathlib import Path
+
 import numpy as np
 
+from .errors import Problem, UserError
 from .network import Network
 from .plan import STEP_RIDE, Plan
 from .units import format_time
 
 HOUR_S = 3600.0
+COMMUTER_BYTES = 1_500
+"""Peak memory per commuter (bytes): 1.46 kB measured on the baseline at 1,000,000 commuters."""
+CALL_BYTES = 600
+"""Peak memory per train call (bytes): 0.6 kB measured on a line with 129,000 calls."""
+MAX_PLATFORM_WAIT_S = HOUR_S
+"""Longest a train may have to wait for a platform by its timetable alone (see platform_backlog)."""
+
+
+def available_memory() -> float | None:
+    """Bytes this process can still allocate: the least of what the system has available
+    (MemAvailable, else its physical memory), the cgroup's limit less its use and the
+    address-space limit (`ulimit -v`) less this process's size; None when none is known."""
+    known = []
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+        known.append(int(re.search(r"^MemAvailable:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024)
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError, ValueError):
+            known.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            known.append(int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii")))
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft != resource.RLIM_INFINITY:
+        with contextlib.suppress(OSError, ValueError):
+            pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[0])
+            known.append(soft - pages * os.sysconf("SC_PAGE_SIZE"))
+    return min(known) if known else None
+
+
+def run_size(scenario) -> tuple[int, int, float]:
+    """Commuters, train calls and the estimated peak memory (bytes) of one run of `scenario`:
+    COMMUTER_BYTES per commuter (twice that when crowding may run the simulation again) and
+    CALL_BYTES per call of every train running in the simulated time."""
+    m = scenario.model
+    calls = 0
+    for p in scenario.network.patterns:
+        dep = np.asarray(p.departures, dtype=float)
+        runs = (dep + p.arr_offset[-1] >= m.period.start) & (dep < scenario.t_end)
+        calls += int(runs.sum()) * (len(p.stops) + len(p.passes))
+    reruns = m.routing.crowding is not None and m.routing.crowding.max_iterations > 1
+    return m.demand.total, calls, m.demand.total * COMMUTER_BYTES * (2 if reruns else 1) + calls * CALL_BYTES
+
+
+def platform_backlog(scenario) -> list[Problem]:
+    """Platforms the timetable sends trains to faster than they can leave: each train holds its
+    platform for its scheduled dwell (at least the line's minimum headway; a passing track holds
+    two at a time), so trains arriving faster queue, and where one would wait longer than
+    MAX_PLATFORM_WAIT_S before it can even arrive, dynamic operations would be stuck in that queue
+    (and the simulation with them). The wait of each train is that of a single queue served in
+    order of timetabled arrival. At most one problem per line, at its patterns."""
+    net = scenario.network
+    plats, times, holds = [], [], []
+    for p in net.patterns:
+        dep, entry = np.asarray(p.departures, dtype=float), p.entry_of()
+        calls = [(i, plat, p.dep_offset[i] - p.arr_offset[i], p.arr_offset[i]) for i, plat in enumerate(p.platforms[:-1])]
+        calls += [(after, plat, 0.0, at) for after, _, plat, at in p.passes]
+        for i, plat, dwell, offset in calls:  # a train ends its run on arrival at its last stop
+            pl = net.platforms[plat]
+            line = net.lines[pl.line]
+            t = dep[entry <= i] + offset
+            plats.append(np.full(len(t), plat))
+            times.append(t)
+            tracks = 2 if pl.station in line.passing else 1
+            holds.append(np.full(len(t), max(dwell, line.ops.min_headway_s if line.ops else 0.0) / tracks))
+    if not plats:
+        return []
+    plat, t, hold = np.concatenate(plats), np.concatenate(times), np.concatenate(holds)
+    order = np.lexsort((t, plat))
+    plat, t, hold = plat[order], t[order], hold[order]
+    # wait before arrival i = A_i - min(A_j, j <= i on its platform), A_i = (holds before i) - t_i (Lindley)
+    a = np.cumsum(hold) - hold - t
+    group = np.cumsum(np.r_[True, plat[1:] != plat[:-1]])
+    a -= group * (a.max() - a.min() + 1.0)  # each platform below every earlier one: the running minimum restarts
+    wait = a - np.minimum.accumulate(a)
+    worst: dict[int, int] = {}
+    for k in np.flatnonzero(wait > MAX_PLATFORM_WAIT_S):
+        li = net.platforms[plat[k]].line
+        if li not in worst or wait[k] > wait[worst[li]]:
+            worst[li] = int(k)
+    out = []
+    for li, k in worst.items():
+        pl = net.platforms[plat[k]]
+        out.append(_line_problem(scenario, net.lines[li].id, (
+            f"the timetable sends trains to the {pl.direction} platform of {net.stations[pl.station].id} faster "
+            f"than they can leave it (each holds it for its dwell, at least the minimum headway): the train due at "
+            f"{format_time(t[k])} would wait {wait[k] / HOUR_S:.1f} h for it; lengthen the headways or shorten "
+            "the dwells (or set operations.mode: timetable, where trains do not wait for each other)")))
+    return out
+
+
+def _line_problem(scenario, line_id: str, message: str) -> Problem:
+    """A problem placed at the patterns of line `line_id` in the network file that defines it."""
+    for model, doc in scenario.loaded_network.files if scenario.loaded_network else ():
+        for i, ln in enumerate(model.lines):
+            if ln.id == line_id:
+                return doc.problem(("lines", i, "patterns"), f"line {line_id}: {message}")
+    return scenario.doc.problem(("network",), f"line {line_id}: {message}")
+
+
+def check_runnable(scenario) -> None:
+    """Refuse, before anything is generated, a run this machine cannot hold in memory (by the
+    estimate of run_size, at demand.total) or, in dynamic operations, a timetable its platforms
+    cannot clear (platform_backlog): UserError with every such problem."""
+    total, calls, need = run_size(scenario)
+    avail = available_memory()
+    problems = []
+    if avail is not None and need > avail:
+        problems.append(scenario.doc.problem(("demand", "total"), (
+            f"{total:,} commuters and {calls:,} train calls need about {need / 1e9:.1f} GB of memory (estimated "
+            f"at {COMMUTER_BYTES:,} bytes per commuter, twice that with crowding iterations, and {CALL_BYTES} per "
+            f"train call), more than the {max(avail, 0) / 1e9:.1f} GB available; lower demand.total")))
+    if scenario.model.operations.mode == "dynamic":
+        problems += platform_backlog(scenario)
+    if problems:
+        raise UserError(problems)
 
 
 def facility_load_warnings(plan: Plan, network: Network, threshold: float = 0.95) -> list[str]:

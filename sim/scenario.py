@@ -1,11 +1,22 @@
 """A scenario: the validated scenario file (with its parents and overrides) and the network it runs
-on (with the scenario's changes applied and its policies compiled)."""
+on (with the scenario's changes applied and its policies compiled).
+
+A network is a network file with the files it includes, or a GTFS feed (a zip or folder, imported
+on its busiest service day). A network file may also name GTFS feeds (`gtfs:`, with a date, agencies
+and routes): each is imported (sim/gtfs/) into a document that follows the file, and the YAML files'
+items take precedence over the feeds' items of the same id (so a file can add an interchange to
+imported lines, or give an imported operator its real tariff and facilities). A feed's media are
+left out when the YAML files define media, and so are media an earlier feed defines.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from . import disruptions
 from .errors import Problem, UserError
@@ -13,9 +24,11 @@ from .loading import Document, LoadedNetwork, read_network_documents, read_yaml,
 from .network import Network, build_network
 from .overlay import apply_network_changes, apply_set_overrides, merge_scenarios, rebase_paths
 from .policies import apply_coordination
-from .schema import NetworkFile, ScenarioFile
+from .schema import GtfsFeedSpec, NetworkFile, ScenarioFile
 
 NETWORK_LISTS = ("operators", "stations", "lines", "interchanges", "fare_integration", "coordination", "track_links")
+_FEED_ARGUMENTS = {"--date": "date", "--agencies": "agencies", "--routes": "routes"}
+log = logging.getLogger("sim")
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,73 @@ class Scenario:
 
 
 def load_network(path: str | Path) -> tuple[Network, LoadedNetwork]:
-    """Read, validate and build a network file (and its includes)."""
-    loaded = validate_network(read_network_documents(Path(path)))
+    """Read, validate and build a network file (with its includes and GTFS feeds) or a GTFS feed."""
+    loaded = validate_network(read_network(Path(path)))
     return apply_coordination(build_network(loaded)), loaded
+
+
+def is_feed(path: Path) -> bool:
+    """A GTFS feed: a zip file, or a folder holding stops.txt (other folders are not read as
+    networks: they get the reader's "is a directory" error)."""
+    path = Path(path)
+    return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").is_file())
+
+
+def read_network(path: Path) -> list[Document]:
+    """The documents of a network, root first: a network file and the files it includes, each
+    followed by the networks imported from the GTFS feeds it names; or a GTFS feed by itself."""
+    if is_feed(path):
+        return [_feed_document(path, GtfsFeedSpec(feed=str(path)))]
+    docs, feeds = [], []
+    for doc in read_network_documents(path):
+        docs.append(doc)
+        entries = doc.data.get("gtfs") if isinstance(doc.data, dict) else None
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            try:
+                spec = GtfsFeedSpec.model_validate(entry)
+            except ValidationError:
+                continue  # reported, with its line, by the schema check of the file
+            feeds.append(_feed_document(doc.path.parent / spec.feed, spec, doc, ("gtfs", i)))
+            docs.append(feeds[-1])
+    imported = {id(f) for f in feeds}
+    files = [d for d in docs if id(d) not in imported]
+    return [_without_defined(d, docs[:k], files) if id(d) in imported else d for k, d in enumerate(docs)]
+
+
+def _feed_document(path: Path, spec: GtfsFeedSpec, doc: Document | None = None, loc: tuple = ()) -> Document:
+    """The network imported from a feed, as a document of its own; problems with the feed's date,
+    agencies or routes are placed where the network file gives them."""
+    from .gtfs import import_feed
+
+    if doc is not None and not path.exists():
+        raise UserError([doc.problem(loc + ("feed",), f"GTFS feed '{spec.feed}' not found (looked for {path})")])
+    try:
+        data = import_feed(path, spec.date, spec.agencies, spec.routes)
+    except UserError as err:
+        if doc is None:
+            raise
+        raise UserError([doc.problem(loc + (_FEED_ARGUMENTS[p.path],), p.message)
+                         if not p.file and p.path in _FEED_ARGUMENTS else p for p in err.problems]) from None
+    log.info("%s", data["description"].splitlines()[0])
+    return Document(path, data, {})
+
+
+def _without_defined(feed: Document, before: list[Document], files: list[Document]) -> Document:
+    """A feed's document without the items the network's YAML files define (same id), and without
+    media when those files define media (or media an earlier document defines)."""
+    defined = {(kind, item.get("id")) for d in files if isinstance(d.data, dict) for kind in NETWORK_LISTS
+               for item in (d.data.get(kind) or ()) if isinstance(item, dict)}
+    data = {kind: [x for x in value if (kind, x["id"]) not in defined] if kind in NETWORK_LISTS else value
+            for kind, value in feed.data.items()}
+    yaml_media = any(isinstance(d.data, dict) and d.data.get("media") for d in files)
+    seen = {m for d in before if isinstance(d.data, dict) for m in (d.data.get("media") or {})}
+    data["media"] = {} if yaml_media else {k: v for k, v in data["media"].items() if k not in seen}
+    return Document(feed.path, data, feed.lines)
+
+
+def source_files(loaded: LoadedNetwork) -> tuple[Path, ...]:
+    """The files a network was read from (a feed folder as its .txt files)."""
+    return tuple(p for _, d in loaded.files for p in (sorted(d.path.glob("*.txt")) if d.path.is_dir() else [d.path]))
 
 
 def read_scenario_document(path: Path, overrides: dict[str, Any] | None = None) -> tuple[Document, tuple[Path, ...]]:
@@ -110,7 +187,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     net_path = path.parent / model.network
     if not net_path.exists():
         raise UserError([doc.problem(("network",), f"network file '{model.network}' not found (looked for {net_path})")])
-    docs = read_network_documents(net_path)
+    docs = read_network(net_path)
     if any(isinstance(d.data, dict) and "demand" in d.data for d in docs):
         raise UserError([doc.problem(("network",), f"'{model.network}' is a scenario file, not a network file")])
     loaded = validate_network(apply_network_changes(docs, doc))
@@ -118,7 +195,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if model.simulation.end is not None and model.simulation.end < model.period.end:
         raise UserError([doc.problem(("simulation", "end"), "must not be before period.end")])
     disruptions.resolve(network, model.disruptions, doc)
-    return Scenario(path, model, doc.data, network, tuple(d.path for _, d in loaded.files), doc,
+    return Scenario(path, model, doc.data, network, source_files(loaded), doc,
                     dict(overrides or {}), loaded, parents)
 
 

@@ -3,24 +3,63 @@
 Only this module and `loading` know the file formats. Unknown keys are errors everywhere. Times
 accept "HH:MM", "HH:MM:SS" (hours may pass 24) or seconds since midnight; durations are seconds
 (`*_s`), distances km, speeds km/h, accelerations m/s^2, money CNY.
+
+Every number has a physical range and must be finite: times up to 72:00; walks, dwells and
+service times up to an hour; run times up to 6 h; headways from 1 s to a day, with at most 10,000
+departures per timetable; capacities up to 100,000 persons; weights and densities up to 1e9 (see
+the constants below). Numbers are numbers: `true`/`false` and quoted numbers ("1000") are refused,
+not converted, and yes/no fields take only `true` or `false`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .units import parse_time
+from .units import format_time, parse_time
 
 SCHEMA_VERSION = 1
 
 SHARE_TOLERANCE = 1e-6
 """How far shares that must add up to 1 (payment media, segments given as fractions) may miss."""
 
+# Physical ranges of the numbers in the files (see the module docstring).
+HOUR_S = 3600.0
+MAX_CLOCK_S = 72 * HOUR_S
+"""Latest clock time (s since midnight): 72:00, the end of a third service day."""
+MIN_HEADWAY_S = 1.0
+MAX_DEPARTURES = 10_000
+"""Most departures from one timetable (a train every 10 s for a whole day is 8,640)."""
+MAX_KM = 10_000.0
+MAX_CNY = 10_000.0
+MAX_WEIGHT = 1e9
+"""Largest relative weight or density (OD weights, segment weights, profile densities)."""
+MAX_CAPACITY = 100_000
+"""Most persons (or seats) per train."""
+MAX_COMMUTERS = 50_000_000
+MAX_SEED = 2**63 - 1
+
 
 def _time(value: object) -> float:
-    return parse_time(value)
+    t = parse_time(value)
+    if t > MAX_CLOCK_S:
+        raise ValueError(f"expected a time up to 72:00 ({MAX_CLOCK_S:.0f} s since midnight)")
+    return t
+
+
+def _number(value: object) -> object:
+    """Refuse what lax validation would silently turn into a number: true/false and quoted numbers."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value  # not a number at all: the type check says so
+        raise ValueError("expected a number, not text (write numbers without quotes)")
+    return value
 
 
 Clock = Annotated[float, BeforeValidator(_time)]
@@ -29,8 +68,22 @@ Clock = Annotated[float, BeforeValidator(_time)]
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=64)]
 """An identifier: letters, digits, '_' and '-'."""
 
-PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+NUMBER = BeforeValidator(_number)
+Int = Annotated[int, NUMBER]
+Real = Annotated[float, NUMBER, Field(allow_inf_nan=False)]
+"""A finite number (not a boolean or text)."""
+Flag = Annotated[bool, Field(strict=True)]
+"""true or false (not 1, 0, "yes" or "no")."""
+Duration = Annotated[Real, Field(ge=0, le=HOUR_S)]
+"""Seconds, at most an hour (walks, dwells, service times, slack)."""
+PosDuration = Annotated[Real, Field(gt=0, le=HOUR_S)]
+RunTime = Annotated[Real, Field(gt=0, le=6 * HOUR_S)]
+"""Seconds between two stops, at most 6 h."""
+Km = Annotated[Real, Field(ge=0, le=MAX_KM)]
+Cny = Annotated[Real, Field(ge=0, le=MAX_CNY)]
+Weight = Annotated[Real, Field(ge=0, le=MAX_WEIGHT)]
+Capacity = Annotated[Int, Field(ge=1, le=MAX_CAPACITY)]
+Servers = Annotated[Int, Field(ge=1, le=1000)]
 
 
 class Strict(BaseModel):
@@ -49,10 +102,10 @@ class Distribution(Strict):
     """
 
     dist: Literal["deterministic", "exponential", "lognormal", "gamma", "uniform"]
-    mean_s: PosFloat | None = None
-    cv: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    min_s: NonNegFloat | None = None
-    max_s: PosFloat | None = None
+    mean_s: PosDuration | None = None
+    cv: Annotated[Real, Field(gt=0, le=10)] | None = None
+    min_s: Duration | None = None
+    max_s: PosDuration | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Distribution:
@@ -78,7 +131,7 @@ class Distribution(Strict):
 class Walk(Strict):
     """A walk of fixed duration in seconds."""
 
-    walk_s: NonNegFloat
+    walk_s: Duration
 
 
 Step = str | Walk
@@ -94,7 +147,7 @@ class FacilitySpec(Strict):
     """A bank of identical servers with one FIFO queue (gates, security lanes, ticket machines)."""
 
     kind: Literal["gate", "security", "ticket_machine", "other"]
-    servers: Annotated[int, Field(ge=1, le=1000)]
+    servers: Servers
     service: Distribution
 
 
@@ -102,7 +155,7 @@ class FacilityOverride(Strict):
     """Per-station change to a default facility: number of servers and/or service distribution."""
 
     kind: Literal["gate", "security", "ticket_machine", "other"] | None = None
-    servers: Annotated[int, Field(ge=1, le=1000)] | None = None
+    servers: Servers | None = None
     service: Distribution | None = None
 
 
@@ -112,7 +165,7 @@ class StationDefaults(Strict):
     facilities: dict[Id, FacilitySpec] = Field(default_factory=dict)
     entry: list[Step] = Field(default_factory=list)
     exit: list[Step] = Field(default_factory=list)
-    transfer_walk_s: NonNegFloat = 60.0
+    transfer_walk_s: Duration = 60.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -123,14 +176,14 @@ class MediumSpec(Strict):
     """A payment medium. `needs_ticket`: a ticket must be bought at a machine on each entry."""
 
     name: str
-    needs_ticket: bool = False
+    needs_ticket: Flag = False
 
 
 class DistanceBand(Strict):
     """Beyond the previous band, one more CNY per `km_per_cny` km (started km count in full)."""
 
-    up_to_km: PosFloat | None = None
-    km_per_cny: PosFloat
+    up_to_km: Annotated[Km, Field(gt=0)] | None = None
+    km_per_cny: Annotated[Real, Field(ge=0.1, le=MAX_KM)]
 
 
 class FareSpec(Strict):
@@ -142,12 +195,12 @@ class FareSpec(Strict):
     """
 
     kind: Literal["distance_bands", "per_km"]
-    base_cny: NonNegFloat = 0.0
-    base_km: NonNegFloat = 0.0
+    base_cny: Cny = 0.0
+    base_km: Km = 0.0
     bands: list[DistanceBand] = Field(default_factory=list)
-    rate_cny_per_km: NonNegFloat = 0.0
-    minimum_cny: NonNegFloat = 0.0
-    media_factor: dict[Id, PosFloat] = Field(default_factory=dict)
+    rate_cny_per_km: Cny = 0.0
+    minimum_cny: Cny = 0.0
+    media_factor: dict[Id, Annotated[Real, Field(gt=0, le=10)]] = Field(default_factory=dict)
 
 
 class OperatorSpec(Strict):
@@ -168,22 +221,22 @@ class StationSpec(Strict):
     operator: Id
     name_zh: str
     name_en: str
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[Real, Field(ge=-90, le=90)]
+    lon: Annotated[Real, Field(ge=-180, le=180)]
     facilities: dict[Id, FacilityOverride] = Field(default_factory=dict)
     entry: list[Step] | None = None
     exit: list[Step] | None = None
-    transfer_walk_s: NonNegFloat | None = None
+    transfer_walk_s: Duration | None = None
     source: str | None = None
 
 
 class SpeedProfile(Strict):
     """Run time between stops from distance: accelerate, cruise at max speed, brake; times (1+margin)."""
 
-    max_kmh: PosFloat
-    accel_ms2: PosFloat
-    decel_ms2: PosFloat
-    margin: Annotated[float, Field(ge=0, le=2)] = 0.0
+    max_kmh: Annotated[Real, Field(ge=1, le=1000)]
+    accel_ms2: Annotated[Real, Field(ge=0.01, le=10)]
+    decel_ms2: Annotated[Real, Field(ge=0.01, le=10)]
+    margin: Annotated[Real, Field(ge=0, le=2)] = 0.0
 
 
 class HeadwayBand(Strict):
@@ -191,7 +244,7 @@ class HeadwayBand(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     start: Clock = Field(alias="from")
-    headway_s: PosFloat
+    headway_s: Annotated[Real, Field(ge=MIN_HEADWAY_S, le=24 * HOUR_S)]
 
 
 class EarlyService(Strict):
@@ -212,7 +265,7 @@ class TimetableSpec(Strict):
     first: Clock | None = None
     last: Clock | None = None
     headways: list[HeadwayBand] = Field(default_factory=list)
-    departures: list[Clock] = Field(default_factory=list)
+    departures: Annotated[list[Clock], Field(max_length=MAX_DEPARTURES)] = Field(default_factory=list)
     early_service: EarlyService | None = None
 
     @model_validator(mode="after")
@@ -229,8 +282,16 @@ class TimetableSpec(Strict):
                 raise ValueError("headway bands must be in time order")
             if starts[0] > self.first:
                 raise ValueError("the first headway band must start at or before 'first'")
+            since = min(self.first, self.early_service.start) if self.early_service else self.first
+            most = (self.last - since) / min(b.headway_s for b in self.headways) + 1
+            if most > MAX_DEPARTURES:
+                raise ValueError(f"its headways give up to {most:,.0f} departures, more than the {MAX_DEPARTURES:,} "
+                                 "one timetable may have")
         elif self.early_service is not None:
             raise ValueError("'early_service' needs 'first' and 'headways' (not a 'departures' list)")
+        twice = sorted(t for t, n in Counter(round(t) for t in self.departures).items() if n > 1)
+        if twice:  # trains leave at whole seconds: two at one time would be one train
+            raise ValueError(f"'departures' lists {', '.join(format_time(t) for t in twice[:5])} more than once")
         return self
 
 
@@ -249,7 +310,7 @@ class PatternSpec(Strict):
     """Other lines this pattern's trains run on (through-running), joined to this line's track by
     the network's `track_links`: `stops` may then name their stations, and the trains call at their
     platforms, shared with those lines' own trains."""
-    capacity: Annotated[int, Field(ge=1)] | None = None
+    capacity: Capacity | None = None
     timetable: dict[Literal["forward", "backward"], TimetableSpec]
     source: str | None = None
 
@@ -264,23 +325,23 @@ class LineOperations(Strict):
     departures) and keep their order except at `passing_tracks` stations; a late train runs each
     section up to running_recovery (a fraction of the scheduled run time) faster."""
 
-    door_channels: Annotated[int, Field(ge=1, le=200)]
+    door_channels: Annotated[Int, Field(ge=1, le=200)]
     """Door channels along one side of a train (doors per side times streams per door)."""
-    door_time_s: NonNegFloat
+    door_time_s: Duration
     """Door opening, closing and warning time per stop (s)."""
-    boarding_s: NonNegFloat
+    boarding_s: Annotated[Real, Field(ge=0, le=60)]
     """Passenger flow time per boarding passenger per door channel (s)."""
-    alighting_s: NonNegFloat
+    alighting_s: Annotated[Real, Field(ge=0, le=60)]
     """Passenger flow time per alighting passenger per door channel (s)."""
-    crowded_density_p_m2: PosFloat = 4.0
-    crowded_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
-    max_dwell_s: PosFloat = 120.0
-    seats: Annotated[int, Field(ge=0)]
+    crowded_density_p_m2: Annotated[Real, Field(gt=0, le=100)] = 4.0
+    crowded_factor: Annotated[Real, Field(ge=1.0, le=10.0)] = 1.0
+    max_dwell_s: PosDuration = 120.0
+    seats: Annotated[Int, Field(ge=0, le=MAX_CAPACITY)]
     """Seats per train."""
-    standing_area_m2: PosFloat
+    standing_area_m2: Annotated[Real, Field(gt=0, le=10_000)]
     """Standing floor area per train (m2)."""
-    min_headway_s: NonNegFloat = 0.0
-    running_recovery: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    min_headway_s: Duration = 0.0
+    running_recovery: Annotated[Real, Field(ge=0.0, le=0.5)] = 0.0
     passing_tracks: list[Id] = Field(default_factory=list)
     """Stations where a train may pass another (a second track at the platform)."""
 
@@ -291,15 +352,15 @@ class LineSpec(Strict):
     name: str
     name_zh: str | None = None
     color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#444444"
-    branches: dict[Id, Annotated[list[tuple[Id, NonNegFloat]], Field(min_length=2)]]
+    branches: dict[Id, Annotated[list[tuple[Id, Km]], Field(min_length=2)]]
     """Named runs of consecutive stations, each as [station_id, km post]; branches meet at shared
     stations (which carry the same km post)."""
     speed_profile: SpeedProfile
-    run_s: dict[str, PosFloat] = Field(default_factory=dict)
+    run_s: dict[str, RunTime] = Field(default_factory=dict)
     """Run-time overrides per segment 'a>b' (seconds, both directions), replacing the profile."""
-    dwell_s: NonNegFloat = 30.0
-    dwell_s_at: dict[Id, NonNegFloat] = Field(default_factory=dict)
-    capacity: Annotated[int, Field(ge=1)]
+    dwell_s: Duration = 30.0
+    dwell_s_at: dict[Id, Duration] = Field(default_factory=dict)
+    capacity: Capacity
     """Persons per train (seated + standing), unless a pattern says otherwise."""
     patterns: Annotated[list[PatternSpec], Field(min_length=1)]
     operations: LineOperations | None = None
@@ -320,9 +381,9 @@ class FareLine(Strict):
     interchange policy builds its paths. Facility references as in interchange paths
     (`from.<name>`, `to.<name>`, `<station_id>.<name>`)."""
 
-    walk_before_s: NonNegFloat
+    walk_before_s: Duration
     """Walk (s) from the platform left to the fare line."""
-    walk_after_s: NonNegFloat
+    walk_after_s: Duration
     """Walk (s) from the fare line to the platform entered."""
     exit_gates: str
     """Gates passed when leaving the first operator's paid area."""
@@ -352,7 +413,7 @@ class InterchangeSpec(Strict):
 
     id: Id
     stations: Annotated[list[Id], Field(min_length=2, max_length=2)]
-    bidirectional: bool = True
+    bidirectional: Flag = True
     paths: list[InterchangePath] = Field(default_factory=list)
     fare_line: FareLine | None = None
     policy: InterchangePolicy | None = None
@@ -387,7 +448,7 @@ class FareRule(Strict):
     policy: Literal["separate", "through", "discount"] = "separate"
     through_tariff: Id | None = None
     through_fare: FareSpec | None = None
-    discount_cny: NonNegFloat = 0.0
+    discount_cny: Cny = 0.0
     clearing: Literal["km_share", "standalone_share"] = "km_share"
     media: list[Id] | None = None
     source: str | None = None
@@ -433,7 +494,7 @@ class CoordinationRule(Strict):
     from_: Id = Field(alias="from")
     to: Id
     window: Window
-    target_slack_s: NonNegFloat = 60.0
+    target_slack_s: Duration = 60.0
     medium: Id | None = None
     """Whose transfer path sets the walking time (default: the quickest path)."""
     source: str | None = None
@@ -445,18 +506,40 @@ class TrackLinkSpec(Strict):
 
     id: Id
     between: tuple[Id, Id]
-    km: NonNegFloat
-    run_s: PosFloat | None = None
+    km: Km
+    run_s: RunTime | None = None
     """Run time over the link (s); default: the running line's speed profile over `km`."""
     operator: Id
     source: str | None = None
 
 
+class GtfsFeedSpec(Strict):
+    """A GTFS feed whose operators, stations and lines join this file's (see sim/gtfs/): `feed` a zip
+    or folder (relative to this file), on service `date` (YYYYMMDD; default: its date with the most
+    trips), for some `agencies` (ids or names) and `routes` (ids or short names; default: every rail
+    route). This file's items take precedence over the feed's of the same id."""
+
+    feed: str
+    date: str | None = None
+    agencies: list[str] | None = None
+    routes: list[str] | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: object) -> object:
+        text = str(value) if type(value) is int else value
+        if text is not None and not (isinstance(text, str) and len(text) == 8 and text.isdigit()):
+            raise ValueError("expected a service date as YYYYMMDD, e.g. 20250301")
+        return text
+
+
 class NetworkFile(Strict):
-    schema_version: Literal[1] = 1
+    schema_version: Annotated[Literal[1], NUMBER] = 1
     name: Id | None = None
     description: str | None = None
     include: list[str] = Field(default_factory=list)
+    gtfs: list[GtfsFeedSpec] = Field(default_factory=list)
+    """GTFS feeds imported into this network (see GtfsFeedSpec)."""
     media: dict[Id, MediumSpec] = Field(default_factory=dict)
     operators: list[OperatorSpec] = Field(default_factory=list)
     stations: list[StationSpec] = Field(default_factory=list)
@@ -474,7 +557,7 @@ class NetworkFile(Strict):
 class ProfileSpec(Strict):
     """Departure-time density: piecewise linear through [time, relative density] points."""
 
-    points: Annotated[list[tuple[Clock, NonNegFloat]], Field(min_length=2)]
+    points: Annotated[list[tuple[Clock, Weight]], Field(min_length=2)]
 
     @model_validator(mode="after")
     def _ordered(self) -> ProfileSpec:
@@ -493,8 +576,8 @@ class StationSelector(Strict):
     operators: list[Id] = Field(default_factory=list)
     lines: list[Id] = Field(default_factory=list)
     stations: list[Id] = Field(default_factory=list)
-    weights: dict[Id, NonNegFloat] = Field(default_factory=dict)
-    default_weight: NonNegFloat = 1.0
+    weights: dict[Id, Weight] = Field(default_factory=dict)
+    default_weight: Weight = 1.0
 
 
 class GeneratorSpec(Strict):
@@ -502,8 +585,8 @@ class GeneratorSpec(Strict):
 
     origins: StationSelector = Field(default_factory=StationSelector)
     destinations: StationSelector = Field(default_factory=StationSelector)
-    distance_decay_per_km: NonNegFloat = 0.0
-    min_km: NonNegFloat = 0.0
+    distance_decay_per_km: Annotated[Real, Field(ge=0, le=100)] = 0.0
+    min_km: Km = 0.0
     """OD pairs closer than this (straight-line km) get no trips."""
 
 
@@ -518,13 +601,13 @@ class SegmentSpec(Strict):
     add up to 1) or a weight (each segment gets share / (sum of shares) of the total)."""
 
     name: Id
-    share: PosFloat
+    share: Annotated[Weight, Field(gt=0)]
     """The segment's part of demand.total: a fraction, or a weight (see DemandSpec.segment_shares)."""
     generator: GeneratorSpec | None = None
     od_table: str | None = None
     """CSV with columns origin, destination, weight (path relative to the scenario file)."""
     profile: Id
-    payment: dict[Id, NonNegFloat]
+    payment: dict[Id, Annotated[Real, Field(ge=0, le=1)]]
     """Payment-medium shares: the fraction of the segment's commuters paying with each medium; they
     must add up to 1 (within 1e-6). A medium not listed is not used."""
 
@@ -550,7 +633,7 @@ class GroupSpec(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     from_: StationSelector = Field(alias="from")
     to: StationSelector
-    both_ways: bool = True
+    both_ways: Flag = True
 
 
 class DemandSpec(Strict):
@@ -561,7 +644,7 @@ class DemandSpec(Strict):
     over the segments (e.g. thousands of commuters: each segment gets share / (sum of shares) of the
     total)."""
 
-    total: Annotated[int, Field(ge=0, le=50_000_000)]
+    total: Annotated[Int, Field(ge=0, le=MAX_COMMUTERS)]
     profiles: dict[Id, ProfileSpec]
     segment_shares: Literal["fractions", "weights"] = "fractions"
     """How the segments' `share` values are read: fractions that add up to 1, or weights."""
@@ -587,26 +670,26 @@ class CrowdingSpec(Strict):
     simulation alternate, the crowding costs averaged over the runs (method of successive averages),
     until fewer than `tolerance` of the commuters change route or after `max_iterations` runs."""
 
-    seated_multiplier: Annotated[float, Field(ge=1.0, le=5.0)] = 1.19
-    standing_multiplier: Annotated[float, Field(ge=1.0, le=10.0)] = 2.32
-    max_iterations: Annotated[int, Field(ge=1, le=50)] = 2
-    tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.005
+    seated_multiplier: Annotated[Real, Field(ge=1.0, le=5.0)] = 1.19
+    standing_multiplier: Annotated[Real, Field(ge=1.0, le=10.0)] = 2.32
+    max_iterations: Annotated[Int, Field(ge=1, le=50)] = 2
+    tolerance: Annotated[Real, Field(ge=0.0, le=1.0)] = 0.005
 
 
 class RoutingSpec(Strict):
     """Generalised cost (seconds of in-vehicle time) and the logit route choice."""
 
-    wait_weight: PosFloat = 2.0
-    walk_weight: PosFloat = 2.0
-    transfer_penalty_s: NonNegFloat = 300.0
-    value_of_time_cny_per_h: PosFloat = 40.0
-    logit_scale_per_min: NonNegFloat = 0.3
+    wait_weight: Annotated[Real, Field(gt=0, le=100)] = 2.0
+    walk_weight: Annotated[Real, Field(gt=0, le=100)] = 2.0
+    transfer_penalty_s: Annotated[Real, Field(ge=0, le=2 * HOUR_S)] = 300.0
+    value_of_time_cny_per_h: Annotated[Cny, Field(gt=0)] = 40.0
+    logit_scale_per_min: Annotated[Real, Field(ge=0, le=100)] = 0.3
     """Logit scale theta in 1/min of generalised cost; 0 makes every candidate equally likely."""
-    max_transfers: Annotated[int, Field(ge=0, le=5)] = 3
-    cost_band_rel: NonNegFloat = 0.3
-    cost_band_abs_s: NonNegFloat = 600.0
+    max_transfers: Annotated[Int, Field(ge=0, le=5)] = 3
+    cost_band_rel: Annotated[Real, Field(ge=0, le=100)] = 0.3
+    cost_band_abs_s: Annotated[Real, Field(ge=0, le=2 * HOUR_S)] = 600.0
     """Candidates cost at most best * (1 + rel) + abs."""
-    max_routes: Annotated[int, Field(ge=1, le=20)] = 5
+    max_routes: Annotated[Int, Field(ge=1, le=20)] = 5
     information: Literal["expected", "real_time"] = "expected"
     """Information interconnection: choose routes on expected waits (random incidence on the
     timetable of the hour) or, with `real_time`, on the actual next departures of every leg."""
@@ -713,12 +796,12 @@ class DisruptionSpec(Strict):
 
 
 class ScenarioFile(Strict):
-    schema_version: Literal[1] = 1
+    schema_version: Annotated[Literal[1], NUMBER] = 1
     name: Id
     description: str | None = None
     network: str
     """Path of the network file, relative to this scenario file."""
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
     period: PeriodSpec
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     demand: DemandSpec

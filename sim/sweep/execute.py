@@ -52,8 +52,7 @@ def run_task(task: Task) -> dict[str, Any]:
         result = api.run(scenario, task.seed, task.replication, task.engine, routers=_ROUTERS)
         summary = rounded(result.summary)
         target = Path(task.out) / "runs" / task.run_id
-        stage = StagedDir(target)
-        try:
+        with StagedDir(target) as stage:  # the run appears whole or not at all
             for name in task.tables:
                 getattr(result.tables, name).to_parquet(stage.path / f"{name}.parquet", index=False,
                                                         engine="pyarrow", compression="zstd")
@@ -61,10 +60,6 @@ def run_task(task: Task) -> dict[str, Any]:
             write_json(stage.path / "manifest.json", {
                 **manifest(result, ["sweep", task.run_id], time.perf_counter() - t0, scenario.network_files),
                 "sweep_point": task.point, "sweep_parameters": task.overrides})
-            stage.commit()
-        except BaseException:
-            stage.discard()
-            raise
         row.update(flatten(summary))
     except UserError as err:
         row.update(status="failed", error="; ".join(str(p) for p in err.problems))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -113,8 +114,9 @@ def prep_failing(base: Path) -> tuple[list, dict]:
 def prep_set_force(base: Path) -> tuple[list, dict]:
     scn = copy_toy(base / "in")
     out = base / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old", encoding="utf-8")
+    out.mkdir()  # an earlier run directory: --force replaces only those
+    for name in ("old.txt", "manifest.json", "summary.json"):
+        (out / name).write_text("{}", encoding="utf-8")
     return ["run", scn, "--out", out, "--no-plots", "--quiet", "--force", "--set", "demand.total=500"], {"out": out}
 
 
@@ -418,7 +420,8 @@ def test_list_prints_shipped_networks_and_scenarios(jobs):
         rel = f"{p.parent.name}/{p.name}"
         matching = [ln for ln in lines if rel in ln]
         assert len(matching) == 1, rel
-        kind = "scenario" if p.parent.name == "scenarios" else "network"
+        kind = "network" if p.parent.name == "networks" else (
+            "sweep" if "scenario" in yaml.safe_load(p.read_text(encoding="utf-8")) else "scenario")
         assert matching[0].split()[0] == kind
     baseline = next(ln for ln in lines if "scenarios/baseline.yaml" in ln)
     assert "Today's network" in baseline  # first line of its description

@@ -1,0 +1,256 @@
+"""Lines from routes: each route's track (branches and km posts), its service patterns with their
+departures, and run times and dwells from stop_times.
+
+Our timetable gives each line one run time per segment and direction (`run_s`) and one dwell per
+station (`dwell_s_at`). Both are taken as the most frequent values over the day's trips, chosen so
+that departures stay exact when a trip's dwells are the usual ones: the run time of a segment is
+the time from departing its first stop to departing the next, less the usual dwell there (to
+arriving, at a trip's last stop). Trips that differ keep their first departure; the notes say by
+how much their later times differ.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import schema
+from ..network import timetable_departures
+from ..units import format_time
+from . import defaults
+from .blocks import Run, chain
+from .ids import IdMap
+from .topology import Track, build_tracks
+from .trips import Route, Trip
+
+
+@dataclass
+class Line:
+    """A line under construction: its route, track, the timing samples of its trips (value ->
+    weight per station or directed segment) and the values chosen."""
+
+    id: str
+    route: Route
+    track: Track
+    dwell_samples: dict[str, Counter] = field(default_factory=dict)
+    run_samples: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    dwell_s: float = defaults.DWELL_S
+    dwell_at: dict[str, float] = field(default_factory=dict)
+    run_s: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def dwell(self, station: str) -> float:
+        """Dwell (s) of the line's trains at a station."""
+        return self.dwell_at.get(station, self.dwell_s)
+
+    def choose_dwells(self) -> None:
+        """The line's dwell (the most frequent over all its stops) and each station's (where it
+        differs)."""
+        total = sum(self.dwell_samples.values(), Counter())
+        self.dwell_s = _mode(total) if total else defaults.DWELL_S
+        self.dwell_at = {s: _mode(c) for s, c in self.dwell_samples.items() if _mode(c) != self.dwell_s}
+
+
+@dataclass
+class Pattern:
+    """One service pattern (forward: `stations` in order; backward: reversed) and its runs."""
+
+    lines: tuple[Line, ...]
+    """The line it belongs to, then those it runs onto."""
+    stations: tuple[str, ...]
+    runs: dict[str, list[Run]] = field(default_factory=lambda: {"forward": [], "backward": []})
+
+
+def make_lines(trips: list[Trip], routes: dict[str, Route], edge_km, ids: IdMap,
+               notes: list[str]) -> dict[str, Line]:
+    """Lines for the routes (a route whose trips fit no one tree becomes several lines), keyed by
+    trip id."""
+    by_route: dict[str, Counter] = {}
+    for t in trips:
+        by_route.setdefault(t.route, Counter())[t.stations] += len(t.departures)
+    line_of: dict[tuple[str, tuple], Line] = {}
+    dropped = 0
+    for rid in sorted(by_route, key=lambda r: routes[r].row):
+        tracks, loops = build_tracks(by_route[rid], edge_km)
+        dropped += sum(by_route[rid][s] for s in loops)
+        for k, track in enumerate(tracks):
+            line = Line(ids.take(rid if k == 0 else f"{rid}-{k + 1}"), routes[rid], track)
+            for seq in track.sequences:
+                line_of[(rid, seq)] = line
+        if len(tracks) > 1:
+            notes.append(f"route {rid}: its trips fit no single line (a loop, or branches beyond the ends); "
+                         f"imported as {len(tracks)} lines")
+    if dropped:
+        notes.append(f"{dropped} trips not imported: they call at a station twice (loops cannot be expressed)")
+    return {t.id: line_of[(t.route, t.stations)] for t in trips if (t.route, t.stations) in line_of}
+
+
+def make_patterns(runs: list[Run], line_of: dict[str, Line], notes: list[str]) -> list[Pattern]:
+    """Runs grouped into patterns by their stations and lines (a pattern and its reverse are one,
+    forward running away from the root of its line's track). A line has patterns of its own: trains
+    running onto a line that has none are split into their trips."""
+    runs = [r for r in runs if all(t.id in line_of for t in r.trips)]
+    patterns = _group(runs, line_of)
+    own = {id(p.lines[0]) for p in patterns}
+    orphans = {id(ln) for p in patterns for ln in p.lines if id(ln) not in own}
+    if orphans:
+        split = [r for r in runs if len(r.trips) > 1 and any(id(line_of[t.id]) in orphans for t in r.trips)]
+        notes.append(f"{len(split)} in-seat continuations not imported as through-running: onto a line with no "
+                     "trains of its own")
+        runs = [r for r in runs if r not in split] + [chain([t]) for r in split for t in r.trips]
+        patterns = _group(runs, line_of)
+    return patterns
+
+
+def _group(runs: list[Run], line_of: dict[str, Line]) -> list[Pattern]:
+    patterns: dict[tuple, Pattern] = {}
+    for run in runs:
+        parts = tuple(line_of[t.id] for t in run.trips)
+        lines = _used(run, parts)
+        home = lines[0]
+        if len(lines) == 1:
+            forward = home.track.depth[run.stations[0]] < home.track.depth[run.stations[-1]]
+        else:
+            forward = parts[0] is home or parts[-1] is not home
+        stations = run.stations if forward else run.stations[::-1]
+        key = (stations, tuple(p.id for p in (parts if forward else parts[::-1])))
+        pattern = patterns.setdefault(key, Pattern(lines, stations))
+        pattern.runs["forward" if forward else "backward"].append(run)
+    return list(patterns.values())
+
+
+def _used(run: Run, parts: tuple[Line, ...]) -> tuple[Line, ...]:
+    """The run's lines: the one it calls at most stops of first, then the others in order."""
+    calls = Counter(parts[k].id for k in run.part)
+    home = max(parts, key=lambda ln: (calls[ln.id], -parts.index(ln)))
+    others: list[Line] = []
+    for p in parts:
+        if p is not home and all(p is not o for o in others):
+            others.append(p)
+    return (home, *others)
+
+
+def owner(pattern: Pattern, station: str) -> Line:
+    """The line whose platform a pattern's train uses at a station (its own line first)."""
+    return next(ln for ln in pattern.lines if station in ln.track.depth)
+
+
+def segment_line(pattern: Pattern, a: str, b: str) -> Line | None:
+    """The line whose run time times the run between consecutive stops a and b (None: a track link)."""
+    return next((ln for ln in pattern.lines if a in ln.track.depth and b in ln.track.depth
+                 and ln.track.between(a, b) is not None), None)
+
+
+def sample_timing(patterns: list[Pattern], links: dict[tuple[str, str], Counter]) -> None:
+    """Dwells, then run times, of every run into its lines' (and track links') samples."""
+    for p in patterns:
+        for direction, rs in p.runs.items():
+            seq = _seq(p, direction)
+            for run in rs:
+                w = len(run.departures)
+                for i in range(1, len(seq) - 1):
+                    owner(p, seq[i]).dwell_samples.setdefault(seq[i], Counter())[run.dep[i] - run.arr[i]] += w
+    for ln in {id(ln): ln for p in patterns for ln in p.lines}.values():
+        ln.choose_dwells()
+    for p in patterns:
+        for direction, rs in p.runs.items():
+            seq = _seq(p, direction)
+            for run in rs:
+                w = len(run.departures)
+                for i, (a, b) in enumerate(zip(seq, seq[1:])):
+                    last = i + 2 == len(seq)
+                    t = (run.arr[i + 1] if last else run.dep[i + 1] - owner(p, b).dwell(b)) - run.dep[i]
+                    line = segment_line(p, a, b)
+                    sink = links.setdefault((a, b), Counter()) if line is None else \
+                        line.run_samples.setdefault((a, b), Counter())
+                    sink[t] += w
+    for ln in {id(ln): ln for p in patterns for ln in p.lines}.values():
+        ln.run_s = {k: max(1, _mode(c)) for k, c in ln.run_samples.items()}
+
+
+def _seq(p: Pattern, direction: str) -> tuple[str, ...]:
+    return p.stations if direction == "forward" else p.stations[::-1]
+
+
+def _mode(counter: Counter) -> int:
+    """The most frequent value (the smallest of equals), in whole seconds."""
+    return round(min(counter, key=lambda v: (-counter[v], v)))
+
+
+def model_offsets(p: Pattern, direction: str, link_run: dict[tuple[str, str], float]) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival and departure offsets (s) of a pattern's stops as our timetable will run them."""
+    seq = _seq(p, direction)
+    arr, dep = [0.0], [0.0]
+    for a, b in zip(seq, seq[1:]):
+        line = segment_line(p, a, b)
+        arr.append(dep[-1] + (link_run[(a, b)] if line is None else line.run_s[(a, b)]))
+        dep.append(arr[-1] + owner(p, b).dwell(b))
+    dep[-1] = arr[-1]
+    return np.asarray(arr), np.asarray(dep)
+
+
+def deviations(patterns: list[Pattern], link_run: dict) -> tuple[int, int, float]:
+    """Trains whose times our timetable keeps exactly, all trains, and the largest difference (s)
+    of a departure (or a last arrival) from the feed's."""
+    exact = total = 0
+    worst = 0.0
+    for p in patterns:
+        for direction, rs in p.runs.items():
+            if not rs:
+                continue
+            arr, dep = model_offsets(p, direction, link_run)
+            for run in rs:
+                diff = np.abs(np.r_[dep[:-1] - run.dep[:-1], arr[-1] - run.arr[-1]]).max()
+                n = len(run.departures)
+                exact += n * (diff < 0.5)
+                total += n
+                worst = max(worst, float(diff))
+    return exact, total, worst
+
+
+def timetable(runs: list[Run]) -> dict:
+    """A direction's timetable: headway bands when every run is frequency-based and the bands give
+    exactly its departures, else the departures."""
+    deps = sorted(t for r in runs for t in r.departures)
+    bands = sorted({b for r in runs for b in r.trips[0].bands})
+    if bands and all(r.trips[0].bands for r in runs) and bands[0][0] <= deps[0]:
+        spec = {"first": format_time(deps[0]), "last": format_time(deps[-1]),
+                "headways": [{"from": format_time(s), "headway_s": round(h)} for s, h in bands]}
+        if list(timetable_departures(schema.TimetableSpec.model_validate(spec))) == deps:
+            return spec
+    return {"departures": [format_time(t) for t in deps]}
+
+
+def pattern_spec(p: Pattern, pid: str, station_id: dict[str, str]) -> dict:
+    """The pattern as network-file data: first and last stop (every stop when it runs onto other
+    lines), the stations it passes, its timetable."""
+    home = p.lines[0]
+    if len(p.lines) == 1:
+        full = home.track.full(p.stations)
+        stops = [p.stations[0], p.stations[-1]]
+    else:
+        full = [p.stations[0]]
+        for a, b in zip(p.stations, p.stations[1:]):
+            line = segment_line(p, a, b)
+            full.extend(line.track.between(a, b)[1:] if line is not None else [b])
+        stops = list(p.stations)
+    spec: dict = {"id": pid, "stops": [station_id[s] for s in stops]}
+    skip = [station_id[s] for s in full if s not in set(p.stations)]
+    if skip:
+        spec["skip"] = skip
+    if len(p.lines) > 1:
+        spec["runs_onto"] = [ln.id for ln in p.lines[1:]]
+    spec["timetable"] = {d: timetable(rs) for d, rs in p.runs.items() if rs}
+    return spec
+
+
+def run_s_spec(line: Line, station_id: dict[str, str]) -> dict[str, float]:
+    """The line's run times as `run_s` ('a>b'; one key for both directions when they agree)."""
+    out = {}
+    for (a, b), t in sorted(line.run_s.items()):
+        back = line.run_s.get((b, a))
+        if back == t and (b, a) < (a, b):
+            continue
+        out[f"{station_id[a]}>{station_id[b]}"] = t
+    return out

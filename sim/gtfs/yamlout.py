@@ -1,0 +1,58 @@
+"""An imported network as a YAML network file, commented: a header saying where it came from and
+which values are defaults, each item's `source` as a comment above it, one line per station."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import yaml
+
+HEADER = """\
+Network file imported from a GTFS feed (run_sim.py import-gtfs). From the feed: operators
+(agency.txt), stations and their coordinates and names (stops.txt, translations.txt), lines, their
+branches, patterns and departures (routes.txt, trips.txt, stop_times.txt, frequencies.txt, for the
+service day below), run times and dwells (stop_times.txt), walks (transfers.txt), through-running
+(block_id, transfer_type 4), fares where one price fits an operator. ASSUMPTION, documented
+defaults (sim/gtfs/defaults.py): capacities and speed profiles by route_type, station facilities,
+payment media when the feed has no fare_media.txt; km posts from shape_dist_traveled or else
+straight lines. Each item's comment names the rows it came from."""
+
+_LISTS = ("operators", "stations", "lines", "interchanges", "track_links")
+
+
+def _comment(text: str, indent: str) -> str:
+    return "".join(f"{indent}# {line}\n" for line in textwrap.wrap(text, 110 - len(indent)))
+
+
+def _dump(value, flow: bool | None) -> str:
+    return yaml.safe_dump(value, default_flow_style=flow, sort_keys=False, allow_unicode=True,
+                          width=10**6 if flow else 110)
+
+
+def network_yaml(network: dict) -> str:
+    """The network (as `import_feed` returns it) as commented YAML text."""
+    out = [_comment(line, "") for line in HEADER.split("\n\n")]
+    out.append("#\n" + "".join(_comment(line, "") for line in network.get("description", "").splitlines()))
+    head = {k: v for k, v in network.items() if k not in _LISTS}
+    out.append(_dump(head, None))
+    for kind in _LISTS:
+        items = network.get(kind) or []
+        if not items:
+            out.append(f"{kind}: []\n")
+            continue
+        out.append(f"\n{kind}:\n")
+        for item in items:
+            body = {k: v for k, v in item.items() if k != "source"}
+            if item.get("source"):
+                out.append(_comment(item["source"], "  "))
+            if kind == "stations":
+                out.append("  - " + _dump(body, True).strip() + "\n")
+            else:
+                out.append(textwrap.indent(_dump([body], None), "  "))
+    return "".join(out)
+
+
+def write_network(network: dict, path: str | Path) -> None:
+    """Write the network as commented YAML to `path` (UTF-8)."""
+    Path(path).write_text(network_yaml(network), encoding="utf-8")

@@ -1,0 +1,72 @@
+"""Killed and colliding runs lose nothing (the command line in subprocesses): SIGTERM is handled like
+Ctrl-C, keeping the earlier run a `--force` run was replacing; a second run into a directory being
+written fails at once with exit 2; a run killed outright (SIGKILL) leaves a staging folder that the
+next run removes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from toy_text import NET, SCN
+
+REPO = Path(__file__).resolve().parents[2]
+BIG = "demand.total=400000"
+"""Enough commuters for the run to last a few seconds."""
+
+
+def toy(base: Path) -> Path:
+    (base / "toy_net.yaml").write_text(NET, encoding="utf-8")
+    (base / "toy_scn.yaml").write_text(SCN, encoding="utf-8")
+    return base / "toy_scn.yaml"
+
+
+def start(scn: Path, out: Path, total: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(REPO / "run_sim.py"), "run", str(scn), "--out", str(out), "--quiet",
+                             "--no-plots", "--set", total, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for_staging(base: Path, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not list(base.glob(".out.*.staging")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_sigterm_keeps_the_old_run_and_a_second_run_is_refused(tmp_path):
+    scn, out = toy(tmp_path), tmp_path / "out"
+    out.mkdir()
+    old = {"manifest.json": "{}", "summary.json": "{}"}
+    for name, text in old.items():
+        (out / name).write_text(text, encoding="utf-8")
+    first = start(scn, out, BIG, "--force")
+    wait_for_staging(tmp_path, first)
+    second = start(scn, out, "demand.total=100", "--force")
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 2, err
+    assert "another command (process" in err and "Traceback" not in err
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted (SIGTERM)" in err and "Traceback" not in err
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "toy_net.yaml", "toy_scn.yaml"]
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    scn, out = toy(tmp_path), tmp_path / "out"
+    killed = start(scn, out, BIG)
+    wait_for_staging(tmp_path, killed)
+    killed.kill()
+    killed.communicate(timeout=60)
+    assert list(tmp_path.glob(".out.*.staging")) and not out.exists()
+    nxt = start(scn, out, "demand.total=100")
+    _, err = nxt.communicate(timeout=60)
+    assert nxt.returncode == 0, err
+    assert "left by a command that was killed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "toy_net.yaml", "toy_scn.yaml"]

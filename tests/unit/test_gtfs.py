@@ -1,0 +1,340 @@
+"""GTFS import against a small feed written here: two agencies (a metro line and a frequency-based rail
+line), a station shared by both with a platform transfer, an interchange walk, a trip past midnight,
+calendar_dates exceptions, fares v1; the exact network and timetable that come out, a scenario run
+on it (the feed directly, and a network file adding to it), and a UserError naming file, field and
+line for each kind of broken feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import toynet as T
+from sim.api import run
+from sim.errors import UserError
+from sim.gtfs import import_feed, network_yaml, write_network
+from sim.scenario import load_network, load_scenario
+
+FEED = {
+    "agency.txt": """agency_id,agency_name,agency_url,agency_timezone
+M,City Metro,https://www.example.com/m,Asia/Shanghai
+R,Regional Rail,https://www.example.com/r,Asia/Shanghai
+""",
+    "stops.txt": """stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station
+A,Alpha,31.000,121.000,1,
+A1,Alpha,31.000,121.000,0,A
+B,Beta,31.000,121.020,,
+C,Gamma,31.000,121.040,1,
+C1,Gamma,31.000,121.040,0,C
+C2,Gamma,31.001,121.040,0,C
+D,Delta,31.000,121.060,,
+X,Xi,31.020,121.040,,
+Y,Ypsilon,31.040,121.040,,
+Z,Zeta,31.000,121.100,,
+""",
+    "translations.txt": """table_name,field_name,language,translation,record_id
+stops,stop_name,zh,甲,A
+""",
+    "routes.txt": """route_id,agency_id,route_short_name,route_long_name,route_type,route_color
+M1,M,1,Line 1,1,ff0000
+R1,R,R,Regional,2,
+B9,M,9,Bus,3,
+""",
+    "trips.txt": """route_id,service_id,trip_id,direction_id
+M1,WK,t1,0
+M1,WK,t2,1
+M1,WK,t3,0
+M1,HOL,t4,0
+R1,WK,r1,0
+B9,WK,b1,0
+""",
+    "stop_times.txt": """trip_id,arrival_time,departure_time,stop_id,stop_sequence
+t1,08:00:00,08:00:00,A1,1
+t1,08:03:00,08:03:30,B,2
+t1,08:06:00,08:06:40,C1,3
+t1,08:09:00,08:09:00,D,4
+t2,08:10:00,08:10:00,D,1
+t2,08:12:30,08:13:10,C1,2
+t2,08:15:30,08:16:00,B,3
+t2,08:19:00,08:19:00,A1,4
+t3,24:30:00,24:30:00,A1,1
+t3,24:33:00,24:33:30,B,2
+t3,24:36:00,24:36:40,C1,3
+t3,24:39:00,24:39:00,D,4
+t4,10:00:00,10:00:00,A1,1
+t4,10:03:00,10:03:30,B,2
+t4,10:06:00,10:06:40,C1,3
+t4,10:09:00,10:09:00,D,4
+r1,07:00:00,07:00:00,C2,1
+r1,07:05:00,07:05:30,X,2
+r1,07:12:00,07:12:00,Y,3
+b1,08:00:00,08:00:00,D,1
+b1,08:10:00,08:10:00,Z,2
+""",
+    "frequencies.txt": """trip_id,start_time,end_time,headway_secs,exact_times
+r1,07:00:00,08:00:00,600,1
+r1,08:00:00,08:50:00,1200,1
+""",
+    "calendar.txt": """service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date
+WK,1,1,1,1,1,0,0,20250303,20250309
+""",
+    "calendar_dates.txt": """service_id,date,exception_type
+WK,20250305,2
+HOL,20250305,1
+""",
+    "transfers.txt": """from_stop_id,to_stop_id,transfer_type,min_transfer_time
+C1,C2,2,120
+C2,C1,2,120
+D,X,2,240
+""",
+    "fare_attributes.txt": """fare_id,price,currency_type,payment_method,transfers,agency_id
+m_flat,3,CNY,1,0,M
+r_near,5,CNY,1,0,R
+r_far,8,CNY,1,0,R
+""",
+    "fare_rules.txt": """fare_id,origin_id,destination_id
+r_near,z1,z1
+r_far,z1,z2
+""",
+}
+
+
+def write_feed(folder: Path, tables: dict[str, str] | None = None, **changes: str | None) -> Path:
+    """The feed as a folder of .txt files; `changes` replace (or, None, drop) files by name
+    (stop_times='...' for stop_times.txt)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in {**(tables or FEED), **{f"{k}.txt": v for k, v in changes.items()}}.items():
+        if text is not None:
+            (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory) -> dict:
+    return import_feed(write_feed(tmp_path_factory.mktemp("feed")))
+
+
+def line(net: dict, lid: str) -> dict:
+    return next(ln for ln in net["lines"] if ln["id"] == lid)
+
+
+def built(net: dict, folder: Path):
+    """The network of an imported dict, built through a YAML file as users load it."""
+    write_network(net, folder / "n.yaml")
+    return load_network(folder / "n.yaml")
+
+
+def test_agencies_become_operators_and_parent_stations_group_their_platforms(net):
+    assert [op["id"] for op in net["operators"]] == ["M", "R"]
+    assert [s["id"] for s in net["stations"]] == ["A", "B", "C", "D", "X", "Y"]  # bus stop Z left out
+    alpha = net["stations"][0]
+    assert (alpha["name_en"], alpha["name_zh"], alpha["lat"], alpha["lon"]) == ("Alpha", "甲", 31.0, 121.0)
+    ops = {s["id"]: s["operator"] for s in net["stations"]}
+    assert ops == {"A": "M", "B": "M", "C": "R", "D": "M", "X": "R", "Y": "R"}  # C: 9 rail trains, 3 metro
+    assert next(s for s in net["stations"] if s["id"] == "C")["transfer_walk_s"] == 120  # C1 <-> C2
+    assert net["interchanges"] == [{"id": "D--X", "stations": ["D", "X"], "bidirectional": False,
+                                    "paths": [{"name": "walk", "steps": [{"walk_s": 240}]}],
+                                    "source": net["interchanges"][0]["source"]}]
+    assert "routes left out (not rail; name them to import them): 1 bus" in net["description"]
+
+
+def test_busiest_date_and_exact_departures_run_times_and_dwells(net, tmp_path):
+    assert "service day 20250303 (the date with the most trips" in net["description"]
+    m1 = line(net, "M1")
+    assert (m1["name"], m1["color"], m1["capacity"]) == ("1 Line 1", "#FF0000", 1860)
+    assert m1["branches"] == {"main": [["A", 0.0], ["B", 1.906], ["C", 3.812], ["D", 5.718]]}
+    assert m1["run_s"] == {"A>B": 180, "B>C": 150, "C>B": 140, "C>D": 140, "D>C": 150}
+    assert (m1["dwell_s"], m1["dwell_s_at"]) == (30, {"C": 40})
+    [pattern] = m1["patterns"]
+    assert pattern["stops"] == ["A", "D"]
+    assert pattern["timetable"] == {"forward": {"departures": ["08:00:00", "24:30:00"]},
+                                    "backward": {"departures": ["08:10:00"]}}
+    network, _ = built(net, tmp_path)
+    fwd = next(p for p in network.patterns if p.id == "M1.A-D.forward")
+    assert fwd.arr_offset == (0, 180, 360, 540) and fwd.dep_offset == (0, 210, 400, 540)  # t1 exactly
+    assert fwd.departures == (8 * 3600, 24.5 * 3600)  # past midnight: seconds beyond 86,400
+
+
+def test_frequencies_become_headway_bands(net, tmp_path):
+    r1 = line(net, "R1")
+    assert r1["patterns"][0]["timetable"] == {"forward": {
+        "first": "07:00:00", "last": "08:40:00",
+        "headways": [{"from": "07:00:00", "headway_s": 600}, {"from": "08:00:00", "headway_s": 1200}]}}
+    network, _ = built(net, tmp_path)
+    r = next(p for p in network.patterns if p.line == network.line_index["R1"])
+    assert r.departures == tuple(7 * 3600 + 600 * k for k in range(6)) + (8 * 3600, 8 * 3600 + 1200, 8 * 3600 + 2400)
+    assert r.arr_offset == (0, 300, 720) and r.dep_offset == (0, 330, 720)
+    assert (r1["speed_profile"]["max_kmh"], r1["capacity"]) == (160, 1500)  # rail defaults
+
+
+def test_fares_flat_when_one_price_else_the_lowest_and_said_so(net):
+    fares = {op["id"]: op["fare"] for op in net["operators"]}
+    assert fares == {"M": {"kind": "distance_bands", "base_cny": 3.0}, "R": {"kind": "distance_bands", "base_cny": 5.0}}
+    assert "Regional Rail: fares cannot be expressed (fares by zone" in net["description"]
+
+
+def test_calendar_dates_exceptions_and_a_date_without_service(tmp_path):
+    folder = write_feed(tmp_path / "feed")
+    holiday = import_feed(folder, date="20250305")  # WK removed, HOL added
+    [pattern] = line(holiday, "M1")["patterns"]
+    assert pattern["timetable"] == {"forward": {"departures": ["10:00:00"]}}
+    assert [ln["id"] for ln in holiday["lines"]] == ["M1"]
+    with pytest.raises(UserError) as err:
+        import_feed(folder, date="20250308")
+    assert "calendar.txt" in err.value.problems[0].file and "no service on 20250308" in str(err.value)
+
+
+def test_choosing_agencies_and_routes(tmp_path):
+    folder = write_feed(tmp_path / "feed")
+    rail = import_feed(folder, agencies=["Regional Rail"])
+    assert [ln["id"] for ln in rail["lines"]] == ["R1"] and [op["id"] for op in rail["operators"]] == ["R"]
+    bus = import_feed(folder, routes=["9"])  # a bus route when named
+    assert line(bus, "B9")["capacity"] == 80
+    with pytest.raises(UserError, match="--routes.*unknown route 77"):
+        import_feed(folder, routes=["77"])
+
+
+def test_yaml_round_trip_keeps_the_network(net, tmp_path):
+    write_network(net, tmp_path / "net.yaml")
+    text = (tmp_path / "net.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Network file imported from a GTFS feed")
+    assert "# routes.txt line 2 (route_id M1, route_type 1: metro)" in text
+    assert "ASSUMPTION" in text and "  - {id: A, operator: M, name_zh: 甲" in text
+    loaded = yaml.safe_load(text)
+    assert loaded["lines"] == [{k: v for k, v in ln.items() if k != "source"} for ln in net["lines"]]
+    assert network_yaml(net) == text
+
+
+def scenario(network: str, total: int = 60) -> dict:
+    scn = T.scenario(total, ["A"], ["Y"], start="07:30", end="08:10", sim_end="10:00",
+                     payment={"stored_value_card": 1.0})
+    scn["network"] = network
+    return scn
+
+
+def test_a_scenario_runs_on_the_feed_directly(tmp_path):
+    write_feed(tmp_path / "feed")
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scenario("feed")), encoding="utf-8")
+    res = run(load_scenario(tmp_path / "scn.yaml"), seed=3)
+    arrived = res.trips[res.trips.status == "arrived"]
+    assert len(res.trips) == 60 and len(arrived) > 0
+    assert set(arrived.route) == {"M1>R1"} and (arrived.n_transfers == 1).all()
+    legs = res.legs[res.legs.commuter_id.isin(arrived.commuter_id)]
+    rail = legs[legs.line == "R1"]
+    assert set(rail.board_station) <= {"C", "X"}  # changing at C, or walking from D to X
+    assert any(str(p).endswith("stop_times.txt") for p in load_scenario(tmp_path / "scn.yaml").network_files)
+
+
+def test_a_network_file_adds_to_a_feed_with_a_date(tmp_path):
+    write_feed(tmp_path / "feeds" / "city")
+    extra = {"schema_version": 1, "name": "city_plus",
+             "gtfs": [{"feed": "feeds/city", "date": 20250304}],
+             "operators": [T.operator("R")],  # the YAML operator replaces the feed's
+             "interchanges": [{"id": "b_x", "stations": ["B", "X"], "paths": [{"name": "bridge",
+                                                                                "steps": [{"walk_s": 90}]}]}]}
+    (tmp_path / "net.yaml").write_text(yaml.safe_dump(extra), encoding="utf-8")
+    network, loaded = load_network(tmp_path / "net.yaml")
+    assert network.operators[network.operator_index["R"]].fare.base_cny == 3  # toynet's tariff, not the feed's
+    assert (network.station_index["B"], network.station_index["X"]) in network.transfers
+    assert set(network.media) == {"stored_value_card"}
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scenario("net.yaml", total=20)), encoding="utf-8")
+    res = run(load_scenario(tmp_path / "scn.yaml"), seed=1)
+    assert (res.trips.status == "arrived").any()
+
+
+def test_a_bad_date_in_a_network_file_is_placed_at_its_line(tmp_path):
+    write_feed(tmp_path / "feed")
+    (tmp_path / "net.yaml").write_text("schema_version: 1\ngtfs:\n  - {feed: feed, date: 20250308}\n", encoding="utf-8")
+    with pytest.raises(UserError, match="no service on 20250308"):
+        load_network(tmp_path / "net.yaml")
+    (tmp_path / "net.yaml").write_text("schema_version: 1\ngtfs:\n  - {feed: nowhere.zip}\n", encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_network(tmp_path / "net.yaml")
+    p = err.value.problems[0]
+    assert (p.path, p.line) == ("gtfs[0].feed", 3) and "not found" in p.message
+
+
+# --- broken feeds ---------------------------------------------------------------------------------
+
+BROKEN = [
+    ({"stop_times": None}, "stop_times.txt", "", None, "required file is missing"),
+    ({"stop_times": FEED["stop_times.txt"].replace("stop_id,", "stop,")}, "stop_times.txt", "stop_id", 1,
+     "required column is missing"),
+    ({"stop_times": FEED["stop_times.txt"].replace("t1,08:03:00,08:03:30,B,2", "t1,08:03:00,08:03:30,Q,2")},
+     "stop_times.txt", "stop_id", 3, "unknown stop 'Q'"),
+    ({"stop_times": FEED["stop_times.txt"].replace("t1,08:06:00,08:06:40,C1", "t1,08:01:00,08:01:40,C1")},
+     "stop_times.txt", "arrival_time", 4, "stop_times out of order"),
+    ({"stop_times": FEED["stop_times.txt"].replace("t2,08:12:30", "t2,8:12pm")}, "stop_times.txt", "arrival_time", 7,
+     "bad time '8:12pm'"),
+    ({"stop_times": FEED["stop_times.txt"].replace("t1,08:03:00,08:03:30,B,2", "t1,08:03:00,08:03:30,B,1")},
+     "stop_times.txt", "stop_sequence", None, "stop_sequence repeated"),
+    ({"trips": FEED["trips.txt"].replace("M1,WK,t2", "M7,WK,t2")}, "trips.txt", "route_id", 3, "unknown route 'M7'"),
+    ({"calendar": FEED["calendar.txt"].replace("20250303,", "2025-3-3,")}, "calendar.txt", "start_date", 2,
+     "bad date"),
+    ({"stops": FEED["stops.txt"].replace("A1,Alpha,31.000,121.000,0,A", "A1,Alpha,31.000,121.000,0,AA")},
+     "stops.txt", "parent_station", 3, "unknown parent station 'AA'"),
+    ({"routes": FEED["routes.txt"] + "M2,M,2,Two,1,,extra\n"}, "routes.txt", "", 5, "not valid CSV"),
+    ({"routes": FEED["routes.txt"] + "M2,M,2,Two,,\n"}, "routes.txt", "route_type", 5, "expected a whole number"),
+]
+
+
+@pytest.mark.parametrize("changes,file,field,line,message", BROKEN,
+                         ids=[b[-1].split("'")[0].strip() for b in BROKEN])
+def test_a_broken_feed_names_the_file_field_and_line(tmp_path, changes, file, field, line, message):
+    folder = write_feed(tmp_path / "feed", **changes)
+    with pytest.raises(UserError) as err:
+        import_feed(folder)
+    p = err.value.problems[0]
+    assert p.file == f"{folder}/{file}" and p.path == field and message in p.message, str(err.value)
+    if line is not None:
+        assert p.line == line, str(err.value)
+    assert not list(tmp_path.glob("*.yaml"))
+
+
+# --- in-seat continuations, interpolated times, fares v2 --------------------------------------------
+
+
+def test_a_block_continuing_onto_another_route_becomes_through_running(tmp_path):
+    trips = FEED["trips.txt"].replace("direction_id\n", "direction_id,block_id\n").replace("t1,0\n", "t1,0,blk\n")
+    trips += "R2,WK,r2,0,blk\nR2,WK,r3,0,\n"
+    tables = {**FEED, "routes.txt": FEED["routes.txt"] + "R2,R,R2,Branch,2,\n", "trips.txt": trips,
+              "stop_times.txt": FEED["stop_times.txt"] + "r2,08:09:00,08:10:00,D,1\nr2,08:16:00,08:16:00,Z,2\n"
+              "r3,09:00:00,09:00:00,D,1\nr3,09:06:00,09:06:00,Z,2\n"}
+    net = import_feed(write_feed(tmp_path / "feed", tables))
+    m1 = line(net, "M1")
+    through = next(p for p in m1["patterns"] if p.get("runs_onto"))
+    assert through["runs_onto"] == ["R2"] and through["stops"] == ["A", "B", "C", "D", "Z"]
+    assert through["timetable"] == {"forward": {"departures": ["08:00:00"]}}
+    assert m1["dwell_s_at"] == {"C": 40, "D": 60}  # arrives on t1 at 08:09, leaves on r2 at 08:10
+    assert line(net, "R2")["run_s"] == {"D>Z": 360}
+    network, _ = built(net, tmp_path)
+    p = next(p for p in network.patterns if p.id.startswith("M1.") and len(p.stops) == 5)
+    assert p.dep_offset == (0, 210, 400, 600, 960)
+    assert [network.lines[network.platforms[k].line].id for k in p.platforms] == ["M1"] * 4 + ["R2"]
+    assert net["track_links"] == []  # the same station: no link needed
+
+
+def test_times_missing_between_timepoints_are_interpolated_by_distance(tmp_path):
+    st = FEED["stop_times.txt"].replace("t1,08:03:00,08:03:30,B,2", "t1,,,B,2")
+    net = import_feed(write_feed(tmp_path / "feed", stop_times=st, calendar_dates=None), date="20250303")
+    # B lies half way (by distance) between A (08:00:00) and C (08:06:00): 08:03:00, no dwell
+    network, _ = built(net, tmp_path)
+    fwd = next(p for p in network.patterns if p.id.startswith("M1.") and p.direction == "up"
+               and 8 * 3600 in p.departures)
+    # t1 at B: 08:03:00, half way from leaving A (08:00:00) to reaching C (08:06:00), no dwell; t3 runs
+    # 180 s and dwells 30 s: the usual dwell is 30 s, the runs 150 s (t1) and 180 s (t3) tie, the shorter kept
+    assert fwd.dep_offset[1] == 180
+    assert "keep their first departure but not every later time" in net["description"]
+
+
+def test_fares_v2_with_prices_per_medium(tmp_path):
+    v2 = {"fare_media.txt": "fare_media_id,fare_media_name,fare_media_type\ncard,Transit card,2\npaper,Ticket,1\n",
+          "fare_products.txt": "fare_product_id,fare_media_id,amount,currency\nride,card,2.70,CNY\nride,paper,3.00,CNY\n",
+          "fare_leg_rules.txt": "leg_group_id,network_id,fare_product_id\nall,,ride\n"}
+    net = import_feed(write_feed(tmp_path / "feed", {**FEED, **v2}))
+    assert net["media"] == {"card": {"name": "Transit card", "needs_ticket": False},
+                            "paper": {"name": "Ticket", "needs_ticket": True}}
+    fares = {op["id"]: op["fare"] for op in net["operators"]}
+    assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}}
