@@ -26,7 +26,13 @@ from .errors import Problem, UserError
 from .loading import with_lines
 from .metrics import KpiSetup, disruption_kpis, summarize
 from .plan import Plan, build_plan
-from .plausibility import before_first_train_warnings, check_runnable, facility_load_warnings, track_warnings
+from .plausibility import (
+    after_last_train_warnings,
+    before_first_train_warnings,
+    check_runnable,
+    facility_load_warnings,
+    track_warnings,
+)
 from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
@@ -167,7 +173,8 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                       trains, ops, scenario.t_end, seed, replication)
     timings["plan"] = time.perf_counter() - t2
     warnings = (facility_load_warnings(plan, scenario.network) + track_warnings(plan, scenario.network)
-                + before_first_train_warnings(plan, scenario.network, router))
+                + before_first_train_warnings(plan, scenario.network, router)
+                + after_last_train_warnings(plan, scenario.network, router))
     for w in warnings:
         log.warning("%s", w)
     return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings,

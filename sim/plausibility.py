@@ -188,9 +188,44 @@ def before_first_train_warnings(plan: Plan, network: Network, router) -> list[st
     for li in np.unique(line_of[early]):
         sel = early & (line_of == li)
         out.append(f"{int(sel.sum()):,} commuters reach a {network.lines[li].id} platform before the first train "
-                   f"that can carry them (the first from {format_time(float(plan.t_depart[sel].min()))}); "
+                   f"that can carry them (the earliest starting at {format_time(float(plan.t_depart[sel].min()))}); "
                    "start the timetable earlier or give the line early_service")
     return out
+
+
+def after_last_train_warnings(plan: Plan, network: Network, router) -> list[str]:
+    """Commuters with a leg of their route on which no train leaves between the time they could
+    reach its platform at the earliest (start plus the walks before it) and the end of the
+    simulation (e.g. no service towards the morning's counter-peak): they never arrive and count as
+    still travelling. Their number and the busiest destinations."""
+    if plan.n_commuters == 0:
+        return []
+    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
+    rides = np.flatnonzero(plan.step_kind == STEP_RIDE)
+    template_of_ride = np.searchsorted(plan.template_start, rides, side="right") - 1
+    ride_leg = np.asarray([leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))] for s in rides], dtype=np.int64)
+    per_template = np.bincount(template_of_ride, minlength=len(plan.template_start) - 1)
+    first = np.concatenate([[0], np.cumsum(per_template)])
+    n_rides = per_template[plan.template]
+    commuter = np.repeat(np.arange(plan.n_commuters), n_rides)
+    k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
+    step = first[plan.template[commuter]] + k  # index into rides
+    walked = np.cumsum(plan.step_walk)
+    start_of = plan.template_start[template_of_ride]
+    walk_before = walked[rides] - np.where(start_of > 0, walked[start_of - 1], 0.0)  # a lower bound on the way there
+    reach = plan.t_depart[commuter] + walk_before[step]
+    late = router.next_departure(ride_leg[step], reach) >= plan.t_end
+    stuck = np.zeros(plan.n_commuters, dtype=bool)
+    stuck[commuter[late]] = True
+    if not stuck.any():
+        return []
+    final_alight = np.full(len(per_template), -1, dtype=np.int64)
+    final_alight[template_of_ride] = plan.step_alight[rides]  # rides in order: the last one stays
+    dest, count = np.unique(final_alight[plan.template[stuck]], return_counts=True)
+    busiest = np.argsort(-count, kind="stable")[:5]
+    top = ", ".join(f"{network.stations[int(dest[b])].id} {int(count[b]):,}" for b in busiest)
+    return [f"{int(stuck.sum()):,} commuters have a leg of their route with no train between their start and the "
+            f"end of the simulation ({format_time(plan.t_end)}): they never arrive (destinations: {top})"]
 
 
 def track_warnings(plan: Plan, network: Network) -> list[str]:

@@ -289,6 +289,13 @@ class Router:
         """Expected wait (s) for legs reached at clock times t (random incidence over their bin)."""
         return self.wait_bins[legs, self.wait_bin(t)]
 
+    def next_departure(self, legs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Departure (s) of the first train of each leg leaving at or after t; inf where none does."""
+        t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
+        i = np.searchsorted(self._dep_key, legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1), side="left")
+        found = i < self.dep_start[legs + 1]
+        return np.where(found, self.dep_all[np.minimum(i, len(self.dep_all) - 1)], np.inf)
+
     def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Departure and arrival (s) of the first train of each leg leaving at or after t; where
         none does, a notional one 2 h after t at the leg's mean in-vehicle time."""

@@ -73,6 +73,15 @@ def make_lines(trips: list[Trip], routes: dict[str, Route], edge_km, ids: IdMap,
     dropped = 0
     for rid in sorted(by_route, key=lambda r: routes[r].row):
         tracks, loops = build_tracks(by_route[rid], edge_km)
+        if len(tracks) > 1:  # an express route: its stations ordered along its siblings' trips
+            siblings = [r for r in by_route if r != rid and (routes[r].agency, routes[r].mode) ==
+                        (routes[rid].agency, routes[rid].mode)]
+            context = sum((by_route[r] for r in siblings), Counter())
+            ordered, _ = build_tracks(by_route[rid], edge_km, context)
+            if len(ordered) < len(tracks):
+                tracks = ordered
+                notes.append(f"route {rid}: stations ordered along the trips of route(s) {', '.join(sorted(siblings))} "
+                             "of the same agency and mode, which stop where its trains pass")
         dropped += sum(by_route[rid][s] for s in loops)
         for k, track in enumerate(tracks):
             line = Line(ids.take(rid if k == 0 else f"{rid}-{k + 1}"), routes[rid], track)

@@ -72,14 +72,18 @@ class Track:
         return out
 
 
-def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float]) -> tuple[list[Track], list[tuple]]:
+def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float],
+                 context: Counter | None = None) -> tuple[list[Track], list[tuple]]:
     """Tracks for a route's station sequences (with their trip counts), most used first, and the
-    sequences that visit a station twice (which no track can take)."""
+    sequences that visit a station twice (which no track can take). `context`: station sequences
+    of other routes on the same tracks (same agency and mode), which may stop between two stations
+    this route's trains run between without stopping; they order the stations but add no trips."""
     seqs = sorted(sequences, key=lambda s: (-sequences[s], -len(s), s))
     loops = [s for s in seqs if len(set(s)) != len(s)]
     seqs = [s for s in seqs if len(set(s)) == len(s)]
-    pairs = Counter(Edge(p) for s in seqs for p in zip(s, s[1:]))
-    shortcuts = {Edge((s[i], s[j])) for s in seqs for i in range(len(s)) for j in range(i + 2, len(s))
+    known = seqs + [s for s in (context or ()) if len(set(s)) == len(s)]
+    pairs = Counter(Edge(p) for s in known for p in zip(s, s[1:]))
+    shortcuts = {Edge((s[i], s[j])) for s in known for i in range(len(s)) for j in range(i + 2, len(s))
                  if Edge((s[i], s[j])) in pairs}
     graph: dict[str, set[str]] = {}
     for e in pairs:

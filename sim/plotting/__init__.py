@@ -16,8 +16,8 @@ from .run import (
                   queue_lengths,
                   travel_time_distribution,
 )
-from .sweep import kpi_by_dimension, kpi_heatmap
+from .sweep import MAX_SERIES, kpi_by_dimension, kpi_heatmap
 
 __all__ = ["DPI", "boardings_alightings", "clock_label", "crowding_heatmap", "facility_waits", "fares_revenue",
-           "kpi_by_dimension", "kpi_heatmap", "line_load_profile", "load_profiles", "marey_diagram", "network_map", "path_sections", "queue_lengths",
+           "MAX_SERIES", "kpi_by_dimension", "kpi_heatmap", "line_load_profile", "load_profiles", "marey_diagram", "network_map", "path_sections", "queue_lengths",
            "save", "time_parts", "transfer_times", "travel_time_cdfs", "travel_time_distribution"]

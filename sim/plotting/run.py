@@ -282,7 +282,9 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
                  f"{clock_label(t_to)} ({len(shown)} trains)")
     handles = [Line2D([], [], color=color_of[s], linewidth=2, label=(service_names or {}).get(s, s))
                for s in services]
-    if handles:
+    if handles and max(len(h.get_label()) for h in handles) > 40:  # long names (e.g. imported feeds): below
+        fig.legend(handles=handles, title="service", loc="outside lower center", ncol=2, frameon=False, fontsize=9)
+    elif handles:
         fig.legend(handles=handles, title="service", loc="outside right upper", frameon=False, fontsize=9)
     return fig
 

@@ -4,6 +4,8 @@ and the candidate routes found) for the next runs that share them."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import multiprocessing
 import time
@@ -14,6 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+
+DASK_SETTINGS = Path(__file__).with_name("dask.yaml")
+"""Dask settings for sweep workers (why: see the file)."""
+
+
+def _dotted(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted keys (for dask.config.set, which would replace whole branches)."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(_dotted(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
 
 _ROUTERS: dict[str, Any] = {}
 """This process's routers, kept between runs (see api.prepare)."""
@@ -97,7 +111,11 @@ def run_dask(tasks: Iterable[Task], scheduler: str, workers: int, done: Callable
         raise UserError.single("", "--scheduler", "dask.distributed is not installed") from None
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        import dask
+        import yaml
+
+        with dask.config.set(_dotted(yaml.safe_load(DASK_SETTINGS.read_text(encoding="utf-8")))):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     else:
         try:
@@ -105,6 +123,7 @@ def run_dask(tasks: Iterable[Task], scheduler: str, workers: int, done: Callable
         except OSError as err:
             raise UserError.single("", "--scheduler", f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
     try:
+        check_workers(client, scheduler)
         info = {"scheduler": scheduler, "workers": len(client.scheduler_info().get("workers", {}))}
         futures = [client.submit(run_task, t, key=f"sweep-run-{t.run_id}-{time.time_ns()}", pure=False) for t in tasks]
         try:
@@ -118,6 +137,35 @@ def run_dask(tasks: Iterable[Task], scheduler: str, workers: int, done: Callable
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def code_fingerprint() -> str:
+    """A digest of this simulator's source files (the `sim` package): equal on two machines when
+    they run the same code."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def check_workers(client, scheduler: str) -> None:
+    """Refuse a cluster whose scheduler or workers cannot load this simulator, or whose workers run
+    other code than ours: they would fail every run, or give results that differ from a local sweep."""
+    where = client.run(importlib.util.find_spec, "sim")
+    missing = sorted(w for w, spec in where.items() if spec is None)
+    if client.run_on_scheduler(importlib.util.find_spec, "sim") is None:
+        missing.insert(0, "scheduler")
+    if missing:
+        raise UserError.single("", "--scheduler", f"the Dask {', '.join(missing)} of {scheduler} cannot import this "
+                               "simulator (the scheduler reads the runs, the workers run them): install it in their "
+                               "environment (pip install -e /path/to/clone) or start them with "
+                               "PYTHONPATH=/path/to/clone")
+    ours = code_fingerprint()
+    other = sorted(w for w, fp in client.run(code_fingerprint).items() if fp != ours)
+    if other:
+        raise UserError.single("", "--scheduler", f"the Dask workers {', '.join(other)} of {scheduler} run other "
+                               f"simulator code than this one (source digest {ours}): install the same revision there")
 
 
 def row_of_run_dir(path: Path, task: Task) -> dict[str, Any] | None:

@@ -338,3 +338,19 @@ def test_fares_v2_with_prices_per_medium(tmp_path):
                             "paper": {"name": "Ticket", "needs_ticket": True}}
     fares = {op["id"]: op["fare"] for op in net["operators"]}
     assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}}
+
+
+def test_an_express_route_is_ordered_along_the_local_trains_of_its_agency(tmp_path):
+    # M1 stops at A, B, C, D; express route E1 runs A-C-D and A-B-D. On its own, E1's trips cross
+    # (A-C, C-D, A-B, B-D form a loop): one line needs the order that M1's trains give
+    tables = {**FEED, "routes.txt": FEED["routes.txt"] + "E1,M,E,Express,1,\n",
+              "trips.txt": FEED["trips.txt"] + "E1,WK,e1,0\nE1,WK,e2,0\n",
+              "stop_times.txt": FEED["stop_times.txt"] + "e1,08:20:00,08:20:00,A1,1\ne1,08:24:00,08:24:30,C1,2\n"
+              "e1,08:27:00,08:27:00,D,3\ne2,08:40:00,08:40:00,A1,1\ne2,08:42:30,08:43:00,B,2\n"
+              "e2,08:47:00,08:47:00,D,3\n"}
+    net = import_feed(write_feed(tmp_path / "feed", tables), date="20250303")
+    express = [ln for ln in net["lines"] if ln["id"].startswith("E1")]
+    assert len(express) == 1 and [s for s, _ in express[0]["branches"]["main"]] == ["A", "B", "C", "D"]
+    assert sorted(tuple(p.get("skip", [])) for p in express[0]["patterns"]) == [("B",), ("C",)]
+    assert "route E1: stations ordered along the trips of route(s) M1" in net["description"]
+    built(net, tmp_path)

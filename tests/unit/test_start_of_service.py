@@ -73,6 +73,17 @@ def test_warning_for_commuters_before_the_first_train(tmp_path):
     assert msg.startswith(f"{early:,} commuters reach a L platform")
 
 
+def test_warning_for_commuters_after_the_last_train(tmp_path):
+    # service ends at 06:30 (last train 06:25 from A); those starting later never arrive
+    net = T.network(STATIONS, [T.line("L", STOPS, {"forward": T.headway("05:30", "06:30", 300)})])
+    res = run(T.write(tmp_path, net, T.scenario(300, ["A"], ["D"], start="06:00", end="07:00")))
+    stuck = res.trips["status"] != "arrived"
+    [msg] = [w for w in res.summary["warnings"] if "no train between their start" in w]
+    # every commuter starting after the last departure from A (the walk to the platform aside)
+    assert (res.trips.loc[stuck, "t_depart"] > 6 * 3600 + 25 * 60 - 120).all() and stuck.sum() > 100
+    assert msg.startswith(f"{stuck.sum():,} commuters have a leg of their route") and f"(destinations: D {stuck.sum():,})" in msg
+
+
 def test_baseline_commuters_starting_first_wait_what_the_timetable_gives():
     """On the baseline, the first quarter hour's waits are what random incidence on the running
     timetable predicts (no start-up artefact: before trains entered service at depots they were 3x

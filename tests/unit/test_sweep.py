@@ -173,3 +173,27 @@ def test_compare_takes_sweep_points(tmp_path):
     diff_col = next(c for c in table.columns if c.startswith("p001") and "-" in c and not c.endswith("\u00b1"))
     assert table.loc["travel_time_mean_s", diff_col] == pytest.approx(points.loc[("p001", "travel_time_mean_s"), "diff"])
     assert (tmp_path / "cmp" / "report.html").is_file()
+
+
+
+def test_charts_of_three_dimensions_hold_the_third_at_the_reference(tmp_path):
+    # 3 x 3 x 3 points: nine combinations of the other two dimensions are too many lines, so each chart
+    # draws one line per value of one of them and holds the last at the reference point's value
+    from sim.sweep.charts import _slice, _table
+
+    walks = [[{"walk_s": w}] for w in (30, 60, 90)]
+    s = load_sweep(sweep_file(tmp_path, grid={"demand.total": [100, 200, 300], GATES: [1, 2, 3], EXIT_WALK: walks},
+                              reference={"demand.total": 200, GATES: 2, EXIT_WALK: walks[1]}))
+    dims = [name for name, _, _ in s.points[0].coords]
+    assert len(s.points) == 27 and s.reference.id == "p013" and len(dims) == 3
+    rows = pd.DataFrame([{"point": p.id, "kpi": "k", "mean": float(i), "ci_low": i - 1.0, "ci_high": i + 1.0}
+                         for i, p in enumerate(s.points)])
+    table = _table(s, rows, "k")
+    sliced, lines, held = _slice(s, table, dims[0], dims)
+    assert lines == [dims[1]] and held.startswith(f" ({dims[2]} = ") and held.endswith("reference point p013)")
+    assert sorted(sliced["mean"]) == [1, 4, 7, 10, 13, 16, 19, 22, 25]  # the middle value of the last dimension
+    small = load_sweep(sweep_file(tmp_path, grid={"demand.total": [100, 200], GATES: [1, 2, 3]}))
+    table = _table(small, rows.iloc[:6], "k")
+    dims = [name for name, _, _ in small.points[0].coords]
+    sliced, lines, held = _slice(small, table, dims[0], dims)
+    assert len(sliced) == 6 and lines == [dims[1]] and held == ""  # three lines: all points drawn
