@@ -5,7 +5,6 @@ replication by replication (every point uses the same seeds: common random numbe
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -38,20 +37,18 @@ def summary_table(sweep: Sweep, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df[first + sorted(c for c in df if c not in first)]
 
 
-def _t(level: float, dof: int) -> float:
+def intervals(x: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of x (replications x KPIs): the mean of its finite values and the Student t
+    half-width of the mean (NaN with fewer than two values)."""
     from scipy import stats  # here: scipy.stats is slow to import
 
-    return float(stats.t.ppf((1 + level) / 2, dof))
-
-
-def interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Mean and t half-width of a sample (NaN half-width with one value)."""
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan
-    if len(x) == 1:
-        return float(x[0]), math.nan
-    return float(x.mean()), _t(level, len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    finite = np.isfinite(x)
+    n = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, x, 0.0).sum(axis=0) / n
+        var = np.where(finite, (x - mean) ** 2, 0.0).sum(axis=0) / (n - 1)
+        half = stats.t.ppf((1 + level) / 2, np.maximum(n - 1, 1)) * np.sqrt(var / n)
+    return np.where(n > 0, mean, np.nan), np.where(n > 1, half, np.nan)
 
 
 def points_table(sweep: Sweep, summary: pd.DataFrame) -> pd.DataFrame:
@@ -61,16 +58,18 @@ def points_table(sweep: Sweep, summary: pd.DataFrame) -> pd.DataFrame:
     ok = summary[summary["status"] == "ok"]
     kpis = [c for c in summary if c not in ID_COLUMNS and not c.startswith("param:") and c != "label"
             and pd.api.types.is_numeric_dtype(summary[c])]
-    ref = ok[ok["point"] == sweep.reference.id].set_index("replication")
-    rows = []
+    ref = ok[ok["point"] == sweep.reference.id].set_index("replication")[kpis]
+    parts = []
     for p in sweep.points:
-        mine = ok[ok["point"] == p.id].set_index("replication")
+        mine = ok[ok["point"] == p.id].set_index("replication")[kpis]
         both = mine.index.intersection(ref.index)
-        base = {"point": p.id, "label": p.label, **{f"param:{k}": param_value(v) for k, v in p.values.items()}}
-        for kpi in kpis:
-            mean, half = interval(mine[kpi].to_numpy(dtype=float))
-            diff, dhalf = interval((mine.loc[both, kpi] - ref.loc[both, kpi]).to_numpy(dtype=float))
-            rows.append({**base, "kpi": kpi, "n": int(mine[kpi].notna().sum()), "mean": mean,
-                         "ci_low": mean - half, "ci_high": mean + half, "diff": diff,
-                         "diff_low": diff - dhalf, "diff_high": diff + dhalf})
-    return pd.DataFrame(rows)
+        mean, half = intervals(mine.to_numpy(dtype=float))
+        diff, dhalf = intervals(mine.loc[both].to_numpy(dtype=float) - ref.loc[both].to_numpy(dtype=float))
+        part = pd.DataFrame({"kpi": kpis, "n": mine.notna().sum().to_numpy(dtype=np.int64), "mean": mean,
+                             "ci_low": mean - half, "ci_high": mean + half, "diff": diff,
+                             "diff_low": diff - dhalf, "diff_high": diff + dhalf})
+        for k, v in reversed([("point", p.id), ("label", p.label),
+                              *((f"param:{k}", param_value(v)) for k, v in p.values.items())]):
+            part.insert(0, k, [v] * len(part))
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
