@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable
@@ -61,6 +62,9 @@ def run_task(task: Task) -> dict[str, Any]:
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
                            "seed": task.seed, "status": "ok", "error": ""}
+    quiet = logging.getLogger("sim")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a run's warnings go to its summary.json, not to the console
     try:
         scenario = load_scenario(task.scenario, task.overrides)
         result = api.run(scenario, task.seed, task.replication, task.engine, routers=_ROUTERS)
@@ -79,6 +83,8 @@ def run_task(task: Task) -> dict[str, Any]:
         row.update(status="failed", error="; ".join(str(p) for p in err.problems))
     except Exception as err:  # a bug in one run must not stop the sweep; the row keeps it
         row.update(status="failed", error=f"internal error: {type(err).__name__}: {err}")
+    finally:
+        quiet.setLevel(level)
     row["wall_s"] = round(time.perf_counter() - t0, 3)
     return row
 
