@@ -19,13 +19,13 @@ chose without knowing, and nobody changes route on the way.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .choice import Assignment, Chooser
 from .errors import UserError
+from .graphs import shortest_path
 from .loading import Document
 from .network import Network
 from .routing import WAIT_BIN_S, Route, Router
@@ -47,22 +47,6 @@ class Closure:
         return frozenset((a, b) for x, y in zip(self.stations, self.stations[1:]) for a, b in ((x, y), (y, x)))
 
 
-def _path(adjacency: dict[int, set[int]], a: int, b: int) -> list[int] | None:
-    prev = {a: a}
-    queue = deque([a])
-    while queue:
-        u = queue.popleft()
-        if u == b:
-            out = [b]
-            while out[-1] != a:
-                out.append(prev[out[-1]])
-            return out[::-1]
-        for v in sorted(adjacency.get(u, ())):
-            if v not in prev:
-                prev[v] = u
-                queue.append(v)
-    return None
-
 
 def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tuple[Closure, ...]:
     """The closures of a scenario's `disruptions`; UserError naming the field of each mistake."""
@@ -80,12 +64,13 @@ def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tup
                                         f"'{spec.between[k]}' is not a station of line {spec.line}"))
         if wrong:
             continue
-        adjacency: dict[int, set[int]] = {}
+        neighbours: dict[int, set[int]] = {}
         for branch in line.branches:
             for x, y in zip(branch, branch[1:]):
-                adjacency.setdefault(x, set()).add(y)
-                adjacency.setdefault(y, set()).add(x)
-        out.append(Closure(spec.id, spec.line, tuple(_path(adjacency, ends[0], ends[1]) or ()), spec.start, spec.end))
+                neighbours.setdefault(x, set()).add(y)
+                neighbours.setdefault(y, set()).add(x)
+        adjacency = {s: sorted(nb) for s, nb in neighbours.items()}
+        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, ends[0], ends[1]) or ()), spec.start, spec.end))
     if problems:
         raise UserError(problems)
     return tuple(out)
@@ -109,7 +94,7 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
         for i in range(hi - lo - 1):
             key = (int(st[i]), int(st[i + 1]))
             if key not in paths:
-                path = _path(adjacency, *key) or list(key)
+                path = shortest_path(adjacency, *key) or list(key)
                 paths[key] = list(zip(path, path[1:]))
             hit = next((c for c in closures if c.start <= dep[i] < c.end and any(e in c.edges for e in paths[key])), None)
             closed_by.append(hit)
@@ -164,7 +149,7 @@ def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
             for i in range(len(stops) - 1):
                 key = (stops[i], stops[i + 1])
                 if key not in paths:
-                    path = _path(adjacency, *key) or list(key)
+                    path = shortest_path(adjacency, *key) or list(key)
                     paths[key] = list(zip(path, path[1:]))
                 leave = t + p.dep_offset[i]
                 if any(c.start <= leave < c.end and any(e in c.edges for e in paths[key]) for c in closures):

@@ -7,7 +7,6 @@ reports all problems at once. Times in seconds, distances in km.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from . import schema
 from .distributions import Distribution
 from .errors import Problem, UserError
+from .graphs import shortest_path
 from .loading import Document, LoadedNetwork
 
 WALK = 0
@@ -214,8 +214,8 @@ class Network:
     track_links: frozenset[tuple[int, int]] = frozenset()
     """Station pairs joined by a track link between two lines (both orders)."""
 
-    def track_adjacency(self) -> dict[int, set[int]]:
-        """Neighbouring stations along every line's track and every track link."""
+    def track_adjacency(self) -> dict[int, list[int]]:
+        """Neighbouring stations (in index order) along every line's track and every track link."""
         out: dict[int, set[int]] = {}
         for line in self.lines:
             for branch in line.branches:
@@ -224,7 +224,7 @@ class Network:
                     out.setdefault(b, set()).add(a)
         for a, b in self.track_links:
             out.setdefault(a, set()).add(b)
-        return out
+        return {s: sorted(nb) for s, nb in out.items()}
 
     def station_km_matrix(self) -> np.ndarray:
         """Straight-line km between every pair of stations."""
@@ -948,7 +948,7 @@ def _resolve_stops(waypoints, station_index, km, adjacency, o: _Origin, sub, pro
         ids.append(s)
     full = [ids[0]]
     for a, b in zip(ids, ids[1:]):
-        path = _bfs(a, b, adjacency)
+        path = shortest_path(adjacency, a, b)
         if path is None:
             problems.append(o.problem(sub + ("stops",), "no track between consecutive stops along the line's branches"))
             return None
@@ -958,22 +958,6 @@ def _resolve_stops(waypoints, station_index, km, adjacency, o: _Origin, sub, pro
         return None
     return full
 
-
-def _bfs(a: int, b: int, adjacency: dict[int, list[int]]) -> list[int] | None:
-    prev = {a: a}
-    queue = deque([a])
-    while queue:
-        u = queue.popleft()
-        if u == b:
-            path = [b]
-            while path[-1] != a:
-                path.append(prev[path[-1]])
-            return path[::-1]
-        for v in adjacency.get(u, ()):
-            if v not in prev:
-                prev[v] = u
-                queue.append(v)
-    return None
 
 
 def _facility_cycle(sequences, facilities: list[Facility]) -> list[str]:

@@ -13,6 +13,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..graphs import shortest_path
+
 Edge = frozenset
 
 
@@ -85,12 +87,13 @@ def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float],
     pairs = Counter(Edge(p) for s in known for p in zip(s, s[1:]))
     shortcuts = {Edge((s[i], s[j])) for s in known for i in range(len(s)) for j in range(i + 2, len(s))
                  if Edge((s[i], s[j])) in pairs}
-    graph: dict[str, set[str]] = {}
+    neighbours: dict[str, set[str]] = {}
     for e in pairs:
         if e not in shortcuts:
             a, b = tuple(e)
-            graph.setdefault(a, set()).add(b)
-            graph.setdefault(b, set()).add(a)
+            neighbours.setdefault(a, set()).add(b)
+            neighbours.setdefault(b, set()).add(a)
+    graph = {s: sorted(nb) for s, nb in neighbours.items()}
     groups: list[tuple[set, Track]] = []
     for seq in seqs:
         needed = _edges_of(seq, shortcuts, graph)
@@ -111,32 +114,16 @@ def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float],
     return tracks, loops
 
 
-def _edges_of(seq: tuple[str, ...], shortcuts: set, graph: dict[str, set[str]]) -> set:
+def _edges_of(seq: tuple[str, ...], shortcuts: set, graph: dict[str, list[str]]) -> set:
     """The track edges a sequence runs over: its consecutive pairs, a pair that others stop between
     replaced by the track between them (avoiding its own other stops)."""
     out = set()
     own = set(seq)
     for a, b in zip(seq, seq[1:]):
-        path = _bfs(graph, a, b, own - {a, b}) if Edge((a, b)) in shortcuts else None
+        path = shortest_path(graph, a, b, own - {a, b}) if Edge((a, b)) in shortcuts else None
         out.update(Edge(p) for p in zip(path, path[1:])) if path else out.add(Edge((a, b)))
     return out
 
-
-def _bfs(graph: dict[str, set[str]], a: str, b: str, avoid: set[str]) -> list[str] | None:
-    prev = {a: a}
-    queue = deque([a])
-    while queue:
-        u = queue.popleft()
-        if u == b:
-            path = [b]
-            while path[-1] != a:
-                path.append(prev[path[-1]])
-            return path[::-1]
-        for v in sorted(graph.get(u, ())):
-            if v not in prev and v not in avoid:
-                prev[v] = u
-                queue.append(v)
-    return None
 
 
 def _fit(edges: set, seqs: list[tuple[str, ...]], prefer: str) -> Track | None:
