@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import resource
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -163,27 +164,41 @@ def facility_load_warnings(plan: Plan, network: Network, threshold: float = 0.95
     return out
 
 
+@dataclass(frozen=True)
+class _Rides:
+    """The RIDE steps of a plan's templates, in step order."""
+
+    step: np.ndarray  # step index
+    template: np.ndarray  # the template it belongs to
+    leg: np.ndarray  # the router's leg index
+    walk_before: np.ndarray  # s walked from the template's start to its platform (facility time not included)
+    first: np.ndarray  # per template, the index of its first ride here; n_templates + 1 entries
+
+
+def _rides(plan: Plan, router) -> _Rides:
+    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
+    step = np.flatnonzero(plan.step_kind == STEP_RIDE)
+    template = np.searchsorted(plan.template_start, step, side="right") - 1
+    leg = np.asarray([leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))] for s in step], dtype=np.int64)
+    walked = np.cumsum(plan.step_walk)
+    start = plan.template_start[template]
+    walk_before = walked[step] - np.where(start > 0, walked[start - 1], 0.0)
+    return _Rides(step, template, leg, walk_before, np.searchsorted(step, plan.template_start))
+
+
 def before_first_train_warnings(plan: Plan, network: Network, router) -> list[str]:
     """Commuters who reach their first platform (start time plus the walks before it) before the
     first train of the day that can carry them, per line."""
     if plan.n_commuters == 0:
         return []
-    kind, start = plan.step_kind, plan.template_start
-    n_tpl = len(start) - 1
-    is_ride = kind == STEP_RIDE
-    first_ride = np.full(n_tpl, -1, dtype=np.int64)
-    rides = np.flatnonzero(is_ride)
-    first_ride[:] = rides[np.searchsorted(rides, start[:-1])]
-    walked = np.cumsum(plan.step_walk)
-    walk_before = walked[first_ride] - np.where(start[:-1] > 0, walked[start[:-1] - 1], 0.0)
-    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
-    first_dep = np.asarray([router.legs[leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))]].departures[0]
-                            for s in first_ride])
+    rides = _rides(plan, router)
+    first_ride = rides.first[:-1]
+    first_dep = np.asarray([router.legs[k].departures[0] for k in rides.leg[first_ride]])
     tpl = plan.template
-    early = plan.t_depart + walk_before[tpl] < first_dep[tpl]
+    early = plan.t_depart + rides.walk_before[first_ride][tpl] < first_dep[tpl]
     if not early.any():
         return []
-    line_of = np.asarray([network.platforms[int(plan.step_target[s])].line for s in first_ride])[tpl]
+    line_of = np.asarray([network.platforms[int(plan.step_target[s])].line for s in rides.step[first_ride]])[tpl]
     out = []
     for li in np.unique(line_of[early]):
         sel = early & (line_of == li)
@@ -200,28 +215,19 @@ def after_last_train_warnings(plan: Plan, network: Network, router) -> list[str]
     still travelling. Their number and the busiest destinations."""
     if plan.n_commuters == 0:
         return []
-    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
-    rides = np.flatnonzero(plan.step_kind == STEP_RIDE)
-    template_of_ride = np.searchsorted(plan.template_start, rides, side="right") - 1
-    ride_leg = np.asarray([leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))] for s in rides], dtype=np.int64)
-    per_template = np.bincount(template_of_ride, minlength=len(plan.template_start) - 1)
-    first = np.concatenate([[0], np.cumsum(per_template)])
-    n_rides = per_template[plan.template]
+    rides = _rides(plan, router)
+    n_rides = np.diff(rides.first)[plan.template]
     commuter = np.repeat(np.arange(plan.n_commuters), n_rides)
     k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
-    step = first[plan.template[commuter]] + k  # index into rides
-    walked = np.cumsum(plan.step_walk)
-    start_of = plan.template_start[template_of_ride]
-    walk_before = walked[rides] - np.where(start_of > 0, walked[start_of - 1], 0.0)  # a lower bound on the way there
-    reach = plan.t_depart[commuter] + walk_before[step]
-    late = router.next_departure(ride_leg[step], reach) >= plan.t_end
+    ride = rides.first[plan.template[commuter]] + k  # each of the commuter's rides
+    reach = plan.t_depart[commuter] + rides.walk_before[ride]  # a lower bound on the time they get there
+    late = router.next_departure(rides.leg[ride], reach) >= plan.t_end
     stuck = np.zeros(plan.n_commuters, dtype=bool)
     stuck[commuter[late]] = True
     if not stuck.any():
         return []
-    final_alight = np.full(len(per_template), -1, dtype=np.int64)
-    final_alight[template_of_ride] = plan.step_alight[rides]  # rides in order: the last one stays
-    dest, count = np.unique(final_alight[plan.template[stuck]], return_counts=True)
+    destination = plan.step_alight[rides.step[rides.first[1:] - 1]]  # each template's last ride
+    dest, count = np.unique(destination[plan.template[stuck]], return_counts=True)
     busiest = np.argsort(-count, kind="stable")[:5]
     top = ", ".join(f"{network.stations[int(dest[b])].id} {int(count[b]):,}" for b in busiest)
     return [f"{int(stuck.sum()):,} commuters have a leg of their route with no train between their start and the "
