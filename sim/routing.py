@@ -289,20 +289,23 @@ class Router:
         """Expected wait (s) for legs reached at clock times t (random incidence over their bin)."""
         return self.wait_bins[legs, self.wait_bin(t)]
 
-    def next_departure(self, legs: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Departure (s) of the first train of each leg leaving at or after t; inf where none does."""
+    def _next_index(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clock times t (NaN and inf made finite); for each leg the index into dep_all of its first
+        train leaving at or after t (clipped into range), and whether there is one."""
         t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
         i = np.searchsorted(self._dep_key, legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1), side="left")
         found = i < self.dep_start[legs + 1]
-        return np.where(found, self.dep_all[np.minimum(i, len(self.dep_all) - 1)], np.inf)
+        return t, np.minimum(i, len(self.dep_all) - 1), found
+
+    def next_departure(self, legs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Departure (s) of the first train of each leg leaving at or after t; inf where none does."""
+        _, i, found = self._next_index(legs, t)
+        return np.where(found, self.dep_all[i], np.inf)
 
     def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Departure and arrival (s) of the first train of each leg leaving at or after t; where
         none does, a notional one 2 h after t at the leg's mean in-vehicle time."""
-        t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
-        i = np.searchsorted(self._dep_key, legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1), side="left")
-        found = i < self.dep_start[legs + 1]
-        i = np.minimum(i, len(self.dep_all) - 1)
+        t, i, found = self._next_index(legs, t)
         dep = np.where(found, self.dep_all[i], t + 7200.0)
         arr = np.where(found, self.arr_all[i], dep + self.leg_ivt[legs])
         return dep, arr
