@@ -15,14 +15,16 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import Problem, UserError
-from .io import StagedDir, check_output_dir, command_line, load_results, manifest, write_gis, write_json, write_tables
+from .io import command_line, load_results, write_json
 from .loading import detect_kind, parse_set_arguments, read_yaml
 from .metrics import confidence_intervals, rounded
 from .scenario import is_feed, load_network, load_scenario
 from .schema import MAX_SEED
+from .staging import StagedDir, check_output_dir
 
 log = logging.getLogger("sim")
 _CLONE = Path(__file__).resolve().parent.parent
@@ -59,10 +61,11 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     pl.add_argument("run_dir", type=Path)
     pl.add_argument("--window", help="HH:MM-HH:MM (default: the run's peak hour)")
     pl.add_argument("--lines", nargs="+", help="line ids (default: every line)")
-    pl.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots)")
+    pl.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots-HHMM-HHMM[-LINES])")
+    pl.add_argument("--force", action="store_true", help="replace another plot output folder")
     c = sub.add_parser("compare", parents=[common], help="compare runs: KPI table, charts and report.html")
     c.add_argument("run_dirs", nargs="+", type=Path)
-    c.add_argument("--out", type=Path, help="output directory (default results/compare)")
+    c.add_argument("--out", type=Path, help="output directory (default results/compare/A-vs-B...)")
     c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     w = sub.add_parser("sweep", parents=[common], help="run a sweep file: a grid of parameters with replications")
     w.add_argument("sweep", type=Path)
@@ -98,9 +101,11 @@ def cmd_validate(args) -> int:
 
                 check_scenario(load_scenario(path))
             elif kind == "sweep":
-                from .sweep import load_sweep
+                from .sweep import check_points, load_sweep
 
-                load_sweep(path)
+                broken = check_points(load_sweep(path))
+                if broken:
+                    raise UserError(broken)
             else:
                 load_network(path)
             print(f"ok: {path}")
@@ -128,19 +133,26 @@ def _progress_bar(t0: float, t1: float, enabled: bool, label: str):
     return bar, update
 
 
+MAX_REPLICATIONS = 1000
+"""More replications than this in one command is a slip of the keyboard (use a sweep)."""
+
+
 def cmd_run(args) -> int:
     from . import api
+    from .rundir import run_identity, write_run_dir
 
-    if args.replications < 1:
-        raise UserError.single("", "--replications", "expected a whole number of at least 1")
+    if not 1 <= args.replications <= MAX_REPLICATIONS:
+        raise UserError.single("", "--replications", f"expected a whole number from 1 to {MAX_REPLICATIONS}")
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
         raise UserError.single("", "--seed", f"expected a whole number from 0 to {MAX_SEED}")
     overrides = parse_set_arguments(args.sets)
     scn = load_scenario(args.scenario, overrides)
     out = args.out if args.out is not None else ROOT / "results" / scn.name
+    identity = run_identity(scn, args.seed, args.replications)
     interactive = sys.stderr.isatty() and not args.quiet
-    with StagedDir(out) as stage:
-        check_output_dir(out, args.force)
+    kind = "run" if args.replications == 1 else "replications"
+    with StagedDir(out, kind, identity) as stage:
+        check_output_dir(out, args.force, replaces_same=identity if args.out is None else None)
         summaries = []
         for rep in range(args.replications):
             t_start = time.perf_counter()
@@ -153,22 +165,10 @@ def cmd_run(args) -> int:
             finally:
                 if bar is not None:
                     bar.close()
-            t_write = time.perf_counter()
-            write_tables(target, result.tables)
-            peak = result.summary["windows"]["peak_hour"]
-            write_gis(target, result.scenario.network, result.trains, (peak["from_s"], peak["to_s"]))
-            write_json(target / "summary.json", rounded(result.summary))
-            if not args.no_plots and args.replications == 1:
-                from .report import RunView, standard_charts, write_run_report
-
-                view = RunView.of_result(result)
-                write_run_report(view, standard_charts(view, target / "plots"), target / "report.html")
-            result.timings_s["writing"] = time.perf_counter() - t_write
-            wall = time.perf_counter() - t_start
-            write_json(target / "manifest.json", manifest(result, command_line(), wall, scn.network_files))
+            write_run_dir(target, result, command_line(), t_start, charts=not args.no_plots and args.replications == 1)
             summaries.append(result.summary)
             if not args.quiet:
-                _print_headline(result.summary, wall, label)
+                _print_headline(result.summary, time.perf_counter() - t_start, label)
         if args.replications > 1:
             write_json(stage.path / "summary.json", {"replications": args.replications,
                                                      "kpis": rounded(confidence_intervals(summaries))})
@@ -211,9 +211,33 @@ def parse_window(text: str | None) -> tuple[float, float] | None:
     return t0, t1
 
 
+def _folder_name(parts: list[str], limit: int = 80) -> str:
+    """A folder name from labels (ids, times): characters other than letters, digits, '.', '_' and
+    '-' become '_', and a name longer than `limit` is cut and given a digest of the whole."""
+    import hashlib
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts)).lstrip(".") or "output"
+    if len(name) > limit:
+        name = name[: limit - 9] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
+
+
+def _refuse_inputs(out: Path, inputs: list[Path]) -> None:
+    """UserError when `out` is one of `inputs` or holds one: replacing it would destroy what the
+    command reads."""
+    target = out.resolve()
+    for path in inputs:
+        source = path.resolve()
+        if source == target or target in source.parents:
+            raise UserError.single(str(out), "--out", f"is {'' if source == target else 'a folder holding '}one of "
+                                   f"the inputs ({path}); choose another output folder")
+
+
 def cmd_plot(args) -> int:
     from .report import RunView, all_charts, write_run_report
     from .report.compare import load_run_set
+    from .units import format_time
 
     window = parse_window(args.window)
     runs = load_run_set(args.run_dir).reps
@@ -221,12 +245,13 @@ def cmd_plot(args) -> int:
     unknown = sorted(set(args.lines or ()) - set(view.lines_run()))
     if unknown:
         raise UserError.single("--lines", " ".join(unknown), f"not a line of this run (lines: {', '.join(view.lines_run())})")
-    out = args.out if args.out is not None else args.run_dir / "plots"
-    with StagedDir(out) as stage:  # replaces the folder: it may hold only charts and reports
-        if out.exists() and (not out.is_dir() or any(p.is_dir() or p.suffix not in (".png", ".html")
-                                                     for p in out.iterdir())):
-            raise UserError.single(str(out), "--out", "is not a folder of charts (.png) and reports (.html), and "
-                                   "plot replaces the whole folder; choose another --out")
+    shown = window or view.peak_hour
+    stamp = [format_time(t).replace(":", "")[:4] for t in shown]
+    out = args.out if args.out is not None else args.run_dir / _folder_name(["plots", *stamp, *(args.lines or [])])
+    _refuse_inputs(out, [args.run_dir])
+    identity = {"run": str(args.run_dir.resolve()), "window": "-".join(stamp), "lines": " ".join(args.lines or [])}
+    with StagedDir(out, "plots", identity) as stage:
+        check_output_dir(out, args.force, replaces_same=identity, kinds=("plots",))
         charts = all_charts(view, stage.path, window, args.lines)
         write_run_report(view, charts, stage.path / "report.html")
     print(f"wrote {len(charts)} charts and {out / 'report.html'}")
@@ -236,12 +261,16 @@ def cmd_plot(args) -> int:
 def cmd_compare(args) -> int:
     from .report import compare_runs
 
-    out = args.out if args.out is not None else ROOT / "results" / "compare"
-    with StagedDir(out) as stage:
-        check_output_dir(out, args.force)
+    names = [p.name if p.exists() else f"{p.parent.name}-{p.name}" for p in args.run_dirs]  # a sweep's point
+    out = args.out if args.out is not None else ROOT / "results" / "compare" / _folder_name(["-vs-".join(names)])
+    _refuse_inputs(out, args.run_dirs)
+    identity = {"runs": " ".join(str(p.resolve()) for p in args.run_dirs)}
+    with StagedDir(out, "compare", identity) as stage:
+        check_output_dir(out, args.force, replaces_same=identity if args.out is None else None)
         written = compare_runs(args.run_dirs, stage.path)
-    print(f"compared {len(args.run_dirs)} runs: wrote {len(written)} files into {out} (kpis.md, kpis.csv, "
-          "report.html, plots/)")
+    charts = sum(p.suffix == ".png" for p in written)
+    print(f"compared {len(args.run_dirs)} runs: wrote {out} (kpis.md, kpis.csv, report.html"
+          + (f", {charts} charts in plots/)" if charts else "; no charts: the runs kept no tables)"))
     return 0
 
 
@@ -260,9 +289,14 @@ def cmd_list(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import load_sweep, run_sweep
+    from .sweep import check_points, load_sweep, run_sweep
 
     sweep = load_sweep(args.sweep)
+    broken = check_points(sweep)
+    if len(broken) == len(sweep.points):
+        raise UserError(broken)
+    for problem in broken:
+        log.warning("%s (its runs will be recorded as failed)", problem)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise UserError.single("", "--workers", "expected a whole number of at least 1")
@@ -281,10 +315,13 @@ def cmd_sweep(args) -> int:
 
     try:
         summary = run_sweep(sweep, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
-                            force=args.force, progress=progress)
-    except KeyboardInterrupt:
-        print(f"interrupted: the complete runs are in {out}; --resume finishes the sweep", file=sys.stderr)
-        raise
+                            force=args.force, progress=progress,
+                            notify=None if args.quiet else print)
+    except KeyboardInterrupt as exc:
+        signum = exc.args[0] if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"interrupted ({signal.Signals(signum).name}): the runs completed so far are in {out}; --resume "
+              "finishes the sweep", file=sys.stderr)
+        raise Interrupted(signum, "reported") from None
     finally:
         if bar is not None:
             bar.close()
@@ -295,26 +332,30 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _check_output_file(out: Path, force: bool) -> None:
-    """Refuse to overwrite an existing file unless forced (and never a directory)."""
+def _check_output_file(out: Path, force: bool, ours: Callable[[Path], bool], what: str) -> None:
+    """Refuse to replace an existing file unless forced, and even then one this simulator did not
+    write (`ours(out)` says whether it did); never a directory or a link."""
+    if out.is_symlink():
+        raise UserError.single(str(out), "--out", "is a symbolic link; give the file itself")
     if out.is_dir():
         raise UserError.single(str(out), "--out", "is a directory; expected a file name")
     if out.exists() and not force:
         raise UserError.single(str(out), "--out", "exists (use --force to replace it)")
+    if out.exists() and not ours(out):
+        raise UserError.single(str(out), "--out", f"is not {what}: --force replaces only such a file; choose "
+                               "another file name")
 
 
 def cmd_import_gtfs(args) -> int:
-    from .gtfs import import_feed, network_yaml
+    from .gtfs import import_feed, is_imported_network, network_yaml
+    from .safefs import OutputLock, atomic_write_text
 
     out = args.out if args.out is not None else ROOT / "networks" / f"{args.feed.stem}.yaml"
-    _check_output_file(out, args.force)
+    _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
     network = import_feed(args.feed, args.date, args.agencies, args.routes)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        tmp.write_text(network_yaml(network), encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with OutputLock(out):
+        _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
+        atomic_write_text(out, network_yaml(network))
     lines = network["lines"]
     print(f"wrote {out}: {len(network['stations'])} stations, {len(lines)} lines, "
           f"{sum(len(p['timetable']) for ln in lines for p in ln['patterns'])} services")
@@ -323,14 +364,18 @@ def cmd_import_gtfs(args) -> int:
 
 
 def cmd_export_gtfs(args) -> int:
-    from .gtfs import export_feed
+    from .gtfs import export_feed, is_exported_feed
+    from .safefs import OutputLock
 
-    _check_output_file(args.out, args.force)
+    _check_output_file(args.out, args.force, is_exported_feed, "a feed written by export-gtfs")
     if not is_feed(args.source) and detect_kind(read_yaml(args.source)) == "scenario":
         network = load_scenario(args.source).network  # the network as the scenario runs it
     else:
         network = load_network(args.source)[0]
-    export_feed(network, args.out)  # written to a temporary file and renamed when complete
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(args.out):
+        _check_output_file(args.out, args.force, is_exported_feed, "a feed written by export-gtfs")
+        export_feed(network, args.out)  # written to a temporary file and renamed when complete
     print(f"wrote {args.out}: {len(network.stations)} stations, {len(network.lines)} routes, "
           f"{sum(len(p.departures) for p in network.patterns):,} trains")
     return 0
@@ -384,7 +429,8 @@ def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
         return 2
     except KeyboardInterrupt as exc:
         signum = exc.args[0] if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"interrupted ({signal.Signals(signum).name}); nothing was written", file=sys.stderr)
+        if "reported" not in exc.args:
+            print(f"interrupted ({signal.Signals(signum).name}); nothing was written", file=sys.stderr)
         return 128 + signum
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -16,13 +16,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
-from ..io import current_umask
 from ..network import Network, Pattern, path_walk_s
+from ..safefs import atomic_write
 from ..units import format_time
 
 TIMEZONE = "Asia/Shanghai"
@@ -134,20 +132,34 @@ def _transfers(network: Network) -> list[list]:
     return rows
 
 
+ZIP_COMMENT = b"GTFS feed written by yrd-sim export-gtfs"
+"""The archive comment of every feed written here: export-gtfs --force replaces only such a file."""
+
+
+def written_here(path: Path) -> bool:
+    """Whether `path` is a feed this simulator exported (a regular file, not a link, whose archive
+    comment is ZIP_COMMENT)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.comment == ZIP_COMMENT
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _write_zip(path: Path, tables: dict[str, list[list]]) -> Path:
     """The tables as CSV files in a zip at `path`, replacing it only once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.comment = ZIP_COMMENT
             for name, rows in tables.items():
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows(rows)
                 z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text.getvalue(),
                            compress_type=zipfile.ZIP_DEFLATED)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
     return path

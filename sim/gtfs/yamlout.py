@@ -56,3 +56,14 @@ def network_yaml(network: dict) -> str:
 def write_network(network: dict, path: str | Path) -> None:
     """Write the network as commented YAML to `path` (UTF-8)."""
     Path(path).write_text(network_yaml(network), encoding="utf-8")
+
+
+def is_imported_network(path: str | Path) -> bool:
+    """Whether `path` is a network file written by import-gtfs (a regular file, not a link, that
+    opens with this module's header): import-gtfs --force replaces only such a file."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    first = _comment(HEADER.split("\n\n")[0], "").splitlines()[0]
+    with open(path, "rb") as handle:
+        return handle.read(len(first.encode("utf-8"))).decode("utf-8", "replace") == first

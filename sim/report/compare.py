@@ -19,6 +19,7 @@ from .. import plotting
 from ..errors import UserError
 from ..io import LoadedRun, load_results
 from ..metrics import flatten
+from ..ownership import read_marker
 from .charts import Job, chart_job, path_sections_mean, render
 from .view import RunView
 
@@ -55,11 +56,19 @@ def load_run_set(path: Path) -> RunSet:
     """A run directory, a directory of replications, or a sweep point (`SWEEP_DIR/<point id>`: its
     replications' run directories, which may hold only their summary and manifest)."""
     path = Path(path)
-    if not path.exists() and (path.parent / "sweep.json").is_file():
+    if not path.exists() and _is_sweep(path.parent):
         return _sweep_point(path.parent, path.name)
+    if not path.exists():
+        raise UserError.single(str(path), "", "does not exist")
     reps = sorted(p for p in path.glob("rep-*") if p.is_dir())
     runs = [load_results(p) for p in reps] if reps else [load_results(path)]
     return RunSet(runs[0].manifest.get("scenario_name", path.name), runs)
+
+
+def _is_sweep(path: Path) -> bool:
+    """A sweep directory (its marker; `sweep.json` in those written by earlier versions)."""
+    marker = read_marker(path)
+    return (marker is not None and marker.kind == "sweep") or (path / "sweep.json").is_file()
 
 
 def _sweep_point(sweep_dir: Path, point: str) -> RunSet:

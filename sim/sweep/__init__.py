@@ -6,9 +6,9 @@ processes or a Dask cluster, summarised per run and per point with confidence in
 """
 
 from .runner import run_sweep
-from .spec import Sweep, expand, load_sweep
+from .spec import Sweep, check_points, expand, load_sweep
 
-__all__ = ["Sweep", "expand", "load_sweep", "run_sweep", "run_sweep_file"]
+__all__ = ["Sweep", "check_points", "expand", "load_sweep", "run_sweep", "run_sweep_file"]
 
 
 def run_sweep_file(path, out=None, workers: int = 1, scheduler: str | None = None, resume: bool = False,

@@ -48,6 +48,8 @@ class Task:
     """The sweep directory (the run goes to runs/<run_id>/)."""
     tables: tuple[str, ...]
     engine: str = "bulk"
+    base: str = ""
+    """Digest of the base scenario and its network files (a resumed sweep reruns a run made on another)."""
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -55,9 +57,10 @@ def run_task(task: Task) -> dict[str, Any]:
     status, error, wall_s and every flattened KPI). A failing run gives status `failed` and its
     error instead of raising."""
     from .. import api
-    from ..io import StagedDir, manifest, write_json
-    from ..metrics import flatten, rounded
+    from ..metrics import flatten
+    from ..rundir import run_identity, write_run_dir
     from ..scenario import load_scenario
+    from ..staging import StagedDir, check_output_dir
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
@@ -68,16 +71,12 @@ def run_task(task: Task) -> dict[str, Any]:
     try:
         scenario = load_scenario(task.scenario, task.overrides)
         result = api.run(scenario, task.seed, task.replication, task.engine, routers=_ROUTERS)
-        summary = rounded(result.summary)
         target = Path(task.out) / "runs" / task.run_id
-        with StagedDir(target) as stage:  # the run appears whole or not at all
-            for name in task.tables:
-                getattr(result.tables, name).to_parquet(stage.path / f"{name}.parquet", index=False,
-                                                        engine="pyarrow", compression="zstd")
-            write_json(stage.path / "summary.json", summary)
-            write_json(stage.path / "manifest.json", {
-                **manifest(result, ["sweep", task.run_id], time.perf_counter() - t0, scenario.network_files),
-                "sweep_point": task.point, "sweep_parameters": task.overrides})
+        with StagedDir(target, "run", run_identity(scenario, task.seed)) as stage:  # the run appears whole or not at all
+            check_output_dir(target, force=True, kinds=("run",))
+            summary = write_run_dir(stage.path, result, ["sweep", task.run_id], t0, task.tables, charts=False,
+                                    extra_manifest={"sweep_point": task.point, "sweep_parameters": task.overrides,
+                                                    "sweep_base": task.base})
         row.update(flatten(summary))
     except UserError as err:
         row.update(status="failed", error="; ".join(str(p) for p in err.problems))
@@ -174,14 +173,51 @@ def check_workers(client, scheduler: str) -> None:
                                f"simulator code than this one (source digest {ours}): install the same revision there")
 
 
-def row_of_run_dir(path: Path, task: Task) -> dict[str, Any] | None:
-    """The summary row of a run already complete (its summary.json written), else None."""
+def _json(path: Path) -> dict | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def recorded_differences(manifest: dict, task: Task) -> list[str]:
+    """How the run recorded in `manifest` differs from `task`: parameters (path: recorded ->
+    now), seed, replication, engine and the base scenario; empty when it is the same run."""
+    diffs = []
+    recorded = manifest.get("sweep_parameters")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    for key in sorted(set(recorded) | set(task.overrides)):
+        old, new = recorded.get(key, "(not set)"), task.overrides.get(key, "(not set)")
+        if _canonical(old) != _canonical(new):
+            diffs.append(f"{key}: {_canonical(old)} -> {_canonical(new)}")
+    for key, now in (("seed", task.seed), ("replication", task.replication), ("engine", task.engine)):
+        if manifest.get(key) != now:
+            diffs.append(f"{key}: {manifest.get(key)} -> {now}")
+    if manifest.get("sweep_base") != task.base:
+        diffs.append("the base scenario or its network files changed")
+    return diffs
+
+
+def row_of_run_dir(path: Path, task: Task) -> dict[str, Any] | str | None:
+    """The summary row of a run already complete with `task`'s parameters; a text naming the
+    differences when it was made with others; None when it is not complete (or its files cannot
+    be read): either way it must run."""
     from ..metrics import flatten
 
-    summary = path / "summary.json"
-    if not summary.is_file():
+    summary, manifest = _json(path / "summary.json"), _json(path / "manifest.json")
+    if summary is None or manifest is None:
         return None
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8")) if (path / "manifest.json").is_file() else {}
+    diffs = recorded_differences(manifest, task)
+    if diffs:
+        return ", ".join(diffs)
+    try:
+        kpis = flatten(summary)
+    except (TypeError, ValueError, AttributeError):
+        return None
     return {"run_id": task.run_id, "point": task.point, "replication": task.replication, "seed": task.seed,
-            "status": "ok", "error": "", **flatten(json.loads(summary.read_text(encoding="utf-8"))),
-            "wall_s": manifest.get("wall_time_s", float("nan"))}
+            "status": "ok", "error": "", **kpis, "wall_s": manifest.get("wall_time_s", float("nan"))}

@@ -25,6 +25,9 @@ from ..loading import Document, read_yaml, validate_model
 from ..schema import Id, Strict
 
 TABLE_NAMES = ("trips", "legs", "trains", "facilities", "fares")
+MAX_RUNS = 10_000
+"""Runs (points x replications) a sweep may have: at a few seconds each, days of work on a machine,
+and a summary table of a few hundred MB; beyond it, split the sweep."""
 DEFAULT_KPIS = ("travel_time_mean_s", "travel_time_p95_s", "wait_mean_s", "transfer_mean_s", "denied_share",
                 "fare_mean_cny")
 
@@ -157,6 +160,16 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def point_count(model: SweepFile) -> int:
+    """How many points `model` expands to (without expanding it)."""
+    count = 1
+    for values in model.grid.values():
+        count *= len(values)
+    for group in model.zip:
+        count *= len(next(iter(group.values())))
+    return count * (model.sample.count if model.sample is not None else 1)
+
+
 def expand(model: SweepFile, seed: int) -> tuple[Point, ...]:
     """The points of a sweep, in a fixed order (axes as written: grid paths, zip groups, sample)."""
     axes: list[list[tuple[dict[str, Any], list[tuple[str, str, float | None]]]]] = []
@@ -217,6 +230,11 @@ def load_sweep(path: str | Path) -> Sweep:
         raise UserError.single(str(path), "", "sweep file not found")
     doc = read_yaml(path)
     model = validate_model(SweepFile, doc)
+    runs = point_count(model) * model.replications
+    if runs > MAX_RUNS:
+        raise UserError([doc.problem((), f"the sweep has {runs:,} runs ({point_count(model):,} points x "
+                                         f"{model.replications} replications); at most {MAX_RUNS:,} are allowed: "
+                                         "split it into several sweeps")])
     scenario = (path.parent / model.scenario).resolve()
     if not scenario.is_file():
         raise UserError([doc.problem(("scenario",), f"scenario file '{model.scenario}' not found (looked for {scenario})")])
@@ -255,3 +273,21 @@ def _check_paths(model: SweepFile, doc: Document, scenario: Path) -> None:
                 problems.append(doc.problem(loc, f"'{path}' is not a parameter of the scenario: {bad[0].message}"))
     if problems:
         raise UserError(problems)
+
+
+def check_points(sweep: Sweep) -> list[Problem]:
+    """Every point's scenario loaded and cross-checked against its network; a problem for each
+    point that cannot run (named by the point's id and label, at the sweep file)."""
+    from ..api import check_scenario
+    from ..scenario import load_scenario
+
+    problems = []
+    for point in sweep.points:
+        try:
+            check_scenario(load_scenario(sweep.scenario_path, sweep.overrides(point)))
+        except UserError as err:
+            first = err.problems[0]
+            more = f" (and {len(err.problems) - 1} more problems)" if len(err.problems) > 1 else ""
+            problems.append(Problem(str(sweep.path), f"point {point.id} ({point.label})",
+                                    f"cannot run: {first}{more}"))
+    return problems

@@ -114,9 +114,12 @@ def prep_failing(base: Path) -> tuple[list, dict]:
 def prep_set_force(base: Path) -> tuple[list, dict]:
     scn = copy_toy(base / "in")
     out = base / "out"
-    out.mkdir()  # an earlier run directory: --force replaces only those
-    for name in ("old.txt", "manifest.json", "summary.json"):
-        (out / name).write_text("{}", encoding="utf-8")
+    from sim.staging import StagedDir
+
+    with StagedDir(out) as stage:  # an earlier output of ours: --force replaces only those
+        for name in ("old.json", "manifest.json", "summary.json"):
+            (stage.path / name).write_text("{}", encoding="utf-8")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")  # added by the user: kept
     return ["run", scn, "--out", out, "--no-plots", "--quiet", "--force", "--set", "demand.total=500"], {"out": out}
 
 
@@ -340,7 +343,8 @@ def test_run_set_demand_total_and_force(jobs):
     job = jobs["set_force"]
     out = job.info["out"]
     assert job.returncode == 0, job.stderr
-    assert not (out / "old.txt").exists()  # --force replaced the directory
+    assert not (out / "old.json").exists()  # --force replaced our files
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # and kept the user's
     assert sorted(p.name for p in job.base.iterdir()) == ["in", "out"]
     assert len(pd.read_parquet(out / "trips.parquet")) == 500
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -382,7 +386,7 @@ def test_run_replications(jobs):
     job = jobs["replications"]
     out = job.info["out"]
     assert job.returncode == 0, job.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["rep-000", "rep-001", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".yrd-sim-output.json", "rep-000", "rep-001", "summary.json"]
     reps = []
     for r in ("rep-000", "rep-001"):
         for name in TABLES:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from toy_text import NET, SCN
 
+from sim.ownership import MARKER
+from sim.staging import StagedDir
+
 REPO = Path(__file__).resolve().parents[2]
 BIG = "demand.total=400000"
 """Enough commuters for the run to last a few seconds."""
@@ -40,10 +43,10 @@ def wait_for_staging(base: Path, proc: subprocess.Popen) -> None:
 
 def test_sigterm_keeps_the_old_run_and_a_second_run_is_refused(tmp_path):
     scn, out = toy(tmp_path), tmp_path / "out"
-    out.mkdir()
     old = {"manifest.json": "{}", "summary.json": "{}"}
-    for name, text in old.items():
-        (out / name).write_text(text, encoding="utf-8")
+    with StagedDir(out) as stage:  # an earlier output of ours
+        for name, text in old.items():
+            (stage.path / name).write_text(text, encoding="utf-8")
     first = start(scn, out, BIG, "--force")
     wait_for_staging(tmp_path, first)
     second = start(scn, out, "demand.total=100", "--force")
@@ -54,7 +57,7 @@ def test_sigterm_keeps_the_old_run_and_a_second_run_is_refused(tmp_path):
     _, err = first.communicate(timeout=60)
     assert first.returncode == 128 + signal.SIGTERM, err
     assert "interrupted (SIGTERM)" in err and "Traceback" not in err
-    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == old
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.name != MARKER} == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "toy_net.yaml", "toy_scn.yaml"]
 
 

@@ -195,7 +195,8 @@ def test_argument_errors_print_without_placeholder(capsys):
     assert "error: arguments: argument command: invalid choice: 'frobnicate'" in err
     assert main(["run", str(TOY_SCN), "--replications", "0", "--no-plots"]) == 2
     err += capsys.readouterr().err
-    assert "error: --replications: expected a whole number of at least 1" in err
+    assert "error: --replications: expected a whole number from 1 to 1000" in err
+    assert main(["run", str(TOY_SCN), "--replications", "1000000000", "--no-plots"]) == 2
     assert "<input>" not in err and "Traceback" not in err
 
 

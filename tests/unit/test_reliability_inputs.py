@@ -16,6 +16,7 @@ import sim.api
 import sim.cli
 import sim.loading
 import sim.plausibility
+import sim.rundir
 from sim.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -266,10 +267,10 @@ def test_internal_error_is_one_line_and_its_traceback_needs_debug(tmp_path, caps
     (errno.EROFS, 2, "permission denied"),
 ])
 def test_disk_full_and_permission_problems_say_so(tmp_path, capsys, monkeypatch, code, exit_code, says):
-    def fail(directory, tables):
+    def fail(directory, *args, **kwargs):
         raise OSError(code, "the system says no", str(directory / "trips.parquet"))
 
-    monkeypatch.setattr(sim.cli, "write_tables", fail)
+    monkeypatch.setattr(sim.rundir, "write_run_dir", fail)
     assert run_toy(toy(tmp_path)) == exit_code
     err = capsys.readouterr().err
     assert "Traceback" not in err and says in err and "trips.parquet" in err
