@@ -14,7 +14,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) run_sim.py run scenarios/baseline.yaml --out results/baseline --force
+	$(PY) run_sim.py run scenarios/baseline.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -385,6 +385,17 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare
             "import-gtfs": cmd_import_gtfs, "export-gtfs": cmd_export_gtfs, "list": cmd_list}
 
 
+OUT_OF_MEMORY = {
+    "run": "lower demand.total (--set demand.total=...) or free memory",
+    "sweep": "a run of the sweep needs more memory than is free: use fewer --workers or lower demand.total in the "
+             "sweep file",
+    "import-gtfs": "import fewer routes (--routes, --agencies) of the feed, or free memory",
+    "compare": "compare fewer runs, or runs with fewer commuters, or free memory",
+    "plot": "free memory, or plot a run with fewer commuters",
+}
+"""What to do when a command runs out of memory (the cause differs by command)."""
+
+
 class Interrupted(KeyboardInterrupt):
     """A termination signal (SIGTERM, SIGHUP), handled like Ctrl-C."""
 
@@ -420,6 +431,7 @@ def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     handled = [s for s in (signal.SIGTERM, signal.SIGHUP)  # unless ignored (nohup) or handled already
                if signal.getsignal(s) is signal.SIG_DFL and threading.current_thread() is threading.main_thread()]
     previous = {s: signal.signal(s, functools.partial(_interrupt, os.getpid())) for s in handled}
+    command = next((a for a in argv if a in COMMANDS), "")
     try:
         args = build_parser(prog).parse_args(argv)
         return COMMANDS[args.command](args)
@@ -444,7 +456,7 @@ def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     except MemoryError:
         if debug:
             traceback.print_exc()
-        print("error: out of memory; lower demand.total or free memory", file=sys.stderr)
+        print(f"error: out of memory; {OUT_OF_MEMORY.get(command, 'free memory and try again')}", file=sys.stderr)
         return 1
     except Exception as exc:  # internal error: one line, the traceback with --debug for the bug report
         if debug:

@@ -130,7 +130,35 @@ def load_results(path: str | Path) -> LoadedRun:
         boarded = legs[legs["t_board"].notna()]
         frames["fares"] = boarded[["commuter_id", "leg", "operator", "fare_cny"]].assign(km=np.nan)
     summary, man = (read(n, lambda f: json.loads(f.read_text(encoding="utf-8"))) for n in ("summary.json", "manifest.json"))
+    _check_shape(p / "summary.json", summary, SUMMARY_SHAPE)
+    _check_shape(p / "manifest.json", man, MANIFEST_SHAPE)
     return LoadedRun(p, **frames, summary=summary, manifest=man)
+
+
+_NUMBER = (int, float)
+SUMMARY_SHAPE = {"commuters": int, "arrived": int, "in_system": int, "travel_time_mean_s": (*_NUMBER, type(None)),
+                 "windows": {"peak_hour": {"from_s": (*_NUMBER, type(None)), "to_s": (*_NUMBER, type(None))}}}
+"""What the charts and reports read from summary.json without further checks (field -> type)."""
+MANIFEST_SHAPE = {"scenario_name": str, "seed": int, "network": dict,
+                  "scenario": {"period": {"start": _NUMBER, "end": _NUMBER}}}
+"""What the charts and reports read from manifest.json without further checks."""
+
+
+def _check_shape(path: Path, doc, shape: dict, where: str = "") -> None:
+    """UserError naming the first field of `doc` (parsed JSON) that is missing or of another type
+    than `shape` gives: a file damaged or not written by this simulator."""
+    if not isinstance(doc, dict):
+        raise UserError.single(str(path), where, "expected a JSON object: the file is damaged or was not written "
+                               "by this simulator")
+    for key, want in shape.items():
+        field = f"{where}.{key}" if where else key
+        if key not in doc:
+            raise UserError.single(str(path), field, "missing: the file is damaged or was not written by this simulator")
+        if isinstance(want, dict):
+            _check_shape(path, doc[key], want, field)
+        elif not isinstance(doc[key], want) or isinstance(doc[key], bool):
+            raise UserError.single(str(path), field, f"unexpected value {json.dumps(doc[key])[:40]}: the file is "
+                                   "damaged or was not written by this simulator")
 
 
 def command_line() -> list[str]:

@@ -43,7 +43,7 @@ class RunView:
         period = run.manifest["scenario"]["period"]
         groups = {c[len("group_"):]: run.trips[c].to_numpy(dtype=bool) for c in run.trips.columns
                   if c.startswith("group_")}
-        return cls(label or run.manifest.get("scenario_name", run.path.name), network_from_manifest(run.manifest),
+        return cls(label or run.manifest.get("scenario_name", run.path.name), network_from_manifest(run.manifest, str(run.path / "manifest.json")),
                    run.trips, run.legs, run.trains, run.facilities, run.summary,
                    (float(period["start"]), float(period["end"])), groups)
 

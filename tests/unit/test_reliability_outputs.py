@@ -275,3 +275,62 @@ def test_links_inside_an_output_are_kept_and_not_followed(tmp_path):
     os.symlink(victim, out / "link.txt")
     assert run_into(scn, out, "--force") == 0
     assert os.path.islink(out / "link.txt") and victim.read_text(encoding="utf-8") == "notes"
+
+
+@pytest.mark.parametrize("command", ["plot", "compare", "import-gtfs", "export-gtfs"])
+def test_every_lock_and_temporary_path_ignores_planted_links(tmp_path, capsys, command):
+    scn = toy(tmp_path)
+    run = tmp_path / "run"
+    assert run_into(scn, run) == 0
+    feed = tmp_path / "feed.zip"
+    assert main(["export-gtfs", str(tmp_path / "toy_net.yaml"), "--out", str(feed)]) == 0
+    out = tmp_path / {"import-gtfs": "o.yaml", "export-gtfs": "o.zip"}.get(command, "o")
+    argv = {"plot": ["plot", str(run), "--out", str(out)],
+            "compare": ["compare", str(run), str(run), "--out", str(out)],
+            "import-gtfs": ["import-gtfs", str(feed), "--out", str(out)],
+            "export-gtfs": ["export-gtfs", str(tmp_path / "toy_net.yaml"), "--out", str(out)]}[command]
+    victim = tmp_path / "victim.txt"
+    victim.write_text("notes", encoding="utf-8")
+    lock = out.with_name(f".{out.name}.lock")
+    os.symlink(victim, lock)
+    assert main(argv) == 2
+    assert "is a symbolic link" in error_lines(capsys)[0] and not out.exists()
+    os.unlink(lock)
+    os.symlink(victim, out.with_name(f".{out.name}.tmp"))  # where older versions put their temporary file
+    assert main(argv) == 0
+    assert victim.read_text(encoding="utf-8") == "notes" and not out.is_symlink()
+    assert not lock.exists()
+    if out.is_file():  # a file output: replaced only with --force, and only when written here
+        assert main(argv) == 2 and main([*argv, "--force"]) == 0
+        out.write_text("my own file", encoding="utf-8")
+        assert main([*argv, "--force"]) == 2
+        assert "--force replaces only such a file" in error_lines(capsys)[-1]
+        assert out.read_text(encoding="utf-8") == "my own file"
+
+
+@pytest.mark.parametrize(("command", "advice"), [("run", "lower demand.total"), ("sweep", "fewer --workers"),
+                                                 ("import-gtfs", "import fewer routes")])
+def test_out_of_memory_says_what_to_do_for_the_command(monkeypatch, capsys, command, advice):
+    import sim.cli
+
+    def exhausted(args):
+        raise MemoryError
+
+    monkeypatch.setitem(sim.cli.COMMANDS, command, exhausted)
+    assert main([command, "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory; ") and advice in err
+
+
+def test_a_damaged_summary_or_manifest_is_named_not_drawn(tmp_path, capsys):
+    scn, out = toy(tmp_path), tmp_path / "out"
+    assert run_into(scn, out) == 0
+    good = {n: (out / n).read_text(encoding="utf-8") for n in ("summary.json", "manifest.json")}
+    for name, text, says in [("summary.json", "{}", "commuters: missing"), ("summary.json", "[1]", "expected a JSON object"),
+                             ("manifest.json", '{"scenario_name": "x", "seed": 1, "network": {}, "scenario": 3}',
+                              "scenario: expected a JSON object"), ("manifest.json", "{", "cannot read")]:
+        (out / name).write_text(text, encoding="utf-8")
+        assert main(["plot", str(out)]) == 2, name
+        (line,) = error_lines(capsys)
+        assert f"{out / name}" in line and says in line, line
+        (out / name).write_text(good[name], encoding="utf-8")
