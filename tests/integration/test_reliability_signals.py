@@ -73,3 +73,27 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
     assert nxt.returncode == 0, err
     assert "left by a command that was killed" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "toy_net.yaml", "toy_scn.yaml"]
+
+
+def test_a_sweep_stopped_by_sigterm_says_where_its_runs_are_and_nothing_else(tmp_path):
+    import yaml
+
+    toy(tmp_path)
+    (tmp_path / "sw.yaml").write_text(yaml.safe_dump({"name": "sw", "scenario": "toy_scn.yaml",
+                                                      "set": {"demand.total": 150_000}, "grid": {"seed": [1, 2, 3]}}),
+                                      encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(REPO / "run_sim.py"), "sweep", str(tmp_path / "sw.yaml"), "--out",
+                             str(out), "--workers", "1", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("p000-r000")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert f"interrupted (SIGTERM): the runs completed so far are in {out}; --resume finishes the sweep" in err
+    assert "nothing was written" not in err and "Traceback" not in err
+    assert (out / "runs" / "p000-r000" / "summary.json").is_file() and not (out / "summary.parquet").exists()
