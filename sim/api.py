@@ -271,6 +271,6 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary["policies"] = policy_summary(net)
     if prep.closures:
         summary["disruptions"] = disruption_summary(prep, tables)
-    summary["warnings"] = prep.warnings
+    summary["warnings"] = list(scenario.warnings) + prep.warnings  # the scenario's were logged when it loaded
     _add_time(timings, "tables", t1)
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

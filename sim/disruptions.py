@@ -49,9 +49,17 @@ class Closure:
 
 
 def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tuple[Closure, ...]:
-    """The closures of a scenario's `disruptions`; UserError naming the field of each mistake."""
+    """The closures of a scenario's `disruptions`; UserError naming the field of each mistake (an id
+    given twice names both places: closures are reported by id)."""
     problems, out = [], []
+    first: dict[str, int] = {}
     for i, spec in enumerate(specs):
+        if spec.id in first:
+            src = doc.source(("disruptions", first[spec.id]))
+            problems.append(doc.problem(("disruptions", i, "id"), f"duplicate disruption id '{spec.id}' (first "
+                                                                  f"defined at {src.file}:{src.line})"))
+            continue
+        first[spec.id] = i
         li = network.line_index.get(spec.line)
         if li is None:
             problems.append(doc.problem(("disruptions", i, "line"), f"unknown line '{spec.line}'"))

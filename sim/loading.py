@@ -6,14 +6,18 @@ turned into `Problem`s naming the file, the field path and the line.
 
 Inputs are bounded before they can cost much: a file must be a regular file of at most
 MAX_FILE_BYTES, its values nest at most MAX_DEPTH deep and, with every alias (`*name`) expanded,
-number at most MAX_NODES, so that a few lines of aliases cannot expand into billions of values.
+number at most MAX_NODES, so that a few lines of aliases cannot expand into billions of values;
+network files include one another at most MAX_INCLUDE_DEPTH deep, and a command takes at most
+MAX_SET_ARGUMENTS `--set` arguments.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, UserError
-from .schema import NetworkFile, ScenarioFile
+from .schema import MAX_PATH_CHARS, NetworkFile, ScenarioFile
 
 MAX_FILE_BYTES = 20_000_000
 """Largest file read (bytes): YAML inputs and OD tables."""
@@ -29,6 +33,10 @@ MAX_DEPTH = 64
 """Deepest nesting of YAML values (the schemas need fewer than ten levels)."""
 MAX_NODES = 1_000_000
 """Most YAML values in one document with every alias expanded."""
+MAX_INCLUDE_DEPTH = 32
+"""Most network files including one another in a row (the shipped networks chain four)."""
+MAX_SET_ARGUMENTS = 1_000
+"""Most `--set` arguments of one command (more belong in a scenario file that extends the one run)."""
 
 # ---------------------------------------------------------------------------------------------------
 # YAML reading
@@ -106,11 +114,20 @@ class Document:
         """A problem at field path `loc`, placed where that value was written; values inside it patched
         in from elsewhere (e.g. `--set` on one of its fields) are named too."""
         src = self.source(loc)
-        inside = sorted({s.file for k, s in self.overlays.items() if len(k) > len(loc) and k[:len(loc)] == loc
-                         and s.file != src.file})
+        inside = sorted(self._patched_under.get(loc, set()) - {src.file})
         if inside:
             message += f" (with {', '.join(inside)})"
         return Problem(src.file, format_loc(src.loc), message, src.line)
+
+    @cached_property
+    def _patched_under(self) -> dict[tuple, set[str]]:
+        """The files that wrote values patched in below each field path (built once: a document with
+        thousands of patched values and as many problems stays linear)."""
+        out: dict[tuple, set[str]] = {}
+        for loc, src in self.overlays.items():
+            for n in range(len(loc)):
+                out.setdefault(loc[:n], set()).add(src.file)
+        return out
 
 
 def _line_map(node: yaml.Node | None, prefix: tuple, out: dict[tuple, int], duplicates: list) -> None:
@@ -306,6 +323,8 @@ def _message(err: dict) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    if kind == "string_too_long":
+        return f"{msg} (this one has {len(err['input']):,})"
     if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
         shown = repr(err["input"])
         if len(shown) <= 60 and f"got {shown}" not in msg:
@@ -342,10 +361,12 @@ def validate_model(model: type[BaseModel], doc: Document) -> Any:
     except ValidationError as exc:
         problems = []
         seen = set()
-        for err in exc.errors():
-            loc = _data_loc(doc.data, err["loc"])
+        errors = [(_data_loc(doc.data, err["loc"]), err) for err in exc.errors()]
+        # text too long is the cause: not also the other forms a field could take (a step's walk)
+        too_long = {loc for loc, err in errors if err["type"] == "string_too_long"}
+        for loc, err in errors:
             key = (loc, err["type"])
-            if key in seen:
+            if key in seen or (loc in too_long and err["type"] != "string_too_long"):
                 continue
             seen.add(key)
             problems.append(doc.problem(loc, _message(err)))
@@ -357,7 +378,11 @@ def validate_model(model: type[BaseModel], doc: Document) -> Any:
 
 
 def parse_set_arguments(items: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings to a dict; values parse as YAML scalars (200000, true, "06:30")."""
+    """`KEY=VALUE` strings to a dict; values parse as YAML scalars (200000, true, "06:30"). At most
+    MAX_SET_ARGUMENTS of them."""
+    if len(items) > MAX_SET_ARGUMENTS:
+        raise UserError.single("", "--set", f"{len(items):,} --set arguments, more than the {MAX_SET_ARGUMENTS:,} "
+                               "allowed; write the changes in a scenario file that `extends` this one")
     out: dict[str, Any] = {}
     problems = []
     for item in items:
@@ -384,12 +409,12 @@ class LoadedNetwork:
 
 def read_network_documents(path: Path) -> list[Document]:
     """Read a network file and, recursively, every file it includes (each once), unvalidated: the
-    root first."""
+    root first. Files include one another at most MAX_INCLUDE_DEPTH deep."""
     order: list[Document] = []
     seen: set[Path] = set()
     problems: list[Problem] = []
 
-    def visit(p: Path, stack: tuple[Path, ...]) -> None:
+    def visit(p: Path, stack: frozenset[Path]) -> None:
         p = p.resolve()
         if p in seen:
             return
@@ -403,19 +428,22 @@ def read_network_documents(path: Path) -> list[Document]:
         includes = doc.data.get("include") if isinstance(doc.data, dict) else None
         if not isinstance(includes, list):
             return  # a malformed include list is reported by the schema check
+        stack = stack | {p}
         for i, inc in enumerate(includes):
-            if not isinstance(inc, str):
-                continue
+            if not isinstance(inc, str) or len(inc) > MAX_PATH_CHARS:
+                continue  # reported by the schema check
             target = p.parent / inc
-            if not target.exists():
+            if not os.path.exists(target):  # False, not an OSError, for a name too long to look up
                 problems.append(doc.problem(("include", i), f"included file '{inc}' not found"))
-                continue
-            if target.resolve() in stack + (p,):
+            elif target.resolve() in stack:
                 problems.append(doc.problem(("include", i), f"include cycle: '{inc}' includes this file again"))
-                continue
-            visit(target, stack + (p,))
+            elif len(stack) >= MAX_INCLUDE_DEPTH:
+                problems.append(doc.problem(("include", i), f"more than {MAX_INCLUDE_DEPTH} files include one another "
+                                                            f"in a row from {path}; at most {MAX_INCLUDE_DEPTH} may"))
+            else:
+                visit(target, stack)
 
-    visit(path, ())
+    visit(path, frozenset())
     if problems:
         raise UserError(problems)
     return order

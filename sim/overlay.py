@@ -41,27 +41,83 @@ def _keyed_field(loc: tuple) -> str | None:
     return None
 
 
+class _Origins:
+    """Where the values of a document were written, by field path (a line, or a `Source`), with the
+    paths below each path indexed (once needed), so that forgetting or renumbering the origins of a
+    value costs the size of that value, not of the document: thousands of patches stay linear."""
+
+    def __init__(self, entries: dict[tuple, Any]) -> None:
+        self.entries = dict(entries)
+        self._below: dict[tuple, set[tuple]] | None = None  # path -> the recorded paths one level below it
+
+    def _index(self) -> dict[tuple, set[tuple]]:
+        if self._below is None:
+            self._below = {}
+            for loc in self.entries:
+                self._link(loc)
+        return self._below
+
+    def _link(self, loc: tuple) -> None:
+        """Index `loc` under each of its prefixes, up to the first already indexed."""
+        while loc:
+            siblings = self._below.setdefault(loc[:-1], set())
+            if loc in siblings:
+                return
+            siblings.add(loc)
+            loc = loc[:-1]
+
+    def __setitem__(self, loc: tuple, value: Any) -> None:
+        self.entries[loc] = value
+        if self._below is not None:
+            self._link(loc)
+
+    def _pop_under(self, loc: tuple) -> dict[tuple, Any]:
+        """Remove the origins of `loc` and of everything under it; returns them."""
+        below = self._index()
+        if loc:
+            below.get(loc[:-1], set()).discard(loc)
+        out, stack = {}, [loc]
+        while stack:
+            k = stack.pop()
+            if k in self.entries:
+                out[k] = self.entries.pop(k)
+            stack.extend(below.pop(k, ()))
+        return out
+
+    def forget(self, loc: tuple) -> None:
+        """Drop the origins of `loc` and everything under it."""
+        self._pop_under(loc)
+
+    def renumber(self, list_loc: tuple, new_index: dict[int, int]) -> None:
+        """Move the origins of the items of the list at `list_loc` to their new indices (items not
+        in `new_index` keep theirs)."""
+        n = len(list_loc)
+        moved = [(k, v) for old in sorted(new_index) if new_index[old] != old
+                 for k, v in self._pop_under(list_loc + (old,)).items()]
+        for k, v in moved:
+            self[k[:n] + (new_index[k[n]],) + k[n + 1:]] = v
+
+
 class Patcher:
     """A mutable copy of a document that patches are applied to (see the module docstring)."""
 
     def __init__(self, doc: Document, keyed: bool = False) -> None:
         self.path = doc.path
         self.data = copy.deepcopy(doc.data)
-        self.lines = dict(doc.lines)
-        self.overlays = dict(doc.overlays)
+        self.lines = _Origins(doc.lines)
+        self.overlays = _Origins(doc.overlays)
         self.keyed = keyed
         self.problems: list[Problem] = []
 
     def document(self) -> Document:
-        return Document(self.path, self.data, self.lines, self.overlays)
+        return Document(self.path, self.data, dict(self.lines.entries), dict(self.overlays.entries))
 
     # -- bookkeeping of origins -------------------------------------------------------------------
 
     def _forget(self, loc: tuple) -> None:
         """Drop the recorded origins of `loc` and everything under it."""
-        n = len(loc)
-        self.lines = {k: v for k, v in self.lines.items() if k[:n] != loc}
-        self.overlays = {k: v for k, v in self.overlays.items() if k[:n] != loc}
+        self.lines.forget(loc)
+        self.overlays.forget(loc)
 
     def _record(self, loc: tuple, value: Any, src: Document, src_loc: tuple) -> None:
         """Record that `value`, now at `loc`, was written at `src_loc` of `src` (all its nodes)."""
@@ -72,18 +128,6 @@ class Patcher:
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 self._record(loc + (i,), v, src, src_loc + (i,))
-
-    def _shift_after_removal(self, list_loc: tuple, removed: int) -> None:
-        """Renumber the origins of the items after a removed list item."""
-        n = len(list_loc)
-
-        def moved(k: tuple) -> tuple:
-            if k[:n] == list_loc and len(k) > n and isinstance(k[n], int) and k[n] > removed:
-                return k[:n] + (k[n] - 1,) + k[n + 1:]
-            return k
-
-        self.lines = {moved(k): v for k, v in self.lines.items()}
-        self.overlays = {moved(k): v for k, v in self.overlays.items()}
 
     # -- patching ---------------------------------------------------------------------------------
 
@@ -126,17 +170,20 @@ class Patcher:
     def _merge_keyed(self, loc: tuple, key_field: str, patch: dict, src: Document, src_loc: tuple,
                      null_deletes: bool) -> None:
         items = self.get(loc)
+        position: dict[Any, int] = {}  # id -> index of the first item with it
+        for i, item in enumerate(items):
+            ident = item.get(key_field) if isinstance(item, dict) else None
+            if not isinstance(ident, (dict, list)):
+                position.setdefault(ident, i)
+        removed: set[int] = set()  # removed once the patch is through, so that the positions above hold
         for ident, v in patch.items():
-            at = next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get(key_field) == ident),
-                      None)
+            at = position.get(ident)
             where = src_loc + (ident,)
             if v is None:
                 if at is None:
                     self.problems.append(src.problem(where, f"there is no item '{ident}' here to remove"))
                     continue
-                del items[at]
-                self._forget(loc + (at,))
-                self._shift_after_removal(loc, at)
+                removed.add(at)
             elif not isinstance(v, dict):
                 self.problems.append(src.problem(where, "expected a mapping of fields (or null to remove the item)"))
             elif key_field in v and v[key_field] != ident:
@@ -148,6 +195,20 @@ class Patcher:
                 self.overlays[loc + (len(items) - 1, key_field)] = src.source(where)
             else:
                 self.merge(loc + (at,), v, src, where, null_deletes)
+        if removed:
+            self._remove_items(loc, removed)
+
+    def _remove_items(self, loc: tuple, removed: set[int]) -> None:
+        """Remove the items at the indices `removed` from the list at `loc` with their origins; the
+        origins of the items after them move with them, in one pass however many are removed."""
+        items = self.get(loc)
+        for i in removed:
+            self._forget(loc + (i,))
+        kept = [i for i in range(len(items)) if i not in removed]
+        items[:] = [items[i] for i in kept]
+        new_index = {old: new for new, old in enumerate(kept)}
+        self.lines.renumber(loc, new_index)
+        self.overlays.renumber(loc, new_index)
 
     def raise_if_problems(self) -> None:
         if self.problems:
@@ -188,15 +249,16 @@ def rebase_paths(doc: Document, base_dir: Path) -> Document:
     return patcher.document()
 
 
-def merge_scenarios(parent: Document, child: Document) -> Document:
-    """The child scenario's fields merged over its parent's (null removes a field, except inside
-    `changes`, where null means "remove from the network" and is kept)."""
-    patcher = Patcher(parent)
-    for k, v in child.data.items():
-        if k != "extends":
-            patcher.merge((), {k: v}, child, (), null_deletes=k != "changes")
-    patcher.data.pop("extends", None)
-    patcher._forget(("extends",))
+def merge_scenarios(chain: list[Document]) -> Document:
+    """The scenario `chain[0]` merged over the scenarios it extends (`chain[1]` its parent, `chain[2]`
+    that one's parent, ...): each file's fields over its parent's, in one copy of the farthest parent
+    (null removes a field, except inside `changes`, where null means "remove from the network" and
+    is kept). The last file of the chain extends none."""
+    patcher = Patcher(chain[-1])
+    for child in reversed(chain[:-1]):
+        for k, v in child.data.items():
+            if k != "extends":
+                patcher.merge((), {k: v}, child, (), null_deletes=k != "changes")
     return patcher.document()
 
 
@@ -263,23 +325,39 @@ def apply_network_changes(docs: list[Document], scenario: Document) -> list[Docu
         section = changes.get(kind)
         if not section:
             continue
+        home = _homes(patchers, kind)
+        patches: dict[int, dict] = {}  # patcher -> its part of the section, merged in one go
         for ident, value in section.items():
-            where = ("changes", kind, ident)
-            if kind == "media":
-                home = next((p for p in patchers if isinstance(p.data.get("media"), dict) and ident in p.data["media"]),
-                            None)
-            else:
-                home = next((p for p in patchers if isinstance(p.data.get(kind), list) and any(
-                    isinstance(x, dict) and x.get(KEYED_LISTS[(kind,)]) == ident for x in p.data[kind])), None)
-            if home is None and value is None:
-                problems.append(scenario.problem(where, f"the network has no {kind} item '{ident}' to remove"))
+            if ident not in home and value is None:
+                problems.append(scenario.problem(("changes", kind, ident),
+                                                 f"the network has no {kind} item '{ident}' to remove"))
                 continue
-            target = home or patchers[0]
+            patches.setdefault(home.get(ident, 0), {})[ident] = value
+        for k, patch in patches.items():
+            target = patchers[k]
+            if not isinstance(target.data, dict):
+                continue  # not a network file: the schema check says so
             if kind not in target.data or target.data[kind] is None:
                 target.data[kind] = {} if kind == "media" else []
-            target.merge((kind,), {ident: value}, scenario, ("changes", kind))
+            target.merge((kind,), patch, scenario, ("changes", kind))
     for p in patchers:
         problems.extend(p.problems)
     if problems:
         raise UserError(problems)
     return [p.document() for p in patchers]
+
+
+def _homes(patchers: list[Patcher], kind: str) -> dict[Any, int]:
+    """Id -> the first of `patchers` whose network file defines an item of `kind` with that id."""
+    out: dict[Any, int] = {}
+    for k, p in enumerate(patchers):
+        section = p.data.get(kind) if isinstance(p.data, dict) else None
+        if kind == "media":
+            ids = list(section) if isinstance(section, dict) else []
+        else:
+            field = KEYED_LISTS[(kind,)]
+            ids = [x.get(field) for x in section if isinstance(x, dict)] if isinstance(section, list) else []
+        for ident in ids:
+            if not isinstance(ident, (dict, list)):
+                out.setdefault(ident, k)
+    return out

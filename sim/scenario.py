@@ -12,20 +12,24 @@ left out when the YAML files define media, and so are media an earlier feed defi
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from . import disruptions
+from . import disruptions, plausibility
 from .errors import Problem, UserError
 from .loading import Document, LoadedNetwork, read_network_documents, read_yaml, validate_model, validate_network
 from .network import Network, build_network
 from .overlay import apply_network_changes, apply_set_overrides, merge_scenarios, rebase_paths
 from .policies import apply_coordination
-from .schema import GtfsFeedSpec, NetworkFile, ScenarioFile
+from .schema import MAX_PATH_CHARS, GtfsFeedSpec, NetworkFile, ScenarioFile
 
+MAX_EXTENDS = 32
+"""Most scenario files one scenario extends in a row (its parent, the parent's parent, ...)."""
 NETWORK_LISTS = ("operators", "stations", "lines", "interchanges", "fare_integration", "coordination", "track_links")
 _FEED_ARGUMENTS = {"--date": "date", "--agencies": "agencies", "--routes": "routes"}
 log = logging.getLogger("sim")
@@ -48,6 +52,12 @@ class Scenario:
     @property
     def name(self) -> str:
         return self.model.name
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """Values the schema accepts but a modeller would hardly mean (see plausibility.input_warnings),
+        each naming its file, line and field; logged when the scenario is loaded."""
+        return tuple(plausibility.input_warnings(self))
 
     @property
     def base_dir(self) -> Path:
@@ -91,7 +101,7 @@ def is_feed(path: Path) -> bool:
     """A GTFS feed: a zip file, or a folder holding stops.txt (other folders are not read as
     networks: they get the reader's "is a directory" error)."""
     path = Path(path)
-    return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").is_file())
+    return path.suffix.lower() == ".zip" or (os.path.isdir(path) and os.path.isfile(path / "stops.txt"))
 
 
 def read_network(path: Path) -> list[Document]:
@@ -120,7 +130,7 @@ def _feed_document(path: Path, spec: GtfsFeedSpec, doc: Document | None = None, 
     agencies or routes are placed where the network file gives them."""
     from .gtfs import import_feed
 
-    if doc is not None and not path.exists():
+    if doc is not None and not os.path.exists(path):
         raise UserError([doc.problem(loc + ("feed",), f"GTFS feed '{spec.feed}' not found (looked for {path})")])
     try:
         data = import_feed(path, spec.date, spec.agencies, spec.routes)
@@ -152,27 +162,32 @@ def source_files(loaded: LoadedNetwork) -> tuple[Path, ...]:
 
 
 def read_scenario_document(path: Path, overrides: dict[str, Any] | None = None) -> tuple[Document, tuple[Path, ...]]:
-    """The scenario at `path` merged over the scenarios it `extends` (recursively), with `--set`
-    overrides applied and relative paths made relative to `path`'s directory; and the parent files,
-    nearest first."""
+    """The scenario at `path` merged over the scenarios it `extends` (recursively, at most
+    MAX_EXTENDS of them), with `--set` overrides applied and relative paths made relative to
+    `path`'s directory; and the parent files, nearest first."""
     chain = [read_yaml(path)]
+    seen = {chain[0].path.resolve()}
     while isinstance(chain[-1].data, dict) and "extends" in chain[-1].data:
         doc = chain[-1]
         parent = doc.data["extends"]
-        if not isinstance(parent, str) or not parent:
-            raise UserError([doc.problem(("extends",), "expected the path of the scenario file this one extends")])
+        if not isinstance(parent, str) or not parent or len(parent) > MAX_PATH_CHARS:
+            raise UserError([doc.problem(("extends",), "expected the path of the scenario file this one extends "
+                                                       f"(at most {MAX_PATH_CHARS:,} characters)")])
         target = (doc.path.parent / parent).resolve()
-        if not target.exists():
+        if not os.path.exists(target):  # False, not an OSError, for a name too long to look up
             raise UserError([doc.problem(("extends",), f"scenario file '{parent}' not found (looked for {target})")])
-        if target in [d.path.resolve() for d in chain]:
+        if target in seen:
             raise UserError([doc.problem(("extends",), f"extends cycle: '{parent}' extends this file again")])
+        if len(chain) > MAX_EXTENDS:
+            raise UserError([doc.problem(("extends",), f"{path} extends more than {MAX_EXTENDS} scenario files in a "
+                                                       f"row ({MAX_EXTENDS} up to this one, which extends '{parent}'); "
+                                                       f"at most {MAX_EXTENDS} may be chained")])
+        seen.add(target)
         chain.append(read_yaml(target))
     for doc in chain:
         if not isinstance(doc.data, dict):
             raise UserError.single(str(doc.path), "", "expected a mapping of fields at the top level")
-    merged = chain[-1]
-    for child in reversed(chain[:-1]):
-        merged = merge_scenarios(merged, child)
+    merged = merge_scenarios(chain)
     if overrides:
         merged = apply_set_overrides(merged, overrides)
     return rebase_paths(merged, path.parent), tuple(d.path for d in chain[1:])
@@ -185,7 +200,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     doc, parents = read_scenario_document(path, overrides)
     model = validate_model(ScenarioFile, doc)
     net_path = path.parent / model.network
-    if not net_path.exists():
+    if not os.path.exists(net_path):  # False, not an OSError, for a name too long to look up
         raise UserError([doc.problem(("network",), f"network file '{model.network}' not found (looked for {net_path})")])
     docs = read_network(net_path)
     if any(isinstance(d.data, dict) and "demand" in d.data for d in docs):
@@ -195,8 +210,11 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if model.simulation.end is not None and model.simulation.end < model.period.end:
         raise UserError([doc.problem(("simulation", "end"), "must not be before period.end")])
     disruptions.resolve(network, model.disruptions, doc)
-    return Scenario(path, model, doc.data, network, source_files(loaded), doc,
-                    dict(overrides or {}), loaded, parents)
+    scenario = Scenario(path, model, doc.data, network, source_files(loaded), doc, dict(overrides or {}), loaded,
+                        parents)
+    for warning in scenario.warnings:
+        log.warning("%s", warning)
+    return scenario
 
 
 __all__ = ["Scenario", "load_scenario", "load_network", "NetworkFile", "Problem"]

@@ -8,7 +8,9 @@ Every number has a physical range and must be finite: times up to 72:00; walks, 
 service times up to an hour; run times up to 6 h; headways from 1 s to a day, with at most 10,000
 departures per timetable; capacities up to 100,000 persons; weights and densities up to 1e9 (see
 the constants below). Numbers are numbers: `true`/`false` and quoted numbers ("1000") are refused,
-not converted, and yes/no fields take only `true` or `false`.
+not converted, and yes/no fields take only `true` or `false`. Text has a length too: ids up to 64
+characters, names (and references by id) up to 200, descriptions and sources up to 10,000, paths up
+to 4,096.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ MAX_CAPACITY = 100_000
 MAX_COMMUTERS = 50_000_000
 MAX_SEED = 2**63 - 1
 
+# Longest text in the files (characters; the shipped files stay well within: ids 33, names 41, sources 429).
+MAX_ID_CHARS = 64
+MAX_NAME_CHARS = 200
+"""Names, and references to items by id: a name this long already fills a chart's title."""
+MAX_TEXT_CHARS = 10_000
+"""Descriptions and sources (a network imported from GTFS lists the importer's notes in its
+description)."""
+MAX_PATH_CHARS = 4_096
+"""File paths (Linux's PATH_MAX)."""
+
 
 def _time(value: object) -> float:
     t = parse_time(value)
@@ -65,8 +77,17 @@ def _number(value: object) -> object:
 Clock = Annotated[float, BeforeValidator(_time)]
 """A clock time in seconds since midnight, written as 'HH:MM[:SS]' or a number."""
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=64)]
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=MAX_ID_CHARS)]
 """An identifier: letters, digits, '_' and '-'."""
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+"""A name people read (of a station, line, operator, medium, GTFS agency or route)."""
+Ref = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+"""Items named by their ids, as long as a name at most: a facility (`from.security`), a service
+(`SH11.all.forward`), a section (`a>b`)."""
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+"""Free text: a description, a source."""
+FilePath = Annotated[str, Field(max_length=MAX_PATH_CHARS)]
+"""A file's path, relative to the file that gives it."""
 
 NUMBER = BeforeValidator(_number)
 Int = Annotated[int, NUMBER]
@@ -134,7 +155,7 @@ class Walk(Strict):
     walk_s: Duration
 
 
-Step = str | Walk
+Step = Ref | Walk
 """A step on a path through a station: a facility reference or a walk.
 
 Facility references: in a station's `entry`/`exit`, a facility name of that station (e.g.
@@ -175,7 +196,7 @@ class StationDefaults(Strict):
 class MediumSpec(Strict):
     """A payment medium. `needs_ticket`: a ticket must be bought at a machine on each entry."""
 
-    name: str
+    name: Name
     needs_ticket: Flag = False
 
 
@@ -205,29 +226,29 @@ class FareSpec(Strict):
 
 class OperatorSpec(Strict):
     id: Id
-    name: str
-    name_zh: str | None = None
+    name: Name
+    name_zh: Name | None = None
     fare: FareSpec
     accepts: list[Id] | None = None
     """Media accepted at this operator's gates (all media when absent)."""
     fallback_medium: Id | None = None
     """Medium used instead by holders of a medium this operator does not accept."""
     station_defaults: StationDefaults = Field(default_factory=StationDefaults)
-    source: str | None = None
+    source: Text | None = None
 
 
 class StationSpec(Strict):
     id: Id
     operator: Id
-    name_zh: str
-    name_en: str
+    name_zh: Name
+    name_en: Name
     lat: Annotated[Real, Field(ge=-90, le=90)]
     lon: Annotated[Real, Field(ge=-180, le=180)]
     facilities: dict[Id, FacilityOverride] = Field(default_factory=dict)
     entry: list[Step] | None = None
     exit: list[Step] | None = None
     transfer_walk_s: Duration | None = None
-    source: str | None = None
+    source: Text | None = None
 
 
 class SpeedProfile(Strict):
@@ -312,7 +333,7 @@ class PatternSpec(Strict):
     platforms, shared with those lines' own trains."""
     capacity: Capacity | None = None
     timetable: dict[Literal["forward", "backward"], TimetableSpec]
-    source: str | None = None
+    source: Text | None = None
 
 
 class LineOperations(Strict):
@@ -349,14 +370,14 @@ class LineOperations(Strict):
 class LineSpec(Strict):
     id: Id
     operator: Id
-    name: str
-    name_zh: str | None = None
+    name: Name
+    name_zh: Name | None = None
     color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#444444"
     branches: dict[Id, Annotated[list[tuple[Id, Km]], Field(min_length=2)]]
     """Named runs of consecutive stations, each as [station_id, km post]; branches meet at shared
     stations (which carry the same km post)."""
     speed_profile: SpeedProfile
-    run_s: dict[str, RunTime] = Field(default_factory=dict)
+    run_s: dict[Ref, RunTime] = Field(default_factory=dict)
     """Run-time overrides per segment 'a>b' (seconds, both directions), replacing the profile."""
     dwell_s: Duration = 30.0
     dwell_s_at: dict[Id, Duration] = Field(default_factory=dict)
@@ -366,7 +387,7 @@ class LineSpec(Strict):
     operations: LineOperations | None = None
     """Dwell from passenger flows, separation and recovery in dynamic operations (none: scheduled
     dwell, no separation, no recovery)."""
-    source: str | None = None
+    source: Text | None = None
 
 
 class InterchangePath(Strict):
@@ -385,13 +406,13 @@ class FareLine(Strict):
     """Walk (s) from the platform left to the fare line."""
     walk_after_s: Duration
     """Walk (s) from the fare line to the platform entered."""
-    exit_gates: str
+    exit_gates: Ref
     """Gates passed when leaving the first operator's paid area."""
-    entry_gates: str
+    entry_gates: Ref
     """Gates passed when entering the second operator's paid area."""
-    ticket_machines: str | None = None
+    ticket_machines: Ref | None = None
     """Where media that need a ticket buy one for the second operator."""
-    security: str
+    security: Ref
     """The security check used when the receiving side re-screens transfer passengers."""
 
 
@@ -417,7 +438,7 @@ class InterchangeSpec(Strict):
     paths: list[InterchangePath] = Field(default_factory=list)
     fare_line: FareLine | None = None
     policy: InterchangePolicy | None = None
-    source: str | None = None
+    source: Text | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> InterchangeSpec:
@@ -451,7 +472,7 @@ class FareRule(Strict):
     discount_cny: Cny = 0.0
     clearing: Literal["km_share", "standalone_share"] = "km_share"
     media: list[Id] | None = None
-    source: str | None = None
+    source: Text | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> FareRule:
@@ -486,9 +507,9 @@ class CoordinationRule(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     id: Id
     mode: Literal["independent", "coordinated"] = "independent"
-    feeders: Annotated[list[str], Field(min_length=1)]
-    receiver: str
-    shift_with: list[str] = Field(default_factory=list)
+    feeders: Annotated[list[Ref], Field(min_length=1)]
+    receiver: Ref
+    shift_with: list[Ref] = Field(default_factory=list)
     """Other services shifted by the same offset (e.g. the other branch of a Y-shaped line, so
     that trains keep their spacing on the shared track)."""
     from_: Id = Field(alias="from")
@@ -497,7 +518,7 @@ class CoordinationRule(Strict):
     target_slack_s: Duration = 60.0
     medium: Id | None = None
     """Whose transfer path sets the walking time (default: the quickest path)."""
-    source: str | None = None
+    source: Text | None = None
 
 
 class TrackLinkSpec(Strict):
@@ -510,7 +531,7 @@ class TrackLinkSpec(Strict):
     run_s: RunTime | None = None
     """Run time over the link (s); default: the running line's speed profile over `km`."""
     operator: Id
-    source: str | None = None
+    source: Text | None = None
 
 
 class GtfsFeedSpec(Strict):
@@ -519,10 +540,10 @@ class GtfsFeedSpec(Strict):
     trips), for some `agencies` (ids or names) and `routes` (ids or short names; default: every rail
     route). This file's items take precedence over the feed's of the same id."""
 
-    feed: str
+    feed: FilePath
     date: str | None = None
-    agencies: list[str] | None = None
-    routes: list[str] | None = None
+    agencies: list[Name] | None = None
+    routes: list[Name] | None = None
 
     @field_validator("date", mode="before")
     @classmethod
@@ -536,8 +557,8 @@ class GtfsFeedSpec(Strict):
 class NetworkFile(Strict):
     schema_version: Annotated[Literal[1], NUMBER] = 1
     name: Id | None = None
-    description: str | None = None
-    include: list[str] = Field(default_factory=list)
+    description: Text | None = None
+    include: list[FilePath] = Field(default_factory=list)
     gtfs: list[GtfsFeedSpec] = Field(default_factory=list)
     """GTFS feeds imported into this network (see GtfsFeedSpec)."""
     media: dict[Id, MediumSpec] = Field(default_factory=dict)
@@ -579,6 +600,14 @@ class StationSelector(Strict):
     weights: dict[Id, Weight] = Field(default_factory=dict)
     default_weight: Weight = 1.0
 
+    @field_validator("operators", "lines", "stations")
+    @classmethod
+    def _not_empty(cls, ids: list[str], info: ValidationInfo) -> list[str]:
+        if not ids:  # it would select every station, not none: never what an empty list says
+            raise ValueError(f"an empty list selects every station, as leaving '{info.field_name}' out does; leave "
+                             f"it out, or name at least one of the {info.field_name}")
+        return ids
+
 
 class GeneratorSpec(Strict):
     """Gravity-type OD generator: weight(o, d) = w_o * w_d * exp(-decay * km(o, d)), km straight-line."""
@@ -604,7 +633,7 @@ class SegmentSpec(Strict):
     share: Annotated[Weight, Field(gt=0)]
     """The segment's part of demand.total: a fraction, or a weight (see DemandSpec.segment_shares)."""
     generator: GeneratorSpec | None = None
-    od_table: str | None = None
+    od_table: FilePath | None = None
     """CSV with columns origin, destination, weight (path relative to the scenario file)."""
     profile: Id
     payment: dict[Id, Annotated[Real, Field(ge=0, le=1)]]
@@ -798,8 +827,8 @@ class DisruptionSpec(Strict):
 class ScenarioFile(Strict):
     schema_version: Annotated[Literal[1], NUMBER] = 1
     name: Id
-    description: str | None = None
-    network: str
+    description: Text | None = None
+    network: FilePath
     """Path of the network file, relative to this scenario file."""
     seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
     period: PeriodSpec

@@ -6,13 +6,19 @@ station names, km posts, colours), and returns a `matplotlib.figure.Figure`. It 
 no simulation and touches no pyplot state: figures are plain `Figure` objects on the Agg canvas, so
 they work headless and in notebooks. Units: clock times in seconds since service-day midnight (shown
 as HH:MM), durations in seconds in the tables and minutes on the charts, loads in passengers.
+
+Every chart is drawn and saved with STYLE: text is drawn as written, so names taken from the inputs
+never become mathtext.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ParamSpec
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -25,6 +31,23 @@ _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
 ZOOM_BELOW_LF = 0.35
 """Load profile: when the highest load is below this share of capacity the y axis zooms on the loads."""
 _NICE_TIME_STEPS_S = (60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
+STYLE = {"text.parse_math": False}
+"""rcParams every chart is drawn and saved with. Names from the inputs (stations, lines, services,
+runs, swept values) may hold `$`, `\\`, `_`, `^` or braces, which mathtext would parse between two
+`$` (and fail on, or garble); no label of ours uses mathtext."""
+
+_P = ParamSpec("_P")
+
+
+def styled(draw: Callable[_P, Figure]) -> Callable[_P, Figure]:
+    """The chart function `draw`, run with STYLE: the text it creates keeps it, whatever the
+    rcParams when the figure is shown or saved later (e.g. in a notebook)."""
+    @functools.wraps(draw)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return run
+
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -83,5 +106,6 @@ def save(fig: Figure, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, pil_kwargs={"compress_level": 2})  # fast; files ~10 % larger
+    with matplotlib.rc_context(STYLE):  # tick labels created while drawing follow it too
+        fig.savefig(path, format="png", dpi=DPI, pil_kwargs={"compress_level": 2})  # fast; files ~10 % larger
     return path

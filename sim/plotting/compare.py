@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
-from .common import _PALETTE, _new_figure, _no_data
+from .common import _PALETTE, _new_figure, _no_data, styled
 
 TIME_PARTS = (("access_s", "access", "#a1d99b"), ("wait_s", "wait", "#fdae6b"),
               ("in_vehicle_s", "in vehicle", "#6baed6"), ("transfer_s", "transfer", "#e6550d"),
@@ -115,6 +115,7 @@ def _finite_minutes(seconds: np.ndarray) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+@styled
 def travel_time_cdfs(panels: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
     """Empirical CDFs of door-to-door travel time (min), one panel per commuter group, one curve per run.
 
@@ -167,6 +168,7 @@ def travel_time_cdfs(panels: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
     return fig
 
 
+@styled
 def time_parts(parts: Mapping[str, pd.DataFrame]) -> Figure:
     """Mean door-to-door travel time per commuter split into its parts (min), one panel per group.
 
@@ -220,6 +222,7 @@ def _compact(n: float) -> str:
     return f"{n / 1000:.1f}k" if n >= 10_000 else f"{n:,.0f}"
 
 
+@styled
 def transfer_times(table: pd.DataFrame) -> Figure:
     """Mean time of a transfer (min) at each interchange by payment medium and run.
 
@@ -278,6 +281,7 @@ def transfer_times(table: pd.DataFrame) -> Figure:
 # Fares
 
 
+@styled
 def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
     """Fares by run: mean fare per commuter (CNY, left) and fare revenue per operator (thousand CNY, right).
 
@@ -325,6 +329,7 @@ def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
 # Loads and facilities
 
 
+@styled
 def load_profiles(profiles: Mapping[str, pd.DataFrame], station_names: Mapping[str, str],
                   towards: tuple[str, str], title: str) -> Figure:
     """Mean departing load (passengers) per section along one line path, one line per run.
@@ -365,6 +370,7 @@ def load_profiles(profiles: Mapping[str, pd.DataFrame], station_names: Mapping[s
     return fig
 
 
+@styled
 def facility_waits(waits: pd.DataFrame, title: str = "Mean queueing wait at the busiest facilities") -> Figure:
     """Mean queueing wait (s) at station facilities, one bar per run, longest waits on top.
 

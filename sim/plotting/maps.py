@@ -9,9 +9,10 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from .common import _name, _new_figure, clock_label
+from .common import _name, _new_figure, clock_label, styled
 
 
+@styled
 def network_map(stations: pd.DataFrame, sections: pd.DataFrame, station_names: Mapping[str, str],
                 labelled: Sequence[str], t_from: float, t_to: float) -> Figure:
     """Stations (`stations`: columns station, lat, lon) as dots, and every section between two

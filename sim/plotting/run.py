@@ -13,7 +13,17 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 
-from .common import _PALETTE, ZOOM_BELOW_LF, _clock_axis, _name, _new_figure, _no_data, _of_line, clock_label
+from .common import (
+    _PALETTE,
+    ZOOM_BELOW_LF,
+    _clock_axis,
+    _name,
+    _new_figure,
+    _no_data,
+    _of_line,
+    clock_label,
+    styled,
+)
 
 PERCENTILES = np.asarray([50.0, 85.0, 95.0])
 """Percentiles marked on travel-time CDFs."""
@@ -34,6 +44,7 @@ def _mask_for(trips: pd.DataFrame, mask: pd.Series | np.ndarray, name: str) -> n
     return arr
 
 
+@styled
 def travel_time_distribution(trips_by_label: Mapping[str, pd.DataFrame],
                              groups: Mapping[str, pd.Series | np.ndarray] | None = None) -> Figure:
     """Distribution of door-to-door travel time (min) of arrived commuters, one curve per label.
@@ -140,6 +151,7 @@ def path_sections(trains: pd.DataFrame, line: str, path: Sequence[str], t_from: 
     return df[ok].assign(towards=np.where(there[ok] > here[ok], "up", "down"))
 
 
+@styled
 def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
                       t_from: float, t_to: float, title: str | None = None) -> Figure:
     """Departing load per section along one route of a line (`path`: station ids in km order, for
@@ -222,6 +234,7 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
 # Time-distance (Marey) diagram
 
 
+@styled
 def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, float],
                   station_names: Mapping[str, str], t_from: float, t_to: float,
                   colors: Mapping[str, str] | None = None, service_names: Mapping[str, str] | None = None,
@@ -295,6 +308,7 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
 # Boardings and alightings, crowding over the day, queues
 
 
+@styled
 def boardings_alightings(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
                          t_from: float, t_to: float, title: str | None = None) -> Figure:
     """Passengers boarding and alighting at each station of a route of `line` (`path`: station ids
@@ -322,6 +336,7 @@ def boardings_alightings(trains: pd.DataFrame, line: str, path: Sequence[str], s
     return fig
 
 
+@styled
 def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
                      t_from: float, t_to: float, towards_up: bool, title: str | None = None,
                      bin_s: float = 900.0) -> Figure:
@@ -358,6 +373,7 @@ def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], stati
     return fig
 
 
+@styled
 def queue_lengths(facilities: pd.DataFrame, labels: Mapping[str, str], t_from: float, t_to: float) -> Figure:
     """Persons queueing (joined, not yet served) over time at the facilities named in `labels`
     (facility id -> label, e.g. the busiest ones), one line each, over [t_from, t_to)."""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .common import _PALETTE, _new_figure
+from .common import _PALETTE, _new_figure, styled
 
 MAX_SERIES = 6
 """Beyond this many combinations of the other dimensions, points are drawn without lines."""
@@ -31,6 +31,7 @@ def _positions(df: pd.DataFrame, dim: str) -> tuple[np.ndarray, list[str], list[
     return np.asarray([pos[v] for v in df[f"dim:{dim}"].astype(str)]), labels, list(pos.values())
 
 
+@styled
 def kpi_by_dimension(df: pd.DataFrame, kpi_label: str, dim: str, others: Sequence[str], title: str) -> Figure:
     """The KPI's mean and 95 % interval at each value of `dim`, one line per combination of the
     `others` dimensions (up to MAX_SERIES; beyond, the points without lines)."""
@@ -62,6 +63,7 @@ def kpi_by_dimension(df: pd.DataFrame, kpi_label: str, dim: str, others: Sequenc
     return fig
 
 
+@styled
 def kpi_heatmap(df: pd.DataFrame, kpi_label: str, dim_x: str, dim_y: str, title: str) -> Figure:
     """The KPI's mean over a grid of two dimensions (averaged over any others), each cell annotated."""
     fig = _new_figure(9, 6.5)
