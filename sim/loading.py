@@ -13,6 +13,8 @@ MAX_SET_ARGUMENTS `--set` arguments.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import re
 import stat
@@ -239,16 +241,25 @@ def read_yaml(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         raise UserError.single(str(path), "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        node, data = _parse(text)
+        data, lines, duplicates = _parsed(text)
     except yaml.YAMLError as exc:
         raise UserError.single(str(path), "", *_yaml_problem(exc, text)) from None
-    lines: dict[tuple, int] = {}
-    duplicates: list = []
-    _line_map(node, (), lines, duplicates)
     if duplicates:
         raise UserError([Problem(str(path), format_loc(loc), f"duplicate key (first given on line {first})", line)
                          for loc, line, first in duplicates])
-    return Document(path, data, lines)
+    return Document(path, copy.deepcopy(data), dict(lines))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> tuple[Any, dict[tuple, int], list]:
+    """The data, line of every field path and duplicate keys of YAML `text`. Kept for the texts
+    read last: a sweep loads its base scenario and network files once per point, and parsing
+    (pure Python, to keep line numbers) is most of a load. Callers get a copy of the data."""
+    node, data = _parse(text)
+    lines: dict[tuple, int] = {}
+    duplicates: list = []
+    _line_map(node, (), lines, duplicates)
+    return data, lines, duplicates
 
 
 # ---------------------------------------------------------------------------------------------------

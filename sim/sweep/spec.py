@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ from pydantic import Field, model_validator
 
 from ..errors import Problem, UserError
 from ..loading import Document, read_yaml, validate_model
-from ..schema import Id, Strict
+from ..schema import MAX_SEED, FilePath, Id, Int, Real, Ref, Strict, Text
 
 TABLE_NAMES = ("trips", "legs", "trains", "facilities", "fares")
 MAX_RUNS = 10_000
@@ -38,9 +39,9 @@ class SampleSpec(Strict):
     `integer` are rounded to whole numbers."""
 
     method: Literal["random", "lhs"] = "lhs"
-    count: Annotated[int, Field(ge=1, le=10_000)]
-    ranges: dict[str, tuple[float, float]]
-    integer: list[str] = Field(default_factory=list)
+    count: Annotated[Int, Field(ge=1, le=10_000)]
+    ranges: dict[Ref, tuple[Real, Real]]
+    integer: list[Ref] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ranges(self) -> SampleSpec:
@@ -60,22 +61,22 @@ class SweepFile(Strict):
 
     schema_version: Literal[1] = 1
     name: Id
-    description: str | None = None
-    scenario: str
+    description: Text | None = None
+    scenario: FilePath
     """The base scenario, relative to the sweep file."""
-    set: dict[str, Any] = Field(default_factory=dict)
+    set: dict[Ref, Any] = Field(default_factory=dict)
     """Overrides applied to every point (dotted paths, as `--set`)."""
-    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
-    zip: list[dict[str, Annotated[list[Any], Field(min_length=1)]]] = Field(default_factory=list)
+    grid: dict[Ref, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
+    zip: list[dict[Ref, Annotated[list[Any], Field(min_length=1)]]] = Field(default_factory=list)
     sample: SampleSpec | None = None
-    replications: Annotated[int, Field(ge=1, le=1000)] = 1
-    seed: Annotated[int, Field(ge=0)] | None = None
+    replications: Annotated[Int, Field(ge=1, le=1000)] = 1
+    seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] | None = None
     """Default: the base scenario's seed."""
     keep_tables: bool | list[Literal["trips", "legs", "trains", "facilities", "fares"]] = False
     """Tables written into each run directory (large sweeps keep only summaries)."""
-    reference: dict[str, Any] | None = None
+    reference: dict[Ref, Any] | None = None
     """Parameter values of the point others are compared with (default: the first point)."""
-    kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS))
+    kpis: list[Ref] = Field(default_factory=lambda: list(DEFAULT_KPIS))
     """KPIs (flattened summary names) drawn against the parameters."""
 
     @model_validator(mode="after")
@@ -93,7 +94,21 @@ class SweepFile(Strict):
             raise ValueError(f"parameter(s) varied twice: {', '.join(twice)}")
         if not paths:
             raise ValueError("the sweep varies nothing: give 'grid', 'zip' or 'sample'")
+        values = [self.set, self.grid, self.zip, self.reference]
+        if not all(_finite(v) for v in values):
+            raise ValueError("values must be finite numbers (not .nan or .inf)")
         return self
+
+
+def _finite(value: Any) -> bool:
+    """Whether every number in `value` (nested lists and mappings) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
 
 
 @dataclass(frozen=True)
@@ -288,6 +303,6 @@ def check_points(sweep: Sweep) -> list[Problem]:
         except UserError as err:
             first = err.problems[0]
             more = f" (and {len(err.problems) - 1} more problems)" if len(err.problems) > 1 else ""
-            problems.append(Problem(str(sweep.path), f"point {point.id} ({point.label})",
-                                    f"cannot run: {first}{more}"))
+            problems.append(Problem(str(sweep.path), f"points.{point.id}",
+                                    f"cannot run ({point.label}): {first}{more}"))
     return problems

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import csv
 import io
 import json
 import os
@@ -29,13 +30,14 @@ import resource
 import shutil
 import signal
 import tempfile
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
@@ -62,12 +64,26 @@ TARGETS = (
     ("networks/suzhou_l11.yaml", "validate networks/yrd_today.yaml"),
     ("networks/shanghai_l11.yaml", "validate networks/shanghai_l11.yaml"),
     ("networks/operators.yaml", "validate networks/yrd_today.yaml"),
+    ("scenarios/demo_zone_line_2028.yaml", "validate scenarios/demo_zone_line_2028.yaml"),
+    ("scenarios/sweep_huaqiao.yaml", "validate scenarios/sweep_huaqiao.yaml"),
+    ("toy/sw.yaml", "sweep toy/sw.yaml"),
+    ("toy/feed/stops.txt", "import-gtfs toy/feed"),
+    ("toy/feed/stop_times.txt", "import-gtfs toy/feed"),
+    ("toy/feed/trips.txt", "import-gtfs toy/feed"),
+    ("toy/feed/routes.txt", "import-gtfs toy/feed"),
+    ("toy/feed/calendar.txt", "import-gtfs toy/feed"),
 )
+SWEEP_RUNS = 4
+"""Mutated toy sweeps with more runs than this are validated rather than run."""
+TOY_SWEEP = {"name": "sw", "scenario": "toy_scn.yaml", "set": {"demand.total": 100}, "replications": 1,
+             "grid": {"changes.lines.L1.capacity": [400, 800]}}
+"""A sweep of two small runs on the toy network (its files are mutated like the others)."""
 NUMBERS = (1e308, 2**63, 1e12, 50_000_000, 1e-300, 1e-9, 0, -1, -1e9, float("nan"), float("inf"), True, False,
            "1000", "7", 2.5, 1, 10_000)
 OTHERS = ("text", "", "\x07bell", "é" * 70, [], {}, None, [1, 2], {"x": 1}, "07:00", "99:99")
 BOMB = "".join(f"bomb{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 9 if i else ['"lol"'] * 9) + "]\n" for i in range(9))
 MUTATIONS = ("delete", "retype", "number", "duplicate", "share", "nest", "bomb", "self_alias", "control", "truncate")
+LINE_BREAKS = ("\r", "\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029")
 
 
 class CaseTimeout(BaseException):
@@ -127,6 +143,34 @@ def _mutate(text: str, kind: str, pick: int, value) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False).replace("NESTED", "[" * depth + "1" + "]" * depth)
 
 
+def _mutate_csv(text: str, kind: str, pick: int, value) -> str:
+    """A GTFS table's text with one mutation (the YAML mutation kinds, read for a table: a column
+    deleted, a cell of another type or number, a row duplicated, a cell shared with another row, a
+    row with an extra field, a line break inside a cell, a control character, the file cut short)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if kind == "truncate" or not rows:
+        return text[: pick % max(len(text), 1)]
+    r = 1 + pick % max(len(rows) - 1, 1) if len(rows) > 1 else 0
+    c = pick % max(len(rows[r]), 1)
+    if kind == "delete":
+        for row in rows:
+            del row[c:c + 1]
+    elif kind == "duplicate":
+        rows.insert(r, list(rows[r]))
+    elif kind == "share":
+        rows[r][c:c + 1] = [rows[(pick // 7) % len(rows)][c] if c < len(rows[(pick // 7) % len(rows)]) else ""]
+    elif kind in ("nest", "bomb"):  # a row with an extra field; a cell of a huge time
+        rows[r] = rows[r] + ["extra"] if kind == "nest" else rows[r][:c] + ["999:00:00"] + rows[r][c + 1:]
+    elif kind in ("control", "self_alias"):
+        breaker = LINE_BREAKS[pick % len(LINE_BREAKS)] if kind == "self_alias" else "\x00\x1b"[pick % 2]
+        rows[r][c:c + 1] = [f"{rows[r][c] if c < len(rows[r]) else ''}{breaker}X"]
+    else:
+        rows[r][c:c + 1] = [str(value)]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
 @contextlib.contextmanager
 def _guarded():
     """CASE_SECONDS of wall time and CASE_MEMORY more address space for the block."""
@@ -157,6 +201,14 @@ def _check(base: Path, argv: list[str], code: int, err: str) -> str:
         if argv[0] == "validate":
             return "exit 0 (valid)"
         out = Path(argv[argv.index("--out") + 1])
+        if argv[0] == "sweep":
+            assert (out / "summary.parquet").is_file() and (out / "points.parquet").is_file()
+            return "exit 0 (sweep)"
+        if argv[0] == "import-gtfs":
+            from sim.scenario import load_network
+
+            load_network(out)  # what was written loads
+            return "exit 0 (import)"
         json.loads((out / "summary.json").read_text(encoding="utf-8"))
         total = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scenario"]["demand"]["total"]
         assert len(pd.read_parquet(out / "trips.parquet")) == total
@@ -170,24 +222,51 @@ def _check(base: Path, argv: list[str], code: int, err: str) -> str:
         where = m["where"]
         assert where.startswith("--set") or (base / where).exists() or Path(where).exists(), ln
         whole_file = any(s in ln for s in ("expected a mapping of fields", "this is a network file",
-                                           "this is a scenario file", "not UTF-8"))
+                                           "this is a scenario file", "not UTF-8", "runs on any date",
+                                           "neither calendar.txt nor"))
         assert m["line"] or m["field"] or whole_file, f"error names neither a line nor a field: {ln}"
     return "exit 2"
 
 
-def _copy_inputs(base: Path) -> None:
+def _copy_inputs(base: Path, feed: Path) -> None:
     shutil.copytree(REPO / "networks", base / "networks")
-    shutil.copytree(REPO / "scenarios", base / "scenarios", ignore=shutil.ignore_patterns("sweep*"))
+    shutil.copytree(REPO / "scenarios", base / "scenarios")
     (base / "toy").mkdir()
     for name in ("toy_net.yaml", "toy_scn.yaml"):
         shutil.copy(FIXTURES / name, base / "toy" / name)
+    (base / "toy" / "sw.yaml").write_text(yaml.safe_dump(TOY_SWEEP, sort_keys=False), encoding="utf-8")
+    shutil.copytree(feed, base / "toy" / "feed")
+
+
+def _runs(path: Path) -> int:
+    """How many runs the sweep file at `path` has (0 when it does not load)."""
+    from sim.errors import UserError
+    from sim.sweep import load_sweep
+
+    try:
+        return len(load_sweep(path).runs())
+    except UserError:
+        return 0
+
+
+def _toy_feed(root: Path) -> Path:
+    """The toy network exported as a GTFS feed folder (the tables the import fuzz mutates)."""
+    from sim.gtfs import export_feed
+    from sim.scenario import load_network
+
+    export_feed(load_network(FIXTURES / "toy_net.yaml")[0], root / "feed.zip")
+    with zipfile.ZipFile(root / "feed.zip") as z:
+        z.extractall(root / "feed")
+    return root / "feed"
 
 
 def test_fuzzed_inputs_end_in_a_run_or_a_clear_error(capsys):
     tally: Counter[str] = Counter()
     root = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    feed = _toy_feed(root)
 
     @settings(max_examples=EXAMPLES, derandomize=SEED is None, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no tracing: it slows the cases 5x
               suppress_health_check=list(HealthCheck))
     @seed(int(SEED or 0))
     @given(target=st.sampled_from(TARGETS), kind=st.sampled_from(MUTATIONS), pick=st.integers(0, 2**20),
@@ -195,14 +274,21 @@ def test_fuzzed_inputs_end_in_a_run_or_a_clear_error(capsys):
     def case(target, kind, pick, value):
         base = Path(tempfile.mkdtemp(dir=root))
         try:
-            _copy_inputs(base)
+            _copy_inputs(base, feed)
             mutated, command = target
             path = base / mutated
             if kind == "number" and not isinstance(value, (int, float, str)):
                 value = NUMBERS[pick % len(NUMBERS)]
-            path.write_text(_mutate(path.read_text(encoding="utf-8"), kind, pick, value), encoding="utf-8")
+            mutate = _mutate_csv if path.suffix == ".txt" else _mutate
+            path.write_text(mutate(path.read_text(encoding="utf-8"), kind, pick, value), encoding="utf-8")
             verb, file = command.split()
+            if verb == "sweep" and _runs(path) > SWEEP_RUNS:
+                verb = "validate"  # a long sweep is work, not a hang: its file is still checked whole
             argv = [verb, str(base / file)]
+            if verb == "sweep":
+                argv += ["--out", str(base / "out"), "--quiet", "--workers", "1"]
+            if verb == "import-gtfs":
+                argv += ["--out", str(base / "out.yaml")]
             if verb == "run":
                 argv += ["--out", str(base / "out"), "--quiet", "--no-plots"]
                 if not (file.startswith("toy/") and pick % 4 == 0):  # else the toy's own total, maybe mutated

@@ -95,11 +95,11 @@ def test_sweeps_past_the_run_limit_are_refused_at_once(tmp_path):
 def test_every_point_is_checked_before_running_and_by_validate(tmp_path, capsys):
     path = sweep_file(tmp_path, grid={GATES: [2, -1, 0]})
     problems = check_points(load_sweep(path))
-    assert [p.path.split(" ")[1] for p in problems] == ["p001", "p002"]
+    assert [p.path for p in problems] == ["points.p001", "points.p002"]
     assert all("cannot run" in p.message and "servers" in p.message for p in problems)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "point p001 (servers=-1)" in err and "point p002 (servers=0)" in err
+    assert "points.p001: cannot run (servers=-1)" in err and "points.p002: cannot run (servers=0)" in err
     never = sweep_file(tmp_path, grid={GATES: [-1, -2]})  # no point can run: refused before any run
     assert main(["sweep", str(never), "--out", str(tmp_path / "never"), "--quiet", "--workers", "1"]) == 2
     assert not (tmp_path / "never").exists()
@@ -116,3 +116,11 @@ def test_the_sweep_lock_is_never_opened_through_a_link(tmp_path, capsys):
     os.unlink(tmp_path / ".out.lock")
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []  # no lock left behind
+
+
+@pytest.mark.parametrize("fields", [{"replications": "1000"}, {"grid": {GATES: [2, float("nan")]}},
+                                    {"grid": {GATES: [2]}, "set": {"demand.total": float("inf")}}])
+def test_quoted_numbers_and_non_finite_values_are_refused(tmp_path, fields):
+    with pytest.raises(UserError) as err:
+        load_sweep(sweep_file(tmp_path, **fields))
+    assert "without quotes" in str(err.value) or "finite" in str(err.value)
