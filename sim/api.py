@@ -170,7 +170,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     trains, cut = disruptions.apply(scenario.network, trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
-                      trains, ops, scenario.t_end, seed, replication)
+                      trains, ops, scenario.t_end, seed, replication, m.demand.walking)
     timings["plan"] = time.perf_counter() - t2
     warnings = (facility_load_warnings(plan, scenario.network) + track_warnings(plan, scenario.network)
                 + before_first_train_warnings(plan, scenario.network, router)
@@ -223,7 +223,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
             break  # nobody changes route: the next run would be the same
         assignment = new
         plan = build_plan(net, router, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
-                          plan.ops, plan.t_end, prep.seed, prep.replication)
+                          plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking)
         t = _add_time(timings, "plan", t)
         rec = run_engine(plan, engine, progress)
         t = _add_time(timings, "simulation", t)

@@ -3,8 +3,9 @@ pre-drawn service times.
 
 An itinerary template is the sequence of steps for one (route, payment medium): FACILITY (queue
 and service at a facility), RIDE (wait on a platform, ride to the alighting station) and END (out
-of the station), each preceded by a walk of `walk` seconds. Service times are drawn before the run,
-per facility in commuter order, so both engines (and policy variants) see the same numbers.
+of the station), each preceded by a walk of `walk` seconds (the mean walker's; commuter i takes
+`walk * walk_factor[i]`). Service times and walking speeds are drawn before the run, per facility
+(per commuter) in commuter order, so both engines (and policy variants) see the same numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from . import rng as rngmod
 from .choice import Assignment
 from .network import FACILITY, Network
 from .routing import Router
+from .schema import WalkingSpec
 from .timetable import Operations, Trains, stop_positions
+from .walking import walk_factors
 
 STEP_FACILITY = 1
 STEP_RIDE = 2
@@ -47,6 +50,7 @@ class Plan:
     template: np.ndarray  # int32 per commuter
     leg_offset: np.ndarray  # int64, n_commuters + 1
     fac_offset: np.ndarray  # int64, n_commuters + 1
+    walk_factor: np.ndarray  # float64 per commuter: their walk time per second of the network's walks
     service_s: np.ndarray  # float64 per facility slot
     slot_facility: np.ndarray  # int32 per facility slot
     t_end: float
@@ -167,8 +171,9 @@ def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: n
 
 def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
                media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, ops: Operations, t_end: float,
-               seed: int, replication: int) -> Plan:
-    """Compile templates for the (route, medium class) pairs in use and draw every service time."""
+               seed: int, replication: int, walking: WalkingSpec | None = None) -> Plan:
+    """Compile templates for the (route, medium class) pairs in use, draw every service time and
+    every commuter's walking speed (`walking`; None: the network's walk times for everyone)."""
     n = len(t_depart)
     klass = medium_classes(router, media)
     representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
@@ -232,6 +237,7 @@ def build_plan(network: Network, router: Router, assignment: Assignment, payment
         template=template,
         leg_offset=leg_offset.astype(np.int64),
         fac_offset=fac_offset.astype(np.int64),
+        walk_factor=walk_factors(walking, n, rngmod.stream(seed, replication, "walking")),
         service_s=service,
         slot_facility=slot_facility,
         t_end=float(t_end),

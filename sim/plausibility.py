@@ -185,7 +185,7 @@ class _Rides:
     step: np.ndarray  # step index
     template: np.ndarray  # the template it belongs to
     leg: np.ndarray  # the router's leg index
-    walk_before: np.ndarray  # s walked from the template's start to its platform (facility time not included)
+    walk_before: np.ndarray  # s the mean walker walks from the template's start to its platform (no facility time)
     first: np.ndarray  # per template, the index of its first ride here; n_templates + 1 entries
 
 
@@ -209,7 +209,7 @@ def before_first_train_warnings(plan: Plan, network: Network, router) -> list[st
     first_ride = rides.first[:-1]
     first_dep = np.asarray([router.legs[k].departures[0] for k in rides.leg[first_ride]])
     tpl = plan.template
-    early = plan.t_depart + rides.walk_before[first_ride][tpl] < first_dep[tpl]
+    early = plan.t_depart + rides.walk_before[first_ride][tpl] * plan.walk_factor < first_dep[tpl]
     if not early.any():
         return []
     line_of = np.asarray([network.platforms[int(plan.step_target[s])].line for s in rides.step[first_ride]])[tpl]
@@ -234,7 +234,7 @@ def after_last_train_warnings(plan: Plan, network: Network, router) -> list[str]
     commuter = np.repeat(np.arange(plan.n_commuters), n_rides)
     k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
     ride = rides.first[plan.template[commuter]] + k  # each of the commuter's rides
-    reach = plan.t_depart[commuter] + rides.walk_before[ride]  # a lower bound on the time they get there
+    reach = plan.t_depart[commuter] + rides.walk_before[ride] * plan.walk_factor[commuter]  # a lower bound
     late = router.next_departure(rides.leg[ride], reach) >= plan.t_end
     stuck = np.zeros(plan.n_commuters, dtype=bool)
     stuck[commuter[late]] = True

@@ -102,7 +102,7 @@ class BulkEngine:
         p = self.plan
         ptr = self.ptr[c] + 1
         self.ptr[c] = ptr
-        t2 = t + p.step_walk[ptr]
+        t2 = t + p.step_walk[ptr] * p.walk_factor[c]
         kind = p.step_kind[ptr]
         first = kind[0]
         if (kind == first).all():  # the usual case: one kind of next step for the whole batch

@@ -51,7 +51,7 @@ class ReferenceEngine:
         yield env.timeout(p.t_depart[i] - env.now)
         first, last = int(p.template_start[p.template[i]]), int(p.template_start[p.template[i] + 1])
         for s in range(first, last):
-            walk = p.step_walk[s]
+            walk = p.step_walk[s] * p.walk_factor[i]
             if walk > 0:
                 yield env.timeout(walk)
             kind = p.step_kind[s]

@@ -9,15 +9,20 @@ feed says that the network cannot express.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from ..errors import Problem, UserError
+from ..loading import format_loc
 from ..schema import NetworkFile
 from . import defaults
 from .blocks import runs
 from .distances import EdgeKm
 from .fares import fare_media, operator_fares
-from .feed import read_feed
+from .feed import SHOWN, Feed, one_line, read_feed
 from .ids import IdMap
 from .lines import Line, Pattern, deviations, make_lines, make_patterns, pattern_spec, run_s_spec, sample_timing
 from .stations import Stations, read_stations
@@ -71,15 +76,48 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
         "interchanges": _interchanges(between, station_ids.of),
         "track_links": _track_links(link_run, patterns, station_ids.of, op_of, stations),
     }
-    NetworkFile.model_validate(data)
+    _check_schema(data, feed)
     return data
 
 
+_SOURCE = re.compile(r"(\w+\.txt) line (\d+)")
+"""Where an item's `source` says it came from: its first file and line."""
+
+
+def _check_schema(data: dict, feed: Feed) -> None:
+    """The network checked against the schema. A value that the feed's own checks let through (a
+    latitude past 90, overlapping frequencies.txt bands, ...) is a UserError at the feed row its
+    item came from, as its `source` says, rather than an internal error."""
+    try:
+        NetworkFile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        shown = [_schema_problem(data, feed, err) for err in errors[:SHOWN]]
+        if len(errors) > SHOWN:
+            shown.append(Problem(str(feed.path), "", f"... and {len(errors) - SHOWN} more problems like these"))
+        raise UserError(shown) from None
+
+
+def _schema_problem(data: dict, feed: Feed, err: dict) -> Problem:
+    """One schema error, at the feed row its item came from when the item's `source` names one."""
+    loc = err["loc"]
+    items = data.get(loc[0]) if loc else None
+    item = items[loc[1]] if isinstance(items, list) and len(loc) > 1 and isinstance(loc[1], int) else {}
+    where = _SOURCE.match(item.get("source", ""))
+    message = (f"the network imported from {'this row' if where else 'the feed'} is invalid: {format_loc(loc)}: "
+               f"{err['msg'].removeprefix('Value error, ')}")
+    if where:
+        return feed.problem(where[1], "", message, int(where[2]))
+    return Problem(str(feed.path), "", one_line(message))
+
+
 def _description(path, day, n_routes: int, trains: int, notes: list[str]) -> str:
+    """One line per fact: the feed's names and ids in the notes kept to their line (see `one_line`),
+    as the description is also printed and logged."""
     lines = [f"Imported from the GTFS feed {Path(path).name} for service day {day.text} ({day.reason}): "
              f"{n_routes} routes, {trains:,} trains."]
     lines += [f"Note: {n}." for n in notes]
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)
 
 
 def _operator(agency: Agency, fare: dict, op_of: dict[str, str]) -> dict:

@@ -1,5 +1,10 @@
 """An imported network as a YAML network file, commented: a header saying where it came from and
-which values are defaults, each item's `source` as a comment above it, one line per station."""
+which values are defaults, each item's `source` as a comment above it, one line per station.
+
+The feed's text (ids, names) reaches the file in two ways, neither of which can add to its
+structure: in comments, kept to one line each (`_comment`), and in values, which only the YAML
+dumper writes (`_dump`), every line break in them escaped.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import textwrap
 from pathlib import Path
 
 import yaml
+
+from .feed import one_line
 
 HEADER = """\
 Network file imported from a GTFS feed (run_sim.py import-gtfs). From the feed: operators
@@ -22,18 +29,37 @@ _LISTS = ("operators", "stations", "lines", "interchanges", "track_links")
 
 
 def _comment(text: str, indent: str) -> str:
-    return "".join(f"{indent}# {line}\n" for line in textwrap.wrap(text, 110 - len(indent)))
+    """`text` as comment lines: any line break or control character in it is a space (see
+    `one_line`), so that nothing of it can end the comment and start a line of YAML."""
+    return "".join(f"{indent}# {line}\n" for line in textwrap.wrap(one_line(text), 110 - len(indent)))
+
+
+class _Dumper(yaml.SafeDumper):
+    """The safe dumper, writing text that holds a line break or another character `one_line`
+    replaces in double quotes, where line breaks and control characters are escaped (\\n, \\N,
+    \\L, ...). PyYAML would otherwise choose single quotes for some, which keep line breaks as they
+    are: a station's line would then span several lines, and NEL (U+0085) in single quotes is read
+    back as a space."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    quoted = one_line(text) != text
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"' if quoted else None)
+
+
+_Dumper.add_representer(str, _represent_text)
 
 
 def _dump(value, flow: bool | None) -> str:
-    return yaml.safe_dump(value, default_flow_style=flow, sort_keys=False, allow_unicode=True,
-                          width=10**6 if flow else 110)
+    return yaml.dump(value, Dumper=_Dumper, default_flow_style=flow, sort_keys=False, allow_unicode=True,
+                     width=10**6 if flow else 110)
 
 
 def network_yaml(network: dict) -> str:
     """The network (as `import_feed` returns it) as commented YAML text."""
     out = [_comment(line, "") for line in HEADER.split("\n\n")]
-    out.append("#\n" + "".join(_comment(line, "") for line in network.get("description", "").splitlines()))
+    # the description's own lines; any other line break in it (from the feed) is a space
+    out.append("#\n" + "".join(_comment(line, "") for line in network.get("description", "").split("\n")))
     head = {k: v for k, v in network.items() if k not in _LISTS}
     out.append(_dump(head, None))
     for kind in _LISTS:

@@ -57,8 +57,11 @@ def test_no_integration_adds_gates_and_screening_to_every_transfer(results):
 
 def test_full_integration_makes_every_medium_seamless_and_charges_a_through_fare(results):
     base, full = results["baseline"], results["huaqiao_full_integration"]
-    by_medium = huaqiao(full)["by_medium"]
-    assert {m: s["transfer_mean_s"] for m, s in by_medium.items()} == {m: 240.0 for m in by_medium}
+    # every medium takes the seamless channel: 240 s of walking for the mean walker, no gate or check
+    t = full.trips
+    changed = t[t["group_cross_border"] & (t["n_transfers"] == 1) & (t["status"] == "arrived")]
+    for medium, x in changed.groupby("payment")["transfer_s"]:
+        assert abs(x.mean() - 240.0) < 4 * x.std(ddof=1) / len(x) ** 0.5 + 1e-9, medium
     assert cross(full)["fare_mean_cny"] < cross(base)["fare_mean_cny"]
     revenue = full.summary["fare_revenue_cny"]
     counted = full.trips[full.trips["t_depart"] >= full.summary["warm_up"]["until_s"]]

@@ -82,6 +82,8 @@ def cases(draw):
     scn = T.scenario(draw(st.integers(20, 250)), names, names, start="06:00", end="07:00", sim_end="08:00",
                      payment={"qr": qr, "ticket": 1.0 - qr}, seed=draw(st.integers(0, 10**6)),
                      operations=mode)
+    if draw(st.booleans()):  # walking speeds that differ between commuters
+        scn["demand"]["walking"] = {"speed_mean_m_s": 1.34, "speed_sd_m_s": draw(st.floats(0.05, 0.5))}
     return net, scn
 
 
