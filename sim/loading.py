@@ -76,6 +76,17 @@ _Loader.add_implicit_resolver(
 )
 
 
+def quoting_dumper() -> type[yaml.SafeDumper]:
+    """A SafeDumper subclass that quotes every string this module's loader would read back as
+    something else: its implicit resolvers are the union of PyYAML's (YAML 1.1) and the loader's
+    (YAML 1.2-style numbers, such as '1e+308', which YAML 1.1 leaves a string and would write bare)."""
+    merged: dict = {}
+    for source in (yaml.SafeDumper.yaml_implicit_resolvers, _Loader.yaml_implicit_resolvers):
+        for key, resolvers in source.items():
+            merged.setdefault(key, []).extend(r for r in resolvers if r not in merged.get(key, []))
+    return type("QuotingDumper", (yaml.SafeDumper,), {"yaml_implicit_resolvers": merged})
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a value was written: a file (or "--set ..." for the command line), the line, and the

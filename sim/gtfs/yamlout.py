@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ..loading import quoting_dumper
 from .feed import one_line
 
 HEADER = """\
@@ -34,7 +35,7 @@ def _comment(text: str, indent: str) -> str:
     return "".join(f"{indent}# {line}\n" for line in textwrap.wrap(one_line(text), 110 - len(indent)))
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(quoting_dumper()):  # type: ignore[misc]
     """The safe dumper, writing text that holds a line break or another character `one_line`
     replaces in double quotes, where line breaks and control characters are escaped (\\n, \\N,
     \\L, ...). PyYAML would otherwise choose single quotes for some, which keep line breaks as they

@@ -95,6 +95,15 @@ def test_line_breaks_in_feed_text_cannot_add_to_the_network_file(tmp_path):
                       for k, v in net.items()}
 
 
+def test_feed_text_that_reads_like_a_number_stays_text(tmp_path):
+    stops = FEED["stops.txt"].replace("A,Alpha,", "A,1e+308,").replace("B,Beta,", "B,0o17,").replace(
+        "C,Gamma,", "C,.inf,")
+    net = import_feed(write_feed(tmp_path / "feed", stops=stops))
+    write_network(net, tmp_path / "n.yaml")
+    network, _ = load_network(tmp_path / "n.yaml")  # the loader reads YAML 1.2 numbers: quoted, they stay names
+    assert [s.name_en for s in network.stations[:3]] == ["1e+308", "0o17", ".inf"]
+
+
 def test_the_description_carries_feed_text_on_its_own_lines_only(tmp_path):
     tables = {**FEED, "agency.txt": FEED["agency.txt"].replace("R,Regional Rail,", f"R,{quoted('Regional' + EVIL)},")}
     net = import_feed(write_feed(tmp_path / "feed", tables))
