@@ -40,6 +40,8 @@ def read_stations(feed: Feed) -> Stations:
     UserError for unknown parents and stations without coordinates."""
     stops = feed.table("stops.txt", ("stop_id",), ("stop_name", "stop_lat", "stop_lon", "location_type",
                                                    "parent_station"))
+    if stops.empty:
+        raise UserError([feed.problem("stops.txt", "", "the file has no stops")])
     dup = stops.index[stops["stop_id"].duplicated()]
     if len(dup):
         raise feed.rows_problem("stops.txt", "stop_id", dup, lambda i: f"duplicate stop_id '{stops.loc[i, 'stop_id']}'")
@@ -62,7 +64,7 @@ def read_stations(feed: Feed) -> Stations:
     station_ids = sorted(set(of.values()))
     row = dict(zip(ids, stops.index))
     coords = pd.DataFrame({"station": [of[s] for s in ids], "lat": lat, "lon": lon})
-    own = coords[[of[s] == s for s in ids]].set_index("station")
+    own = coords[np.asarray([of[s] == s for s in ids], dtype=bool)].set_index("station")
     mean = coords.groupby("station")[["lat", "lon"]].mean()
     lat_of, lon_of = {}, {}
     for st in station_ids:

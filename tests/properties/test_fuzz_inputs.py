@@ -1,8 +1,11 @@
-"""Fuzzing the inputs (hypothesis, derandomised): the shipped networks and scenarios and the toy
-ones, mutated the ways users and accidents break files (a key deleted, a value of another type,
-huge, tiny, negative, NaN, boolean or quoted numbers, a list item duplicated, a value shared by
-an alias, an alias bomb or an alias inside itself, deep nesting, control characters, a file cut
-short), then run through the command line in this process.
+"""Fuzzing the inputs (hypothesis, derandomised): the shipped networks, scenarios and sweep file
+and the toy ones (network, scenario, a small sweep, a GTFS feed exported from the toy network),
+mutated the ways users and accidents break files (a key deleted, a value of another type, huge,
+tiny, negative, NaN, boolean or quoted numbers, a list item duplicated, a value shared by an
+alias, an alias bomb or an alias inside itself, deep nesting, control characters, a file cut
+short; in a feed's tables: a column deleted, a cell of another type, a row duplicated, a row with
+an extra field, a line break inside a cell, a time past the clock's range), then run through the
+command line in this process (run, validate, sweep or import-gtfs).
 
 Every case must end in exit 0 with a complete run directory (toy runs use a small demand.total),
 or in exit 2 with every error line naming a file (or the `--set` argument) and a line or field;
@@ -223,7 +226,7 @@ def _check(base: Path, argv: list[str], code: int, err: str) -> str:
         assert where.startswith("--set") or (base / where).exists() or Path(where).exists(), ln
         whole_file = any(s in ln for s in ("expected a mapping of fields", "this is a network file",
                                            "this is a scenario file", "not UTF-8", "runs on any date",
-                                           "neither calendar.txt nor"))
+                                           "neither calendar.txt nor", "the file has no"))
         assert m["line"] or m["field"] or whole_file, f"error names neither a line nor a field: {ln}"
     return "exit 2"
 

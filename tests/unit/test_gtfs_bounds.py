@@ -371,3 +371,8 @@ def test_values_the_schema_refuses_are_placed_at_the_row_they_came_from(tmp_path
     overlapping = FEED["frequencies.txt"] + "r1,07:30:00,08:00:00,600,1\n"
     p = refused(write_feed(tmp_path / "feed2", frequencies=overlapping)).problems[0]
     assert (p.file, p.line) == (f"{tmp_path}/feed2/routes.txt", 3) and "more than once" in p.message
+
+
+def test_a_stops_file_with_a_header_only_is_named(tmp_path):
+    feed = write_feed(tmp_path / "feed", stops="stop_id")
+    assert "stops.txt: the file has no stops" in str(refused(feed))
