@@ -99,7 +99,7 @@ def cmd_validate(args) -> int:
             if kind == "scenario":
                 from .api import check_scenario
 
-                check_scenario(load_scenario(path))
+                check_scenario(_loading(load_scenario, path))
             elif kind == "sweep":
                 from .sweep import check_points, load_sweep
 
@@ -107,7 +107,7 @@ def cmd_validate(args) -> int:
                 if broken:
                     raise UserError(broken)
             else:
-                load_network(path)
+                _loading(load_network, path)
             print(f"ok: {path}")
         except UserError as err:
             problems.extend(err.problems)
@@ -146,7 +146,7 @@ def cmd_run(args) -> int:
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
         raise UserError.single("", "--seed", f"expected a whole number from 0 to {MAX_SEED}")
     overrides = parse_set_arguments(args.sets)
-    scn = load_scenario(args.scenario, overrides)
+    scn = _loading(load_scenario, args.scenario, overrides)
     out = args.out if args.out is not None else ROOT / "results" / scn.name
     identity = run_identity(scn, args.seed, args.replications)
     interactive = sys.stderr.isatty() and not args.quiet
@@ -389,11 +389,26 @@ OUT_OF_MEMORY = {
     "run": "lower demand.total (--set demand.total=...) or free memory",
     "sweep": "a run of the sweep needs more memory than is free: use fewer --workers or lower demand.total in the "
              "sweep file",
-    "import-gtfs": "import fewer routes (--routes, --agencies) of the feed, or free memory",
+    "import-gtfs": "a feed's tables are read whole before --routes and --agencies apply: cut the feed to the "
+                   "routes needed, or free memory",
     "compare": "compare fewer runs, or runs with fewer commuters, or free memory",
     "plot": "free memory, or plot a run with fewer commuters",
 }
 """What to do when a command runs out of memory (the cause differs by command)."""
+
+
+class OutOfMemory(MemoryError):
+    """Memory ran out where the usual advice for the command does not fit; args[0] is the advice."""
+
+
+def _loading(load, *args):
+    """`load(*args)` (a scenario or network loader); running out of memory there is the network's
+    feed or files, not the demand."""
+    try:
+        return load(*args)
+    except MemoryError:
+        raise OutOfMemory("reading the network (a GTFS feed is read whole: cut it to the routes needed), or "
+                          "free memory") from None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -453,10 +468,11 @@ def main(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
             traceback.print_exc()
         print(f"error: {message}", file=sys.stderr)
         return code
-    except MemoryError:
+    except MemoryError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: out of memory; {OUT_OF_MEMORY.get(command, 'free memory and try again')}", file=sys.stderr)
+        advice = exc.args[0] if isinstance(exc, OutOfMemory) else OUT_OF_MEMORY.get(command, "free memory and try again")
+        print(f"error: out of memory; {advice}", file=sys.stderr)
         return 1
     except Exception as exc:  # internal error: one line, the traceback with --debug for the bug report
         if debug:

@@ -309,7 +309,7 @@ def test_every_lock_and_temporary_path_ignores_planted_links(tmp_path, capsys, c
 
 
 @pytest.mark.parametrize(("command", "advice"), [("run", "lower demand.total"), ("sweep", "fewer --workers"),
-                                                 ("import-gtfs", "import fewer routes")])
+                                                 ("import-gtfs", "cut the feed to the routes")])
 def test_out_of_memory_says_what_to_do_for_the_command(monkeypatch, capsys, command, advice):
     import sim.cli
 
@@ -334,3 +334,17 @@ def test_a_damaged_summary_or_manifest_is_named_not_drawn(tmp_path, capsys):
         (line,) = error_lines(capsys)
         assert f"{out / name}" in line and says in line, line
         (out / name).write_text(good[name], encoding="utf-8")
+
+
+def test_out_of_memory_while_reading_the_network_blames_the_network(tmp_path, monkeypatch, capsys):
+    import sim.cli
+
+    scn = toy(tmp_path)
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(sim.cli, "load_scenario", exhausted)
+    assert main(["run", str(scn), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "out of memory; reading the network" in err and "demand.total" not in err
