@@ -114,6 +114,26 @@ def policy_summary(network) -> dict:
     }
 
 
+def payment_summary(network, trips: pd.DataFrame, fares: pd.DataFrame, kpi_from: float | None) -> dict:
+    """Per operator that does not accept every medium (payment compatibility off): the media it
+    accepts, the medium holders of the others pay with there, and the commuters (starting at or
+    after `kpi_from`) who did so, with the fare they paid that operator (CNY, mean per commuter)."""
+    out = {}
+    counted = trips if kpi_from is None else trips[trips["t_depart"] >= kpi_from]
+    paid_with = counted.set_index("commuter_id")["payment"]
+    for op in network.operators:
+        if op.accepts is None:
+            continue
+        sections = fares[(fares["operator"] == op.id) & fares["commuter_id"].isin(paid_with.index)]
+        medium = paid_with.reindex(sections["commuter_id"]).astype(str).to_numpy()
+        fell_back = sections[~np.isin(medium, list(op.accepts))]
+        per_commuter = fell_back.groupby("commuter_id")["fare_cny"].sum()
+        out[op.id] = {"accepts": sorted(op.accepts), "fallback_medium": op.fallback_medium,
+                      "fallback_commuters": int(len(per_commuter)),
+                      "fallback_fare_mean_cny": round(float(per_commuter.mean()), 2) if len(per_commuter) else None}
+    return out
+
+
 def generate_checked(scenario: Scenario, seed: int, replication: int,
                      total: int | None = None) -> tuple[Demand, dict[str, np.ndarray]]:
     """Demand (of `total` commuters, default demand.total) and the boolean mask of every named OD
@@ -269,6 +289,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     if crowding_info is not None:
         summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)
+    summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
     if prep.closures:
         summary["disruptions"] = disruption_summary(prep, tables)
     summary["warnings"] = list(scenario.warnings) + prep.warnings  # the scenario's were logged when it loaded

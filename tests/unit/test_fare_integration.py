@@ -123,3 +123,45 @@ def test_fare_rule_errors_name_the_field(tmp_path):
     assert {(p.path, p.message) for p in info.value.problems} == {
         ("fare_integration[0].operators[1]", "unknown operator 'XX'"),
         ("fare_integration[0].through_tariff", "unknown operator 'YY'")}
+
+
+@pytest.mark.parametrize("medium", ["sh_app_qr", "sz_app_qr", "transport_card", "single_ticket"])
+def test_removing_integration_never_lowers_a_cross_border_fare(medium):
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    fares = {}
+    for name in ("baseline", "huaqiao_no_integration"):
+        network = load_scenario(root / f"{name}.yaml").network
+        media = tuple(sorted(network.media))
+        fs = FareSystem(network, media)
+        code = {m: i for i, m in enumerate(media)}
+        fares[name] = fares_of(fs, code, [("SZM", 30.0), ("SHM", 40.0)], medium)
+    assert sum(fares["huaqiao_no_integration"]) >= sum(fares["baseline"]), fares
+    if medium == "sh_app_qr":  # in Suzhou, a Shanghai-issued card pays the full fare (no local discount)
+        assert fares["huaqiao_no_integration"][0] == fares["baseline"][0]
+
+
+def test_the_payment_summary_counts_who_paid_with_the_fallback():
+    import pandas as pd
+
+    from sim.api import payment_summary
+
+    class Op:
+        def __init__(self, oid, accepts, fallback):
+            self.id, self.accepts, self.fallback_medium = oid, accepts, fallback
+
+    class Net:
+        operators = [Op("SHM", None, None), Op("SZM", ["sz_app_qr", "card_other"], "card_other")]
+
+    trips = pd.DataFrame({"commuter_id": [0, 1, 2, 3], "payment": ["sh_app_qr", "sz_app_qr", "sh_app_qr", "sh_app_qr"],
+                          "t_depart": [100.0, 100.0, 100.0, 10.0]})
+    fares = pd.DataFrame({"commuter_id": [0, 0, 1, 2, 2, 3], "leg": [0, 1, 0, 0, 1, 0],
+                          "operator": ["SHM", "SZM", "SZM", "SZM", "SZM", "SZM"],
+                          "fare_cny": [7.0, 5.0, 4.0, 3.0, 2.0, 9.0]})
+    out = payment_summary(Net(), trips, fares, kpi_from=50.0)
+    assert list(out) == ["SZM"]  # SHM accepts everything
+    assert out["SZM"] == {"accepts": ["card_other", "sz_app_qr"], "fallback_medium": "card_other",
+                          "fallback_commuters": 2, "fallback_fare_mean_cny": 5.0}  # commuters 0 and 2; 3 before kpi_from
