@@ -5,10 +5,18 @@ iterations (method of successive averages).
 A rider's in-vehicle time multiplier on a train with `load` riders, `seats` seats: 1 + (m_seated
 - 1) * load / seats while everyone can sit, then the mix of seated riders at m_seated and standing
 riders at m_standing (Wardman & Whelan 2011: averages 1.19 seated and 2.32 standing on crowded
-trains). A leg's multiplier is the mean over the platforms it leaves along its ride of the mean
-multiplier of trains departing them in the bin in which the leg is boarded. The extra wait of a
-leg is the mean, over riders boarding its platform in the bin, of the wait beyond the random-
-incidence expectation (time lost to full trains), never below 0.
+trains). The extra wait of a leg is the mean, over riders reaching its boarding platform in the bin
+(on any leg from there), of the wait beyond the random-incidence expectation (time lost to full
+trains), never below 0.
+
+A leg's multiplier for riders reaching its platform in a bin is the mean, over the platforms its
+train leaves along the ride, of the mean multiplier of the trains leaving each platform in the bin
+in which the rider's train is expected there: the middle of the bin, plus the expected wait (random
+incidence and extra), plus the scheduled time from the boarding platform to that platform. A long
+ride boarded before the peak thus meets the peak loads on the platforms it reaches in the peak.
+Times past the tabulated bins clip to the last one (which thus holds every train leaving after its
+start). Both are indexed as route choice reads them: by the bin in which the rider reaches the
+leg's platform.
 """
 
 from __future__ import annotations
@@ -24,10 +32,25 @@ from .schema import CrowdingSpec
 
 @dataclass(frozen=True)
 class CrowdingField:
-    """Per leg option and wait bin of the router: in-vehicle time multiplier and extra wait (s)."""
+    """Per leg option and wait bin of the router (the bin in which the rider reaches the leg's
+    platform): in-vehicle time multiplier and extra wait (s)."""
 
     ivt_factor: np.ndarray
     extra_wait: np.ndarray
+
+
+@dataclass(frozen=True)
+class LegPaths:
+    """The platforms the trains of every leg option leave along the ride (boarding platform up to
+    the stop before the alighting station), flattened in leg option order: those of option k are
+    entries start[k]:start[k + 1]."""
+
+    platform: np.ndarray
+    """Platform index of each entry (int64)."""
+    offset_s: np.ndarray
+    """Scheduled time (s) from leaving the boarding platform to leaving the entry's platform."""
+    start: np.ndarray
+    """First entry of each leg option, and the number of entries at the end (int64)."""
 
 
 def neutral(router: Router) -> CrowdingField:
@@ -50,16 +73,21 @@ def multiplier(load: np.ndarray, seats: np.ndarray, spec: CrowdingSpec) -> np.nd
     return out
 
 
-def leg_paths(router: Router) -> list[np.ndarray]:
-    """For every leg option, the platforms its trains leave along the ride (boarding platform up
-    to the stop before the alighting station), from a pattern serving it."""
-    net = router.net
-    at: dict[tuple[int, int], np.ndarray] = {}
-    for p in net.patterns:
+def leg_paths(router: Router) -> LegPaths:
+    """The platforms every leg option's trains leave and when, from the first pattern serving it
+    (see LegPaths)."""
+    at: dict[tuple[int, int], tuple[tuple[int, ...], np.ndarray]] = {}
+    for p in router.net.patterns:
+        dep = np.asarray(p.dep_offset, dtype=float)
         for i, plat in enumerate(p.platforms[:-1]):
             for j in range(i + 1, len(p.stops)):
-                at.setdefault((plat, p.stops[j]), np.asarray(p.platforms[i:j], dtype=np.int64))
-    return [at[(leg.platform, leg.alight)] for leg in router.legs]
+                if (plat, p.stops[j]) not in at:
+                    at[(plat, p.stops[j])] = (p.platforms[i:j], dep[i:j] - dep[i])
+    paths = [at[(leg.platform, leg.alight)] for leg in router.legs]
+    sizes = np.asarray([len(plats) for plats, _ in paths], dtype=np.int64)
+    return LegPaths(np.asarray([x for plats, _ in paths for x in plats], dtype=np.int64),
+                    np.concatenate([off for _, off in paths]) if paths else np.zeros(0),
+                    np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
 
 
 def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
@@ -105,27 +133,27 @@ class PlatformLookup:
         return self.order[np.minimum(pos, len(self.order) - 1)]
 
 
-def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: CrowdingSpec,
-            paths: list[np.ndarray], lookup: PlatformLookup) -> CrowdingField:
-    """The crowding field of one run (see the module docstring)."""
+def platform_multipliers(router: Router, trains: pd.DataFrame, spec: CrowdingSpec,
+                         lookup: PlatformLookup) -> np.ndarray:
+    """Mean multiplier of the trains leaving each platform in each wait bin [platform, bin]; 1
+    where none leaves."""
     net = router.net
     n_plat, n_bins = len(net.platforms), router.wait_bins.shape[1]
-
-    def bin_of(t: np.ndarray) -> np.ndarray:
-        return np.clip(((t - router.t_start) // WAIT_BIN_S).astype(np.int64), 0, n_bins - 1)
-
-    # mean multiplier of trains departing each platform in each bin
     dep = trains[trains["t_depart"].notna() & (trains["load_after"] > 0)]
     line = _codes(dep["line"], net.line_index)
     call_plat = lookup.call_platform(_codes(dep["service"], lookup.pattern_index), _codes(dep["station"], net.station_index))
     seats = np.asarray([float(ln.ops.seats) if ln.ops else 0.0 for ln in net.lines])[line]
     m = multiplier(dep["load_after"].to_numpy(), seats, spec)
-    cell = call_plat * n_bins + bin_of(dep["t_depart"].to_numpy())
+    cell = call_plat * n_bins + router.wait_bin(dep["t_depart"].to_numpy())
     total = np.bincount(cell, weights=m, minlength=n_plat * n_bins)
     count = np.bincount(cell, minlength=n_plat * n_bins)
-    plat_m = np.where(count > 0, total / np.maximum(count, 1), 1.0).reshape(n_plat, n_bins)
-    ivt = np.vstack([plat_m[path].mean(axis=0) for path in paths]) if paths else np.ones((0, n_bins))
-    # extra wait beyond random incidence, per boarding platform and bin
+    return np.where(count > 0, total / np.maximum(count, 1), 1.0).reshape(n_plat, n_bins)
+
+
+def extra_waits(router: Router, legs: pd.DataFrame, lookup: PlatformLookup) -> np.ndarray:
+    """Extra wait (s) per leg option and bin [leg option, bin]: that of its boarding platform,
+    over the riders who reached it in the bin and boarded (see the module docstring)."""
+    n_plat, n_bins = len(router.net.platforms), router.wait_bins.shape[1]
     boarded = legs[legs["t_board"].notna()]
     lp, alight = lookup.boarding_platform(boarded)
     ok = lp >= 0  # not: riders put off a train cut short who went on with a train of another pattern
@@ -134,12 +162,36 @@ def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: Crow
     t_plat = boarded["t_platform"].to_numpy()
     ride = boarded["ride_before_s"].to_numpy() if "ride_before_s" in boarded else 0.0
     lost = np.maximum(0.0, boarded["t_board"].to_numpy() - ride - t_plat - router.expected_wait(k, t_plat))
-    cell = lp * n_bins + bin_of(t_plat)
+    cell = lp * n_bins + router.wait_bin(t_plat)
     total = np.bincount(cell, weights=lost, minlength=n_plat * n_bins)
     count = np.bincount(cell, minlength=n_plat * n_bins)
     plat_extra = np.where(count > 0, total / np.maximum(count, 1), 0.0).reshape(n_plat, n_bins)
-    extra = plat_extra[[leg.platform for leg in router.legs]] if router.legs else np.zeros((0, n_bins))
-    return CrowdingField(ivt, extra)
+    return plat_extra[[leg.platform for leg in router.legs]] if router.legs else np.zeros((0, n_bins))
+
+
+def ride_multipliers(router: Router, plat_m: np.ndarray, paths: LegPaths, extra: np.ndarray) -> np.ndarray:
+    """In-vehicle time multiplier per leg option and bin of reaching its platform [leg option,
+    bin], from the platform multipliers `plat_m` at the times the train is expected on each
+    platform of the ride (see the module docstring; `extra`: extra waits as from extra_waits)."""
+    n_legs, n_bins = router.wait_bins.shape
+    if n_legs == 0:
+        return np.ones((0, n_bins))
+    mid = router.t_start + (np.arange(n_bins) + 0.5) * WAIT_BIN_S
+    leaves = mid[None, :] + router.wait_bins + extra  # expected departure from the boarding platform
+    # all legs and bins at once; the loop would be, per leg k and bin b, the mean over the entries e
+    # of leg k of plat_m[platform[e], bin of (leaves[k, b] + offset_s[e])]
+    sizes = np.diff(paths.start)
+    at = np.repeat(leaves, sizes, axis=0) + paths.offset_s[:, None]  # [path entry, bin]
+    m = plat_m[paths.platform[:, None], router.wait_bin(at)]
+    return np.add.reduceat(m, paths.start[:-1], axis=0) / sizes[:, None]
+
+
+def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: CrowdingSpec,
+            paths: LegPaths, lookup: PlatformLookup) -> CrowdingField:
+    """The crowding field of one run (see the module docstring)."""
+    extra = extra_waits(router, legs, lookup)
+    return CrowdingField(ride_multipliers(router, platform_multipliers(router, trains, spec, lookup), paths, extra),
+                         extra)
 
 
 def average(previous: CrowdingField, new: CrowdingField, n: int) -> CrowdingField:
