@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import crowding, disruptions
+from . import crowding, disruptions, offsets
 from . import rng as rngmod
 from .choice import Assignment, Chooser
 from .crowding import PlatformLookup, leg_paths
@@ -107,7 +107,7 @@ def policy_summary(network) -> dict:
         "fare_integration": {r.id: {"operators": sorted(network.operators[o].id for o in r.operators),
                                     "policy": r.policy, "clearing": r.clearing,
                                     "discount_cny": r.discount_cny} for r in network.fare_rules},
-        "coordination": {c.id: {"receiver": c.receiver, "mode": c.mode, "offset_s": c.offset_s,
+        "coordination": {c.id: {"receiver": c.receiver, "mode": c.mode, "offset_s": c.offset_s, "method": c.method,
                                 "transfer_time_s": round(c.transfer_time_s, 3), "feeder_arrivals": c.feeder_arrivals,
                                 "planned_wait_independent_s": round(c.mean_wait_independent_s, 3),
                                 "planned_wait_s": round(c.mean_wait_s, 3)} for c in network.coordination_results},
@@ -271,7 +271,13 @@ def _router(scenario: Scenario, routers: dict[str, Router] | None) -> Router:
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
         progress: Callable[[float], None] | None = None, routers: dict[str, Router] | None = None) -> RunResult:
-    """Run one replication in memory and return its tables and KPIs (`routers`: see prepare)."""
+    """Run one replication in memory and return its tables and KPIs (`routers`: see prepare). A
+    coordination rule whose offset is chosen by simulation runs the scenario once per candidate
+    offset (sim.offsets); the run at the chosen offset is returned."""
+    searched = offsets.searched_rules(scenario.network)
+    if searched:
+        routers = {} if routers is None else routers  # the candidates share their routes' search
+        return offsets.search(scenario, searched, lambda scn: run(scn, seed, replication, engine, progress, routers))
     timings: dict[str, float] = {}
     prep = prepare(scenario, seed, replication, timings, routers)
     _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)

@@ -172,6 +172,10 @@ class Coordination:
     window: tuple[float, float]
     target_slack_s: float
     medium: str | None
+    method: str = "planned_wait"
+    candidates_s: tuple[float, ...] | None = None
+    offset_s: float | None = None
+    """A fixed offset (s): set by hand, or by the simulation search for each of its candidates."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ class CoordinationResult:
     feeder_arrivals: int
     mean_wait_independent_s: float
     mean_wait_s: float
+    method: str = "planned_wait"
+    """How the offset was chosen: `planned_wait`, `fixed` (given), or `simulation` (sim.offsets)."""
 
 
 @dataclass(frozen=True)
@@ -897,7 +903,8 @@ class _Builder:
             self.coordination_list.append(Coordination(
                 rule.id, rule.mode, tuple(feeders), recv.index, tuple(shifted[1:]), ends[0], ends[1],
                 (rule.window.start, rule.window.end),
-                rule.target_slack_s, rule.medium))
+                rule.target_slack_s, rule.medium, rule.method,
+                tuple(rule.candidates_s) if rule.candidates_s is not None else None, rule.offset_s))
 
 
 def _clock(t: float) -> str:

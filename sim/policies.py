@@ -10,7 +10,9 @@ before it leaves. The offset minimises the mean
 planned transfer wait, from reaching the platform (feeder arrival + mean transfer time) to the
 first receiving departure at least the slack later, over the feeder arrivals in the rule's window.
 Offsets are whole seconds in [0, longest headway of the receiver), ties to the smallest. The waits
-reported are that mean, without the shift and with it.
+reported are that mean, without the shift and with it. A rule with a fixed `offset_s` uses it as it
+is; a rule whose method is `simulation` is searched by the shell (sim.coordination_search), which
+runs the scenario once per candidate offset with the offset fixed.
 """
 
 from __future__ import annotations
@@ -65,10 +67,23 @@ def coordinate(network: Network, rule: Coordination) -> CoordinationResult:
     ready = arr + walk
     longest = float(np.diff(deps).max()) if len(deps) > 1 else 3600.0
     offsets = np.arange(0.0, np.ceil(longest))
+    if rule.mode == "coordinated" and rule.offset_s is not None:
+        offsets = np.asarray([0.0, float(rule.offset_s)])
     waits = planned_waits(ready, deps, rule.target_slack_s, offsets)
-    best = int(np.argmin(waits)) if rule.mode == "coordinated" else 0
+    best = (len(offsets) - 1 if rule.offset_s is not None else int(np.argmin(waits))) if rule.mode == "coordinated" else 0
+    method = "fixed" if rule.mode == "coordinated" and rule.offset_s is not None else rule.method
     return CoordinationResult(rule.id, recv.id, rule.mode, float(offsets[best]), float(walk), int(len(arr)),
-                              float(waits[0]), float(waits[best]))
+                              float(waits[0]), float(waits[best]), method)
+
+
+def candidate_offsets(network: Network, rule: Coordination) -> list[float]:
+    """The offsets a simulation search tries: the rule's `candidates_s`, or every whole minute
+    below the receiver's longest headway."""
+    if rule.candidates_s is not None:
+        return sorted(set(rule.candidates_s))
+    deps = np.asarray(network.patterns[rule.receiver].departures, dtype=float)
+    longest = float(np.diff(deps).max()) if len(deps) > 1 else 3600.0
+    return [float(x) for x in np.arange(0.0, longest, 60.0)]
 
 
 def apply_coordination(network: Network) -> Network:

@@ -518,6 +518,16 @@ class CoordinationRule(Strict):
     target_slack_s: Duration = 60.0
     medium: Id | None = None
     """Whose transfer path sets the walking time (default: the quickest path)."""
+    method: Literal["planned_wait", "simulation"] = "planned_wait"
+    """How `coordinated` chooses the offset: `planned_wait` (the offset with the least mean planned
+    transfer wait, from the timetables alone) or `simulation` (each of `candidates_s` run on the
+    whole scenario with the same commuters; the offset with the least mean generalised cost of the
+    commuters riding the shifted services, queues and denied boardings included)."""
+    candidates_s: list[Annotated[Real, Field(ge=0, le=HOUR_S)]] | None = None
+    """Offsets (s) tried by `simulation` (default: every whole minute below the receiver's longest
+    headway)."""
+    offset_s: Annotated[Real, Field(ge=0, le=HOUR_S)] | None = None
+    """A fixed offset (s) for `coordinated`, chosen by hand: no search."""
     source: Text | None = None
 
 

@@ -7,6 +7,7 @@
 from .common import DPI, clock_label, save
 from .compare import facility_waits, fares_revenue, load_profiles, time_parts, transfer_times, travel_time_cdfs
 from .maps import network_map
+from .policies import coordination_tradeoff
 from .run import (
                   boardings_alightings,
                   crowding_heatmap,
@@ -18,6 +19,6 @@ from .run import (
 )
 from .sweep import MAX_SERIES, kpi_by_dimension, kpi_heatmap
 
-__all__ = ["DPI", "boardings_alightings", "clock_label", "crowding_heatmap", "facility_waits", "fares_revenue",
+__all__ = ["DPI", "boardings_alightings", "clock_label", "coordination_tradeoff", "crowding_heatmap", "facility_waits", "fares_revenue",
            "MAX_SERIES", "kpi_by_dimension", "kpi_heatmap", "line_load_profile", "load_profiles", "marey_diagram", "network_map", "path_sections", "queue_lengths",
            "save", "time_parts", "transfer_times", "travel_time_cdfs", "travel_time_distribution"]

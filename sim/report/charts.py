@@ -121,6 +121,22 @@ def queue_job(view: RunView, out_dir: Path) -> Job:
                 "ticket machines).")
 
 
+def coordination_jobs(view: RunView, out_dir: Path) -> list[Job]:
+    """A trade-off chart for each coordination rule whose offset was chosen by simulation."""
+    jobs = []
+    for rid, rule in view.summary.get("policies", {}).get("coordination", {}).items():
+        if rule.get("method") != "simulation" or not rule.get("candidates"):
+            continue
+        table = pd.DataFrame(rule["candidates"])
+        title = f"Coordination '{rid}': offsets of {rule.get('receiver')} tried on the whole scenario"
+        jobs.append(chart_job(lambda table=table, rule=rule, title=title: plotting.coordination_tradeoff(
+            table, float(rule["chosen_offset_s"]), title), out_dir / f"coordination_{rid}.png",
+            f"{title}: each offset run with the same commuters; the objective is the {rule.get('objective')}; "
+            f"chosen: {float(rule['chosen_offset_s']):.0f} s (dashed). The other panels show what makes it: the "
+            "transfer flow's wait for the receiving train, commuters left behind by full trains, travel time."))
+    return jobs
+
+
 _PENDING: list[Job] = []
 
 
@@ -148,7 +164,8 @@ def standard_charts(view: RunView, out_dir: Path, window: tuple[float, float] | 
     out_dir.mkdir(parents=True, exist_ok=True)
     window = window or view.peak_hour
     return render(travel_time_jobs(view, out_dir, False) + line_jobs(view, out_dir, window, lines or view.lines_run(),
-                                                                     False) + [map_job(view, out_dir, window)])
+                                                                     False) + [map_job(view, out_dir, window)]
+                  + coordination_jobs(view, out_dir))
 
 
 def all_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None = None,
@@ -159,4 +176,4 @@ def all_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None 
     window = window or view.peak_hour
     return render(travel_time_jobs(view, out_dir, True) + line_jobs(view, out_dir, window, lines or view.lines_run(),
                                                                     True)
-                  + [map_job(view, out_dir, window), queue_job(view, out_dir)])
+                  + [map_job(view, out_dir, window), queue_job(view, out_dir)] + coordination_jobs(view, out_dir))

@@ -186,3 +186,34 @@ def test_engines_agree_with_every_switch_on(tmp_path):
             pd.testing.assert_frame_equal(getattr(bulk, name), getattr(ref, name), check_exact=True)
         assert bulk.summary["fare_revenue_cny"]["OA"] + bulk.summary["fare_revenue_cny"]["OB"] == pytest.approx(
             bulk.trips["fare_cny"].sum(), abs=1e-6)
+
+
+def test_coordination_by_simulation_keeps_the_candidate_with_the_least_generalised_cost(tmp_path):
+    # the equal-headway case above: LB is shifted by each candidate, every run with the same commuters;
+    # the search must keep exactly the candidate whose separate run has the least objective
+    from sim.offsets import outcome
+    from sim.scenario import load_scenario
+
+    a_tt = {"forward": T.headway("06:00", "10:00", 600)}
+    b_tt = {"forward": T.headway("05:53:20", "11:00", 600)}
+    candidates = [0.0, 120.0, 360.0, 480.0]
+    rule = {"id": "c", "mode": "coordinated", "method": "simulation", "candidates_s": candidates,
+            "feeders": ["LA.all.forward"], "receiver": "LB.all.forward", "from": "A2", "to": "B1",
+            "window": {"start": "06:00", "end": "10:00"}, "target_slack_s": 60}
+    policy = {"security": "trust", "seamless_media": "all"}
+    net = T.boundary_network(policy=policy, a_timetable=a_tt, b_timetable=b_tt, coordination=rule)
+    scn = T.write(tmp_path / "search", net, crossing_scenario(600))
+    chosen = run(scn)
+    info = chosen.summary["policies"]["coordination"]["c"]
+    separately = {}
+    for offset in candidates:  # the same scenario with the offset fixed by hand, run on its own
+        fixed = load_scenario(tmp_path / "search" / "scn.yaml", {"changes.coordination.c.offset_s": offset})
+        res = run(fixed)
+        separately[offset] = outcome(res.trips, res.legs, {"LB"}, fixed.model.routing, None, fixed.t_end)["objective_s"]
+        assert res.summary["policies"]["coordination"]["c"]["method"] == "fixed"
+    assert [c["objective_s"] for c in info["candidates"]] == [separately[o] for o in candidates]
+    best = min(candidates, key=lambda o: (separately[o], o))
+    assert info["method"] == "simulation" and info["chosen_offset_s"] == best == info["offset_s"] == 360.0
+    assert len(set(separately.values())) > 1  # the candidates differ: the choice is not a tie
+    onward = chosen.legs[chosen.legs["leg"] == 1]
+    np.testing.assert_allclose((onward["t_board"] - onward["t_platform"]).to_numpy(), 60.0, rtol=0, atol=1e-9)
