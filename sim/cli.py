@@ -6,6 +6,7 @@ the output being written is discarded."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import functools
 import logging
@@ -117,20 +118,34 @@ def cmd_validate(args) -> int:
 
 
 def _progress_bar(t0: float, t1: float, enabled: bool, label: str):
+    """A progress bar over simulated time [t0, t1] (s) on the terminal, and the function the run
+    calls with the simulated clock. The clock is clamped to the bar's range: trains start before
+    the demand period, and the bar must never go below 0 % or past 100 %."""
     if not enabled:
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=round(t1 - t0), desc=label, unit="sim-s", leave=False, file=sys.stderr,
+    # nrows: one bar only; a terminal reporting no height (0 rows) would otherwise hide it
+    bar = tqdm(total=round(t1 - t0), desc=label, unit="sim-s", leave=False, file=sys.stderr, nrows=2,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
-    state = {"last": t0}
+    state = {"shown": 0}
 
     def update(now: float) -> None:
-        now = min(now, t1)
-        bar.update(round(now - state["last"]))
-        state["last"] = now
+        done = round(min(max(now, t0), t1) - t0)
+        if done > state["shown"]:
+            bar.update(done - state["shown"])
+            state["shown"] = done
 
     return bar, update
+
+
+def _warnings_above(bar):
+    """While a progress bar is shown, log messages are printed on their own lines above it."""
+    if bar is None:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(loggers=[logging.getLogger()])  # the console handler is the root's
 
 
 MAX_REPLICATIONS = 1000
@@ -161,7 +176,8 @@ def cmd_run(args) -> int:
             label = scn.name if args.replications == 1 else f"{scn.name} rep {rep}"
             bar, update = _progress_bar(scn.model.period.start, scn.t_end, interactive, label)
             try:
-                result = api.run(scn, args.seed, rep, args.engine, update)
+                with _warnings_above(bar):
+                    result = api.run(scn, args.seed, rep, args.engine, update)
             finally:
                 if bar is not None:
                     bar.close()
