@@ -41,35 +41,45 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Yangtze River Delta commuting-circle transit simulator.")
+    from . import __version__
+
+    p = _Parser(prog=prog, description="Yangtze River Delta commuting-circle transit simulator. Shipped scenarios "
+                "and sweeps may be named without their folder and suffix (run baseline); `list` shows them.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)  # options of every command
     common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", parents=[common], help="check scenario and network files; report every problem")
-    v.add_argument("paths", nargs="+", type=Path)
+    v.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="scenario, network, sweep files or GTFS feeds (shipped scenarios by name)")
     r = sub.add_parser("run", parents=[common], help="run a scenario and write a run directory")
-    r.add_argument("scenario", type=Path)
+    r.add_argument("scenario", type=Path, help="scenario file, or the name of a shipped scenario (e.g. baseline)")
     r.add_argument("--out", type=Path, help="output directory (default results/<scenario name>)")
     r.add_argument("--seed", type=int, help="master seed (default: the scenario's seed)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field by dotted path, e.g. demand.total=200000")
-    r.add_argument("--replications", type=int, default=1)
+    r.add_argument("--replications", type=int, default=1, metavar="R",
+                   help="independent runs with the same seed and replications 0..R-1, with 95 %% confidence "
+                        "intervals in summary.json (default 1)")
     r.add_argument("--force", action="store_true", help="replace a non-empty output directory")
-    r.add_argument("--engine", choices=("bulk", "reference"), default="bulk")
+    r.add_argument("--engine", choices=("bulk", "reference"), default="bulk",
+                   help="bulk (default, fast) or reference (one process per commuter, for checking; same tables)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--no-plots", action="store_true", help="skip the charts and report.html")
     pl = sub.add_parser("plot", parents=[common], help="draw a run's charts (and its report.html) for any time window")
-    pl.add_argument("run_dir", type=Path)
+    pl.add_argument("run_dir", type=Path, help="a run directory, a directory of replications or a sweep point")
     pl.add_argument("--window", help="HH:MM-HH:MM (default: the run's peak hour)")
     pl.add_argument("--lines", nargs="+", help="line ids (default: every line)")
     pl.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots-HHMM-HHMM[-LINES])")
     pl.add_argument("--force", action="store_true", help="replace another plot output folder")
     c = sub.add_parser("compare", parents=[common], help="compare runs: KPI table, charts and report.html")
-    c.add_argument("run_dirs", nargs="+", type=Path)
+    c.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                   help="run directories, directories of replications or sweep points (SWEEP_DIR/pNNN); the first "
+                        "is the reference")
     c.add_argument("--out", type=Path, help="output directory (default results/compare/A-vs-B...)")
     c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     w = sub.add_parser("sweep", parents=[common], help="run a sweep file: a grid of parameters with replications")
-    w.add_argument("sweep", type=Path)
+    w.add_argument("sweep", type=Path, help="sweep file, or the name of a shipped sweep")
     w.add_argument("--out", type=Path, help="sweep directory (default results/<sweep name>)")
     w.add_argument("--workers", type=int, help="local worker processes, or Dask workers with --scheduler local "
                                                 "(default: the machine's cores)")
@@ -78,14 +88,15 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     w.add_argument("--force", action="store_true", help="start the sweep directory again")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     ig = sub.add_parser("import-gtfs", parents=[common], help="a GTFS feed (zip or folder) as a network file")
-    ig.add_argument("feed", type=Path)
+    ig.add_argument("feed", type=Path, help="GTFS feed: a zip file or a folder of its .txt files")
     ig.add_argument("--date", help="service day YYYYMMDD (default: the feed's date with the most trips)")
     ig.add_argument("--agencies", nargs="+", metavar="AGENCY", help="agency ids or names (default: all)")
     ig.add_argument("--routes", nargs="+", metavar="ROUTE", help="route ids or short names (default: every rail route)")
     ig.add_argument("--out", type=Path, help="network file to write (default networks/<feed name>.yaml)")
     ig.add_argument("--force", action="store_true", help="replace an existing file")
     eg = sub.add_parser("export-gtfs", parents=[common], help="a network (or a scenario's network) as a GTFS feed")
-    eg.add_argument("source", type=Path, metavar="NETWORK_OR_SCENARIO")
+    eg.add_argument("source", type=Path, metavar="NETWORK_OR_SCENARIO",
+                    help="network file, or scenario file (its network with its changes)")
     eg.add_argument("--out", type=Path, required=True, help="GTFS zip file to write")
     eg.add_argument("--force", action="store_true", help="replace an existing file")
     sub.add_parser("list", parents=[common], help="shipped networks, scenarios and sweeps")
@@ -94,7 +105,7 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
 
 def cmd_validate(args) -> int:
     problems: list[Problem] = []
-    for path in args.paths:
+    for path in map(shipped, args.paths):
         try:
             kind = "network" if is_feed(path) else detect_kind(read_yaml(path))
             if kind == "scenario":
@@ -161,7 +172,7 @@ def cmd_run(args) -> int:
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
         raise UserError.single("", "--seed", f"expected a whole number from 0 to {MAX_SEED}")
     overrides = parse_set_arguments(args.sets)
-    scn = _loading(load_scenario, args.scenario, overrides)
+    scn = _loading(load_scenario, shipped(args.scenario), overrides)
     out = args.out if args.out is not None else ROOT / "results" / scn.name
     identity = run_identity(scn, args.seed, args.replications)
     interactive = sys.stderr.isatty() and not args.quiet
@@ -194,7 +205,7 @@ def cmd_run(args) -> int:
                 view = RunView.pooled([load_results(stage.path / f"rep-{r:03d}") for r in range(args.replications)])
                 write_run_report(view, standard_charts(view, stage.path / "plots"), stage.path / "report.html")
     if not args.quiet:
-        print(f"wrote {out}")
+        print(f"wrote {out}" + ("" if args.no_plots else f"; the report: {out / 'report.html'}"))
     return 0
 
 
@@ -291,6 +302,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_list(args) -> int:
+    rows = []
     for folder in ("networks", "scenarios"):
         for path in sorted((ROOT / folder).glob("*.yaml")):
             try:
@@ -300,14 +312,27 @@ def cmd_list(args) -> int:
                 data = {}
             desc = str(data.get("description") or "").strip().splitlines()
             kind = detect_kind(doc) if data else ("scenario" if folder == "scenarios" else "network")
-            print(f"{kind:9s} {folder}/{path.name:28s} {desc[0] if desc else ''}")
+            rows.append((kind, f"{folder}/{path.name}", desc[0] if desc else ""))
+    print(f"shipped files in {ROOT} (scenarios and sweeps may be named without folder and suffix: run baseline)")
+    width = max((len(r[1]) for r in rows), default=0) + 2
+    for kind, name, desc in rows:
+        print(f"{kind:9s} {name:{width}s}{desc}")
     return 0
+
+
+def shipped(path: Path) -> Path:
+    """`path` as given, or, when it does not exist and is a bare name, the shipped scenario or sweep
+    of that name (scenarios/<name>.yaml under the clone)."""
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    candidate = ROOT / "scenarios" / f"{path.name}.yaml"
+    return candidate if candidate.is_file() else path
 
 
 def cmd_sweep(args) -> int:
     from .sweep import check_points, load_sweep, run_sweep
 
-    sweep = load_sweep(args.sweep)
+    sweep = load_sweep(shipped(args.sweep))
     broken = check_points(sweep)
     if len(broken) == len(sweep.points):
         raise UserError(broken)
