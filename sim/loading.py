@@ -14,10 +14,12 @@ MAX_SET_ARGUMENTS `--set` arguments.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import os
 import re
 import stat
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -336,9 +338,43 @@ def _is_tag(part: str) -> bool:
     return part[:1].isupper() or part in ("str", "int", "float", "bool", "list", "dict") or "[" in part
 
 
-def _message(err: dict) -> str:
+def _fields_at(model: Any, loc: tuple) -> list[str]:
+    """The fields the schema allows in the mapping at `loc` (pydantic's error location: field
+    names, list indices and mapping keys) below `model`; [] where it cannot tell."""
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            model = _element_model(model)
+            if isinstance(part, int) or model is None:
+                continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            model = _element_model(model)  # a mapping key (an id) inside dict[Id, Model]
+            continue
+        model = field.annotation
+    model = _element_model(model) if not (isinstance(model, type) and issubclass(model, BaseModel)) else model
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _element_model(annotation: Any) -> Any:
+    """The model inside an annotation such as `Model | None`, `list[Model]` or `dict[Id, Model]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(typing.get_args(annotation)):
+        found = _element_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(err: dict, model: Any = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
+        field = err["loc"][-1] if err["loc"] else ""
+        near = difflib.get_close_matches(str(field), _fields_at(model, tuple(err["loc"][:-1])), n=3, cutoff=0.6)
+        if near:
+            return f"unknown field: did you mean {' or '.join(repr(n) for n in near)}?"
         return "unknown field (check its spelling; unknown fields are not allowed)"
     if kind == "missing":
         return "required field is missing"
@@ -391,7 +427,7 @@ def validate_model(model: type[BaseModel], doc: Document) -> Any:
             if key in seen or (loc in too_long and err["type"] != "string_too_long"):
                 continue
             seen.add(key)
-            problems.append(doc.problem(loc, _message(err)))
+            problems.append(doc.problem(loc, _message(err, model)))
         raise UserError(problems) from None
 
 

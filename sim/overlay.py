@@ -15,6 +15,7 @@ came from, so a mistake in a patch is reported where the user wrote it.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,14 @@ KEYED_LISTS: dict[tuple, str] = {
     ("lines", "*", "patterns"): "id", ("interchanges", "*", "paths"): "name",
 }
 """Lists of a network file whose items a patch addresses by id (the field named here)."""
+
+
+ADD = "add"
+"""The field that marks an item of a scenario's `changes` as new (`add: true`): an id the network
+does not have is otherwise a mistake (a mistyped id), not a new item."""
+_REFUSED = object()
+SUGGESTED = 20
+"""Mistyped ids for which the nearest ids are looked up (each look-up compares with every id)."""
 
 
 def _keyed_field(loc: tuple) -> str | None:
@@ -179,6 +188,10 @@ class Patcher:
         for ident, v in patch.items():
             at = position.get(ident)
             where = src_loc + (ident,)
+            if len(loc) > 1:  # items inside an item (a line's patterns); top-level ones: apply_network_changes
+                v = self._checked_addition(v, at is not None, ident, list(position), src, where)
+                if v is _REFUSED:
+                    continue
             if v is None:
                 if at is None:
                     self.problems.append(src.problem(where, f"there is no item '{ident}' here to remove"))
@@ -197,6 +210,20 @@ class Patcher:
                 self.merge(loc + (at,), v, src, where, null_deletes)
         if removed:
             self._remove_items(loc, removed)
+
+    def _checked_addition(self, value: Any, exists: bool, ident: Any, known: list, src: Document, where: tuple) -> Any:
+        """`value` without its `add: true` marker; _REFUSED (and a problem) for an item that does
+        not exist and is not marked as new (a mistyped id: the nearest ids are named), or one
+        marked as new that exists already."""
+        marked = isinstance(value, dict) and value.get(ADD) is True
+        if marked and exists:
+            self.problems.append(src.problem(where + (ADD,), f"'{ident}' exists already: remove `{ADD}: true` to "
+                                                              "change it"))
+            return _REFUSED
+        if not exists and value is not None and not marked:
+            self.problems.append(src.problem(where, unknown_id(ident, known)))
+            return _REFUSED
+        return {k: v for k, v in value.items() if k != ADD} if marked else value
 
     def _remove_items(self, loc: tuple, removed: set[int]) -> None:
         """Remove the items at the indices `removed` from the list at `loc` with their origins; the
@@ -315,7 +342,8 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
 
 def apply_network_changes(docs: list[Document], scenario: Document) -> list[Document]:
     """The network documents (root first) with the scenario's `changes` applied by id. An item
-    that does not exist yet is added to the root file; null removes one."""
+    that does not exist yet is added to the root file when it says `add: true` (else its id is a
+    mistake, named with the nearest ids); null removes one."""
     changes = scenario.data.get("changes") if isinstance(scenario.data, dict) else None
     if not changes:
         return docs
@@ -332,6 +360,14 @@ def apply_network_changes(docs: list[Document], scenario: Document) -> list[Docu
                 problems.append(scenario.problem(("changes", kind, ident),
                                                  f"the network has no {kind} item '{ident}' to remove"))
                 continue
+            marked = isinstance(value, dict) and value.get(ADD) is True
+            if value is not None and (ident in home) == marked:  # a mistyped id, or a new item that exists
+                near = list(home) if len(problems) < SUGGESTED else []  # nearest ids for the first few only
+                problems.append(scenario.problem(("changes", kind, ident), unknown_id(ident, near)) if not marked
+                                else scenario.problem(("changes", kind, ident, ADD),
+                                                      f"'{ident}' exists already: remove `{ADD}: true` to change it"))
+                continue
+            value = {k: v for k, v in value.items() if k != ADD} if marked else value
             patches.setdefault(home.get(ident, 0), {})[ident] = value
         for k, patch in patches.items():
             target = patchers[k]
@@ -345,6 +381,13 @@ def apply_network_changes(docs: list[Document], scenario: Document) -> list[Docu
     if problems:
         raise UserError(problems)
     return [p.document() for p in patchers]
+
+
+def unknown_id(ident: Any, known: list) -> str:
+    """The message for an id the network does not have: the nearest ids it has, and how to add one."""
+    near = difflib.get_close_matches(str(ident), [str(k) for k in known if k is not None], n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+    return f"no item '{ident}' in the network; {hint}(to add a new item, give it `{ADD}: true`)"
 
 
 def _homes(patchers: list[Patcher], kind: str) -> dict[Any, int]:

@@ -796,8 +796,9 @@ Patch = dict[str, Any] | None
 class NetworkChanges(Strict):
     """Changes to the network by id: each item's fields merge over the network file's (a mapping
     replaces field by field; lists of items with ids, such as a line's `patterns` or an
-    interchange's `paths`, take a mapping from id to item; null removes an item; an id not in the
-    network adds an item)."""
+    interchange's `paths`, take a mapping from id to item; null removes an item; an item not in the
+    network is added when it says `add: true`, and an id not in the network without it is an error
+    naming the nearest ids)."""
 
     media: dict[Id, Patch] = Field(default_factory=dict)
     operators: dict[Id, Patch] = Field(default_factory=dict)

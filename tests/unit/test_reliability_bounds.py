@@ -137,7 +137,7 @@ def test_many_network_changes_apply_in_linear_time(tmp_path):
                                        encoding="utf-8")
     removed = "".join(f"    S{i}: null\n" for i in range(0, n, 2))
     changed = "".join(f"    S{i}: {{lat: 30}}\n" for i in range(1, n, 2))
-    added = "".join(f"    N{i}: {{lat: 1}}\n" for i in range(n // 2))
+    added = "".join(f"    N{i}: {{add: true, lat: 1}}\n" for i in range(n // 2))
     (tmp_path / "scn.yaml").write_text("changes:\n  stations:\n" + removed + changed + added, encoding="utf-8")
     t0 = time.perf_counter()
     [doc] = apply_network_changes([read_yaml(tmp_path / "net.yaml")], read_yaml(tmp_path / "scn.yaml"))
@@ -210,7 +210,7 @@ def test_chart_text_is_never_mathtext(tmp_path):
 def test_every_chart_function_draws_text_as_written():
     charts = [name for name in plotting.__all__ if name[0].islower() and name not in ("clock_label", "path_sections",
                                                                                       "save")]
-    assert len(charts) == 15
+    assert len(charts) == 16
     for name in charts:
         assert getattr(getattr(plotting, name), "__wrapped__", None) is not None, f"{name} is not @styled"
 

@@ -101,6 +101,7 @@ changes:
           timetable:
             forward: {headways: [{from: "06:00", headway_s: 600}]}
         short:
+          add: true
           stops: [A, C]
           timetable:
             forward: {first: "06:01", last: "09:00", headways: [{from: "06:00", headway_s: 900}]}
@@ -190,3 +191,24 @@ def test_manifest_records_the_resolved_network_and_the_parents(base):
     line = m["network"]["lines"][0]
     assert line["capacity"] == 900 and [p["id"] for p in line["patterns"]] == ["trunk", "short"]
     assert m["scenario"]["changes"]["lines"]["L1"]["capacity"] == 900
+
+
+@pytest.mark.parametrize("key, value, where, names", [
+    ("changes.lines.L2.capacity", 900, "changes.lines.L2", "did you mean 'L1'?"),
+    ("changes.stations.Bx.lat", 31.0, "changes.stations.Bx", "did you mean 'B'"),
+    ("changes.lines.L1.patterns.trnk.capacity", 900, "changes.lines.L1.patterns.trnk", "did you mean 'trunk'?"),
+    ("changes.lines.L1.capacty", 900, "changes.lines.L1.capacty", "did you mean 'capacity'?"),
+    ("demand.totl", 5, "demand.totl", "did you mean 'total'?"),
+])
+def test_a_mistyped_id_or_field_names_the_nearest_and_adds_nothing(base, key, value, where, names):
+    path = variant(base, "extends: ../base/scn.yaml\nname: v\n")
+    (p,) = problems_of(path, {key: value})
+    assert p.path == where and names in p.message, p
+    if key.startswith("changes") and "capacty" not in key:
+        assert "to add a new item, give it `add: true`" in p.message
+
+
+def test_adding_an_item_needs_the_marker_and_only_for_a_new_id(base):
+    path = variant(base, "extends: ../base/scn.yaml\nname: v\nchanges:\n  lines:\n    L1: {add: true, capacity: 5}\n")
+    (p,) = problems_of(path)
+    assert p.path == "changes.lines.L1.add" and "exists already" in p.message
