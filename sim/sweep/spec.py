@@ -264,7 +264,8 @@ def load_sweep(path: str | Path) -> Sweep:
     return Sweep(path, model, doc, points)
 
 
-_PATH_MISTAKES = ("unknown field", "does not exist in the scenario", "cannot set", "expected a dotted path")
+_PATH_MISTAKES = ("unknown field", "does not exist in the scenario", "cannot set", "expected a dotted path",
+                  "in the network; ")
 
 
 def _check_paths(model: SweepFile, doc: Document, scenario: Path) -> None:
