@@ -216,7 +216,8 @@ def _print_headline(summary: dict, wall: float, label: str) -> None:
     print(f"{label}: {summary['commuters']:,} commuters, {summary['arrived']:,} arrived, "
           f"{summary['in_system']:,} still travelling at the end; mean travel time "
           f"{mins(summary['travel_time_mean_s'])} (p95 {mins(summary['travel_time_p95_s'])}); "
-          f"denied boardings {summary['denied_boardings']:,}; wall time {wall:.1f} s")
+          f"{summary['denied_commuters']:,} denied boarding at least once ({summary['denied_share'] or 0:.1%}), "
+          f"waiting {mins(summary['denied_wait_mean_s'])} on average from the first denial; wall time {wall:.1f} s")
     for name, g in summary.get("groups", {}).items():
         print(f"  {name}: {g['commuters']:,} commuters, mean travel time {mins(g['travel_time_mean_s'])}, "
               f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} CNY")

@@ -1,6 +1,9 @@
-"""The output tables (trips, legs, trains, facilities) assembled from the engine's records.
+"""The output tables (trips, legs, trains, facilities, fares) assembled from the engine's records.
 
-Columns follow SPEC.md; string columns are pandas categoricals (dictionary-encoded in Parquet).
+A leg of the tables is a ride on one train: planned legs that a commuter rode on the same train,
+boarding it again at the station where they alighted (staying aboard a through train that runs onto
+another line), are one leg, with no change of train between them. Columns follow docs/outputs.md;
+string columns are pandas categoricals (dictionary-encoded in Parquet).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from .demand import Demand
 from .engine.records import Records
 from .network import Network
 from .plan import Plan
-from .routing import Router
+from .routing import LegOption, Route, Router
 
 
 @dataclass(frozen=True)
@@ -28,171 +31,288 @@ class Tables:
     """One row per operator section of every leg boarded (revenue per operator)."""
 
 
+@dataclass(frozen=True)
+class Rides:
+    """The commuters' planned legs (the plan's leg slots) grouped into rides, one per train ridden:
+    a slot joins the ride of the slot before when the commuter boarded the same train again where
+    they had alighted from it."""
+
+    slot_ride: np.ndarray  # int64 per leg slot: its ride
+    stay: np.ndarray  # bool per leg slot: continues the slot before aboard the same train
+    first: np.ndarray  # int64 per ride: its first leg slot
+    last: np.ndarray  # int64 per ride: its last leg slot
+    owner: np.ndarray  # int64 per ride: the commuter
+    ordinal: np.ndarray  # int64 per ride: position among the commuter's rides (the tables' `leg`)
+    start: np.ndarray  # int64 per commuter + 1: the commuter's first ride
+    stays: np.ndarray  # int64 per commuter: bit j set when planned leg j + 1 continued leg j on its train
+
+
+def ridden(plan: Plan, rec: Records, board: np.ndarray, alight: np.ndarray) -> Rides:
+    """Rides from the records; `board`, `alight`: per leg slot, the planned boarding and alighting
+    station."""
+    n = plan.n_commuters
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(plan.leg_offset))
+    ordinal = np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
+    j = np.flatnonzero(ordinal > 0)
+    train = rec.leg_train
+    stay = np.zeros(len(owner), dtype=bool)
+    # the same train, boarded where they left it (it had not moved on); a leg started on a train cut
+    # short records the train boarded after it (elsewhere), so it never continues the leg before
+    stay[j] = (train[j] >= 0) & (train[j] == train[j - 1]) & (board[j] == alight[j - 1]) & (rec.leg_ride_s[j] == 0)
+    first = np.flatnonzero(~stay)
+    ride_owner = owner[first]
+    start = np.concatenate([[0], np.cumsum(np.bincount(ride_owner, minlength=n))]).astype(np.int64)
+    stays = np.zeros(n, dtype=np.int64)
+    np.add.at(stays, owner[stay], np.left_shift(1, ordinal[stay] - 1))
+    return Rides(slot_ride=np.cumsum(~stay) - 1, stay=stay, first=first, last=np.append(first[1:], len(owner))[:len(first)] - 1,
+                 owner=ride_owner, ordinal=np.arange(len(first), dtype=np.int64) - start[ride_owner], start=start,
+                 stays=stays)
+
+
 def _cat(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
-def _transfer_stations(route, router: Router, station_ids: list[str]) -> str:
-    """Where a route changes trains, '>'-joined: the station id, or 'A~B' for a walk from platform
-    station A to station B; '' for a direct trip."""
-    legs = [router.legs[k] for k in route.legs]
+def _grouped(route: Route, stays: int, router: Router) -> list[list[LegOption]]:
+    """The route's leg options grouped into rides: leg j + 1 rides on with leg j when bit j of `stays` is set."""
+    out: list[list[LegOption]] = []
+    for j, k in enumerate(route.legs):
+        if j and stays >> (j - 1) & 1:
+            out[-1].append(router.legs[k])
+        else:
+            out.append([router.legs[k]])
+    return out
+
+
+def _ride_label(ride: list[LegOption]) -> str:
+    """The lines whose track a ride runs on, in order, joined by '+' (one line named once)."""
+    lines = [x for leg in ride for x in leg.label.split("+")]
+    return "+".join(x for i, x in enumerate(lines) if i == 0 or x != lines[i - 1])
+
+
+def _transfer_stations(rides: list[list[LegOption]], station_ids: list[str]) -> str:
+    """Where the commuter changes trains, '>'-joined: the station id, or 'A~B' for a walk from
+    platform station A to station B; '' for a direct trip."""
     out = []
-    for before, after in zip(legs, legs[1:]):
-        a, b = station_ids[before.alight], station_ids[after.board]
+    for before, after in zip(rides, rides[1:]):
+        a, b = station_ids[before[-1].alight], station_ids[after[0].board]
         out.append(a if a == b else f"{a}~{b}")
     return ">".join(out)
 
 
-def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
-                 rec: Records, rerouted: np.ndarray | None = None) -> Tables:
-    n = plan.n_commuters
-    station_ids = [s.id for s in network.stations]
-    media = demand.media
+def _route_columns(assignment: Assignment, stays: np.ndarray, router: Router,
+                   station_ids: list[str]) -> tuple[pd.Categorical, pd.Categorical]:
+    """Per commuter: `route` (rides joined by '>') and `transfer_stations` of the chosen route as
+    ridden. The categories hold every candidate route's labels as planned too."""
+    width = int(stays.max(initial=0)) + 1
+    keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
+    rides = [_grouped(assignment.routes[int(k) // width], int(k) % width, router) for k in keys]
+    labels = [">".join(_ride_label(r) for r in ride) for ride in rides]
+    changes = [_transfer_stations(ride, station_ids) for ride in rides]
+    planned = [_grouped(r, 0, router) for r in assignment.routes]
+    label_cats = sorted({r.label for r in assignment.routes} | set(labels))
+    change_cats = sorted({_transfer_stations(r, station_ids) for r in planned} | set(changes))
+    label_code = {x: i for i, x in enumerate(label_cats)}
+    change_code = {x: i for i, x in enumerate(change_cats)}
+    return (_cat(np.asarray([label_code[x] for x in labels], dtype=np.int64)[key_of], label_cats),
+            _cat(np.asarray([change_code[x] for x in changes], dtype=np.int64)[key_of], change_cats))
 
-    # per distinct (route, medium): leg options and leg fares, flattened
+
+def _leg_fares(router: Router, assignment: Assignment, demand: Demand,
+               plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """Per leg slot: its leg option and fare (CNY); and the operator pieces per (route, medium) pair
+    in use with each commuter's pair, for the fare sections."""
+    media = demand.media
     pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
     uniq, pair_of = np.unique(pair, return_inverse=True)
     pair_matrix = router.leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-    piece_col, piece_op, piece_km, piece_fare = router.piece_fares(pair_matrix, uniq % len(media))
+    pieces = router.piece_fares(pair_matrix, uniq % len(media))
+    piece_col, piece_op, _, piece_fare = pieces
     pair_fares = np.zeros(pair_matrix.shape)
     has_piece = piece_op >= 0
     np.add.at(pair_fares, (np.nonzero(has_piece)[0], piece_col[has_piece]), piece_fare[has_piece])
     valid = pair_matrix >= 0
-    pair_legs_a = pair_matrix[valid]
-    pair_fares_a = pair_fares[valid]
-    pair_start_a = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
-    n_legs = np.diff(plan.leg_offset)
-    owner = np.repeat(np.arange(n, dtype=np.int64), n_legs)
-    ordinal = np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
-    flat_idx = pair_start_a[pair_of[owner]] + ordinal
-    leg_option = pair_legs_a[flat_idx]
-    leg_fare = pair_fares_a[flat_idx]
+    pair_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
+    owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(plan.leg_offset))
+    flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
+    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, pieces
 
-    # travel-time components
+
+def _denied_wait(rec: Records) -> np.ndarray:
+    """Per leg slot: its wait after the first train that left the commuter behind (s): from that
+    train's boarding time to the commuter's, less any time aboard a train cut short in between; 0
+    without a denial, NaN when not boarded."""
+    after = rec.leg_t_board - rec.leg_t_denied - (rec.leg_ride_s - rec.leg_ride_denied_s)
+    return np.where(np.isnan(rec.leg_t_denied) & ~np.isnan(rec.leg_t_board), 0.0, after)
+
+
+def _ride_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of `values` over the consecutive runs beginning at `starts` (empty without runs)."""
+    return np.add.reduceat(values, starts) if len(starts) else np.zeros(0)
+
+
+def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]:
+    """Per commuter: the travel-time components over their rides (s; a change of train only between
+    rides)."""
+    tp, tb = rec.leg_t_platform[rides.first], rec.leg_t_board[rides.first]
+    ta = rec.leg_t_alight[rides.last]
+    ride = _ride_sums(rec.leg_ride_s, rides.first)  # aboard a train whose run was cut short, before boarding again
+    change = np.zeros(len(rides.first))
+    later = np.flatnonzero(rides.ordinal > 0)
+    change[later] = tp[later] - ta[later - 1]
+    first, last = rides.start[:-1], rides.start[1:] - 1
+    return {
+        "access_s": tp[first] - plan.t_depart,
+        "wait_s": _ride_sums(tb - tp - ride, first),
+        "in_vehicle_s": _ride_sums(ta - tb + ride, first),
+        "transfer_s": _ride_sums(change, first),
+        "egress_s": rec.t_arrive - ta[last],
+    }
+
+
+def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
+                 rec: Records, rerouted: np.ndarray | None = None) -> Tables:
+    """The tables of one run from its records (`rerouted`: per commuter, chose another route because
+    of a closure)."""
+    n = plan.n_commuters
+    station_ids = [s.id for s in network.stations]
+    leg_option, leg_fare, pair_of, pieces = _leg_fares(router, assignment, demand, plan)
+    option = {k: np.asarray([getattr(x, k) for x in router.legs], dtype=np.int64)[leg_option]
+              for k in ("line", "board", "alight")}  # per leg slot
+    rides = ridden(plan, rec, option["board"], option["alight"])
+    denied_wait = _denied_wait(rec)
+    route, changes = _route_columns(assignment, rides.stays, router, station_ids)
     first = plan.leg_offset[:-1]
-    last = plan.leg_offset[1:] - 1
-    tp, tb, ta = rec.leg_t_platform, rec.leg_t_board, rec.leg_t_alight
     arrived = ~np.isnan(rec.t_arrive)
-    transfer_slot = np.zeros(len(owner))
-    not_first = ordinal > 0
-    transfer_slot[not_first] = tp[not_first] - ta[np.flatnonzero(not_first) - 1]
-    ride = rec.leg_ride_s  # aboard a train whose run was cut short, before boarding again
-    with np.errstate(invalid="ignore"):
-        wait = np.add.reduceat(tb - tp - ride, first) if n else np.zeros(0)
-        ivt = np.add.reduceat(ta - tb + ride, first) if n else np.zeros(0)
-        transfer = np.add.reduceat(transfer_slot, first) if n else np.zeros(0)
-    access = tp[first] - plan.t_depart if n else np.zeros(0)
-    egress = rec.t_arrive - ta[last] if n else np.zeros(0)
-
-    def only_arrived(x: np.ndarray) -> np.ndarray:
-        return np.where(arrived, x, np.nan)
-
-    fare_total = np.add.reduceat(leg_fare, first) if n else np.zeros(0)
-    route_labels = sorted({r.label for r in assignment.routes})
-    label_code = {lab: i for i, lab in enumerate(route_labels)}
-    route_code = np.asarray([label_code[r.label] for r in assignment.routes], dtype=np.int64)
-    changes = [_transfer_stations(r, router, station_ids) for r in assignment.routes]
-    change_labels = sorted(set(changes))
-    change_index = {c: i for i, c in enumerate(change_labels)}
-    change_code = np.asarray([change_index[c] for c in changes], dtype=np.int64)
+    times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
+    put_off = _ride_sums(rec.leg_ride_s > 0, first) > 0
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
         "origin": _cat(demand.origin, station_ids),
         "destination": _cat(demand.destination, station_ids),
         "segment": _cat(demand.segment, demand.segment_names),
-        "payment": _cat(demand.payment, media),
+        "payment": _cat(demand.payment, demand.media),
         "t_depart": plan.t_depart,
         "t_arrive": rec.t_arrive,
         "status": _cat(np.where(arrived, 0, 1), ["arrived", "in_system"]),
         "travel_time_s": rec.t_arrive - plan.t_depart,
-        "access_s": only_arrived(access),
-        "wait_s": only_arrived(wait),
-        "in_vehicle_s": only_arrived(ivt),
-        "transfer_s": only_arrived(transfer),
-        "egress_s": only_arrived(egress),
-        "n_transfers": (n_legs - 1).astype(np.int64),
+        **times,
+        "n_transfers": np.diff(rides.start) - 1,
         "denied_boardings": rec.denied.astype(np.int64),
-        "fare_cny": np.round(fare_total, 2),
-        "route": _cat(route_code[assignment.route_of], route_labels),
-        "transfer_stations": _cat(change_code[assignment.route_of], change_labels),
-        "disruption": _cat(np.where(np.add.reduceat(ride > 0, first) > 0 if n else np.zeros(0, bool), 1,
-                                    np.where(rec.left_by_short_run, 2,
-                                             np.where(rerouted if rerouted is not None else False, 3, 0))),
+        "denied_wait_s": np.where(arrived, _ride_sums(denied_wait, first), np.nan),
+        "fare_cny": np.round(_ride_sums(leg_fare, first), 2),
+        "route": route,
+        "transfer_stations": changes,
+        "disruption": _cat(np.where(put_off, 1, np.where(rec.left_by_short_run, 2,
+                                                         np.where(rerouted if rerouted is not None else False, 3, 0))),
                            ["", "put_off", "waited", "rerouted"]),
     })
+    legs = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
+    fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
+    stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
+    return Tables(trips, legs, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
 
-    reached = ~np.isnan(tp)
-    lo = [router.legs[k] for k in range(len(router.legs))]
-    opt_line = np.asarray([x.line for x in lo], dtype=np.int64)
-    opt_board = np.asarray([x.board for x in lo], dtype=np.int64)
-    opt_alight = np.asarray([x.alight for x in lo], dtype=np.int64)
+
+def _stay_calls(plan: Plan, train: np.ndarray, station: np.ndarray, n_stations: int) -> np.ndarray:
+    """The train call at which each of the given commuters stayed aboard (`train` at `station`): the
+    engines let them off and on again there, the tables count neither."""
+    tr = plan.trains
+    stops = np.flatnonzero(tr.call_stop)
+    call_train = np.repeat(np.arange(tr.n_trains, dtype=np.int64), np.diff(tr.call_start))
+    key = call_train[stops] * n_stations + tr.call_station[stops]  # a train stops at a station once
+    order = np.argsort(key)
+    return stops[order[np.searchsorted(key[order], train.astype(np.int64) * n_stations + station)]]
+
+
+def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option: dict[str, np.ndarray],
+                leg_fare: np.ndarray, denied_wait: np.ndarray) -> pd.DataFrame:
+    """One row per ride whose first platform the commuter reached: boarding (line, station, times) as
+    its first leg slot, alighting as its last; fares, time aboard trains cut short and denied waits
+    summed over its slots. `option`: per leg slot, the planned line, boarding and alighting station."""
+    station_ids = [s.id for s in network.stations]
+    reached = ~np.isnan(rec.leg_t_platform[rides.first])
+    first, last = rides.first[reached], rides.last[reached]
     line_operator = np.asarray([ln.operator for ln in network.lines], dtype=np.int64)
-    train_ids = list(plan.trains.train_id) + [""]
-    legs = pd.DataFrame({
-        "commuter_id": owner[reached],
-        "leg": ordinal[reached],
-        "line": _cat(opt_line[leg_option[reached]], [ln.id for ln in network.lines]),
-        "operator": _cat(line_operator[opt_line[leg_option[reached]]], [o.id for o in network.operators]),
-        "train_id": _cat(np.where(rec.leg_train[reached] >= 0, rec.leg_train[reached], len(train_ids) - 1),
-                         train_ids),
-        "board_station": _cat(opt_board[leg_option[reached]], station_ids),
-        "alight_station": _cat(opt_alight[leg_option[reached]], station_ids),
-        "t_platform": tp[reached],
-        "t_board": tb[reached],
-        "t_alight": ta[reached],
-        "ride_before_s": ride[reached],
-        "fare_cny": leg_fare[reached],
+    line_ids = [ln.id for ln in network.lines]
+    train = rec.leg_train[first]
+    train_ids = [*plan.trains.train_id, ""]
+    return pd.DataFrame({
+        "commuter_id": rides.owner[reached],
+        "leg": rides.ordinal[reached],
+        "line": _cat(option["line"][first], line_ids),
+        "operator": _cat(line_operator[option["line"][first]], [o.id for o in network.operators]),
+        "train_id": _cat(np.where(train >= 0, train, len(train_ids) - 1), train_ids),
+        "board_station": _cat(option["board"][first], station_ids),
+        "alight_station": _cat(option["alight"][last], station_ids),
+        "t_platform": rec.leg_t_platform[first],
+        "t_board": rec.leg_t_board[first],
+        "t_alight": rec.leg_t_alight[last],
+        "ride_before_s": _ride_sums(rec.leg_ride_s, rides.first)[reached],
+        "denied_wait_s": _ride_sums(denied_wait, rides.first)[reached],
+        "fare_cny": _ride_sums(leg_fare, rides.first)[reached],
     })
 
+
+def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray) -> pd.DataFrame:
+    """One row per train call reached. `direction` is that of the call's platform on the line whose
+    track it is: a through train runs `up` or `down` by the km posts of each track it runs on.
+    `stayed`: a call per commuter who stayed aboard there (neither alighted nor boarded)."""
     tr = plan.trains
-    n_calls = np.diff(tr.call_start)
-    call_train = np.repeat(np.arange(tr.n_trains, dtype=np.int64), n_calls)
+    boarded, alighted = rec.call_boarded.copy(), rec.call_alighted.copy()
+    np.subtract.at(boarded, stayed, 1)
+    np.subtract.at(alighted, stayed, 1)
+    call_train = np.repeat(np.arange(tr.n_trains, dtype=np.int64), np.diff(tr.call_start))
     done = rec.call_done
-    pat = tr.pattern[call_train]
+    pat = tr.pattern[call_train[done]]
+    platform = tr.call_platform[done]
     pat_line = np.asarray([p.line for p in network.patterns], dtype=np.int64)
-    pat_dir = np.asarray([0 if p.direction == "up" else 1 for p in network.patterns], dtype=np.int64)
     plat_line = np.asarray([pl.line for pl in network.platforms], dtype=np.int64)
-    trains = pd.DataFrame({
+    plat_dir = np.asarray([0 if pl.direction == "up" else 1 for pl in network.platforms], dtype=np.int64)
+    line_ids = [ln.id for ln in network.lines]
+    return pd.DataFrame({
         "train_id": _cat(call_train[done], tr.train_id),
-        "line": _cat(pat_line[pat[done]], [ln.id for ln in network.lines]),
-        "track": _cat(plat_line[tr.call_platform[done]], [ln.id for ln in network.lines]),
-        "service": _cat(pat[done], [p.id for p in network.patterns]),
-        "direction": _cat(pat_dir[pat[done]], ["up", "down"]),
-        "station": _cat(tr.call_station[done], station_ids),
+        "line": _cat(pat_line[pat], line_ids),
+        "track": _cat(plat_line[platform], line_ids),
+        "service": _cat(pat, [p.id for p in network.patterns]),
+        "direction": _cat(plat_dir[platform], ["up", "down"]),
+        "station": _cat(tr.call_station[done], [s.id for s in network.stations]),
         "seq": tr.call_seq[done].astype(np.int64),
         "t_arrive": rec.call_t_arr[done],
         "t_depart": rec.call_t_dep[done],
-        "boarded": rec.call_boarded[done],
-        "alighted": rec.call_alighted[done],
+        "boarded": boarded[done],
+        "alighted": alighted[done],
         "load_after": rec.call_load[done],
         "capacity": tr.capacity[call_train[done]],
         "delay_s": rec.call_t_dep[done] - tr.call_t_dep[done],
         "stops": tr.call_stop[done],
     })
 
+
+def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFrame:
+    """One row per facility visit (joined its queue before the end)."""
     joined = ~np.isnan(rec.fac_t_join)
-    fac_owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(plan.fac_offset))
+    fac_owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(plan.fac_offset))
     fac_station = np.asarray([f.station for f in network.facilities], dtype=np.int64)
     kinds = sorted({f.kind for f in network.facilities})
     fac_kind = np.asarray([kinds.index(f.kind) for f in network.facilities], dtype=np.int64)
     sf = plan.slot_facility[joined]
-    facilities = pd.DataFrame({
+    return pd.DataFrame({
         "facility_id": _cat(sf, [f.id for f in network.facilities]),
-        "station": _cat(fac_station[sf], station_ids),
+        "station": _cat(fac_station[sf], [s.id for s in network.stations]),
         "kind": _cat(fac_kind[sf], kinds),
         "commuter_id": fac_owner[joined],
         "t_join": rec.fac_t_join[joined],
         "t_start": rec.fac_t_start[joined],
         "t_end": rec.fac_t_end[joined],
     })
-    fares = _fare_sections(network, plan, rec, pair_of, piece_col, piece_op, piece_km, piece_fare)
-    return Tables(trips, legs, trains, facilities, fares)
 
 
-def _fare_sections(network: Network, plan: Plan, rec: Records, pair_of: np.ndarray, col: np.ndarray, op: np.ndarray,
-                   km: np.ndarray, fare: np.ndarray) -> pd.DataFrame:
-    """One row per operator section of every leg boarded: the commuter, the leg, the operator, its
-    km and the fare attributed to it (CNY; a through leg has one row per operator it runs on)."""
+def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pair_of: np.ndarray, col: np.ndarray,
+                   op: np.ndarray, km: np.ndarray, fare: np.ndarray) -> pd.DataFrame:
+    """One row per operator section of every leg boarded: the commuter, the leg (a ride: as in the
+    legs table), the operator, its km and the fare attributed to it (CNY; a through leg has one row
+    per operator it runs on, planned legs ridden on one train are joined where they meet on one
+    operator). `col`, `op`, `km`, `fare`: the pieces per (route, medium) pair, by planned leg."""
     ok = op >= 0
     count = ok.sum(axis=1)
     start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
@@ -200,12 +320,14 @@ def _fare_sections(network: Network, plan: Plan, rec: Records, pair_of: np.ndarr
     per = count[pair_of]
     owner = np.repeat(np.arange(len(pair_of), dtype=np.int64), per)
     idx = start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-    leg = p_col[idx]
-    boarded = ~np.isnan(rec.leg_t_board[plan.leg_offset[owner] + leg])
+    slot = plan.leg_offset[owner] + p_col[idx]
+    boarded = ~np.isnan(rec.leg_t_board[slot])
+    ride, piece_op = rides.slot_ride[slot[boarded]], p_op[idx][boarded]
+    section = np.flatnonzero(np.concatenate([[True], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
     return pd.DataFrame({
-        "commuter_id": owner[boarded],
-        "leg": leg[boarded],
-        "operator": _cat(p_op[idx][boarded], [o.id for o in network.operators]),
-        "km": np.round(p_km[idx][boarded], 4),
-        "fare_cny": p_fare[idx][boarded],
+        "commuter_id": rides.owner[ride[section]],
+        "leg": rides.ordinal[ride[section]],
+        "operator": _cat(piece_op[section], [o.id for o in network.operators]),
+        "km": np.round(_ride_sums(p_km[idx][boarded], section), 4),
+        "fare_cny": _ride_sums(p_fare[idx][boarded], section),
     })

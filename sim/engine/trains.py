@@ -61,6 +61,7 @@ def timetable_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArr
         on_arrive(k, c, env.now)
         if c < end - 1:
             yield At(env, t_dep[c] - env.now, DEPARTURE_PRIORITY)
+            times.boarding(c, env.now)
             on_board(k, c, env.now)
         times.depart(c, env.now)  # at the last call the train leaves service on arrival
 
@@ -110,6 +111,7 @@ def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArriv
         scheduled_dwell = trains.call_t_dep[c] - trains.call_t_arr[c]
         t1 = max(trains.call_t_dep[c], t_arr + scheduled_dwell)
         yield At(env, t1 - env.now, DEPARTURE_PRIORITY)
+        times.boarding(c, t1)
         boarded = on_board(k, c, t1)
         load += boarded
         cap = max(scheduled_dwell, ops.max_dwell[k])
@@ -118,6 +120,7 @@ def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArriv
         t2 = max(t1, t_arr + min(need, cap))
         if t2 > t1:  # the doors stay open: late comers board too
             yield At(env, t2 - env.now, DEPARTURE_PRIORITY)
+            times.boarding(c, t2)
             load += on_board(k, c, t2)
         t_dep = max(t2, tracks.earliest_departure(c))
         if t_dep > env.now:
@@ -127,13 +130,17 @@ def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArriv
 
 
 class TrainTimes:
-    """Actual arrival and departure time of every call (NaN until it happens)."""
+    """Actual arrival, boarding and departure times of every call (NaN until they happen)."""
 
     def __init__(self, rec) -> None:
         self.rec = rec
 
     def arrive(self, c: int, t: float) -> None:
         self.rec.call_t_arr[c] = t
+
+    def boarding(self, c: int, t: float) -> None:
+        """Call c boards (its doors close) at t: the time of any denial that on_board records."""
+        self.rec.call_t_boarding[c] = t
 
     def depart(self, c: int, t: float) -> None:
         self.rec.call_t_dep[c] = t
@@ -241,7 +248,7 @@ def progress_ticker(env: simpy.Environment, progress: Callable[[float], None]):
 
 def start_trains(env: simpy.Environment, plan: Plan, on_arrive: OnArrive, on_board: OnBoard, rec) -> None:
     """Start every train process (timetable or dynamic, as the plan says); actual call times go to
-    rec.call_t_arr / rec.call_t_dep."""
+    rec.call_t_arr / rec.call_t_boarding / rec.call_t_dep."""
     times = TrainTimes(rec)
     if plan.ops.dynamic:
         tracks = Tracks(env, plan)

@@ -28,8 +28,9 @@ HEADLINE = [
     ("travel_time_p50_s", "travel time, p50 (min)"), ("travel_time_p95_s", "travel time, p95 (min)"),
     ("access_mean_s", "access (min)"), ("wait_mean_s", "wait (min)"), ("in_vehicle_mean_s", "in vehicle (min)"),
     ("transfer_mean_s", "transfer (min)"), ("egress_mean_s", "egress (min)"), ("transfers_mean", "transfers per trip"),
-    ("denied_share", "share denied boarding at least once"), ("denied_boardings", "denied boardings"),
-    ("fare_mean_cny", "fare, mean (CNY)"),
+    ("denied_commuters", "commuters denied boarding at least once"),
+    ("denied_share", "share denied boarding at least once"),
+    ("denied_wait_mean_s", "denied commuters' wait from the first denial, mean (min)"), ("fare_mean_cny", "fare, mean (CNY)"),
 ]
 """KPIs of the Markdown table (flattened summary name, label); per group, line, operator and
 interchange their own rows follow."""
@@ -142,7 +143,7 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COUNTS = ("commuters", "arrived", "in_system", "denied_boardings", "transfers", "visits", "queue_max")
+COUNTS = ("commuters", "arrived", "in_system", "denials", "denied_boardings", "transfers", "visits", "queue_max")
 
 
 def _fmt(key: str, value: float, signed: bool = False) -> str:
@@ -169,7 +170,8 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
     its travel time and fare, per operator its revenue, per line its peak load factor, per
-    interchange and medium the transfer time, per KPI window its travel time and denied share."""
+    interchange and medium the transfer time, per KPI window its travel time, denied share and the
+    denied commuters' wait from the first denial."""
     keys = set(table["kpi"])
     rows = [(k, lab) for k, lab in HEADLINE if k in keys]
     for k in sorted(keys):
@@ -183,7 +185,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":
             rows.append((k, f"transfer at {parts[1]}, {parts[3]} (min)"))
-        elif parts[0] == "windows" and len(parts) == 3 and parts[2] in ("travel_time_mean_s", "denied_share"):
+        elif parts[0] == "windows" and len(parts) == 3 and parts[2] in ("travel_time_mean_s", "denied_share",
+                                                                       "denied_wait_mean_s"):
             window = "peak hour" if parts[1] == "peak_hour" else parts[1]
             rows.append((k, f"{window}: {dict(HEADLINE).get(parts[2], parts[2])}"))
     return rows

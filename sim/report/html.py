@@ -76,7 +76,10 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
                        ("travel_time_p95_s", "travel time, p95 (min)"), ("wait_mean_s", "wait, mean (min)"),
                        ("in_vehicle_mean_s", "in vehicle, mean (min)"), ("transfer_mean_s", "transfer, mean (min)")):
         rows.append([label, *(_min(c.get(key)) for c in cols)])
-    rows += [["share denied boarding at least once", *(_num(c.get("denied_share"), 4) for c in cols)],
+    rows += [["commuters denied boarding at least once", *(_count(c.get("denied_commuters")) for c in cols)],
+             ["share denied boarding at least once", *(_num(c.get("denied_share"), 4) for c in cols)],
+             ["denied commuters' wait from the first denial, mean (min)",
+              *(_min(c.get("denied_wait_mean_s")) for c in cols)],
              ["fare, mean (CNY)", *(_num(c.get("fare_mean_cny")) for c in cols)]]
     heads = [_window_head(name, w) for name, w in windows.items()]
     warm = s.get("warm_up")
