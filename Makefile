@@ -1,11 +1,12 @@
 # `make run`: set up .venv when missing, then run the baseline scenario with its charts.
-# `make test`: set up .venv when missing, then run the test suite.
+# `make test`: set up .venv when missing, then run the fast test suite (about 2 minutes).
+# `make test-all`: everything, the slow tests included (what CI runs).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test test-all bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ run: $(STAMP)
 	$(PY) run_sim.py run scenarios/baseline.yaml
 
 test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -27,6 +27,8 @@ import pytest
 import sim
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # installs into a fresh environment: make test-all
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

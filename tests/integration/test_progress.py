@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # make test-all
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -11,10 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from toy_text import NET, SCN
 
 from sim.ownership import MARKER
 from sim.staging import StagedDir
+
+pytestmark = pytest.mark.slow  # starts commands and signals them: make test-all
 
 REPO = Path(__file__).resolve().parents[2]
 BIG = "demand.total=400000"

@@ -25,6 +25,8 @@ from toy_text import NET, SCN
 
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # make test-all
+
 EXAMPLES = int(os.environ.get("OWNERSHIP_EXAMPLES", "4"))
 NAMES = ("trips.parquet", "summary.json", "manifest.json", "report.html", "kpis.csv", "kpis.md", "plots",
          "rep-000", "rep-notes", "runs", "p000-r000", "summary.parquet", "sweep.json", ".yrd-sim-output.json",

@@ -19,6 +19,8 @@ import toynet as T
 from sim.gtfs import export_feed, import_feed, write_network
 from sim.scenario import load_network
 
+pytestmark = pytest.mark.slow  # whole networks through the validator: make test-all
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -97,6 +97,7 @@ def test_mistakes_name_the_sweep_file_and_line(tmp_path, fields, where, words):
 # running
 
 
+@pytest.mark.slow  # starts process pools and a Dask cluster: make test-all
 def test_same_summary_on_one_two_and_dask_workers(tmp_path):
     s = load_sweep(sweep_file(tmp_path, grid={GATES: [1, 3]},
                               zip=[{"label": ["5 min", "4 min"], HEADWAYS: [headway(300), headway(240)]}]))
