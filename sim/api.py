@@ -36,7 +36,8 @@ from .plausibility import (
 from .routing import Router
 from .scenario import Scenario
 from .tables import Tables, build_tables
-from .timetable import build_operations, build_trains
+from .timetable import build_operations
+from .timetable_plan import plan_trains
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +187,16 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
     dynamic = m.operations.mode == "dynamic"
-    trains = build_trains(scenario.network, m.period.start, scenario.t_end, passes=dynamic)
-    trains, cut = disruptions.apply(scenario.network, trains, closures)
+    planned = plan_trains(scenario.network, m.period.start, scenario.t_end, passes=dynamic)
+    for note in planned.notes:  # validate prints the same (plausibility.timetable_notes)
+        log.info("%s", note)
+    trains, cut = disruptions.apply(scenario.network, planned.trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
                       trains, ops, scenario.t_end, seed, replication, m.demand.walking)
     timings["plan"] = time.perf_counter() - t2
-    warnings = (facility_load_warnings(plan, scenario.network) + track_warnings(plan, scenario.network)
+    warnings = (facility_load_warnings(plan, scenario.network) + planned.warnings
+                + track_warnings(scenario.network, trains, ops, planned.lines)
                 + before_first_train_warnings(plan, scenario.network, router)
                 + after_last_train_warnings(plan, scenario.network, router))
     for w in warnings:

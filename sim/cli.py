@@ -10,6 +10,7 @@ import contextlib
 import errno
 import functools
 import logging
+import math
 import os
 import signal
 import sys
@@ -23,17 +24,13 @@ from .errors import Problem, UserError
 from .io import command_line, load_results, write_json
 from .loading import detect_kind, parse_set_arguments, read_yaml
 from .metrics import confidence_intervals, rounded
+from .plausibility import timetable_notes
 from .scenario import is_feed, load_network, load_scenario
 from .schema import MAX_SEED
+from .shipped import ROOT, scenario_path
 from .staging import StagedDir, check_output_dir
 
 log = logging.getLogger("sim")
-_CLONE = Path(__file__).resolve().parent.parent
-ROOT = _CLONE if (_CLONE / "networks").is_dir() else Path.cwd()
-"""Where shipped networks and scenarios are listed and results/ is written by default: the clone
-(run_sim.py or an editable install), else the current directory (a plain package install)."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argument mistakes are user errors: exit 2, no traceback
         self.print_usage(sys.stderr)
@@ -52,6 +49,7 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     v = sub.add_parser("validate", parents=[common], help="check scenario and network files; report every problem")
     v.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="scenario, network, sweep files or GTFS feeds (shipped scenarios by name)")
+    v.add_argument("--strict", action="store_true", help="timetable warnings are errors (exit 2)")
     r = sub.add_parser("run", parents=[common], help="run a scenario and write a run directory")
     r.add_argument("scenario", type=Path, help="scenario file, or the name of a shipped scenario (e.g. baseline)")
     r.add_argument("--out", type=Path, help="output directory (default results/<scenario name>)")
@@ -105,21 +103,33 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
 
 def cmd_validate(args) -> int:
     problems: list[Problem] = []
-    for path in map(shipped, args.paths):
+    for path in map(scenario_path, args.paths):
         try:
             kind = "network" if is_feed(path) else detect_kind(read_yaml(path))
             if kind == "scenario":
                 from .api import check_scenario
 
-                check_scenario(_loading(load_scenario, path))
+                scn = _loading(load_scenario, path)
+                check_scenario(scn)
+                m = scn.model
+                notes, warnings = timetable_notes(scn.network, m.period.start, scn.t_end,
+                                                  m.operations.mode == "dynamic")
             elif kind == "sweep":
                 from .sweep import check_points, load_sweep
 
                 broken = check_points(load_sweep(path))
                 if broken:
                     raise UserError(broken)
+                notes, warnings = [], []
             else:
-                _loading(load_network, path)
+                notes, warnings = timetable_notes(_loading(load_network, path)[0], 0.0, math.inf, True)
+            for note in notes:
+                print(f"note: {path}: {note}")
+            for warning in warnings:
+                log.warning("%s: %s", path, warning)
+            if args.strict and warnings:
+                problems.extend(Problem(str(path), "timetable", f"{w} (--strict)") for w in warnings)
+                continue
             print(f"ok: {path}")
         except UserError as err:
             problems.extend(err.problems)
@@ -171,8 +181,8 @@ def cmd_run(args) -> int:
         raise UserError.single("", "--replications", f"expected a whole number from 1 to {MAX_REPLICATIONS}")
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
         raise UserError.single("", "--seed", f"expected a whole number from 0 to {MAX_SEED}")
-    overrides = parse_set_arguments(args.sets)
-    scn = _loading(load_scenario, shipped(args.scenario), overrides)
+    overrides = {**demand_from_environment(), **parse_set_arguments(args.sets)}
+    scn = _loading(load_scenario, scenario_path(args.scenario), overrides)
     out = args.out if args.out is not None else ROOT / "results" / scn.name
     identity = run_identity(scn, args.seed, args.replications)
     interactive = sys.stderr.isatty() and not args.quiet
@@ -216,8 +226,10 @@ def _print_headline(summary: dict, wall: float, label: str) -> None:
     print(f"{label}: {summary['commuters']:,} commuters, {summary['arrived']:,} arrived, "
           f"{summary['in_system']:,} still travelling at the end; mean travel time "
           f"{mins(summary['travel_time_mean_s'])} (p95 {mins(summary['travel_time_p95_s'])}); "
-          f"{summary['denied_commuters']:,} denied boarding at least once ({summary['denied_share'] or 0:.1%}), "
-          f"waiting {mins(summary['denied_wait_mean_s'])} on average from the first denial; wall time {wall:.1f} s")
+          + (f"{summary['denied_commuters']:,} left behind by a full train at least once "
+             f"({summary['denied_share'] or 0:.1%}), waiting {mins(summary['denied_wait_mean_s'])} on average from "
+             "the first time" if summary["denied_commuters"] else "nobody left behind by a full train")
+          + f"; wall time {wall:.1f} s")
     for name, g in summary.get("groups", {}).items():
         print(f"  {name}: {g['commuters']:,} commuters, mean travel time {mins(g['travel_time_mean_s'])}, "
               f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} CNY")
@@ -321,19 +333,26 @@ def cmd_list(args) -> int:
     return 0
 
 
-def shipped(path: Path) -> Path:
-    """`path` as given, or, when it does not exist and is a bare name, the shipped scenario or sweep
-    of that name (scenarios/<name>.yaml under the clone)."""
-    if path.exists() or path.suffix or len(path.parts) != 1:
-        return path
-    candidate = ROOT / "scenarios" / f"{path.name}.yaml"
-    return candidate if candidate.is_file() else path
+DEMAND_VARIABLE = "YRD_SIM_DEMAND_TOTAL"
+"""Environment variable: demand.total for every `run` and `sweep` that does not set it itself (to
+try the README's commands quickly); each command using it says so."""
+
+
+def demand_from_environment() -> dict[str, int]:
+    """{"demand.total": N} when YRD_SIM_DEMAND_TOTAL is set (a warning says so), else {}."""
+    text = os.environ.get(DEMAND_VARIABLE)
+    if not text:
+        return {}
+    if not text.isdigit():
+        raise UserError.single("", DEMAND_VARIABLE, f"expected a whole number of commuters, got {text!r}")
+    log.warning("demand.total = %s for this command, from the environment variable %s", text, DEMAND_VARIABLE)
+    return {"demand.total": int(text)}
 
 
 def cmd_sweep(args) -> int:
     from .sweep import check_points, load_sweep, run_sweep
 
-    sweep = load_sweep(shipped(args.sweep))
+    sweep = load_sweep(scenario_path(args.sweep), demand_from_environment())
     broken = check_points(sweep)
     if len(broken) == len(sweep.points):
         raise UserError(broken)

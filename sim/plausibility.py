@@ -20,6 +20,8 @@ from .loading import Document
 from .network import Network
 from .plan import STEP_RIDE, Plan
 from .schema import Distribution
+from .timetable import Operations, Trains, build_operations
+from .timetable_plan import plan_trains
 from .units import format_time
 
 HOUR_S = 3600.0
@@ -248,34 +250,42 @@ def after_last_train_warnings(plan: Plan, network: Network, router) -> list[str]
             f"end of the simulation ({format_time(plan.t_end)}): they never arrive (destinations: {top})"]
 
 
-def track_warnings(plan: Plan, network: Network) -> list[str]:
-    """Dynamic operations: trains timetabled to overtake between two stations, or closer together
-    at a platform than its minimum headway; they will run later than timetabled."""
-    ops, tr = plan.ops, plan.trains
-    if not ops.dynamic or tr.n_trains == 0:
+def track_warnings(network: Network, trains: Trains, ops: Operations, planned: frozenset[int]) -> list[str]:
+    """Dynamic operations, on the lines whose timetable was not planned (`planned`: line indices,
+    see timetable_plan; the others have no passing track): trains timetabled to overtake another
+    between two stations, or closer together at a platform than its minimum headway; they will run
+    later than timetabled."""
+    if not ops.dynamic or trains.n_trains == 0:
         return []
+    plat_line = np.asarray([pl.line for pl in network.platforms], dtype=np.int64)
+    kept = ~np.isin(plat_line[trains.call_platform], list(planned))
     out = []
-    calls = np.flatnonzero(ops.prev_platform >= 0)
-    u, p = ops.prev_platform[calls].astype(np.int64), tr.call_platform[calls].astype(np.int64)
-    order = np.lexsort((tr.call_t_dep[calls - 1], p, u))
+    calls = np.flatnonzero((ops.prev_platform >= 0) & kept)
+    u, p = ops.prev_platform[calls].astype(np.int64), trains.call_platform[calls].astype(np.int64)
+    order = np.lexsort((trains.call_t_dep[calls - 1], p, u))
     same = (u[order][1:] == u[order][:-1]) & (p[order][1:] == p[order][:-1])
-    arr = tr.call_t_arr[calls][order]
-    overtaking = same & (arr[1:] < arr[:-1]) & (ops.platform_capacity[p[order][1:]] < 2)
-    for li in np.unique([network.platforms[int(q)].line for q in p[order][1:][overtaking]]):
-        n = sum(1 for q in p[order][1:][overtaking] if network.platforms[int(q)].line == li)
+    arr = trains.call_t_arr[calls][order]
+    overtaking = p[order][1:][same & (arr[1:] < arr[:-1])]
+    for li, n in zip(*np.unique(plat_line[overtaking], return_counts=True)):
         out.append(f"{network.lines[li].id}: {n} times a train is timetabled to overtake another between two "
                    "stations without a passing track; it will run behind it")
-    at = np.argsort(tr.call_t_dep, kind="stable")
-    plat = tr.call_platform[at].astype(np.int64)
-    by_plat = np.lexsort((tr.call_t_dep[at], plat))
-    dep = tr.call_t_dep[at][by_plat]
-    pl = plat[by_plat]
-    close = (pl[1:] == pl[:-1]) & (dep[1:] - dep[:-1] < ops.platform_headway[pl[1:]] - 1e-9)
-    for li in np.unique([network.platforms[int(q)].line for q in pl[1:][close]]):
-        n = sum(1 for q in pl[1:][close] if network.platforms[int(q)].line == li)
+    at = np.flatnonzero(kept)
+    by_plat = np.lexsort((trains.call_t_dep[at], trains.call_platform[at]))
+    dep, pl = trains.call_t_dep[at][by_plat], trains.call_platform[at][by_plat].astype(np.int64)
+    close = pl[1:][(pl[1:] == pl[:-1]) & (dep[1:] - dep[:-1] < ops.platform_headway[pl[1:]] - 1e-9)]
+    for li, n in zip(*np.unique(plat_line[close], return_counts=True)):
         out.append(f"{network.lines[li].id}: {n} departures are timetabled closer than the line's minimum headway "
                    "after the one before; they will leave later")
     return out
+
+
+def timetable_notes(network: Network, t_from: float, t_to: float, dynamic: bool) -> tuple[list[str], list[str]]:
+    """Notes and warnings on the timetable of the trains running in [t_from, t_to) (s), as a run
+    logs them before it starts (disruptions aside), without demand: what planning changed
+    (timetable_plan) and, in `dynamic` operations, the track conflicts of the lines not planned."""
+    planned = plan_trains(network, t_from, t_to, passes=dynamic)
+    ops = build_operations(network, planned.trains, dynamic)
+    return planned.notes, planned.warnings + track_warnings(network, planned.trains, ops, planned.lines)
 
 
 # ---------------------------------------------------------------------------------------------------

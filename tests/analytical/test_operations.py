@@ -171,8 +171,11 @@ def test_timetable_operations_reproduce_the_recorded_outputs_even_with_line_oper
 @pytest.mark.parametrize("passing", [[], ["B"]])
 def test_engines_agree_in_dynamic_operations(tmp_path, passing):
     net = express_network(passing)
+    # two door channels: passenger flows, not the (planned) timetable, make trains late here
     net["lines"][0]["operations"] = ops(min_headway_s=90, running_recovery=0.05, passing_tracks=passing,
-                                        crowded_factor=1.4, crowded_density_p_m2=0.5, seats=5, standing_area_m2=10)
+                                        crowded_factor=1.4, crowded_density_p_m2=0.5, seats=5, standing_area_m2=10,
+                                        door_channels=2)
+    net["lines"][0]["dwell_s_at"] = {}
     net["lines"][0]["patterns"][0]["timetable"]["forward"] = T.headway("06:00", "08:00", 150)
     scn = T.write(tmp_path, net, T.scenario(3000, ["A", "B"], ["B", "C"], start="06:00", end="07:30",
                                             sim_end="09:00", operations="dynamic"))
