@@ -19,6 +19,7 @@ import pandas as pd
 
 from .errors import UserError
 from .schema import SCHEMA_VERSION
+from .shipped import results_path
 
 TABLES = ("trips", "legs", "trains", "facilities", "fares")
 OPTIONAL_TABLES = ("fares",)
@@ -111,8 +112,9 @@ class LoadedRun:
 
 
 def load_results(path: str | Path) -> LoadedRun:
-    """Read a run directory written by `run`."""
-    p = Path(path)
+    """Read a run directory written by `run` (a bare name: results/<name> of the clone, when there
+    is no such folder here)."""
+    p = results_path(path)
     missing = [f"{n}.parquet" for n in TABLES if n not in OPTIONAL_TABLES and not (p / f"{n}.parquet").exists()]
     missing += [n for n in ("summary.json", "manifest.json") if not (p / n).exists()]
     if missing:

@@ -27,6 +27,7 @@ from .network import Network, build_network
 from .overlay import apply_network_changes, apply_set_overrides, merge_scenarios, rebase_paths
 from .policies import apply_coordination
 from .schema import MAX_PATH_CHARS, GtfsFeedSpec, NetworkFile, ScenarioFile
+from .shipped import scenario_path
 
 MAX_EXTENDS = 32
 """Most scenario files one scenario extends in a row (its parent, the parent's parent, ...)."""
@@ -195,8 +196,9 @@ def read_scenario_document(path: Path, overrides: dict[str, Any] | None = None) 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Read, merge, override, validate and cross-check a scenario and its network; UserError if
-    wrong, each problem placed in the file (or `--set`) where the faulty value was written."""
-    path = Path(path)
+    wrong, each problem placed in the file (or `--set`) where the faulty value was written. A bare
+    name (`baseline`) that is not a file is the shipped scenario of that name."""
+    path = scenario_path(path)
     doc, parents = read_scenario_document(path, overrides)
     model = validate_model(ScenarioFile, doc)
     net_path = path.parent / model.network

@@ -237,14 +237,17 @@ def sample(spec: SampleSpec, seed: int) -> list[dict[str, float]]:
     return out
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, defaults: dict[str, Any] | None = None) -> Sweep:
     """Read, validate and expand a sweep file; UserError naming the sweep file, field and line for a
-    mistake, including a parameter path that does not exist in the base scenario."""
+    mistake, including a parameter path that does not exist in the base scenario. `defaults`:
+    overrides for every point that the sweep file's `set` does not give itself."""
     path = Path(path)
     if not path.is_file():
         raise UserError.single(str(path), "", "sweep file not found")
     doc = read_yaml(path)
     model = validate_model(SweepFile, doc)
+    if defaults:
+        model = model.model_copy(update={"set": {**defaults, **model.set}})
     runs = point_count(model) * model.replications
     if runs > MAX_RUNS:
         raise UserError([doc.problem((), f"the sweep has {runs:,} runs ({point_count(model):,} points x "
