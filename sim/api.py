@@ -19,6 +19,7 @@ import pandas as pd
 from . import crowding, disruptions, offsets
 from . import rng as rngmod
 from .choice import Assignment, Chooser
+from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
 from .demand import Demand, generate_demand, group_masks
 from .engine import run_engine
@@ -57,7 +58,7 @@ class Prepared:
     groups: dict[str, np.ndarray]
     warnings: list[str]
     closures: tuple = ()
-    """The scenario's disruptions (disruptions.Closure) and the trains each cut."""
+    """The scenario's disruptions (closures.Closure) and the trains each cut."""
     trains_cut: dict[str, int] = field(default_factory=dict)
     informed: disruptions.Informed | None = None
     """Commuters starting during a closure and the routes they choose knowing of it."""
@@ -179,7 +180,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     chooser = Chooser(router, demand.origin, demand.destination, demand.payment, demand.media, demand.t_depart,
                       rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
-    closures = disruptions.resolve(scenario.network, m.disruptions, scenario.doc)
+    closures = resolve_closures(scenario.network, m.disruptions, scenario.doc)
     informed = disruptions.informed_choice(router, closures, demand.origin, demand.destination, demand.payment,
                                            demand.media, demand.t_depart,
                                            rngmod.stream(seed, replication, "routing-informed"), str(scenario.path))

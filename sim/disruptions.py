@@ -24,64 +24,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .choice import Assignment, Chooser
-from .errors import UserError
+from .closures import Closure
 from .graphs import shortest_path
-from .loading import Document
 from .network import Network
 from .routing import WAIT_BIN_S, Route, Router
-from .schema import DisruptionSpec
 from .timetable import Trains
-
-
-@dataclass(frozen=True)
-class Closure:
-    id: str
-    line: str
-    stations: tuple[int, ...]
-    """The track path from one end of the section to the other."""
-    start: float
-    end: float
-
-    @property
-    def edges(self) -> frozenset[tuple[int, int]]:
-        return frozenset((a, b) for x, y in zip(self.stations, self.stations[1:]) for a, b in ((x, y), (y, x)))
-
-
-
-def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tuple[Closure, ...]:
-    """The closures of a scenario's `disruptions`; UserError naming the field of each mistake (an id
-    given twice names both places: closures are reported by id)."""
-    problems, out = [], []
-    first: dict[str, int] = {}
-    for i, spec in enumerate(specs):
-        if spec.id in first:
-            src = doc.source(("disruptions", first[spec.id]))
-            problems.append(doc.problem(("disruptions", i, "id"), f"duplicate disruption id '{spec.id}' (first "
-                                                                  f"defined at {src.file}:{src.line})"))
-            continue
-        first[spec.id] = i
-        li = network.line_index.get(spec.line)
-        if li is None:
-            problems.append(doc.problem(("disruptions", i, "line"), f"unknown line '{spec.line}'"))
-            continue
-        line = network.lines[li]
-        ends = [network.station_index.get(sid) for sid in spec.between]
-        wrong = [k for k, s in enumerate(ends) if s is None or s not in line.km]
-        for k in wrong:
-            problems.append(doc.problem(("disruptions", i, "between", k),
-                                        f"'{spec.between[k]}' is not a station of line {spec.line}"))
-        if wrong:
-            continue
-        neighbours: dict[int, set[int]] = {}
-        for branch in line.branches:
-            for x, y in zip(branch, branch[1:]):
-                neighbours.setdefault(x, set()).add(y)
-                neighbours.setdefault(y, set()).add(x)
-        adjacency = {s: sorted(nb) for s, nb in neighbours.items()}
-        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, ends[0], ends[1]) or ()), spec.start, spec.end))
-    if problems:
-        raise UserError(problems)
-    return tuple(out)
 
 
 def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tuple[Trains, dict[str, int]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import disruptions, plausibility
+from . import closures, input_warnings
 from .errors import Problem, UserError
 from .loading import Document, LoadedNetwork, read_network_documents, read_yaml, validate_model, validate_network
 from .network import Network, build_network
@@ -56,9 +56,9 @@ class Scenario:
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Values the schema accepts but a modeller would hardly mean (see plausibility.input_warnings),
+        """Values the schema accepts but a modeller would hardly mean (see sim.input_warnings),
         each naming its file, line and field; logged when the scenario is loaded."""
-        return tuple(plausibility.input_warnings(self))
+        return tuple(input_warnings.input_warnings(self))
 
     @property
     def base_dir(self) -> Path:
@@ -211,7 +211,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     network = apply_coordination(build_network(loaded))
     if model.simulation.end is not None and model.simulation.end < model.period.end:
         raise UserError([doc.problem(("simulation", "end"), "must not be before period.end")])
-    disruptions.resolve(network, model.disruptions, doc)
+    closures.resolve(network, model.disruptions, doc)
     scenario = Scenario(path, model, doc.data, network, source_files(loaded), doc, dict(overrides or {}), loaded,
                         parents)
     for warning in scenario.warnings:
