@@ -155,6 +155,7 @@ def generate_checked(scenario: Scenario, seed: int, replication: int,
     groups = group_masks(m.demand.groups, scenario.network, origin, destination, problems, str(scenario.path))
     if problems:
         raise with_lines(UserError(problems), scenario.doc)
+    assert demand is not None  # None only when generate_demand raised, and its problems were raised just above
     return demand, groups
 
 

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import Problem, UserError
 from .io import command_line, load_results, write_json
@@ -32,7 +33,7 @@ from .staging import StagedDir, check_output_dir
 
 log = logging.getLogger("sim")
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argument mistakes are user errors: exit 2, no traceback
+    def error(self, message: str) -> NoReturn:  # argument mistakes are user errors: exit 2, no traceback
         self.print_usage(sys.stderr)
         raise UserError([Problem("", "arguments", message)])
 
@@ -43,7 +44,7 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Yangtze River Delta commuting-circle transit simulator. Shipped scenarios "
                 "and sweeps may be named without their folder and suffix (run baseline); `list` shows them.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = argparse.ArgumentParser(add_help=False)  # options of every command
+    common = _Parser(add_help=False)  # options of every command (a _Parser, as the subparsers it is a parent of)
     common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", parents=[common], help="check scenario and network files; report every problem")
@@ -192,7 +193,7 @@ def cmd_run(args) -> int:
         summaries = []
         for rep in range(args.replications):
             t_start = time.perf_counter()
-            target = stage.path if args.replications == 1 else stage.path / f"rep-{rep:03d}"
+            target = stage.staged if args.replications == 1 else stage.staged / f"rep-{rep:03d}"
             target.mkdir(parents=True, exist_ok=True)
             label = scn.name if args.replications == 1 else f"{scn.name} rep {rep}"
             bar, update = _progress_bar(scn.model.period.start, scn.t_end, interactive, label)
@@ -207,13 +208,13 @@ def cmd_run(args) -> int:
             if not args.quiet:
                 _print_headline(result.summary, time.perf_counter() - t_start, label)
         if args.replications > 1:
-            write_json(stage.path / "summary.json", {"replications": args.replications,
+            write_json(stage.staged / "summary.json", {"replications": args.replications,
                                                      "kpis": rounded(confidence_intervals(summaries))})
             if not args.no_plots:  # one set of charts from the pooled replications
                 from .report import RunView, standard_charts, write_run_report
 
-                view = RunView.pooled([load_results(stage.path / f"rep-{r:03d}") for r in range(args.replications)])
-                write_run_report(view, standard_charts(view, stage.path / "plots"), stage.path / "report.html")
+                view = RunView.pooled([load_results(stage.staged / f"rep-{r:03d}") for r in range(args.replications)])
+                write_run_report(view, standard_charts(view, stage.staged / "plots"), stage.staged / "report.html")
     if not args.quiet:
         print(f"wrote {out}" + ("" if args.no_plots else f"; the report: {out / 'report.html'}"))
     return 0
@@ -242,6 +243,8 @@ def parse_window(text: str | None) -> tuple[float, float] | None:
     from .units import parse_time
 
     first, sep, second = text.partition("-")
+    t0: float | None
+    t1: float | None
     try:
         t0, t1 = parse_time(first.strip()), parse_time(second.strip())
     except (ValueError, TypeError):
@@ -292,8 +295,8 @@ def cmd_plot(args) -> int:
     identity = {"run": str(args.run_dir.resolve()), "window": "-".join(stamp), "lines": " ".join(args.lines or [])}
     with StagedDir(out, "plots", identity) as stage:
         check_output_dir(out, args.force, replaces_same=identity, kinds=("plots",))
-        charts = all_charts(view, stage.path, window, args.lines)
-        write_run_report(view, charts, stage.path / "report.html")
+        charts = all_charts(view, stage.staged, window, args.lines)
+        write_run_report(view, charts, stage.staged / "report.html")
     print(f"wrote {len(charts)} charts and {out / 'report.html'}")
     return 0
 
@@ -307,7 +310,7 @@ def cmd_compare(args) -> int:
     identity = {"runs": " ".join(str(p.resolve()) for p in args.run_dirs)}
     with StagedDir(out, "compare", identity) as stage:
         check_output_dir(out, args.force, replaces_same=identity if args.out is None else None)
-        written = compare_runs(args.run_dirs, stage.path)
+        written = compare_runs(args.run_dirs, stage.staged)
     charts = sum(p.suffix == ".png" for p in written)
     print(f"compared {len(args.run_dirs)} runs: wrote {out} (kpis.md, kpis.csv, report.html"
           + (f", {charts} charts in plots/)" if charts else "; no charts: the runs kept no tables)"))
@@ -328,8 +331,8 @@ def cmd_list(args) -> int:
             rows.append((kind, f"{folder}/{path.name}", desc[0] if desc else ""))
     print(f"shipped files in {ROOT} (scenarios and sweeps may be named without folder and suffix: run baseline)")
     width = max((len(r[1]) for r in rows), default=0) + 2
-    for kind, name, desc in rows:
-        print(f"{kind:9s} {name:{width}s}{desc}")
+    for kind, name, first_line in rows:
+        print(f"{kind:9s} {name:{width}s}{first_line}")
     return 0
 
 

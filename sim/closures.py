@@ -59,7 +59,9 @@ def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tup
                 neighbours.setdefault(x, set()).add(y)
                 neighbours.setdefault(y, set()).add(x)
         adjacency = {s: sorted(nb) for s, nb in neighbours.items()}
-        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, ends[0], ends[1]) or ()), spec.start, spec.end))
+        a, b = ends[0], ends[1]
+        assert a is not None and b is not None  # an unknown station is in `wrong`
+        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, a, b) or ()), spec.start, spec.end))
     if problems:
         raise UserError(problems)
     return tuple(out)

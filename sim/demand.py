@@ -166,11 +166,11 @@ def _table_weights(path: Path, network: Network, where: str, problems: list[Prob
     if missing:
         problems.append(Problem(str(path), "", f"expected columns origin, destination, weight; missing {sorted(missing)}"))
         return w
-    weight = pd.to_numeric(table["weight"], errors="coerce")
+    weight = pd.to_numeric(table["weight"], errors="coerce").to_numpy()
     for row in range(len(table)):
         o = network.station_index.get(str(table["origin"].iat[row]))
         d = network.station_index.get(str(table["destination"].iat[row]))
-        wt = weight.iat[row]
+        wt = weight[row]
         line = row + 2
         if o is None:
             problems.append(Problem(str(path), "origin", f"unknown station '{table['origin'].iat[row]}'", line))
@@ -221,6 +221,7 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
             w = _generator_weights(seg.generator, network, km, where, problems, file)
             w = np.where(connected, w, 0.0)
         else:
+            assert seg.od_table is not None  # the schema requires one of generator and od_table
             w = _table_weights(base_dir / seg.od_table, network, where, problems)
             bad = np.argwhere((w > 0) & ~connected)
             for o, d in bad[:10]:

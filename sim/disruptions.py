@@ -37,7 +37,7 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
     if not closures:
         return trains, {}
     adjacency = network.track_adjacency()
-    paths: dict[tuple[int, int], list[int]] = {}
+    paths: dict[tuple[int, int], list[tuple[int, int]]] = {}
     cut = {c.id: 0 for c in closures}
     cols = ("call_station", "call_platform", "call_seq", "call_t_arr", "call_t_dep", "call_stop", "call_serves_to")
     parts: dict[str, list] = {c: [] for c in cols}
@@ -53,7 +53,8 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
                 paths[key] = list(zip(path, path[1:]))
             hit = next((c for c in closures if c.start <= dep[i] < c.end and any(e in c.edges for e in paths[key])), None)
             closed_by.append(hit)
-        runs, begin = [], 0
+        runs: list[tuple[int, int, Closure | None]] = []
+        begin = 0
         for i, c in enumerate(closed_by):
             if c is not None:
                 runs.append((begin, i, c))
@@ -69,8 +70,8 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
             if b > a:
                 kept.append((a, b, closure))
         if any(c is not None for _, _, c in runs):
-            for c in {c.id for _, _, c in runs if c is not None}:
-                cut[c] += 1
+            for cid in {c.id for _, _, c in runs if c is not None}:
+                cut[cid] += 1
         for r, (a, b, closure) in enumerate(kept):
             ids.append(trains.train_id[k] if r == 0 else f"{trains.train_id[k]}/{r + 1}")
             pats.append(trains.pattern[k])

@@ -105,6 +105,7 @@ class FareSystem:
         dearest = np.zeros(n * width)
         np.maximum.at(dearest, ids, sec_fare[crossing])
         if rule.policy == "through":
+            assert rule.tariff is not None  # policy through has one (schema.FareRule; unknown operators stop the build)
             charged = np.zeros(n * width)
             row_of = ids // width
             for m, name in enumerate(self.media):

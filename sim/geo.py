@@ -86,14 +86,14 @@ def _clock(t: float) -> str:
 def stations_geojson(network: Network, trains: pd.DataFrame, window: tuple[float, float]) -> dict:
     """A FeatureCollection of station points with their names, operator, lines, and the persons
     boarding and alighting in `window`."""
-    flows = station_flows(trains, window)
+    flows = station_flows(trains, window).to_dict("index")
     feats = []
-    for row in stations_table(network).itertuples(index=False):
-        on, off = (int(flows.at[row.station, c]) if row.station in flows.index else 0 for c in ("boarded", "alighted"))
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-                      "properties": {"station": row.station, "name_zh": row.name_zh, "name_en": row.name_en,
-                                     "operator": row.operator, "lines": row.lines, "boarded": on, "alighted": off,
-                                     "window": f"{_clock(window[0])}-{_clock(window[1])}"}})
+    for row in stations_table(network).to_dict("records"):
+        on, off = (int(flows[row["station"]][c]) if row["station"] in flows else 0 for c in ("boarded", "alighted"))
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                      "properties": {"station": row["station"], "name_zh": row["name_zh"], "name_en": row["name_en"],
+                                     "operator": row["operator"], "lines": row["lines"], "boarded": on,
+                                     "alighted": off, "window": f"{_clock(window[0])}-{_clock(window[1])}"}})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -103,13 +103,13 @@ def lines_geojson(network: Network, trains: pd.DataFrame, window: tuple[float, f
     where = {s.id: [s.lon, s.lat] for s in network.stations}
     color = {ln.id: ln.color for ln in network.lines}
     feats = []
-    for row in section_loads(network, trains, window).itertuples(index=False):
-        props = {"line": row.line, "color": color[row.line], "direction": row.direction,
-                 "from_station": row.from_station, "to_station": row.to_station, "trains": int(row.trains),
-                 "mean_load": round(float(row.mean_load), 1), "max_load": int(row.max_load),
-                 "max_load_factor": round(float(row.max_load_factor), 4),
-                 "passengers_per_hour": round(float(row.passengers_per_hour), 1),
+    for row in section_loads(network, trains, window).to_dict("records"):
+        props = {"line": row["line"], "color": color[row["line"]], "direction": row["direction"],
+                 "from_station": row["from_station"], "to_station": row["to_station"], "trains": int(row["trains"]),
+                 "mean_load": round(float(row["mean_load"]), 1), "max_load": int(row["max_load"]),
+                 "max_load_factor": round(float(row["max_load_factor"]), 4),
+                 "passengers_per_hour": round(float(row["passengers_per_hour"]), 1),
                  "window": f"{_clock(window[0])}-{_clock(window[1])}"}
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": "LineString", "coordinates": [where[row.from_station], where[row.to_station]]}})
+        feats.append({"type": "Feature", "properties": props, "geometry": {
+            "type": "LineString", "coordinates": [where[row["from_station"]], where[row["to_station"]]]}})
     return {"type": "FeatureCollection", "features": feats}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Hashable, Iterable, Mapping
+from typing import TypeVar
+
+Node = TypeVar("Node", bound=Hashable)
 
 
-def shortest_path(adjacency: Mapping[Hashable, Iterable[Hashable]], a: Hashable, b: Hashable,
-                  avoid: Collection[Hashable] = ()) -> list | None:
+def shortest_path(adjacency: Mapping[Node, Iterable[Node]], a: Node, b: Node,
+                  avoid: Collection[Node] = ()) -> list[Node] | None:
     """The stations of a path from a to b with the fewest edges, not passing through `avoid`, or
     None when there is none (breadth-first; among equally short paths, the one reached first by
     visiting each station's neighbours in the order `adjacency` gives them)."""

@@ -57,8 +57,11 @@ def service_time_warnings(scenario) -> list[str]:
 
 def _mean(dist: Distribution) -> tuple[float, str]:
     """A service distribution's mean (s) and the field that sets it."""
+    # the schema (Distribution) requires min_s and max_s for uniform, mean_s for every other kind
     if dist.dist == "uniform":
+        assert dist.min_s is not None and dist.max_s is not None
         return (dist.min_s + dist.max_s) / 2, "max_s"
+    assert dist.mean_s is not None
     return dist.mean_s, "mean_s"
 
 

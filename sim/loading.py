@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .errors import Problem, UserError
 from .schema import MAX_PATH_CHARS, NetworkFile, ScenarioFile
@@ -368,7 +369,7 @@ def _element_model(annotation: Any) -> Any:
     return None
 
 
-def _message(err: dict, model: Any = None) -> str:
+def _message(err: ErrorDetails, model: Any = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         field = err["loc"][-1] if err["loc"] else ""

@@ -280,6 +280,7 @@ def timetable_departures(spec: schema.TimetableSpec) -> tuple[float, ...]:
     band in which the previous departure lies, from `first` up to and including `last`."""
     if spec.departures:
         return tuple(sorted(float(round(t)) for t in spec.departures))
+    assert spec.first is not None and spec.last is not None  # the schema requires both without departures
     out = []
     t = float(spec.first)
     bands = [(b.start, b.headway_s) for b in spec.headways]
@@ -647,7 +648,8 @@ class _Builder:
                 elif s == seq[at + 1] if at + 1 < len(seq) else False:
                     at += 1
             self.pending_passes.append(passes)
-            departures, entry = timetable_departures(tt), ()
+            departures = timetable_departures(tt)
+            entry: tuple[int, ...] = ()
             if tt.early_service is not None:
                 departures, entry = self._early_service(tt, seq, dep, departures, o, sub + ("timetable", direction))
             self.pattern_origin.append((o, sub))
@@ -720,6 +722,8 @@ class _Builder:
         """The timetable's departures preceded by the trains entering service at depots (see
         schema.EarlyService), and the entry stop of every departure."""
         es = tt.early_service
+        # called for a timetable with early_service, which the schema allows only with first and headways
+        assert es is not None and tt.first is not None
         at = []
         for k, sid in enumerate(es.depots):
             s = self.station_index.get(sid)
@@ -749,9 +753,9 @@ class _Builder:
             for k, (sid, s) in enumerate(zip(ic.stations, ends)):
                 if s is None:
                     self.problems.append(o.problem(("stations", k), f"unknown station '{sid}'"))
-            if None in ends:
+            a, b = ends  # the schema's two stations
+            if a is None or b is None:
                 continue
-            a, b = ends
             if a == b:
                 self.problems.append(o.problem(("stations",), "an interchange joins two different stations "
                                                              "(same-station transfers use the station's transfer_walk_s)"))
@@ -782,7 +786,7 @@ class _Builder:
             self.check_media(policy.seamless_media, o, ("policy", "seamless_media"))
             seamless = set(policy.seamless_media) & set(self.media)
         others = sorted(set(self.media) - seamless)
-        check = [fl.security] if policy.security == "rescreen" else []
+        check: list[schema.Step] = [fl.security] if policy.security == "rescreen" else []
         before, after = schema.Walk(walk_s=fl.walk_before_s), schema.Walk(walk_s=fl.walk_after_s)
         out = []
         if seamless:
@@ -790,7 +794,7 @@ class _Builder:
                                                steps=[before, *check, after]), ("fare_line",)))
         if others:
             ticket = [fl.ticket_machines] if fl.ticket_machines else []
-            steps = [before, fl.exit_gates, *ticket, *check, fl.entry_gates, after]
+            steps: list[schema.Step] = [before, fl.exit_gates, *ticket, *check, fl.entry_gates, after]
             out.append((schema.InterchangePath(name="exit_and_reenter", media=others, steps=steps), ("fare_line",)))
         return out, policy.security, frozenset(seamless)
 
@@ -895,13 +899,14 @@ class _Builder:
                     shifted.append(p.index)
             if rule.medium is not None:
                 self.check_media([rule.medium], o, ("medium",))
-            if None in ends or recv is None or len(feeders) != len(rule.feeders) or len(shifted) != 1 + len(rule.shift_with):
+            frm, to = ends
+            if frm is None or to is None or recv is None or len(feeders) != len(rule.feeders) or len(shifted) != 1 + len(rule.shift_with):
                 continue
-            if ends[0] != ends[1] and (ends[0], ends[1]) not in self.transfers:
+            if frm != to and (frm, to) not in self.transfers:
                 self.problems.append(o.problem(("to",), f"no interchange leads from '{rule.from_}' to '{rule.to}'"))
                 continue
             self.coordination_list.append(Coordination(
-                rule.id, rule.mode, tuple(feeders), recv.index, tuple(shifted[1:]), ends[0], ends[1],
+                rule.id, rule.mode, tuple(feeders), recv.index, tuple(shifted[1:]), frm, to,
                 (rule.window.start, rule.window.end),
                 rule.target_slack_s, rule.medium, rule.method,
                 tuple(rule.candidates_s) if rule.candidates_s is not None else None, rule.offset_s))

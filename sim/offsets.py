@@ -99,5 +99,6 @@ def search(scenario, rules: list[Coordination], run_one: Callable[[Any], Any]):
         reports[rule.id] = {"method": "simulation", "objective": OBJECTIVE, "lines": sorted(lines),
                             "candidates": tried, "chosen_offset_s": best["offset_s"]}
     for rid, report in reports.items():
+        assert best_run is not None  # set with the first rule's best candidate (each rule has one: see above)
         best_run.summary["policies"]["coordination"][rid].update(report)
     return best_run

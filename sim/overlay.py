@@ -63,13 +63,14 @@ class _Origins:
         if self._below is None:
             self._below = {}
             for loc in self.entries:
-                self._link(loc)
+                self._link(self._below, loc)
         return self._below
 
-    def _link(self, loc: tuple) -> None:
-        """Index `loc` under each of its prefixes, up to the first already indexed."""
+    @staticmethod
+    def _link(below: dict[tuple, set[tuple]], loc: tuple) -> None:
+        """Index `loc` in `below` under each of its prefixes, up to the first already indexed."""
         while loc:
-            siblings = self._below.setdefault(loc[:-1], set())
+            siblings = below.setdefault(loc[:-1], set())
             if loc in siblings:
                 return
             siblings.add(loc)
@@ -78,7 +79,7 @@ class _Origins:
     def __setitem__(self, loc: tuple, value: Any) -> None:
         self.entries[loc] = value
         if self._below is not None:
-            self._link(loc)
+            self._link(self._below, loc)
 
     def _pop_under(self, loc: tuple) -> dict[tuple, Any]:
         """Remove the origins of `loc` and of everything under it; returns them."""
@@ -251,7 +252,7 @@ PATH_FIELDS = (("network",),)
 
 def _path_locs(data: Any) -> list[tuple]:
     """Field paths of every path-valued field in scenario data (network, segments' od_table)."""
-    out = [loc for loc in PATH_FIELDS if isinstance(data, dict) and loc[0] in data]
+    out: list[tuple] = [loc for loc in PATH_FIELDS if isinstance(data, dict) and loc[0] in data]
     segments = data.get("demand", {}).get("segments") if isinstance(data, dict) and isinstance(
         data.get("demand"), dict) else None
     if isinstance(segments, list):

@@ -36,8 +36,12 @@ def available_memory() -> float | None:
     known = []
     try:
         meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
-        known.append(int(re.search(r"^MemAvailable:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024)
-    except (OSError, AttributeError):
+    except OSError:
+        meminfo = ""
+    found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo, re.M)
+    if found is not None:
+        known.append(int(found.group(1)) * 1024)
+    else:
         with contextlib.suppress(OSError, ValueError):
             known.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     with contextlib.suppress(OSError, ValueError):
@@ -103,12 +107,12 @@ def platform_backlog(scenario) -> list[Problem]:
         if li not in worst or wait[k] > wait[worst[li]]:
             worst[li] = int(k)
     out = []
-    for li, k in worst.items():
-        pl = net.platforms[plat[k]]
+    for li, due in worst.items():
+        pl = net.platforms[plat[due]]
         out.append(_line_problem(scenario, net.lines[li].id, (
             f"the timetable sends trains to the {pl.direction} platform of {net.stations[pl.station].id} faster "
             f"than they can leave it (each holds it for its dwell, at least the minimum headway): the train due at "
-            f"{format_time(t[k])} would wait {wait[k] / HOUR_S:.1f} h for it; lengthen the headways or shorten "
+            f"{format_time(t[due])} would wait {wait[due] / HOUR_S:.1f} h for it; lengthen the headways or shorten "
             "the dwells (or set operations.mode: timetable, where trains do not wait for each other)")))
     return out
 

@@ -92,7 +92,7 @@ def apply_coordination(network: Network) -> Network:
     if not network.coordination:
         return network
     patterns = list(network.patterns)
-    results = []
+    results: list[CoordinationResult] = []
     for rule in network.coordination:
         res = coordinate(network if not results else replace(network, patterns=tuple(patterns)), rule)
         results.append(res)

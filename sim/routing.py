@@ -370,13 +370,13 @@ class Router:
         origins = np.asarray(origins, dtype=np.int64)
         n_o = len(origins)
         # start states: board at the origin, or walk in the street to a station joined to it
-        org, sta, g = [np.arange(n_o)], [origins], [np.zeros(n_o)]
+        org_parts, sta_parts, g_parts = [np.arange(n_o)], [origins], [np.zeros(n_o)]
         for (a, b), w in self.street_walk.items():
             hit = np.flatnonzero(origins == a)
-            org.append(hit)
-            sta.append(np.full(len(hit), b, dtype=np.int64))
-            g.append(np.full(len(hit), walk_w * w))
-        org, sta, g = np.concatenate(org), np.concatenate(sta), np.concatenate(g)
+            org_parts.append(hit)
+            sta_parts.append(np.full(len(hit), b, dtype=np.int64))
+            g_parts.append(np.full(len(hit), walk_w * w))
+        org, sta, g = np.concatenate(org_parts), np.concatenate(sta_parts), np.concatenate(g_parts)
         best = np.full(n_o, np.inf)
         np.minimum.at(best, org, g + hB[sta])
         bound = best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
@@ -552,7 +552,7 @@ def candidate_sets(router: Router, od: np.ndarray, band: np.ndarray, file: str =
     cand: list[list[int]] = [[] for _ in od]
     problems: list[Problem] = []
     found_by = router.found  # kept with the router: a router reused for other demand searches less
-    same_as = {}
+    same_as: dict[int, int] = {}
     for b in sorted(set(band.tolist())):
         same_as[b] = next((c for c in same_as if np.array_equal(router.search_costs[c], router.search_costs[b])), b)
     chunk = max(1, 2_000_000 // max(1, len(router.legs)))

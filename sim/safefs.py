@@ -106,7 +106,7 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write(target: Path, write: Callable[[Path], None], mode: int | None = None) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object], mode: int | None = None) -> None:
     """Write `target` whole or not at all: `write(path)` fills a new temporary file beside it,
     which then replaces `target` by rename (a link at `target` is replaced, never followed).
     `mode`: the file's permission bits (default: as a plain new file under the umask)."""

@@ -149,8 +149,8 @@ def _without_defined(feed: Document, before: list[Document], files: list[Documen
     media when those files define media (or media an earlier document defines)."""
     defined = {(kind, item.get("id")) for d in files if isinstance(d.data, dict) for kind in NETWORK_LISTS
                for item in (d.data.get(kind) or ()) if isinstance(item, dict)}
-    data = {kind: [x for x in value if (kind, x["id"]) not in defined] if kind in NETWORK_LISTS else value
-            for kind, value in feed.data.items()}
+    data: dict[str, Any] = {kind: [x for x in value if (kind, x["id"]) not in defined] if kind in NETWORK_LISTS
+                            else value for kind, value in feed.data.items()}
     yaml_media = any(isinstance(d.data, dict) and d.data.get("media") for d in files)
     seen = {m for d in before if isinstance(d.data, dict) for m in (d.data.get("media") or {})}
     data["media"] = {} if yaml_media else {k: v for k, v in data["media"].items() if k not in seen}

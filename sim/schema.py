@@ -144,7 +144,7 @@ class Distribution(Strict):
                 raise ValueError(f"dist '{self.dist}' needs '{name}'")
             if name not in allowed and value is not None:
                 raise ValueError(f"dist '{self.dist}' takes only {', '.join(needs)}, not '{name}'")
-        if self.dist == "uniform" and self.max_s <= self.min_s:  # type: ignore[operator]
+        if self.dist == "uniform" and self.max_s is not None and self.min_s is not None and self.max_s <= self.min_s:
             raise ValueError("uniform needs min_s < max_s")
         return self
 

@@ -180,6 +180,14 @@ class StagedDir:
             self.discard()
             raise
 
+    @property
+    def staged(self) -> Path:
+        """The staging folder to write into: `path` from construction until commit or discard, so
+        always inside the `with` block."""
+        if self.path is None:
+            raise RuntimeError(f"the staging folder of {self.target} was already committed or discarded")
+        return self.path
+
     def commit(self) -> None:
         """Put the staged content in place of `target`; the old content, if any, is removed after
         (and the staged content if this fails). Entries of `target` this simulator did not write

@@ -70,7 +70,8 @@ def ridden(plan: Plan, rec: Records, board: np.ndarray, alight: np.ndarray) -> R
 
 
 def _cat(codes: np.ndarray, labels) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
+    # pandas takes any list-like as categories, pandas-stubs only an Index: hence the ignore
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))  # type: ignore[call-overload]
 
 
 def _grouped(route: Route, stays: int, router: Router) -> list[list[LegOption]]:

@@ -10,13 +10,19 @@ the walk rather than in one second.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import stats
 
 from .schema import WalkingSpec
 
+if TYPE_CHECKING:  # scipy has no public names for these types
+    from scipy.stats._continuous_distns import truncnorm_gen
+    from scipy.stats._distn_infrastructure import rv_continuous_frozen
 
-def _speeds(spec: WalkingSpec) -> stats.rv_continuous:
+
+def _speeds(spec: WalkingSpec) -> rv_continuous_frozen[truncnorm_gen, float | np.float64]:
     sd = spec.speed_sd_m_s
     a, b = (spec.speed_min_m_s - spec.speed_mean_m_s) / sd, (spec.speed_max_m_s - spec.speed_mean_m_s) / sd
     return stats.truncnorm(a, b, loc=spec.speed_mean_m_s, scale=sd)

@@ -37,7 +37,7 @@ class ReferenceEngine:
         batch = self.arriving[f]
         if not batch:
             tick = At(self.env, 0, TIE_BREAK_PRIORITY)
-            tick.callbacks.append(lambda _ev, f=f: self._release_batch(f))
+            tick.callbacks.append(lambda _ev: self._release_batch(f))
         batch.append((cid, turn))
         return turn
 

@@ -21,22 +21,22 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
-from simpy.events import URGENT, Event
+from simpy.events import URGENT, Event, EventPriority
 
 from ..plan import Plan
 
 ARRIVAL_PRIORITY = URGENT
-TIE_BREAK_PRIORITY = 2
+TIE_BREAK_PRIORITY = EventPriority(2)
 """After ordinary events of an instant: used by the reference engine to order simultaneous
 arrivals at a facility by commuter id."""
-DEPARTURE_PRIORITY = 3
+DEPARTURE_PRIORITY = EventPriority(3)
 
 
 class At(Event):
     """An event that fires after `delay` seconds at a given priority (like Timeout, which is
     always NORMAL)."""
 
-    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+    def __init__(self, env: simpy.Environment, delay: float, priority: EventPriority) -> None:
         super().__init__(env)
         self._ok = True
         self._value = None

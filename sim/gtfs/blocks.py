@@ -65,7 +65,10 @@ def runs(feed: Feed, trips: list[Trip], stations: Stations, notes: list[str]) ->
 
 def chain(trips: list[Trip]) -> Run:
     """Trips run one after the other by one train as one run (a trip alone as a run of its own)."""
-    stations, arr, dep, part = [], [], [], []
+    stations: list[str] = []
+    arr: list[float] = []
+    dep: list[float] = []
+    part: list[int] = []
     t0 = trips[0].departures[0]
     for k, t in enumerate(trips):
         a, d = t.arr + t.departures[0] - t0, t.dep + t.departures[0] - t0

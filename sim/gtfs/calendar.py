@@ -70,7 +70,10 @@ def service_days(feed: Feed) -> dict[str, set[int]]:
         for day in WEEKDAYS:
             bad = cal.index[~cal[day].isin(["0", "1"])]
             if len(bad):
-                raise feed.rows_problem("calendar.txt", day, bad, lambda i, d=day: f"expected 0 or 1, got '{cal.loc[i, d]}'")
+                def not_a_flag(i: int, d: str = day) -> str:
+                    return f"expected 0 or 1, got '{cal.loc[i, d]!s}'"  # calendar.txt is read as text
+
+                raise feed.rows_problem("calendar.txt", day, bad, not_a_flag)
         flags = cal[list(WEEKDAYS)].to_numpy() == "1"
         for sid, a, b, week in zip(cal["service_id"], start, end, flags):
             span = np.arange(a, b + 1)
@@ -80,7 +83,7 @@ def service_days(feed: Feed) -> dict[str, set[int]]:
         bad = exc.index[~exc["exception_type"].isin(["1", "2"])]
         if len(bad):
             raise feed.rows_problem("calendar_dates.txt", "exception_type", bad,
-                                    lambda i: f"expected 1 (added) or 2 (removed), got '{exc.loc[i, 'exception_type']}'")
+                                    lambda i: f"expected 1 (added) or 2 (removed), got '{exc.loc[i, 'exception_type']!s}'")
         for sid, date, kind in zip(exc["service_id"], dates, exc["exception_type"]):
             (days.setdefault(sid, set()).add if kind == "1" else days.setdefault(sid, set()).discard)(int(date))
     return days

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..network import Network, Pattern, path_walk_s
@@ -32,6 +33,9 @@ ROUTE_TYPE = 1
 """route_type of every line: metro (the network does not record the mode)."""
 SERVICE_ID = "daily"
 
+Row = Sequence[str | int | float]
+"""A row of a GTFS table, as the csv module writes it."""
+
 
 def export_feed(network: Network, out_path: str | Path, service_dates: tuple[str, str] | None = None) -> Path:
     """Write `network` as a GTFS zip at `out_path` (written whole or not at all). The timetable runs
@@ -39,7 +43,7 @@ def export_feed(network: Network, out_path: str | Path, service_dates: tuple[str
     December of the next)."""
     today = dt.date.today()
     start, end = service_dates or (f"{today.year}0101", f"{today.year + 1}1231")
-    tables = {
+    tables: dict[str, Sequence[Row]] = {
         "agency.txt": _agency(network),
         "stops.txt": _stops(network),
         "routes.txt": [["route_id", "agency_id", "route_short_name", "route_long_name", "route_type", "route_color"]] +
@@ -65,15 +69,15 @@ def platform_id(network: Network, platform: int) -> str:
     return f"{network.stations[p.station].id}:{network.lines[p.line].id}:{p.direction}"
 
 
-def _agency(network: Network) -> list[list]:
+def _agency(network: Network) -> Sequence[Row]:
     """The operators that run lines."""
     running = {ln.operator for ln in network.lines}
     return [["agency_id", "agency_name", "agency_url", "agency_timezone"]] + \
         [[op.id, op.name, URL, TIMEZONE] for op in network.operators if op.index in running]
 
 
-def _stops(network: Network) -> list[list]:
-    rows = [["stop_id", "stop_name", "stop_lat", "stop_lon", "location_type", "parent_station"]]
+def _stops(network: Network) -> list[Row]:
+    rows: list[Row] = [["stop_id", "stop_name", "stop_lat", "stop_lon", "location_type", "parent_station"]]
     rows += [[s.id, s.name_en, s.lat, s.lon, 1, ""] for s in network.stations]
     called = sorted({k for p in network.patterns for k in p.platforms})
     for k in called:
@@ -93,11 +97,11 @@ def _parts(network: Network, p: Pattern, entry: int) -> list[list[int]]:
     return parts
 
 
-def _trips(network: Network) -> tuple[list[list], list[list], list[list]]:
+def _trips(network: Network) -> tuple[list[Row], list[Row], list[Row]]:
     """trips.txt and stop_times.txt rows, and the in-seat transfers of through-running trains."""
-    trips = [["route_id", "service_id", "trip_id", "direction_id", "block_id"]]
-    times = [["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence", "shape_dist_traveled"]]
-    in_seat = []
+    trips: list[Row] = [["route_id", "service_id", "trip_id", "direction_id", "block_id"]]
+    times: list[Row] = [["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence", "shape_dist_traveled"]]
+    in_seat: list[Row] = []
     for p in network.patterns:
         direction = 0 if p.direction == "up" else 1
         for t0, entry in zip(p.departures, p.entry_of()):
@@ -117,9 +121,9 @@ def _trips(network: Network) -> tuple[list[list], list[list], list[list]]:
     return trips, times, in_seat
 
 
-def _transfers(network: Network) -> list[list]:
+def _transfers(network: Network) -> list[Row]:
     """Platform walks at stations of several lines, and each interchange's quickest path."""
-    rows = [["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time", "from_trip_id", "to_trip_id"]]
+    rows: list[Row] = [["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time", "from_trip_id", "to_trip_id"]]
     lines_at: dict[int, set[int]] = {}
     for plat in network.platforms:
         lines_at.setdefault(plat.station, set()).add(plat.line)
@@ -148,7 +152,7 @@ def written_here(path: Path) -> bool:
         return False
 
 
-def _write_zip(path: Path, tables: dict[str, list[list]]) -> Path:
+def _write_zip(path: Path, tables: Mapping[str, Sequence[Row]]) -> Path:
     """The tables as CSV files in a zip at `path`, replacing it only once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
 

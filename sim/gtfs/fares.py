@@ -60,7 +60,8 @@ def _v1_prices(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Route]
         return {}
     price = parse_numbers(feed, "fare_attributes.txt", "price", fa["price"], minimum=0)
     fr = feed.optional("fare_rules.txt", ("fare_id",), ("route_id", "origin_id", "destination_id", "contains_id"))
-    zoned, on_routes = set(), {}
+    zoned: set[str] = set()
+    on_routes: dict[str, set[str]] = {}
     if fr is not None:
         feed.check_known("fare_rules.txt", "fare_id", fr["fare_id"], set(fa["fare_id"]), "fare")
         for fid, rid, o, d, c in zip(fr["fare_id"], fr["route_id"], fr["origin_id"], fr["destination_id"],
@@ -72,8 +73,9 @@ def _v1_prices(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Route]
     out: dict[str, tuple] = {}
     only = next(iter(agencies)) if len(agencies) == 1 else None
     for fid, aid, p, cur in zip(fa["fare_id"], fa["agency_id"], price, fa["currency_type"]):
-        owners = {routes[r].agency for r in on_routes.get(fid, ()) if r in routes} or {aid or only}
+        owners: set[str | None] = {routes[r].agency for r in on_routes.get(fid, ()) if r in routes} or {aid or only}
         for key in owners & set(agencies):
+            assert key is not None  # a key of `agencies`
             found, problem, _, _ = out.get(key, ([], None, cur, {}))
             out[key] = (found + [float(p)], problem or ("fares by zone (fare_rules origin_id, destination_id or "
                                                         "contains_id)" if fid in zoned else None), cur, {})

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import Problem, UserError
 from ..loading import format_loc
@@ -98,7 +99,7 @@ def _check_schema(data: dict, feed: Feed) -> None:
         raise UserError(shown) from None
 
 
-def _schema_problem(data: dict, feed: Feed, err: dict) -> Problem:
+def _schema_problem(data: dict, feed: Feed, err: ErrorDetails) -> Problem:
     """One schema error, at the feed row its item came from when the item's `source` names one."""
     loc = err["loc"]
     items = data.get(loc[0]) if loc else None
@@ -137,7 +138,7 @@ def _operator_of(station: str, patterns: list[Pattern], op_of: dict[str, str]) -
     return op_of[min(count, key=lambda a: (-count[a], a))]
 
 
-def _station(s: str, stations: Stations, station_id: dict, operator: str, within: dict[str, float]) -> dict:
+def _station(s: str, stations: Stations, station_id: dict, operator: str, within: dict[str, int]) -> dict:
     out = {"id": station_id[s], "operator": operator, "name_zh": stations.name_zh[s], "name_en": stations.name_en[s],
            "lat": round(stations.lat[s], 6), "lon": round(stations.lon[s], 6)}
     if s in within:
@@ -172,7 +173,7 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
     return out
 
 
-def _interchanges(between: dict[tuple[str, str], float], station_id: dict) -> list[dict]:
+def _interchanges(between: dict[tuple[str, str], int], station_id: dict) -> list[dict]:
     out, ids = [], IdMap()
     for (a, b), t in sorted(between.items()):
         both = between.get((b, a)) == t

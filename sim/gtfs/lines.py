@@ -237,12 +237,14 @@ def pattern_spec(p: Pattern, pid: str, station_id: dict[str, str]) -> dict:
     home = p.lines[0]
     if len(p.lines) == 1:
         full = home.track.full(p.stations)
+        assert full is not None  # a line's track is fitted to run every trip of it straight (topology._fit)
         stops = [p.stations[0], p.stations[-1]]
     else:
         full = [p.stations[0]]
         for a, b in zip(p.stations, p.stations[1:]):
             line = segment_line(p, a, b)
-            full.extend(line.track.between(a, b)[1:] if line is not None else [b])
+            path = line.track.between(a, b) if line is not None else None  # segment_line found it not None
+            full.extend(path[1:] if path is not None else [b])
         stops = list(p.stations)
     spec: dict = {"id": pid, "stops": [station_id[s] for s in stops]}
     skip = [station_id[s] for s in full if s not in set(p.stations)]

@@ -44,7 +44,7 @@ def read_stations(feed: Feed) -> Stations:
         raise UserError([feed.problem("stops.txt", "", "the file has no stops")])
     dup = stops.index[stops["stop_id"].duplicated()]
     if len(dup):
-        raise feed.rows_problem("stops.txt", "stop_id", dup, lambda i: f"duplicate stop_id '{stops.loc[i, 'stop_id']}'")
+        raise feed.rows_problem("stops.txt", "stop_id", dup, lambda i: f"duplicate stop_id '{stops.loc[i, 'stop_id']!s}'")
     parent = stops["parent_station"]
     has_parent = parent != ""
     feed.check_known("stops.txt", "parent_station", parent[has_parent], set(stops["stop_id"]), "parent station",

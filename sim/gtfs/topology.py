@@ -33,7 +33,9 @@ class Track:
         lo, hi = (a, b) if self.depth[a] <= self.depth[b] else (b, a)
         path = [hi]
         while self.depth[path[-1]] > self.depth[lo]:
-            path.append(self.parent[path[-1]])
+            up = self.parent[path[-1]]
+            assert up is not None  # only the root has none, and path[-1] is deeper than lo
+            path.append(up)
         if path[-1] != lo:
             return None
         return path[::-1] if lo == a else path
@@ -61,7 +63,8 @@ class Track:
         height: dict[str, int] = {}
         for s in sorted(self.depth, key=lambda x: -self.depth[x]):
             height[s] = 1 + max((height[c] for c in children.get(s, ())), default=0)
-        out, starts = [], deque([(None, self.root)])
+        out: list[list[str]] = []
+        starts: deque[tuple[str | None, str]] = deque([(None, self.root)])
         while starts:
             frm, s = starts.popleft()
             run = ([frm] if frm else []) + [s]
@@ -105,10 +108,15 @@ def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float],
         else:
             plain = {Edge(p) for p in zip(seq, seq[1:])}  # a simple path: always a tree
             fitted = _fit(needed, [seq], seq[0])
-            groups.append((needed, fitted) if fitted is not None else (plain, _fit(plain, [seq], seq[0])))
+            if fitted is not None:
+                groups.append((needed, fitted))
+            else:
+                fitted = _fit(plain, [seq], seq[0])
+                assert fitted is not None  # a simple path is a tree (seqs visit no station twice)
+                groups.append((plain, fitted))
     tracks = [t for _, t in groups]
     for t in tracks:
-        for s in sorted(t.depth, key=t.depth.get):
+        for s in sorted(t.depth, key=t.depth.__getitem__):
             p = t.parent[s]
             t.km[s] = 0.0 if p is None else round(t.km[p] + edge_km(p, s), 3)
     return tracks, loops
@@ -117,7 +125,7 @@ def build_tracks(sequences: Counter, edge_km: Callable[[str, str], float],
 def _edges_of(seq: tuple[str, ...], shortcuts: set, graph: dict[str, list[str]]) -> set:
     """The track edges a sequence runs over: its consecutive pairs, a pair that others stop between
     replaced by the track between them (avoiding its own other stops)."""
-    out = set()
+    out: set[frozenset[str]] = set()
     own = set(seq)
     for a, b in zip(seq, seq[1:]):
         path = shortest_path(graph, a, b, own - {a, b}) if Edge((a, b)) in shortcuts else None

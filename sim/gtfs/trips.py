@@ -84,7 +84,8 @@ def select_routes(feed: Feed, agencies: list[str] | None, routes: list[str] | No
     if names - known:
         raise UserError.single("", "--routes", f"unknown route {', '.join(sorted(names - known))} (give route_id or "
                                "route_short_name of routes.txt)")
-    out, left_out = {}, Counter()
+    out: dict[str, Route] = {}
+    left_out: Counter[str] = Counter()
     for i, rid, aid, short, long_, color, rtype in zip(rt.index, rt["route_id"], rt["agency_id"], rt["route_short_name"],
                                                        rt["route_long_name"], rt["route_color"], types):
         if aid not in chosen or (names and rid not in names and short not in names):
@@ -113,7 +114,7 @@ def day_trips(feed: Feed, routes: dict[str, Route], date: str | None) -> tuple[S
     tr = feed.table("trips.txt", ("route_id", "service_id", "trip_id"), ("block_id", "shape_id"))
     dup = tr.index[tr["trip_id"].duplicated()]
     if len(dup):
-        raise feed.rows_problem("trips.txt", "trip_id", dup, lambda i: f"duplicate trip_id '{tr.loc[i, 'trip_id']}'")
+        raise feed.rows_problem("trips.txt", "trip_id", dup, lambda i: f"duplicate trip_id '{tr.loc[i, 'trip_id']!s}'")
     feed.check_known("trips.txt", "route_id", tr["route_id"], set(feed.tables["routes.txt"]["route_id"]), "route",
                      "routes.txt")
     mine = tr[tr["route_id"].isin(routes)]

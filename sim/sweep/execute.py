@@ -74,7 +74,7 @@ def run_task(task: Task) -> dict[str, Any]:
         target = Path(task.out) / "runs" / task.run_id
         with StagedDir(target, "run", run_identity(scenario, task.seed)) as stage:  # the run appears whole or not at all
             check_output_dir(target, force=True, kinds=("run",))
-            summary = write_run_dir(stage.path, result, ["sweep", task.run_id], t0, task.tables, charts=False,
+            summary = write_run_dir(stage.staged, result, ["sweep", task.run_id], t0, task.tables, charts=False,
                                     extra_manifest={"sweep_point": task.point, "sweep_parameters": task.overrides,
                                                     "sweep_base": task.base})
         row.update(flatten(summary))

@@ -188,9 +188,9 @@ def point_count(model: SweepFile) -> int:
 def expand(model: SweepFile, seed: int) -> tuple[Point, ...]:
     """The points of a sweep, in a fixed order (axes as written: grid paths, zip groups, sample)."""
     axes: list[list[tuple[dict[str, Any], list[tuple[str, str, float | None]]]]] = []
-    for path, values in model.grid.items():
+    for path, listed in model.grid.items():
         name = path.rsplit(".", 1)[-1]
-        axes.append([({path: v}, [(name, _show(v), _number(v))]) for v in values])
+        axes.append([({path: v}, [(name, _show(v), _number(v))]) for v in listed])
     for group in model.zip:
         n = len(next(iter(group.values())))
         labels = group.get("label")
@@ -282,8 +282,11 @@ def _check_paths(model: SweepFile, doc: Document, scenario: Path) -> None:
         where.update({p: ("sample", "ranges", p) for p in model.sample.ranges})
     problems: list[Problem] = []
     for path, loc in where.items():
-        first = (model.grid.get(path) or next((g[path] for g in model.zip if path in g), None) or
-                 [model.sample.ranges[path][0]])[0]
+        listed = model.grid.get(path) or next((g[path] for g in model.zip if path in g), None)
+        if not listed:
+            assert model.sample is not None  # neither in grid nor in zip: `where` took it from the sample's ranges
+            listed = [model.sample.ranges[path][0]]
+        first = listed[0]
         try:
             load_scenario(scenario, {**model.set, path: first})
         except UserError as err:
