@@ -392,7 +392,7 @@ def cmd_sweep(args) -> int:
     if not args.quiet:
         failed = int((summary["status"] != "ok").sum())
         print(f"{sweep.model.name}: {len(summary)} runs ({failed} failed) over {len(sweep.points)} points; "
-              f"wrote {out} (summary.parquet, points.parquet, plots/)")
+              f"wrote {out} (report.html, points.csv, summary.parquet, points.parquet, plots/)")
     return 0
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import matplotlib
 import numpy as np
@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
+from matplotlib.typing import RcKeyType
 
 DPI = 130
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -31,7 +32,7 @@ _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
 ZOOM_BELOW_LF = 0.35
 """Load profile: when the highest load is below this share of capacity the y axis zooms on the loads."""
 _NICE_TIME_STEPS_S = (60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
-STYLE = {"text.parse_math": False}
+STYLE: dict[RcKeyType, Any] = {"text.parse_math": False}
 """rcParams every chart is drawn and saved with. Names from the inputs (stations, lines, services,
 runs, swept values) may hold `$`, `\\`, `_`, `^` or braces, which mathtext would parse between two
 `$` (and fail on, or garble); no label of ours uses mathtext."""
@@ -79,7 +80,7 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def _name(station: str, station_names: Mapping[str, str], max_chars: int = 40) -> str:
+def _name(station: str, station_names: Mapping[str, str], max_chars: int = 60) -> str:
     """The station's English name (its id when unnamed), shortened with an ellipsis past `max_chars`."""
     name = str(station_names.get(station, station))
     return name if len(name) <= max_chars else name[:max_chars - 1].rstrip() + "\u2026"
@@ -87,11 +88,12 @@ def _name(station: str, station_names: Mapping[str, str], max_chars: int = 40) -
 
 def _of_line(trains: pd.DataFrame, line: str) -> pd.DataFrame:
     """The calls on `line`'s track (its own trains and trains running through onto it; by `line`
-    when the table has no `track`), with plain-string ids (categoricals dropped), sorted by train and seq."""
+    when the table has no `track`), with plain-string ids (categoricals dropped), sorted by train,
+    seq and arrival (a station passed without stopping has the seq of the stop before it)."""
     df = trains[trains["track" if "track" in trains else "line"].astype(str) == line].copy()
     for col in ("train_id", "service", "direction", "station"):
         df[col] = df[col].astype(str)
-    return df.sort_values(["train_id", "seq"], kind="stable")
+    return df.sort_values(["train_id", "seq", "t_arrive"], kind="stable")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def coordination_tradeoff(candidates: pd.DataFrame, chosen_s: float, title: str)
     axes = fig.subplots(2, 2, sharex=True).ravel()
     minutes = candidates["offset_s"].to_numpy(dtype=float) / 60.0
     for ax, (col, label, div) in zip(axes, PANELS):
-        values = pd.to_numeric(candidates.get(col), errors="coerce")
+        values = pd.to_numeric(candidates[col], errors="coerce") if col in candidates else None
         if values is None or values.isna().all():
             ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="0.4")
         else:

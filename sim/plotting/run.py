@@ -151,24 +151,49 @@ def path_sections(trains: pd.DataFrame, line: str, path: Sequence[str], t_from: 
     return df[ok].assign(towards=np.where(there[ok] > here[ok], "up", "down"))
 
 
+def served_stations(trains: pd.DataFrame, line: str, path: Sequence[str], t_from: float, t_to: float) -> list[str]:
+    """The stations of `path` (in its order) at which a train on `line`'s track stops (`stops`, when
+    the table has it) with a call overlapping [t_from, t_to): arrival or departure in the window."""
+    df = _of_line(trains, line)
+    df = df[(df["t_depart"] >= t_from) & (df["t_arrive"] < t_to)]
+    if "stops" in df:
+        df = df[df["stops"].astype(bool)]
+    present = set(df["station"])
+    return [s for s in path if s in present]
+
+
+def _label_height_in(names: Sequence[str], fontsize: float, degrees: float) -> float:
+    """Height (in) that tick labels rotated by `degrees` take below an axis."""
+    longest = max((len(n) for n in names), default=0)
+    return longest * fontsize * 0.6 / 72.0 * np.sin(np.radians(degrees)) + 0.15
+
+
 @styled
 def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
                       t_from: float, t_to: float, title: str | None = None) -> Figure:
     """Departing load per section along one route of a line (`path`: station ids in km order, for
-    a Y-shaped line one branch's route), towards the path's last station (top) and towards its first
-    station (bottom).
+    a Y-shaped line one branch's route; an express's route includes the stations it passes), towards
+    the path's last station (top) and towards its first station (bottom).
 
-    Over the calls of `line` that depart in [t_from, t_to) (s since midnight) from a station of the
-    path to the next station along it: the bar is the mean and the black mark the maximum of
-    `load_after` (passengers on board when leaving); the dashed red steps are the mean `capacity`.
-    Both panels share one y scale; when every load is below 35 % of capacity it zooms on the loads
-    and a note gives the capacity. The right axis reads the load as a load factor (%) of the mean
-    capacity; the call with the highest load is circled and described in the corner. Tick labels
-    are `station_names` (English), every station of the path.
+    Both panels list the same stations: every station of the path at which a train stops in the
+    window (see served_stations), in travel order, so that a limited-stop or express route shows
+    all its stations whichever direction serves them. Over the calls of `line` that depart in
+    [t_from, t_to) (s since midnight) from a listed station towards the next station along the path
+    (a train passing a listed station without stopping counts there: it runs that section): the bar
+    is the mean and the black mark the maximum of `load_after` (passengers on board when leaving);
+    the dashed red steps are the mean `capacity`. A listed station with no such call (the last
+    station of each direction) has no bar. Both panels share one y scale; when every load is below
+    35 % of capacity it zooms on the loads and a note gives the capacity. The right axis reads the
+    load as a share (%) of the mean capacity; the call with the highest load is circled and
+    described in the corner. Tick labels are `station_names` (English).
     """
     path = list(dict.fromkeys(path))
+    listed = served_stations(trains, line, path, t_from, t_to)
     dep = path_sections(trains, line, path, t_from, t_to)
-    fig = _new_figure(12, 9.5)
+    dep = dep[dep["station"].isin(listed)]
+    names = [_name(s, station_names, 60) for s in listed]
+    fontsize = 8 if len(listed) <= 30 else 7
+    fig = _new_figure(10.5, 2 * (3.2 + _label_height_in(names, fontsize, 55)) + 1.2)
     axes = fig.subplots(2, 1)
     legend_handles = [
         Patch(facecolor="#4c8cbf", label="mean departing load"),
@@ -181,53 +206,62 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     top = (peak_all * 1.3 if zoom else max(peak_all, cap_all) * 1.2) or 1.0
     if not zoom and cap_all > 0:
         legend_handles.append(Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)"))
-    ends = (_name(path[-1], station_names, 40), _name(path[0], station_names, 40)) if path else ("", "")
+    ends = (_name(path[-1], station_names, 60), _name(path[0], station_names, 60)) if path else ("", "")
     for ax, towards, end in zip(axes, ("up", "down"), ends):
+        order = listed if towards == "up" else listed[::-1]
+        _load_panel(ax, dep[dep["towards"] == towards], order, station_names, top, zoom, fontsize)
         d = dep[dep["towards"] == towards]
-        ax.set_xlabel("departing station (section to the train's next station)")
-        ax.set_ylabel("load (passengers on board)")
-        ax.grid(True, axis="y", alpha=0.35)
-        if d.empty:
-            ax.set_title(f"towards {end}: no departures in the window")
-            _no_data(ax, "no train departures in the window")
-            ax.set_xticks([])
-            continue
-        stats = d.groupby("station", sort=False).agg(mean_load=("load_after", "mean"),
-                                                     max_load=("load_after", "max"), capacity=("capacity", "mean"))
-        stations = [s for s in (path if towards == "up" else path[::-1]) if s in stats.index]
-        stats = stats.loc[stations]
-        x = np.arange(len(stations))
-        ax.bar(x, stats["mean_load"], width=0.7, color="#4c8cbf", gid="mean_load")
-        ax.plot(x, stats["max_load"], color="black", marker="_", markersize=10, markeredgewidth=2,
-                linestyle="none", gid="max_load")
-        edges = np.arange(len(stations) + 1) - 0.5
-        ax.plot(np.repeat(edges, 2)[1:-1], np.repeat(stats["capacity"].to_numpy(dtype=float), 2),
-                color="#d62728", linestyle="--", linewidth=1.5, gid="capacity")
-        cap_ref = float(d["capacity"].mean())
-        if zoom:
-            ax.text(0.995, 0.975, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=8.5, color="#d62728")
-        ax.set_ylim(0, top)
-        ax.set_xlim(-0.6, len(stations) - 0.4)
-        if cap_ref > 0:
-            sec = ax.secondary_yaxis("right", functions=(lambda y, c=cap_ref: y / c * 100.0,
-                                                         lambda lf, c=cap_ref: lf * c / 100.0))
-            sec.set_ylabel(f"load factor (% of mean capacity {cap_ref:,.0f})")
-            ipk = int(np.argmax(stats["max_load"].to_numpy()))
-            pk = d.loc[d.loc[d["station"] == stations[ipk], "load_after"].idxmax()]
-            ax.plot([ipk], [pk["load_after"]], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
-                    markeredgecolor="black", markeredgewidth=1.2, gid="peak")
-            ax.text(0.005, 0.975, f"\u25cb highest load: {pk['load_after']:,.0f} leaving "
-                    f"{_name(stations[ipk], station_names)} at {clock_label(pk['t_depart'])} = "
-                    f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the train's capacity",
-                    transform=ax.transAxes, ha="left", va="top", fontsize=8.5)
-        ax.set_xticks(x, [_name(s, station_names) for s in stations], rotation=55, ha="right",
-                      rotation_mode="anchor", fontsize=8 if len(stations) <= 30 else 7)
-        ax.set_title(f"towards {end}: {d['train_id'].nunique()} trains, {len(d):,} departures")
+        ax.set_title(f"towards {end}: " + (f"{d['train_id'].nunique()} trains, {len(d):,} departures" if len(d)
+                                           else "no departures in the window"))
     fig.suptitle(f"{title or 'Line ' + line}: departing load by section, "
                  f"{clock_label(t_from)}\u2013{clock_label(t_to)}")
     fig.legend(handles=legend_handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9)
     return fig
+
+
+def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[str, str], top: float, zoom: bool,
+                fontsize: float) -> None:
+    """One direction of the load profile: a slot per station of `order`, bars where calls depart."""
+    ax.set_xlabel("departing station (section to the train's next station)")
+    ax.set_ylabel("load (passengers on board)")
+    ax.grid(True, axis="y", alpha=0.35)
+    ax.set_ylim(0, top)
+    ax.set_xlim(-0.6, max(len(order), 1) - 0.4)
+    ax.set_xticks(np.arange(len(order)), [_name(s, station_names, 60) for s in order], rotation=55, ha="right",
+                  rotation_mode="anchor", fontsize=fontsize)
+    if d.empty:
+        _no_data(ax, "no train departures in the window")
+        return
+    stats = d.groupby("station", sort=False).agg(mean_load=("load_after", "mean"), max_load=("load_after", "max"),
+                                                 capacity=("capacity", "mean")).reindex(order)
+    x = np.arange(len(order))
+    has = stats["mean_load"].notna().to_numpy()
+    ax.bar(x[has], stats["mean_load"].to_numpy()[has], width=0.7, color="#4c8cbf", gid="mean_load")
+    for xx in x[~has]:  # listed (served in the other direction, or the end of this one) but left by no train
+        ax.text(xx, top * 0.02, "no train leaves", rotation=90, ha="center", va="bottom", fontsize=7, color="0.45")
+    ax.plot(x[has], stats["max_load"].to_numpy()[has], color="black", marker="_", markersize=10, markeredgewidth=2,
+            linestyle="none", gid="max_load")
+    edges = np.arange(len(order) + 1) - 0.5
+    ax.plot(np.repeat(edges, 2)[1:-1], np.repeat(stats["capacity"].to_numpy(dtype=float), 2),
+            color="#d62728", linestyle="--", linewidth=1.5, gid="capacity")
+    cap_ref = float(d["capacity"].mean())
+    if zoom:
+        ax.text(0.995, 0.975, f"capacity (mean) {cap_ref:,.0f}: above the scale", transform=ax.transAxes,
+                ha="right", va="top", fontsize=8.5, color="#d62728")
+    if cap_ref <= 0:
+        return
+    sec = ax.secondary_yaxis("right", functions=(lambda y, c=cap_ref: y / c * 100.0,
+                                                 lambda lf, c=cap_ref: lf * c / 100.0))
+    sec.set_ylabel("% of mean capacity")
+    ipk = int(np.nanargmax(stats["max_load"].to_numpy(dtype=float)))
+    at = d[d["station"] == order[ipk]]
+    pk = at.iloc[int(np.argmax(at["load_after"].to_numpy()))]
+    ax.plot([ipk], [pk["load_after"]], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
+            markeredgecolor="black", markeredgewidth=1.2, gid="peak")
+    ax.text(0.005, 0.975, f"\u25cb highest load: {pk['load_after']:,.0f} leaving "
+            f"{_name(order[ipk], station_names, 60)} at {clock_label(pk['t_depart'])} = "
+            f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the train's capacity",
+            transform=ax.transAxes, ha="left", va="top", fontsize=8.5)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -243,9 +277,10 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
 
     Each train of `line` with a call in [t_from, t_to) (s since midnight; a call counts when its
     [t_arrive, t_depart] overlaps the window) is a polyline through (t_arrive, km) and (t_depart, km) of
-    its calls in `seq` order, so dwells are horizontal. Colour by `service` (`colors`: service ->
-    colour, default a fixed palette), one legend entry per service, named by `service_names` (e.g.
-    "branch towards Huaqiao"; the service id when missing). The x range is the window. Stations
+    its calls in `seq` order, so dwells are horizontal. Services are named by `service_names` (e.g.
+    "Weiting \u2192 Huaqiao, all stops"; the service id when missing); services of the same name share
+    a colour (`colors`: service -> colour, that of the name's first service; default a fixed
+    palette) and a legend entry, in name order. The x range is the window. Stations
     missing from `km_of_station` (e.g. the other branch of a Y-shaped line) are skipped. y ticks sit
     at every station's km post, labelled with `station_names` (English). `title` names the line or
     route (default "Line <line>").
@@ -257,10 +292,14 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     df = df[df["train_id"].isin(shown)]
 
     n_stations = len(set(_of_line(trains, line)["station"]) & set(km_of_station)) or len(km_of_station)
-    fig = _new_figure(12, 7.5 + max(0, n_stations - 30) * 0.15)
+    fig = _new_figure(11, 7.5 + max(0, n_stations - 30) * 0.15)
     ax = fig.subplots()
     services = sorted(df["service"].unique()) if not df.empty else []
-    color_of = {s: (colors or {}).get(s, _PALETTE[k % len(_PALETTE)]) for k, s in enumerate(services)}
+    name_of = {s: (service_names or {}).get(s, s) for s in services}
+    names = sorted(set(name_of.values()))
+    first_of = {n: next(s for s in services if name_of[s] == n) for n in names}
+    color_of_name = {n: (colors or {}).get(first_of[n], _PALETTE[k % len(_PALETTE)]) for k, n in enumerate(names)}
+    color_of = {s: color_of_name[name_of[s]] for s in services}
     width = 1.3 if len(shown) <= 40 else (1.0 if len(shown) <= 100 else 0.7)
     paths: dict[str, list[np.ndarray]] = {s: [] for s in services}
     for _, calls in df.groupby("train_id", sort=False):
@@ -293,9 +332,8 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     ax.set_ylabel("station (at its km post)")
     ax.set_title(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
                  f"{clock_label(t_to)} ({len(shown)} trains)")
-    handles = [Line2D([], [], color=color_of[s], linewidth=2, label=(service_names or {}).get(s, s))
-               for s in services]
-    if handles and max(len(h.get_label()) for h in handles) > 40:  # long names (e.g. imported feeds): below
+    handles = [Line2D([], [], color=color_of_name[n], linewidth=2, label=n) for n in names]
+    if handles and max(len(n) for n in names) > 40:  # long names (e.g. imported feeds): below
         fig.legend(handles=handles, title="service", loc="outside lower center", ncol=2, frameon=False, fontsize=9)
     elif handles:
         fig.legend(handles=handles, title="service", loc="outside right upper", frameon=False, fontsize=9)
@@ -318,7 +356,7 @@ def boardings_alightings(trains: pd.DataFrame, line: str, path: Sequence[str], s
     if "stops" in df:
         df = df[df["stops"].astype(bool)]
     sums = df.groupby("station")[["boarded", "alighted"]].sum().reindex(list(path), fill_value=0)
-    fig = _new_figure(12, 5.5)
+    fig = _new_figure(11, 5.5)
     ax = fig.subplots()
     x = np.arange(len(path))
     ax.bar(x - 0.2, sums["boarded"], width=0.4, color="#4c8cbf", label="boarding", gid="boarded")
@@ -358,7 +396,7 @@ def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], stati
         np.add.at(total, (row, col), lf)
         np.add.at(count, (row, col), 1)
         grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    fig = _new_figure(12, 3.5 + 0.2 * len(order))
+    fig = _new_figure(11, 3.5 + 0.2 * len(order))
     ax = fig.subplots()
     mesh = ax.pcolormesh(edges, np.arange(len(order) + 1), grid, cmap="YlOrRd", vmin=0, vmax=100, gid="heat")
     ax.set_yticks(np.arange(len(order)) + 0.5, [_name(s, station_names) for s in order], fontsize=7.5)
@@ -368,7 +406,8 @@ def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], stati
     ax.set_xlabel(f"departure time ({bin_s / 60:g}-min bins)")
     ax.set_ylabel("departing station")
     end = _name((path if towards_up else path[::-1])[-1], station_names, 40) if path else ""
-    ax.set_title(f"{title or 'Line ' + line}, towards {end}: mean load factor of departing trains")
+    ax.set_title(f"{title or 'Line ' + line}, towards {end}: mean load factor of departing trains, "
+                 f"{clock_label(t_from)}\u2013{clock_label(t_to)}")
     fig.colorbar(mesh, ax=ax, label="load factor (% of capacity; 100 = full, blank = no train)")
     return fig
 
@@ -377,7 +416,7 @@ def crowding_heatmap(trains: pd.DataFrame, line: str, path: Sequence[str], stati
 def queue_lengths(facilities: pd.DataFrame, labels: Mapping[str, str], t_from: float, t_to: float) -> Figure:
     """Persons queueing (joined, not yet served) over time at the facilities named in `labels`
     (facility id -> label, e.g. the busiest ones), one line each, over [t_from, t_to)."""
-    fig = _new_figure(12, 5.5)
+    fig = _new_figure(11, 5.5 + 0.18 * ((len(labels) + 1) // 2))
     ax = fig.subplots()
     for k, (fid, label) in enumerate(labels.items()):
         f = facilities[facilities["facility_id"].astype(str) == fid].dropna(subset=["t_start"])
@@ -389,12 +428,12 @@ def queue_lengths(facilities: pd.DataFrame, labels: Mapping[str, str], t_from: f
     ax.set_xlim(t_from, t_to)
     _clock_axis(ax.xaxis, t_to - t_from)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("clock time")
+    ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("persons queueing")
     ax.grid(True, alpha=0.35)
     ax.set_title(f"Queues at the busiest facilities, {clock_label(t_from)}\u2013{clock_label(t_to)}")
-    if labels:
-        ax.legend(frameon=False, fontsize=8.5, loc="upper right")
+    if labels:  # under the axes: a legend inside would hide the peaks
+        fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=8.5)
     else:
         _no_data(ax, "no facilities")
     return fig

@@ -2,23 +2,30 @@
 
 `standard_charts` are what `run` writes; `all_charts` adds what `plot` draws on request: travel
 time by segment, boarding and alighting by station, crowding heat maps, queues at the busiest
-facilities. Charts are drawn by two processes where the platform forks (the drawing is pure
-Python and single-threaded); the files are the same either way.
+facilities. A window and lines asked for apply to every chart that has a time axis or lines (the
+travel-time charts, over all commuters the KPIs count, say that they do not), and a window holding
+no simulated time is refused. Charts are drawn by two processes where the platform forks (the
+drawing is pure Python and single-threaded); the files are the same either way.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import geo, plotting
-from ..plotting import clock_label
+from ..errors import UserError
+from ..plotting import Figure, clock_label
 from .view import RunView
+
+log = logging.getLogger(__name__)
 
 Chart = tuple[Path, str]
 """A PNG written, with its caption."""
@@ -29,57 +36,63 @@ def _window_text(t0: float, t1: float) -> str:
     return f"{clock_label(t0)}\u2013{clock_label(t1)}"
 
 
-def chart_job(draw: Callable[[], object], path: Path, caption: str) -> Job:
+def chart_job(draw: Callable[[], Figure], path: Path, caption: str) -> Job:
     def run() -> Chart:
         plotting.save(draw(), path)
         return path, caption
     return run
 
 
-def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool) -> list[Job]:
+def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool, scope: str = "") -> list[Job]:
+    """The travel-time distribution (and by segment); `scope` is added to the captions (e.g. that a
+    window and lines asked for do not apply)."""
     trips = view.kpi_trips()
     groups = {k: pd.Series(m[view.kpi_mask], index=trips.index) for k, m in view.groups.items()}
     jobs = [chart_job(lambda: plotting.travel_time_distribution({"all commuters": trips}, groups),
                  out_dir / "travel_time_distribution.png",
                  "Door-to-door travel time of arrived commuters (those the KPIs count, after any warm-up): histogram "
                  "(left) and cumulative share with the p50, p85 and p95 marked (right), for all commuters and each "
-                 "named OD group.")]
+                 "named OD group." + scope)]
     segments = {str(s): trips[trips["segment"] == s] for s in trips["segment"].cat.categories}
     if by_segment and len(segments) > 1:
         jobs.append(chart_job(lambda: plotting.travel_time_distribution(segments), out_dir / "travel_time_by_segment.png",
-                         "Travel time by demand segment (same layout as the distribution of all commuters)."))
+                         "Travel time by demand segment (same layout as the distribution of all commuters)." + scope))
     return jobs
 
 
-def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: Iterable[str], extra: bool) -> list[Job]:
+def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: Iterable[str], extra: bool,
+              span: tuple[float, float] | None = None) -> list[Job]:
+    """Per route of each line: load profile and time-distance diagram of `window`; with `extra` also
+    boarding and alighting of `window` and crowding heat maps over `span` (default: the demand period)."""
     t0, t1 = window
+    span = span or view.period
     jobs: list[Job] = []
     for line in lines:
-        paths = view.paths(line)
-        for path in paths:
+        for path in view.paths(line):
             title = view.route_title(line, path)
-            suffix = "" if len(paths) == 1 else f"_to_{path[-1]}"
-            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.line_load_profile(
-                view.trains, line, path, view.names, t0, t1, title=title), out_dir / f"load_profile_{line}{suffix}.png",
-                f"{title}: mean (bars) and highest (marks) load leaving each station, {_window_text(t0, t1)}, in "
-                "each direction; the circled call is the fullest."))
-            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.marey_diagram(
-                view.trains, line, view.km(line, path), view.names, t0, t1, service_names=view.service_names,
-                title=title), out_dir / f"marey_{line}{suffix}.png",
+            suffix = view.path_suffix(line, path)
+            jobs.append(chart_job(partial(plotting.line_load_profile, view.trains, line, path, view.names, t0, t1,
+                                          title=title), out_dir / f"load_profile_{line}{suffix}.png",
+                f"{title}: mean (bars) and highest (marks) load leaving each station the route serves "
+                f"{_window_text(t0, t1)}, in each direction (the same stations in both, in travel order; trains "
+                "passing a station without stopping count there); the circled call is the fullest."))
+            jobs.append(chart_job(partial(plotting.marey_diagram, view.trains, line, view.km(line, path), view.names,
+                                          t0, t1, service_names=view.service_names, title=title),
+                                  out_dir / f"marey_{line}{suffix}.png",
                 f"{title}: time-distance diagram of the trains running {_window_text(t0, t1)} (flat steps are dwells "
                 "and waits; a train never passes through another)."))
             if not extra:
                 continue
-            jobs.append(chart_job(lambda line=line, path=path, title=title: plotting.boardings_alightings(
-                view.trains, line, path, view.names, t0, t1, title=title), out_dir / f"boardings_{line}{suffix}.png",
+            jobs.append(chart_job(partial(plotting.boardings_alightings, view.trains, line, path, view.names, t0, t1,
+                                          title=title), out_dir / f"boardings_{line}{suffix}.png",
                 f"{title}: passengers boarding and alighting at each station, {_window_text(t0, t1)}."))
             for up, tag in ((True, "up"), (False, "down")):
                 end = view.names.get(path[-1] if up else path[0])
-                jobs.append(chart_job(lambda line=line, path=path, title=title, up=up: plotting.crowding_heatmap(
-                    view.trains, line, path, view.names, *view.period, towards_up=up, title=title),
-                    out_dir / f"crowding_{line}{suffix}_{tag}.png",
+                jobs.append(chart_job(partial(plotting.crowding_heatmap, view.trains, line, path, view.names, *span,
+                                              towards_up=up, title=title),
+                                      out_dir / f"crowding_{line}{suffix}_{tag}.png",
                     f"{title} towards {end}: mean load factor of the trains leaving each station, by quarter hour "
-                    f"over {_window_text(*view.period)}."))
+                    f"over {_window_text(*span)}."))
     return jobs
 
 
@@ -89,7 +102,7 @@ def path_sections_mean(view: RunView, line: str, path: list[str], t0: float, t1:
     d = plotting.path_sections(view.trains, line, path, t0, t1)
     if d.empty:
         return pd.DataFrame(np.nan, index=path, columns=["up", "down"])
-    m = d.groupby(["station", "towards"])["load_after"].mean().unstack()
+    m = d.pivot_table(index="station", columns="towards", values="load_after", aggfunc="mean")
     return m.reindex(index=path, columns=["up", "down"])
 
 
@@ -99,26 +112,41 @@ def section_loads(view: RunView, window: tuple[float, float]) -> pd.DataFrame:
     sec = geo.section_loads(view.network, view.trains, window)
     a, b = sec["from_station"].astype(str), sec["to_station"].astype(str)
     sec = sec.assign(from_station=np.minimum(a, b), to_station=np.maximum(a, b), load_factor=sec["max_load_factor"])
-    return sec.groupby(["line", "from_station", "to_station"], as_index=False)["load_factor"].max()
+    return sec.groupby(["line", "from_station", "to_station"], as_index=False).agg(load_factor=("load_factor", "max"))
 
 
-def map_job(view: RunView, out_dir: Path, window: tuple[float, float]) -> Job:
+def map_job(view: RunView, out_dir: Path, window: tuple[float, float], lines: list[str] | None = None) -> Job:
+    """The network map of `window`; with `lines`, only those carry loads (the others drawn grey)."""
     net = view.network
     stations = pd.DataFrame({"station": [s.id for s in net.stations], "lat": [s.lat for s in net.stations],
                              "lon": [s.lon for s in net.stations]})
-    ends = {p[i] for ln in view.lines_run() for p in view.paths(ln) for i in (0, -1)}
+    tracks = pd.DataFrame([(ln.id, net.stations[a].id, net.stations[b].id) for ln in net.lines for branch in ln.branches
+                           for a, b in zip(branch, branch[1:])], columns=["line", "from_station", "to_station"])
+    named = {ln.id: (ln.name, ln.color or None) for ln in net.lines}
+    ends = {p[i] for ln in (lines or view.lines_run()) for p in view.paths(ln) for i in (0, -1)}
     labelled = sorted(ends | {net.stations[ic.stations[0]].id for ic in net.interchanges})
-    return chart_job(lambda: plotting.network_map(stations, section_loads(view, window), view.names, labelled, *window),
-                out_dir / "network_map.png",
-                f"The network at its stations' coordinates, each section coloured and thickened by the highest load "
-                f"factor of the trains running it {_window_text(*window)}.")
+    which = (f"; only lines {', '.join(lines)} (as asked) carry loads, the others are grey" if lines else "")
+    return chart_job(lambda: plotting.network_map(stations, section_loads(view, window), view.names, labelled, *window,
+                                                  tracks=tracks, lines=named, shown=lines),
+                     out_dir / "network_map.png",
+                     f"The network at its stations' coordinates: each line a band in its colour, tagged with its id, "
+                     f"and each section coloured and thickened by the highest load factor of the trains running it "
+                     f"{_window_text(*window)}{which}.")
 
 
-def queue_job(view: RunView, out_dir: Path) -> Job:
-    labels = {f: view.facility_label(f) for f in view.busiest_facilities()}
-    return chart_job(lambda: plotting.queue_lengths(view.facilities, labels, *view.period), out_dir / "queues.png",
-                "Persons queueing over time at the facilities with the longest mean wait (gates, security lanes, "
-                "ticket machines).")
+def queue_job(view: RunView, out_dir: Path, span: tuple[float, float] | None = None,
+              lines: list[str] | None = None) -> Job:
+    """Queue lengths over `span` (default: the demand period) at the busiest facilities (of the
+    stations of `lines`, when given)."""
+    span = span or view.period
+    stations = None
+    if lines:
+        stations = {s for ln in lines for p in view.paths(ln) for s in p}
+    labels = {f: view.facility_label(f) for f in view.busiest_facilities(stations=stations)}
+    where = f" of the stations of lines {', '.join(lines)}" if lines else ""
+    return chart_job(lambda: plotting.queue_lengths(view.facilities, labels, *span), out_dir / "queues.png",
+                     f"Persons queueing over {_window_text(*span)} at the facilities{where} with the longest mean wait "
+                     "over the whole period (gates, security lanes, ticket machines).")
 
 
 def coordination_jobs(view: RunView, out_dir: Path) -> list[Job]:
@@ -129,8 +157,8 @@ def coordination_jobs(view: RunView, out_dir: Path) -> list[Job]:
             continue
         table = pd.DataFrame(rule["candidates"])
         title = f"Coordination '{rid}': offsets of {rule.get('receiver')} tried on the whole scenario"
-        jobs.append(chart_job(lambda table=table, rule=rule, title=title: plotting.coordination_tradeoff(
-            table, float(rule["chosen_offset_s"]), title), out_dir / f"coordination_{rid}.png",
+        jobs.append(chart_job(partial(plotting.coordination_tradeoff, table, float(rule["chosen_offset_s"]), title),
+                              out_dir / f"coordination_{rid}.png",
             f"{title}: each offset run with the same commuters; the objective is the {rule.get('objective')}; "
             f"chosen: {float(rule['chosen_offset_s']):.0f} s (dashed). The other panels show what makes it: the "
             "transfer flow's wait for the receiving train, commuters left behind by full trains, travel time."))
@@ -157,23 +185,51 @@ def render(jobs: list[Job]) -> list[Chart]:
         _PENDING = []
 
 
+def check_window(view: RunView, window: tuple[float, float] | None) -> None:
+    """UserError when `window` (s since midnight) holds no simulated time (no train runs in it); a
+    warning when part of it lies outside the times the trains run."""
+    if window is None or view.trains.empty:
+        return
+    first = np.floor(min(float(view.trains["t_arrive"].min()), view.period[0]) / 60.0) * 60.0  # to the minute
+    last = np.ceil(float(view.trains["t_depart"].max()) / 60.0) * 60.0
+    t0, t1 = window
+    run = f"the run's trains run {_window_text(first, last)}, its commuters start {_window_text(*view.period)}"
+    if t1 <= first or t0 >= last:
+        raise UserError.single("", "--window", f"{_window_text(t0, t1)} is outside the simulated period ({run}); "
+                               "choose a window inside it")
+    if t0 < first or t1 > last:
+        log.warning("--window %s reaches outside the simulated period (%s): the charts are empty there",
+                    _window_text(t0, t1), run)
+
+
 def standard_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None = None,
                     lines: Iterable[str] | None = None) -> list[Chart]:
     """Travel-time distribution, per line route the load profile and time-distance diagram of
     `window` (default: the peak hour), and the network map. Returns the files with captions."""
+    check_window(view, window)
     out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = list(lines) if lines else None
     window = window or view.peak_hour
-    return render(travel_time_jobs(view, out_dir, False) + line_jobs(view, out_dir, window, lines or view.lines_run(),
-                                                                     False) + [map_job(view, out_dir, window)]
+    return render(travel_time_jobs(view, out_dir, False) + line_jobs(view, out_dir, window, chosen or view.lines_run(),
+                                                                     False) + [map_job(view, out_dir, window, chosen)]
                   + coordination_jobs(view, out_dir))
 
 
 def all_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None = None,
                lines: Iterable[str] | None = None) -> list[Chart]:
     """The standard charts plus travel time by segment, boarding and alighting by station, crowding
-    heat maps and queues at the busiest facilities."""
+    heat maps and queues at the busiest facilities. A `window` asked for applies to every chart with
+    a time axis (heat maps and queues included; without one they span the demand period), `lines`
+    to every chart of lines, the map and the facilities of the queue chart. UserError when the
+    window holds no simulated time."""
+    check_window(view, window)
     out_dir.mkdir(parents=True, exist_ok=True)
-    window = window or view.peak_hour
-    return render(travel_time_jobs(view, out_dir, True) + line_jobs(view, out_dir, window, lines or view.lines_run(),
-                                                                    True)
-                  + [map_job(view, out_dir, window), queue_job(view, out_dir)] + coordination_jobs(view, out_dir))
+    chosen = list(lines) if lines else None
+    span = window or view.period
+    shown = window or view.peak_hour
+    scope = (" It counts every commuter of the run, whatever the window and lines asked for." if window or chosen
+             else "")
+    return render(travel_time_jobs(view, out_dir, True, scope)
+                  + line_jobs(view, out_dir, shown, chosen or view.lines_run(), True, span)
+                  + [map_job(view, out_dir, shown, chosen), queue_job(view, out_dir, span, chosen)]
+                  + coordination_jobs(view, out_dir))

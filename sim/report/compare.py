@@ -1,5 +1,6 @@
 """Comparing runs: a KPI table with differences against the first run (confidence intervals across
-replications, paired where the runs share seeds) and the comparison charts.
+replications, paired where the runs share seeds), the comparison charts with their difference
+views (see differences), what each run was and whether they compare like for like.
 
 A run is a run directory, or a directory of replications (`rep-000/`, `rep-001/`, ...) whose
 replication r is paired with replication r of every other run when their seeds match.
@@ -8,9 +9,10 @@ replication r is paired with replication r of every other run when their seeds m
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +22,13 @@ from ..errors import UserError
 from ..io import LoadedRun, load_results
 from ..metrics import flatten
 from ..ownership import read_marker
+from ..plotting.run import served_stations
+from . import differences
 from .charts import Job, chart_job, path_sections_mean, render
-from .view import RunView
+from .differences import difference_ci, t_half
+from .view import RunInfo, RunView
+
+__all__ = ["RunSet", "compare_runs", "difference_ci", "kpi_table", "load_run_set"]
 
 HEADLINE = [
     ("commuters", "commuters"), ("travel_time_mean_s", "travel time, mean (min)"),
@@ -52,6 +59,13 @@ class RunSet:
     def has_tables(self) -> bool:
         return all(r.trips is not None for r in self.reps)
 
+    @property
+    def info(self) -> RunInfo:
+        """What was run: the first replication's scenario and overrides, every replication's seed."""
+        first = RunInfo.of_manifest(self.reps[0].manifest, self.reps[0].summary)
+        source = str(self.reps[0].path.parent) if len(self.reps) > 1 else str(self.reps[0].path)
+        return first.pooled([RunInfo.of_manifest(r.manifest, r.summary) for r in self.reps[1:]], source)
+
 
 def load_run_set(path: Path) -> RunSet:
     """A run directory, a directory of replications, or a sweep point (`SWEEP_DIR/<point id>`: its
@@ -72,12 +86,17 @@ def _is_sweep(path: Path) -> bool:
     return (marker is not None and marker.kind == "sweep") or (path / "sweep.json").is_file()
 
 
+NOT_KEPT: Any = None
+"""A table a sweep's run did not keep (LoadedRun types its tables as DataFrames; RunSet.has_tables
+tells)."""
+
+
 def _sweep_point(sweep_dir: Path, point: str) -> RunSet:
     dirs = sorted(p for p in (sweep_dir / "runs").glob(f"{point}-r*") if (p / "summary.json").is_file())
     if not dirs:
         raise UserError.single(str(sweep_dir / point), "", f"no complete run of point '{point}' in this sweep")
     runs = [load_results(d) if (d / "trips.parquet").is_file() else LoadedRun(
-        path=d, trips=None, legs=None, trains=None, facilities=None, fares=None,
+        path=d, trips=NOT_KEPT, legs=NOT_KEPT, trains=NOT_KEPT, facilities=NOT_KEPT, fares=NOT_KEPT,
         summary=json.loads((d / "summary.json").read_text(encoding="utf-8")),
         manifest=json.loads((d / "manifest.json").read_text(encoding="utf-8"))) for d in dirs]
     manifest = sweep_dir / "manifest.json"
@@ -91,30 +110,6 @@ def _labels(sets: list[RunSet]) -> list[str]:
     names = [s.label for s in sets]
     return [n if names.count(n) == 1 else f"{n} ({s.reps[0].path.parent.name if len(s.reps) > 1 else s.reps[0].path.name})"
             for n, s in zip(names, sets)]
-
-
-def _t_half(values: np.ndarray, level: float = 0.95) -> float:
-    if len(values) < 2:
-        return float("nan")
-    from scipy import stats  # imported here: scipy.stats takes half a second to import
-
-    return float(stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-
-
-def difference_ci(a: np.ndarray, b: np.ndarray, paired: bool, level: float = 0.95) -> tuple[float, float]:
-    """Mean of b - a and the half-width of its confidence interval: paired (replication by
-    replication) or Welch's unpaired interval; NaN half-width with one replication."""
-    if paired:
-        d = b - a
-        return float(d.mean()), _t_half(d, level)
-    diff = float(b.mean() - a.mean())
-    if len(a) < 2 or len(b) < 2:
-        return diff, float("nan")
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else 1.0
-    from scipy import stats
-
-    return diff, float(stats.t.ppf((1 + level) / 2, dof) * math.sqrt(va + vb))
 
 
 def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
@@ -132,7 +127,7 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
         for label, s, f in zip(labels, sets, flat):
             v = np.asarray([x.get(key, np.nan) for x in f], dtype=float)
             row[label] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
-            row[f"{label} \u00b1"] = _t_half(v[np.isfinite(v)])
+            row[f"{label} \u00b1"] = t_half(v[np.isfinite(v)])
             if s is not sets[0]:
                 paired = s.seeds == sets[0].seeds and len(v) == len(a)
                 ok = np.isfinite(a).all() and np.isfinite(v).all()
@@ -197,71 +192,117 @@ def cells(table: pd.DataFrame, sets: list[RunSet]) -> tuple[list[str], list[list
     their 95 % confidence half-width where there are replications."""
     labels = _labels(sets)
     header = ["KPI", *labels] + [f"{lab} \u2212 {labels[0]}" for lab in labels[1:]]
-    by_key = table.set_index("kpi")
+    by_key = table.set_index("kpi").to_dict("index")
     rows = []
     for key, label in markdown_rows(table, sets):
-        r = by_key.loc[key]
+        r = by_key[key]
         row = [label]
         for lab in labels:
             h = r.get(f"{lab} \u00b1", np.nan)
-            row.append(_fmt(key, r[lab]) + (f" \u00b1 {_fmt(key, h)}" if np.isfinite(h) else ""))
+            row.append(_fmt(key, float(r[lab])) + (f" \u00b1 {_fmt(key, float(h))}" if np.isfinite(h) else ""))
         for lab in labels[1:]:
-            d, h = r.get(f"{lab} - {labels[0]}", np.nan), r.get(f"{lab} - {labels[0]} \u00b1", np.nan)
+            d = float(r.get(f"{lab} - {labels[0]}", np.nan))
+            h = float(r.get(f"{lab} - {labels[0]} \u00b1", np.nan))
             text = _fmt(key, d, signed=True)
             row.append(text + (f" \u00b1 {_fmt(key, h)}" if np.isfinite(h) else ""))
         rows.append(row)
     return header, rows
 
 
-def markdown(table: pd.DataFrame, sets: list[RunSet]) -> str:
-    """The KPI table in Markdown (see cells)."""
+def markdown(table: pd.DataFrame, sets: list[RunSet], notes: list[str] | None = None) -> str:
+    """The KPI table in Markdown (see cells), after the comparison's warnings (`notes`, one
+    paragraph each, marked as a quote)."""
     header, rows = cells(table, sets)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [f"> **Warning:** {note}\n" for note in notes or []]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def comparison_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
-    """The comparison charts (see plotting.compare) of the runs (replications pooled)."""
+def comparison_jobs(sets: list[RunSet], views: list[RunView], out_dir: Path) -> list[Job]:
+    """The comparison charts (see plotting.compare) of the runs (replications pooled), with their
+    difference views against the first run."""
+    labels = [v.label for v in views]
     jobs: list[Job] = []
     groups = sorted(set().union(*[set(v.groups) for v in views]))
     panels = {"all commuters": {v.label: _arrived_tt(v.kpi_trips()) for v in views}}
     for g in groups:
         panels[g] = {v.label: _arrived_tt(v.kpi_trips(g)) for v in views if g in v.groups}
     jobs.append(chart_job(lambda: plotting.travel_time_cdfs(panels), out_dir / "compare_travel_time.png",
-                     "Share of commuters arriving within a given door-to-door time, per run, for all commuters and "
-                     "each named group (dots: p50, p85, p95); commuters counted by the KPIs (after any warm-up)."))
+                          "Share of commuters arriving within a given door-to-door time, per run, for all commuters and "
+                          "each named group (dots: p50, p85, p95); commuters counted by the KPIs (after any warm-up)."))
+    jobs += change_jobs(sets, labels, out_dir)
     parts = {name: pd.DataFrame({v.label: _parts(v.kpi_trips(None if name == "all commuters" else name))
                                  for v in views if name == "all commuters" or name in v.groups}).T for name in panels}
     jobs.append(chart_job(lambda: plotting.time_parts(parts), out_dir / "compare_time_parts.png",
-                     "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run (commuters "
-                     "counted by the KPIs)."))
-    transfers = _transfer_table(views)
+                          "Mean travel time split into access, wait, in-vehicle, transfer and egress, per run (commuters "
+                          "counted by the KPIs)."))
+    ref, others = sets[0], dict(zip(labels[1:], sets[1:]))
+    changes = differences.part_changes(ref, others)
+    reps = "; whiskers: 95 % confidence intervals over replications" if len(ref.reps) > 1 else ""
+    jobs.append(chart_job(lambda: plotting.time_part_changes(changes, labels[0]), out_dir / "compare_time_parts_change.png",
+                          f"Change of the mean time per commuter in each part of the trip and door to door, against "
+                          f"{labels[0]} (mean of the replications' means{reps})."))
+    transfers = differences.transfer_table(dict(zip(labels, sets)))
     if not transfers.empty:
         jobs.append(chart_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",
-                         "Mean transfer time (walks, gates, checks, queues; solid) and onward wait (hatched) at each "
-                         "interchange by payment medium, per run; numbers: transfers."))
+                              "Mean transfer time (walks, gates, checks, queues; solid) and onward wait (hatched) at each "
+                              "interchange by payment medium, per run; numbers: transfers" + reps + "."))
     fares = pd.Series({v.label: v.summary.get("fare_mean_cny") for v in views}, dtype=float)
     revenue = pd.DataFrame({v.label: v.summary.get("fare_revenue_cny", {}) for v in views}).T.fillna(0.0)
     jobs.append(chart_job(lambda: plotting.fares_revenue(fares, revenue), out_dir / "compare_fares.png",
-                     "Mean fare per commuter and fare revenue per operator, per run."))
-    first = views[0]
-    t0, t1 = first.peak_hour
-    for line in first.lines_run():
-        paths = first.paths(line)
-        for path in paths:
-            profiles = {v.label: path_sections_mean(v, line, path, t0, t1) for v in views if line in v.lines_run()}
-            title = f"{first.route_title(line, path)}: mean departing load, {plotting.clock_label(t0)}\u2013" \
-                    f"{plotting.clock_label(t1)}"
-            towards = (first.names.get(path[-1], path[-1]), first.names.get(path[0], path[0]))
-            suffix = "" if len(paths) == 1 else f"_to_{path[-1]}"
-            jobs.append(chart_job(lambda profiles=profiles, towards=towards, title=title: plotting.load_profiles(
-                profiles, first.names, towards, title), out_dir / f"compare_load_{line}{suffix}.png",
-                f"{title}, per run (the first run's peak hour)."))
+                          f"Mean fare per commuter and fare revenue per operator, per run, and their change against "
+                          f"{labels[0]}."))
+    jobs += load_jobs(views, out_dir)
     waits = _facility_waits(views)
     if not waits.empty:
         jobs.append(chart_job(lambda: plotting.facility_waits(waits), out_dir / "compare_queues.png",
-                         "Mean queueing wait at the facilities with the longest waits in any run."))
+                              "Mean queueing wait at the facilities with the longest waits in any run (\"not used\": no "
+                              "commuter passed the facility in that run)."))
+    return jobs
+
+
+def change_jobs(sets: list[RunSet], labels: list[str], out_dir: Path) -> list[Job]:
+    """The difference view of travel times against the first run: each commuter's change for the
+    runs with the same commuters, percentile changes for the others."""
+    ref, jobs = sets[0], []
+    same = {lab: s for lab, s in zip(labels[1:], sets[1:]) if differences.same_commuters(ref, s)}
+    other = {lab: s for lab, s in zip(labels[1:], sets[1:]) if lab not in same}
+    if same:
+        changes = differences.commuter_changes(ref, same)
+        jobs.append(chart_job(lambda: plotting.travel_time_changes(changes, labels[0]),
+                              out_dir / "compare_travel_time_change.png",
+                              f"Difference view: each commuter's travel time minus the same commuter's in {labels[0]} "
+                              "(same seed and demand, so the commuters are the same), sorted; commuters counted by "
+                              "the KPIs who arrived in both runs" + (", all replications pooled" if len(ref.reps) > 1
+                                                                     else "") + "."))
+    if other:
+        table = differences.percentile_changes(ref, other)
+        jobs.append(chart_job(lambda: plotting.percentile_changes(table, labels[0]),
+                              out_dir / "compare_travel_time_percentiles.png",
+                              f"Difference view: change of travel-time percentiles against {labels[0]} for runs whose "
+                              "commuters differ from its own (other seeds or demand); whiskers: 95 % confidence "
+                              "intervals over replications, where there are several."))
+    return jobs
+
+
+def load_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
+    """Per route of the first run's lines: the mean departing load of each run in the first run's peak hour."""
+    first, jobs = views[0], []
+    t0, t1 = first.peak_hour
+    for line in first.lines_run():
+        for path in first.paths(line):
+            served = list(dict.fromkeys(s for v in views if line in v.lines_run()
+                                        for s in served_stations(v.trains, line, path, t0, t1)))
+            stations = [s for s in path if s in served] or path
+            profiles = {v.label: path_sections_mean(v, line, path, t0, t1).reindex(stations) for v in views
+                        if line in v.lines_run()}
+            title = f"{first.route_title(line, path)}: mean departing load, {plotting.clock_label(t0)}\u2013" \
+                    f"{plotting.clock_label(t1)}"
+            towards = (first.names.get(path[-1], path[-1]), first.names.get(path[0], path[0]))
+            jobs.append(chart_job(partial(plotting.load_profiles, profiles, first.names, towards, title),
+                                  out_dir / f"compare_load_{line}{first.path_suffix(line, path)}.png",
+                f"{title}, per run (the first run's peak hour; every station a run serves in it)."))
     return jobs
 
 
@@ -276,23 +317,14 @@ def _parts(trips: pd.DataFrame) -> pd.Series:
     return arrived[cols].mean() if len(arrived) else pd.Series(0.0, index=cols)
 
 
-def _transfer_table(views: list[RunView]) -> pd.DataFrame:
-    rows = []
-    for v in views:
-        for ic, k in v.summary.get("interchanges", {}).items():
-            for medium, s in k.get("by_medium", {}).items():
-                rows.append({"interchange": ic, "medium": medium, "run": v.label,
-                             "transfer_mean_s": s["transfer_mean_s"], "onward_wait_mean_s": s["onward_wait_mean_s"],
-                             "transfers": s["transfers"]})
-    return pd.DataFrame(rows)
-
-
 def _facility_waits(views: list[RunView], n: int = 10) -> pd.DataFrame:
-    waits = pd.DataFrame({v.label: {f: k.get("wait_mean_s") or 0.0 for f, k in v.summary.get("facilities", {}).items()}
-                          for v in views}).fillna(0.0)
+    """Mean queueing wait (s) per facility and run, NaN where no commuter passed it in that run (not
+    used); the `n` facilities with the longest wait in any run, labelled for the chart."""
+    waits = pd.DataFrame({v.label: {f: k.get("wait_mean_s") if k.get("visits") else np.nan
+                                    for f, k in v.summary.get("facilities", {}).items()} for v in views})
     if waits.empty:
         return waits
-    top = waits.max(axis=1).sort_values(ascending=False).index[:n]
+    top = waits.max(axis=1).fillna(-1.0).sort_values(ascending=False, kind="stable").index[:n]
     out = waits.loc[top]
     out.index = [views[0].facility_label(f) for f in out.index]
     return out
@@ -300,7 +332,8 @@ def _facility_waits(views: list[RunView], n: int = 10) -> pd.DataFrame:
 
 def compare_runs(paths: list[Path], out_dir: Path) -> list[Path]:
     """Compare runs into out_dir: kpis.csv (every KPI, differences and half-widths), kpis.md (the
-    main KPIs), the comparison charts and report.html. Returns the files written."""
+    main KPIs, after any warning that the runs are not like for like), the comparison charts and
+    report.html. Returns the files written."""
     from .html import write_compare_report
 
     if len(paths) < 2:
@@ -308,14 +341,15 @@ def compare_runs(paths: list[Path], out_dir: Path) -> list[Path]:
     sets = [load_run_set(p) for p in paths]
     labels = _labels(sets)
     table = kpi_table(sets)
+    notes = differences.like_for_like(sets, labels)
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "kpis.csv", index=False, float_format="%.6g")
-    (out_dir / "kpis.md").write_text(markdown(table, sets), encoding="utf-8")
+    (out_dir / "kpis.md").write_text(markdown(table, sets, notes), encoding="utf-8")
     charts = []
     if all(s.has_tables for s in sets):  # the charts need the runs' tables (sweeps keep them on request)
         views = [RunView.pooled(s.reps, label) if len(s.reps) > 1 else RunView.of_run_dir(s.reps[0], label)
                  for s, label in zip(sets, labels)]
-        charts = render(comparison_jobs(views, out_dir / "plots"))
+        charts = render(comparison_jobs(sets, views, out_dir / "plots"))
     header, rows = cells(table, sets)
-    write_compare_report(labels, header, rows, charts, out_dir / "report.html")
+    write_compare_report(labels, [s.info for s in sets], notes, header, rows, charts, out_dir / "report.html")
     return [out_dir / "kpis.csv", out_dir / "kpis.md", *(p for p, _ in charts), out_dir / "report.html"]

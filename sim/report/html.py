@@ -1,5 +1,6 @@
-"""Self-contained HTML reports (images embedded as data URIs; opens offline): KPI tables and every
-chart with its caption, for one run or a comparison."""
+"""Self-contained HTML reports (images embedded as data URIs; opens offline): what was run, KPI
+tables, policies, disruptions and every chart with its caption, for one run or a comparison (the
+sweep's report is in sweep). Every text is escaped: input text never becomes HTML."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import html
 from pathlib import Path
 
 from .charts import Chart
-from .view import RunView
+from .facts import (
+    disruption_sections,
+    esc,
+    facts_html,
+    overrides_html,
+    policy_sections,
+    run_facts,
+    seeds_text,
+    variant_title,
+)
+from .view import RunInfo, RunView
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1200px;
@@ -17,6 +28,11 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom:
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+table.text td, table.text th, td.t, th.t { text-align: left; }
+table.facts th { background: none; text-align: left; vertical-align: top; font-weight: 600; }
+table.facts td { text-align: left; } table.facts ul { margin: 0; padding-left: 1.2em; }
+h3 { font-size: 1.05em; margin-top: 1.4em; }
+.warning { border-left: 4px solid #d62728; background: #fdf0f0; padding: 0.4em 0.8em; margin: 0.8em 0; }
 .wide { overflow-x: auto; }
 th { background: #f2f2f2; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
@@ -37,9 +53,14 @@ window.addEventListener('load', function () {
 """
 
 
-def table_html(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h).replace('_', '_<wbr>')}</th>" for h in header)  # long ids may wrap
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+def table_html(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """A table of escaped cells; the first `left` columns (names, labels) aligned left, the others
+    (figures) right."""
+    def cls(j: int) -> str:
+        return ' class="t"' if 0 < j < left else ""
+    head = "".join(f"<th{cls(j)}>{html.escape(h).replace('_', '_<wbr>')}</th>" for j, h in enumerate(header))  # long ids may wrap
+    body = "".join("<tr>" + "".join(f"<td{cls(j)}>{html.escape(str(c))}</td>" for j, c in enumerate(row)) + "</tr>"
+                   for row in rows)
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -141,19 +162,49 @@ def _clock(t) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
+def warnings_html(notes: list[str]) -> str:
+    """Warnings a reader must see before the figures, one box each."""
+    return "".join(f'<p class="warning"><strong>Warning:</strong> {esc(n)}</p>' for n in notes)
+
+
 def write_run_report(view: RunView, charts: list[Chart], path: Path) -> Path:
-    """report.html of one run: its KPI tables and every chart with its caption."""
-    sections = run_sections(view) + [("Charts", "".join(figure_html(c) for c in charts))]
-    path.write_text(page(f"Run report: {view.label}", sections), encoding="utf-8")
+    """report.html of one run (or of replications pooled): what was run, its KPI tables, the
+    policies in force, the disruptions, and every chart with its caption."""
+    sections = ([run_facts(view)] + run_sections(view) + policy_sections(view) + disruption_sections(view)
+                + [("Charts", "".join(figure_html(c) for c in charts))])
+    path.write_text(page(f"Run report: {variant_title(view)}", sections), encoding="utf-8")
     return path
 
 
-def write_compare_report(labels: list[str], header: list[str], rows: list[list[str]], charts: list[Chart],
-                         path: Path) -> Path:
-    """report.html of a comparison: the KPI table and every comparison chart with its caption."""
+def compared_runs_html(labels: list[str], infos: list[RunInfo]) -> str:
+    """What each compared run was: a fact table per run."""
+    parts = []
+    for k, (label, info) in enumerate(zip(labels, infos)):
+        reps = len(info.seeds)
+        rows = [("scenario", esc(info.scenario) + (f" \u2014 {esc(info.description)}" if info.description else "")),
+                ("scenario file", f"<code>{esc(info.scenario_file)}</code>" if info.scenario_file else "not recorded"),
+                ("overrides (--set)", overrides_html(info.overrides))]
+        if info.searched:
+            rows.append(("set by the offset search", overrides_html(info.searched)))
+        rows += [("seed", esc(seeds_text(info))),
+                ("replications", "1" if reps <= 1 else f"{reps} (figures are their means)"),
+                ("engine", esc(info.engine or "not recorded"))]
+        if info.source:
+            rows.append(("directory", f"<code>{esc(info.source)}</code>"))
+        role = " (the reference: differences are against it)" if k == 0 else ""
+        parts.append(f"<h3>{esc(label)}{esc(role)}</h3>" + facts_html(rows))
+    return "".join(parts)
+
+
+def write_compare_report(labels: list[str], infos: list[RunInfo], notes: list[str], header: list[str],
+                         rows: list[list[str]], charts: list[Chart], path: Path) -> Path:
+    """report.html of a comparison: any warning that the runs are not like for like, what each run
+    was, the KPI table and every comparison chart with its caption."""
     note = ('<p class="note">Times in minutes; differences against the first run, with the 95 % confidence '
             "half-width where the runs have replications (paired replication by replication when the runs "
             "share their seeds).</p>")
-    sections = [("KPIs", note + table_html(header, rows)), ("Charts", "".join(figure_html(c) for c in charts))]
+    sections = [("What was compared", warnings_html(notes) + compared_runs_html(labels, infos)),
+                ("KPIs", warnings_html(notes) + note + table_html(header, rows)),
+                ("Charts", "".join(figure_html(c) for c in charts))]
     path.write_text(page("Comparison: " + ", ".join(labels), sections), encoding="utf-8")
     return path

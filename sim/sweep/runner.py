@@ -151,12 +151,13 @@ def run_sweep(sweep: Sweep, out: Path, workers: int = 1, scheduler: str | None =
         points = points_table(sweep, summary)
         _write_atomic(summary, out / "summary.parquet")
         _write_atomic(points, out / "points.parquet")
-        from .charts import sweep_charts
+        from .charts import sweep_charts, write_sweep_report
 
         charts = sweep_charts(sweep, points, out / "plots")
+        reports = write_sweep_report(sweep, points, charts, out)  # reads summary.parquet: after it
         _write_manifest(sweep, out, cluster, len(todo), time.perf_counter() - t0, charts)
         _mark_complete(out, sweep, [out / "summary.parquet", out / "points.parquet", out / "manifest.json",
-                                    *(p for p, _ in charts)])
+                                    *reports, *(p for p, _ in charts)])
         return summary
 
 

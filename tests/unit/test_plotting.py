@@ -116,18 +116,19 @@ def test_line_load_profile_along_one_route(ytrains: pd.DataFrame) -> None:
     fig = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H, title="Line Y trunk")
     assert isinstance(fig, Figure)
     up, down = fig.axes
-    # towards Delta: sections of the trunk route only (the branch train's B -> E section is not on it)
+    # towards Delta: sections of the trunk route only (the branch train's B -> E section is not on it);
+    # both panels list every station served in the window (Delta: no train leaves it towards Delta)
     assert up.get_title().startswith("towards Delta")
-    assert [t.get_text() for t in up.get_xticklabels()] == ["Alpha", "Bravo", "Charlie"]
+    assert [t.get_text() for t in up.get_xticklabels()] == ["Alpha", "Bravo", "Charlie", "Delta"]
     bars = _by_gid(up, "mean_load")
     assert [b.get_height() for b in bars] == pytest.approx([(40 + 60 + 10) / 3, (80 + 90) / 2, 25.0])
     assert list(_by_gid(up, "max_load")[0].get_ydata()) == [60, 90, 30]   # the 09:00 train left out
     assert len(_by_gid(up, "capacity")) == 1
     assert _by_gid(up, "peak")[0].get_ydata()[0] == 90
     assert up.get_ylim()[1] >= 100   # loads >= 35 % of capacity: the capacity line is on the scale
-    # towards Alpha: reversed order, only the stations with departures
+    # towards Alpha: the same stations in travel order
     assert down.get_title().startswith("towards Alpha")
-    assert [t.get_text() for t in down.get_xticklabels()] == ["Delta", "Charlie", "Bravo"]
+    assert [t.get_text() for t in down.get_xticklabels()] == ["Delta", "Charlie", "Bravo", "Alpha"]
     assert fig.get_suptitle().startswith("Line Y trunk: departing load by section, 07:00")
     # along the branch route the junction's bar counts only the trains running onto the branch
     branch_up, _ = plotting.line_load_profile(ytrains, "Y", ["A", "B", "E", "F"], NAMES, 7 * H, 8 * H).axes

@@ -180,8 +180,8 @@ def test_transfer_times() -> None:
 def test_fares_revenue() -> None:
     fare, revenue = _fares()
     fig = compare.fares_revenue(fare, revenue)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
-    ax_f, ax_r = fig.axes
+    assert isinstance(fig, Figure) and len(fig.axes) == 3   # and the change against the first run
+    ax_f, ax_r, _ = fig.axes
     bars = _by_gid(ax_f, "fare")
     assert [b.get_height() for b in bars] == [7.5, 9.25, 6.0]
     assert ["7.50", "9.25", "6.00"] == _texts(ax_f)
@@ -233,8 +233,8 @@ def test_facility_waits() -> None:
         "Huaqiao (Shanghai) · transfer security", "Anting · entry gates", "Kunshan South · ticket office"]
     assert ax.yaxis_inverted()
     assert [b.get_width() for b in _by_gid(ax, "wait:baseline")] == [120.0, 30.0, 10.0]
-    assert np.isnan(_by_gid(ax, "wait:full integration")[2].get_width())   # NaN: no bar drawn
-    assert [t for t in _texts(ax) if t] == ["120 s", "30 s", "10 s", "20 s", "45 s"]
+    assert np.isnan(_by_gid(ax, "wait:full integration")[2].get_width())   # NaN: not used, no bar drawn
+    assert [t for t in _texts(ax) if t] == ["120 s", "30 s", "10 s", "20 s", "45 s", " not used"]
     assert "(s)" in ax.get_xlabel() and _legend_texts(fig.legends[0]) == ["baseline", "full integration"]
 
 
