@@ -76,7 +76,7 @@ def test_extends_chain_loads_in_linear_time(tmp_path, monkeypatch):
     monkeypatch.setattr(sim.scenario, "MAX_EXTENDS", 10_000)
     t0 = time.perf_counter()
     scn = load_scenario(chain(tmp_path, 1000))  # took 23 s when each step rescanned the chain
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 15  # generous: a loaded machine, and a bound, not a benchmark
     assert scn.model.seed == 1000 and len(scn.extends) == 1000
     assert scn.doc.source(("seed",)).file == str(tmp_path / "s1000.yaml")
 
@@ -108,7 +108,7 @@ def test_many_set_overrides_apply_in_linear_time(tmp_path):
     windows = {f"kpis.windows.w{i}": ["06:00", "07:00"] for i in range(10_000)}
     t0 = time.perf_counter()
     scn = load_scenario(toy(tmp_path), windows)  # took 64 s when each patch rebuilt the origins of all
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 15  # generous: a loaded machine, and a bound, not a benchmark
     assert len(scn.model.kpis.windows) == 10_000
     assert scn.doc.source(("kpis", "windows", "w9999")).file == "--set kpis.windows.w9999"
 
@@ -117,7 +117,7 @@ def test_many_wrong_set_overrides_are_reported_in_linear_time(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(UserError) as info:  # took 23 s when each problem scanned every patched value
         load_scenario(toy(tmp_path), {f"demand.x{i}": 1 for i in range(10_000)})
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 15  # generous: a loaded machine, and a bound, not a benchmark
     problems = [str(p) for p in info.value.problems]
     assert len(problems) == 10_000
     assert "--set demand.x9999: demand.x9999: unknown field (check its spelling; unknown fields are not allowed)" \
@@ -141,7 +141,7 @@ def test_many_network_changes_apply_in_linear_time(tmp_path):
     (tmp_path / "scn.yaml").write_text("changes:\n  stations:\n" + removed + changed + added, encoding="utf-8")
     t0 = time.perf_counter()
     [doc] = apply_network_changes([read_yaml(tmp_path / "net.yaml")], read_yaml(tmp_path / "scn.yaml"))
-    assert time.perf_counter() - t0 < 5  # took 56 s when each change searched and renumbered every item
+    assert time.perf_counter() - t0 < 15  # took 56 s when each change searched and renumbered every item
     stations = doc.data["stations"]
     assert [s["id"] for s in stations[:2]] == ["S1", "S3"] and stations[n // 2]["id"] == "N0"
     assert stations[0]["lat"] == 30 and doc.source(("stations", 0, "lat")).line == 2 + n // 2 + 1
@@ -175,7 +175,7 @@ def test_duplicate_disruption_ids_name_both_places(tmp_path, capsys):
 def test_text_length_is_bounded(tmp_path, capsys, net, scn, field, limit):
     t0 = time.perf_counter()
     assert main(["validate", str(toy(tmp_path, net, scn))]) == 2  # a 100,000-character name took 171 s to run
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 15  # generous: a loaded machine, and a bound, not a benchmark
     line = only_error(capsys)  # one problem: not also "or else a walk" for a step
     assert f"{field}: String should have at most {limit} characters (this one has " in line
 

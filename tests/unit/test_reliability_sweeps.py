@@ -79,7 +79,7 @@ def test_a_damaged_run_is_named_kept_and_run_again_once_removed(tmp_path, caplog
     started = time.perf_counter()
     run_sweep(load_sweep(path), out, resume=True)
     assert "the sweep is complete (4 runs); nothing to do" in caplog.text
-    assert (out / "summary.parquet").stat().st_mtime_ns == stamp and time.perf_counter() - started < 5
+    assert (out / "summary.parquet").stat().st_mtime_ns == stamp and time.perf_counter() - started < 15
 
 
 def test_sweeps_past_the_run_limit_are_refused_at_once(tmp_path):
@@ -88,7 +88,7 @@ def test_sweeps_past_the_run_limit_are_refused_at_once(tmp_path):
     started = time.perf_counter()
     with pytest.raises(UserError) as err:
         load_sweep(path)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 15
     assert f"at most {MAX_RUNS:,} are allowed" in str(err.value) and str(path) in str(err.value)
 
 
