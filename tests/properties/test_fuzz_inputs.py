@@ -226,7 +226,8 @@ def _check(base: Path, argv: list[str], code: int, err: str) -> str:
         assert where.startswith("--set") or (base / where).exists() or Path(where).exists(), ln
         whole_file = any(s in ln for s in ("expected a mapping of fields", "this is a network file",
                                            "this is a scenario file", "not UTF-8", "runs on any date",
-                                           "neither calendar.txt nor", "the file has no"))
+                                           "neither calendar.txt nor", "the file has no",
+                                           "no route to import"))
         assert m["line"] or m["field"] or whole_file, f"error names neither a line nor a field: {ln}"
     return "exit 2"
 
