@@ -34,13 +34,17 @@ from .plausibility import (
     facility_load_warnings,
     track_warnings,
 )
-from .routing import Router
+from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
 from .tables import Tables, build_tables
 from .timetable import build_operations
 from .timetable_plan import plan_trains
 
 log = logging.getLogger(__name__)
+
+RoutingCache = dict[str, tuple[LegNetwork, Access, CandidateSearch]]
+"""Routing kept between runs, by network, routing parameters and period: the network as legs, its
+access walks, and the candidate search with the candidates it found (see prepare)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ class Prepared:
     seed: int
     replication: int
     demand: Demand
-    router: Router
+    legs: LegNetwork
+    access: Access
     chooser: Chooser
     assignment: Assignment
     plan: Plan
@@ -166,9 +171,10 @@ def check_scenario(scenario: Scenario) -> None:
 
 
 def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
-            timings: dict[str, float] | None = None, routers: dict[str, Router] | None = None) -> Prepared:
-    """Demand, routes and the engine plan for one replication. `routers`: routers (and the
-    candidate routes they found) kept between runs, by network and routing parameters."""
+            timings: dict[str, float] | None = None, routing_cache: RoutingCache | None = None) -> Prepared:
+    """Demand, routes and the engine plan for one replication. `routing_cache`: the legs, access
+    and candidate search (with the candidate routes it found) kept between runs, by network,
+    routing parameters and period; taken from it when there, put there when not."""
     check_runnable(scenario)  # refuses what this machine could not hold, before generating anyone
     timings = timings if timings is not None else {}
     m = scenario.model
@@ -177,13 +183,13 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     demand, groups = generate_checked(scenario, seed, replication)
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
-    router = _router(scenario, routers)
-    chooser = Chooser(router, demand.origin, demand.destination, demand.payment, demand.media, demand.t_depart,
-                      rngmod.stream(seed, replication, "routing"), str(scenario.path))
+    legs, access, search = _routing(scenario, routing_cache)
+    chooser = Chooser(scenario.network, legs, access, search, demand.origin, demand.destination, demand.payment,
+                      demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
     closures = resolve_closures(scenario.network, m.disruptions, scenario.doc)
-    informed = disruptions.informed_choice(router, closures, demand.origin, demand.destination, demand.payment,
-                                           demand.media, demand.t_depart,
+    informed = disruptions.informed_choice(scenario.network, legs, m.routing, closures, demand.origin,
+                                           demand.destination, demand.payment, demand.media, demand.t_depart,
                                            rngmod.stream(seed, replication, "routing-informed"), str(scenario.path))
     assignment, rerouted = informed.merge(assignment)
     t2 = time.perf_counter()
@@ -194,16 +200,16 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
         log.info("%s", note)
     trains, cut = disruptions.apply(scenario.network, planned.trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
-    plan = build_plan(scenario.network, router, assignment, demand.payment, demand.media, demand.t_depart,
+    plan = build_plan(scenario.network, legs, access, assignment, demand.payment, demand.media, demand.t_depart,
                       trains, ops, scenario.t_end, seed, replication, m.demand.walking)
     timings["plan"] = time.perf_counter() - t2
     warnings = (facility_load_warnings(plan, scenario.network) + planned.warnings
                 + track_warnings(scenario.network, trains, ops, planned.lines)
-                + before_first_train_warnings(plan, scenario.network, router)
-                + after_last_train_warnings(plan, scenario.network, router))
+                + before_first_train_warnings(plan, scenario.network, legs)
+                + after_last_train_warnings(plan, scenario.network, legs))
     for w in warnings:
         log.warning("%s", w)
-    return Prepared(scenario, seed, replication, demand, router, chooser, assignment, plan, groups, warnings,
+    return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
                     closures, cut, informed, rerouted)
 
 
@@ -227,18 +233,18 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     """Route choice and simulation alternate with crowding costs (see schema.CrowdingSpec). The
     first run is prep's; returns the last run's assignment and tables, and what the iterations did."""
     spec = prep.scenario.model.routing.crowding
-    net, router, demand = prep.scenario.network, prep.router, prep.demand
+    net, legs, access, demand = prep.scenario.network, prep.legs, prep.access, prep.demand
     t = time.perf_counter()
     rec = run_engine(prep.plan, engine, progress)
     t = _add_time(timings, "simulation", t)
     assignment, plan = prep.assignment, prep.plan
-    tables = build_tables(net, demand, router, assignment, plan, rec, prep.rerouted)
+    tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
     t = _add_time(timings, "tables", t)
     if spec is None:
         return assignment, tables, None
-    paths, lookup, field, changed = leg_paths(router), PlatformLookup(router), None, []
+    paths, lookup, field, changed = leg_paths(net, legs), PlatformLookup(net, legs), None, []
     for n in range(1, spec.max_iterations):
-        aux = crowding.measure(router, tables.legs, tables.trains, spec, paths, lookup)
+        aux = crowding.measure(net, legs, tables.legs, tables.trains, spec, paths, lookup)
         field = aux if field is None else crowding.average(field, aux, n)
         new = prep.chooser.choose(field)
         if prep.informed is not None:
@@ -248,12 +254,12 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
         if changed[-1] == 0.0:
             break  # nobody changes route: the next run would be the same
         assignment = new
-        plan = build_plan(net, router, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
+        plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
                           plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking)
         t = _add_time(timings, "plan", t)
         rec = run_engine(plan, engine, progress)
         t = _add_time(timings, "simulation", t)
-        tables = build_tables(net, demand, router, assignment, plan, rec, prep.rerouted)
+        tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
         t = _add_time(timings, "tables", t)
         if changed[-1] < spec.tolerance:
             break
@@ -262,30 +268,41 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     return assignment, tables, info
 
 
-def _router(scenario: Scenario, routers: dict[str, Router] | None) -> Router:
-    """The scenario's router, from `routers` when one was built for the same network, routing
-    parameters and period (then kept there)."""
+def _routing(scenario: Scenario, cache: RoutingCache | None) -> tuple[LegNetwork, Access, CandidateSearch]:
+    """The scenario's legs, access and candidate search, from `cache` when they were built for the
+    same network, routing parameters and period (then kept there)."""
+    if cache is None:
+        return _build_routing(scenario)
     m = scenario.model
-    if routers is None:
-        return Router(scenario.network, m.routing, m.period.start, m.period.end)
     key = json.dumps([scenario.resolved_network(), m.routing.model_dump(mode="json"), m.period.start, m.period.end],
                      sort_keys=True, default=str)
-    if key not in routers:
-        routers[key] = Router(scenario.network, m.routing, m.period.start, m.period.end)
-    return routers[key]
+    if key not in cache:
+        cache[key] = _build_routing(scenario)
+    return cache[key]
+
+
+def _build_routing(scenario: Scenario) -> tuple[LegNetwork, Access, CandidateSearch]:
+    """The scenario's network as legs over its period, its access, and a candidate search with its
+    routing parameters (nothing found yet)."""
+    m = scenario.model
+    legs = LegNetwork(scenario.network, m.period.start, m.period.end)
+    access = Access(scenario.network)
+    return legs, access, CandidateSearch(scenario.network, legs, access, m.routing)
 
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
-        progress: Callable[[float], None] | None = None, routers: dict[str, Router] | None = None) -> RunResult:
-    """Run one replication in memory and return its tables and KPIs (`routers`: see prepare). A
+        progress: Callable[[float], None] | None = None, routing_cache: RoutingCache | None = None) -> RunResult:
+    """Run one replication in memory and return its tables and KPIs (`routing_cache`: see prepare). A
     coordination rule whose offset is chosen by simulation runs the scenario once per candidate
     offset (sim.offsets); the run at the chosen offset is returned."""
     searched = offsets.searched_rules(scenario.network)
     if searched:
-        routers = {} if routers is None else routers  # the candidates share their routes' search
-        return offsets.search(scenario, searched, lambda scn: run(scn, seed, replication, engine, progress, routers))
+        # the candidates share their routes' search
+        routing_cache = {} if routing_cache is None else routing_cache
+        return offsets.search(scenario, searched,
+                              lambda scn: run(scn, seed, replication, engine, progress, routing_cache))
     timings: dict[str, float] = {}
-    prep = prepare(scenario, seed, replication, timings, routers)
+    prep = prepare(scenario, seed, replication, timings, routing_cache)
     _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network

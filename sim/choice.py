@@ -20,7 +20,10 @@ import numpy as np
 
 from .crowding import CrowdingField
 from .errors import Problem, UserError
-from .routing import WAIT_BIN_S, Route, Router, candidate_sets
+from .fares import FareSystem, leg_fares
+from .network import Network
+from .routing import WAIT_BIN_S, Access, CandidateSearch, LegNetwork, Route, candidate_sets, leg_matrix
+from .schema import RoutingSpec
 
 
 @dataclass(frozen=True)
@@ -32,39 +35,43 @@ class Assignment:
 
 
 class RouteCosts:
-    """Costs of routes for each medium (columns in `router.media` order)."""
+    """Costs of routes for each medium (columns in `access.media` order), priced with `spec` on the
+    legs, walks and fares."""
 
-    def __init__(self, router: Router, routes: list[Route] | tuple[Route, ...]) -> None:
-        spec, n_media = router.spec, len(router.media)
-        self.router = router
-        self.legs = legs = router.leg_matrix(routes)
-        n, width = legs.shape
-        valid = legs >= 0
+    def __init__(self, legs: LegNetwork, access: Access, fares: FareSystem, spec: RoutingSpec,
+                 routes: list[Route] | tuple[Route, ...]) -> None:
+        n_media = len(access.media)
+        self.legs, self.spec = legs, spec
+        self.route_legs = matrix = leg_matrix(routes)
+        """Leg indices of each route [route, position], -1 padded."""
+        n, width = matrix.shape
+        valid = matrix >= 0
         self.valid = valid
         self.n_legs = valid.sum(axis=1)
         rows = np.arange(n)
-        first = router.leg_board[legs[:, 0]]
-        last = router.leg_alight[legs[rows, self.n_legs - 1]]
+        first = legs.board[matrix[:, 0]]
+        last = legs.alight[matrix[rows, self.n_legs - 1]]
         starts = np.asarray([r.start for r in routes], dtype=np.int64)
         ends = np.asarray([r.end for r in routes], dtype=np.int64)
-        street_in = np.asarray([router.street_walk.get((a, b), 0.0) for a, b in zip(starts, first)]) if n else np.zeros(0)
-        street_out = np.asarray([router.street_walk.get((a, b), 0.0) for a, b in zip(last, ends)]) if n else np.zeros(0)
+        street_in = np.asarray([access.street_walk.get((a, b), 0.0) for a, b in zip(starts, first)]) if n else np.zeros(0)
+        street_out = np.asarray([access.street_walk.get((a, b), 0.0) for a, b in zip(last, ends)]) if n else np.zeros(0)
         # walk (with mean service) before each leg's platform, per medium: entry or change
         self.walk_before = np.zeros((n, width, n_media))
-        self.walk_before[:, 0] = street_in[:, None] + router.entry_walk[first]
+        self.walk_before[:, 0] = street_in[:, None] + access.entry_walk[first]
         for j in range(width - 1):
             has = valid[:, j + 1]
-            a = router.leg_alight[np.where(has, legs[:, j], 0)]
-            b = router.leg_board[np.where(has, legs[:, j + 1], 0)]
+            a = legs.alight[np.where(has, matrix[:, j], 0)]
+            b = legs.board[np.where(has, matrix[:, j + 1], 0)]
             same = has & (a == b)
-            self.walk_before[same, j + 1] = router.transfer_walk[a[same]][:, None]
+            self.walk_before[same, j + 1] = access.transfer_walk[a[same]][:, None]
             for i in np.flatnonzero(has & (a != b)):
-                self.walk_before[i, j + 1] = router.change_walk(int(a[i]), int(b[i]))
-        walk = self.walk_before.sum(axis=1) + (router.exit_walk[last] + street_out)[:, None]
-        self.leg_ivt = np.where(valid, router.leg_ivt[legs], 0.0)
+                self.walk_before[i, j + 1] = access.change_walk(int(a[i]), int(b[i]))
+        walk = self.walk_before.sum(axis=1) + (access.exit_walk[last] + street_out)[:, None]
+        self.leg_ivt = np.where(valid, legs.ivt_s[matrix], 0.0)
         self.ivt = self.leg_ivt.sum(axis=1)
-        fares = router.section_fares(np.repeat(legs, n_media, axis=0), np.tile(np.arange(n_media), n))
-        fare = fares.sum(axis=1).reshape(n, n_media)
+        # every route once per medium: route i with medium m is row i * n_media + m
+        per_leg = leg_fares(legs, fares, np.repeat(matrix, n_media, axis=0), np.tile(np.arange(n_media), n))
+        fare = per_leg.sum(axis=1).reshape(n, n_media)
         self.base = (self.ivt[:, None] + spec.walk_weight * walk + spec.transfer_penalty_s * (self.n_legs - 1)[:, None]
                      + fare / spec.value_of_time_cny_per_h * 3600.0)
         """Cost without waiting [route, medium]; inf where a change has no path open to the medium."""
@@ -77,19 +84,19 @@ class RouteCosts:
         total = np.zeros(len(rows))
         crowding = np.zeros(len(rows))
         tau = t + self.walk_before[rows, 0, medium]
-        for j in range(self.legs.shape[1]):
+        for j in range(self.route_legs.shape[1]):
             has = self.valid[rows, j]
-            leg = np.where(has, self.legs[rows, j], 0)
-            w = self.router.expected_wait(leg, tau)
+            leg = np.where(has, self.route_legs[rows, j], 0)
+            w = self.legs.expected_wait(leg, tau)
             if crowd is not None:
-                b = self.router.wait_bin(tau)
+                b = self.legs.wait_bin(tau)
                 w = w + crowd.extra_wait[leg, b]
                 crowding += np.where(has, self.leg_ivt[rows, j] * (crowd.ivt_factor[leg, b] - 1.0), 0.0)
             w = np.where(has, w, 0.0)
             total += w
-            if j + 1 < self.legs.shape[1]:
+            if j + 1 < self.route_legs.shape[1]:
                 tau = tau + w + self.leg_ivt[rows, j] + self.walk_before[rows, j + 1, medium]
-        return self.router.spec.wait_weight * total + crowding
+        return self.spec.wait_weight * total + crowding
 
     def real_time_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray, informed: np.ndarray,
                        crowd: CrowdingField | None = None) -> np.ndarray:
@@ -97,27 +104,27 @@ class RouteCosts:
         departures of legs on the `informed` operators (bool per operator index): waits to the
         next train and that train's run time; other legs at their expected wait and mean run time.
         With `crowd`, plus each leg's extra wait, and rides weighted by its multiplier."""
-        router = self.router
+        legs = self.legs
         waits = np.zeros(len(rows))
         ivt = np.zeros(len(rows))
         tau = t + self.walk_before[rows, 0, medium]
-        for j in range(self.legs.shape[1]):
+        for j in range(self.route_legs.shape[1]):
             has = self.valid[rows, j]
-            leg = np.where(has, self.legs[rows, j], 0)
-            dep, arr = router.next_train(leg, tau)
-            known = informed[router.leg_operator[leg]]
-            w = np.where(known, dep - tau, router.expected_wait(leg, tau))
-            ride = np.where(known, arr - dep, router.leg_ivt[leg])
+            leg = np.where(has, self.route_legs[rows, j], 0)
+            dep, arr = legs.next_train(leg, tau)
+            known = informed[legs.operator[leg]]
+            w = np.where(known, dep - tau, legs.expected_wait(leg, tau))
+            ride = np.where(known, arr - dep, legs.ivt_s[leg])
             felt_wait, felt_ride = w, ride
             if crowd is not None:
-                b = router.wait_bin(tau)
+                b = legs.wait_bin(tau)
                 felt_wait = w + crowd.extra_wait[leg, b]
                 felt_ride = ride * crowd.ivt_factor[leg, b]
             waits += np.where(has, felt_wait, 0.0)
             ivt += np.where(has, felt_ride, 0.0)
-            if j + 1 < self.legs.shape[1]:
+            if j + 1 < self.route_legs.shape[1]:
                 tau = np.where(has, tau + w + ride, tau) + self.walk_before[rows, j + 1, medium]
-        return (self.base[rows, medium] - self.ivt[rows] + ivt) + router.spec.wait_weight * waits
+        return (self.base[rows, medium] - self.ivt[rows] + ivt) + self.spec.wait_weight * waits
 
 
 def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
@@ -134,67 +141,69 @@ def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarr
 
 class Chooser:
     """Route choice for a fixed population: candidates and costs prepared once, a choice made for
-    any crowding field (see assign_routes)."""
+    any crowding field (see assign_routes). The candidates come from `search` (which keeps them for
+    later demand), priced with its routing parameters."""
 
-    def __init__(self, router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
-                 media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> None:
-        assert tuple(media) == router.media, "medium codes follow the router's media"
-        self.router, self.file = router, file
+    def __init__(self, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
+                 origin: np.ndarray, destination: np.ndarray, medium: np.ndarray, media: tuple[str, ...],
+                 t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> None:
+        assert tuple(media) == access.media, "medium codes follow the access media"
+        self.net, self.legs, self.media, self.spec, self.file = network, legs, access.media, search.spec, file
         self.origin, self.destination, self.t_depart = origin, destination, t_depart
         self.medium = medium.astype(np.int64)
         self.u = rng.random(len(origin))
-        n_st = len(router.net.stations)
-        band = router.band_of(t_depart)
-        odb = (origin.astype(np.int64) * n_st + destination) * router.n_bands + band
+        n_st = len(network.stations)
+        band = legs.band_of(t_depart)
+        odb = (origin.astype(np.int64) * n_st + destination) * legs.n_bands + band
         self.uniq_odb, self.odb_inv = np.unique(odb, return_inverse=True)
-        routes, cand = candidate_sets(router, self.uniq_odb // router.n_bands, self.uniq_odb % router.n_bands, file)
+        routes, cand = candidate_sets(search, self.uniq_odb // legs.n_bands, self.uniq_odb % legs.n_bands, file)
         self.routes = tuple(routes)
-        self.costs = RouteCosts(router, routes)
-        self.cand_mat = np.full((len(self.uniq_odb), router.spec.max_routes), -1, dtype=np.int64)
+        self.costs = RouteCosts(legs, access, FareSystem(network, access.media), search.spec, routes)
+        self.cand_mat = np.full((len(self.uniq_odb), search.spec.max_routes), -1, dtype=np.int64)
         for k, options in enumerate(cand):
             self.cand_mat[k, : len(options)] = options
-        self.theta = router.spec.logit_scale_per_min / 60.0
+        self.theta = search.spec.logit_scale_per_min / 60.0
 
     def choose(self, crowd: CrowdingField | None = None) -> Assignment:
         """Every commuter's route, by logit on the costs at its medium and start time (with the
         crowding field, when given). The same uniform number per commuter in every call."""
-        router, costs, medium, t_depart = self.router, self.costs, self.medium, self.t_depart
-        n_st = len(router.net.stations)
-        if router.spec.information == "real_time":
-            names = router.spec.real_time_operators
-            informed = np.asarray([names is None or op.id in names for op in router.net.operators])
+        legs, costs, medium, t_depart = self.legs, self.costs, self.medium, self.t_depart
+        n_st = len(self.net.stations)
+        if self.spec.information == "real_time":
+            names = self.spec.real_time_operators
+            informed = np.asarray([names is None or op.id in names for op in self.net.operators])
             options = self.cand_mat[self.odb_inv]
             cost = _option_costs(options, lambda rows, c: costs.real_time_cost(
                 rows, medium[c], t_depart[c], informed, crowd))
-            _check_feasible(cost, self.origin, self.destination, medium, router.media, router, self.file)
+            _check_feasible(cost, self.origin, self.destination, medium, self.media, self.net, self.file)
             pick = logit_pick(cost, self.u, self.theta)
             return Assignment(self.routes, options[np.arange(len(self.u)), pick].astype(np.int32))
         # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
-        start_bin = ((t_depart - router.t_start) // WAIT_BIN_S).astype(np.int64)
-        n_media, n_bins = len(router.media), int(start_bin.max()) + 1 if len(start_bin) else 1
+        start_bin = ((t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
+        n_media, n_bins = len(self.media), int(start_bin.max()) + 1 if len(start_bin) else 1
         key = (self.odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
         uniq_key, key_inv = np.unique(key, return_inverse=True)
         g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
-        g_t = router.t_start + (g_bin + 0.5) * WAIT_BIN_S
+        g_t = legs.t_start + (g_bin + 0.5) * WAIT_BIN_S
         options = self.cand_mat[g_odb]
         cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
             rows, g_m[g], g_t[g], crowd))
-        g_od = self.uniq_odb[g_odb] // router.n_bands
-        _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, router.media, router, self.file)
+        g_od = self.uniq_odb[g_odb] // legs.n_bands
+        _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, self.media, self.net, self.file)
         pick = logit_pick(cost[key_inv], self.u, self.theta)
         return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
 
 
-def assign_routes(router: Router, origin: np.ndarray, destination: np.ndarray, medium: np.ndarray,
-                  media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
-                  file: str = "") -> Assignment:
+def assign_routes(network: Network, legs: LegNetwork, access: Access, search: CandidateSearch, origin: np.ndarray,
+                  destination: np.ndarray, medium: np.ndarray, media: tuple[str, ...], t_depart: np.ndarray,
+                  rng: np.random.Generator, file: str = "") -> Assignment:
     """Pick a route for every commuter: logit over the candidates of its OD pair and start band,
     at its medium and start time (see the module docstring).
 
     One uniform number is drawn per commuter (in commuter order), used or not, so that the draws do
-    not depend on how many candidates each OD pair has. `media` must be `router.media`.
+    not depend on how many candidates each OD pair has. `media` must be `access.media`.
     """
-    return Chooser(router, origin, destination, medium, media, t_depart, rng, file).choose()
+    return Chooser(network, legs, access, search, origin, destination, medium, media, t_depart, rng, file).choose()
 
 
 def _option_costs(options: np.ndarray, cost_of) -> np.ndarray:
@@ -209,12 +218,12 @@ def _option_costs(options: np.ndarray, cost_of) -> np.ndarray:
 
 
 def _check_feasible(cost: np.ndarray, origin: np.ndarray, destination: np.ndarray,
-                    medium: np.ndarray, media: tuple[str, ...], router: Router, file: str) -> None:
+                    medium: np.ndarray, media: tuple[str, ...], network: Network, file: str) -> None:
     """UserError for rows where no candidate is open to the medium (a change without a path)."""
     bad = np.flatnonzero(~np.isfinite(cost).any(axis=1))
     problems = []
     for g in bad[:20]:
-        o, d = router.net.stations[int(origin[g])].id, router.net.stations[int(destination[g])].id
+        o, d = network.stations[int(origin[g])].id, network.stations[int(destination[g])].id
         problems.append(Problem(file, "demand", f"no transfer path open to medium '{media[int(medium[g])]}' on any "
                                                 f"route from '{o}' to '{d}'"))
     if problems:

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .routing import WAIT_BIN_S, Router
+from .network import Network
+from .routing import WAIT_BIN_S, LegNetwork
 from .schema import CrowdingSpec
 
 
 @dataclass(frozen=True)
 class CrowdingField:
-    """Per leg option and wait bin of the router (the bin in which the rider reaches the leg's
+    """Per leg option and wait bin of the legs (the bin in which the rider reaches the leg's
     platform): in-vehicle time multiplier and extra wait (s)."""
 
     ivt_factor: np.ndarray
@@ -53,8 +54,8 @@ class LegPaths:
     """First entry of each leg option, and the number of entries at the end (int64)."""
 
 
-def neutral(router: Router) -> CrowdingField:
-    shape = router.wait_bins.shape
+def neutral(legs: LegNetwork) -> CrowdingField:
+    shape = legs.wait_bins.shape
     return CrowdingField(np.ones(shape), np.zeros(shape))
 
 
@@ -73,17 +74,17 @@ def multiplier(load: np.ndarray, seats: np.ndarray, spec: CrowdingSpec) -> np.nd
     return out
 
 
-def leg_paths(router: Router) -> LegPaths:
+def leg_paths(network: Network, legs: LegNetwork) -> LegPaths:
     """The platforms every leg option's trains leave and when, from the first pattern serving it
     (see LegPaths)."""
     at: dict[tuple[int, int], tuple[tuple[int, ...], np.ndarray]] = {}
-    for p in router.net.patterns:
+    for p in network.patterns:
         dep = np.asarray(p.dep_offset, dtype=float)
         for i, plat in enumerate(p.platforms[:-1]):
             for j in range(i + 1, len(p.stops)):
                 if (plat, p.stops[j]) not in at:
                     at[(plat, p.stops[j])] = (p.platforms[i:j], dep[i:j] - dep[i])
-    paths = [at[(leg.platform, leg.alight)] for leg in router.legs]
+    paths = [at[(leg.platform, leg.alight)] for leg in legs.options]
     sizes = np.asarray([len(plats) for plats, _ in paths], dtype=np.int64)
     return LegPaths(np.asarray([x for plats, _ in paths for x in plats], dtype=np.int64),
                     np.concatenate([off for _, off in paths]) if paths else np.zeros(0),
@@ -101,9 +102,8 @@ class PlatformLookup:
     """Platform of a train call (its pattern and station), and leg option of (platform, alighting
     station), vectorised."""
 
-    def __init__(self, router: Router) -> None:
-        net = router.net
-        self.net = net
+    def __init__(self, network: Network, legs: LegNetwork) -> None:
+        self.net = net = network
         n_st = len(net.stations)
         self.pattern_index = {p.id: p.index for p in net.patterns}
         self.call_plat = np.full((len(net.patterns), n_st), -1, dtype=np.int64)
@@ -111,7 +111,7 @@ class PlatformLookup:
             self.call_plat[p.index, list(p.stops)] = p.platforms
             for _, station, plat, _ in p.passes:
                 self.call_plat[p.index, station] = plat
-        keys = np.asarray([leg.platform * n_st + leg.alight for leg in router.legs], dtype=np.int64)
+        keys = np.asarray([leg.platform * n_st + leg.alight for leg in legs.options], dtype=np.int64)
         self.order = np.argsort(keys)
         self.sorted_keys = keys[self.order]
 
@@ -133,65 +133,66 @@ class PlatformLookup:
         return self.order[np.minimum(pos, len(self.order) - 1)]
 
 
-def platform_multipliers(router: Router, trains: pd.DataFrame, spec: CrowdingSpec,
+def platform_multipliers(network: Network, legs: LegNetwork, trains: pd.DataFrame, spec: CrowdingSpec,
                          lookup: PlatformLookup) -> np.ndarray:
-    """Mean multiplier of the trains leaving each platform in each wait bin [platform, bin]; 1
-    where none leaves."""
-    net = router.net
-    n_plat, n_bins = len(net.platforms), router.wait_bins.shape[1]
+    """Mean multiplier of the trains leaving each platform in each wait bin of `legs` [platform,
+    bin]; 1 where none leaves."""
+    n_plat, n_bins = len(network.platforms), legs.wait_bins.shape[1]
     dep = trains[trains["t_depart"].notna() & (trains["load_after"] > 0)]
-    line = _codes(dep["line"], net.line_index)
-    call_plat = lookup.call_platform(_codes(dep["service"], lookup.pattern_index), _codes(dep["station"], net.station_index))
-    seats = np.asarray([float(ln.ops.seats) if ln.ops else 0.0 for ln in net.lines])[line]
+    line = _codes(dep["line"], network.line_index)
+    call_plat = lookup.call_platform(_codes(dep["service"], lookup.pattern_index),
+                                     _codes(dep["station"], network.station_index))
+    seats = np.asarray([float(ln.ops.seats) if ln.ops else 0.0 for ln in network.lines])[line]
     m = multiplier(dep["load_after"].to_numpy(), seats, spec)
-    cell = call_plat * n_bins + router.wait_bin(dep["t_depart"].to_numpy())
+    cell = call_plat * n_bins + legs.wait_bin(dep["t_depart"].to_numpy())
     total = np.bincount(cell, weights=m, minlength=n_plat * n_bins)
     count = np.bincount(cell, minlength=n_plat * n_bins)
     return np.where(count > 0, total / np.maximum(count, 1), 1.0).reshape(n_plat, n_bins)
 
 
-def extra_waits(router: Router, legs: pd.DataFrame, lookup: PlatformLookup) -> np.ndarray:
+def extra_waits(network: Network, legs: LegNetwork, legs_table: pd.DataFrame, lookup: PlatformLookup) -> np.ndarray:
     """Extra wait (s) per leg option and bin [leg option, bin]: that of its boarding platform,
-    over the riders who reached it in the bin and boarded (see the module docstring)."""
-    n_plat, n_bins = len(router.net.platforms), router.wait_bins.shape[1]
-    boarded = legs[legs["t_board"].notna()]
+    over the riders (rows of a run's legs table) who reached it in the bin and boarded (see the
+    module docstring)."""
+    n_plat, n_bins = len(network.platforms), legs.wait_bins.shape[1]
+    boarded = legs_table[legs_table["t_board"].notna()]
     lp, alight = lookup.boarding_platform(boarded)
     ok = lp >= 0  # not: riders put off a train cut short who went on with a train of another pattern
     boarded, lp, alight = boarded[ok], lp[ok], alight[ok]
     k = lookup.leg_option(lp, alight)
     t_plat = boarded["t_platform"].to_numpy()
     ride = boarded["ride_before_s"].to_numpy() if "ride_before_s" in boarded else 0.0
-    lost = np.maximum(0.0, boarded["t_board"].to_numpy() - ride - t_plat - router.expected_wait(k, t_plat))
-    cell = lp * n_bins + router.wait_bin(t_plat)
+    lost = np.maximum(0.0, boarded["t_board"].to_numpy() - ride - t_plat - legs.expected_wait(k, t_plat))
+    cell = lp * n_bins + legs.wait_bin(t_plat)
     total = np.bincount(cell, weights=lost, minlength=n_plat * n_bins)
     count = np.bincount(cell, minlength=n_plat * n_bins)
     plat_extra = np.where(count > 0, total / np.maximum(count, 1), 0.0).reshape(n_plat, n_bins)
-    return plat_extra[[leg.platform for leg in router.legs]] if router.legs else np.zeros((0, n_bins))
+    return plat_extra[[leg.platform for leg in legs.options]] if legs.options else np.zeros((0, n_bins))
 
 
-def ride_multipliers(router: Router, plat_m: np.ndarray, paths: LegPaths, extra: np.ndarray) -> np.ndarray:
+def ride_multipliers(legs: LegNetwork, plat_m: np.ndarray, paths: LegPaths, extra: np.ndarray) -> np.ndarray:
     """In-vehicle time multiplier per leg option and bin of reaching its platform [leg option,
     bin], from the platform multipliers `plat_m` at the times the train is expected on each
     platform of the ride (see the module docstring; `extra`: extra waits as from extra_waits)."""
-    n_legs, n_bins = router.wait_bins.shape
+    n_legs, n_bins = legs.wait_bins.shape
     if n_legs == 0:
         return np.ones((0, n_bins))
-    mid = router.t_start + (np.arange(n_bins) + 0.5) * WAIT_BIN_S
-    leaves = mid[None, :] + router.wait_bins + extra  # expected departure from the boarding platform
+    mid = legs.t_start + (np.arange(n_bins) + 0.5) * WAIT_BIN_S
+    leaves = mid[None, :] + legs.wait_bins + extra  # expected departure from the boarding platform
     # all legs and bins at once; the loop would be, per leg k and bin b, the mean over the entries e
     # of leg k of plat_m[platform[e], bin of (leaves[k, b] + offset_s[e])]
     sizes = np.diff(paths.start)
     at = np.repeat(leaves, sizes, axis=0) + paths.offset_s[:, None]  # [path entry, bin]
-    m = plat_m[paths.platform[:, None], router.wait_bin(at)]
+    m = plat_m[paths.platform[:, None], legs.wait_bin(at)]
     return np.add.reduceat(m, paths.start[:-1], axis=0) / sizes[:, None]
 
 
-def measure(router: Router, legs: pd.DataFrame, trains: pd.DataFrame, spec: CrowdingSpec,
+def measure(network: Network, legs: LegNetwork, legs_table: pd.DataFrame, trains: pd.DataFrame, spec: CrowdingSpec,
             paths: LegPaths, lookup: PlatformLookup) -> CrowdingField:
-    """The crowding field of one run (see the module docstring)."""
-    extra = extra_waits(router, legs, lookup)
-    return CrowdingField(ride_multipliers(router, platform_multipliers(router, trains, spec, lookup), paths, extra),
-                         extra)
+    """The crowding field of one run from its legs and trains tables (see the module docstring)."""
+    extra = extra_waits(network, legs, legs_table, lookup)
+    plat_m = platform_multipliers(network, legs, trains, spec, lookup)
+    return CrowdingField(ride_multipliers(legs, plat_m, paths, extra), extra)
 
 
 def average(previous: CrowdingField, new: CrowdingField, n: int) -> CrowdingField:

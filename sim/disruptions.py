@@ -27,7 +27,8 @@ from .choice import Assignment, Chooser
 from .closures import Closure
 from .graphs import shortest_path
 from .network import Network
-from .routing import WAIT_BIN_S, Route, Router
+from .routing import WAIT_BIN_S, Access, CandidateSearch, LegNetwork, Route
+from .schema import RoutingSpec
 from .timetable import Trains
 
 
@@ -138,7 +139,7 @@ def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
 @dataclass(frozen=True)
 class Informed:
     """Commuters who start while a closure is in force (they know of it) and the routes they choose
-    on the network as it then runs (legs as indices of the full network's router)."""
+    on the network as it then runs (legs as indices of the full network's legs)."""
 
     commuters: np.ndarray
     routes: tuple[Route, ...]
@@ -158,23 +159,27 @@ class Informed:
         return Assignment(tuple(routes), route_of), changed
 
 
-def informed_choice(router: Router, closures: tuple[Closure, ...], origin: np.ndarray, destination: np.ndarray,
-                    payment: np.ndarray, media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
-                    file: str = "") -> Informed:
+def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closures: tuple[Closure, ...],
+                    origin: np.ndarray, destination: np.ndarray, payment: np.ndarray, media: tuple[str, ...],
+                    t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> Informed:
     """Route choice of the commuters starting while a closure is in force, on `network_during`
-    (expected waits from the trains that actually run)."""
+    (expected waits from the trains that actually run) with the routing parameters `spec`; their
+    routes as leg indices of `legs` (the full network's, for its period)."""
     during = np.zeros(len(t_depart), dtype=bool)
     for c in closures:
         during |= (t_depart >= c.start) & (t_depart < c.end)
     who = np.flatnonzero(during)
     if not len(who):
         return Informed(who, ())
-    net = network_during(router.net, closures)
+    net = network_during(network, closures)
     # candidates per quarter hour on that quarter hour's waits alone, so that a closed section's
     # service resuming later does not hide the ways around it
-    known = Router(net, router.spec, router.t_start, router.t_end, band_s=WAIT_BIN_S, search_horizon_s=0.0)
-    chosen = Chooser(known, origin[who], destination[who], payment[who], media, t_depart[who], rng, file).choose()
-    key_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
-    mapped = [Route(r.start, tuple(key_of[(known.legs[k].platform, known.legs[k].alight)] for k in r.legs), r.end, r.label)
-              for r in chosen.routes]
+    known = LegNetwork(net, legs.t_start, legs.t_end, band_s=WAIT_BIN_S, horizon_s=0.0)
+    access = Access(net)
+    search = CandidateSearch(net, known, access, spec)
+    chosen = Chooser(net, known, access, search, origin[who], destination[who], payment[who], media, t_depart[who],
+                     rng, file).choose()
+    key_of = {(leg.platform, leg.alight): k for k, leg in enumerate(legs.options)}
+    mapped = [Route(r.start, tuple(key_of[(known.options[k].platform, known.options[k].alight)] for k in r.legs),
+                    r.end, r.label) for r in chosen.routes]
     return Informed(who, tuple(mapped[i] for i in chosen.route_of.tolist()))

@@ -6,9 +6,14 @@ two or more consecutive sections on operators of the rule is charged by the rule
 or a transfer discount) and the fare is shared out between the sections by the rule's clearing
 key. Every fare is attributed to the first leg of its section, so revenue per operator is the sum
 of leg fares and always adds up to the fares paid.
+
+A through leg (a train running onto another operator's track) is cut into pieces, one per operator
+section of its track: `piece_fares` and `leg_fares` price lists of legs (routes) by their pieces.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -41,6 +46,22 @@ def operator_fares(fare: FareSpec, km: np.ndarray, medium: str) -> np.ndarray:
 def operator_fare(fare: FareSpec, km: float, medium: str) -> float:
     """Fare in CNY for one ride of `km` (see operator_fares)."""
     return float(operator_fares(fare, np.asarray([km]), medium)[0])
+
+
+class LegPieces(Protocol):
+    """Leg options as fares see them (routing.LegNetwork): the track of leg k as pieces
+    piece_start[k] .. piece_start[k + 1] - 1, one per operator section, in order."""
+
+    operator: np.ndarray
+    """The operator of each leg's platform (int64 per leg)."""
+    n_pieces: np.ndarray
+    """Pieces per leg (int64 per leg)."""
+    piece_start: np.ndarray
+    """First piece of each leg, and the number of pieces at the end (int64)."""
+    piece_operator: np.ndarray
+    """Operator of each piece (int64)."""
+    piece_km: np.ndarray
+    """Length of each piece (km)."""
 
 
 class FareSystem:
@@ -127,3 +148,49 @@ class FareSystem:
         paid = np.bincount(ids, weights=part, minlength=n * width)
         part[last] += np.round(charged[ids[last]] - paid[ids[last]], 2)
         sec_fare[crossing] = np.round(part, 2)
+
+
+def leg_fares(legs: LegPieces, system: FareSystem, rows: np.ndarray, medium: np.ndarray) -> np.ndarray:
+    """Fare (CNY) attributed to each leg of each row of `rows` (leg indices, -1 padded) paid with
+    medium code `medium` (per row): see FareSystem; a through leg's operator sections are charged as
+    the policy says and added up."""
+    col, op, _, fare = piece_fares(legs, system, rows, medium)
+    out = np.zeros(rows.shape)
+    at_row = np.repeat(np.arange(rows.shape[0]), op.shape[1])
+    ok = (op >= 0).ravel()
+    # sum the pieces into their legs; the loop would be: out[r, col[r, q]] += fare[r, q] for every piece q of row r
+    np.add.at(out, (at_row[ok], col.ravel()[ok]), fare.ravel()[ok])
+    return out
+
+
+def piece_fares(legs: LegPieces, system: FareSystem, rows: np.ndarray,
+                medium: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of `rows` (leg indices, -1 padded), its track pieces (one per operator section of each
+    leg, in order) as matrices padded with -1 / 0: the leg column of each piece, its operator, km
+    and the fare (CNY) attributed to it (FareSystem on the pieces, medium code `medium` per row)."""
+    rows = np.asarray(rows)
+    n_p = np.where(rows >= 0, legs.n_pieces[np.maximum(rows, 0)], 0)
+    width = max(1, int(n_p.sum(axis=1).max(initial=1)))
+    col = np.full((len(rows), width), -1, dtype=np.int64)
+    op = np.full((len(rows), width), -1, dtype=np.int64)
+    km = np.zeros((len(rows), width))
+    if (legs.n_pieces == 1).all():  # no through leg: one piece per leg
+        valid = rows >= 0
+        col[:, :rows.shape[1]] = np.where(valid, np.arange(rows.shape[1]), -1)
+        op[:, :rows.shape[1]] = np.where(valid, legs.operator[np.maximum(rows, 0)], -1)
+        km[:, :rows.shape[1]] = np.where(valid, legs.piece_km[legs.piece_start[np.maximum(rows, 0)]], 0.0)
+    else:
+        # lay each leg's pieces side by side, leg column by leg column and piece by piece, all rows at once
+        at = np.zeros(len(rows), dtype=np.int64)
+        r_all = np.arange(len(rows))
+        for c in range(rows.shape[1]):
+            has = rows[:, c] >= 0
+            for q in range(int(n_p[:, c].max(initial=0))):
+                sel = has & (n_p[:, c] > q)
+                r, piece = r_all[sel], legs.piece_start[rows[sel, c]] + q
+                col[r, at[sel]] = c
+                op[r, at[sel]] = legs.piece_operator[piece]
+                km[r, at[sel]] = legs.piece_km[piece]
+                at[sel] += 1
+    fare = system.section_fares(op, km, np.asarray(medium))
+    return col, op, km, fare

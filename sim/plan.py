@@ -18,7 +18,7 @@ import numpy as np
 from . import rng as rngmod
 from .choice import Assignment
 from .network import FACILITY, Network
-from .routing import Router
+from .routing import Access, LegNetwork
 from .schema import WalkingSpec
 from .timetable import Operations, Trains, stop_positions
 from .walking import walk_factors
@@ -73,9 +73,8 @@ class StepCompiler:
     """Compiles (route, medium) pairs into steps from cached pieces: the entry of a station, the
     change between two stations, the exit of a station (each per medium where it matters)."""
 
-    def __init__(self, router: Router) -> None:
-        self.router = router
-        self.net = router.net
+    def __init__(self, network: Network, legs: LegNetwork, access: Access) -> None:
+        self.net, self.legs, self.access = network, legs, access
         self._pieces: dict[tuple, Piece] = {}
 
     def _station_piece(self, path, needs_ticket: bool) -> Piece:
@@ -95,7 +94,7 @@ class StepCompiler:
         key = ("entry", station, medium)
         if key not in self._pieces:
             st = self.net.stations[station]
-            self._pieces[key] = self._station_piece(st.entry, self.router.needs_ticket(medium, st.operator))
+            self._pieces[key] = self._station_piece(st.entry, self.access.needs_ticket(medium, st.operator))
         return self._pieces[key]
 
     def exit(self, station: int) -> Piece:
@@ -110,9 +109,9 @@ class StepCompiler:
             if a == b:
                 self._pieces[key] = ((), self.net.stations[a].transfer_walk_s)
             else:
-                path = self.router.transfer_path(a, b, medium)
+                path = self.access.transfer_path(a, b, medium)
                 assert path is not None, "routes without a path for the medium are never chosen"
-                needs = self.router.needs_ticket(medium, self.net.stations[b].operator)
+                needs = self.access.needs_ticket(medium, self.net.stations[b].operator)
                 self._pieces[key] = self._station_piece(path.steps, needs)
         return self._pieces[key]
 
@@ -121,11 +120,11 @@ class StepCompiler:
         route starting (ending) at a station other than its first boarding (last alighting)
         station walks there in the street and enters (leaves) through the station it rides from
         (to)."""
-        router = self.router
-        legs = [router.legs[k] for k in route.legs]
+        street = self.access.street_walk
+        legs = [self.legs.options[k] for k in route.legs]
         first, last = legs[0].board, legs[-1].alight
         out: list[tuple[int, int, int, float]] = []
-        walk = router.street_walk.get((route.start, first), 0.0)
+        walk = street.get((route.start, first), 0.0)
 
         def add(piece: Piece) -> None:
             nonlocal walk
@@ -145,19 +144,18 @@ class StepCompiler:
             out.append((STEP_RIDE, leg.platform, leg.alight, walk))
             walk = 0.0
         add(self.exit(last))
-        out.append((STEP_END, -1, -1, walk + router.street_walk.get((last, route.end), 0.0)))
+        out.append((STEP_END, -1, -1, walk + street.get((last, route.end), 0.0)))
         return out
 
 
-def medium_classes(router: Router, media: tuple[str, ...]) -> np.ndarray:
+def medium_classes(network: Network, access: Access, media: tuple[str, ...]) -> np.ndarray:
     """A class index per medium: media whose itineraries are identical everywhere (same ticket
     needs on every operator, same interchange paths open) share a class and a template."""
-    net = router.net
-    paths = [p for group in net.transfers.values() for p in group]
+    paths = [p for group in network.transfers.values() for p in group]
     seen: dict[tuple, int] = {}
     out = []
     for m in media:
-        signature = (tuple(router.needs_ticket(m, o.index) for o in net.operators),
+        signature = (tuple(access.needs_ticket(m, o.index) for o in network.operators),
                      tuple(p.media is None or m in p.media for p in paths))
         out.append(seen.setdefault(signature, len(seen)))
     return np.asarray(out, dtype=np.int64)
@@ -169,18 +167,19 @@ def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: n
     return before - before[starts[template_of_step]]
 
 
-def build_plan(network: Network, router: Router, assignment: Assignment, payment: np.ndarray,
+def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: Assignment, payment: np.ndarray,
                media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, ops: Operations, t_end: float,
                seed: int, replication: int, walking: WalkingSpec | None = None) -> Plan:
     """Compile templates for the (route, medium class) pairs in use, draw every service time and
-    every commuter's walking speed (`walking`; None: the network's walk times for everyone)."""
+    every commuter's walking speed (`walking`; None: the network's walk times for everyone). Routes
+    are leg indices of `legs`; walks and paths through stations per medium come from `access`."""
     n = len(t_depart)
-    klass = medium_classes(router, media)
+    klass = medium_classes(network, access, media)
     representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
     n_classes = int(klass.max()) + 1 if len(klass) else 1
     pair = assignment.route_of.astype(np.int64) * n_classes + klass[payment]
     uniq, template = np.unique(pair, return_inverse=True)
-    compiler = StepCompiler(router)
+    compiler = StepCompiler(network, legs, access)
     chunks = [compiler.steps(assignment.routes[int(code) // n_classes], representative[int(code) % n_classes])
               for code in uniq]
     lengths = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))

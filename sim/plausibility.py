@@ -16,6 +16,7 @@ import numpy as np
 from .errors import Problem, UserError
 from .network import Network
 from .plan import STEP_RIDE, Plan
+from .routing import LegNetwork
 from .timetable import Operations, Trains, build_operations
 from .timetable_plan import plan_trains
 from .units import format_time
@@ -176,13 +177,13 @@ class _Rides:
 
     step: np.ndarray  # step index
     template: np.ndarray  # the template it belongs to
-    leg: np.ndarray  # the router's leg index
+    leg: np.ndarray  # its leg option (index into the legs' options)
     walk_before: np.ndarray  # s the mean walker walks from the template's start to its platform (no facility time)
     first: np.ndarray  # per template, the index of its first ride here; n_templates + 1 entries
 
 
-def _rides(plan: Plan, router) -> _Rides:
-    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
+def _rides(plan: Plan, legs: LegNetwork) -> _Rides:
+    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(legs.options)}
     step = np.flatnonzero(plan.step_kind == STEP_RIDE)
     template = np.searchsorted(plan.template_start, step, side="right") - 1
     leg = np.asarray([leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))] for s in step], dtype=np.int64)
@@ -192,14 +193,14 @@ def _rides(plan: Plan, router) -> _Rides:
     return _Rides(step, template, leg, walk_before, np.searchsorted(step, plan.template_start))
 
 
-def before_first_train_warnings(plan: Plan, network: Network, router) -> list[str]:
+def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
     """Commuters who reach their first platform (start time plus the walks before it) before the
     first train of the day that can carry them, per line."""
     if plan.n_commuters == 0:
         return []
-    rides = _rides(plan, router)
+    rides = _rides(plan, legs)
     first_ride = rides.first[:-1]
-    first_dep = np.asarray([router.legs[k].departures[0] for k in rides.leg[first_ride]])
+    first_dep = np.asarray([legs.options[k].departures[0] for k in rides.leg[first_ride]])
     tpl = plan.template
     early = plan.t_depart + rides.walk_before[first_ride][tpl] * plan.walk_factor < first_dep[tpl]
     if not early.any():
@@ -214,20 +215,20 @@ def before_first_train_warnings(plan: Plan, network: Network, router) -> list[st
     return out
 
 
-def after_last_train_warnings(plan: Plan, network: Network, router) -> list[str]:
+def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
     """Commuters with a leg of their route on which no train leaves between the time they could
     reach its platform at the earliest (start plus the walks before it) and the end of the
     simulation (e.g. no service towards the morning's counter-peak): they never arrive and count as
     still travelling. Their number and the busiest destinations."""
     if plan.n_commuters == 0:
         return []
-    rides = _rides(plan, router)
+    rides = _rides(plan, legs)
     n_rides = np.diff(rides.first)[plan.template]
     commuter = np.repeat(np.arange(plan.n_commuters), n_rides)
     k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
     ride = rides.first[plan.template[commuter]] + k  # each of the commuter's rides
     reach = plan.t_depart[commuter] + rides.walk_before[ride] * plan.walk_factor[commuter]  # a lower bound
-    late = router.next_departure(rides.leg[ride], reach) >= plan.t_end
+    late = legs.next_departure(rides.leg[ride], reach) >= plan.t_end
     stuck = np.zeros(plan.n_commuters, dtype=bool)
     stuck[commuter[late]] = True
     if not stuck.any():

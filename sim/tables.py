@@ -16,9 +16,10 @@ import pandas as pd
 from .choice import Assignment
 from .demand import Demand
 from .engine.records import Records
+from .fares import FareSystem, piece_fares
 from .network import Network
 from .plan import Plan
-from .routing import LegOption, Route, Router
+from .routing import LegNetwork, LegOption, Route, leg_matrix
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,14 @@ def _cat(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))  # type: ignore[call-overload]
 
 
-def _grouped(route: Route, stays: int, router: Router) -> list[list[LegOption]]:
+def _grouped(route: Route, stays: int, options: tuple[LegOption, ...]) -> list[list[LegOption]]:
     """The route's leg options grouped into rides: leg j + 1 rides on with leg j when bit j of `stays` is set."""
     out: list[list[LegOption]] = []
     for j, k in enumerate(route.legs):
         if j and stays >> (j - 1) & 1:
-            out[-1].append(router.legs[k])
+            out[-1].append(options[k])
         else:
-            out.append([router.legs[k]])
+            out.append([options[k]])
     return out
 
 
@@ -101,16 +102,16 @@ def _transfer_stations(rides: list[list[LegOption]], station_ids: list[str]) -> 
     return ">".join(out)
 
 
-def _route_columns(assignment: Assignment, stays: np.ndarray, router: Router,
+def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[LegOption, ...],
                    station_ids: list[str]) -> tuple[pd.Categorical, pd.Categorical]:
     """Per commuter: `route` (rides joined by '>') and `transfer_stations` of the chosen route as
     ridden. The categories hold every candidate route's labels as planned too."""
     width = int(stays.max(initial=0)) + 1
     keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
-    rides = [_grouped(assignment.routes[int(k) // width], int(k) % width, router) for k in keys]
+    rides = [_grouped(assignment.routes[int(k) // width], int(k) % width, options) for k in keys]
     labels = [">".join(_ride_label(r) for r in ride) for ride in rides]
     changes = [_transfer_stations(ride, station_ids) for ride in rides]
-    planned = [_grouped(r, 0, router) for r in assignment.routes]
+    planned = [_grouped(r, 0, options) for r in assignment.routes]
     label_cats = sorted({r.label for r in assignment.routes} | set(labels))
     change_cats = sorted({_transfer_stations(r, station_ids) for r in planned} | set(changes))
     label_code = {x: i for i, x in enumerate(label_cats)}
@@ -119,15 +120,15 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, router: Router,
             _cat(np.asarray([change_code[x] for x in changes], dtype=np.int64)[key_of], change_cats))
 
 
-def _leg_fares(router: Router, assignment: Assignment, demand: Demand,
+def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
                plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Per leg slot: its leg option and fare (CNY); and the operator pieces per (route, medium) pair
     in use with each commuter's pair, for the fare sections."""
     media = demand.media
     pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
     uniq, pair_of = np.unique(pair, return_inverse=True)
-    pair_matrix = router.leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-    pieces = router.piece_fares(pair_matrix, uniq % len(media))
+    pair_matrix = leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
+    pieces = piece_fares(legs, FareSystem(network, media), pair_matrix, uniq % len(media))
     piece_col, piece_op, _, piece_fare = pieces
     pair_fares = np.zeros(pair_matrix.shape)
     has_piece = piece_op >= 0
@@ -171,18 +172,18 @@ def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]
     }
 
 
-def build_tables(network: Network, demand: Demand, router: Router, assignment: Assignment, plan: Plan,
+def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
                  rec: Records, rerouted: np.ndarray | None = None) -> Tables:
-    """The tables of one run from its records (`rerouted`: per commuter, chose another route because
-    of a closure)."""
+    """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
+    commuter, chose another route because of a closure)."""
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
-    leg_option, leg_fare, pair_of, pieces = _leg_fares(router, assignment, demand, plan)
-    option = {k: np.asarray([getattr(x, k) for x in router.legs], dtype=np.int64)[leg_option]
-              for k in ("line", "board", "alight")}  # per leg slot
+    leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan)
+    option = {"line": legs.line[leg_option], "board": legs.board[leg_option],
+              "alight": legs.alight[leg_option]}  # per leg slot
     rides = ridden(plan, rec, option["board"], option["alight"])
     denied_wait = _denied_wait(rec)
-    route, changes = _route_columns(assignment, rides.stays, router, station_ids)
+    route, changes = _route_columns(assignment, rides.stays, legs.options, station_ids)
     first = plan.leg_offset[:-1]
     arrived = ~np.isnan(rec.t_arrive)
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
@@ -208,10 +209,10 @@ def build_tables(network: Network, demand: Demand, router: Router, assignment: A
                                                          np.where(rerouted if rerouted is not None else False, 3, 0))),
                            ["", "put_off", "waited", "rerouted"]),
     })
-    legs = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
+    legs_table = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
     fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
     stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
-    return Tables(trips, legs, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
+    return Tables(trips, legs_table, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
 
 
 def _stay_calls(plan: Plan, train: np.ndarray, station: np.ndarray, n_stations: int) -> np.ndarray:

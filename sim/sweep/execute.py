@@ -1,6 +1,7 @@
 """Running one run of a sweep (in any worker process) and the backends that run many: local
-processes, or a Dask cluster. A worker keeps the routers it built (network, routing parameters
-and the candidate routes found) for the next runs that share them."""
+processes, or a Dask cluster. A worker keeps the routing it built (the network as legs, access walks,
+and the candidate search with the routes it found) for the next runs that share the network,
+routing parameters and period."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _dotted(tree: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-_ROUTERS: dict[str, Any] = {}
-"""This process's routers, kept between runs (see api.prepare)."""
+_ROUTING: dict[str, Any] = {}
+"""This process's routing (api.RoutingCache), kept between runs (see api.prepare)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def run_task(task: Task) -> dict[str, Any]:
     quiet.setLevel(logging.ERROR)  # a run's warnings go to its summary.json, not to the console
     try:
         scenario = load_scenario(task.scenario, task.overrides)
-        result = api.run(scenario, task.seed, task.replication, task.engine, routers=_ROUTERS)
+        result = api.run(scenario, task.seed, task.replication, task.engine, routing_cache=_ROUTING)
         target = Path(task.out) / "runs" / task.run_id
         with StagedDir(target, "run", run_identity(scenario, task.seed)) as stage:  # the run appears whole or not at all
             check_output_dir(target, force=True, kinds=("run",))

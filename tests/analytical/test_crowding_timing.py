@@ -19,7 +19,8 @@ import pytest
 
 import toynet as T
 from sim.crowding import PlatformLookup, leg_paths, measure
-from sim.routing import Router
+from sim.network import Network
+from sim.routing import LegNetwork
 from sim.schema import CrowdingSpec
 
 M50, M200 = 1.095, 1.755
@@ -41,14 +42,14 @@ def train_id(t0: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def router(tmp_path_factory) -> Router:
+def routed(tmp_path_factory) -> tuple[Network, LegNetwork]:
     stops = [("A", 0.0), ("B", 10.0), ("C", 20.0), ("D", 30.0)]
     ln = T.line("L", stops, {"forward": T.headway("06:25", "10:30", 300)},
                 run_s={"A>B": 870, "B>C": 870, "C>D": 870}, dwell_s=30)
     ln["operations"] = OPS
     net = T.network([T.station(s, 121.0 + km / 100) for s, km in stops], [ln])
     scn = T.write(tmp_path_factory.mktemp("timing"), net, T.scenario(10, ["A"], ["D"], start="06:00", end="08:00"))
-    return Router(scn.network, scn.model.routing, scn.model.period.start, scn.model.period.end)
+    return scn.network, LegNetwork(scn.network, scn.model.period.start, scn.model.period.end)
 
 
 def trains_table() -> pd.DataFrame:
@@ -74,22 +75,27 @@ def legs_table(rows: list[tuple[str, str]] = ()) -> pd.DataFrame:
                          "ride_before_s": 0.0})
 
 
-def leg_ad(router: Router) -> int:
-    st = router.net.station_index
-    return next(k for k, leg in enumerate(router.legs) if leg.board == st["A"] and leg.alight == st["D"])
+def leg_ad(net: Network, legs: LegNetwork) -> int:
+    st = net.station_index
+    return next(k for k, leg in enumerate(legs.options) if leg.board == st["A"] and leg.alight == st["D"])
 
 
-def test_leg_paths_give_the_scheduled_time_to_each_platform(router):
-    paths, k = leg_paths(router), leg_ad(router)
+def crowding_of(net: Network, legs: LegNetwork, legs_rows: pd.DataFrame):
+    return measure(net, legs, legs_rows, trains_table(), CrowdingSpec(), leg_paths(net, legs), PlatformLookup(net, legs))
+
+
+def test_leg_paths_give_the_scheduled_time_to_each_platform(routed):
+    net, legs = routed
+    paths, k = leg_paths(net, legs), leg_ad(net, legs)
     entries = slice(paths.start[k], paths.start[k + 1])
-    names = [router.net.stations[router.net.platforms[p].station].id for p in paths.platform[entries]]
+    names = [net.stations[net.platforms[p].station].id for p in paths.platform[entries]]
     assert names == ["A", "B", "C"]  # the platforms the train leaves; not D, where the leg alights
     assert paths.offset_s[entries].tolist() == [0.0, 870.0 + 30.0, 2 * (870.0 + 30.0)]
 
 
-def test_a_leg_is_measured_where_its_train_is_when(router):
-    field = measure(router, legs_table(), trains_table(), CrowdingSpec(), leg_paths(router), PlatformLookup(router))
-    ivt = field.ivt_factor[leg_ad(router)]
+def test_a_leg_is_measured_where_its_train_is_when(routed):
+    field = crowding_of(*routed, legs_table())
+    ivt = field.ivt_factor[leg_ad(*routed)]
     # reaching A in 06:00-06:15: the wait runs to the first train (06:25: 25 min - 7.5 min
     # on average), which leaves A at 06:25 (bin 1), B at 06:40 (bin 2) and C at 06:55 (bin 3): on
     # each the trains leaving then carry 50. Taken in bin 0, where no train leaves: 1.
@@ -104,12 +110,11 @@ def test_a_leg_is_measured_where_its_train_is_when(router):
     assert ivt[14] == pytest.approx((M50 + M50 + M_C_LAST) / 3)
 
 
-def test_riders_left_behind_are_expected_on_a_later_train(router):
+def test_riders_left_behind_are_expected_on_a_later_train(routed):
     # reaching A at 09:20 and leaving on the 09:35 train: 15 min, 12.5 min more than expected in
     # 09:15-09:30 (bin 13), the extra wait of every leg boarding at A in that bin
-    legs = legs_table([("09:20", "09:35"), ("09:20", "09:35")])
-    field = measure(router, legs, trains_table(), CrowdingSpec(), leg_paths(router), PlatformLookup(router))
-    k = leg_ad(router)
+    field = crowding_of(*routed, legs_table([("09:20", "09:35"), ("09:20", "09:35")]))
+    k = leg_ad(*routed)
     assert field.extra_wait[k, 13] == pytest.approx(750.0)
     # expected to leave A at 09:22:30 + 2.5 min + 12.5 min = 09:37:30 (bin 14, 50), B at 09:52:30
     # (bin 15: trains that left A from 09:30, 50), C at 10:07:30 (clipped to bin 15). Without the

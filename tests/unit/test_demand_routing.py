@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from sim import rng as rngmod
 from sim.choice import RouteCosts, assign_routes
 from sim.demand import generate_demand, routable_pairs, sample_profile, split_total
 from sim.errors import UserError
-from sim.routing import Router, build_leg_options, mean_wait_s
+from sim.fares import FareSystem
+from sim.network import Network
+from sim.routing import Access, CandidateSearch, LegNetwork, build_leg_options, mean_wait_s
 from sim.scenario import load_network
 from sim.schema import DemandSpec, PeriodSpec, ProfileSpec, RoutingSpec
 
@@ -26,17 +29,38 @@ PERIOD = PeriodSpec(start="06:00", end="09:00")
 DISCONNECTED = NET.replace("lines:\n", EXTRA_STATIONS + "lines:\n") + LINE_2
 
 
-def candidates(router, origin, dest):
+class Routing(NamedTuple):
+    """The routing parts of one network, period and routing spec."""
+
+    net: Network
+    legs: LegNetwork
+    access: Access
+    search: CandidateSearch
+
+    def assign(self, *args):
+        """assign_routes on these parts (args: origin, destination, medium, media, t_depart, rng)."""
+        return assign_routes(self.net, self.legs, self.access, self.search, *args)
+
+    def costs(self, routes) -> RouteCosts:
+        return RouteCosts(self.legs, self.access, FareSystem(self.net, self.access.media), self.search.spec, routes)
+
+
+def routing(net: Network, spec: RoutingSpec | None = None, t_start: float = T6, t_end: float | None = None) -> Routing:
+    legs, access = LegNetwork(net, t_start, t_end), Access(net)
+    return Routing(net, legs, access, CandidateSearch(net, legs, access, spec or RoutingSpec()))
+
+
+def candidates(rt: Routing, origin, dest):
     """Candidate routes from origin to dest (station indices), for commuters starting in the
     first hour."""
-    return router.candidates(origin, dest)
+    return rt.search.candidates(origin, dest)
 
 
-def route_costs(router, routes):
+def route_costs(rt: Routing, routes):
     """Base costs [route, medium] and wait costs at the start of the period [route]."""
-    c = RouteCosts(router, routes)
+    c = rt.costs(routes)
     rows = np.arange(len(routes))
-    return c.base, c.expected_wait_cost(rows, np.zeros(len(routes), dtype=np.int64), np.full(len(routes), router.t_start))
+    return c.base, c.expected_wait_cost(rows, np.zeros(len(routes), dtype=np.int64), np.full(len(routes), rt.legs.t_start))
 
 
 def build(tmp_path: Path, text: str = NET, name: str = "net.yaml"):
@@ -251,58 +275,58 @@ def test_mean_wait_after_last_departure_runs_to_notional_train():
 
 
 @pytest.fixture
-def y_router(tmp_path):
+def y_routing(tmp_path):
     net = build(tmp_path)
-    return net, Router(net, RoutingSpec(), T6)
+    return net, routing(net)
 
 
-def legs_of(net, router, route):
-    return [(net.stations[router.legs[k].board].id, net.stations[router.legs[k].alight].id) for k in route.legs]
+def legs_of(net, rt, route):
+    return [(net.stations[rt.legs.options[k].board].id, net.stations[rt.legs.options[k].alight].id) for k in route.legs]
 
 
-def test_trunk_to_branch_terminus_transfers_once_at_junction(y_router):
-    net, router = y_router
+def test_trunk_to_branch_terminus_transfers_once_at_junction(y_routing):
+    net, rt = y_routing
     si = net.station_index
-    routes = candidates(router, si["D"], si["F"])
+    routes = candidates(rt, si["D"], si["F"])
     assert routes, "no route from D to F"
     best = routes[0]
-    assert legs_of(net, router, best) == [("D", "C"), ("C", "F")]
+    assert legs_of(net, rt, best) == [("D", "C"), ("C", "F")]
     assert best.label == "L1>L1"
-    assert si["C"] in router.transfer_points
+    assert si["C"] in rt.search.transfer_points
     # the two legs ride in opposite directions of the line (down to the junction, then up the branch)
-    dirs = [net.platforms[router.legs[k].platform].direction for k in best.legs]
+    dirs = [net.platforms[rt.legs.options[k].platform].direction for k in best.legs]
     assert dirs == ["down", "up"]
     # every candidate that changes trains does so at the junction C
     for r in routes:
-        assert all(b == "C" for (_, b) in legs_of(net, router, r)[:-1])
+        assert all(b == "C" for (_, b) in legs_of(net, rt, r)[:-1])
 
 
-def test_base_cost_by_hand(y_router):
+def test_base_cost_by_hand(y_routing):
     # A -> C, medium qr: in-vehicle 2 runs of 2 km + one 30 s dwell = 112 + 30 + 112 = 254 s;
     # walk_weight 2 x (entry: security 5 + gates 2 + walk 60; exit: walk 60 + gates 2) = 258 s;
     # fare 3 CNY at 40 CNY/h = 270 s.  Single ticket: + 2 x 30 s ticket machine.
-    net, router = y_router
+    net, rt = y_routing
     si = net.station_index
-    [route] = candidates(router, si["A"], si["C"])
+    [route] = candidates(rt, si["A"], si["C"])
     # D -> C -> F: + transfer penalty 300 + 2 x 60 s same-station walk; 7 km costs 4 CNY
-    [route2] = [r for r in candidates(router, si["D"], si["F"]) if len(r.legs) == 2][:1]
-    base, wait = route_costs(router, [route, route2])
-    qr, ticket = router.media.index("qr"), router.media.index("ticket")
+    [route2] = [r for r in candidates(rt, si["D"], si["F"]) if len(r.legs) == 2][:1]
+    base, wait = route_costs(rt, [route, route2])
+    qr, ticket = rt.access.media.index("qr"), rt.access.media.index("ticket")
     assert base[0, qr] == pytest.approx(254 + 258 + 270)
     assert base[0, ticket] == pytest.approx(254 + 258 + 270 + 60)
-    ivt = sum(router.legs[k].ivt_s for k in route2.legs)
+    ivt = sum(rt.legs.options[k].ivt_s for k in route2.legs)
     assert base[1, qr] == pytest.approx(ivt + 2 * (67 + 62 + 60) + 300 + 4 * 90)
     # waits at the start of the period: the first leg's bin, then the bin in which the second is reached
     k1, k2 = route2.legs
-    w1 = router.wait_bins[k1, 0]
-    reach2 = T6 + (67 + 60) + w1 + router.legs[k1].ivt_s + 60
-    w2 = router.wait_bins[k2, int((reach2 - T6) // 900)]
-    assert wait[1] == pytest.approx(router.spec.wait_weight * (w1 + w2))
+    w1 = rt.legs.wait_bins[k1, 0]
+    reach2 = T6 + (67 + 60) + w1 + rt.legs.options[k1].ivt_s + 60
+    w2 = rt.legs.wait_bins[k2, int((reach2 - T6) // 900)]
+    assert wait[1] == pytest.approx(rt.search.spec.wait_weight * (w1 + w2))
 
 
-def test_common_lines_on_shared_section(y_router):
+def test_common_lines_on_shared_section(y_routing):
     # A -> C: trunk and branch trains both stop; one leg option accepts both (departures merged)
-    net, router = y_router
+    net, rt = y_routing
     si = net.station_index
     options = [lg for lg in build_leg_options(net) if lg.board == si["A"] and lg.alight == si["C"]]
     assert len(options) == 1
@@ -312,8 +336,8 @@ def test_common_lines_on_shared_section(y_router):
     assert np.array_equal(deps, np.sort(np.concatenate([trunk, branch])))
     assert list(deps[:4] - T6) == [0.0, 120.0, 300.0, 420.0]
     # the expected wait uses the merged departures (gaps 2 and 3 min), not one pattern's 5 min
-    k = next(i for i, lg in enumerate(router.legs) if lg.board == si["A"] and lg.alight == si["C"])
-    assert router.wait_bins[k][0] == pytest.approx((120**2 + 180**2) / (2 * 300))
+    k = next(i for i, lg in enumerate(rt.legs.options) if lg.board == si["A"] and lg.alight == si["C"])
+    assert rt.legs.wait_bins[k][0] == pytest.approx((120**2 + 180**2) / (2 * 300))
     # A -> F is served only by the branch
     [only_branch] = [lg for lg in build_leg_options(net) if lg.board == si["A"] and lg.alight == si["F"]]
     assert np.array_equal(only_branch.departures, branch)
@@ -371,12 +395,12 @@ lines:
 @pytest.mark.parametrize("run_q, theta_per_min", [(720, 0.3), (660, 0.6), (600, 0.3)])
 def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
     net = build(tmp_path, PARALLEL.replace("RUN_Q", str(run_q)))
-    router = Router(net, RoutingSpec(logit_scale_per_min=theta_per_min), T6)
+    rt = routing(net, RoutingSpec(logit_scale_per_min=theta_per_min))
     si = net.station_index
-    routes = candidates(router, si["X"], si["Y"])
+    routes = candidates(rt, si["X"], si["Y"])
     assert sorted(r.label for r in routes) == ["P", "Q"]
-    base, wait = route_costs(router, routes)
-    qr = router.media.index("qr")
+    base, wait = route_costs(rt, routes)
+    qr = rt.access.media.index("qr")
     cost = {r.label: base[i, qr] + wait[i] for i, r in enumerate(routes)}
     dc = run_q - 600.0
     assert np.allclose(cost["Q"] - cost["P"], dc)  # same waits, fares and walks: only the run time differs
@@ -385,7 +409,7 @@ def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
     origin = np.full(n, si["X"], dtype=np.int32)
     dest = np.full(n, si["Y"], dtype=np.int32)
     t = np.sort(rngmod.stream(1, 0, "test/t").uniform(T6, T9, n))
-    asg = assign_routes(router, origin, dest, np.zeros(n, dtype=np.int16), ("qr",), t,
+    asg = rt.assign(origin, dest, np.zeros(n, dtype=np.int16), ("qr",), t,
                         rngmod.stream(1, 0, "routing"))
     labels = np.asarray([asg.routes[i].label for i in asg.route_of])
     share_q = (labels == "Q").mean()
@@ -395,22 +419,22 @@ def test_logit_shares_between_parallel_lines(tmp_path, run_q, theta_per_min):
 
 def test_assignment_is_reproducible(tmp_path):
     net = build(tmp_path, PARALLEL.replace("RUN_Q", "700"))
-    router = Router(net, RoutingSpec(), T6)
+    rt = routing(net)
     n = 500
     args = (np.zeros(n, dtype=np.int32), np.ones(n, dtype=np.int32), np.zeros(n, dtype=np.int16), ("qr",),
             np.linspace(T6, T9, n))
-    a = assign_routes(router, *args, rngmod.stream(3, 0, "routing"))
-    b = assign_routes(router, *args, rngmod.stream(3, 0, "routing"))
+    a = rt.assign(*args, rngmod.stream(3, 0, "routing"))
+    b = rt.assign(*args, rngmod.stream(3, 0, "routing"))
     assert np.array_equal(a.route_of, b.route_of)
     assert [r.legs for r in a.routes] == [r.legs for r in b.routes]
 
 
 def test_unroutable_pair_is_a_user_error(tmp_path):
     net = build(tmp_path, DISCONNECTED)
-    router = Router(net, RoutingSpec(), T6)
+    rt = routing(net)
     si = net.station_index
     with pytest.raises(UserError) as info:
-        assign_routes(router, np.asarray([si["A"]]), np.asarray([si["H"]]), np.zeros(1, dtype=np.int16),
+        rt.assign(np.asarray([si["A"]]), np.asarray([si["H"]]), np.zeros(1, dtype=np.int16),
                       ("qr", "ticket"), np.asarray([T6]), rngmod.stream(1, 0, "routing"))
     assert "no route from 'A' to 'H'" in str(info.value)
 
@@ -430,11 +454,11 @@ interchanges:
 
 def test_interchange_connects_the_lines(tmp_path):
     net = build(tmp_path, INTERCHANGE)
-    router = Router(net, RoutingSpec(), T6)
+    rt = routing(net)
     si = net.station_index
-    [best, *_] = candidates(router, si["A"], si["H"])
+    [best, *_] = candidates(rt, si["A"], si["H"])
     assert best.label == "L1>L2"
-    assert (router.legs[best.legs[0]].alight, router.legs[best.legs[1]].board) == (si["B"], si["G"])
+    assert (rt.legs.options[best.legs[0]].alight, rt.legs.options[best.legs[1]].board) == (si["B"], si["G"])
     ok = routable_pairs(net)
     assert ok[si["A"], si["H"]] and ok[si["H"], si["A"]]
 
@@ -443,9 +467,9 @@ def test_interchange_connects_the_lines(tmp_path):
 def test_trip_starting_or_ending_at_an_interchange_station_is_routed(tmp_path, o, d):
     # the trip rides one line only and walks in the street between B and G at one end
     net = build(tmp_path, INTERCHANGE)
-    router = Router(net, RoutingSpec(), T6)
+    rt = routing(net)
     si = net.station_index
-    routes = candidates(router, si[o], si[d])
+    routes = candidates(rt, si[o], si[d])
     assert routes and len(routes[0].legs) == 1
     assert routable_pairs(net)[si[o], si[d]]
 
@@ -504,13 +528,13 @@ def test_expected_wait_of_each_leg_is_taken_when_it_is_reached(tmp_path):
                                  {"from": "06:00", "headway_s": 1200}, {"from": "06:40", "headway_s": 120}]}})
     net["lines"][0]["run_s"] = {"A1>A2": 3000}
     scn = T.write(tmp_path, net, T.scenario(10, ["A1"], ["B2"]))
-    router = Router(scn.network, RoutingSpec(), T6, T9)
-    [route] = router.candidates(scn.network.station_index["A1"], scn.network.station_index["B2"])
-    costs = RouteCosts(router, [route])
+    rt = routing(scn.network, t_end=T9)
+    [route] = rt.search.candidates(scn.network.station_index["A1"], scn.network.station_index["B2"])
+    costs = rt.costs([route])
     k1, k2 = route.legs
-    at_b1 = T6 + 32 + router.wait_bins[k1, 0] + 3000 + 100  # entry, wait, ride, transfer walk
+    at_b1 = T6 + 32 + rt.legs.wait_bins[k1, 0] + 3000 + 100  # entry, wait, ride, transfer walk
     assert 6 * 3600 + 50 * 60 < at_b1 < 7 * 3600
-    assert router.expected_wait(np.asarray([k2]), np.asarray([at_b1]))[0] == pytest.approx(58.0)
-    expected = RoutingSpec().wait_weight * (router.wait_bins[k1, 0] + 58.0)
-    assert costs.expected_wait_cost(np.asarray([0]), np.asarray([router.media.index("qr")]),
+    assert rt.legs.expected_wait(np.asarray([k2]), np.asarray([at_b1]))[0] == pytest.approx(58.0)
+    expected = RoutingSpec().wait_weight * (rt.legs.wait_bins[k1, 0] + 58.0)
+    assert costs.expected_wait_cost(np.asarray([0]), np.asarray([rt.access.media.index("qr")]),
                                     np.asarray([T6]))[0] == pytest.approx(expected)

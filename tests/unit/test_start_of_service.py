@@ -88,13 +88,13 @@ def test_baseline_commuters_starting_first_wait_what_the_timetable_gives():
     """On the baseline, the first quarter hour's waits are what random incidence on the running
     timetable predicts (no start-up artefact: before trains entered service at depots they were 3x
     the period's mean)."""
-    from sim.routing import Router
+    from sim.routing import LegNetwork
 
     scn = load_scenario(T_ROOT / "scenarios" / "baseline.yaml", {"demand.total": 40000})
     res = run(scn)
     m = scn.model
-    router = Router(scn.network, m.routing, m.period.start, m.period.end)
-    key = {(leg.platform, leg.alight): k for k, leg in enumerate(router.legs)}
+    legs_net = LegNetwork(scn.network, m.period.start, m.period.end)
+    key = {(leg.platform, leg.alight): k for k, leg in enumerate(legs_net.options)}
     net = scn.network
     plat = {(p.station, p.line, p.direction): p.index for p in net.platforms}
     legs = res.legs[res.legs["leg"] == 0]
@@ -104,7 +104,7 @@ def test_baseline_commuters_starting_first_wait_what_the_timetable_gives():
                                    legs["line"].astype(str)):
         b, a, li = net.station_index[board], net.station_index[alight], net.line_index[line]
         k.append(key[(plat[(b, li, "up" if km[li][a] > km[li][b] else "down")], a)])
-    expected = router.expected_wait(np.asarray(k), legs["t_platform"].to_numpy())
+    expected = legs_net.expected_wait(np.asarray(k), legs["t_platform"].to_numpy())
     actual = (legs["t_board"] - legs["t_platform"]).to_numpy()
     first = res.trips.set_index("commuter_id").loc[legs["commuter_id"], "t_depart"].to_numpy() < 6 * 3600 + 900
     assert abs(actual[first].mean() / expected[first].mean() - 1) < 0.1

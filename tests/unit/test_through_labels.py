@@ -49,14 +49,14 @@ def riding(tmp_path, net: dict, route: list[tuple[str, str]], total: int = 4, en
                                             sim_end="09:00", operations=operations))
     prep, network = prepare(scn), scn.network
     at = network.station_index
-    legs = tuple(next(k for k, o in enumerate(prep.router.legs) if (o.board, o.alight) == (at[a], at[b]))
-                 for a, b in route)
-    chosen = Route(at[route[0][0]], legs, at[route[-1][1]], ">".join(prep.router.legs[k].label for k in legs))
+    options = prep.legs.options
+    legs = tuple(next(k for k, o in enumerate(options) if (o.board, o.alight) == (at[a], at[b])) for a, b in route)
+    chosen = Route(at[route[0][0]], legs, at[route[-1][1]], ">".join(options[k].label for k in legs))
     assignment = Assignment((chosen,), np.zeros(total, dtype=np.int32))
     p = prep.plan
-    plan = build_plan(network, prep.router, assignment, prep.demand.payment, prep.demand.media, prep.demand.t_depart,
+    plan = build_plan(network, prep.legs, prep.access, assignment, prep.demand.payment, prep.demand.media, prep.demand.t_depart,
                       p.trains, p.ops, p.t_end, prep.seed, 0)
-    return build_tables(network, prep.demand, prep.router, assignment, plan, run_engine(plan, engine))
+    return build_tables(network, prep.demand, prep.legs, assignment, plan, run_engine(plan, engine))
 
 
 @pytest.mark.parametrize("km_a, km_b, expected", [
