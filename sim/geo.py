@@ -43,16 +43,21 @@ def _section_path(network: Network, line_id: str, a: str, b: str) -> list[tuple[
 
 
 def section_loads(network: Network, trains: pd.DataFrame, window: tuple[float, float]) -> pd.DataFrame:
-    """Per line, direction and section (from_station, to_station in running order): trains leaving
-    its first station in `window` (s since midnight), their mean and highest load (persons on board),
+    """Per line (the track's, for a through train), direction and section (from_station, to_station
+    in running order): trains leaving its first station in `window` (s since midnight), their mean
+    and highest load (persons on board),
     highest load factor (load / capacity) and the passengers carried over it per hour."""
     cols = ["line", "direction", "from_station", "to_station", "trains", "mean_load", "max_load", "max_load_factor",
             "passengers_per_hour"]
     t0, t1 = window
-    tr = trains[(trains["t_depart"] >= t0) & (trains["t_depart"] < t1)].sort_values(["train_id", "seq"], kind="stable")
+    # a passed station shares the seq of the stop before it: its time orders it after that stop
+    tr = trains[(trains["t_depart"] >= t0) & (trains["t_depart"] < t1)].sort_values(["train_id", "seq", "t_depart"],
+                                                                                     kind="stable")
     nxt = tr.groupby("train_id", sort=False, observed=True)["station"].shift(-1)
     ok = nxt.notna().to_numpy()
-    hops = pd.DataFrame({"line": tr["line"].astype(str).to_numpy()[ok],
+    # a through train's sections belong to the line whose track it runs on there
+    owner = tr["track"] if "track" in tr.columns else tr["line"]
+    hops = pd.DataFrame({"line": owner.astype(str).to_numpy()[ok],
                          "direction": tr["direction"].astype(str).to_numpy()[ok],
                          "a": tr["station"].astype(str).to_numpy()[ok], "b": nxt.astype(str).to_numpy()[ok],
                          "load": tr["load_after"].to_numpy(dtype=float)[ok],

@@ -140,3 +140,15 @@ def test_engines_agree_on_rides_aboard_through_trains(tmp_path, operations):
     assert (tables["bulk"].trips["n_transfers"] == 0).all()
     for name in ("trips", "legs", "trains", "facilities", "fares"):
         pd.testing.assert_frame_equal(getattr(tables["bulk"], name), getattr(tables["reference"], name), check_exact=True)
+
+
+def test_a_through_trains_sections_belong_to_the_line_whose_track_it_runs_on(tmp_path):
+    from sim.geo import section_loads
+    from sim.scenario import load_network
+
+    tables = riding(tmp_path, through_network(), [("A1", "B2")])
+    network, _ = load_network(tmp_path / "net.yaml")
+    through = tables.trains[tables.trains["train_id"].astype(str) == "LA.through.forward@06:30:00"]
+    sec = section_loads(network, through, (6 * 3600.0, 8 * 3600.0))
+    assert sorted(zip(sec["line"], sec["from_station"], sec["to_station"])) == [
+        ("LA", "A1", "A2"), ("LA", "A2", "B1"), ("LB", "B1", "B2")]  # B1-B2 is LB's track: LB's section
