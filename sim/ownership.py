@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .safefs import atomic_write_text
+
 MARKER = ".yrd-sim-output.json"
 """The marker's file name inside an output folder."""
 TOOL = "yrd-sim"
@@ -129,8 +131,6 @@ def write_marker(folder: Path, kind: str, identity: dict[str, Any]) -> Marker:
 
 def save_marker(folder: Path, marker: Marker) -> None:
     """Write `marker` into `folder` (through a new file renamed over the old one)."""
-    from .safefs import atomic_write_text
-
     doc = {"tool": TOOL, "format": MARKER_FORMAT, "kind": marker.kind, "identity": marker.identity,
            "files": {k: list(v) for k, v in marker.files.items()}, "dirs": list(marker.dirs)}
     atomic_write_text(folder / MARKER, json.dumps(doc, ensure_ascii=False, indent=0) + "\n")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .ownership import MARKER, Marker, Survey, read_marker, remove_ours, survey, write_marker
+from .ownership import MARKER, Marker, Survey, read_marker, remove_ours, save_marker, survey, write_marker
 from .safefs import OutputLock, current_umask
 
 log = logging.getLogger(__name__)
@@ -230,8 +230,6 @@ class StagedDir:
         if clashes:
             raise UserError.single(str(self.target), self.option, "holds entries this simulator did not write where "
                                    f"the new output goes: {_names(clashes)}; move them, or choose another output folder")
-        from .ownership import save_marker
-
         union = Marker(new.kind, new.identity, {**found.marker.files, **new.files},
                        tuple(dict.fromkeys([*found.marker.dirs, *new.dirs])))
         save_marker(self.target, union)

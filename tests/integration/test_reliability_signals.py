@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from toy_text import NET, SCN
+from toy_text import toy
 
 from sim.ownership import MARKER
 from sim.staging import StagedDir
@@ -22,12 +22,6 @@ pytestmark = pytest.mark.slow  # starts commands and signals them: make test-all
 REPO = Path(__file__).resolve().parents[2]
 BIG = "demand.total=400000"
 """Enough commuters for the run to last a few seconds."""
-
-
-def toy(base: Path) -> Path:
-    (base / "toy_net.yaml").write_text(NET, encoding="utf-8")
-    (base / "toy_scn.yaml").write_text(SCN, encoding="utf-8")
-    return base / "toy_scn.yaml"
 
 
 def start(scn: Path, out: Path, total: str, *extra: str) -> subprocess.Popen:

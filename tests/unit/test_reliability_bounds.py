@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from toy_text import NET, SCN
+from toy_text import NET, SCN, toy
 
 import sim.loading
 import sim.scenario
@@ -26,21 +26,6 @@ from sim.scenario import load_scenario
 
 ODD = r"$\foo{x}$"
 """A name mathtext would parse (and fail on)."""
-
-
-def toy(tmp_path: Path, net: tuple[str, str] | None = None, scn: tuple[str, str] | None = None,
-        scn_extra: str = "") -> Path:
-    """The toy files in tmp_path with one replacement in each (old, new); the scenario's path."""
-    net_text, scn_text = NET, SCN + scn_extra
-    if net:
-        assert net[0] in net_text, net[0]
-        net_text = net_text.replace(net[0], net[1], 1)
-    if scn:
-        assert scn[0] in scn_text, scn[0]
-        scn_text = scn_text.replace(scn[0], scn[1], 1)
-    (tmp_path / "toy_net.yaml").write_text(net_text, encoding="utf-8")
-    (tmp_path / "toy_scn.yaml").write_text(scn_text, encoding="utf-8")
-    return tmp_path / "toy_scn.yaml"
 
 
 def only_error(capsys) -> str:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from toy_text import NET, SCN
+from toy_text import SCN, toy
 
 import sim.api
 import sim.cli
@@ -22,21 +22,6 @@ from sim.cli import main
 REPO = Path(__file__).resolve().parents[2]
 TT = 'forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}'
 BOMB = "".join(f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 9 if i else ["lol"] * 9) + "]\n" for i in range(9))
-
-
-def toy(tmp_path: Path, net: tuple[str, str] | None = None, scn: tuple[str, str] | None = None,
-        scn_extra: str = "") -> Path:
-    """The toy files in tmp_path with one replacement in each (old, new); the scenario's path."""
-    net_text, scn_text = NET, SCN + scn_extra
-    if net:
-        assert net[0] in net_text, net[0]
-        net_text = net_text.replace(net[0], net[1], 1)
-    if scn:
-        assert scn[0] in scn_text, scn[0]
-        scn_text = scn_text.replace(scn[0], scn[1], 1)
-    (tmp_path / "toy_net.yaml").write_text(net_text, encoding="utf-8")
-    (tmp_path / "toy_scn.yaml").write_text(scn_text, encoding="utf-8")
-    return tmp_path / "toy_scn.yaml"
 
 
 def run_toy(path: Path, *extra: str) -> int:

@@ -10,19 +10,13 @@ import os
 from pathlib import Path
 
 import pytest
-from toy_text import NET, SCN
+from toy_text import toy
 
 import sim.staging
 from sim.cli import main
 from sim.errors import UserError
 from sim.ownership import MARKER, read_marker, survey
 from sim.staging import STAGING_TOKEN, StagedDir
-
-
-def toy(tmp_path: Path) -> Path:
-    (tmp_path / "toy_net.yaml").write_text(NET, encoding="utf-8")
-    (tmp_path / "toy_scn.yaml").write_text(SCN, encoding="utf-8")
-    return tmp_path / "toy_scn.yaml"
 
 
 def run_into(scn: Path, out: Path, *extra: str) -> int:
