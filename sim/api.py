@@ -22,11 +22,12 @@ from .choice import Assignment, Chooser
 from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
 from .demand import Demand, generate_demand, group_masks
-from .engine import run_engine
+from .departures import build_departures
+from .engine import OnTheWay, run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
-from .metrics import KpiSetup, disruption_kpis, summarize
-from .plan import Plan, build_plan
+from .metrics import KpiSetup, disruption_kpis, on_the_way_kpis, summarize
+from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     after_last_train_warnings,
     before_first_train_warnings,
@@ -34,6 +35,7 @@ from .plausibility import (
     facility_load_warnings,
     track_warnings,
 )
+from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
 from .tables import Tables, build_tables
@@ -69,6 +71,8 @@ class Prepared:
     """Commuters starting during a closure and the routes they choose knowing of it."""
     rerouted: np.ndarray | None = None
     """Per commuter: chose another route because of a closure."""
+    way: OnTheWay | None = None
+    """Choices on the way (None when routing.decisions switches them all off)."""
 
 
 @dataclass
@@ -209,8 +213,23 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 + after_last_train_warnings(plan, scenario.network, legs))
     for w in warnings:
         log.warning("%s", w)
+    way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication)
     return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
-                    closures, cut, informed, rerouted)
+                    closures, cut, informed, rerouted, way)
+
+
+def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: CandidateSearch, plan: Plan,
+               demand: Demand, seed: int, replication: int) -> OnTheWay | None:
+    """The decision hook and departure board of the plan's trains, unless every choice on the way
+    is switched off."""
+    spec = scenario.model.routing
+    d = spec.decisions
+    if not (d.when_stranded or d.after_denial):
+        return None
+    board = build_departures(plan.trains, plan.stop_pos, plan.n_stations)
+    hook = Replanner(scenario.network, legs, access, search, board, StepCompiler(scenario.network, legs, access), spec,
+                     demand.destination, demand.payment, seed, replication)
+    return OnTheWay(scenario.network, hook, board, d)
 
 
 def disruption_summary(prep: Prepared, tables: Tables) -> dict:
@@ -235,7 +254,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     spec = prep.scenario.model.routing.crowding
     net, legs, access, demand = prep.scenario.network, prep.legs, prep.access, prep.demand
     t = time.perf_counter()
-    rec = run_engine(prep.plan, engine, progress)
+    rec = run_engine(prep.plan, engine, progress, prep.way)
     t = _add_time(timings, "simulation", t)
     assignment, plan = prep.assignment, prep.plan
     tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
@@ -257,7 +276,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
         plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
                           plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking)
         t = _add_time(timings, "plan", t)
-        rec = run_engine(plan, engine, progress)
+        rec = run_engine(plan, engine, progress, prep.way)
         t = _add_time(timings, "simulation", t)
         tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
         t = _add_time(timings, "tables", t)
@@ -319,6 +338,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         summary["crowding"] = crowding_info
     summary["policies"] = policy_summary(net)
     summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
+    if prep.way is not None:
+        summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if prep.closures:
         summary["disruptions"] = disruption_summary(prep, tables)
     summary["warnings"] = list(scenario.warnings) + prep.warnings  # the scenario's were logged when it loaded

@@ -225,7 +225,9 @@ def _print_headline(summary: dict, wall: float, label: str) -> None:
         return "n/a" if x is None else f"{x / 60:.1f} min"
 
     print(f"{label}: {summary['commuters']:,} commuters, {summary['arrived']:,} arrived, "
-          f"{summary['in_system']:,} still travelling at the end; mean travel time "
+          f"{summary['in_system']:,} still travelling at the end"
+          + (f", {summary['left']:,} left the rail network on the way" if summary.get("left") else "")
+          + f"; mean travel time "
           f"{mins(summary['travel_time_mean_s'])} (p95 {mins(summary['travel_time_p95_s'])}); "
           + (f"{summary['denied_commuters']:,} left behind by a full train at least once "
              f"({summary['denied_share'] or 0:.1%}), waiting {mins(summary['denied_wait_mean_s'])} on average from "

@@ -19,14 +19,15 @@ def _num(x: float) -> float | None:
 
 
 def trip_kpis(trips: pd.DataFrame) -> dict:
-    """Counts, travel-time statistics (s), mean components (s), denied boardings (commuters left
+    """Counts (commuters, arrived, in the network at the end, left it on the way), travel-time statistics (s), mean components (s), denied boardings (commuters left
     behind, their wait from the first denial, denials per train call), mean fare (CNY)."""
     arrived = trips[trips["status"] == "arrived"]
     tt = arrived["travel_time_s"].to_numpy()
     out: dict = {
         "commuters": int(len(trips)),
         "arrived": int(len(arrived)),
-        "in_system": int(len(trips) - len(arrived)),
+        "in_system": int((trips["status"] == "in_system").sum()),
+        "left": int((trips["status"] == "left").sum()),
         "travel_time_mean_s": _num(tt.mean()) if len(tt) else None,
         "travel_time_p50_s": _num(np.percentile(tt, 50)) if len(tt) else None,
         "travel_time_p85_s": _num(np.percentile(tt, 85)) if len(tt) else None,
@@ -174,16 +175,29 @@ def disruption_kpis(trips: pd.DataFrame) -> dict:
     """Commuters the scenario's disruptions touched (trips `disruption`), each counted once:
     `put_off` (aboard a train whose run was cut short, left to wait where it ended), `waited` (the
     others left on a platform by a train shown turning back before their station), `rerouted` (the
-    others who, starting during a closure, chose another route than they would have without it),
-    `stranded` (of all three, not arrived by the end), and the mean travel time (s) of those of all
-    three who arrived."""
+    others who, starting during a closure, chose another route than they would have without it);
+    of all three, `left` (left the rail network on the way) and `stranded` (still in the network at
+    the end), and the mean travel time (s) of those of all three who arrived."""
     kind = trips["disruption"].astype(str) if "disruption" in trips else pd.Series("", index=trips.index)
     touched = trips[kind != ""]
     arrived = touched[touched["status"] == "arrived"]
     return {"put_off": int((kind == "put_off").sum()), "waited": int((kind == "waited").sum()),
             "rerouted": int((kind == "rerouted").sum()),
-            "stranded": int((touched["status"] != "arrived").sum()),
+            "left": int((touched["status"] == "left").sum()),
+            "stranded": int((touched["status"] == "in_system").sum()),
             "travel_time_mean_s": _num(float(arrived["travel_time_s"].mean())) if len(arrived) else None}
+
+
+def on_the_way_kpis(trips: pd.DataFrame) -> dict:
+    """Choices on the way, over every commuter: how many chose again at least once, took other legs,
+    left the rail network (per station where they left, and the mean time (s) from their start to
+    leaving), and were still in the network at the end."""
+    left = trips[trips["status"] == "left"]
+    where = left["left_station"].astype(str).value_counts()
+    return {"rechose": int((trips["rechoices"] > 0).sum()), "rerouted": int(trips["rerouted_on_way"].sum()),
+            "left": int(len(left)), "left_at": {str(k): int(v) for k, v in where.items() if v},
+            "left_after_mean_s": _num(float((left["t_left"] - left["t_depart"]).mean())) if len(left) else None,
+            "in_system": int((trips["status"] == "in_system").sum())}
 
 
 def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str, dict]:

@@ -26,6 +26,11 @@ from .walking import walk_factors
 STEP_FACILITY = 1
 STEP_RIDE = 2
 STEP_END = 3
+STEP_LEAVE = 4
+"""Out of the station, leaving the rail network before the destination (its target: the station)."""
+
+Step = tuple[int, int, int, float, int]
+"""(kind, target, alighting station, walk before (s), leg option of a RIDE or -1)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Plan:
     step_alight: np.ndarray  # int32: alighting station of a RIDE, else -1
     step_walk: np.ndarray  # float64 s, walked before the step
     step_ordinal: np.ndarray  # int32: leg number of a RIDE, facility ordinal of a FACILITY
+    step_leg: np.ndarray  # int32: leg option (of the routing legs) of a RIDE, else -1
+    step_facs_before: np.ndarray  # int32: facility steps before this one in its template
     template_start: np.ndarray  # int64, n_templates + 1
     t_depart: np.ndarray  # float64 per commuter
     template: np.ndarray  # int32 per commuter
@@ -65,8 +72,8 @@ class Plan:
         return len(self.fac_servers)
 
 
-Piece = tuple[tuple[tuple[int, int, int, float], ...], float]
-"""Steps through a station (kind, target, alighting station, walk before) and the walk after them."""
+Piece = tuple[tuple[Step, ...], float]
+"""Steps through a station and the walk after them."""
 
 
 class StepCompiler:
@@ -86,7 +93,7 @@ class StepCompiler:
             fac = self.net.facilities[int(st.value)]
             if fac.kind == "ticket_machine" and not needs_ticket:
                 continue
-            steps.append((STEP_FACILITY, fac.index, -1, walk))
+            steps.append((STEP_FACILITY, fac.index, -1, walk, -1))
             walk = 0.0
         return tuple(steps), walk
 
@@ -115,36 +122,54 @@ class StepCompiler:
                 self._pieces[key] = self._station_piece(path.steps, needs)
         return self._pieces[key]
 
-    def steps(self, route, medium: str) -> list[tuple[int, int, int, float]]:
-        """Steps (kind, target, alighting station, walk before) for a route paid with `medium`. A
-        route starting (ending) at a station other than its first boarding (last alighting)
-        station walks there in the street and enters (leaves) through the station it rides from
-        (to)."""
-        street = self.access.street_walk
-        legs = [self.legs.options[k] for k in route.legs]
-        first, last = legs[0].board, legs[-1].alight
-        out: list[tuple[int, int, int, float]] = []
-        walk = street.get((route.start, first), 0.0)
+    def steps(self, route, medium: str) -> list[Step]:
+        """Steps for a route paid with `medium`. A route starting (ending) at a station other than
+        its first boarding (last alighting) station walks there in the street and enters (leaves)
+        through the station it rides from (to)."""
+        first = self.legs.options[route.legs[0]].board
+        out: list[Step] = []
+        walk = self._add(out, self.entry(first, medium), self.access.street_walk.get((route.start, first), 0.0))
+        return self._rides(out, walk, route.legs, route.end, medium)
 
-        def add(piece: Piece) -> None:
-            nonlocal walk
-            steps, after = piece
-            if steps:
-                kind, target, alight, before = steps[0]
-                out.append((kind, target, alight, walk + before))
-                out.extend(steps[1:])
-                walk = after
-            else:
-                walk += after
+    def continuation(self, station: int, platform: int, legs: tuple[int, ...], end: int, medium: str) -> list[Step]:
+        """Steps for riding `legs` on to `end` from `platform` of `station`, where the commuter
+        stands: no walk to a first leg from that platform, the station's change walk to another of
+        its platforms, the change path to another station."""
+        board = self.legs.options[legs[0]]
+        out: list[Step] = []
+        walk = 0.0
+        if board.platform != platform:
+            walk = self._add(out, self.change(station, board.board, medium), 0.0)
+        return self._rides(out, walk, legs, end, medium)
 
-        add(self.entry(first, medium))
-        for pos, leg in enumerate(legs):
+    def leave(self, station: int) -> list[Step]:
+        """Steps out of `station` (its exit) leaving the rail network there."""
+        out: list[Step] = []
+        walk = self._add(out, self.exit(station), 0.0)
+        out.append((STEP_LEAVE, station, -1, walk, -1))
+        return out
+
+    @staticmethod
+    def _add(out: list[Step], piece: Piece, walk: float) -> float:
+        """Append a piece's steps after `walk` (s); the walk after them."""
+        steps, after = piece
+        if not steps:
+            return walk + after
+        kind, target, alight, before, leg = steps[0]
+        out.append((kind, target, alight, walk + before, leg))
+        out.extend(steps[1:])
+        return after
+
+    def _rides(self, out: list[Step], walk: float, route_legs: tuple[int, ...], end: int, medium: str) -> list[Step]:
+        """Append the rides of `route_legs` (with the changes between them), the exit and the END."""
+        legs = [self.legs.options[k] for k in route_legs]
+        for pos, (k, leg) in enumerate(zip(route_legs, legs)):
             if pos > 0:
-                add(self.change(legs[pos - 1].alight, leg.board, medium))
-            out.append((STEP_RIDE, leg.platform, leg.alight, walk))
+                walk = self._add(out, self.change(legs[pos - 1].alight, leg.board, medium), walk)
+            out.append((STEP_RIDE, leg.platform, leg.alight, walk, k))
             walk = 0.0
-        add(self.exit(last))
-        out.append((STEP_END, -1, -1, walk + street.get((last, route.end), 0.0)))
+        walk = self._add(out, self.exit(legs[-1].alight), walk)
+        out.append((STEP_END, -1, -1, walk + self.access.street_walk.get((legs[-1].alight, end), 0.0), -1))
         return out
 
 
@@ -184,7 +209,7 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
               for code in uniq]
     lengths = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
     flat = np.fromiter(chain.from_iterable(chain.from_iterable(chunks)), dtype=float,
-                       count=4 * int(lengths.sum())).reshape(-1, 4)
+                       count=5 * int(lengths.sum())).reshape(-1, 5)
     del chunks
     step_kind = flat[:, 0].astype(np.int8)
     step_target = flat[:, 1].astype(np.int32)
@@ -192,8 +217,9 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
     template_of_step = np.repeat(np.arange(len(uniq), dtype=np.int64), lengths)
     is_ride = step_kind == STEP_RIDE
     is_fac = step_kind == STEP_FACILITY
+    facs_before = _exclusive_ordinal(is_fac, template_start, template_of_step)
     ordinal = np.where(is_ride, _exclusive_ordinal(is_ride, template_start, template_of_step),
-                       np.where(is_fac, _exclusive_ordinal(is_fac, template_start, template_of_step), 0))
+                       np.where(is_fac, facs_before, 0))
     n_legs = np.bincount(template_of_step[is_ride], minlength=len(uniq))
     n_fac = np.bincount(template_of_step[is_fac], minlength=len(uniq))
     template = template.astype(np.int32)
@@ -231,6 +257,8 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         step_alight=flat[:, 2].astype(np.int32),
         step_walk=flat[:, 3].copy(),
         step_ordinal=ordinal.astype(np.int32),
+        step_leg=flat[:, 4].astype(np.int32),
+        step_facs_before=facs_before.astype(np.int32),
         template_start=template_start,
         t_depart=np.asarray(t_depart, dtype=float),
         template=template,

@@ -20,3 +20,31 @@ def stream(seed: int, replication: int, name: str) -> np.random.Generator:
     """The generator for stream `name` of replication `replication` under master seed `seed`."""
     seq = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(replication), stable_hash(name)))
     return np.random.Generator(np.random.PCG64(seq))
+
+
+def stream_key(seed: int, replication: int, name: str) -> int:
+    """A 64-bit key for stream `name` of replication `replication` under `seed` (keyed_uniforms)."""
+    seq = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(replication), stable_hash(name)))
+    return int(seq.generate_state(1, dtype=np.uint64)[0])
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def keyed_uniforms(key: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Uniform numbers in [0, 1), one per pair (a[i], b[i]) of non-negative integers, fixed by the
+    pair and `key` alone, whatever order or batches they are asked in (SplitMix64's finaliser over
+    the key and the pair)."""
+    with np.errstate(over="ignore"):
+        x = (np.uint64(key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
+             + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def keyed_stream(key: int, a: int, b: int) -> np.random.Generator:
+    """A generator fixed by (key, a, b): service times of a commuter's b-th re-chosen itinerary."""
+    seq = np.random.SeedSequence(entropy=int(key), spawn_key=(int(a), int(b)))
+    return np.random.Generator(np.random.PCG64(seq))

@@ -738,6 +738,41 @@ class CrowdingSpec(Strict):
     tolerance: Annotated[Real, Field(ge=0.0, le=1.0)] = 0.005
 
 
+class OutsideOptionSpec(Strict):
+    """Leaving the rail network on the way (a taxi by default), from the station where the commuter
+    stands to their destination, priced by the same generalised cost as the rail alternatives:
+    `wait_s` as a wait, the ride (straight-line distance times `detour_factor`, at `speed_kmh`) as
+    in-vehicle time, and its fare (`fare_base_cny` covering `base_km`, then `fare_per_km_cny`) over
+    the value of time."""
+
+    mode: Id = "taxi"
+    wait_s: Annotated[Real, Field(ge=0, le=2 * HOUR_S)] = 300.0
+    speed_kmh: Annotated[Real, Field(gt=0, le=200)] = 25.0
+    detour_factor: Annotated[Real, Field(ge=1, le=5)] = 1.3
+    fare_base_cny: Cny = 14.0
+    base_km: Annotated[Real, Field(ge=0, le=1000)] = 3.0
+    fare_per_km_cny: Cny = 2.5
+
+
+class DecisionsSpec(Strict):
+    """Choices on the way, each a switch (all on by default). A re-choice weighs, by the logit of
+    route choice, the rest of the planned route, the candidate routes from the station where the
+    commuter stands and the outside option, with waits to the next train on the departure board."""
+
+    when_stranded: bool = True
+    """When no train still to come can carry a commuter on their planned leg (the last one has gone,
+    or none runs), re-choose; with nothing else that can carry them, they leave the network there.
+    Off: they wait on the platform to the end of the run."""
+    after_denial: bool = True
+    """After each denied boarding: wait for the next train or re-choose."""
+    fastest_train: bool = True
+    """With `real_time` information (on the informed operators): at the platform, let a train go when
+    a later one gets the commuter to their alighting station at a lower generalised cost (a later
+    express that arrives first)."""
+    max_rechoices: Annotated[Int, Field(ge=1, le=20)] = 5
+    """Re-choices per commuter; after the last, a stranded commuter leaves."""
+
+
 class RoutingSpec(Strict):
     """Generalised cost (seconds of in-vehicle time) and the logit route choice."""
 
@@ -760,6 +795,9 @@ class RoutingSpec(Strict):
     other operators are valued at their expected wait."""
     crowding: CrowdingSpec | None = None
     """Crowding in route choice (off when absent)."""
+    decisions: DecisionsSpec = DecisionsSpec()
+    outside_option: OutsideOptionSpec | None = OutsideOptionSpec()
+    """Null: no way out of the rail network but to walk out where stranded."""
 
 
 class PeriodSpec(Strict):

@@ -52,8 +52,8 @@ def ridden(plan: Plan, rec: Records, board: np.ndarray, alight: np.ndarray) -> R
     """Rides from the records; `board`, `alight`: per leg slot, the planned boarding and alighting
     station."""
     n = plan.n_commuters
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(plan.leg_offset))
-    ordinal = np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(rec.leg_offset))
+    ordinal = np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
     j = np.flatnonzero(ordinal > 0)
     train = rec.leg_train
     stay = np.zeros(len(owner), dtype=bool)
@@ -121,7 +121,7 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
 
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
-               plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+               plan: Plan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Per leg slot: its leg option and fare (CNY); and the operator pieces per (route, medium) pair
     in use with each commuter's pair, for the fare sections."""
     media = demand.media
@@ -135,8 +135,8 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     np.add.at(pair_fares, (np.nonzero(has_piece)[0], piece_col[has_piece]), piece_fare[has_piece])
     valid = pair_matrix >= 0
     pair_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
-    owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(plan.leg_offset))
-    flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - plan.leg_offset[owner]
+    owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
+    flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
     return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, pieces
 
 
@@ -178,15 +178,19 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     commuter, chose another route because of a closure)."""
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
-    leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan)
+    assignment = as_ridden(assignment, rec, legs, demand)
+    leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
     option = {"line": legs.line[leg_option], "board": legs.board[leg_option],
               "alight": legs.alight[leg_option]}  # per leg slot
     rides = ridden(plan, rec, option["board"], option["alight"])
     denied_wait = _denied_wait(rec)
     route, changes = _route_columns(assignment, rides.stays, legs.options, station_ids)
-    first = plan.leg_offset[:-1]
+    first = rec.leg_offset[:-1]
     arrived = ~np.isnan(rec.t_arrive)
+    left = rec.left_station >= 0
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
+    # who left the network pays for the legs they boarded only
+    leg_fare = np.where(left[np.repeat(np.arange(n), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0, leg_fare)
     put_off = _ride_sums(rec.leg_ride_s > 0, first) > 0
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
@@ -196,7 +200,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "payment": _cat(demand.payment, demand.media),
         "t_depart": plan.t_depart,
         "t_arrive": rec.t_arrive,
-        "status": _cat(np.where(arrived, 0, 1), ["arrived", "in_system"]),
+        "status": _cat(np.where(arrived, 0, np.where(left, 2, 1)), ["arrived", "in_system", "left"]),
         "travel_time_s": rec.t_arrive - plan.t_depart,
         **times,
         "n_transfers": np.diff(rides.start) - 1,
@@ -208,11 +212,33 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "disruption": _cat(np.where(put_off, 1, np.where(rec.left_by_short_run, 2,
                                                          np.where(rerouted if rerouted is not None else False, 3, 0))),
                            ["", "put_off", "waited", "rerouted"]),
+        "rechoices": rec.rechoices.astype(np.int64),
+        "rerouted_on_way": rec.rerouted_on_way.copy(),
+        "left_station": _cat(np.where(left, rec.left_station, len(station_ids)), [*station_ids, ""]),
+        "t_left": rec.t_left,
     })
     legs_table = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
     fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
     stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
     return Tables(trips, legs_table, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
+
+
+def as_ridden(assignment: Assignment, rec: Records, legs: LegNetwork, demand: Demand) -> Assignment:
+    """`assignment` with the route of every commuter who took other legs on the way (rec.route_legs)
+    in place: from their origin, along the legs they rode and chose, to their destination."""
+    if not rec.route_legs:
+        return assignment
+    routes = list(assignment.routes)
+    index = {r.key: i for i, r in enumerate(routes)}
+    route_of = assignment.route_of.copy()
+    for c, leg_ids in sorted(rec.route_legs.items()):
+        route = Route(int(demand.origin[c]), leg_ids, int(demand.destination[c]),
+                      ">".join(legs.options[k].label for k in leg_ids))
+        if route.key not in index:
+            index[route.key] = len(routes)
+            routes.append(route)
+        route_of[c] = index[route.key]
+    return Assignment(tuple(routes), route_of)
 
 
 def _stay_calls(plan: Plan, train: np.ndarray, station: np.ndarray, n_stations: int) -> np.ndarray:
@@ -293,11 +319,11 @@ def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray
 def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFrame:
     """One row per facility visit (joined its queue before the end)."""
     joined = ~np.isnan(rec.fac_t_join)
-    fac_owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(plan.fac_offset))
+    fac_owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.fac_offset))
     fac_station = np.asarray([f.station for f in network.facilities], dtype=np.int64)
     kinds = sorted({f.kind for f in network.facilities})
     fac_kind = np.asarray([kinds.index(f.kind) for f in network.facilities], dtype=np.int64)
-    sf = plan.slot_facility[joined]
+    sf = rec.slot_facility[joined]
     return pd.DataFrame({
         "facility_id": _cat(sf, [f.id for f in network.facilities]),
         "station": _cat(fac_station[sf], [s.id for s in network.stations]),
@@ -322,7 +348,7 @@ def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pai
     per = count[pair_of]
     owner = np.repeat(np.arange(len(pair_of), dtype=np.int64), per)
     idx = start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-    slot = plan.leg_offset[owner] + p_col[idx]
+    slot = rec.leg_offset[owner] + p_col[idx]
     boarded = ~np.isnan(rec.leg_t_board[slot])
     ride, piece_op = rides.slot_ride[slot[boarded]], p_op[idx][boarded]
     section = np.flatnonzero(np.concatenate([[True], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))

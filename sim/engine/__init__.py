@@ -11,20 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..plan import Plan
+from .itinerary import OnTheWay
 from .records import Records
 
 
-def run_engine(plan: Plan, engine: str = "bulk", progress: Callable[[float], None] | None = None) -> Records:
-    """Simulate `plan` with the named engine; `progress` gets the simulated clock (s) now and then."""
+def run_engine(plan: Plan, engine: str = "bulk", progress: Callable[[float], None] | None = None,
+               way: OnTheWay | None = None) -> Records:
+    """Simulate `plan` with the named engine; `progress` gets the simulated clock (s) now and then;
+    `way`: choices on the way (none when absent: everyone follows their plan)."""
     if engine == "bulk":
         from .bulk import run_bulk
 
-        return run_bulk(plan, progress)
+        return run_bulk(plan, progress, way)
     if engine == "reference":
         from .reference import run_reference
 
-        return run_reference(plan, progress)
+        return run_reference(plan, progress, way)
     raise ValueError(f"unknown engine {engine!r} (expected 'bulk' or 'reference')")
 
 
-__all__ = ["Records", "run_engine"]
+__all__ = ["OnTheWay", "Records", "run_engine"]

@@ -16,13 +16,15 @@ import numpy as np
 import simpy
 
 from ..errors import UserError
-from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
+from ..network import FACILITY
+from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
+from .itinerary import DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
 from .trains import progress_ticker, start_trains
 
 
-def facility_order(plan: Plan) -> tuple[list[int], list[int], list[list[int]]]:
+def facility_order(plan: Plan, also_dynamic: frozenset[int] = frozenset()) -> tuple[list[int], list[int], list[list[int]]]:
     """Facilities in topological order (edges: consecutive steps of a template); those that only
     commuters coming from the street reach (static: every arrival is known before the clock
     starts), in that order; and per platform, the other facilities that can feed it (dynamic: fed,
@@ -56,7 +58,7 @@ def facility_order(plan: Plan) -> tuple[list[int], list[int], list[list[int]]]:
     if len(order) != n_f:
         raise UserError.single("", "network", "station paths pass facilities in a cycle "
                                               "(a facility is reached again without riding a train)")
-    dynamic = set(after_ride.tolist())
+    dynamic = set(after_ride.tolist()) | set(also_dynamic)
     stack = list(dynamic)
     while stack:
         for g in succ_f[stack.pop()]:
@@ -81,14 +83,51 @@ def facility_order(plan: Plan) -> tuple[list[int], list[int], list[list[int]]]:
     return order, static, upstream
 
 
+def station_groups(network) -> list[int]:
+    """A group number per station: stations joined by interchanges, directly or through others, share one."""
+    group = list(range(len(network.stations)))
+
+    def root(x: int) -> int:
+        while group[x] != x:
+            group[x] = group[group[x]]
+            x = group[x]
+        return x
+
+    for a, b in sorted(network.transfers):
+        group[root(a)] = root(b)
+    return [root(s) for s in range(len(group))]
+
+
+def on_the_way_order(plan: Plan, way: OnTheWay) -> tuple[list[int], list[int], list[list[int]]]:
+    """facility_order with choices on the way: riders stranded on one platform may walk to another
+    of the same station or of a station its interchanges join. Facilities on change paths (and after
+    them) are never served in advance, and every facility that can bring riders to a platform of a
+    group of stations so joined (through a change path, or to a platform where riders may choose
+    again) is brought up to date before a train leaves any platform of the group."""
+    net = way.network
+    on_paths = frozenset(int(st.value) for paths in net.transfers.values() for path in paths
+                         for st in path.steps if st.kind == FACILITY)
+    order, static, upstream = facility_order(plan, on_paths)
+    group = station_groups(net)
+    fac_station = [f.station for f in net.facilities]
+    feeds: dict[int, set[int]] = {}
+    for q, pl in enumerate(net.platforms):
+        feeds.setdefault(group[pl.station], set()).update(upstream[q])
+    for f in on_paths:
+        feeds.setdefault(group[fac_station[f]], set()).add(f)
+    rank = {f: i for i, f in enumerate(order)}
+    return order, static, [sorted(feeds.get(group[pl.station], set()), key=rank.__getitem__) for pl in net.platforms]
+
+
 class BulkEngine:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, way: OnTheWay | None = None) -> None:
         self.plan = plan
         self.rec = Records.allocate(plan)
-        self.ptr = plan.template_start[plan.template] - 1
+        self.it = Itineraries(plan, self.rec, way)
         self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
         self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
-        self.order, self.static, self.upstream = facility_order(plan)
+        self.order, self.static, self.upstream = (on_the_way_order(plan, way) if self.it.active and way is not None
+                                                  else facility_order(plan))
         n_trains = plan.trains.n_trains
         self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
@@ -99,34 +138,55 @@ class BulkEngine:
         """Commuters `c` finished their current step at times `t`: walk on to the next step."""
         if len(c) == 0:
             return
-        p = self.plan
-        ptr = self.ptr[c] + 1
-        self.ptr[c] = ptr
-        t2 = t + p.step_walk[ptr] * p.walk_factor[c]
-        kind = p.step_kind[ptr]
+        it = self.it
+        ptr = it.ptr[c] + 1
+        it.ptr[c] = ptr
+        t2 = t + it.walk[ptr] * self.plan.walk_factor[c]
+        kind = it.kind[ptr]
         first = kind[0]
         if (kind == first).all():  # the usual case: one kind of next step for the whole batch
             self._dispatch(int(first), c, t2, ptr)
             return
-        for k in (STEP_FACILITY, STEP_RIDE, STEP_END):
+        for k in (STEP_FACILITY, STEP_RIDE, STEP_END, STEP_LEAVE):
             sel = kind == k
             if sel.any():
                 self._dispatch(k, c[sel], t2[sel], ptr[sel])
 
     def _dispatch(self, kind: int, c: np.ndarray, t: np.ndarray, ptr: np.ndarray) -> None:
         """Put commuters `c`, whose next step (of one kind) is at `ptr`, in its queue at times `t`."""
-        p = self.plan
+        it, rec = self.it, self.rec
         if kind == STEP_FACILITY:
-            self.rec.fac_t_join[p.fac_offset[c] + p.step_ordinal[ptr]] = t
-            for target, sel in _groups(p.step_target[ptr]):
+            rec.fac_t_join[it.fac_slot(c, ptr)] = t
+            for target, sel in _groups(it.target[ptr]):
                 self.fq[target].push(t[sel], c[sel])
         elif kind == STEP_RIDE:
-            self.rec.leg_t_platform[p.leg_offset[c] + p.step_ordinal[ptr]] = t
-            alight = p.step_alight[ptr]
-            for target, sel in _groups(p.step_target[ptr]):
+            slot = it.leg_slot(c, ptr)
+            # a leg chosen again on the way counts from the platform where the commuter first waited for it
+            rec.leg_t_platform[slot] = np.fmin(rec.leg_t_platform[slot], t)
+            platform, alight = it.target[ptr], it.alight[ptr]
+            stranded = it.is_stranded(platform, alight)
+            if stranded.any():
+                chose = np.flatnonzero(stranded)
+                stranded[chose[self._rechoose(STRANDED, c[chose], platform[chose], t[chose])]] = False
+                keep = ~stranded
+                c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
+            for target, sel in _groups(platform):
                 self.pq[target].push(t[sel], c[sel], alight[sel])
+        elif kind == STEP_END:
+            rec.t_arrive[c] = t
         else:
-            self.rec.t_arrive[c] = t
+            rec.t_left[c] = t
+            rec.left_station[c] = it.target[ptr]
+
+    def _rechoose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Commuters `c` waiting on `platform` choose at times t (not in a platform queue); those
+        who take another way set off on it. Returns which of them keep waiting for their leg."""
+        choices = self.it.choose(reason, c, platform, t)
+        keep = np.asarray([ch.keep for ch in choices], dtype=bool)
+        for i in np.flatnonzero(~keep).tolist():
+            self.it.switch(int(c[i]), choices[i])
+        self.advance(c[~keep], t[~keep])
+        return keep
 
     def serve(self, f: int, until: float) -> None:
         """Serve everyone who joined facility f by `until`."""
@@ -136,12 +196,21 @@ class BulkEngine:
         t, c = q.take(until)
         if len(c) == 0:
             return
-        p = self.plan
-        slots = p.fac_offset[c] + p.step_ordinal[self.ptr[c]]
-        start, end = serve_fifo(q.free, t, p.service_s[slots])
+        slots = self.it.fac_slot(c, self.it.ptr[c])
+        start, end = serve_fifo(q.free, t, self.rec.service_s[slots])
         self.rec.fac_t_start[slots] = start
         self.rec.fac_t_end[slots] = end
         self.advance(c, end)
+
+    def bring_up(self, platform: int, t: float) -> None:
+        """Serve every facility that can feed `platform` up to t (again while choices on the way
+        bring new riders to them)."""
+        ups = self.upstream[platform]
+        while True:
+            for f in ups:
+                self.serve(f, t)
+            if not self.it.active or all(self.fq[f].next_time() > t for f in ups):
+                return
 
     # -- train callbacks --------------------------------------------------------------------------
 
@@ -154,17 +223,22 @@ class BulkEngine:
         n_off = int(off.sum())
         if n_off:
             c = onc[off]
-            slots = self.plan.leg_offset[c] + self.plan.step_ordinal[self.ptr[c]]
+            slots = self.it.leg_slot(c, self.it.ptr[c])
             self.rec.leg_t_alight[slots] = t
             self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
             self.advance(c, np.full(n_off, t))
         if call == tr.call_start[k + 1] - 1 and len(self.on_c[k]):  # a run cut short: everyone off, wait here
             c, a = self.on_c[k], self.on_a[k]
-            slots = self.plan.leg_offset[c] + self.plan.step_ordinal[self.ptr[c]]
+            slots = self.it.leg_slot(c, self.it.ptr[c])
             self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
-            self.pq[int(tr.call_platform[call])].push(np.full(len(c), t), c, a)
+            platform = int(tr.call_platform[call])
+            self.pq[platform].push(np.full(len(c), t), c, a)
             n_off += len(c)
             self.on_c[k], self.on_a[k] = c[:0], a[:0]
+            if self.it.active:
+                stranded = self.it.is_stranded(np.full(len(c), platform), a)
+                self._rechoose_waiting(STRANDED, self.pq[platform], c[stranded], platform, t)
+                self._rechoose_waiting(PUT_OFF, self.pq[platform], c[~stranded], platform, t)
         self.rec.call_alighted[call] = n_off
         self.rec.call_load[call] = len(self.on_c[k])
         return n_off
@@ -173,16 +247,18 @@ class BulkEngine:
         p = self.plan
         tr = p.trains
         platform = int(tr.call_platform[call])
-        for f in self.upstream[platform]:
-            self.serve(f, t)
+        self.bring_up(platform, t)
         room = int(tr.capacity[k]) - len(self.on_c[k])
-        boarded, alight, denied = self.pq[platform].board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
-                                                          int(tr.call_serves_to[call]))
+        queue = self.pq[platform]
+        boarded, alight, denied = queue.board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
+                                              int(tr.call_serves_to[call]))
         if len(denied):
             self.rec.deny(denied, call)
-        self.rec.left_by_short_run[self.pq[platform].shown_short] = True
+            if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
+                self._rechoose_waiting(DENIED, queue, denied, platform, t)
+        self.rec.left_by_short_run[queue.shown_short] = True
         if len(boarded):
-            slots = p.leg_offset[boarded] + p.step_ordinal[self.ptr[boarded]]
+            slots = self.it.leg_slot(boarded, self.it.ptr[boarded])
             self.rec.leg_train[slots] = k
             self.rec.leg_t_board[slots] = t
             self.on_c[k] = np.concatenate([self.on_c[k], boarded])
@@ -190,6 +266,37 @@ class BulkEngine:
         self.rec.call_boarded[call] += len(boarded)
         self.rec.call_load[call] = len(self.on_c[k])
         return len(boarded)
+
+    def on_depart(self, k: int, call: int, t: float) -> None:
+        """A train call has left: riders for whom it was the last train re-choose (at t, or when
+        they reach the platform if later)."""
+        keys = self.it.departed(call)
+        if not len(keys):
+            return
+        platform = int(self.plan.trains.call_platform[call])
+        queue = self.pq[platform]
+        stations = self.it.board.keys[keys] % self.it.board.n_stations if self.it.board is not None else keys
+        waiting = queue.waiting_for(stations)
+        if len(waiting):
+            self._rechoose_waiting(STRANDED, queue, waiting, platform, t)
+
+    def _rechoose_waiting(self, reason: str, queue: PlatformQueue, c: np.ndarray, platform: int,
+                          t: float) -> np.ndarray:
+        """Commuters `c` in `queue` choose at t, or at their time on the platform if later; those
+        who take another way leave the queue. Returns which keep waiting."""
+        if not len(c):
+            return np.zeros(0, dtype=bool)
+        at = np.maximum(queue.time_of(c), t)
+        choices = self.it.choose(reason, c, np.full(len(c), platform), at)
+        keep = np.asarray([ch.keep for ch in choices], dtype=bool)
+        if keep.all():
+            return keep
+        going = c[~keep]
+        queue.remove(going)
+        for i in np.flatnonzero(~keep).tolist():
+            self.it.switch(int(c[i]), choices[i])
+        self.advance(going, at[~keep])
+        return keep
 
     # -- run --------------------------------------------------------------------------------------
 
@@ -202,13 +309,14 @@ class BulkEngine:
         for f in self.static:  # every arrival is known: serve the whole day at once
             self.serve(f, np.inf)
         env = simpy.Environment()
-        start_trains(env, p, self.on_arrive, self.on_board, self.rec)
+        start_trains(env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
         if progress is not None:
             env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)
         for f in self.order:
             self.serve(f, p.t_end)
         self.rec.truncate(p.t_end)
+        self.rec.compact()
         return self.rec
 
 
@@ -227,5 +335,5 @@ def _groups(keys: np.ndarray):
         yield int(sk[lo]), order[lo:hi]
 
 
-def run_bulk(plan: Plan, progress: Callable[[float], None] | None = None) -> Records:
-    return BulkEngine(plan).run(progress)
+def run_bulk(plan: Plan, progress: Callable[[float], None] | None = None, way: OnTheWay | None = None) -> Records:
+    return BulkEngine(plan, way).run(progress)

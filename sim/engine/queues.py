@@ -149,3 +149,21 @@ class PlatformQueue:
         keep[take] = False
         self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
         return boarded, alight, denied
+
+    def waiting_for(self, stations: np.ndarray) -> np.ndarray:
+        """Ids of everyone in the queue (whenever they reach the platform) going to one of `stations`."""
+        self._merge()
+        return self.c[np.isin(self.alight, stations)]
+
+    def time_of(self, c: np.ndarray) -> np.ndarray:
+        """Platform times (s) of commuters `c`, who are in the queue."""
+        self._merge()
+        pos = np.flatnonzero(np.isin(self.c, c))
+        order = np.argsort(self.c[pos])
+        return self.t[pos[order]][np.searchsorted(self.c[pos[order]], c)]
+
+    def remove(self, c: np.ndarray) -> None:
+        """Take commuters `c` out of the queue."""
+        self._merge()
+        keep = ~np.isin(self.c, c)
+        self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]

@@ -1,4 +1,10 @@
-"""Columnar record buffers filled by the engines, preallocated from the plan's slots."""
+"""Columnar record buffers filled by the engines, preallocated from the plan's slots.
+
+A commuter's leg slots are leg_base[i] .. leg_base[i] + leg_count[i] - 1 (facility slots likewise).
+A choice on the way that needs more slots than the commuter has moves theirs to the end of the
+buffers (`relocate`); `compact` puts every commuter's slots back in commuter order after the run,
+so that the tables read leg_offset[i] .. leg_offset[i + 1] - 1.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,12 @@ class Records:
     """What happened, per leg slot, facility slot, commuter and train call. Times in seconds,
     NaN where the event did not happen before the end of the simulation."""
 
-    leg_offset: np.ndarray  # int64 per commuter + 1, the plan's: commuter i's leg j is slot leg_offset[i] + j
+    leg_base: np.ndarray  # int64 per commuter: slot of their leg 0
+    leg_count: np.ndarray  # int64 per commuter: their leg slots
+    fac_base: np.ndarray  # int64 per commuter: slot of their facility visit 0
+    fac_count: np.ndarray  # int64 per commuter
+    slot_facility: np.ndarray  # int32 per facility slot
+    service_s: np.ndarray  # float64 per facility slot: its service time, drawn before it is used
     leg_train: np.ndarray  # int32 train index, -1 if not boarded
     leg_t_platform: np.ndarray
     leg_t_board: np.ndarray
@@ -36,6 +47,12 @@ class Records:
     call_t_boarding: np.ndarray  # time (s) of the call's latest boarding (doors closing), NaN before the first
     last_denied_call: np.ndarray  # int64 per commuter: the train call that last left them behind, -1
     left_by_short_run: np.ndarray  # bool per commuter: a train shown shortened by a disruption left without them
+    t_left: np.ndarray  # per commuter: time out of the station where they left the rail network, NaN
+    left_station: np.ndarray  # int32 per commuter: that station, -1
+    rechoices: np.ndarray  # int32 per commuter: choices made on the way (waiting on included)
+    rerouted_on_way: np.ndarray  # bool per commuter: took other legs on the way
+    route_legs: dict[int, tuple[int, ...]]
+    """The legs of the route of each commuter who took other legs on the way (leg options)."""
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
@@ -47,7 +64,9 @@ class Records:
             return np.full(k, np.nan)
 
         return cls(
-            leg_offset=plan.leg_offset,
+            leg_base=plan.leg_offset[:-1].copy(), leg_count=np.diff(plan.leg_offset),
+            fac_base=plan.fac_offset[:-1].copy(), fac_count=np.diff(plan.fac_offset),
+            slot_facility=plan.slot_facility, service_s=plan.service_s,
             leg_train=np.full(n_legs, -1, dtype=np.int32),
             leg_t_platform=nan(n_legs), leg_t_board=nan(n_legs), leg_t_alight=nan(n_legs),
             leg_ride_s=np.zeros(n_legs), leg_t_denied=nan(n_legs), leg_ride_denied_s=np.zeros(n_legs),
@@ -61,7 +80,56 @@ class Records:
             call_t_arr=nan(n_calls), call_t_dep=nan(n_calls), call_t_boarding=nan(n_calls),
             last_denied_call=np.full(plan.n_commuters, -1, dtype=np.int64),
             left_by_short_run=np.zeros(plan.n_commuters, dtype=bool),
+            t_left=nan(plan.n_commuters), left_station=np.full(plan.n_commuters, -1, dtype=np.int32),
+            rechoices=np.zeros(plan.n_commuters, dtype=np.int32),
+            rerouted_on_way=np.zeros(plan.n_commuters, dtype=bool), route_legs={},
         )
+
+    @property
+    def leg_offset(self) -> np.ndarray:
+        """Slot of each commuter's leg 0, and the end (after `compact`: int64, n_commuters + 1)."""
+        return np.append(self.leg_base, self.leg_base[-1] + self.leg_count[-1] if len(self.leg_base) else 0)
+
+    @property
+    def fac_offset(self) -> np.ndarray:
+        """Slot of each commuter's facility visit 0, and the end (after `compact`)."""
+        return np.append(self.fac_base, self.fac_base[-1] + self.fac_count[-1] if len(self.fac_base) else 0)
+
+    def relocate(self, c: int, n_legs: int, n_facs: int) -> None:
+        """Give commuter c room for `n_legs` leg slots and `n_facs` facility slots (keeping what is
+        recorded in theirs): new slots at the end of the buffers when theirs are too few."""
+        if n_legs > self.leg_count[c]:
+            old = np.arange(self.leg_base[c], self.leg_base[c] + self.leg_count[c])
+            base = len(self.leg_train)
+            for name, fill in _LEG_FIELDS.items():
+                arr = getattr(self, name)
+                fresh = np.full(n_legs, fill, dtype=arr.dtype)
+                fresh[: len(old)] = arr[old]
+                setattr(self, name, np.concatenate([arr, fresh]))
+            self.leg_base[c], self.leg_count[c] = base, n_legs
+        if n_facs > self.fac_count[c]:
+            old = np.arange(self.fac_base[c], self.fac_base[c] + self.fac_count[c])
+            base = len(self.fac_t_join)
+            for name, fill in _FAC_FIELDS.items():
+                arr = getattr(self, name)
+                fresh = np.full(n_facs, fill, dtype=arr.dtype)
+                fresh[: len(old)] = arr[old]
+                setattr(self, name, np.concatenate([arr, fresh]))
+            self.fac_base[c], self.fac_count[c] = base, n_facs
+
+    def compact(self) -> None:
+        """Every commuter's slots back in commuter order (a no-op when nobody moved)."""
+        for fields, base, count in ((_LEG_FIELDS, self.leg_base, self.leg_count),
+                                    (_FAC_FIELDS, self.fac_base, self.fac_count)):
+            start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64) if len(count) else base
+            if np.array_equal(start, base) and len(getattr(self, next(iter(fields)))) == int(count.sum()):
+                continue
+            # the loop would be: for each commuter i, slots base[i] .. base[i] + count[i] - 1 in turn
+            owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
+            src = base[owner] + np.arange(len(owner), dtype=np.int64) - start[owner]
+            for name in fields:
+                setattr(self, name, getattr(self, name)[src])
+            base[:] = start
 
     def deny(self, commuters: np.ndarray | int, call: int) -> None:
         """Commuters left behind by a full train at `call`: counted once per train call, even when the
@@ -80,8 +148,8 @@ class Records:
     def _waiting_leg(self, ids: np.ndarray) -> np.ndarray:
         """Leg slot that commuters `ids`, waiting on a platform, wait for: their first leg not alighted
         from (legs are alighted from in order)."""
-        slot = self.leg_offset[ids].copy()
-        last = self.leg_offset[ids + 1] - 1
+        slot = self.leg_base[ids].copy()
+        last = slot + self.leg_count[ids] - 1
         # the walk along each commuter's slots, for all of them at once: step past every leg alighted from
         while True:
             done = (slot < last) & ~np.isnan(self.leg_t_alight[slot])
@@ -95,3 +163,11 @@ class Records:
                     self.fac_t_start, self.fac_t_end, self.t_arrive, self.call_t_arr, self.call_t_dep):
             arr[arr >= t_end] = np.nan
         self.leg_train[np.isnan(self.leg_t_board)] = -1
+
+
+
+_LEG_FIELDS = {"leg_train": -1, "leg_t_platform": np.nan, "leg_t_board": np.nan, "leg_t_alight": np.nan,
+               "leg_ride_s": 0.0, "leg_t_denied": np.nan, "leg_ride_denied_s": 0.0}
+"""The per-leg-slot buffers and their value before anything happens in a slot."""
+_FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan, "slot_facility": -1,
+               "service_s": np.nan}

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from ..plan import STEP_FACILITY, STEP_RIDE, Plan
+from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
+from .itinerary import DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .records import Records
 from .trains import TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
@@ -21,9 +22,10 @@ FEED_CHUNK_S = 600.0
 
 
 class ReferenceEngine:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, way: OnTheWay | None = None) -> None:
         self.plan = plan
         self.rec = Records.allocate(plan)
+        self.it = Itineraries(plan, self.rec, way)
         self.env = simpy.Environment()
         self.servers = [simpy.Resource(self.env, capacity=int(c)) for c in plan.fac_servers]
         self.arriving: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(plan.n_facilities)]
@@ -47,42 +49,71 @@ class ReferenceEngine:
             turn.succeed()
 
     def commuter(self, i: int):
-        p, env, rec = self.plan, self.env, self.rec
+        p, env, rec, it = self.plan, self.env, self.rec, self.it
         yield env.timeout(p.t_depart[i] - env.now)
-        first, last = int(p.template_start[p.template[i]]), int(p.template_start[p.template[i] + 1])
-        for s in range(first, last):
-            walk = p.step_walk[s] * p.walk_factor[i]
+        while True:
+            it.ptr[i] += 1
+            s = int(it.ptr[i])
+            walk = it.walk[s] * p.walk_factor[i]
             if walk > 0:
                 yield env.timeout(walk)
-            kind = p.step_kind[s]
+            kind = it.kind[s]
             if kind == STEP_FACILITY:
-                f = int(p.step_target[s])
-                slot = p.fac_offset[i] + p.step_ordinal[s]
+                f = int(it.target[s])
+                slot = it.fac_slot(i, s)
                 rec.fac_t_join[slot] = env.now
                 yield self.join_facility(f, i)
                 with self.servers[f].request() as req:
                     yield req
                     rec.fac_t_start[slot] = env.now
-                    yield env.timeout(p.service_s[slot])
+                    yield env.timeout(rec.service_s[slot])
                     rec.fac_t_end[slot] = env.now
             elif kind == STEP_RIDE:
-                slot = p.leg_offset[i] + p.step_ordinal[s]
-                rec.leg_t_platform[slot] = env.now
-                platform = int(p.step_target[s])
-                while True:  # again from where a train cut short put the commuter off
-                    board = env.event()
-                    self.waiting[platform].append((env.now, i, int(p.step_alight[s]), board))
-                    k, alight = yield board
-                    rec.leg_train[slot] = k
-                    rec.leg_t_board[slot] = env.now
-                    put_off_at = yield alight
-                    if put_off_at is None:
-                        break
-                    rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
-                    platform = put_off_at
-                rec.leg_t_alight[slot] = env.now
-            else:
+                yield from self.ride(i, s)
+            elif kind == STEP_END:
                 rec.t_arrive[i] = env.now
+                return
+            else:
+                rec.t_left[i] = env.now
+                rec.left_station[i] = it.target[s]
+                return
+
+    def ride(self, i: int, s: int):
+        """Commuter i waits for and rides the leg of step s, or takes another way on the way (their
+        pointer then rests before its first step)."""
+        env, rec, it = self.env, self.rec, self.it
+        slot = it.leg_slot(i, s)
+        rec.leg_t_platform[slot] = np.fmin(rec.leg_t_platform[slot], env.now)
+        platform = int(it.target[s])
+        if it.is_stranded(platform, int(it.alight[s]))[0] and self.take(STRANDED, i, platform, env.now):
+            return
+        while True:  # again from where a train cut short put the commuter off
+            board = env.event()
+            self.waiting[platform].append((env.now, i, int(it.alight[s]), board))
+            got = yield board
+            if got is None:  # another way: the pointer already rests before it
+                return
+            k, alight = got
+            rec.leg_train[slot] = k
+            rec.leg_t_board[slot] = env.now
+            put_off_at = yield alight
+            if put_off_at is None:
+                break
+            rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
+            platform = put_off_at
+            if it.active:
+                reason = STRANDED if it.is_stranded(platform, int(it.alight[s]))[0] else PUT_OFF
+                if self.take(reason, i, platform, env.now):
+                    return
+        rec.leg_t_alight[slot] = env.now
+
+    def take(self, reason: str, i: int, platform: int, t: float) -> bool:
+        """Commuter i, on `platform` (not in its queue), chooses at t; True when they take another
+        way (their pointer then rests before its first step)."""
+        choice = self.it.choose(reason, np.asarray([i]), np.asarray([platform]), np.asarray([t]))[0]
+        if not choice.keep:
+            self.it.switch(i, choice)
+        return not choice.keep
 
     def feeder(self):
         """Start commuter processes in chunks of departure time (keeps few processes alive)."""
@@ -125,8 +156,10 @@ class ReferenceEngine:
         pos = int(tr.call_seq[call])
         stop_pos = p.stop_pos[tr.pattern[k]]
         room = int(tr.capacity[k]) - len(self.onboard[k])
-        waiting = sorted(self.waiting[tr.call_platform[call]], key=lambda x: (x[0], x[1]))
+        platform = int(tr.call_platform[call])
+        waiting = sorted(self.waiting[platform], key=lambda x: (x[0], x[1]))
         last = int(tr.call_serves_to[call])
+        rechoose = self.it.active and self.it.spec is not None and self.it.spec.after_denial
         stay, boarded = [], 0
         for item in waiting:
             t_plat, cid, alight, ev = item
@@ -140,15 +173,34 @@ class ReferenceEngine:
                     ev.succeed((k, leave))
                     continue
                 rec.deny(cid, call)
+                if rechoose and self.take(DENIED, cid, platform, max(t_plat, t)):
+                    ev.succeed(None)
+                    continue
             stay.append(item)
-        self.waiting[tr.call_platform[call]] = stay
+        self.waiting[platform] = stay
         rec.call_boarded[call] += boarded
         rec.call_load[call] = len(self.onboard[k])
         return boarded
 
+    def on_depart(self, k: int, call: int, t: float) -> None:
+        """Riders for whom this call was the last train re-choose now."""
+        keys = self.it.departed(call)
+        if not len(keys) or self.it.board is None:
+            return
+        platform = int(self.plan.trains.call_platform[call])
+        stations = set((self.it.board.keys[keys] % self.it.board.n_stations).tolist())
+        stay = []
+        for item in sorted(self.waiting[platform], key=lambda x: (x[0], x[1])):
+            t_plat, cid, alight, ev = item
+            if alight in stations and self.take(STRANDED, cid, platform, max(t_plat, t)):
+                ev.succeed(None)
+                continue
+            stay.append(item)
+        self.waiting[platform] = stay
+
     def run(self, progress: Callable[[float], None] | None = None) -> Records:
         p = self.plan
-        start_trains(self.env, p, self.on_arrive, self.on_board, self.rec)
+        start_trains(self.env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
         self.env.process(self.feeder())
         if progress is not None:
             self.env.process(progress_ticker(self.env, progress))
@@ -160,8 +212,10 @@ class ReferenceEngine:
             if enabled:
                 gc.enable()
         self.rec.truncate(p.t_end)
+        self.rec.compact()
         return self.rec
 
 
-def run_reference(plan: Plan, progress: Callable[[float], None] | None = None) -> Records:
-    return ReferenceEngine(plan).run(progress)
+def run_reference(plan: Plan, progress: Callable[[float], None] | None = None,
+                  way: OnTheWay | None = None) -> Records:
+    return ReferenceEngine(plan, way).run(progress)

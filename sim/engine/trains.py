@@ -10,7 +10,7 @@ Event order within an instant: arrivals at URGENT priority, so that everyone ali
 instant has left before anyone boards at that instant; departures (boarding) at a priority after
 every commuter event of that instant, so that a commuter who reaches the platform exactly at
 departure time still boards. The engines provide `on_arrive(train, call, t)`, returning the number
-alighted, and `on_board(train, call, t)`, returning the number boarded.
+alighted, `on_board(train, call, t)`, returning the number boarded, and `on_depart(train, call, t)`.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ class At(Event):
 
 OnArrive = Callable[[int, int, float], int]
 OnBoard = Callable[[int, int, float], int]
+OnDepart = Callable[[int, int, float], None]
 
 
 def timetable_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArrive, on_board: OnBoard,
-                    times: TrainTimes):
+                    on_depart: OnDepart, times: TrainTimes):
     """Run train k through its calls exactly on the timetable."""
     trains = plan.trains
     start, end = int(trains.call_start[k]), int(trains.call_start[k + 1])
@@ -64,6 +65,8 @@ def timetable_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArr
             times.boarding(c, env.now)
             on_board(k, c, env.now)
         times.depart(c, env.now)  # at the last call the train leaves service on arrival
+        if c < end - 1:
+            on_depart(k, c, env.now)
 
 
 def flow_dwell_s(plan: Plan, k: int, alighted: int, boarded: int, load: int) -> float:
@@ -82,7 +85,7 @@ def flow_dwell_s(plan: Plan, k: int, alighted: int, boarded: int, load: int) -> 
 
 
 def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArrive, on_board: OnBoard,
-                  times: TrainTimes, tracks: Tracks):
+                  on_depart: OnDepart, times: TrainTimes, tracks: Tracks):
     """Run train k through its calls in dynamic operations (see the module docstring)."""
     trains, ops = plan.trains, plan.ops
     start, end = int(trains.call_start[k]), int(trains.call_start[k + 1])
@@ -127,6 +130,7 @@ def dynamic_train(env: simpy.Environment, plan: Plan, k: int, on_arrive: OnArriv
             yield At(env, t_dep - env.now, DEPARTURE_PRIORITY)
         tracks.depart(c, t_dep)
         times.depart(c, t_dep)
+        on_depart(k, c, t_dep)
 
 
 class TrainTimes:
@@ -246,14 +250,16 @@ def progress_ticker(env: simpy.Environment, progress: Callable[[float], None]):
         yield env.timeout(PROGRESS_EVERY_S)
 
 
-def start_trains(env: simpy.Environment, plan: Plan, on_arrive: OnArrive, on_board: OnBoard, rec) -> None:
+def start_trains(env: simpy.Environment, plan: Plan, on_arrive: OnArrive, on_board: OnBoard, on_depart: OnDepart,
+                 rec) -> None:
     """Start every train process (timetable or dynamic, as the plan says); actual call times go to
-    rec.call_t_arr / rec.call_t_boarding / rec.call_t_dep."""
+    rec.call_t_arr / rec.call_t_boarding / rec.call_t_dep. `on_depart(train, call, t)` follows
+    each departure from a stop (its boarding is over)."""
     times = TrainTimes(rec)
     if plan.ops.dynamic:
         tracks = Tracks(env, plan)
         for k in range(plan.trains.n_trains):
-            env.process(dynamic_train(env, plan, k, on_arrive, on_board, times, tracks))
+            env.process(dynamic_train(env, plan, k, on_arrive, on_board, on_depart, times, tracks))
     else:
         for k in range(plan.trains.n_trains):
-            env.process(timetable_train(env, plan, k, on_arrive, on_board, times))
+            env.process(timetable_train(env, plan, k, on_arrive, on_board, on_depart, times))

@@ -138,7 +138,7 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COUNTS = ("commuters", "arrived", "in_system", "denials", "denied_boardings", "transfers", "visits", "queue_max")
+COUNTS = ("commuters", "arrived", "in_system", "left", "denials", "denied_boardings", "transfers", "visits", "queue_max")
 
 
 def _fmt(key: str, value: float, signed: bool = False) -> str:

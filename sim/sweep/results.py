@@ -23,6 +23,7 @@ KPI_WORDS = {
     "denied_commuters": "commuters left behind by a full train at least once",
     "denied_wait_mean_s": "mean wait from the first time left behind", "fare_mean_cny": "mean fare",
     "commuters": "commuters", "arrived": "commuters arrived", "in_system": "commuters still travelling at the end",
+    "left": "commuters who left the rail network on the way",
     "queue_max": "longest queue", "utilisation_busiest_hour": "busiest-hour utilisation", "visits": "visits",
     "still_queueing": "not served by the end", "transfers": "transfers",
 }

@@ -27,7 +27,7 @@ def test_every_shipped_scenario_runs(results):
     for name, res in results.items():
         everyone = res.summary["warm_up"]["all_commuters"]
         assert everyone["commuters"] == 4000, name
-        assert everyone["arrived"] + everyone["in_system"] == 4000, name
+        assert everyone["arrived"] + everyone["in_system"] + everyone["left"] == 4000, name
         assert res.summary["commuters"] + res.summary["warm_up"]["commuters_excluded"] == 4000, name
         assert res.summary["groups"]["cross_border"]["commuters"] > 0, name
 

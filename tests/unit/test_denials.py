@@ -55,7 +55,8 @@ def closed_line(tmp_path, segments: list[tuple[str, str, str, int]]):
                   run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30)
     net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
     total = sum(n for *_, n in segments)
-    scn = T.scenario(total, ["A"], ["D"], start=segments[0][1], end=segments[-1][2], sim_end="08:30")
+    scn = T.scenario(total, ["A"], ["D"], start=segments[0][1], end=segments[-1][2], sim_end="08:30",
+                     routing={"decisions": {"when_stranded": False, "after_denial": False}})  # everyone waits
     one = scn["demand"]["segments"][0]
     scn["demand"]["segments"] = [{**one, "name": name, "profile": name, "share": n / total} for name, _, _, n in segments]
     scn["demand"]["profiles"] = {name: {"points": [[t0, 1.0], [t1, 1.0]]} for name, t0, t1, _ in segments}

@@ -14,6 +14,9 @@ from sim.api import run
 from sim.errors import UserError
 
 H = 3600.0
+WAIT_ON = {"decisions": {"when_stranded": False, "after_denial": False}}
+"""Nobody chooses again on the way: riders wait where a disruption leaves them (tests/unit/test_on_the_way.py
+covers the choices)."""
 
 
 def closed_line(tmp_path, total: int = 300, closure: dict | None = None, origins=("A",), destinations=("D",)):
@@ -23,7 +26,8 @@ def closed_line(tmp_path, total: int = 300, closure: dict | None = None, origins
     line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
                   run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30)
     net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
-    scn = T.scenario(total, list(origins), list(destinations), start="06:00", end="07:00", sim_end="08:30")
+    scn = T.scenario(total, list(origins), list(destinations), start="06:00", end="07:00", sim_end="08:30",
+                     routing=WAIT_ON)
     scn["disruptions"] = [closure or {"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:00"}]
     return T.write(tmp_path, net, scn)
 
@@ -123,7 +127,7 @@ def test_commuters_starting_during_the_closure_take_another_route(tmp_path):
                run_s={"B>E": 300, "E>D": 300}, dwell_s=30)
     net = T.network([T.station(s, 121.0 + 0.02 * i) for i, s in enumerate("ABCDE")], [ln, m])
     scn = T.scenario(400, ["A"], ["D"], start="06:00", end="07:00", sim_end="09:00",
-                     routing={"logit_scale_per_min": 5.0})
+                     routing={"logit_scale_per_min": 5.0, **WAIT_ON})
     scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "08:00"}]
     res = run(T.write(tmp_path, net, scn))
     trips = res.trips

@@ -1,0 +1,123 @@
+"""The departure board: the trains the engines run, by leg (boarding platform, alighting station).
+
+For each stop call c of a train (but its last) and each station s that riders boarding there may ride
+to (a stop after c's position, up to the call's `call_serves_to`), one *departure*: the call's
+timetabled departure (s) and the train's timetabled arrival at s (NaN where the run ends before s:
+its riders are put off at the end). Departures are grouped by leg key `platform * n_stations + s`
+and, within a key, ordered by departure time (ties: call index).
+
+Decisions on the way read it: how many trains may still carry a commuter waiting for a leg (the
+engines count them down as trains leave), the next train after a time, and whether a later train
+gets a commuter to their station at a lower generalised cost than the one at the platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .timetable import Trains
+
+SPAN_S = float(2**20)
+"""Seconds beyond any clock time of a run: departures of all keys sorted as key * SPAN_S + time."""
+
+
+@dataclass(frozen=True)
+class Departures:
+    n_stations: int
+    keys: np.ndarray  # int64, sorted distinct leg keys with at least one departure
+    start: np.ndarray  # int64, len(keys) + 1: departures of keys[i] are rows start[i] .. start[i+1]-1
+    call: np.ndarray  # int64 per departure: the train call
+    dep: np.ndarray  # float64 per departure: timetabled departure (s)
+    arr: np.ndarray  # float64 per departure: timetabled arrival at the alighting station (s), NaN if put off before
+    key_of: np.ndarray  # int64 per departure: its index in `keys`
+    call_rows: np.ndarray  # int64: departure rows of each call, grouped by call
+    call_row_start: np.ndarray  # int64, n_calls + 1
+    sort_key: np.ndarray  # float64 per departure: key index * SPAN_S + departure, ascending
+
+    def key_index(self, platform: np.ndarray, station: np.ndarray) -> np.ndarray:
+        """Index in `keys` of each (platform, alighting station); -1 where no train carries it."""
+        key = np.asarray(platform, dtype=np.int64) * self.n_stations + np.asarray(station, dtype=np.int64)
+        if not len(self.keys):
+            return np.full(key.shape, -1, dtype=np.int64)
+        i = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return np.where(self.keys[i] == key, i, -1)
+
+    def counts(self) -> np.ndarray:
+        """Number of departures of each key (int64), the engines' countdown of trains to come."""
+        return np.diff(self.start)
+
+    def keys_of_call(self, call: int) -> np.ndarray:
+        """Key indices the train call carries riders for."""
+        return self.key_of[self.call_rows[self.call_row_start[call]: self.call_row_start[call + 1]]]
+
+    def next_after(self, key: np.ndarray, t: np.ndarray, strictly: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Timetabled (departure, arrival) of the first departure of each key at or after t (after
+        t when `strictly`); (inf, inf) where none is left or the key is -1."""
+        key = np.asarray(key, dtype=np.int64)
+        t = np.broadcast_to(np.asarray(t, dtype=float), key.shape)
+        dep = np.full(key.shape, np.inf)
+        arr = np.full(key.shape, np.inf)
+        ok = key >= 0
+        # one search over all keys at once: departures sorted by (key, time) as key * span + time
+        idx = np.searchsorted(self.sort_key, key[ok] * SPAN_S + t[ok], side="right" if strictly else "left")
+        found = idx < self.start[key[ok] + 1]
+        rows = idx[found]
+        d, r = np.full(len(idx), np.inf), np.full(len(idx), np.inf)
+        d[found] = self.dep[rows]
+        r[found] = np.where(np.isnan(self.arr[rows]), np.inf, self.arr[rows])
+        dep[ok], arr[ok] = d, r
+        return dep, arr
+
+    def later_is_better(self, call: int, t: float, keys: np.ndarray, wait_weight: float) -> np.ndarray:
+        """For riders at train call `call` at time t (s) waiting for leg keys `keys` (indices, each
+        carried by the call): whether a later train of the same key gets them to their station at a
+        lower generalised cost (wait_weight * wait + time aboard, timetabled times) than this one."""
+        rows = self.call_rows[self.call_row_start[call]: self.call_row_start[call + 1]]
+        own = dict(zip(self.key_of[rows].tolist(), rows.tolist()))
+        out = np.zeros(len(keys), dtype=bool)
+        for n, k in enumerate(np.asarray(keys).tolist()):
+            r = own[k]
+            if np.isnan(self.arr[r]):
+                continue
+            later = slice(r + 1, int(self.start[k + 1]))
+            cost = wait_weight * (self.dep[later] - t) + (self.arr[later] - self.dep[later])
+            cost = cost[~np.isnan(cost)]
+            out[n] = len(cost) > 0 and float(cost.min()) < self.arr[r] - self.dep[r]
+        return out
+
+
+def build_departures(trains: Trains, stop_pos: np.ndarray, n_stations: int) -> Departures:
+    """The departure board of `trains` (`stop_pos`: [pattern, station] -> stop position, -1)."""
+    calls, stations, arrivals = [], [], []
+    for k in range(trains.n_trains):
+        lo, hi = int(trains.call_start[k]), int(trains.call_start[k + 1])
+        pos = stop_pos[trains.pattern[k]]
+        served = np.flatnonzero(pos >= 0)
+        served = served[np.argsort(pos[served])]
+        served_pos = pos[served]
+        stops = lo + np.flatnonzero(trains.call_stop[lo:hi])
+        arr_at = np.full(n_stations, np.nan)
+        arr_at[trains.call_station[stops]] = trains.call_t_arr[stops]
+        for c in stops[:-1].tolist():
+            seq, last = int(trains.call_seq[c]), int(trains.call_serves_to[c])
+            s = served[(served_pos > seq) & (served_pos <= last)]
+            calls.append(np.full(len(s), c, dtype=np.int64))
+            stations.append(s.astype(np.int64))
+            arrivals.append(arr_at[s])
+    call = np.concatenate(calls) if calls else np.zeros(0, dtype=np.int64)
+    station = np.concatenate(stations) if stations else np.zeros(0, dtype=np.int64)
+    arr = np.concatenate(arrivals) if arrivals else np.zeros(0)
+    dep = trains.call_t_dep[call]
+    key = trains.call_platform[call].astype(np.int64) * n_stations + station
+    order = np.lexsort((call, dep, key))
+    call, dep, arr, key = call[order], dep[order], arr[order], key[order]
+    keys, first = np.unique(key, return_index=True)
+    start = np.append(first, len(key)).astype(np.int64)
+    key_of = np.repeat(np.arange(len(keys), dtype=np.int64), np.diff(start))
+    by_call = np.argsort(call, kind="stable")
+    n_calls = len(trains.call_station)
+    call_row_start = np.concatenate([[0], np.cumsum(np.bincount(call, minlength=n_calls))]).astype(np.int64)
+    return Departures(n_stations, keys, start, call, dep, arr, key_of, by_call.astype(np.int64), call_row_start,
+                      key_of * SPAN_S + dep)

@@ -1,0 +1,174 @@
+"""Itineraries during a run, shared by both engines: the steps every commuter follows, which a choice
+on the way replaces from where the commuter stands, and the countdown of trains still to come for
+each leg (sim.departures) that tells who is stranded.
+
+A commuter's step pointer indexes growing step arrays: the plan's templates first, then every
+continuation a choice appended (its own copy, with the commuter's leg and facility numbers). The
+engines call `stranded` and `denied` at their decision points and `switch` with what the hook chose;
+nothing else here knows what a decision is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import rng as rngmod
+from ..departures import Departures
+from ..network import Network
+from ..plan import STEP_FACILITY, STEP_RIDE, Plan
+from ..replan import DENIED, PUT_OFF, STRANDED, Choice, Replanner
+from ..schema import DecisionsSpec
+from .records import Records
+
+_STEP_FIELDS = ("kind", "target", "alight", "walk", "ordinal", "leg", "facs_before")
+
+
+@dataclass(frozen=True)
+class OnTheWay:
+    """What decisions on the way need: the network, the decision hook, the departure board of the
+    plan's trains and the switches."""
+
+    network: Network
+    hook: Replanner
+    departures: Departures
+    decisions: DecisionsSpec
+
+
+class Itineraries:
+    def __init__(self, plan: Plan, rec: Records, way: OnTheWay | None = None) -> None:
+        network = way.network if way is not None else None
+        hook = way.hook if way is not None else None
+        departures = way.departures if way is not None else None
+        decisions = way.decisions if way is not None else None
+        self.plan, self.rec, self.hook, self.board, self.spec = plan, rec, hook, departures, decisions
+        self.kind, self.target, self.alight = plan.step_kind, plan.step_target, plan.step_alight
+        self.walk, self.ordinal = plan.step_walk, plan.step_ordinal
+        self.leg, self.facs_before = plan.step_leg, plan.step_facs_before
+        self.n_steps = len(self.kind)
+        """Steps in use; the arrays have room beyond (they grow by doubling)."""
+        self.ptr = plan.template_start[plan.template] - 1
+        self.active = hook is not None and departures is not None and decisions is not None
+        self.remaining = departures.counts().copy() if departures is not None else np.zeros(0, dtype=np.int64)
+        """Per leg key of the board: train calls still to leave that carry riders for it."""
+        self.platform_station = (np.asarray([p.station for p in network.platforms], dtype=np.int64)
+                                 if network is not None else np.zeros(0, dtype=np.int64))
+        self._fac_service = [f.service for f in network.facilities] if network is not None else []
+
+    # -- where commuters are -----------------------------------------------------------------------
+
+    def leg_slot(self, c: np.ndarray | int, ptr: np.ndarray | int) -> np.ndarray:
+        return self.rec.leg_base[c] + self.ordinal[ptr]
+
+    def fac_slot(self, c: np.ndarray | int, ptr: np.ndarray | int) -> np.ndarray:
+        return self.rec.fac_base[c] + self.ordinal[ptr]
+
+    def key_of(self, platform: np.ndarray | int, alight: np.ndarray | int) -> np.ndarray:
+        """Leg key of the departure board for riders waiting on `platform` for `alight`."""
+        assert self.board is not None
+        return self.board.key_index(np.atleast_1d(platform), np.atleast_1d(alight))
+
+    def is_stranded(self, platform: np.ndarray | int, alight: np.ndarray | int) -> np.ndarray:
+        """Whether no train still to come carries riders on `platform` to `alight` (bool array);
+        all False when decisions on the way are off."""
+        platform, alight = np.atleast_1d(platform), np.atleast_1d(alight)
+        if not (self.active and self.spec is not None and self.spec.when_stranded):
+            return np.zeros(len(platform), dtype=bool)
+        key = self.key_of(platform, alight)
+        return (key < 0) | (self.remaining[np.maximum(key, 0)] == 0)
+
+    def departed(self, call: int) -> np.ndarray:
+        """A train call has left: count it off; the keys (indices) whose last train it was."""
+        if not self.active:
+            return np.zeros(0, dtype=np.int64)
+        assert self.board is not None
+        keys = self.board.keys_of_call(call)
+        self.remaining[keys] -= 1
+        return keys[self.remaining[keys] == 0]
+
+    def planned_legs(self, ptr: int) -> tuple[int, ...]:
+        """Leg options of the RIDE steps from `ptr` to the end of the itinerary."""
+        out = []
+        while True:
+            k = self.kind[ptr]
+            if k == STEP_RIDE:
+                out.append(int(self.leg[ptr]))
+            elif k != STEP_FACILITY:
+                return tuple(out)
+            ptr += 1
+
+    # -- choices -----------------------------------------------------------------------------------
+
+    def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> list[Choice]:
+        """Ask the hook for the choice of commuters `c` waiting for their current leg on `platform`
+        at times t (s); commuters at their last choice only re-choose when stranded, and then leave."""
+        assert self.hook is not None and self.spec is not None
+        rec = self.rec
+        n = rec.rechoices[c]
+        planned = [self.planned_legs(int(p)) for p in self.ptr[c].tolist()]
+        out = self.hook.decide(reason, c, self.platform_station[platform], platform, t, planned, n)
+        last = n >= self.spec.max_rechoices
+        for i in np.flatnonzero(last).tolist():
+            out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]])) if reason == STRANDED else \
+                Choice(True, option="wait")
+        rec.rechoices[c] += 1
+        return out
+
+    def switch(self, c: int, choice: Choice) -> None:
+        """Commuter c, waiting for their current leg, follows `choice` instead (not `keep`): their
+        steps from here are the choice's, numbered on from the current leg and facility visit, with
+        service times of their own; the pointer is left just before the first."""
+        rec, ptr = self.rec, int(self.ptr[c])
+        leg0, fac0 = int(self.ordinal[ptr]), int(self.facs_before[ptr])
+        steps = choice.steps
+        kinds = np.asarray([s[0] for s in steps], dtype=np.int8)
+        is_ride, is_fac = kinds == STEP_RIDE, kinds == STEP_FACILITY
+        ordinal = np.where(is_ride, leg0 + np.cumsum(is_ride) - 1, np.where(is_fac, fac0 + np.cumsum(is_fac) - 1, 0))
+        facs_before = fac0 + np.cumsum(is_fac) - is_fac
+        n_legs = leg0 + int(is_ride.sum()) if choice.legs else int(rec.leg_count[c])
+        rec.relocate(c, max(n_legs, int(rec.leg_count[c])), fac0 + int(is_fac.sum()))
+        if choice.legs:
+            rec.leg_count[c] = n_legs
+            prefix = self._route_legs(c)[:leg0]
+            rec.route_legs[c] = prefix + choice.legs
+            rec.rerouted_on_way[c] = True
+        rec.fac_count[c] = fac0 + int(is_fac.sum())
+        facs = [int(s[1]) for s in steps if s[0] == STEP_FACILITY]
+        if facs:
+            assert self.hook is not None
+            g = rngmod.keyed_stream(self.hook.key, c, int(rec.rechoices[c]))
+            slots = rec.fac_base[c] + fac0 + np.arange(len(facs))
+            rec.slot_facility[slots] = facs
+            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in facs]
+        start = self.n_steps
+        self._append(kinds, steps, ordinal, facs_before)
+        self.ptr[c] = start - 1
+
+    def _route_legs(self, c: int) -> tuple[int, ...]:
+        """The legs of commuter c's route as it stands."""
+        if c in self.rec.route_legs:
+            return self.rec.route_legs[c]
+        p = self.plan
+        lo, hi = int(p.template_start[p.template[c]]), int(p.template_start[p.template[c] + 1])
+        return tuple(int(k) for k in p.step_leg[lo:hi] if k >= 0)
+
+    def _append(self, kinds: np.ndarray, steps: tuple, ordinal: np.ndarray, facs_before: np.ndarray) -> None:
+        new = {"kind": kinds, "target": np.asarray([s[1] for s in steps], dtype=np.int32),
+               "alight": np.asarray([s[2] for s in steps], dtype=np.int32),
+               "walk": np.asarray([s[3] for s in steps], dtype=float), "ordinal": ordinal.astype(np.int32),
+               "leg": np.asarray([s[4] for s in steps], dtype=np.int32), "facs_before": facs_before.astype(np.int32)}
+        lo, hi = self.n_steps, self.n_steps + len(kinds)
+        if hi > len(self.kind):  # grow by doubling: appending one continuation at a time stays linear
+            room = max(hi, 2 * len(self.kind))
+            for name in _STEP_FIELDS:
+                arr = getattr(self, name)
+                grown = np.zeros(room, dtype=arr.dtype)
+                grown[: self.n_steps] = arr[: self.n_steps]
+                setattr(self, name, grown)
+        for name, values in new.items():
+            getattr(self, name)[lo:hi] = values
+        self.n_steps = hi
+
+
+__all__ = ["DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]

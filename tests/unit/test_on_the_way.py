@@ -1,0 +1,153 @@
+"""Choices on the way, against hand computation: a commuter whose planned line has run its last train
+re-chooses to the next train of another line, or leaves the network where they stand when none is
+left; after a full train leaves them behind, the share who switch to a parallel line is the logit
+probability of the two costs; riders put off a train cut short by a closure wait or leave with the
+logit probability; both engines give the same tables; nobody is lost."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import toynet as T
+from sim.api import run
+
+H = 3600.0
+THETA = 0.3 / 60.0  # the default logit scale, per second
+
+
+def parallel_lines(tmp_path, l_last: str, m_last: str, total: int, start: str, end: str, routing: dict | None = None,
+                   l_first: str = "06:00", m_first: str = "06:05", l_capacity: int = 1000, entry_s: float = 0.0):
+    """Lines L: A - C (6 km, 300 s) every 10 min from `l_first` to `l_last`, and M: A - C (6 km, 300 s)
+    every 10 min from `m_first` to `m_last`, on platforms 60 s apart (the operator's change walk); no
+    gates; `entry_s` from the street to the platforms. Commuters A -> C start in [start, end)."""
+    ln = T.line("L", [("A", 0.0), ("C", 6.0)], {"forward": T.headway(l_first, l_last, 600)}, run_s={"A>C": 300},
+                capacity=l_capacity)
+    m = T.line("M", [("A", 0.0), ("C", 6.0)], {"forward": T.headway(m_first, m_last, 600)}, run_s={"A>C": 300},
+               capacity=100000)
+    ops = [T.operator(entry=[{"walk_s": entry_s}] if entry_s else [])]
+    net = T.network([T.station("A", 121.0), T.station("C", 121.06)], [ln, m], operators=ops)
+    scn = T.scenario(total, ["A"], ["C"], start=start, end=end, sim_end="09:00", routing=routing)
+    return T.write(tmp_path, net, scn)
+
+
+def departures(trains: pd.DataFrame, line: str, station: str) -> np.ndarray:
+    at = trains[(trains["line"].astype(str) == line) & (trains["station"].astype(str) == station)]
+    return np.sort(at["t_depart"].to_numpy())
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_missed_last_train_rechooses_the_next_train_of_another_line(tmp_path, engine):
+    # L's last train leaves A at 06:40; commuters who chose it on leaving home (4 min from the platform) and reach
+    # its platform later take M (no outside option): the first M train leaving at or after their time plus the
+    # 60 s change walk; they reach C 300 s after it leaves
+    res = run(parallel_lines(tmp_path, "06:40", "08:00", 600, "06:10", "06:50", {"outside_option": None},
+                             entry_s=240.0), engine=engine)
+    trips, legs = res.trips.set_index("commuter_id"), res.legs.set_index("commuter_id")
+    assert (trips["status"] == "arrived").all()
+    late = trips[trips["rechoices"] > 0]
+    assert len(late) > 20 and late["rerouted_on_way"].all() and (late["route"].astype(str) == "M").all()
+    t_platform = legs.loc[late.index, "t_platform"].to_numpy()
+    assert (t_platform > 6 * H + 40 * 60).all()
+    m_dep = departures(res.trains, "M", "A")
+    expect_board = m_dep[np.searchsorted(m_dep, t_platform + 60.0)]
+    assert np.array_equal(legs.loc[late.index, "t_board"].to_numpy(), expect_board)
+    assert np.array_equal(late["t_arrive"].to_numpy(), expect_board + 300.0)
+    assert np.allclose(late["wait_s"], expect_board - t_platform)   # the walk to M's platform counts as waiting
+    # everyone else who planned L boarded it by 06:30
+    on_l = legs[legs["line"].astype(str) == "L"]
+    assert (on_l["t_board"] <= 6 * H + 40 * 60).all()
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_nothing_left_to_carry_them_they_leave_where_they_stand(tmp_path, engine):
+    # L's last train leaves A at 06:30 and M's at 06:35: after that nothing carries anyone; they leave at A at the
+    # time they reach the platform (no gates) or, waiting there, when the last train has gone
+    res = run(parallel_lines(tmp_path, "06:30", "06:35", 300, "06:20", "06:50"), engine=engine)
+    trips, legs = res.trips.set_index("commuter_id"), res.legs.set_index("commuter_id")
+    assert set(trips["status"].astype(str)) == {"arrived", "left"}
+    left = trips[trips["status"] == "left"]
+    assert (left["left_station"].astype(str) == "A").all() and left["t_arrive"].isna().all()
+    t_platform = legs.loc[left.index, "t_platform"].to_numpy()
+    # an L rider reaching A between 06:30 and 06:35 may take M's last train (cheaper than a taxi); from 06:34
+    # (06:35 less the walk) nothing can carry anyone
+    assert (t_platform > 6.5 * H).all()
+    assert np.array_equal(left["t_left"].to_numpy(), t_platform)
+    assert (left["fare_cny"] == 0).all()
+    after_last = trips[legs.loc[trips.index, "t_platform"].to_numpy() > 6.5 * H + 300]
+    assert (after_last["status"] == "left").all()
+    assert res.summary["on_the_way"]["left"] == len(left) == res.summary["left"]
+    assert res.summary["on_the_way"]["left_at"] == {"A": len(left)}
+
+
+def test_engines_agree_with_choices_on_the_way(tmp_path):
+    scn = parallel_lines(tmp_path, "06:30", "06:45", 600, "06:00", "06:50", l_capacity=8)
+    a, b = run(scn, engine="bulk"), run(scn, engine="reference")
+    for name in ("trips", "legs", "trains", "facilities", "fares"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    assert (a.trips["rechoices"] > 0).sum() > 50
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_share_switching_after_a_denial_is_the_logit_probability(tmp_path, engine):
+    # 2,000 commuters reach A 05:40-06:00; L's 06:00 train takes 10 of those who chose L, the others are left
+    # behind at 06:00. Each then weighs (no outside option):
+    #   wait for L's 06:10 train: 2 x 600 s waiting + 300 s aboard
+    #   change to M's 06:05 train: 2 x 60 s walking + 300 s penalty for boarding on another platform
+    #                              + 2 x (06:05 - 06:01) waiting + 300 s aboard
+    # (same fare both ways), so the share changing to M is 1 / (1 + exp(-theta x (1500 - 1200)))
+    res = run(parallel_lines(tmp_path, "08:00", "08:00", 2000, "05:40", "06:00", {"outside_option": None},
+                             l_capacity=10), engine=engine)
+    trips, legs = res.trips.set_index("commuter_id"), res.legs.set_index("commuter_id")
+    assert (trips["status"] == "arrived").all()
+    denied = trips[trips["denied_boardings"] > 0]
+    switched = legs.loc[denied.index]
+    switched = switched[(switched["line"].astype(str) == "M") & (switched["t_board"] == 6 * H + 300)]
+    p = 1.0 / (1.0 + math.exp(-THETA * (1500.0 - 1200.0)))
+    n = len(denied)
+    assert n > 500
+    share = len(switched) / n
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n), (share, p, n)
+    assert (trips.loc[switched.index, "rerouted_on_way"]).all()
+
+
+def haversine_km(lon_a: float, lon_b: float, lat: float = 31.0) -> float:
+    a = math.cos(math.radians(lat)) ** 2 * math.sin(math.radians(lon_b - lon_a) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_put_off_by_a_closure_they_wait_or_leave_with_the_logit_probability(tmp_path, engine):
+    # line L: A - B - C - D (120 s between stations, 30 s stops, room for all), every 5 min from 06:00; C - D closed
+    # 06:30-07:00: the 06:25 train from A is cut at C, where its riders are put off at 06:29:30. Each then weighs
+    #   waiting for the 06:55 train from A (leaves C 07:00): 2 x 1,830 s + 120 s aboard + 3 CNY / 40 CNY/h
+    #   a taxi from C: 2 x wait_s + km x detour / speed + (base fare) / 40 CNY/h, km C - D straight
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
+                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    taxi = {"wait_s": 600.0, "speed_kmh": 20.0, "detour_factor": 1.4, "fare_base_cny": 30.0, "base_km": 3.0,
+            "fare_per_km_cny": 2.7}
+    scn = T.scenario(4000, ["A"], ["D"], start="06:00", end="06:40", sim_end="08:30", routing={"outside_option": taxi})
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:00"}]
+    res = run(T.write(tmp_path, net, scn), engine=engine)
+    trips = res.trips.set_index("commuter_id")
+    put_off = trips[trips["disruption"].astype(str) == "put_off"]
+    n = len(put_off)
+    assert n > 200
+    km = haversine_km(121.04, 121.06) * 1.4
+    wait = 2 * 1830.0 + 120.0 + 3.0 / 40.0 * 3600.0
+    leave = 2 * 600.0 + km / 20.0 * 3600.0 + (30.0 + max(0.0, km - 3.0) * 2.7) / 40.0 * 3600.0
+    p_leave = 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+    left = put_off[put_off["status"] == "left"]
+    assert abs(len(left) / n - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / n), (len(left) / n, p_leave)
+    assert (left["left_station"].astype(str) == "C").all() and (left["t_left"] == 6 * H + 29 * 60 + 30).all()
+    stayed = put_off[put_off["status"] == "arrived"]
+    assert (stayed["t_arrive"] == 7 * H + 120).all()
+    # nobody is lost: every commuter arrived or left
+    assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 4000
+    d = res.summary["disruptions"]
+    assert d["left"] == len(left) and d["stranded"] == 0
