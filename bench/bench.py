@@ -31,8 +31,13 @@ DEFAULT_CASES = ["baseline:100000+ref", "baseline:1000000", "switches:1000000", 
 QUICK_CASES = ["baseline:20000+ref", "switches:20000+ref", "grid:20000"]
 
 
+NO_CHOICES = {"routing.decisions.when_stranded": False, "routing.decisions.after_denial": False,
+              "routing.decisions.fastest_train": False}
+"""The `nochoice` case: the baseline with every choice on the way off (everyone follows their plan)."""
+
+
 def scenario_path(kind: str, total: int, workdir: Path) -> Path:
-    if kind in ("baseline", "timetable"):
+    if kind in ("baseline", "timetable", "nochoice"):
         return ROOT / "scenarios" / "baseline.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
@@ -40,7 +45,7 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, timetable, switches, grid or gridcrowd)")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, switches, grid or gridcrowd)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:
@@ -51,7 +56,8 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    overrides = {"demand.total": total, **({"operations.mode": "timetable"} if kind == "timetable" else {})}
+    overrides = {"demand.total": total, **({"operations.mode": "timetable"} if kind == "timetable" else {}),
+                 **(NO_CHOICES if kind == "nochoice" else {})}
     scn = load_scenario(scenario_path(kind, total, out)).with_overrides(overrides)
     timings["load"] = time.perf_counter() - t0
     result = api.run(scn, engine=engine)
@@ -104,7 +110,7 @@ def describe(r: dict) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, timetable (the baseline in timetable "
+    p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, nochoice (the baseline with no choice on the way), timetable (the baseline in timetable "
                                               "operations), switches (every integration "
                                               "switch at work, bench/all_switches.yaml) or grid")
     p.add_argument("--quick", action="store_true")

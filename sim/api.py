@@ -210,7 +210,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     warnings = (facility_load_warnings(plan, scenario.network) + planned.warnings
                 + track_warnings(scenario.network, trains, ops, planned.lines)
                 + before_first_train_warnings(plan, scenario.network, legs)
-                + after_last_train_warnings(plan, scenario.network, legs))
+                + after_last_train_warnings(plan, scenario.network, legs, m.routing.decisions.when_stranded))
     for w in warnings:
         log.warning("%s", w)
     way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication)
@@ -224,7 +224,7 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
     is switched off."""
     spec = scenario.model.routing
     d = spec.decisions
-    if not (d.when_stranded or d.after_denial):
+    if not (d.when_stranded or d.after_denial or (d.fastest_train and spec.information == "real_time")):
         return None
     board = build_departures(plan.trains, plan.stop_pos, plan.n_stations)
     hook = Replanner(scenario.network, legs, access, search, board, StepCompiler(scenario.network, legs, access), spec,

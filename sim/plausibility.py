@@ -215,7 +215,7 @@ def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) 
     return out
 
 
-def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
+def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork, rechoose: bool = False) -> list[str]:
     """Commuters with a leg of their route on which no train leaves between the time they could
     reach its platform at the earliest (start plus the walks before it) and the end of the
     simulation (e.g. no service towards the morning's counter-peak): they never arrive and count as
@@ -238,7 +238,9 @@ def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork) ->
     busiest = np.argsort(-count, kind="stable")[:5]
     top = ", ".join(f"{network.stations[int(dest[b])].id} {int(count[b]):,}" for b in busiest)
     return [f"{int(stuck.sum()):,} commuters have a leg of their route with no train between their start and the "
-            f"end of the simulation ({format_time(plan.t_end)}): they never arrive (destinations: {top})"]
+            f"end of the simulation ({format_time(plan.t_end)}): "
+            + ("they choose again on the way, or leave the network" if rechoose else "they never arrive")
+            + f" (destinations: {top})"]
 
 
 def track_warnings(network: Network, trains: Trains, ops: Operations, planned: frozenset[int]) -> list[str]:

@@ -52,6 +52,69 @@ class Choice:
 KEEP = Choice(True, option="wait")
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Rail options as rows: what of their cost does not depend on the time."""
+
+    keys: np.ndarray  # int64 [row, leg]: departure-board key index of each leg, -1 past the last
+    walk_before: np.ndarray  # float64 [row, leg]: walk (s, with mean service) before each leg
+    walk_after: np.ndarray  # float64: out of the last station and on to the destination (s)
+    boardings: np.ndarray  # float64: boardings after the first, and one for a first on another platform
+    fare: np.ndarray  # float64: CNY
+    same_platform: np.ndarray  # bool: the first leg leaves from the platform where the commuter stands
+
+
+class _RowBook:
+    """Every rail option row priced so far, in one set of growing arrays (grown by doubling), so
+    that the rows of a decision are one fancy index away."""
+
+    def __init__(self, width: int) -> None:
+        self.n = 0
+        self.rows = _Rows(np.full((64, width), -1, dtype=np.int64), np.zeros((64, width)), np.zeros(64), np.zeros(64),
+                          np.zeros(64), np.zeros(64, dtype=bool))
+
+    def add(self, rows: _Rows) -> int:
+        """Keep `rows`; the index of the first."""
+        lo, hi = self.n, self.n + len(rows.fare)
+        width = max(self.rows.keys.shape[1], rows.keys.shape[1])
+        size = max(len(self.rows.fare), 1)
+        while size < hi:
+            size *= 2
+        if size > len(self.rows.fare) or width > self.rows.keys.shape[1]:
+            old = self.rows
+            keys = np.full((size, width), -1, dtype=np.int64)
+            walk = np.zeros((size, width))
+            keys[: lo, : old.keys.shape[1]] = old.keys[:lo]
+            walk[: lo, : old.keys.shape[1]] = old.walk_before[:lo]
+            grown = [np.zeros(size, dtype=getattr(old, f).dtype) for f in ("walk_after", "boardings", "fare", "same_platform")]
+            for g, f in zip(grown, ("walk_after", "boardings", "fare", "same_platform")):
+                g[:lo] = getattr(old, f)[:lo]
+            self.rows = _Rows(keys, walk, *grown)
+        r = self.rows
+        r.keys[lo:hi, : rows.keys.shape[1]] = rows.keys
+        r.walk_before[lo:hi, : rows.keys.shape[1]] = rows.walk_before
+        for f in ("walk_after", "boardings", "fare", "same_platform"):
+            getattr(r, f)[lo:hi] = getattr(rows, f)
+        self.n = hi
+        return lo
+
+    def take(self, idx: np.ndarray) -> _Rows:
+        r = self.rows
+        return _Rows(r.keys[idx], r.walk_before[idx], r.walk_after[idx], r.boardings[idx], r.fare[idx],
+                     r.same_platform[idx])
+
+
+@dataclass(frozen=True)
+class _Situation:
+    """The options of commuters in one place for one destination, medium and plan (None: leaving)."""
+
+    options: list
+    first_row: int
+    """Index of the first of its rail options' rows in the decision maker's _RowBook."""
+    outside: float
+    """Generalised cost (s) of leaving by the outside option (inf without one)."""
+
+
 class Replanner:
     """The decision hook: a pure function of (commuter, place, time, reason, decision number)
     given the network, its departure board and the routing parameters."""
@@ -68,34 +131,79 @@ class Replanner:
         self.km = network.station_km_matrix()
         self._candidates: dict[tuple[int, int, int], list[tuple[int, ...]]] = {}
         self._steps: dict[tuple | int, tuple[Step, ...]] = {}
+        self._fares_of: dict[tuple[tuple[int, ...], int], float] = {}
+        self._keys: dict[int, int] = {}
+        self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
+        self._situations: dict[tuple, _Situation] = {}
+        self._book = _RowBook(spec.max_transfers + 1)
+        self._walks_of: dict[tuple, list[float]] = {}
 
     def uniform(self, commuters: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The uniform number of each commuter's n-th decision."""
         return rngmod.keyed_uniforms(self.key, commuters, n)
 
     def decide(self, reason: str, commuters: np.ndarray, station: np.ndarray, platform: np.ndarray,
-               t: np.ndarray, planned: list[tuple[int, ...]], n: np.ndarray) -> list[Choice]:
-        """A choice per commuter standing on `platform` of `station` at time t (s), whose planned
-        legs from here are `planned` (the leg waited for first), deciding for the n-th time."""
+               t: np.ndarray, planned_id: np.ndarray, planned: list[tuple[int, ...]],
+               n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The choice of each commuter standing on `platform` of `station` at time t (s), whose
+        planned legs from here are planned[planned_id] (the leg waited for first), deciding for the
+        n-th time: (keep: bool per commuter, the Choice per commuter as an object array; None where
+        kept)."""
         u = self.uniform(commuters, n)
-        out: list[Choice] = []
-        memo: dict[tuple, tuple[list[tuple[int, ...]], np.ndarray]] = {}
-        for i, c in enumerate(commuters.tolist()):
-            key = (int(station[i]), int(platform[i]), int(self.destination[c]), int(self.payment[c]),
-                   planned[i], float(t[i]))
-            if key not in memo:
-                memo[key] = self._options(reason, *key)
-            options, cost = memo[key]
-            pick = _logit_pick(cost, float(u[i]), self.theta)
-            out.append(self._choice(options[pick], planned[i], key))
-        return out
+        # commuters in the same place, at the same time, for the same destination, medium and plan share
+        # their options and costs; only the draw is their own
+        dest, medium = self.destination[commuters], self.payment[commuters]
+        n_st, n_media = len(self.net.stations), len(self.access.media)
+        first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
+        band = self.legs.band_of(t[first]).tolist()
+        situations = [self._situation(reason != STRANDED, st, pl, d, m, planned[pid], b) for st, pl, d, m, pid, b in
+                      zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(),
+                          medium[first].tolist(), planned_id[first].tolist(), band)]
+        sizes = np.asarray([len(x.options) for x in situations])
+        n_rail = sizes - 1  # every option but leaving
+        group_of_row = np.repeat(np.arange(len(situations)), n_rail)
+        column = np.arange(len(group_of_row)) - np.repeat(np.cumsum(n_rail) - n_rail, n_rail)
+        cost = np.full((len(situations), int(sizes.max())), np.inf)
+        cost[np.arange(len(situations)), sizes - 1] = [x.outside for x in situations]
+        if len(group_of_row):
+            first_row = np.asarray([x.first_row for x in situations], dtype=np.int64)
+            rail = self._book.take(first_row[group_of_row] + column)
+            cost[group_of_row, column] = self._rail_costs(rail, t[first][group_of_row], strictly=reason == DENIED)
+        picks = _logit_picks(cost, group_of, u, self.theta)
+        picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, sizes[group_of] - 1)
+        keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
+        chosen = np.empty(len(commuters), dtype=object)
+        for i in np.flatnonzero(~keep).tolist():
+            key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
+            chosen[i] = self._choice(situations[int(group_of[i])].options[int(picks[i])], key)
+        return keep, chosen
 
-    def _choice(self, legs: tuple[int, ...] | None, planned: tuple[int, ...], key: tuple) -> Choice:
-        station, platform, dest, medium = key[:4]
+    def _situation(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
+                   planned: tuple[int, ...], band: int) -> _Situation:
+        """The options of commuters on `platform` of `station` for `dest` paying with `medium`, whose
+        plan from here is `planned` (an option when `with_plan`), in start band `band`: what of their
+        costs does not depend on the time (kept once asked)."""
+        key = (with_plan, station, platform, dest, medium, planned, band)
+        if key not in self._situations:
+            mine: list[tuple[int, ...]] = [planned] if with_plan else []
+            mine += [legs for legs in self._from_here(station, dest, band) if legs not in mine]
+            width = max((len(x) for x in mine), default=1)
+            keys = np.full((len(mine), width), -1, dtype=np.int64)
+            walk_before = np.zeros((len(mine), width))
+            for i, legs in enumerate(mine):
+                keys[i, : len(legs)] = [self._key(k) for k in legs]
+                walk_before[i, : len(legs)] = self._walks_before(legs, station, platform, medium)
+            fixed = np.asarray([self._fixed(legs, station, platform, dest, medium) for legs in mine]).reshape(-1, 3)
+            rows = _Rows(keys, walk_before, fixed[:, 0], fixed[:, 1], fixed[:, 2],
+                         np.asarray([self.legs.options[x[0]].platform == platform for x in mine], dtype=bool))
+            self._situations[key] = _Situation([*mine, None], self._book.add(rows), self._outside_cost(station, dest))
+        return self._situations[key]
+
+    def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
+        """Other legs from here (or leaving when None), with the steps to and along them."""
+        station, platform, dest, medium = key
         if legs is None:
             return self.leave_choice(station)
-        if legs == planned:
-            return KEEP
         name = self.access.media[medium]
         memo_key = (station, platform, legs, dest, name)
         if memo_key not in self._steps:
@@ -108,25 +216,9 @@ class Replanner:
             self._steps[station] = tuple(self.compiler.leave(station))
         return Choice(False, (), self._steps[station], "leave")
 
-    def _options(self, reason: str, station: int, platform: int, dest: int, medium: int, planned: tuple[int, ...],
-                 t: float) -> tuple[list, np.ndarray]:
-        """The options (leg tuples; None for leaving) and their generalised costs (s, inf when no
-        train can carry the commuter on them)."""
-        options: list[tuple[int, ...] | None] = [] if reason == STRANDED else [planned]
-        for legs in self._from_here(station, dest, t):
-            if legs not in options:
-                options.append(legs)
-        rail = [legs for legs in options if legs is not None]
-        cost = [self._rail_cost(legs, station, platform, dest, medium, t, strictly=reason == DENIED)
-                for legs in rail]
-        options.append(None)
-        cost.append(self._outside_cost(station, dest))
-        return options, np.asarray(cost)
-
-    def _from_here(self, station: int, dest: int, t: float) -> list[tuple[int, ...]]:
-        """Legs of the candidate routes from `station` to `dest` that board at the station or at one
-        its interchanges reach from inside (no walk in the street)."""
-        band = int(self.legs.band_of(np.asarray([t]))[0])
+    def _from_here(self, station: int, dest: int, band: int) -> list[tuple[int, ...]]:
+        """Legs of the candidate routes from `station` to `dest` for start band `band` that board at
+        the station or at one its interchanges reach from inside (no walk in the street)."""
         key = (station, dest, band)
         if key not in self._candidates:
             n_st = len(self.net.stations)
@@ -141,38 +233,81 @@ class Replanner:
                 if options[r.legs[0]].board == station or (station, options[r.legs[0]].board) in self.net.transfers]
         return self._candidates[key]
 
-    def _rail_cost(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int, t: float,
-                   strictly: bool) -> float:
-        """Generalised cost (s) of riding `legs` to `dest` from `platform` at time t, waits to the
-        next trains on the board (after t for the first leg when `strictly`: a full train has just
-        left)."""
-        spec, access, opts = self.spec, self.access, self.legs.options
-        first = opts[legs[0]]
-        walks, waits, rides, boardings = 0.0, 0.0, 0.0, len(legs) - 1
-        if first.platform != platform:
-            boardings += 1
-            walks += access.transfer_walk[station] if first.board == station else access.change_walk(station, first.board)[medium]
-        tau = t + walks
-        for pos, k in enumerate(legs):
-            leg = opts[k]
-            if pos:
-                prev = opts[legs[pos - 1]]
-                w = access.transfer_walk[leg.board] if prev.alight == leg.board else access.change_walk(prev.alight, leg.board)[medium]
-                walks += w
-                tau += w
-            key = self.board.key_index(np.asarray([leg.platform]), np.asarray([leg.alight]))
-            dep, arr = self.board.next_after(key, np.asarray([tau]), strictly=strictly and pos == 0 and first.platform == platform)
-            if not np.isfinite(dep[0]) or not np.isfinite(arr[0]):
-                return np.inf
-            waits += dep[0] - tau
-            rides += arr[0] - dep[0]
-            tau = arr[0]
-        last = opts[legs[-1]].alight
-        walks += access.exit_walk[last] + access.street_walk.get((last, dest), 0.0)
-        matrix = np.asarray([legs], dtype=np.int64)
-        fare = float(leg_fares(self.legs, self.fares, matrix, np.asarray([medium])).sum())
-        return (spec.wait_weight * waits + rides + spec.walk_weight * walks + spec.transfer_penalty_s * boardings
-                + fare / spec.value_of_time_cny_per_h * 3600.0)
+    def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool) -> np.ndarray:
+        """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to
+        the next trains on the board (after t for a first leg boarded on the platform where the
+        commuter stands when `strictly`: a full train has just left); inf where no train is left."""
+        spec, keys = self.spec, rows.keys
+        tau = t + rows.walk_before[:, 0]
+        waits, rides = np.zeros(len(t)), np.zeros(len(t))
+        for j in range(keys.shape[1]):
+            used = keys[:, j] >= 0
+            if not used.any():
+                break
+            if j:
+                tau = tau + np.where(used, rows.walk_before[:, j], 0.0)
+            if strictly and j == 0:
+                dep, arr = np.full(len(t), np.inf), np.full(len(t), np.inf)
+                after = rows.same_platform
+                dep[after], arr[after] = self.board.next_after(keys[after, 0], tau[after], strictly=True)
+                dep[~after], arr[~after] = self.board.next_after(keys[~after, 0], tau[~after])
+            else:
+                dep, arr = self.board.next_after(keys[:, j], tau)
+            with np.errstate(invalid="ignore"):
+                waits += np.where(used, dep - tau, 0.0)
+                rides += np.where(used, arr - dep, 0.0)
+            tau = np.where(used, arr, tau)
+        walks = rows.walk_after + rows.walk_before.sum(axis=1)
+        cost = (spec.wait_weight * waits + rides + spec.walk_weight * walks + spec.transfer_penalty_s * rows.boardings
+                + rows.fare / spec.value_of_time_cny_per_h * 3600.0)
+        return np.where(np.isfinite(tau), cost, np.inf)
+
+    def _fixed(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int) -> tuple[float, int, float]:
+        """What does not depend on the time: the walk (s) out of the last station and on to `dest`,
+        the boardings after the first (one more for a first boarding on another platform) and the
+        fare (CNY)."""
+        key = (legs, station, platform, dest, medium)
+        if key not in self._fixed_of:
+            last = self.legs.options[legs[-1]].alight
+            boardings = len(legs) - 1 + (self.legs.options[legs[0]].platform != platform)
+            self._fixed_of[key] = (float(self.access.exit_walk[last] + self.access.street_walk.get((last, dest), 0.0)),
+                                   boardings, self._fare(legs, medium))
+        return self._fixed_of[key]
+
+    def _walks_before(self, legs: tuple[int, ...], station: int, platform: int, medium: int) -> list[float]:
+        """The walk (s, with mean service) before each leg: from `platform` of `station` to the first
+        (none on that platform), then the changes."""
+        key = (legs, station, platform, medium)
+        if key not in self._walks_of:
+            access, opts = self.access, self.legs.options
+            out = []
+            at, where = station, platform
+            for k in legs:
+                leg = opts[k]
+                if where == leg.platform:
+                    out.append(0.0)
+                elif at == leg.board:
+                    out.append(float(access.transfer_walk[at]))
+                else:
+                    out.append(float(access.change_walk(at, leg.board)[medium]))
+                at, where = leg.alight, -1
+            self._walks_of[key] = out
+        return self._walks_of[key]
+
+    def _key(self, leg: int) -> int:
+        """Departure-board key index of leg option `leg` (-1: no train runs it)."""
+        if leg not in self._keys:
+            option = self.legs.options[leg]
+            self._keys[leg] = int(self.board.key_index(np.asarray([option.platform]), np.asarray([option.alight]))[0])
+        return self._keys[leg]
+
+    def _fare(self, legs: tuple[int, ...], medium: int) -> float:
+        """Fare (CNY) of riding `legs` as a trip of their own with medium code `medium` (kept once asked)."""
+        key = (legs, medium)
+        if key not in self._fares_of:
+            matrix = np.asarray([legs], dtype=np.int64)
+            self._fares_of[key] = float(leg_fares(self.legs, self.fares, matrix, np.asarray([medium])).sum())
+        return self._fares_of[key]
 
     def _outside_cost(self, station: int, dest: int) -> float:
         """Generalised cost (s) of leaving here by the outside option (inf without one)."""
@@ -188,17 +323,32 @@ class Replanner:
 def outside_trip(option: OutsideOptionSpec, straight_km: float) -> tuple[float, float]:
     """Ride time (s, without the wait) and fare (CNY) of the outside option over `straight_km`."""
     km = straight_km * option.detour_factor
-    return km / option.speed_kmh * 3600.0, option.fare_base_cny + max(0.0, km - option.base_km) * option.fare_per_km_cny
+    near = max(0.0, min(km, option.long_km) - option.base_km)
+    far = max(0.0, km - max(option.long_km, option.base_km))
+    fare = option.fare_base_cny + near * option.fare_per_km_cny + far * option.fare_long_per_km_cny
+    return km / option.speed_kmh * 3600.0, fare
 
 
-def _logit_pick(cost: np.ndarray, u: float, theta_per_s: float) -> int:
-    """Index drawn by multinomial logit on `cost` (inf: not available) with the uniform u; the last
-    option (leaving) when none is available."""
+def _groups(code: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal `code` (int64) and equal values in every column: the first row of each group
+    and each row's group."""
+    for col in columns:
+        if len(col) and not (col == col[0]).all():  # one value (the usual place and time): no further split
+            _, inv = np.unique(col, return_inverse=True)
+            _, code = np.unique(code, return_inverse=True)  # dense codes: the product below cannot overflow
+            code = code.ravel() * (int(inv.max()) + 1) + inv.ravel()
+    _, first, group = np.unique(code, return_index=True, return_inverse=True)
+    return first.astype(np.int64), group.ravel()
+
+
+def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
+    """Column drawn for each commuter by multinomial logit on the costs of their group's row of
+    `cost` (inf: not available) with their uniform u (meaningful where the row has an option)."""
     finite = np.isfinite(cost)
-    if not finite.any():
-        return len(cost) - 1
-    best = cost[finite].min()
-    p = np.where(finite, np.exp(-theta_per_s * (np.where(finite, cost, best) - best)), 0.0)
-    cum = np.cumsum(p / p.sum())
-    pick = int((cum <= u).sum())
-    return min(pick, int(np.flatnonzero(finite)[-1]))
+    best = np.where(finite, cost, np.inf).min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        p = np.where(finite, np.exp(-theta_per_s * (cost - np.where(np.isfinite(best), best, 0.0))), 0.0)
+    total = p.sum(axis=1, keepdims=True)
+    cum = np.cumsum(p / np.where(total > 0, total, 1.0), axis=1)
+    last_feasible = cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+    return np.minimum((cum[group] <= u[:, None]).sum(axis=1), last_feasible[group]).astype(np.int64)

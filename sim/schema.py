@@ -742,16 +742,22 @@ class OutsideOptionSpec(Strict):
     """Leaving the rail network on the way (a taxi by default), from the station where the commuter
     stands to their destination, priced by the same generalised cost as the rail alternatives:
     `wait_s` as a wait, the ride (straight-line distance times `detour_factor`, at `speed_kmh`) as
-    in-vehicle time, and its fare (`fare_base_cny` covering `base_km`, then `fare_per_km_cny`) over
-    the value of time."""
+    in-vehicle time, and its fare over the value of time: `fare_base_cny` covering `base_km`, then
+    `fare_per_km_cny` up to `long_km` and `fare_long_per_km_cny` beyond. Defaults: Shanghai's taxi
+    tariff from 15 January 2022 (14 CNY for 3 km, 2.7 CNY/km, 50 % more beyond 15 km; Shanghai
+    Daily, 4 January 2022, https://www.shine.cn/news/metro/2201040419/); the wait, speed and
+    detour factor are ASSUMPTIONS (Shanghai's expressways averaged 40.7 km/h in the 2019 morning
+    peak, Shanghai Comprehensive Transportation annual report; ground roads less)."""
 
     mode: Id = "taxi"
     wait_s: Annotated[Real, Field(ge=0, le=2 * HOUR_S)] = 300.0
-    speed_kmh: Annotated[Real, Field(gt=0, le=200)] = 25.0
+    speed_kmh: Annotated[Real, Field(gt=0, le=200)] = 30.0
     detour_factor: Annotated[Real, Field(ge=1, le=5)] = 1.3
     fare_base_cny: Cny = 14.0
     base_km: Annotated[Real, Field(ge=0, le=1000)] = 3.0
-    fare_per_km_cny: Cny = 2.5
+    fare_per_km_cny: Cny = 2.7
+    long_km: Annotated[Real, Field(ge=0, le=1000)] = 15.0
+    fare_long_per_km_cny: Cny = 4.05
 
 
 class DecisionsSpec(Strict):

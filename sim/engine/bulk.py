@@ -181,8 +181,7 @@ class BulkEngine:
     def _rechoose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Commuters `c` waiting on `platform` choose at times t (not in a platform queue); those
         who take another way set off on it. Returns which of them keep waiting for their leg."""
-        choices = self.it.choose(reason, c, platform, t)
-        keep = np.asarray([ch.keep for ch in choices], dtype=bool)
+        keep, choices = self.it.choose(reason, c, platform, t)
         for i in np.flatnonzero(~keep).tolist():
             self.it.switch(int(c[i]), choices[i])
         self.advance(c[~keep], t[~keep])
@@ -250,8 +249,9 @@ class BulkEngine:
         self.bring_up(platform, t)
         room = int(tr.capacity[k]) - len(self.on_c[k])
         queue = self.pq[platform]
+        let_go = self.it.let_go(call, platform, t, queue.present_stations(t)) if self.it.informed[platform] else None
         boarded, alight, denied = queue.board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
-                                              int(tr.call_serves_to[call]))
+                                              int(tr.call_serves_to[call]), let_go)
         if len(denied):
             self.rec.deny(denied, call)
             if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
@@ -286,9 +286,9 @@ class BulkEngine:
         who take another way leave the queue. Returns which keep waiting."""
         if not len(c):
             return np.zeros(0, dtype=bool)
-        at = np.maximum(queue.time_of(c), t)
-        choices = self.it.choose(reason, c, np.full(len(c), platform), at)
-        keep = np.asarray([ch.keep for ch in choices], dtype=bool)
+        # riders left behind are on the platform: they choose at t; others may reach it later
+        at = np.full(len(c), t) if reason == DENIED else np.maximum(queue.time_of(c), t)
+        keep, choices = self.it.choose(reason, c, np.full(len(c), platform), at)
         if keep.all():
             return keep
         going = c[~keep]

@@ -55,6 +55,14 @@ class Itineraries:
         self.platform_station = (np.asarray([p.station for p in network.platforms], dtype=np.int64)
                                  if network is not None else np.zeros(0, dtype=np.int64))
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
+        self.informed = np.zeros(plan.n_platforms, dtype=bool)
+        """Per platform: its riders know the departures and let a train go for a better later one."""
+        if self.active and hook is not None and network is not None and decisions is not None and \
+                decisions.fastest_train and hook.spec.information == "real_time":
+            names = hook.spec.real_time_operators
+            line_operator = [network.operators[ln.operator].id for ln in network.lines]
+            self.informed = np.asarray([names is None or line_operator[pl.line] in names for pl in network.platforms],
+                                       dtype=bool)
 
     # -- where commuters are -----------------------------------------------------------------------
 
@@ -87,6 +95,17 @@ class Itineraries:
         self.remaining[keys] -= 1
         return keys[self.remaining[keys] == 0]
 
+    def let_go(self, call: int, platform: int, t: float, stations: np.ndarray) -> np.ndarray:
+        """Of alighting `stations` of riders on `platform` at train call `call` boarding at t (s), those
+        for which informed riders let the train go: a later train gets them there at a lower
+        generalised cost (Departures.later_is_better)."""
+        if not self.informed[platform] or self.board is None or self.hook is None or not len(stations):
+            return stations[:0]
+        keys = self.key_of(np.full(len(stations), platform), stations)
+        carried = np.isin(keys, self.board.keys_of_call(call))
+        stations, keys = stations[carried], keys[carried]
+        return stations[self.board.later_is_better(call, t, keys, self.hook.spec.wait_weight)]
+
     def planned_legs(self, ptr: int) -> tuple[int, ...]:
         """Leg options of the RIDE steps from `ptr` to the end of the itinerary."""
         out = []
@@ -100,20 +119,27 @@ class Itineraries:
 
     # -- choices -----------------------------------------------------------------------------------
 
-    def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> list[Choice]:
+    def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ask the hook for the choice of commuters `c` waiting for their current leg on `platform`
-        at times t (s); commuters at their last choice only re-choose when stranded, and then leave."""
+        at times t (s): (keep: bool per commuter, Choice per commuter). Commuters at their last
+        choice only choose again when stranded, and then leave."""
         assert self.hook is not None and self.spec is not None
         rec = self.rec
         n = rec.rechoices[c]
-        planned = [self.planned_legs(int(p)) for p in self.ptr[c].tolist()]
-        out = self.hook.decide(reason, c, self.platform_station[platform], platform, t, planned, n)
-        last = n >= self.spec.max_rechoices
-        for i in np.flatnonzero(last).tolist():
-            out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]])) if reason == STRANDED else \
-                Choice(True, option="wait")
+        ptrs, at_ptr = np.unique(self.ptr[c], return_inverse=True)
+        ids: dict[tuple[int, ...], int] = {}  # itineraries at other steps may plan the same legs from here
+        same = np.asarray([ids.setdefault(self.planned_legs(int(p)), len(ids)) for p in ptrs.tolist()], dtype=np.int64)
+        keep, out = self.hook.decide(reason, c, self.platform_station[platform], platform, t, same[at_ptr.ravel()],
+                                     list(ids), n)
+        done = n >= self.spec.max_rechoices
+        if reason != STRANDED:
+            keep[done] = True
+            out[done] = None
+        else:
+            for i in np.flatnonzero(done).tolist():
+                out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]]))
         rec.rechoices[c] += 1
-        return out
+        return keep, out
 
     def switch(self, c: int, choice: Choice) -> None:
         """Commuter c, waiting for their current leg, follows `choice` instead (not `keep`): their

@@ -125,20 +125,28 @@ class PlatformQueue:
         self.t, self.c, self.alight = t[order], c[order], a[order]
         self.chunks = []
 
-    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int,
-              last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def present_stations(self, until: float) -> np.ndarray:
+        """The distinct alighting stations of those present by `until`."""
+        self._merge()
+        return np.unique(self.alight[: int(np.searchsorted(self.t, until, side="right"))])
+
+    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int, last: int,
+              let_go: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """FIFO boarding at departure time `until` of a train at stop position `pos` whose pattern
         positions are `stop_pos` (per station) and which shows a run to stop position `last`.
         Returns (boarded ids, their alighting stations, denied ids): those present by `until` whose
-        station the train serves later, up to `last`; the first `room` board, the rest are left
-        behind."""
+        station the train serves later, up to `last`, but for those going to a station in `let_go`
+        (waiting for a better train); the first `room` board, the rest are left behind."""
         self._merge()
         n_ready = int(np.searchsorted(self.t, until, side="right"))
         self.shown_short = _EMPTY_I
         if n_ready == 0:
             return _EMPTY_I, self.alight[:0], _EMPTY_I
         at = stop_pos[self.alight[:n_ready]]
-        served = np.flatnonzero((at > pos) & (at <= last))
+        wanted = (at > pos) & (at <= last)
+        if let_go is not None and len(let_go):
+            wanted &= ~np.isin(self.alight[:n_ready], let_go)
+        served = np.flatnonzero(wanted)
         self.shown_short = self.c[:n_ready][at > max(pos, last)]
         take = served[:room]
         denied = self.c[served[room:]]

@@ -110,10 +110,10 @@ class ReferenceEngine:
     def take(self, reason: str, i: int, platform: int, t: float) -> bool:
         """Commuter i, on `platform` (not in its queue), chooses at t; True when they take another
         way (their pointer then rests before its first step)."""
-        choice = self.it.choose(reason, np.asarray([i]), np.asarray([platform]), np.asarray([t]))[0]
-        if not choice.keep:
-            self.it.switch(i, choice)
-        return not choice.keep
+        keep, choice = self.it.choose(reason, np.asarray([i]), np.asarray([platform]), np.asarray([t]))
+        if not keep[0]:
+            self.it.switch(i, choice[0])
+        return not keep[0]
 
     def feeder(self):
         """Start commuter processes in chunks of departure time (keeps few processes alive)."""
@@ -160,12 +160,14 @@ class ReferenceEngine:
         waiting = sorted(self.waiting[platform], key=lambda x: (x[0], x[1]))
         last = int(tr.call_serves_to[call])
         rechoose = self.it.active and self.it.spec is not None and self.it.spec.after_denial
+        present = np.unique([a for tp, _, a, _ in waiting if tp <= t]).astype(np.int64)
+        let_go = set(self.it.let_go(call, platform, t, present).tolist()) if self.it.informed[platform] else set()
         stay, boarded = [], 0
         for item in waiting:
             t_plat, cid, alight, ev = item
             if stop_pos[alight] > max(pos, last):
                 rec.left_by_short_run[cid] = True
-            if pos < stop_pos[alight] <= last:
+            if pos < stop_pos[alight] <= last and alight not in let_go:
                 if boarded < room:
                     boarded += 1
                     leave = self.env.event()

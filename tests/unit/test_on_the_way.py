@@ -151,3 +151,41 @@ def test_put_off_by_a_closure_they_wait_or_leave_with_the_logit_probability(tmp_
     assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 4000
     d = res.summary["disruptions"]
     assert d["left"] == len(left) and d["stranded"] == 0
+
+
+def express_line(tmp_path, information: str):
+    """Line L: A - B - C - D, 120 s between stations, 90 s stops. All-stops trains leave A at 06:00, 06:10, ...
+    (D 9 min later); expresses passing B and C leave A at 06:01, 06:11, ... (D 6 min later, so 2 min before the
+    all-stops train that left a minute earlier). 50 commuters reach A 05:50-06:00 for D, 50 for B."""
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    patterns = [{"id": "all", "stops": ["A", "D"], "timetable": {"forward": T.headway("06:00", "08:00", 600)}},
+                {"id": "express", "stops": ["A", "D"], "skip": ["B", "C"],
+                 "timetable": {"forward": T.headway("06:01", "08:00", 600)}}]
+    line = T.line("L", stops, {}, run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=90, patterns=patterns)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    scn = T.scenario(100, ["A"], ["B", "D"], start="05:50", end="06:00", sim_end="08:00",
+                     routing={"information": information})
+    return T.write(tmp_path, net, scn)
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_informed_riders_let_the_all_stops_train_go_for_the_express_that_arrives_first(tmp_path, engine):
+    # at 06:00 an informed rider for D weighs boarding the all-stops train (540 s aboard) against 60 s waiting
+    # (weighed twice) and at most 360 s aboard the 06:01 express (less: passing B and C it keeps its speed):
+    # 480 < 540, so they take the express, waiting to 06:01 and reaching D with it; riders for B (the express
+    # passes it) and uninformed riders board at 06:00
+    for information, board, train in (("real_time", 6 * H + 60, "L.express.forward@06:01:00"),
+                                 ("expected", 6 * H, "L.all.forward@06:00:00")):
+        res = run(express_line(tmp_path / information, information), engine=engine)
+        trips, legs = res.trips.set_index("commuter_id"), res.legs.set_index("commuter_id")
+        tr = res.trains
+        arrive = tr.loc[(tr["train_id"].astype(str) == train) & (tr["station"].astype(str) == "D"), "t_arrive"]
+        assert len(arrive) == 1 and arrive.iloc[0] <= 6 * H + 9 * 60
+        to_d = trips["destination"].astype(str) == "D"
+        assert 20 < to_d.sum() < 80
+        assert (legs.loc[to_d[to_d].index, "train_id"].astype(str) == train).all(), information
+        assert (legs.loc[to_d[to_d].index, "t_board"] == board).all(), information
+        assert (trips.loc[to_d, "t_arrive"] == arrive.iloc[0]).all(), information
+        assert np.allclose(trips.loc[to_d, "wait_s"], board - legs.loc[to_d[to_d].index, "t_platform"])
+        assert (legs.loc[to_d[~to_d].index, "t_board"] == 6 * H).all()
+        assert (trips.loc[~to_d, "t_arrive"] == 6 * H + 120).all()
