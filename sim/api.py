@@ -213,22 +213,25 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 + after_last_train_warnings(plan, scenario.network, legs, m.routing.decisions.when_stranded))
     for w in warnings:
         log.warning("%s", w)
-    way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication)
+    way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication, closures)
     return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
                     closures, cut, informed, rerouted, way)
 
 
 def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: CandidateSearch, plan: Plan,
-               demand: Demand, seed: int, replication: int) -> OnTheWay | None:
+               demand: Demand, seed: int, replication: int, closures: tuple = ()) -> OnTheWay | None:
     """The decision hook and departure board of the plan's trains, unless every choice on the way
-    is switched off."""
+    is switched off; decisions taken while a closure is in force look for ways on the network as it
+    then runs."""
     spec = scenario.model.routing
     d = spec.decisions
     if not (d.when_stranded or d.after_denial or (d.fastest_train and spec.information == "real_time")):
         return None
     board = build_departures(plan.trains, plan.stop_pos, plan.n_stations)
+    during = disruptions.search_during(scenario.network, legs, spec, closures) if closures else None
     hook = Replanner(scenario.network, legs, access, search, board, StepCompiler(scenario.network, legs, access), spec,
-                     demand.destination, demand.payment, seed, replication)
+                     demand.destination, demand.payment, seed, replication, during,
+                     tuple((c.start, c.end) for c in closures))
     return OnTheWay(scenario.network, hook, board, d)
 
 

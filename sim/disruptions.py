@@ -46,13 +46,14 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
     for k in range(trains.n_trains):
         lo, hi = int(trains.call_start[k]), int(trains.call_start[k + 1])
         st, dep = trains.call_station[lo:hi], trains.call_t_dep[lo:hi]
+        mine = on_track_of(network, network.patterns[int(trains.pattern[k])], closures)
         closed_by: list[Closure | None] = []
         for i in range(hi - lo - 1):
             key = (int(st[i]), int(st[i + 1]))
             if key not in paths:
                 path = shortest_path(adjacency, *key) or list(key)
                 paths[key] = list(zip(path, path[1:]))
-            hit = next((c for c in closures if c.start <= dep[i] < c.end and any(e in c.edges for e in paths[key])), None)
+            hit = next((c for c in mine if c.start <= dep[i] < c.end and any(e in c.edges for e in paths[key])), None)
             closed_by.append(hit)
         runs: list[tuple[int, int, Closure | None]] = []
         begin = 0
@@ -90,6 +91,13 @@ def apply(network: Network, trains: Trains, closures: tuple[Closure, ...]) -> tu
         **{col: np.concatenate(parts[col]) if parts[col] else getattr(trains, col)[:0] for col in cols}), cut
 
 
+def on_track_of(network: Network, pattern, closures: tuple[Closure, ...]) -> tuple[Closure, ...]:
+    """The closures of a line whose track `pattern` runs on (its own line's, or, through-running, another
+    line's): a bus bridge along the same stations is not closed."""
+    lines = {pattern.line} | {piece[0] for hop in pattern.hops for piece in hop}
+    return tuple(c for c in closures if network.line_index[c.line] in lines)
+
+
 def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
     """The network as commuters who know of the closures plan on it: each pattern keeps the
     departures no closure touches; the others run as partial patterns up to the station before the
@@ -101,6 +109,7 @@ def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
     parts: dict[tuple[int, int, int], list[float]] = {}
     for p in network.patterns:
         stops = p.stops
+        mine = on_track_of(network, p, closures)
         for t, entry in zip(p.departures, p.entry_of().tolist()):
             cuts = []
             for i in range(len(stops) - 1):
@@ -109,7 +118,7 @@ def network_during(network: Network, closures: tuple[Closure, ...]) -> Network:
                     path = shortest_path(adjacency, *key) or list(key)
                     paths[key] = list(zip(path, path[1:]))
                 leave = t + p.dep_offset[i]
-                if any(c.start <= leave < c.end and any(e in c.edges for e in paths[key]) for c in closures):
+                if any(c.start <= leave < c.end and any(e in c.edges for e in paths[key]) for c in mine):
                     cuts.append(i)
             if not cuts:
                 kept[p.index].append((t, entry))
@@ -159,6 +168,14 @@ class Informed:
         return Assignment(tuple(routes), route_of), changed
 
 
+def search_during(network: Network, legs: LegNetwork, spec: RoutingSpec, closures: tuple[Closure, ...]) -> CandidateSearch:
+    """The candidate search on `network_during` (expected waits of the trains that actually run,
+    per quarter hour), for choices made while a closure is in force."""
+    net = network_during(network, closures)
+    known = LegNetwork(net, legs.t_start, legs.t_end, band_s=WAIT_BIN_S, horizon_s=0.0)
+    return CandidateSearch(net, known, Access(net), spec)
+
+
 def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closures: tuple[Closure, ...],
                     origin: np.ndarray, destination: np.ndarray, payment: np.ndarray, media: tuple[str, ...],
                     t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> Informed:
@@ -171,12 +188,10 @@ def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closu
     who = np.flatnonzero(during)
     if not len(who):
         return Informed(who, ())
-    net = network_during(network, closures)
     # candidates per quarter hour on that quarter hour's waits alone, so that a closed section's
     # service resuming later does not hide the ways around it
-    known = LegNetwork(net, legs.t_start, legs.t_end, band_s=WAIT_BIN_S, horizon_s=0.0)
-    access = Access(net)
-    search = CandidateSearch(net, known, access, spec)
+    search = search_during(network, legs, spec, closures)
+    net, known, access = search.net, search.legs, Access(search.net)
     chosen = Chooser(net, known, access, search, origin[who], destination[who], payment[who], media, t_depart[who],
                      rng, file).choose()
     key_of = {(leg.platform, leg.alight): k for k, leg in enumerate(legs.options)}

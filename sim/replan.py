@@ -121,8 +121,12 @@ class Replanner:
 
     def __init__(self, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
                  departures: Departures, compiler: StepCompiler, spec: RoutingSpec, destination: np.ndarray,
-                 payment: np.ndarray, seed: int, replication: int) -> None:
+                 payment: np.ndarray, seed: int, replication: int, during: CandidateSearch | None = None,
+                 closed: tuple[tuple[float, float], ...] = ()) -> None:
+        """`during`: the candidate search on the network as it runs while closures are in force
+        (disruptions.network_during), for decisions taken in one of the `closed` [start, end) spans."""
         self.net, self.legs, self.access, self.search, self.board = network, legs, access, search, departures
+        self.during, self.closed = during, closed
         self.compiler, self.spec = compiler, spec
         self.destination, self.payment = destination, payment
         self.fares = FareSystem(network, access.media)
@@ -136,6 +140,7 @@ class Replanner:
         self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
         self._situations: dict[tuple, _Situation] = {}
         self._book = _RowBook(spec.max_transfers + 1)
+        self._leg_at = {(o.platform, o.alight): k for k, o in enumerate(legs.options)}
         self._walks_of: dict[tuple, list[float]] = {}
 
     def uniform(self, commuters: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -155,7 +160,7 @@ class Replanner:
         dest, medium = self.destination[commuters], self.payment[commuters]
         n_st, n_media = len(self.net.stations), len(self.access.media)
         first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
-        band = self.legs.band_of(t[first]).tolist()
+        band = self._bands(t[first])
         situations = [self._situation(reason != STRANDED, st, pl, d, m, planned[pid], b) for st, pl, d, m, pid, b in
                       zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(),
                           medium[first].tolist(), planned_id[first].tolist(), band)]
@@ -185,6 +190,10 @@ class Replanner:
         costs does not depend on the time (kept once asked)."""
         key = (with_plan, station, platform, dest, medium, planned, band)
         if key not in self._situations:
+            first = self.legs.options[planned[0]]
+            if first.platform != platform:  # put off a train cut short: the same ride from where they stand
+                here = self._leg_at.get((platform, first.alight))
+                planned = planned if here is None else (here, *planned[1:])
             mine: list[tuple[int, ...]] = [planned] if with_plan else []
             mine += [legs for legs in self._from_here(station, dest, band) if legs not in mine]
             width = max((len(x) for x in mine), default=1)
@@ -210,27 +219,48 @@ class Replanner:
             self._steps[memo_key] = tuple(self.compiler.continuation(station, platform, legs, dest, name))
         return Choice(False, legs, self._steps[memo_key], "reroute")
 
+    def leg_at(self, leg: int, alight: int) -> int | None:
+        """The leg option from the boarding platform of leg option `leg` to station `alight` (None if
+        no train runs so)."""
+        return self._leg_at.get((self.legs.options[leg].platform, alight))
+
     def leave_choice(self, station: int) -> Choice:
         """Leaving the rail network through the exit of `station`."""
         if station not in self._steps:
             self._steps[station] = tuple(self.compiler.leave(station))
         return Choice(False, (), self._steps[station], "leave")
 
+    def _bands(self, t: np.ndarray) -> list[int]:
+        """The start band of each time t for the candidate search: of the search on the network as it
+        runs while a closure is in force (negative, -1 - band), else of the everyday search."""
+        out = self.legs.band_of(t)
+        if self.during is not None and self.closed:
+            hit = np.zeros(len(t), dtype=bool)
+            for start, end in self.closed:
+                hit |= (t >= start) & (t < end)
+            out = np.where(hit, -1 - self.during.legs.band_of(t), out)
+        return out.tolist()
+
     def _from_here(self, station: int, dest: int, band: int) -> list[tuple[int, ...]]:
-        """Legs of the candidate routes from `station` to `dest` for start band `band` that board at
-        the station or at one its interchanges reach from inside (no walk in the street)."""
+        """Legs of the candidate routes from `station` to `dest` for start band `band` (see _bands)
+        that board at the station or at one its interchanges reach from inside (no walk in the street)."""
         key = (station, dest, band)
         if key not in self._candidates:
+            search, b = (self.search, band) if band >= 0 else (self.during, -1 - band)
+            assert search is not None
             n_st = len(self.net.stations)
             try:
-                routes, cand = candidate_sets(self.search, np.asarray([station * n_st + dest]), np.asarray([band]))
+                routes, cand = candidate_sets(search, np.asarray([station * n_st + dest]), np.asarray([b]))
                 found = [routes[i] for i in cand[0]]
             except UserError:  # no route from here at all
                 found = []
-            options = self.legs.options
+            options = search.legs.options
+            # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
+            found_legs = [tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in r.legs) for r in found]
+            full = self.legs.options
             self._candidates[key] = [
-                r.legs for r in found
-                if options[r.legs[0]].board == station or (station, options[r.legs[0]].board) in self.net.transfers]
+                legs for legs in found_legs
+                if full[legs[0]].board == station or (station, full[legs[0]].board) in self.net.transfers]
         return self._candidates[key]
 
     def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import closures, input_warnings
+from .bus_bridges import add_bus_bridges
 from .errors import Problem, UserError
 from .loading import Document, LoadedNetwork, read_network_documents, read_yaml, validate_model, validate_network
 from .network import Network, build_network
@@ -207,7 +208,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     docs = read_network(net_path)
     if any(isinstance(d.data, dict) and "demand" in d.data for d in docs):
         raise UserError([doc.problem(("network",), f"'{model.network}' is a scenario file, not a network file")])
-    loaded = validate_network(apply_network_changes(docs, doc))
+    loaded = add_bus_bridges(validate_network(apply_network_changes(docs, doc)), model.disruptions, str(path))
     network = apply_coordination(build_network(loaded))
     if model.simulation.end is not None and model.simulation.end < model.period.end:
         raise UserError([doc.problem(("simulation", "end"), "must not be before period.end")])

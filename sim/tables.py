@@ -191,7 +191,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
     # who left the network pays for the legs they boarded only
     leg_fare = np.where(left[np.repeat(np.arange(n), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0, leg_fare)
-    put_off = _ride_sums(rec.leg_ride_s > 0, first) > 0
+    put_off = (_ride_sums(rec.leg_ride_s > 0, first) > 0) | rec.put_off_here
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
         "origin": _cat(demand.origin, station_ids),

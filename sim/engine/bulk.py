@@ -183,7 +183,7 @@ class BulkEngine:
         who take another way set off on it. Returns which of them keep waiting for their leg."""
         keep, choices = self.it.choose(reason, c, platform, t)
         for i in np.flatnonzero(~keep).tolist():
-            self.it.switch(int(c[i]), choices[i])
+            self.it.switch(int(c[i]), choices[i], int(platform[i]))
         self.advance(c[~keep], t[~keep])
         return keep
 
@@ -294,7 +294,7 @@ class BulkEngine:
         going = c[~keep]
         queue.remove(going)
         for i in np.flatnonzero(~keep).tolist():
-            self.it.switch(int(c[i]), choices[i])
+            self.it.switch(int(c[i]), choices[i], platform)
         self.advance(going, at[~keep])
         return keep
 

@@ -141,24 +141,32 @@ class Itineraries:
         rec.rechoices[c] += 1
         return keep, out
 
-    def switch(self, c: int, choice: Choice) -> None:
-        """Commuter c, waiting for their current leg, follows `choice` instead (not `keep`): their
-        steps from here are the choice's, numbered on from the current leg and facility visit, with
-        service times of their own; the pointer is left just before the first."""
+    def switch(self, c: int, choice: Choice, platform: int) -> None:
+        """Commuter c, waiting on `platform` for their current leg, follows `choice` instead (not
+        `keep`): their steps from here are the choice's, numbered on from the current leg (from the
+        next, when a train cut short put them off here: that ride becomes a leg of its own, to here)
+        and facility visit, with service times of their own; the pointer is left just before the first."""
         rec, ptr = self.rec, int(self.ptr[c])
         leg0, fac0 = int(self.ordinal[ptr]), int(self.facs_before[ptr])
+        prefix = self._route_legs(c)[:leg0]
+        slot = int(rec.leg_base[c]) + leg0
+        part = self._ridden_to_here(c, ptr, slot, platform)
+        if part is not None:  # put off here: the ride so far ends here
+            rec.leg_t_alight[slot] = rec.leg_t_board[slot] + rec.leg_ride_s[slot]
+            rec.leg_ride_s[slot] = 0.0
+            rec.put_off_here[c] = True
+            prefix, leg0 = (*prefix, part), leg0 + 1
         steps = choice.steps
         kinds = np.asarray([s[0] for s in steps], dtype=np.int8)
         is_ride, is_fac = kinds == STEP_RIDE, kinds == STEP_FACILITY
         ordinal = np.where(is_ride, leg0 + np.cumsum(is_ride) - 1, np.where(is_fac, fac0 + np.cumsum(is_fac) - 1, 0))
         facs_before = fac0 + np.cumsum(is_fac) - is_fac
-        n_legs = leg0 + int(is_ride.sum()) if choice.legs else int(rec.leg_count[c])
+        n_legs = leg0 + int(is_ride.sum())
         rec.relocate(c, max(n_legs, int(rec.leg_count[c])), fac0 + int(is_fac.sum()))
-        if choice.legs:
+        if choice.legs or part is not None:
             rec.leg_count[c] = n_legs
-            prefix = self._route_legs(c)[:leg0]
             rec.route_legs[c] = prefix + choice.legs
-            rec.rerouted_on_way[c] = True
+            rec.rerouted_on_way[c] = bool(choice.legs)
         rec.fac_count[c] = fac0 + int(is_fac.sum())
         facs = [int(s[1]) for s in steps if s[0] == STEP_FACILITY]
         if facs:
@@ -170,6 +178,15 @@ class Itineraries:
         start = self.n_steps
         self._append(kinds, steps, ordinal, facs_before)
         self.ptr[c] = start - 1
+
+    def _ridden_to_here(self, c: int, ptr: int, slot: int, platform: int) -> int | None:
+        """The leg option of the ride commuter c made on the leg of `slot` to the station of
+        `platform`, where a train cut short put them off; None if they were not put off there."""
+        rec = self.rec
+        if rec.leg_train[slot] < 0 or not np.isnan(rec.leg_t_alight[slot]) or rec.leg_ride_s[slot] <= 0:
+            return None
+        assert self.hook is not None
+        return self.hook.leg_at(int(self.leg[ptr]), int(self.platform_station[platform]))
 
     def _route_legs(self, c: int) -> tuple[int, ...]:
         """The legs of commuter c's route as it stands."""

@@ -51,6 +51,7 @@ class Records:
     left_station: np.ndarray  # int32 per commuter: that station, -1
     rechoices: np.ndarray  # int32 per commuter: choices made on the way (waiting on included)
     rerouted_on_way: np.ndarray  # bool per commuter: took other legs on the way
+    put_off_here: np.ndarray  # bool per commuter: put off a train cut short, then went another way from there
     route_legs: dict[int, tuple[int, ...]]
     """The legs of the route of each commuter who took other legs on the way (leg options)."""
 
@@ -82,7 +83,8 @@ class Records:
             left_by_short_run=np.zeros(plan.n_commuters, dtype=bool),
             t_left=nan(plan.n_commuters), left_station=np.full(plan.n_commuters, -1, dtype=np.int32),
             rechoices=np.zeros(plan.n_commuters, dtype=np.int32),
-            rerouted_on_way=np.zeros(plan.n_commuters, dtype=bool), route_legs={},
+            rerouted_on_way=np.zeros(plan.n_commuters, dtype=bool), put_off_here=np.zeros(plan.n_commuters, dtype=bool),
+            route_legs={},
         )
 
     @property

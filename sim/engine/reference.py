@@ -112,7 +112,7 @@ class ReferenceEngine:
         way (their pointer then rests before its first step)."""
         keep, choice = self.it.choose(reason, np.asarray([i]), np.asarray([platform]), np.asarray([t]))
         if not keep[0]:
-            self.it.switch(i, choice[0])
+            self.it.switch(i, choice[0], platform)
         return not keep[0]
 
     def feeder(self):

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 
 from .common import (
@@ -272,8 +273,11 @@ def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[st
 def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, float],
                   station_names: Mapping[str, str], t_from: float, t_to: float,
                   colors: Mapping[str, str] | None = None, service_names: Mapping[str, str] | None = None,
-                  title: str | None = None) -> Figure:
+                  title: str | None = None, closures: Sequence[tuple[float, float, float, float]] = ()) -> Figure:
     """Time-distance (Marey) diagram of one line: x = clock time (HH:MM), y = km post (km).
+
+    `closures`: (start, end (s since midnight), km post at each end of the section) of the track
+    closed, shaded (hatched grey, "track closed" in the legend).
 
     Each train of `line` with a call in [t_from, t_to) (s since midnight; a call counts when its
     [t_arrive, t_depart] overlaps the window) is a polyline through (t_arrive, km) and (t_depart, km) of
@@ -310,6 +314,9 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     for service, lines in paths.items():  # one artist per service: a polyline per train, in train order
         ax.add_collection(LineCollection(lines, colors=color_of[service], linewidths=width, gid=service),
                           autolim=False)
+    for start, end, km_a, km_b in closures:
+        ax.add_patch(Rectangle((start, min(km_a, km_b)), end - start, abs(km_b - km_a), facecolor="0.85",
+                               edgecolor="0.45", hatch="//", linewidth=0.8, zorder=0))
     if df.empty:
         _no_data(ax, "no trains in the window")
 
@@ -332,8 +339,10 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     ax.set_ylabel("station (at its km post)")
     ax.set_title(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
                  f"{clock_label(t_to)} ({len(shown)} trains)")
-    handles = [Line2D([], [], color=color_of_name[n], linewidth=2, label=n) for n in names]
-    if handles and max(len(n) for n in names) > 40:  # long names (e.g. imported feeds): below
+    handles: list[Artist] = [Line2D([], [], color=color_of_name[n], linewidth=2, label=n) for n in names]
+    if closures:
+        handles.append(Patch(facecolor="0.85", edgecolor="0.45", hatch="//", label="track closed"))
+    if handles and max((len(n) for n in names), default=0) > 40:  # long names (e.g. imported feeds): below
         fig.legend(handles=handles, title="service", loc="outside lower center", ncol=2, frameon=False, fontsize=9)
     elif handles:
         fig.legend(handles=handles, title="service", loc="outside right upper", frameon=False, fontsize=9)

@@ -76,11 +76,14 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
                 f"{title}: mean (bars) and highest (marks) load leaving each station the route serves "
                 f"{_window_text(t0, t1)}, in each direction (the same stations in both, in travel order; trains "
                 "passing a station without stopping count there); the circled call is the fullest."))
-            jobs.append(chart_job(partial(plotting.marey_diagram, view.trains, line, view.km(line, path), view.names,
-                                          t0, t1, service_names=view.service_names, title=title),
+            km = view.km(line, path)
+            closed = view.closures(line, km)
+            jobs.append(chart_job(partial(plotting.marey_diagram, view.trains, line, km, view.names,
+                                          t0, t1, service_names=view.service_names, title=title, closures=closed),
                                   out_dir / f"marey_{line}{suffix}.png",
                 f"{title}: time-distance diagram of the trains running {_window_text(t0, t1)} (flat steps are dwells "
-                "and waits; a train never passes through another)."))
+                "and waits; a train never passes through another)"
+                + ("; hatched: the track closed by the scenario's disruption." if closed else ".")))
             if not extra:
                 continue
             jobs.append(chart_job(partial(plotting.boardings_alightings, view.trains, line, path, view.names, t0, t1,

@@ -204,6 +204,16 @@ class RunView:
         line = self.network.lines[self.network.line_index[line_id]]
         return {s: line.km[self.network.station_index[s]] for s in path}
 
+    def closures(self, line_id: str, km: dict[str, float]) -> list[tuple[float, float, float, float]]:
+        """The closures of `line_id` whose both ends are on the route of `km` (station -> km post):
+        (start, end (s), km post of each end), from summary.json `disruptions`."""
+        out = []
+        for c in (self.summary.get("disruptions") or {}).get("closures", {}).values():
+            a, b = c.get("between", (None, None))
+            if c.get("line") == line_id and a in km and b in km:
+                out.append((float(c["start_s"]), float(c["end_s"]), float(km[a]), float(km[b])))
+        return out
+
     @cached_property
     def service_names(self) -> dict[str, str]:
         """Service id -> a readable name: its termini and how it stops, e.g. "Weiting \u2192 Huaqiao,

@@ -146,7 +146,7 @@ def test_put_off_by_a_closure_they_wait_or_leave_with_the_logit_probability(tmp_
     assert abs(len(left) / n - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / n), (len(left) / n, p_leave)
     assert (left["left_station"].astype(str) == "C").all() and (left["t_left"] == 6 * H + 29 * 60 + 30).all()
     stayed = put_off[put_off["status"] == "arrived"]
-    assert (stayed["t_arrive"] == 7 * H + 120).all()
+    assert (stayed["t_arrive"] == 7 * H + 120).all() and not stayed["rerouted_on_way"].any()
     # nobody is lost: every commuter arrived or left
     assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 4000
     d = res.summary["disruptions"]
@@ -189,3 +189,64 @@ def test_informed_riders_let_the_all_stops_train_go_for_the_express_that_arrives
         assert np.allclose(trips.loc[to_d, "wait_s"], board - legs.loc[to_d[to_d].index, "t_platform"])
         assert (legs.loc[to_d[~to_d].index, "t_board"] == 6 * H).all()
         assert (trips.loc[~to_d, "t_arrive"] == 6 * H + 120).all()
+
+
+def bridged_line(tmp_path, total: int, bus: dict, taxi: dict | None = None):
+    """Line L: A - B - C - D (120 s between stations, 30 s stops, room for all), every 5 min from 06:00; C - D
+    closed 06:30-07:30 with a bus bridge C - D."""
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
+                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    scn = T.scenario(total, ["A"], ["D"], start="06:00", end="06:30", sim_end="09:00",
+                     routing={"outside_option": taxi} if taxi else {})
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:30",
+                           "bus_bridge": bus}]
+    return T.write(tmp_path, net, scn)
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_put_off_riders_take_the_bus_bridge_wait_or_leave_by_hand_computed_logit(tmp_path, engine):
+    # the 06:25 train from A is cut at C (arrives 06:29:30); buses C -> D every 10 min from 06:40 (600 s, 60 s
+    # stops, room for 1000). Its riders weigh, at 06:29:30 on the platform at C (fare 3 CNY on L, the bus free):
+    #   wait for the train: the 07:25 from A leaves C at 07:30: 2 x 1,830 s + 120 s + 3 CNY
+    #   the bus: 60 s change walk (weighed twice) + 300 s penalty + 2 x (06:40 - 06:30:30) + 600 s aboard
+    #   a taxi: 2 x 600 s + km x 1.4 / 20 km/h + 30 CNY
+    taxi = {"wait_s": 600.0, "speed_kmh": 20.0, "detour_factor": 1.4, "fare_base_cny": 30.0}
+    res = run(bridged_line(tmp_path, 3000, {"headway_s": 600, "capacity": 1000, "run_s": 600, "first_after_s": 600},
+                           taxi), engine=engine)
+    trips, legs = res.trips.set_index("commuter_id"), res.legs
+    put_off = trips[trips["disruption"].astype(str) == "put_off"]
+    n = len(put_off)
+    assert n > 200
+    vot = 3600.0 / 40.0
+    wait = 2 * 1830.0 + 120.0 + 3.0 * vot
+    bus = 2 * 60.0 + 300.0 + 2 * (6 * H + 40 * 60 - (6 * H + 30 * 60 + 30)) + 600.0
+    km = haversine_km(121.04, 121.06) * 1.4
+    leave = 2 * 600.0 + km / 20.0 * 3600.0 + 30.0 * vot
+    weights = np.exp(-THETA * (np.asarray([wait, bus, leave]) - min(wait, bus, leave)))
+    p = weights / weights.sum()
+    on_bus = legs[(legs["line"].astype(str) == "cd_bus") & legs["commuter_id"].isin(put_off.index)]
+    left = put_off[put_off["status"] == "left"]
+    waited = put_off[(put_off["status"] == "arrived") & ~put_off.index.isin(on_bus["commuter_id"])]
+    for count, prob in ((len(waited), p[0]), (len(on_bus), p[1]), (len(left), p[2])):
+        assert abs(count / n - prob) < 4 * math.sqrt(prob * (1 - prob) / n) + 1e-9, (count / n, prob)
+    assert len(waited) + len(on_bus) + len(left) == n
+    # the bus riders board the 06:40 bus at C and reach D at 06:50
+    assert (on_bus["t_board"] == 6 * H + 40 * 60).all() and (on_bus["t_alight"] == 6 * H + 50 * 60).all()
+    assert (trips.loc[on_bus["commuter_id"], "route"].astype(str) == "L>cd_bus").all()
+    # nobody is lost
+    assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 3000
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_bus_bridge_capacity_is_never_exceeded(tmp_path, engine):
+    # buses of 20 every 2 min from 06:40: more riders than room; those left behind wait for the next bus
+    res = run(bridged_line(tmp_path, 3000, {"headway_s": 120, "capacity": 20, "run_s": 600, "first_after_s": 600}),
+              engine=engine)
+    buses = res.trains[res.trains["line"].astype(str) == "cd_bus"]
+    assert len(buses) > 0 and (buses["load_after"] <= 20).all() and (buses["capacity"] == 20).all()
+    assert buses["boarded"].max() == 20
+    on_bus = res.legs[res.legs["line"].astype(str) == "cd_bus"]
+    assert len(on_bus) == buses["boarded"].sum() > 40
+    assert set(res.trips["status"].astype(str)) <= {"arrived", "left"}
