@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import crowding, disruptions, offsets
 from . import rng as rngmod
+from .bus_bridges import bridge_line_id
 from .choice import Assignment, Chooser
 from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
@@ -242,6 +243,17 @@ def disruption_summary(prep: Prepared, tables: Tables) -> dict:
     closures = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
                        "start_s": c.start, "end_s": c.end, "trains_cut": prep.trains_cut.get(c.id, 0)}
                 for c in prep.closures}
+    trains, legs = tables.trains, tables.legs
+    for spec in prep.scenario.model.disruptions:
+        if spec.bus_bridge is None or spec.id not in closures:
+            continue
+        line = bridge_line_id(spec)
+        calls = trains[trains["line"].astype(str) == line]
+        closures[spec.id]["bus_bridge"] = {
+            "line": line, "buses": int(calls["train_id"].nunique()),
+            "riders": int(((legs["line"].astype(str) == line) & legs["t_board"].notna()).sum()),
+            "load_max": int(calls["load_after"].max()) if len(calls) else 0,
+            "capacity": spec.bus_bridge.capacity}
     return {"closures": closures, **disruption_kpis(tables.trips)}
 
 

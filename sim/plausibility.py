@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bus_bridges import OPERATOR as BUS_BRIDGE
 from .errors import Problem, UserError
 from .network import Network
 from .plan import STEP_RIDE, Plan
@@ -195,7 +196,7 @@ def _rides(plan: Plan, legs: LegNetwork) -> _Rides:
 
 def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
     """Commuters who reach their first platform (start time plus the walks before it) before the
-    first train of the day that can carry them, per line."""
+    first train of the day that can carry them, per line (bus bridges aside)."""
     if plan.n_commuters == 0:
         return []
     rides = _rides(plan, legs)
@@ -208,6 +209,8 @@ def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) 
     line_of = np.asarray([network.platforms[int(plan.step_target[s])].line for s in rides.step[first_ride]])[tpl]
     out = []
     for li in np.unique(line_of[early]):
+        if network.operators[network.lines[li].operator].id == BUS_BRIDGE:
+            continue  # a bus bridge starts after its closure does: those who chose it wait for it knowingly
         sel = early & (line_of == li)
         out.append(f"{int(sel.sum()):,} commuters reach a {network.lines[li].id} platform before the first train "
                    f"that can carry them (the earliest starting at {format_time(float(plan.t_depart[sel].min()))}); "

@@ -776,7 +776,8 @@ class DecisionsSpec(Strict):
     a later one gets the commuter to their alighting station at a lower generalised cost (a later
     express that arrives first)."""
     max_rechoices: Annotated[Int, Field(ge=1, le=20)] = 5
-    """Re-choices per commuter; after the last, a stranded commuter leaves."""
+    """Choices after denied boardings or being put off, per commuter (after the last they wait on);
+    stranded, a commuter chooses anyway (up to four times as many, then leaves)."""
 
 
 class RoutingSpec(Strict):

@@ -22,6 +22,9 @@ from ..replan import DENIED, PUT_OFF, STRANDED, Choice, Replanner
 from ..schema import DecisionsSpec
 from .records import Records
 
+STRANDED_CHOICES = 4
+"""Stranded, a commuter chooses again up to this many times max_rechoices before leaving where they stand."""
+
 _STEP_FIELDS = ("kind", "target", "alight", "walk", "ordinal", "leg", "facs_before")
 
 
@@ -121,8 +124,9 @@ class Itineraries:
 
     def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ask the hook for the choice of commuters `c` waiting for their current leg on `platform`
-        at times t (s): (keep: bool per commuter, Choice per commuter). Commuters at their last
-        choice only choose again when stranded, and then leave."""
+        at times t (s): (keep: bool per commuter, Choice per commuter). Commuters past their last
+        choice (routing.decisions.max_rechoices) wait on; stranded, they choose anyway (up to
+        STRANDED_CHOICES times that many, then leave)."""
         assert self.hook is not None and self.spec is not None
         rec = self.rec
         n = rec.rechoices[c]
@@ -131,14 +135,16 @@ class Itineraries:
         same = np.asarray([ids.setdefault(self.planned_legs(int(p)), len(ids)) for p in ptrs.tolist()], dtype=np.int64)
         keep, out = self.hook.decide(reason, c, self.platform_station[platform], platform, t, same[at_ptr.ravel()],
                                      list(ids), n)
-        done = n >= self.spec.max_rechoices
+        # past their last choice commuters wait on, unless nothing is left to wait for: then they still
+        # choose (a bounded number of times more, each at a later time, before they leave)
+        done = n >= (STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices)
         if reason != STRANDED:
             keep[done] = True
             out[done] = None
         else:
             for i in np.flatnonzero(done).tolist():
                 out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]]))
-        rec.rechoices[c] += 1
+        rec.rechoices[c[~done]] += 1
         return keep, out
 
     def switch(self, c: int, choice: Choice, platform: int) -> None:

@@ -31,7 +31,8 @@ from .view import RunInfo, RunView
 __all__ = ["RunSet", "compare_runs", "difference_ci", "kpi_table", "load_run_set"]
 
 HEADLINE = [
-    ("commuters", "commuters"), ("travel_time_mean_s", "travel time, mean (min)"),
+    ("commuters", "commuters"), ("arrived", "arrived"), ("left", "left the rail network on the way"),
+    ("in_system", "still in the network at the end"), ("travel_time_mean_s", "travel time, mean (min)"),
     ("travel_time_p50_s", "travel time, p50 (min)"), ("travel_time_p95_s", "travel time, p95 (min)"),
     ("access_mean_s", "access (min)"), ("wait_mean_s", "wait (min)"), ("in_vehicle_mean_s", "in vehicle (min)"),
     ("transfer_mean_s", "transfer (min)"), ("egress_mean_s", "egress (min)"), ("transfers_mean", "transfers per trip"),
@@ -138,7 +139,8 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COUNTS = ("commuters", "arrived", "in_system", "left", "denials", "denied_boardings", "transfers", "visits", "queue_max")
+COUNTS = ("commuters", "arrived", "in_system", "left", "put_off", "waited", "rerouted", "stranded", "rechose",
+          "buses", "riders", "denials", "denied_boardings", "transfers", "visits", "queue_max")
 
 
 def _fmt(key: str, value: float, signed: bool = False) -> str:
@@ -184,7 +186,24 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
                                                                        "denied_wait_mean_s"):
             window = "peak hour" if parts[1] == "peak_hour" else parts[1]
             rows.append((k, f"{window}: {dict(HEADLINE).get(parts[2], parts[2])}"))
+    rows += [(k, f"disruptions: {label}") for k, label in DISRUPTION if k in keys]
+    rows += [(k, f"disruption {k.split('.')[2]}: bus bridge {label}") for k in sorted(keys)
+             for key, label in (("bus_bridge.buses", "buses"), ("bus_bridge.riders", "riders"))
+             if k.startswith("disruptions.closures.") and k.endswith(key)]
+    rows += [(k, f"on the way: {label}") for k, label in ON_THE_WAY if k in keys]
     return rows
+
+
+DISRUPTION = [("disruptions.put_off", "put off a train cut short"),
+              ("disruptions.waited", "left waiting by a train turning back"),
+              ("disruptions.rerouted", "rerouted knowing of the closure"),
+              ("disruptions.left", "of those, left the rail network"),
+              ("disruptions.stranded", "of those, still in the network at the end"),
+              ("disruptions.travel_time_mean_s", "travel time of those who arrived, mean (min)")]
+"""Rows of summary `disruptions` (every commuter, warm-up included)."""
+ON_THE_WAY = [("on_the_way.rechose", "chose again at least once"), ("on_the_way.rerouted", "took other legs"),
+              ("on_the_way.left", "left the rail network")]
+"""Rows of summary `on_the_way` (every commuter)."""
 
 
 def cells(table: pd.DataFrame, sets: list[RunSet]) -> tuple[list[str], list[list[str]]]:

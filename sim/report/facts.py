@@ -157,17 +157,34 @@ def disruption_sections(view: RunView) -> list[Section]:
     d = view.summary.get("disruptions")
     if not d:
         return []
+    def bridge(c: dict) -> str:
+        b = c.get("bus_bridge")
+        if not b:
+            return "none"
+        return (f"{_number(b.get('buses'), 0)} buses carried {_number(b.get('riders'), 0)} riders "
+                f"(fullest {_number(b.get('load_max'), 0)} of {_number(b.get('capacity'), 0)})")
+
     closures = plain_table(
-        ["closure", "line", "between", "from", "to", "trains cut short"],
+        ["closure", "line", "between", "from", "to", "trains cut short", "bus bridge"],
         [[cid, c.get("line"), " \u2013 ".join(view.names.get(s, s) for s in c.get("between", [])),
-          _clock(c.get("start_s")), _clock(c.get("end_s")), _number(c.get("trains_cut"), 0)]
+          _clock(c.get("start_s")), _clock(c.get("end_s")), _number(c.get("trains_cut"), 0), bridge(c)]
          for cid, c in d.get("closures", {}).items()])
     touched = facts_html([
         ("put off a train cut short", esc(_number(d.get("put_off"), 0))),
         ("left waiting by a train turning back", esc(_number(d.get("waited"), 0))),
         ("rerouted (knowing of a closure)", esc(_number(d.get("rerouted"), 0))),
-        ("touched and not arrived by the end", esc(_number(d.get("stranded"), 0))),
+        ("of those, left the rail network on the way", esc(_number(d.get("left"), 0))),
+        ("of those, still in the network at the end", esc(_number(d.get("stranded"), 0))),
         ("mean travel time of those touched who arrived (min)", esc(_minutes(d.get("travel_time_mean_s"))))])
+    way = view.summary.get("on_the_way") or {}
+    if way:
+        where = ", ".join(f"{view.names.get(s, s)} {_number(n, 0)}" for s, n in
+                          sorted(way.get("left_at", {}).items(), key=lambda x: -x[1])[:5])
+        touched += "<h3>Choices on the way (every commuter)</h3>" + facts_html([
+            ("chose again at least once", esc(_number(way.get("rechose"), 0))),
+            ("took other legs", esc(_number(way.get("rerouted"), 0))),
+            ("left the rail network", esc(_number(way.get("left"), 0)) + (f" ({esc(where)})" if where else "")),
+            ("still in the network at the end", esc(_number(way.get("in_system"), 0)))])
     note = ('<p class="note">Commuters touched are counted over every commuter, warm-up included, each once '
             "(trips.parquet <code>disruption</code>).</p>")
     return [("Disruptions", closures + "<h3>Commuters touched</h3>" + touched + note)]
