@@ -250,3 +250,26 @@ def test_bus_bridge_capacity_is_never_exceeded(tmp_path, engine):
     on_bus = res.legs[res.legs["line"].astype(str) == "cd_bus"]
     assert len(on_bus) == buses["boarded"].sum() > 40
     assert set(res.trips["status"].astype(str)) <= {"arrived", "left"}
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_with_nothing_to_choose_the_tables_are_those_without_choices(tmp_path, engine):
+    # one line, full trains (1,200 riders in an hour, 40 places every 5 min to 09:00: all carried by then), no
+    # outside option: every choice on the way is to wait, so the tables equal those of a run with every decision
+    # point off (but for the count of choices made)
+    off = {"outside_option": None, "decisions": {"when_stranded": False, "after_denial": False, "fastest_train": False}}
+    on = {"outside_option": None}
+    runs = []
+    for name, routing in (("off", off), ("on", on)):
+        ln = T.line("L", [("A", 0.0), ("C", 6.0)], {"forward": T.headway("06:00", "09:00", 300)}, run_s={"A>C": 300},
+                    capacity=40)
+        net = T.network([T.station("A", 121.0), T.station("C", 121.06)], [ln])
+        scn = T.scenario(1200, ["A"], ["C"], start="06:00", end="07:00", sim_end="10:00", routing=routing)
+        runs.append(run(T.write(tmp_path / name, net, scn), engine=engine))
+    a, b = runs
+    assert b.trips["rechoices"].sum() > 100 and a.trips["rechoices"].sum() == 0
+    for name in ("trips", "legs", "trains", "facilities", "fares"):
+        x, y = getattr(a, name), getattr(b, name)
+        if name == "trips":
+            x, y = x.drop(columns="rechoices"), y.drop(columns="rechoices")
+        pd.testing.assert_frame_equal(x, y, obj=name)
