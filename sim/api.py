@@ -233,7 +233,7 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
     hook = Replanner(scenario.network, legs, access, search, board, StepCompiler(scenario.network, legs, access), spec,
                      demand.destination, demand.payment, seed, replication, during,
                      tuple((c.start, c.end) for c in closures))
-    return OnTheWay(scenario.network, hook, board, d)
+    return OnTheWay(scenario.network, hook, board, d, tuple((c.announced, c.end) for c in closures))
 
 
 def disruption_summary(prep: Prepared, tables: Tables) -> dict:

@@ -22,6 +22,8 @@ class Closure:
     """The track path from one end of the section to the other."""
     start: float
     end: float
+    announced: float = 0.0
+    """When it becomes known (s): from `start` to `end`."""
 
     @property
     def edges(self) -> frozenset[tuple[int, int]]:
@@ -61,7 +63,8 @@ def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tup
         adjacency = {s: sorted(nb) for s, nb in neighbours.items()}
         a, b = ends[0], ends[1]
         assert a is not None and b is not None  # an unknown station is in `wrong`
-        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, a, b) or ()), spec.start, spec.end))
+        out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, a, b) or ()), spec.start, spec.end,
+                           spec.start if spec.announced is None else spec.announced))
     if problems:
         raise UserError(problems)
     return tuple(out)

@@ -12,9 +12,10 @@ From a closure's start, boarding shows the shortened run: at a call timetabled a
 start of the closure that cuts it, riders board only for stops up to where the run ends. Riders
 who boarded before, for beyond, stay aboard to the end of the run and wait there (the engines).
 
-Commuters who start while a closure is in force know of it: they choose their route on the
-network as it then runs (`network_during`, `informed_choice`); the others keep the route they
-chose without knowing, and nobody changes route on the way.
+Commuters who start once a closure is announced and while it lasts know of it: they choose their
+route on the network as it then runs (`network_during`, `informed_choice`); the others chose
+without knowing, and choose again on the way (sim.replan: when a train cut short puts them off,
+when the closure is announced while they wait, when they reach a platform while it lasts).
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closu
     routes as leg indices of `legs` (the full network's, for its period)."""
     during = np.zeros(len(t_depart), dtype=bool)
     for c in closures:
-        during |= (t_depart >= c.start) & (t_depart < c.end)
+        during |= (t_depart >= c.announced) & (t_depart < c.end)
     who = np.flatnonzero(during)
     if not len(who):
         return Informed(who, ())

@@ -35,6 +35,8 @@ STRANDED = "stranded"
 DENIED = "denied"
 PUT_OFF = "put_off"
 """Put off a train whose run was cut short, with trains still to come for the leg."""
+ANNOUNCED = "announced"
+"""On a platform while a closure announced cuts the trains that would carry them."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,16 @@ class Replanner:
         if memo_key not in self._steps:
             self._steps[memo_key] = tuple(self.compiler.continuation(station, platform, legs, dest, name))
         return Choice(False, legs, self._steps[memo_key], "reroute")
+
+    def written_next(self, platform: np.ndarray, alight: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The next departure (s) at or after t from `platform` of a train serving `alight` in the
+        written timetable (closures aside); inf where none."""
+        legs = np.asarray([self._leg_at.get((int(p), int(a)), -1) for p, a in zip(platform.tolist(), alight.tolist())],
+                          dtype=np.int64)
+        out = np.full(len(legs), np.inf)
+        ok = legs >= 0
+        out[ok] = self.legs.next_departure(legs[ok], t[ok])
+        return out
 
     def leg_at(self, leg: int, alight: int) -> int | None:
         """The leg option from the boarding platform of leg option `leg` to station `alight` (None if

@@ -904,8 +904,8 @@ class DisruptionSpec(Strict):
     """A section of a line closed from `start` to `end`: the track between the stations `between`
     (both directions; stations inside it are not served). Trains that would run into it in that
     time end their run at the station before it and carry on from the station after it (trains
-    turned back on either side); riders aboard for beyond are put off where the train ends and wait
-    for a train that goes on. From `start` on, departure boards show the shortened runs."""
+    turned back on either side); riders aboard for beyond are put off where the train ends and choose
+    there (routing.decisions). From `start` on, departure boards show the shortened runs."""
 
     id: Id
     line: Id
@@ -914,11 +914,17 @@ class DisruptionSpec(Strict):
     end: Clock
     bus_bridge: BusBridgeSpec | None = None
     """Buses replacing the section while it is closed (none when absent)."""
+    announced: Clock | None = None
+    """When the closure becomes known (default `start`, at most `end`): commuters on platforms then,
+    and those reaching a platform later while it lasts, whose trains it cuts choose again
+    (routing.decisions); commuters starting from then on choose their route knowing of it."""
 
     @model_validator(mode="after")
     def _order(self) -> DisruptionSpec:
         if self.end <= self.start:
             raise ValueError("'end' must be after 'start'")
+        if self.announced is not None and not self.start <= self.announced < self.end:
+            raise ValueError("'announced' must be within the closure (from 'start', before 'end')")
         if self.bus_bridge is not None and self.start + self.bus_bridge.first_after_s >= self.end:
             raise ValueError("'bus_bridge.first_after_s': the first bus would leave after the closure ends")
         if self.between[0] == self.between[1]:

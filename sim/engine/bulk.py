@@ -18,7 +18,7 @@ import simpy
 from ..errors import UserError
 from ..network import FACILITY
 from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
-from .itinerary import DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
 from .trains import progress_ticker, start_trains
@@ -170,6 +170,12 @@ class BulkEngine:
                 stranded[chose[self._rechoose(STRANDED, c[chose], platform[chose], t[chose])]] = False
                 keep = ~stranded
                 c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
+            cut = it.cut_off(c, platform, alight, t)
+            if cut.any():
+                chose = np.flatnonzero(cut)
+                cut[chose[self._rechoose(ANNOUNCED, c[chose], platform[chose], t[chose])]] = False
+                keep = ~cut
+                c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
             for target, sel in _groups(platform):
                 self.pq[target].push(t[sel], c[sel], alight[sel])
         elif kind == STEP_END:
@@ -280,6 +286,17 @@ class BulkEngine:
         if len(waiting):
             self._rechoose_waiting(STRANDED, queue, waiting, platform, t)
 
+    def announce(self, env: simpy.Environment, t: float):
+        """At time t a closure becomes known: riders on platforms whose trains it cuts choose again."""
+        yield env.timeout(t - env.now)
+        for platform in range(self.plan.n_platforms):
+            self.bring_up(platform, t)
+        for platform, queue in enumerate(self.pq):
+            c, alight = queue.present(t)
+            if len(c):
+                cut = self.it.cut_off(c, np.full(len(c), platform), alight, np.full(len(c), t))
+                self._rechoose_waiting(ANNOUNCED, queue, c[cut], platform, t)
+
     def _rechoose_waiting(self, reason: str, queue: PlatformQueue, c: np.ndarray, platform: int,
                           t: float) -> np.ndarray:
         """Commuters `c` in `queue` choose at t, or at their time on the platform if later; those
@@ -310,6 +327,8 @@ class BulkEngine:
             self.serve(f, np.inf)
         env = simpy.Environment()
         start_trains(env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
+        for announced, _ in self.it.closures:
+            env.process(self.announce(env, announced))
         if progress is not None:
             env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)

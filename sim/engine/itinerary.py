@@ -18,10 +18,12 @@ from .. import rng as rngmod
 from ..departures import Departures
 from ..network import Network
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
-from ..replan import DENIED, PUT_OFF, STRANDED, Choice, Replanner
+from ..replan import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Choice, Replanner
 from ..schema import DecisionsSpec
 from .records import Records
 
+CUT_SLACK_S = 60.0
+"""Planned timetables may move a train by this much (s) without its being cut by a closure."""
 STRANDED_CHOICES = 4
 """Stranded, a commuter chooses again up to this many times max_rechoices before leaving where they stand."""
 
@@ -37,6 +39,8 @@ class OnTheWay:
     hook: Replanner
     departures: Departures
     decisions: DecisionsSpec
+    closures: tuple[tuple[float, float], ...] = ()
+    """(announced, end) of each closure (s)."""
 
 
 class Itineraries:
@@ -46,6 +50,7 @@ class Itineraries:
         departures = way.departures if way is not None else None
         decisions = way.decisions if way is not None else None
         self.plan, self.rec, self.hook, self.board, self.spec = plan, rec, hook, departures, decisions
+        self.closures = way.closures if way is not None else ()
         self.kind, self.target, self.alight = plan.step_kind, plan.step_target, plan.step_alight
         self.walk, self.ordinal = plan.step_walk, plan.step_ordinal
         self.leg, self.facs_before = plan.step_leg, plan.step_facs_before
@@ -109,6 +114,24 @@ class Itineraries:
         stations, keys = stations[carried], keys[carried]
         return stations[self.board.later_is_better(call, t, keys, self.hook.spec.wait_weight)]
 
+    def cut_off(self, c: np.ndarray, platform: np.ndarray, alight: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Whether commuters `c`, on `platform` for `alight` at times t, learn there that an announced
+        closure cuts the next train that would have carried them (the next one on the departure
+        board leaves more than CUT_SLACK_S after the next of the written timetable), and have not
+        chosen knowing of it (on leaving home or on the way): bool array."""
+        out = np.zeros(len(c), dtype=bool)
+        if not self.active or not self.closures or self.board is None or self.hook is None:
+            return out
+        p = self.plan
+        for announced, end in self.closures:
+            knew = (p.t_depart[c] >= announced) | (self.rec.t_decided[c] >= announced) | self.rec.knows_closure[c]
+            now = (t >= announced) & (t < end) & ~knew
+            if now.any():
+                dep, _ = self.board.next_after(self.key_of(platform[now], alight[now]), t[now])
+                written = self.hook.written_next(platform[now], alight[now], t[now])
+                out[np.flatnonzero(now)[dep > written + CUT_SLACK_S]] = True
+        return out
+
     def planned_legs(self, ptr: int) -> tuple[int, ...]:
         """Leg options of the RIDE steps from `ptr` to the end of the itinerary."""
         out = []
@@ -145,6 +168,9 @@ class Itineraries:
             for i in np.flatnonzero(done).tolist():
                 out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]]))
         rec.rechoices[c[~done]] += 1
+        rec.t_decided[c] = np.fmax(rec.t_decided[c], t)
+        if reason in (PUT_OFF, ANNOUNCED):
+            rec.knows_closure[c] = True
         return keep, out
 
     def switch(self, c: int, choice: Choice, platform: int) -> None:
@@ -220,4 +246,4 @@ class Itineraries:
         self.n_steps = hi
 
 
-__all__ = ["DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
+__all__ = ["ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]

@@ -175,3 +175,9 @@ class PlatformQueue:
         self._merge()
         keep = ~np.isin(self.c, c)
         self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
+
+    def present(self, until: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and alighting stations of those on the platform by `until`."""
+        self._merge()
+        n = int(np.searchsorted(self.t, until, side="right"))
+        return self.c[:n].copy(), self.alight[:n].copy()

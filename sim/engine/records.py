@@ -52,6 +52,8 @@ class Records:
     rechoices: np.ndarray  # int32 per commuter: choices made on the way (waiting on included)
     rerouted_on_way: np.ndarray  # bool per commuter: took other legs on the way
     put_off_here: np.ndarray  # bool per commuter: put off a train cut short, then went another way from there
+    t_decided: np.ndarray  # per commuter: time (s) of their latest choice on the way, NaN
+    knows_closure: np.ndarray  # bool per commuter: chose on the way knowing of a closure (put off, or told)
     route_legs: dict[int, tuple[int, ...]]
     """The legs of the route of each commuter who took other legs on the way (leg options)."""
 
@@ -84,6 +86,7 @@ class Records:
             t_left=nan(plan.n_commuters), left_station=np.full(plan.n_commuters, -1, dtype=np.int32),
             rechoices=np.zeros(plan.n_commuters, dtype=np.int32),
             rerouted_on_way=np.zeros(plan.n_commuters, dtype=bool), put_off_here=np.zeros(plan.n_commuters, dtype=bool),
+            t_decided=nan(plan.n_commuters), knows_closure=np.zeros(plan.n_commuters, dtype=bool),
             route_legs={},
         )
 

@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
-from .itinerary import DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .records import Records
 from .trains import TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
@@ -86,6 +86,10 @@ class ReferenceEngine:
         rec.leg_t_platform[slot] = np.fmin(rec.leg_t_platform[slot], env.now)
         platform = int(it.target[s])
         if it.is_stranded(platform, int(it.alight[s]))[0] and self.take(STRANDED, i, platform, env.now):
+            return
+        one = np.asarray([i])
+        if it.cut_off(one, np.asarray([platform]), it.alight[[s]], np.asarray([env.now]))[0] and \
+                self.take(ANNOUNCED, i, platform, env.now):
             return
         while True:  # again from where a train cut short put the commuter off
             board = env.event()
@@ -184,6 +188,20 @@ class ReferenceEngine:
         rec.call_load[call] = len(self.onboard[k])
         return boarded
 
+    def announce(self, t: float):
+        """At time t a closure becomes known: riders on platforms whose trains it cuts choose again."""
+        yield self.env.timeout(t - self.env.now)
+        for platform in range(self.plan.n_platforms):
+            stay = []
+            for item in sorted(self.waiting[platform], key=lambda x: (x[0], x[1])):
+                _, cid, alight, ev = item
+                cut = self.it.cut_off(np.asarray([cid]), np.asarray([platform]), np.asarray([alight]), np.asarray([t]))
+                if cut[0] and self.take(ANNOUNCED, cid, platform, t):
+                    ev.succeed(None)
+                    continue
+                stay.append(item)
+            self.waiting[platform] = stay
+
     def on_depart(self, k: int, call: int, t: float) -> None:
         """Riders for whom this call was the last train re-choose now."""
         keys = self.it.departed(call)
@@ -203,6 +221,8 @@ class ReferenceEngine:
     def run(self, progress: Callable[[float], None] | None = None) -> Records:
         p = self.plan
         start_trains(self.env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
+        for announced, _ in self.it.closures:
+            self.env.process(self.announce(announced))
         self.env.process(self.feeder())
         if progress is not None:
             self.env.process(progress_ticker(self.env, progress))

@@ -247,7 +247,7 @@ def test_bus_bridge_capacity_is_never_exceeded(tmp_path, engine):
     buses = res.trains[res.trains["line"].astype(str) == "cd_bus"]
     assert len(buses) > 0 and (buses["load_after"] <= 20).all() and (buses["capacity"] == 20).all()
     assert buses["boarded"].max() == 20
-    on_bus = res.legs[res.legs["line"].astype(str) == "cd_bus"]
+    on_bus = res.legs[(res.legs["line"].astype(str) == "cd_bus") & res.legs["t_board"].notna()]
     assert len(on_bus) == buses["boarded"].sum() > 40
     assert set(res.trips["status"].astype(str)) <= {"arrived", "left"}
 
@@ -273,3 +273,35 @@ def test_with_nothing_to_choose_the_tables_are_those_without_choices(tmp_path, e
         if name == "trips":
             x, y = x.drop(columns="rechoices"), y.drop(columns="rechoices")
         pd.testing.assert_frame_equal(x, y, obj=name)
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed_logit(tmp_path, engine):
+    # line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed 06:30-07:00,
+    # announced at 06:30. 2,000 commuters reach A for D 06:25:10-06:30 (the 06:25 train has gone). At 06:30 they
+    # learn that the trains until 06:50 end at C, and weigh (default taxi: 5 min, 30 km/h, 1.3 x straight km,
+    # 14 CNY to 3 km, then 2.7 CNY/km):
+    #   waiting for the 06:55 train: 2 x 1,500 s + 420 s aboard + 3 CNY / 40 CNY/h
+    #   a taxi from A: 2 x 300 s + km x 1.3 / 30 km/h + fare / 40 CNY/h
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
+                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    scn = T.scenario(2000, ["A"], ["D"], start="06:25:10", end="06:30", sim_end="08:30")
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:00",
+                           "announced": "06:30"}]
+    res = run(T.write(tmp_path, net, scn), engine=engine)
+    trips = res.trips
+    km = haversine_km(121.0, 121.06) * 1.3
+    vot = 3600.0 / 40.0
+    wait = 2 * 1500.0 + 420.0 + 3.0 * vot
+    leave = 2 * 300.0 + km / 30.0 * 3600.0 + (14.0 + (km - 3.0) * 2.7) * vot
+    p_leave = 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+    left = trips[trips["status"] == "left"]
+    share = len(left) / len(trips)
+    assert abs(share - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / len(trips)), (share, p_leave)
+    assert (left["left_station"].astype(str) == "A").all() and (left["t_left"] == 6.5 * H).all()
+    stayed = trips[trips["status"] == "arrived"]
+    assert len(stayed) + len(left) == len(trips)
+    assert (stayed["t_arrive"] == 6 * H + 55 * 60 + 420).all()
+    assert (trips["rechoices"] == 1).all()
