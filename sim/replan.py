@@ -204,6 +204,7 @@ class Replanner:
             for i, legs in enumerate(mine):
                 keys[i, : len(legs)] = [self._key(k) for k in legs]
                 walk_before[i, : len(legs)] = self._walks_before(legs, station, platform, medium)
+            self._price(mine, medium)
             fixed = np.asarray([self._fixed(legs, station, platform, dest, medium) for legs in mine]).reshape(-1, 3)
             rows = _Rows(keys, walk_before, fixed[:, 0], fixed[:, 1], fixed[:, 2],
                          np.asarray([self.legs.options[x[0]].platform == platform for x in mine], dtype=bool))
@@ -342,6 +343,18 @@ class Replanner:
             option = self.legs.options[leg]
             self._keys[leg] = int(self.board.key_index(np.asarray([option.platform]), np.asarray([option.alight]))[0])
         return self._keys[leg]
+
+    def _price(self, options: list[tuple[int, ...]], medium: int) -> None:
+        """Keep the fares of `options` with medium code `medium` not priced yet, in one go."""
+        new = [legs for legs in dict.fromkeys(options) if (legs, medium) not in self._fares_of]
+        if not new:
+            return
+        matrix = np.full((len(new), max(len(x) for x in new)), -1, dtype=np.int64)
+        for i, legs in enumerate(new):
+            matrix[i, : len(legs)] = legs
+        fares = leg_fares(self.legs, self.fares, matrix, np.full(len(new), medium)).sum(axis=1)
+        for legs, fare in zip(new, fares.tolist()):
+            self._fares_of[(legs, medium)] = float(fare)
 
     def _fare(self, legs: tuple[int, ...], medium: int) -> float:
         """Fare (CNY) of riding `legs` as a trip of their own with medium code `medium` (kept once asked)."""

@@ -63,6 +63,7 @@ class Itineraries:
         self.platform_station = (np.asarray([p.station for p in network.platforms], dtype=np.int64)
                                  if network is not None else np.zeros(0, dtype=np.int64))
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
+        self._planned: dict[int, tuple[int, ...]] = {}
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
         """Per platform: its riders know the departures and let a train go for a better later one."""
         if self.active and hook is not None and network is not None and decisions is not None and \
@@ -133,14 +134,20 @@ class Itineraries:
         return out
 
     def planned_legs(self, ptr: int) -> tuple[int, ...]:
-        """Leg options of the RIDE steps from `ptr` to the end of the itinerary."""
+        """Leg options of the RIDE steps from `ptr` to the end of the itinerary (kept once asked:
+        steps never change once written)."""
+        known = self._planned.get(ptr)
+        if known is not None:
+            return known
         out = []
+        start = ptr
         while True:
             k = self.kind[ptr]
             if k == STEP_RIDE:
                 out.append(int(self.leg[ptr]))
             elif k != STEP_FACILITY:
-                return tuple(out)
+                self._planned[start] = tuple(out)
+                return self._planned[start]
             ptr += 1
 
     # -- choices -----------------------------------------------------------------------------------
@@ -153,22 +160,24 @@ class Itineraries:
         assert self.hook is not None and self.spec is not None
         rec = self.rec
         n = rec.rechoices[c]
-        ptrs, at_ptr = np.unique(self.ptr[c], return_inverse=True)
-        ids: dict[tuple[int, ...], int] = {}  # itineraries at other steps may plan the same legs from here
-        same = np.asarray([ids.setdefault(self.planned_legs(int(p)), len(ids)) for p in ptrs.tolist()], dtype=np.int64)
-        keep, out = self.hook.decide(reason, c, self.platform_station[platform], platform, t, same[at_ptr.ravel()],
-                                     list(ids), n)
         # past their last choice commuters wait on, unless nothing is left to wait for: then they still
         # choose (a bounded number of times more, each at a later time, before they leave)
-        done = n >= (STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices)
-        if reason != STRANDED:
-            keep[done] = True
-            out[done] = None
-        else:
-            for i in np.flatnonzero(done).tolist():
+        live = n < (STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices)
+        keep = np.full(len(c), reason != STRANDED)
+        out = np.empty(len(c), dtype=object)
+        if live.any():
+            who, where, when = c[live], platform[live], t[live]
+            ptrs, at_ptr = np.unique(self.ptr[who], return_inverse=True)
+            ids: dict[tuple[int, ...], int] = {}  # itineraries at other steps may plan the same legs from here
+            same = np.asarray([ids.setdefault(self.planned_legs(int(p)), len(ids)) for p in ptrs.tolist()],
+                              dtype=np.int64)
+            keep[live], out[live] = self.hook.decide(reason, who, self.platform_station[where], where, when,
+                                                     same[at_ptr.ravel()], list(ids), n[live])
+            rec.rechoices[who] += 1
+            rec.t_decided[who] = np.fmax(rec.t_decided[who], when)
+        if reason == STRANDED:
+            for i in np.flatnonzero(~live).tolist():
                 out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]]))
-        rec.rechoices[c[~done]] += 1
-        rec.t_decided[c] = np.fmax(rec.t_decided[c], t)
         if reason in (PUT_OFF, ANNOUNCED):
             rec.knows_closure[c] = True
         return keep, out
