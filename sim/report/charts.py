@@ -175,6 +175,10 @@ def _run_pending(i: int) -> Chart:
     return _PENDING[i]()
 
 
+FORKED_CHARTS_TIMEOUT_S = 300.0
+"""How long the forked drawing processes may take before the charts are drawn in this process."""
+
+
 def render(jobs: list[Job]) -> list[Chart]:
     """Run chart jobs, by two forked processes when there are several and the platform forks."""
     global _PENDING
@@ -183,7 +187,14 @@ def render(jobs: list[Job]) -> list[Chart]:
     _PENDING = jobs
     try:
         with multiprocessing.get_context("fork").Pool(2) as pool:
-            return pool.map(_run_pending, range(len(jobs)), chunksize=1)
+            try:
+                return pool.map_async(_run_pending, range(len(jobs)), chunksize=1).get(FORKED_CHARTS_TIMEOUT_S)
+            except multiprocessing.TimeoutError:
+                # a process forked while another thread held a lock can wait for it forever: draw them here
+                log.warning("charts: the drawing processes did not finish in %.0f s; drawing them here",
+                            FORKED_CHARTS_TIMEOUT_S)
+                pool.terminate()
+        return [job() for job in jobs]
     finally:
         _PENDING = []
 
