@@ -9,11 +9,18 @@ Notebook API::
     summary = sim.run_sweep("scenarios/sweep_huaqiao.yaml", out="results/sweep_huaqiao", workers=2)
 """
 
-from . import metrics
-from .api import RunResult, run
-from .errors import UserError
-from .io import load_results
-from .scenario import Scenario, load_network, load_scenario
+import os
+
+# Parquet is written through pyarrow, whose default jemalloc pool runs a background thread; a process
+# forked while that thread holds one of its locks (the chart processes, `git` for the manifest) can
+# wait for it forever. The system allocator has no such thread. A user's own setting is kept.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+from . import metrics  # noqa: E402  (after the setting above, before pyarrow is first imported)
+from .api import RunResult, run  # noqa: E402
+from .errors import UserError  # noqa: E402
+from .io import load_results  # noqa: E402
+from .scenario import Scenario, load_network, load_scenario  # noqa: E402
 
 __version__ = "0.1.0"
 
