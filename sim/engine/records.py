@@ -56,6 +56,9 @@ class Records:
     knows_closure: np.ndarray  # bool per commuter: chose on the way knowing of a closure (put off, or told)
     route_legs: dict[int, tuple[int, ...]]
     """The legs of the route of each commuter who took other legs on the way (leg options)."""
+    leg_used: int = 0
+    """Leg slots in use; the buffers may be longer (room for slots moved by `relocate`)."""
+    fac_used: int = 0
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
@@ -85,6 +88,7 @@ class Records:
             left_by_short_run=np.zeros(plan.n_commuters, dtype=bool),
             t_left=nan(plan.n_commuters), left_station=np.full(plan.n_commuters, -1, dtype=np.int32),
             rechoices=np.zeros(plan.n_commuters, dtype=np.int32),
+            leg_used=n_legs, fac_used=n_fac,
             rerouted_on_way=np.zeros(plan.n_commuters, dtype=bool), put_off_here=np.zeros(plan.n_commuters, dtype=bool),
             t_decided=nan(plan.n_commuters), knows_closure=np.zeros(plan.n_commuters, dtype=bool),
             route_legs={},
@@ -104,23 +108,29 @@ class Records:
         """Give commuter c room for `n_legs` leg slots and `n_facs` facility slots (keeping what is
         recorded in theirs): new slots at the end of the buffers when theirs are too few."""
         if n_legs > self.leg_count[c]:
-            old = np.arange(self.leg_base[c], self.leg_base[c] + self.leg_count[c])
-            base = len(self.leg_train)
-            for name, fill in _LEG_FIELDS.items():
-                arr = getattr(self, name)
-                fresh = np.full(n_legs, fill, dtype=arr.dtype)
-                fresh[: len(old)] = arr[old]
-                setattr(self, name, np.concatenate([arr, fresh]))
-            self.leg_base[c], self.leg_count[c] = base, n_legs
+            self.leg_base[c] = self._move(_LEG_FIELDS, "leg_used", int(self.leg_base[c]), int(self.leg_count[c]), n_legs)
+            self.leg_count[c] = n_legs
         if n_facs > self.fac_count[c]:
-            old = np.arange(self.fac_base[c], self.fac_base[c] + self.fac_count[c])
-            base = len(self.fac_t_join)
-            for name, fill in _FAC_FIELDS.items():
+            self.fac_base[c] = self._move(_FAC_FIELDS, "fac_used", int(self.fac_base[c]), int(self.fac_count[c]), n_facs)
+            self.fac_count[c] = n_facs
+
+    def _move(self, fields: dict, used: str, base: int, count: int, size: int) -> int:
+        """Copy slots base .. base + count - 1 of `fields` to `size` fresh slots past the `used` ones
+        (the buffers grow by doubling: moving one commuter at a time stays linear); their new base."""
+        lo = getattr(self, used)
+        first = getattr(self, next(iter(fields)))
+        if lo + size > len(first):
+            room = max(lo + size, 2 * len(first))
+            for name, fill in fields.items():
                 arr = getattr(self, name)
-                fresh = np.full(n_facs, fill, dtype=arr.dtype)
-                fresh[: len(old)] = arr[old]
-                setattr(self, name, np.concatenate([arr, fresh]))
-            self.fac_base[c], self.fac_count[c] = base, n_facs
+                grown = np.full(room, fill, dtype=arr.dtype)
+                grown[: len(arr)] = arr
+                setattr(self, name, grown)
+        for name in fields:
+            arr = getattr(self, name)
+            arr[lo: lo + count] = arr[base: base + count]
+        setattr(self, used, lo + size)
+        return lo
 
     def compact(self) -> None:
         """Every commuter's slots back in commuter order (a no-op when nobody moved)."""
@@ -135,6 +145,7 @@ class Records:
             for name in fields:
                 setattr(self, name, getattr(self, name)[src])
             base[:] = start
+        self.leg_used, self.fac_used = int(self.leg_count.sum()), int(self.fac_count.sum())
 
     def deny(self, commuters: np.ndarray | int, call: int) -> None:
         """Commuters left behind by a full train at `call`: counted once per train call, even when the
