@@ -43,6 +43,24 @@ class OnTheWay:
     """(announced, end) of each closure (s)."""
 
 
+@dataclass(frozen=True)
+class _Steps:
+    """A choice's steps as arrays (see Itineraries._arrays)."""
+
+    kind: np.ndarray
+    target: np.ndarray
+    alight: np.ndarray
+    walk: np.ndarray
+    leg: np.ndarray
+    is_ride: np.ndarray
+    is_fac: np.ndarray
+    ride_rank: np.ndarray
+    fac_rank: np.ndarray
+    facs_before: np.ndarray
+    n_rides: int
+    facs: list[int]
+
+
 class Itineraries:
     def __init__(self, plan: Plan, rec: Records, way: OnTheWay | None = None) -> None:
         network = way.network if way is not None else None
@@ -64,6 +82,7 @@ class Itineraries:
                                  if network is not None else np.zeros(0, dtype=np.int64))
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
         self._planned: dict[int, tuple[int, ...]] = {}
+        self._step_arrays: dict[tuple, _Steps] = {}
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
         """Per platform: its riders know the departures and let a train go for a better later one."""
         if self.active and hook is not None and network is not None and decisions is not None and \
@@ -197,28 +216,39 @@ class Itineraries:
             rec.leg_ride_s[slot] = 0.0
             rec.put_off_here[c] = True
             prefix, leg0 = (*prefix, part), leg0 + 1
-        steps = choice.steps
-        kinds = np.asarray([s[0] for s in steps], dtype=np.int8)
-        is_ride, is_fac = kinds == STEP_RIDE, kinds == STEP_FACILITY
-        ordinal = np.where(is_ride, leg0 + np.cumsum(is_ride) - 1, np.where(is_fac, fac0 + np.cumsum(is_fac) - 1, 0))
-        facs_before = fac0 + np.cumsum(is_fac) - is_fac
-        n_legs = leg0 + int(is_ride.sum())
-        rec.relocate(c, max(n_legs, int(rec.leg_count[c])), fac0 + int(is_fac.sum()))
+        a = self._arrays(choice.steps)
+        ordinal = np.where(a.is_ride, leg0 + a.ride_rank, np.where(a.is_fac, fac0 + a.fac_rank, 0))
+        n_legs, n_facs = leg0 + a.n_rides, fac0 + len(a.facs)
+        rec.relocate(c, max(n_legs, int(rec.leg_count[c])), n_facs)
         if choice.legs or part is not None:
             rec.leg_count[c] = n_legs
             rec.route_legs[c] = prefix + choice.legs
             rec.rerouted_on_way[c] = bool(choice.legs)
-        rec.fac_count[c] = fac0 + int(is_fac.sum())
-        facs = [int(s[1]) for s in steps if s[0] == STEP_FACILITY]
-        if facs:
+        rec.fac_count[c] = n_facs
+        if a.facs:
             assert self.hook is not None
             g = rngmod.keyed_stream(self.hook.key, c, int(rec.rechoices[c]))
-            slots = rec.fac_base[c] + fac0 + np.arange(len(facs))
-            rec.slot_facility[slots] = facs
-            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in facs]
+            slots = rec.fac_base[c] + fac0 + np.arange(len(a.facs))
+            rec.slot_facility[slots] = a.facs
+            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in a.facs]
         start = self.n_steps
-        self._append(kinds, steps, ordinal, facs_before)
+        self._append(a, ordinal, fac0 + a.facs_before)
         self.ptr[c] = start - 1
+
+    def _arrays(self, steps: tuple) -> _Steps:
+        """The steps of a choice as arrays, with each RIDE's and FACILITY's rank among its kind (kept:
+        many commuters take the same choice)."""
+        known = self._step_arrays.get(steps)
+        if known is None:
+            kinds = np.asarray([s[0] for s in steps], dtype=np.int8)
+            is_ride, is_fac = kinds == STEP_RIDE, kinds == STEP_FACILITY
+            known = _Steps(kinds, np.asarray([s[1] for s in steps], dtype=np.int32),
+                           np.asarray([s[2] for s in steps], dtype=np.int32), np.asarray([s[3] for s in steps]),
+                           np.asarray([s[4] for s in steps], dtype=np.int32), is_ride, is_fac,
+                           np.cumsum(is_ride) - 1, np.cumsum(is_fac) - 1, np.cumsum(is_fac) - is_fac,
+                           int(is_ride.sum()), [int(s[1]) for s in steps if s[0] == STEP_FACILITY])
+            self._step_arrays[steps] = known
+        return known
 
     def _ridden_to_here(self, c: int, ptr: int, slot: int, platform: int) -> int | None:
         """The leg option of the ride commuter c made on the leg of `slot` to the station of
@@ -237,11 +267,10 @@ class Itineraries:
         lo, hi = int(p.template_start[p.template[c]]), int(p.template_start[p.template[c] + 1])
         return tuple(int(k) for k in p.step_leg[lo:hi] if k >= 0)
 
-    def _append(self, kinds: np.ndarray, steps: tuple, ordinal: np.ndarray, facs_before: np.ndarray) -> None:
-        new = {"kind": kinds, "target": np.asarray([s[1] for s in steps], dtype=np.int32),
-               "alight": np.asarray([s[2] for s in steps], dtype=np.int32),
-               "walk": np.asarray([s[3] for s in steps], dtype=float), "ordinal": ordinal.astype(np.int32),
-               "leg": np.asarray([s[4] for s in steps], dtype=np.int32), "facs_before": facs_before.astype(np.int32)}
+    def _append(self, a: _Steps, ordinal: np.ndarray, facs_before: np.ndarray) -> None:
+        new = {"kind": a.kind, "target": a.target, "alight": a.alight, "walk": a.walk, "ordinal": ordinal,
+               "leg": a.leg, "facs_before": facs_before}
+        kinds = a.kind
         lo, hi = self.n_steps, self.n_steps + len(kinds)
         if hi > len(self.kind):  # grow by doubling: appending one continuation at a time stays linear
             room = max(hi, 2 * len(self.kind))
