@@ -141,6 +141,7 @@ class Replanner:
         self._keys: dict[int, int] = {}
         self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
         self._situations: dict[tuple, _Situation] = {}
+        self._by_options: dict[tuple, _Situation] = {}
         self._book = _RowBook(spec.max_transfers + 1)
         self._leg_at = {(o.platform, o.alight): k for k, o in enumerate(legs.options)}
         self._walks_of: dict[tuple, list[float]] = {}
@@ -198,6 +199,10 @@ class Replanner:
                 planned = planned if here is None else (here, *planned[1:])
             mine: list[tuple[int, ...]] = [planned] if with_plan else []
             mine += [legs for legs in self._from_here(station, dest, band) if legs not in mine]
+            same = (station, platform, dest, medium, tuple(mine))  # other bands often have the same options
+            if same in self._by_options:
+                self._situations[key] = self._by_options[same]
+                return self._situations[key]
             width = max((len(x) for x in mine), default=1)
             keys = np.full((len(mine), width), -1, dtype=np.int64)
             walk_before = np.zeros((len(mine), width))
@@ -208,7 +213,8 @@ class Replanner:
             fixed = np.asarray([self._fixed(legs, station, platform, dest, medium) for legs in mine]).reshape(-1, 3)
             rows = _Rows(keys, walk_before, fixed[:, 0], fixed[:, 1], fixed[:, 2],
                          np.asarray([self.legs.options[x[0]].platform == platform for x in mine], dtype=bool))
-            self._situations[key] = _Situation([*mine, None], self._book.add(rows), self._outside_cost(station, dest))
+            self._situations[key] = self._by_options[same] = _Situation([*mine, None], self._book.add(rows),
+                                                                        self._outside_cost(station, dest))
         return self._situations[key]
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
