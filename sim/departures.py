@@ -70,16 +70,6 @@ class Departures:
         dep[ok], arr[ok] = d, r
         return dep, arr
 
-    def next_one(self, key: int, t: float, strictly: bool = False) -> tuple[float, float]:
-        """next_after for one key index (-1: none) and time: (departure, arrival), inf if none."""
-        if key < 0:
-            return np.inf, np.inf
-        i = int(np.searchsorted(self.sort_key, key * SPAN_S + t, side="right" if strictly else "left"))
-        if i >= self.start[key + 1]:
-            return np.inf, np.inf
-        arr = float(self.arr[i])
-        return float(self.dep[i]), np.inf if np.isnan(arr) else arr
-
     def later_is_better(self, call: int, t: float, keys: np.ndarray, wait_weight: float) -> np.ndarray:
         """For riders at train call `call` at time t (s) waiting for leg keys `keys` (indices, each
         carried by the call): whether a later train of the same key gets them to their station at a

@@ -1,8 +1,10 @@
 """Choices on the way: the decision hook through which the engines ask for a new choice.
 
 A commuter standing on a platform re-chooses when no train still to come can carry them on their
-planned leg (`stranded`) or after a full train left them behind (`denied`); see
-schema.DecisionsSpec. The options are the rest of the planned route (not when stranded), the
+planned leg (`stranded`), after a full train left them behind (`denied`), when a train cut short by a
+closure put them off (`put_off`) and when they learn there that a closure cuts their next train
+(`announced`); see schema.DecisionsSpec. (Letting a train go for a better later one needs no new
+route: departures.Departures.later_is_better.) The options are the rest of the planned route (not when stranded), the
 candidate routes from the station where they stand (boarding there or at a station its interchanges
 reach) and the outside option (schema.OutsideOptionSpec), each priced by the generalised cost of
 route choice at the time of the decision: wait_weight * waits to the next train on the departure
@@ -47,11 +49,6 @@ class Choice:
     """The legs chosen from here (leg options); empty when leaving the network."""
     steps: tuple[Step, ...] = ()
     """Steps from the platform: to and along the legs and out, or out of the station."""
-    option: str = ""
-    """What was chosen: 'wait', 'reroute' or 'leave'."""
-
-
-KEEP = Choice(True, option="wait")
 
 
 @dataclass(frozen=True)
@@ -226,7 +223,7 @@ class Replanner:
         memo_key = (station, platform, legs, dest, name)
         if memo_key not in self._steps:
             self._steps[memo_key] = tuple(self.compiler.continuation(station, platform, legs, dest, name))
-        return Choice(False, legs, self._steps[memo_key], "reroute")
+        return Choice(False, legs, self._steps[memo_key])
 
     def written_next(self, platform: np.ndarray, alight: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The next departure (s) at or after t from `platform` of a train serving `alight` in the
@@ -247,7 +244,7 @@ class Replanner:
         """Leaving the rail network through the exit of `station`."""
         if station not in self._steps:
             self._steps[station] = tuple(self.compiler.leave(station))
-        return Choice(False, (), self._steps[station], "leave")
+        return Choice(False, (), self._steps[station])
 
     def _bands(self, t: np.ndarray) -> list[int]:
         """The start band of each time t for the candidate search: of the search on the network as it
