@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -175,6 +176,14 @@ def _run_pending(i: int) -> Chart:
     return _PENDING[i]()
 
 
+def _default_signals() -> None:
+    """In a drawing process: SIGTERM and SIGHUP end it at once, as the system would, also while it
+    waits for a lock (a Python handler inherited from the command line would wait for the lock first,
+    so that ending the pool could not end it)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 FORKED_CHARTS_TIMEOUT_S = 300.0
 """How long the forked drawing processes may take before the charts are drawn in this process."""
 
@@ -186,7 +195,7 @@ def render(jobs: list[Job]) -> list[Chart]:
         return [job() for job in jobs]
     _PENDING = jobs
     try:
-        with multiprocessing.get_context("fork").Pool(2) as pool:
+        with multiprocessing.get_context("fork").Pool(2, initializer=_default_signals) as pool:
             try:
                 return pool.map_async(_run_pending, range(len(jobs)), chunksize=1).get(FORKED_CHARTS_TIMEOUT_S)
             except multiprocessing.TimeoutError:
