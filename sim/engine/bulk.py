@@ -276,12 +276,11 @@ class BulkEngine:
     def on_depart(self, k: int, call: int, t: float) -> None:
         """A train call has left: riders for whom it was the last train re-choose (at t, or when
         they reach the platform if later)."""
-        keys = self.it.departed(call)
-        if not len(keys):
+        stations = self.it.departed(call)
+        if not len(stations):
             return
         platform = int(self.plan.trains.call_platform[call])
         queue = self.pq[platform]
-        stations = self.it.board.keys[keys] % self.it.board.n_stations if self.it.board is not None else keys
         waiting = queue.waiting_for(stations)
         if len(waiting):
             self._rechoose_waiting(STRANDED, queue, waiting, platform, t)

@@ -115,13 +115,14 @@ class Itineraries:
         return (key < 0) | (self.remaining[np.maximum(key, 0)] == 0)
 
     def departed(self, call: int) -> np.ndarray:
-        """A train call has left: count it off; the keys (indices) whose last train it was."""
+        """A train call has left: count it off; the alighting stations (on the call's platform) for
+        which it was the last train."""
         if not self.active:
             return np.zeros(0, dtype=np.int64)
         assert self.board is not None
         keys = self.board.keys_of_call(call)
         self.remaining[keys] -= 1
-        return keys[self.remaining[keys] == 0]
+        return self.board.keys[keys[self.remaining[keys] == 0]] % self.board.n_stations
 
     def let_go(self, call: int, platform: int, t: float, stations: np.ndarray) -> np.ndarray:
         """Of alighting `stations` of riders on `platform` at train call `call` boarding at t (s), those

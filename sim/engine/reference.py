@@ -204,11 +204,11 @@ class ReferenceEngine:
 
     def on_depart(self, k: int, call: int, t: float) -> None:
         """Riders for whom this call was the last train re-choose now."""
-        keys = self.it.departed(call)
-        if not len(keys) or self.it.board is None:
+        last = self.it.departed(call)
+        if not len(last):
             return
         platform = int(self.plan.trains.call_platform[call])
-        stations = set((self.it.board.keys[keys] % self.it.board.n_stations).tolist())
+        stations = set(last.tolist())
         stay = []
         for item in sorted(self.waiting[platform], key=lambda x: (x[0], x[1])):
             t_plat, cid, alight, ev = item
