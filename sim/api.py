@@ -27,7 +27,7 @@ from .departures import build_departures
 from .engine import OnTheWay, run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
-from .metrics import KpiSetup, disruption_kpis, on_the_way_kpis, summarize
+from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     after_last_train_warnings,
@@ -357,6 +357,11 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if prep.closures:
         summary["disruptions"] = disruption_summary(prep, tables)
+    controls = {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
+                                                               st.entry_control.end_s)
+                for st in net.stations if st.entry_control is not None}
+    if controls:
+        summary["crowd_control"] = crowd_control_kpis(tables.facilities, controls)
     summary["warnings"] = list(scenario.warnings) + prep.warnings  # the scenario's were logged when it loaded
     _add_time(timings, "tables", t1)
     return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)

@@ -188,6 +188,35 @@ def disruption_kpis(trips: pd.DataFrame) -> dict:
             "travel_time_mean_s": _num(float(arrived["travel_time_s"].mean())) if len(arrived) else None}
 
 
+def crowd_control_kpis(facilities: pd.DataFrame, controls: dict[str, tuple[str, int, float, float]]) -> dict:
+    """Per station with crowd control (`controls`: entrance facility id -> station id, holding limit,
+    window start and end in s): of the commuters reaching its entrance inside the window, how many
+    (`reached_entrance`), how many waited outside (`held`), their time outside (mean, p95, max, s;
+    person-hours in all), the longest queue outside (persons, at any time) and those still outside
+    at the end of the run."""
+    out = {}
+    fid = facilities["facility_id"].astype(str).to_numpy() if len(facilities) else np.zeros(0, dtype=str)
+    for facility, (station, limit, start, end) in controls.items():
+        rows = facilities[fid == facility]
+        join, begin = rows["t_join"].to_numpy(dtype=float), rows["t_start"].to_numpy(dtype=float)
+        window = (join > start) & (join < end)
+        wait = begin[window] - join[window]
+        served = ~np.isnan(wait)
+        # longest queue outside: +1 at each arrival, -1 at each going in (those going in first at equal times)
+        t_ev = np.concatenate([begin[~np.isnan(begin)], join])
+        step = np.concatenate([-np.ones(int((~np.isnan(begin)).sum())), np.ones(len(join))])
+        queue = np.cumsum(step[np.argsort(t_ev, kind="stable")])
+        out[station] = {
+            "holding_limit": int(limit), "window": {"from_s": start, "to_s": end},
+            "reached_entrance": int(window.sum()), "held": int((wait[served] > 0).sum()),
+            "time_outside_mean_s": _num(float(wait[served].mean())) if served.any() else None,
+            "time_outside_p95_s": _num(float(np.percentile(wait[served], 95))) if served.any() else None,
+            "time_outside_max_s": _num(float(wait[served].max())) if served.any() else None,
+            "person_hours_outside": _num(float(wait[served].sum()) / 3600.0),
+            "queue_outside_max": int(queue.max(initial=0)), "still_outside": int((~served).sum())}
+    return out
+
+
 def on_the_way_kpis(trips: pd.DataFrame) -> dict:
     """Choices on the way, over every commuter: how many chose again at least once, took other legs,
     left the rail network (per station where they left, and the mean time (s) from their start to

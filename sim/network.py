@@ -51,6 +51,22 @@ class Operator:
     fallback_medium: str | None
 
 
+ENTRY_CONTROL = "entry_control"
+"""Name and kind of the facility a station with crowd control gets at the front of its entry path:
+the queue outside its entrances."""
+
+
+@dataclass(frozen=True)
+class EntryControl:
+    """Inflow control at a station's entrances (see schema.CrowdControlSpec): its facility, the
+    holding limit of the station's platforms (persons) and the window (s) when it applies."""
+
+    facility: int
+    limit: int
+    start_s: float
+    end_s: float
+
+
 @dataclass(frozen=True)
 class Station:
     index: int
@@ -63,6 +79,7 @@ class Station:
     entry: tuple[PathStep, ...]
     exit: tuple[PathStep, ...]
     transfer_walk_s: float
+    entry_control: EntryControl | None = None
 
 
 @dataclass(frozen=True)
@@ -419,8 +436,26 @@ class _Builder:
             exit_ = _local_steps(st.exit if st.exit is not None else defaults.exit, names, st.id, o, ("exit",),
                                  self.problems)
             walk = st.transfer_walk_s if st.transfer_walk_s is not None else defaults.transfer_walk_s
+            control = self._entry_control(st, si, names, o)
+            if control is not None:
+                entry = (PathStep(FACILITY, control.facility), *entry)
             self.station_list.append(Station(si, st.id, op_i if op_i is not None else -1, st.name_zh, st.name_en,
-                                             st.lat, st.lon, entry, exit_, walk))
+                                             st.lat, st.lon, entry, exit_, walk, control))
+
+    def _entry_control(self, st: schema.StationSpec, si: int, names: dict[str, int], o: _Origin) -> EntryControl | None:
+        """The facility (a queue outside the entrances, no service time) of a station with crowd control."""
+        cc = st.crowd_control
+        if cc is None:
+            return None
+        if ENTRY_CONTROL in names:
+            self.problems.append(o.problem(("facilities", ENTRY_CONTROL),
+                                           f"'{ENTRY_CONTROL}' is the name of the queue that crowd_control adds"))
+            return None
+        fid = f"{st.id}.{ENTRY_CONTROL}"
+        idx = len(self.facilities)
+        self.facilities.append(Facility(idx, fid, si, ENTRY_CONTROL, ENTRY_CONTROL, 1, Distribution("deterministic", 0.0)))
+        self.facility_index[fid] = idx
+        return EntryControl(idx, cc.limit, float(cc.window.start), float(cc.window.end))
 
     def _facility_specs(self, st: schema.StationSpec, defaults: schema.StationDefaults,
                         o: _Origin) -> dict[str, schema.FacilitySpec]:

@@ -29,6 +29,30 @@ STEP_END = 3
 STEP_LEAVE = 4
 """Out of the station, leaving the rail network before the destination (its target: the station)."""
 
+@dataclass(frozen=True)
+class MeteredEntrance:
+    """Crowd control at a station's entrances as the engines see it: the queue outside (a facility),
+    the station's platforms, whose waiting riders count against the holding limit (persons), and
+    the window (s) in which entry is metered."""
+
+    facility: int
+    platforms: tuple[int, ...]
+    limit: int
+    start_s: float
+    end_s: float
+
+
+def metered_entrances(network: Network) -> tuple[MeteredEntrance, ...]:
+    """The metered entrances of the stations with crowd control."""
+    out = []
+    for st in network.stations:
+        ec = st.entry_control
+        if ec is not None:
+            platforms = tuple(pl.index for pl in network.platforms if pl.station == st.index)
+            out.append(MeteredEntrance(ec.facility, platforms, ec.limit, ec.start_s, ec.end_s))
+    return tuple(out)
+
+
 Step = tuple[int, int, int, float, int]
 """(kind, target, alighting station, walk before (s), leg option of a RIDE or -1)."""
 
@@ -62,6 +86,7 @@ class Plan:
     slot_facility: np.ndarray  # int32 per facility slot
     t_end: float
     """The simulation covers times strictly before t_end (s)."""
+    entrances: tuple[MeteredEntrance, ...] = ()
 
     @property
     def n_commuters(self) -> int:
@@ -268,5 +293,6 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         service_s=service,
         slot_facility=slot_facility,
         t_end=float(t_end),
+        entrances=metered_entrances(network),
     )
     return plan

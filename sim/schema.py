@@ -237,6 +237,49 @@ class OperatorSpec(Strict):
     source: Text | None = None
 
 
+class Window(Strict):
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+M2_PER_PERSON = 0.5
+"""Platform area per waiting person (m²) that sets a holding limit from an area: GB 50157-2013
+(Code for design of metro, Ministry of Housing and Urban-Rural Development, 2013) §9.3.2 takes the
+platform crowd density between 0.33 and 0.75 m² per person when sizing a platform; 0.5 is inside it."""
+
+
+class CrowdControlSpec(Strict):
+    """Inflow control at a station's entrances (Shanghai Metro's 限流 in the peak): while `window`
+    lasts, commuters from the street wait outside when the station's platforms are at their holding
+    limit, and are let in after each train leaves, as many as the platforms then have room for.
+    The limit is `holding_limit` persons, or `platform_area_m2` / `m2_per_person`."""
+
+    window: Window
+    holding_limit: Annotated[Int, Field(ge=1, le=1_000_000)] | None = None
+    platform_area_m2: Annotated[Real, Field(gt=0, le=1_000_000)] | None = None
+    m2_per_person: Annotated[Real, Field(ge=0.1, le=10)] = M2_PER_PERSON
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> CrowdControlSpec:
+        if (self.holding_limit is None) == (self.platform_area_m2 is None):
+            raise ValueError("give exactly one of 'holding_limit' (persons) and 'platform_area_m2'")
+        return self
+
+    @property
+    def limit(self) -> int:
+        """The holding limit (persons)."""
+        if self.holding_limit is not None:
+            return int(self.holding_limit)
+        return max(1, int(float(self.platform_area_m2 or 0.0) / self.m2_per_person))
+
+
 class StationSpec(Strict):
     id: Id
     operator: Id
@@ -248,6 +291,7 @@ class StationSpec(Strict):
     entry: list[Step] | None = None
     exit: list[Step] | None = None
     transfer_walk_s: Duration | None = None
+    crowd_control: CrowdControlSpec | None = None
     source: Text | None = None
 
 
@@ -480,17 +524,6 @@ class FareRule(Strict):
             raise ValueError("policy 'through' needs exactly one of 'through_tariff' or 'through_fare'")
         if len(set(self.operators)) != len(self.operators):
             raise ValueError("'operators' lists an operator twice")
-        return self
-
-
-class Window(Strict):
-    start: Clock
-    end: Clock
-
-    @model_validator(mode="after")
-    def _order(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError("'end' must be after 'start'")
         return self
 
 

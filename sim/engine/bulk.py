@@ -19,9 +19,10 @@ from ..errors import UserError
 from ..network import FACILITY
 from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
 from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .metering import EntranceMeter
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
-from .trains import progress_ticker, start_trains
+from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
 
 
 def facility_order(plan: Plan, also_dynamic: frozenset[int] = frozenset()) -> tuple[list[int], list[int], list[list[int]]]:
@@ -98,7 +99,8 @@ def station_groups(network) -> list[int]:
     return [root(s) for s in range(len(group))]
 
 
-def on_the_way_order(plan: Plan, way: OnTheWay) -> tuple[list[int], list[int], list[list[int]]]:
+def on_the_way_order(plan: Plan, way: OnTheWay,
+                     also_dynamic: frozenset[int] = frozenset()) -> tuple[list[int], list[int], list[list[int]]]:
     """facility_order with choices on the way: riders stranded on one platform may walk to another
     of the same station or of a station its interchanges join. Facilities on change paths (and after
     them) are never served in advance, and every facility that can bring riders to a platform of a
@@ -107,7 +109,7 @@ def on_the_way_order(plan: Plan, way: OnTheWay) -> tuple[list[int], list[int], l
     net = way.network
     on_paths = frozenset(int(st.value) for paths in net.transfers.values() for path in paths
                          for st in path.steps if st.kind == FACILITY)
-    order, static, upstream = facility_order(plan, on_paths)
+    order, static, upstream = facility_order(plan, on_paths | also_dynamic)
     group = station_groups(net)
     fac_station = [f.station for f in net.facilities]
     feeds: dict[int, set[int]] = {}
@@ -126,8 +128,14 @@ class BulkEngine:
         self.it = Itineraries(plan, self.rec, way)
         self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
         self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
-        self.order, self.static, self.upstream = (on_the_way_order(plan, way) if self.it.active and way is not None
-                                                  else facility_order(plan))
+        self.meters = {e.facility: EntranceMeter(e, self.it) for e in plan.entrances}
+        self.meters_at: list[list[EntranceMeter]] = [[] for _ in range(plan.n_platforms)]
+        for m in self.meters.values():
+            for q in m.spec.platforms:
+                self.meters_at[q].append(m)
+        metered = frozenset(self.meters)
+        self.order, self.static, self.upstream = (on_the_way_order(plan, way, metered) if self.it.active and way is not None
+                                                  else facility_order(plan, metered))
         n_trains = plan.trains.n_trains
         self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
@@ -201,11 +209,39 @@ class BulkEngine:
         t, c = q.take(until)
         if len(c) == 0:
             return
+        if f in self.meters:
+            go_in = self.meters[f].arrive(t, c)
+            self._go_in(c[go_in], t[go_in])
+            return
         slots = self.it.fac_slot(c, self.it.ptr[c])
         start, end = serve_fifo(q.free, t, self.rec.service_s[slots])
         self.rec.fac_t_start[slots] = start
         self.rec.fac_t_end[slots] = end
         self.advance(c, end)
+
+    def _go_in(self, c: np.ndarray, t: np.ndarray) -> None:
+        """Commuters `c`, at a metered entrance, go in at times t."""
+        slots = self.it.fac_slot(c, self.it.ptr[c])
+        self.rec.fac_t_start[slots] = t
+        self.rec.fac_t_end[slots] = t
+        self.advance(c, t)
+
+    def count_in(self, meter: EntranceMeter, t: float) -> None:
+        """The staff count at a metered entrance at t: let in as many as the platforms have room for."""
+        for q in meter.spec.platforms:
+            self.bring_up(q, t)
+        on_platforms = sum(self.pq[q].n_present(t) for q in meter.spec.platforms)
+        let_in = meter.count(t, on_platforms)
+        self._go_in(let_in, np.full(len(let_in), t))
+
+    def meter_window(self, env: simpy.Environment, meter: EntranceMeter):
+        """A metered entrance's window: the first count at its start, everyone let in at its end."""
+        yield At(env, meter.spec.start_s - env.now, DEPARTURE_PRIORITY)
+        self.count_in(meter, env.now)
+        yield At(env, meter.spec.end_s - env.now, DEPARTURE_PRIORITY)
+        self.serve(meter.spec.facility, env.now)
+        let_in = meter.end_window()
+        self._go_in(let_in, np.full(len(let_in), env.now))
 
     def bring_up(self, platform: int, t: float) -> None:
         """Serve every facility that can feed `platform` up to t (again while choices on the way
@@ -271,6 +307,9 @@ class BulkEngine:
             self.on_a[k] = np.concatenate([self.on_a[k], alight])
         self.rec.call_boarded[call] += len(boarded)
         self.rec.call_load[call] = len(self.on_c[k])
+        for meter in self.meters_at[platform]:
+            if meter.spec.start_s < t < meter.spec.end_s:
+                self.count_in(meter, t)
         return len(boarded)
 
     def on_depart(self, k: int, call: int, t: float) -> None:
@@ -328,6 +367,8 @@ class BulkEngine:
         start_trains(env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
         for announced, _ in self.it.closures:
             env.process(self.announce(env, announced))
+        for meter in self.meters.values():
+            env.process(self.meter_window(env, meter))
         if progress is not None:
             env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)

@@ -100,6 +100,16 @@ class Itineraries:
     def fac_slot(self, c: np.ndarray | int, ptr: np.ndarray | int) -> np.ndarray:
         return self.rec.fac_base[c] + self.ordinal[ptr]
 
+    def next_ride(self, ptr: np.ndarray) -> np.ndarray:
+        """The first step after each step `ptr` that is not at a facility (on an entry path: the
+        ride it leads to)."""
+        step = np.asarray(ptr) + 1
+        while True:
+            on = self.kind[step] == STEP_FACILITY
+            if not on.any():
+                return step
+            step = step + on
+
     def key_of(self, platform: np.ndarray | int, alight: np.ndarray | int) -> np.ndarray:
         """Leg key of the departure board for riders waiting on `platform` for `alight`."""
         assert self.board is not None

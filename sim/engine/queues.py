@@ -176,6 +176,11 @@ class PlatformQueue:
         keep = ~np.isin(self.c, c)
         self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
 
+    def n_present(self, until: float) -> int:
+        """How many are on the platform by `until`."""
+        self._merge()
+        return int(np.searchsorted(self.t, until, side="right"))
+
     def present(self, until: float) -> tuple[np.ndarray, np.ndarray]:
         """Ids and alighting stations of those on the platform by `until`."""
         self._merge()

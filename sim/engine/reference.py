@@ -15,8 +15,9 @@ import simpy
 
 from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
 from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .metering import EntranceMeter
 from .records import Records
-from .trains import TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
+from .trains import DEPARTURE_PRIORITY, TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
 FEED_CHUNK_S = 600.0
 
@@ -31,6 +32,13 @@ class ReferenceEngine:
         self.arriving: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(plan.n_facilities)]
         self.waiting: list[list[tuple[float, int, int, simpy.Event]]] = [[] for _ in range(plan.n_platforms)]
         self.onboard: list[list[tuple[int, int, simpy.Event]]] = [[] for _ in range(plan.trains.n_trains)]
+        self.meters = {e.facility: EntranceMeter(e, self.it) for e in plan.entrances}
+        self.meters_at: list[list[EntranceMeter]] = [[] for _ in range(plan.n_platforms)]
+        for m in self.meters.values():
+            for q in m.spec.platforms:
+                self.meters_at[q].append(m)
+        self.outside: dict[int, simpy.Event] = {}
+        """Commuters waiting outside a metered entrance: the event that lets them in."""
 
     def join_facility(self, f: int, cid: int) -> simpy.Event:
         """An event that fires when commuter `cid` may request facility f: after every commuter
@@ -58,7 +66,9 @@ class ReferenceEngine:
             if walk > 0:
                 yield env.timeout(walk)
             kind = it.kind[s]
-            if kind == STEP_FACILITY:
+            if kind == STEP_FACILITY and int(it.target[s]) in self.meters:
+                yield from self.enter(self.meters[int(it.target[s])], i, int(it.fac_slot(i, s)))
+            elif kind == STEP_FACILITY:
                 f = int(it.target[s])
                 slot = it.fac_slot(i, s)
                 rec.fac_t_join[slot] = env.now
@@ -77,6 +87,30 @@ class ReferenceEngine:
                 rec.t_left[i] = env.now
                 rec.left_station[i] = it.target[s]
                 return
+
+    def enter(self, meter: EntranceMeter, i: int, slot: int):
+        """Commuter i at a metered entrance: in at once, or after waiting outside."""
+        self.rec.fac_t_join[slot] = self.env.now
+        yield self.join_facility(meter.spec.facility, i)
+        if not meter.arrive(np.asarray([self.env.now]), np.asarray([i], dtype=np.int64))[0]:
+            let_in = self.env.event()
+            self.outside[i] = let_in
+            yield let_in
+        self.rec.fac_t_start[slot] = self.rec.fac_t_end[slot] = self.env.now
+
+    def count_in(self, meter: EntranceMeter, t: float) -> None:
+        """The staff count at a metered entrance at t."""
+        on_platforms = sum(len(self.waiting[q]) for q in meter.spec.platforms)
+        for cid in meter.count(t, on_platforms).tolist():
+            self.outside.pop(cid).succeed()
+
+    def meter_window(self, meter: EntranceMeter):
+        """A metered entrance's window: the first count at its start, everyone let in at its end."""
+        yield At(self.env, meter.spec.start_s - self.env.now, DEPARTURE_PRIORITY)
+        self.count_in(meter, self.env.now)
+        yield At(self.env, meter.spec.end_s - self.env.now, DEPARTURE_PRIORITY)
+        for cid in meter.end_window().tolist():
+            self.outside.pop(cid).succeed()
 
     def ride(self, i: int, s: int):
         """Commuter i waits for and rides the leg of step s, or takes another way on the way (their
@@ -186,6 +220,9 @@ class ReferenceEngine:
         self.waiting[platform] = stay
         rec.call_boarded[call] += boarded
         rec.call_load[call] = len(self.onboard[k])
+        for meter in self.meters_at[platform]:
+            if meter.spec.start_s < t < meter.spec.end_s:
+                self.count_in(meter, t)
         return boarded
 
     def announce(self, t: float):
@@ -223,6 +260,8 @@ class ReferenceEngine:
         start_trains(self.env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
         for announced, _ in self.it.closures:
             self.env.process(self.announce(announced))
+        for meter in self.meters.values():
+            self.env.process(self.meter_window(meter))
         self.env.process(self.feeder())
         if progress is not None:
             self.env.process(progress_ticker(self.env, progress))
