@@ -191,6 +191,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
              for key, label in (("bus_bridge.buses", "buses"), ("bus_bridge.riders", "riders"))
              if k.startswith("disruptions.closures.") and k.endswith(key)]
     rows += [(k, f"on the way: {label}") for k, label in ON_THE_WAY if k in keys]
+    rows += [(k, f"crowd control {k.split('.')[1]}: {label}") for k in sorted(keys) for key, label in CROWD_CONTROL
+             if k.startswith("crowd_control.") and k.endswith("." + key)]
     return rows
 
 
@@ -204,6 +206,9 @@ DISRUPTION = [("disruptions.put_off", "put off a train cut short"),
 ON_THE_WAY = [("on_the_way.rechose", "chose again at least once"), ("on_the_way.rerouted", "took other legs"),
               ("on_the_way.left", "left the rail network")]
 """Rows of summary `on_the_way` (every commuter)."""
+CROWD_CONTROL = [("held", "held outside"), ("time_outside_mean_s", "time outside, mean (min)"),
+                 ("queue_outside_max", "longest queue outside")]
+"""Rows of summary `crowd_control`, per metered station."""
 
 
 def cells(table: pd.DataFrame, sets: list[RunSet]) -> tuple[list[str], list[list[str]]]:

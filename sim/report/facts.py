@@ -190,6 +190,27 @@ def disruption_sections(view: RunView) -> list[Section]:
     return [("Disruptions", closures + "<h3>Commuters touched</h3>" + touched + note)]
 
 
+def crowd_control_sections(view: RunView) -> list[Section]:
+    """Inflow control at station entrances (summary `crowd_control`): the queue outside and the time there."""
+    cc = view.summary.get("crowd_control")
+    if not cc:
+        return []
+    table = plain_table(
+        ["station", "holding limit", "from", "to", "reached the entrance", "held outside", "time outside, mean (min)",
+         "p95 (min)", "longest (min)", "longest queue outside", "person-hours outside", "still outside at the end"],
+        [[view.names.get(sid, sid), _number(c.get("holding_limit"), 0), _clock((c.get("window") or {}).get("from_s")),
+          _clock((c.get("window") or {}).get("to_s")), _number(c.get("reached_entrance"), 0), _number(c.get("held"), 0),
+          _minutes(c.get("time_outside_mean_s")), _minutes(c.get("time_outside_p95_s")),
+          _minutes(c.get("time_outside_max_s")), _number(c.get("queue_outside_max"), 0),
+          _number(c.get("person_hours_outside"), 0), _number(c.get("still_outside"), 0)] for sid, c in cc.items()])
+    note = ('<p class="note">Of the commuters reaching a metered entrance from the street inside its window. '
+            "While the station's platforms hold their limit they wait outside; after each train leaves, as many "
+            "go in as the platforms have room for. Riders changing lines or put off a train are never held but "
+            "count against the limit. Per rider: facilities.parquet, facility <code>&lt;station&gt;.entry_control"
+            "</code>.</p>")
+    return [("Crowd control at entrances", table + note)]
+
+
 def _security(value: str | None) -> str:
     return {"trust": "trusted: no second check", "rescreen": "re-screened"}.get(value or "", "given by explicit paths")
 

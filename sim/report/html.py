@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .charts import Chart
 from .facts import (
+    crowd_control_sections,
     disruption_sections,
     esc,
     facts_html,
@@ -170,7 +171,7 @@ def warnings_html(notes: list[str]) -> str:
 def write_run_report(view: RunView, charts: list[Chart], path: Path) -> Path:
     """report.html of one run (or of replications pooled): what was run, its KPI tables, the
     policies in force, the disruptions, and every chart with its caption."""
-    sections = ([run_facts(view)] + run_sections(view) + policy_sections(view) + disruption_sections(view)
+    sections = ([run_facts(view)] + run_sections(view) + policy_sections(view) + disruption_sections(view) + crowd_control_sections(view)
                 + [("Charts", "".join(figure_html(c) for c in charts))])
     path.write_text(page(f"Run report: {variant_title(view)}", sections), encoding="utf-8")
     return path
