@@ -109,14 +109,18 @@ def test_each_count_lets_in_what_the_platform_has_room_for(metered_runs):
     assert counted >= 15  # counts with a full batch outside
 
 
-def test_a_window_nobody_reaches_changes_nothing(tmp_path):
-    quiet = run(metered_station(tmp_path / "quiet", 600, ("09:30", "10:00")))
+def plain_station(tmp_path, total: int):
+    """metered_station without crowd control."""
     ln = T.line("L", [("A", 0.0), ("C", 6.0)], {"forward": T.headway("06:00", "10:00", HEADWAY_S)},
                 run_s={"A>C": 300}, capacity=100000)
     net = T.network([T.station("A", 121.0), T.station("C", 121.06)], [ln],
                     operators=[T.operator(entry=[{"walk_s": ENTRY_WALK_S}])])
-    plain = run(T.write(tmp_path / "plain", net, T.scenario(600, ["A"], ["C"], start="06:30", end="07:30",
-                                                             sim_end="09:00")))
+    return T.write(tmp_path, net, T.scenario(total, ["A"], ["C"], start="06:30", end="07:30", sim_end="09:00"))
+
+
+def test_a_window_nobody_reaches_changes_nothing(tmp_path):
+    quiet = run(metered_station(tmp_path / "quiet", 600, ("09:30", "10:00")))
+    plain = run(plain_station(tmp_path / "plain", 600))
     pd.testing.assert_frame_equal(quiet.trips, plain.trips)
     pd.testing.assert_frame_equal(quiet.legs, plain.legs)
     gate = quiet.facilities
@@ -134,3 +138,18 @@ def test_two_limits_are_a_clear_error(tmp_path):
         metered_station(tmp_path, 10, ("07:01", "08:00"), {"holding_limit": 100, "platform_area_m2": 50.0})
     text = str(err.value)
     assert "net.yaml" in text and "crowd_control" in text and "exactly one" in text
+
+
+def test_report_and_compare_show_the_queue_outside(tmp_path):
+    from sim.cli import main
+
+    metered = metered_station(tmp_path / "metered", 600, ("06:00", "08:00"), {"holding_limit": 20})
+    assert main(["run", str(plain_station(tmp_path / "plain", 600).path), "--quiet", "--no-plots",
+                 "--out", str(tmp_path / "plain_run")]) == 0
+    assert main(["run", str(metered.path), "--quiet", "--out", str(tmp_path / "metered_run")]) == 0
+    page = (tmp_path / "metered_run" / "report.html").read_text(encoding="utf-8")
+    assert "Crowd control at entrances" in page and "<td>A</td><td>20</td>" in page
+    assert main(["compare", str(tmp_path / "plain_run"), str(tmp_path / "metered_run"), "--out",
+                 str(tmp_path / "cmp")]) == 0
+    table = (tmp_path / "cmp" / "kpis.md").read_text(encoding="utf-8")
+    assert "crowd control A: held outside" in table and "crowd control A: longest queue outside" in table
