@@ -236,7 +236,8 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     server time busy in one clock hour (service time split exactly between hours / (servers x 3600 s))."""
     if facilities.empty:
         return {}
-    ids = facilities["facility_id"].astype("category").cat.remove_unused_categories()
+    ids = facilities["facility_id"]
+    ids = ids if isinstance(ids.dtype, pd.CategoricalDtype) else ids.astype("category")
     names, code = [str(x) for x in ids.cat.categories], ids.cat.codes.to_numpy().astype(np.int64)
     n = len(names)
     join, start, end = (facilities[c].to_numpy(dtype=float) for c in ("t_join", "t_start", "t_end"))
@@ -247,25 +248,35 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
     p95 = _grouped_p95(wait, wcode, n_served)
-    # longest queue: +1 when one joins, -1 when one starts service, in time order per facility; starts
-    # come first in the event list, so a stable sort puts them before joins at equal times
-    t_ev = np.concatenate([start[served], join])
-    step = np.concatenate([-np.ones(int(served.sum())), np.ones(len(join))])
-    c_ev = np.concatenate([wcode, code])
-    grouped = _by_code(c_ev, n)  # then by time: nearly sorted within a facility, fast for a stable sort
-    ev = grouped[np.argsort((c_ev * (np.nanmax(t_ev) + 1.0) + t_ev)[grouped], kind="stable")]
-    running = np.cumsum(step[ev])
-    sizes = np.bincount(c_ev, minlength=n)  # every facility listed has a join
-    group_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    before = np.concatenate([[0.0], running])[group_start]
-    longest = np.maximum.reduceat(running - np.repeat(before, sizes), group_start)
+    longest = _longest_queues(join, code, start[served], wcode, visits)
     peak_busy = _busiest_hour(start, end, code, n)
     out = {}
-    for k, name in enumerate(names):
+    for k in np.flatnonzero(visits).tolist():
+        name = names[k]
         srv = servers.get(str(name), 1)
         out[str(name)] = {"visits": int(visits[k]), "still_queueing": int(visits[k] - n_served[k]),
                           "wait_mean_s": _num(mean_wait[k]), "wait_p95_s": _num(p95[k]), "queue_max": int(longest[k]),
                           "utilisation_busiest_hour": _num(peak_busy[k] / (srv * 3600.0))}
+    return out
+
+
+def _longest_queues(join: np.ndarray, jcode: np.ndarray, start: np.ndarray, scode: np.ndarray,
+                    visits: np.ndarray) -> np.ndarray:
+    """Per group code: the most persons waiting at once (joined by t less started by t, those starting
+    at t first). The queue is longest just after a join: at each join, the joins of its group up to
+    its time (ties included) less the starts up to then, both counted by binary search in the times
+    sorted within groups (group code x span + time)."""
+    span = float(max(join.max(), start.max(initial=0.0))) + 1.0
+    joins, starts = np.sort(jcode * span + join), np.sort(scode * span + start)
+    bounds = np.arange(len(visits) + 1) * span
+    j0, s0 = np.searchsorted(joins, bounds[:-1]), np.searchsorted(starts, bounds[:-1])
+    group = np.repeat(np.arange(len(visits)), visits)  # of each sorted join
+    queue = (np.searchsorted(joins, joins, side="right") - j0[group]) - (
+        np.searchsorted(starts, joins, side="right") - s0[group])
+    out = np.zeros(len(visits), dtype=np.int64)
+    present = np.flatnonzero(visits)
+    if len(present):
+        out[present] = np.maximum.reduceat(queue, j0[present])
     return out
 
 
@@ -297,6 +308,9 @@ def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) 
     first, hours = int(h0.min()), int(np.floor(e.max() / 3600.0)) - int(h0.min()) + 1
     busy = np.zeros(n * hours)
     for k in range(int((np.floor(e / 3600.0).astype(np.int64) - h0).max()) + 1):
+        if k:  # only services running past the hour they start in have a part in later hours
+            spill = e > (h0 + k) * 3600.0
+            s, e, c, h0 = s[spill], e[spill], c[spill], h0[spill]
         part = np.clip(np.minimum(e, (h0 + k + 1) * 3600.0) - np.maximum(s, (h0 + k) * 3600.0), 0.0, None)
         busy += np.bincount(c * hours + np.minimum(h0 + k - first, hours - 1), weights=part, minlength=n * hours)
     return busy.reshape(n, hours).max(axis=1)

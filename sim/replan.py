@@ -161,9 +161,10 @@ class Replanner:
         n_st, n_media = len(self.net.stations), len(self.access.media)
         first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
         band = self._bands(t[first])
-        situations = [self._situation(reason != STRANDED, st, pl, d, m, planned[pid], b) for st, pl, d, m, pid, b in
-                      zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(),
-                          medium[first].tolist(), planned_id[first].tolist(), band)]
+        situations = self._situations_of([
+            (reason != STRANDED, st, pl, d, m, planned[pid], b) for st, pl, d, m, pid, b in
+            zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(), medium[first].tolist(),
+                planned_id[first].tolist(), band)])
         sizes = np.asarray([len(x.options) for x in situations])
         n_rail = sizes - 1  # every option but leaving
         group_of_row = np.repeat(np.arange(len(situations)), n_rail)
@@ -183,36 +184,45 @@ class Replanner:
             chosen[i] = self._choice(situations[int(group_of[i])].options[int(picks[i])], key)
         return keep, chosen
 
-    def _situation(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
-                   planned: tuple[int, ...], band: int) -> _Situation:
-        """The options of commuters on `platform` of `station` for `dest` paying with `medium`, whose
-        plan from here is `planned` (an option when `with_plan`), in start band `band`: what of their
-        costs does not depend on the time (kept once asked)."""
-        key = (with_plan, station, platform, dest, medium, planned, band)
-        if key not in self._situations:
-            first = self.legs.options[planned[0]]
-            if first.platform != platform:  # put off a train cut short: the same ride from where they stand
-                here = self._leg_at.get((platform, first.alight))
-                planned = planned if here is None else (here, *planned[1:])
-            mine: list[tuple[int, ...]] = [planned] if with_plan else []
-            mine += [legs for legs in self._from_here(station, dest, band) if legs not in mine]
-            same = (station, platform, dest, medium, tuple(mine))  # other bands often have the same options
-            if same in self._by_options:
-                self._situations[key] = self._by_options[same]
-                return self._situations[key]
+    def _situations_of(self, keys: list[tuple]) -> list[_Situation]:
+        """The situation of each key (with_plan, station, platform, dest, medium, planned, band): the
+        options of commuters on `platform` of `station` for `dest` paying with `medium`, whose plan
+        from here is `planned` (an option when `with_plan`), in start band `band`, and what of their
+        costs does not depend on the time (kept once asked; the new ones' fares priced in one go)."""
+        out = [self._situations.get(key) for key in keys]
+        new = {key: self._options(*key) for key, sit in zip(keys, out) if sit is None}
+        if new:
+            self._price([(legs, key[4]) for key, mine in new.items() for legs in mine])
+        for key, mine in new.items():
+            self._situations[key] = self._situation(key, mine)
+        return [sit if sit is not None else self._situations[key] for key, sit in zip(keys, out)]
+
+    def _options(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
+                 planned: tuple[int, ...], band: int) -> list[tuple[int, ...]]:
+        """The rail options of a situation (see _situations_of): its plan, then the candidates from here."""
+        first = self.legs.options[planned[0]]
+        if first.platform != platform:  # put off a train cut short: the same ride from where they stand
+            here = self._leg_at.get((platform, first.alight))
+            planned = planned if here is None else (here, *planned[1:])
+        mine: list[tuple[int, ...]] = [planned] if with_plan else []
+        return mine + [legs for legs in self._from_here(station, dest, band) if legs not in mine]
+
+    def _situation(self, key: tuple, mine: list[tuple[int, ...]]) -> _Situation:
+        """A new situation (see _situations_of) with rail options `mine`, priced already."""
+        _, station, platform, dest, medium, _, _ = key
+        same = (station, platform, dest, medium, tuple(mine))  # other bands often have the same options
+        if same not in self._by_options:
             width = max((len(x) for x in mine), default=1)
             keys = np.full((len(mine), width), -1, dtype=np.int64)
             walk_before = np.zeros((len(mine), width))
             for i, legs in enumerate(mine):
                 keys[i, : len(legs)] = [self._key(k) for k in legs]
                 walk_before[i, : len(legs)] = self._walks_before(legs, station, platform, medium)
-            self._price(mine, medium)
             fixed = np.asarray([self._fixed(legs, station, platform, dest, medium) for legs in mine]).reshape(-1, 3)
             rows = _Rows(keys, walk_before, fixed[:, 0], fixed[:, 1], fixed[:, 2],
                          np.asarray([self.legs.options[x[0]].platform == platform for x in mine], dtype=bool))
-            self._situations[key] = self._by_options[same] = _Situation([*mine, None], self._book.add(rows),
-                                                                        self._outside_cost(station, dest))
-        return self._situations[key]
+            self._by_options[same] = _Situation([*mine, None], self._book.add(rows), self._outside_cost(station, dest))
+        return self._by_options[same]
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
         """Other legs from here (or leaving when None), with the steps to and along them."""
@@ -317,7 +327,7 @@ class Replanner:
             last = self.legs.options[legs[-1]].alight
             boardings = len(legs) - 1 + (self.legs.options[legs[0]].platform != platform)
             self._fixed_of[key] = (float(self.access.exit_walk[last] + self.access.street_walk.get((last, dest), 0.0)),
-                                   boardings, self._fare(legs, medium))
+                                   boardings, self._fares_of[(legs, medium)])
         return self._fixed_of[key]
 
     def _walks_before(self, legs: tuple[int, ...], station: int, platform: int, medium: int) -> list[float]:
@@ -347,25 +357,17 @@ class Replanner:
             self._keys[leg] = int(self.board.key_index(np.asarray([option.platform]), np.asarray([option.alight]))[0])
         return self._keys[leg]
 
-    def _price(self, options: list[tuple[int, ...]], medium: int) -> None:
-        """Keep the fares of `options` with medium code `medium` not priced yet, in one go."""
-        new = [legs for legs in dict.fromkeys(options) if (legs, medium) not in self._fares_of]
+    def _price(self, options: list[tuple[tuple[int, ...], int]]) -> None:
+        """Keep the fares of the (legs, medium code) pairs not priced yet, in one go."""
+        new = [x for x in dict.fromkeys(options) if x not in self._fares_of]
         if not new:
             return
-        matrix = np.full((len(new), max(len(x) for x in new)), -1, dtype=np.int64)
-        for i, legs in enumerate(new):
+        matrix = np.full((len(new), max(len(legs) for legs, _ in new)), -1, dtype=np.int64)
+        for i, (legs, _) in enumerate(new):
             matrix[i, : len(legs)] = legs
-        fares = leg_fares(self.legs, self.fares, matrix, np.full(len(new), medium)).sum(axis=1)
-        for legs, fare in zip(new, fares.tolist()):
-            self._fares_of[(legs, medium)] = float(fare)
-
-    def _fare(self, legs: tuple[int, ...], medium: int) -> float:
-        """Fare (CNY) of riding `legs` as a trip of their own with medium code `medium` (kept once asked)."""
-        key = (legs, medium)
-        if key not in self._fares_of:
-            matrix = np.asarray([legs], dtype=np.int64)
-            self._fares_of[key] = float(leg_fares(self.legs, self.fares, matrix, np.asarray([medium])).sum())
-        return self._fares_of[key]
+        media = np.asarray([m for _, m in new], dtype=np.int64)
+        for x, fare in zip(new, leg_fares(self.legs, self.fares, matrix, media).sum(axis=1).tolist()):
+            self._fares_of[x] = float(fare)
 
     def _outside_cost(self, station: int, dest: int) -> float:
         """Generalised cost (s) of leaving here by the outside option (inf without one)."""

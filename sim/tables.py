@@ -216,7 +216,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "rerouted_on_way": rec.rerouted_on_way.copy(),
         "left_station": _cat(np.where(left, rec.left_station, len(station_ids)), [*station_ids, ""]),
         "t_left": rec.t_left,
-    })
+    }, copy=False)
     legs_table = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
     fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
     stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
@@ -278,7 +278,7 @@ def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option
         "ride_before_s": _ride_sums(rec.leg_ride_s, rides.first)[reached],
         "denied_wait_s": _ride_sums(denied_wait, rides.first)[reached],
         "fare_cny": _ride_sums(leg_fare, rides.first)[reached],
-    })
+    }, copy=False)
 
 
 def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray) -> pd.DataFrame:
@@ -313,7 +313,7 @@ def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray
         "capacity": tr.capacity[call_train[done]],
         "delay_s": rec.call_t_dep[done] - tr.call_t_dep[done],
         "stops": tr.call_stop[done],
-    })
+    }, copy=False)
 
 
 def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFrame:
@@ -332,7 +332,7 @@ def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFram
         "t_join": rec.fac_t_join[joined],
         "t_start": rec.fac_t_start[joined],
         "t_end": rec.fac_t_end[joined],
-    })
+    }, copy=False)
 
 
 def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pair_of: np.ndarray, col: np.ndarray,
@@ -358,4 +358,4 @@ def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pai
         "operator": _cat(piece_op[section], [o.id for o in network.operators]),
         "km": np.round(_ride_sums(p_km[idx][boarded], section), 4),
         "fare_cny": _ride_sums(p_fare[idx][boarded], section),
-    })
+    }, copy=False)
