@@ -10,12 +10,14 @@ and ends at a stop. Each run is a train: the first keeps the train's id, the oth
 
 From a closure's start, boarding shows the shortened run: at a call timetabled at or after the
 start of the closure that cuts it, riders board only for stops up to where the run ends. Riders
-who boarded before, for beyond, stay aboard to the end of the run and wait there (the engines).
+who boarded before, for beyond, learn of it at the train's first stop once it is announced and
+choose there: stay aboard to the end of the run (and choose again there), or get off (the engines).
 
 Commuters who start once a closure is announced and while it lasts know of it: they choose their
 route on the network as it then runs (`network_during`, `informed_choice`); the others chose
-without knowing, and choose again on the way (sim.replan: when a train cut short puts them off,
-when the closure is announced while they wait, when they reach a platform while it lasts).
+without knowing, and choose again on the way (sim.replan: aboard a train it cuts, when a train cut
+short puts them off, when the closure is announced while they wait, when they reach a platform
+while it lasts).
 """
 
 from __future__ import annotations

@@ -268,6 +268,7 @@ class BulkEngine:
             self.rec.leg_t_alight[slots] = t
             self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
             self.advance(c, np.full(n_off, t))
+        n_off += self._told_aboard(k, call, t)
         if call == tr.call_start[k + 1] - 1 and len(self.on_c[k]):  # a run cut short: everyone off, wait here
             c, a = self.on_c[k], self.on_a[k]
             slots = self.it.leg_slot(c, self.it.ptr[c])
@@ -283,6 +284,27 @@ class BulkEngine:
         self.rec.call_alighted[call] = n_off
         self.rec.call_load[call] = len(self.on_c[k])
         return n_off
+
+    def _told_aboard(self, k: int, call: int, t: float) -> int:
+        """Riders aboard train k at `call` who learn here that a closure cuts its run short of their
+        station choose: stay aboard, or get off here and take another way. Returns how many got off."""
+        told = self.it.told_aboard(self.on_c[k], self.on_a[k], k, call, t) if self.it.active else None
+        if told is None or not told.any():
+            return 0
+        c = self.on_c[k][told]
+        platform = int(self.plan.trains.call_platform[call])
+        keep, choices = self.it.choose(ANNOUNCED, c, np.full(len(c), platform), np.full(len(c), t))
+        going = c[~keep]
+        if not len(going):
+            return 0
+        slots = self.it.leg_slot(going, self.it.ptr[going])
+        self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
+        for i in np.flatnonzero(~keep).tolist():
+            self.it.switch(int(c[i]), choices[i], platform)
+        stay = ~np.isin(self.on_c[k], going)
+        self.on_c[k], self.on_a[k] = self.on_c[k][stay], self.on_a[k][stay]
+        self.advance(going, np.full(len(going), t))
+        return len(going)
 
     def on_board(self, k: int, call: int, t: float) -> int:
         p = self.plan

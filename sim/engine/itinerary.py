@@ -163,6 +163,23 @@ class Itineraries:
                 out[np.flatnonzero(now)[dep > written + CUT_SLACK_S]] = True
         return out
 
+    def told_aboard(self, c: np.ndarray, alight: np.ndarray, train: int, call: int, t: float) -> np.ndarray:
+        """Whether riders `c` aboard `train`, stopping at `call` at time t (s) before its last call,
+        learn here that a closure cuts its run short of their station `alight`: they boarded before
+        the run was shown short, the closure has been announced, and they have not chosen knowing
+        of it (bool array)."""
+        tr, p = self.plan.trains, self.plan
+        last = int(tr.call_start[train + 1]) - 1
+        if not self.active or not self.closures or call == last:
+            return np.zeros(len(c), dtype=bool)
+        beyond = p.stop_pos[tr.pattern[train]][alight] > tr.call_seq[last]
+        out = np.zeros(len(c), dtype=bool)
+        for announced, _ in self.closures:
+            if t >= announced:
+                knew = (self.rec.t_decided[c] >= announced) | self.rec.knows_closure[c]
+                out |= beyond & ~knew
+        return out
+
     def planned_legs(self, ptr: int) -> tuple[int, ...]:
         """Leg options of the RIDE steps from `ptr` to the end of the itinerary (kept once asked:
         steps never change once written)."""

@@ -137,6 +137,11 @@ class ReferenceEngine:
             put_off_at = yield alight
             if put_off_at is None:
                 break
+            if isinstance(put_off_at, tuple):  # told of a closure aboard: off here, another way
+                platform, choice = put_off_at
+                rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
+                it.switch(i, choice, platform)
+                return
             rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
             platform = put_off_at
             if it.active:
@@ -179,6 +184,19 @@ class ReferenceEngine:
                 ev.succeed()
             else:
                 stay.append((cid, alight, ev))
+        if self.it.active and stay:  # told of a closure aboard: they choose here
+            c = np.asarray([x[0] for x in stay], dtype=np.int64)
+            told = self.it.told_aboard(c, np.asarray([x[1] for x in stay], dtype=np.int64), k, call, t)
+            if told.any():
+                platform = int(tr.call_platform[call])
+                keep, choices = self.it.choose(ANNOUNCED, c[told], np.full(int(told.sum()), platform),
+                                               np.full(int(told.sum()), t))
+                gone = {int(cid): choice for cid, kept, choice in zip(c[told].tolist(), keep, choices) if not kept}
+                for cid, _, ev in stay:
+                    if cid in gone:
+                        ev.succeed((platform, gone[cid]))
+                n_off += len(gone)
+                stay = [x for x in stay if x[0] not in gone]
         if call == tr.call_start[k + 1] - 1:  # a run cut short: everyone off, to wait here
             for _, _, ev in stay:
                 ev.succeed(int(tr.call_platform[call]))
