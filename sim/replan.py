@@ -2,11 +2,14 @@
 
 A commuter standing on a platform re-chooses when no train still to come can carry them on their
 planned leg (`stranded`), after a full train left them behind (`denied`), when a train cut short by a
-closure put them off (`put_off`) and when they learn there that a closure cuts their next train
-(`announced`); see schema.DecisionsSpec. (Letting a train go for a better later one needs no new
-route: departures.Departures.later_is_better.) The options are the rest of the planned route (not when stranded), the
-candidate routes from the station where they stand (boarding there or at a station its interchanges
-reach) and the outside option (schema.OutsideOptionSpec), each priced by the generalised cost of
+closure put them off (`put_off`), when they learn there that a closure cuts their next train
+(`announced`), and aboard a train that a closure cuts short of their station, at its first stop once
+the closure is announced (`aboard`); see schema.DecisionsSpec. (Letting a train go for a better later one needs no new
+route: departures.Departures.later_is_better.) The options are the rest of the planned route (not when stranded;
+aboard: staying on to where the train ends, priced as the ride there plus the cheapest option
+there), the candidate routes from the station where they stand (boarding there or at a station its
+interchanges reach; aboard, not on the train's own platform, where staying on is better) and the
+outside option (schema.OutsideOptionSpec), each priced by the generalised cost of
 route choice at the time of the decision: wait_weight * waits to the next train on the departure
 board (sim.departures) + rides + walk_weight * walks (with mean service) + transfer_penalty per
 boarding after the first (and for a first boarding on another platform) + fare / value of time. The
@@ -39,6 +42,8 @@ PUT_OFF = "put_off"
 """Put off a train whose run was cut short, with trains still to come for the leg."""
 ANNOUNCED = "announced"
 """On a platform while a closure announced cuts the trains that would carry them."""
+ABOARD = "aboard"
+"""Aboard a train that a closure cuts short of their station, at a stop once it is announced."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +154,11 @@ class Replanner:
 
     def decide(self, reason: str, commuters: np.ndarray, station: np.ndarray, platform: np.ndarray,
                t: np.ndarray, planned_id: np.ndarray, planned: list[tuple[int, ...]],
-               n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               n: np.ndarray, aboard: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The choice of each commuter standing on `platform` of `station` at time t (s), whose
         planned legs from here are planned[planned_id] (the leg waited for first), deciding for the
         n-th time: (keep: bool per commuter, the Choice per commuter as an object array; None where
-        kept)."""
+        kept). `aboard` (reason ABOARD): the station, platform and time (s) where their train ends."""
         u = self.uniform(commuters, n)
         # commuters in the same place, at the same time, for the same destination, medium and plan share
         # their options and costs; only the draw is their own
@@ -161,28 +166,56 @@ class Replanner:
         n_st, n_media = len(self.net.stations), len(self.access.media)
         first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
         band = self._bands(t[first])
+        plans = [planned[pid] for pid in planned_id[first].tolist()]
         situations = self._situations_of([
-            (reason != STRANDED, st, pl, d, m, planned[pid], b) for st, pl, d, m, pid, b in
+            (reason not in (STRANDED, ABOARD), st, pl, d, m, plan, b) for st, pl, d, m, plan, b in
             zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(), medium[first].tolist(),
-                planned_id[first].tolist(), band)])
-        sizes = np.asarray([len(x.options) for x in situations])
-        n_rail = sizes - 1  # every option but leaving
-        group_of_row = np.repeat(np.arange(len(situations)), n_rail)
-        column = np.arange(len(group_of_row)) - np.repeat(np.cumsum(n_rail) - n_rail, n_rail)
-        cost = np.full((len(situations), int(sizes.max())), np.inf)
-        cost[np.arange(len(situations)), sizes - 1] = [x.outside for x in situations]
-        if len(group_of_row):
-            first_row = np.asarray([x.first_row for x in situations], dtype=np.int64)
-            rail = self._book.take(first_row[group_of_row] + column)
-            cost[group_of_row, column] = self._rail_costs(rail, t[first][group_of_row], strictly=reason == DENIED)
+                plans, band)])
+        cost = self._costs(situations, t[first], strictly=reason == DENIED, off_platform=reason == ABOARD)
+        if reason == ABOARD:
+            assert aboard is not None
+            cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], plans, t[first]), cost])
         picks = _logit_picks(cost, group_of, u, self.theta)
-        picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, sizes[group_of] - 1)
+        picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, cost.shape[1] - 1)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
+        shift = 1 if reason == ABOARD else 0  # the column of staying aboard comes first
+        last = np.asarray([len(x.options) - 1 for x in situations])[group_of] + shift
+        picks = np.where(picks >= cost.shape[1] - 1, last, picks)  # the outside option: each row's last
         chosen = np.empty(len(commuters), dtype=object)
         for i in np.flatnonzero(~keep).tolist():
             key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
-            chosen[i] = self._choice(situations[int(group_of[i])].options[int(picks[i])], key)
+            chosen[i] = self._choice(situations[int(group_of[i])].options[int(picks[i]) - shift], key)
         return keep, chosen
+
+    def _costs(self, situations: list[_Situation], t: np.ndarray, strictly: bool, off_platform: bool) -> np.ndarray:
+        """Generalised cost (s) of each situation's options at its time t: a row per situation, its
+        rail options in order, then the outside option in the last column (inf: not available; rows
+        with fewer options padded with inf before it). `off_platform`: options boarding on the platform
+        where they stand are not available."""
+        sizes = np.asarray([len(x.options) for x in situations])
+        n_rail = sizes - 1  # every option but leaving
+        width = int(sizes.max())
+        group_of_row = np.repeat(np.arange(len(situations)), n_rail)
+        column = np.arange(len(group_of_row)) - np.repeat(np.cumsum(n_rail) - n_rail, n_rail)
+        cost = np.full((len(situations), width), np.inf)
+        cost[:, width - 1] = [x.outside for x in situations]
+        if len(group_of_row):
+            first_row = np.asarray([x.first_row for x in situations], dtype=np.int64)
+            rail = self._book.take(first_row[group_of_row] + column)
+            rail_cost = self._rail_costs(rail, t[group_of_row], strictly)
+            cost[group_of_row, column] = np.where(rail.same_platform, np.inf, rail_cost) if off_platform else rail_cost
+        return cost
+
+    def _stay_aboard(self, end: tuple[int, int, float], dest: np.ndarray, medium: np.ndarray,
+                     plans: list[tuple[int, ...]], t: np.ndarray) -> np.ndarray:
+        """Generalised cost (s) of staying aboard from times t to where the train ends (`end`:
+        station, platform, arrival time) and going on by the cheapest option there."""
+        station, platform, t_end = end
+        at_end = np.full(len(dest), t_end)
+        band = self._bands(at_end)
+        there = self._situations_of([(True, station, platform, d, m, plan, b) for d, m, plan, b in
+                                     zip(dest.tolist(), medium.tolist(), plans, band)])
+        return (t_end - t) + self._costs(there, at_end, strictly=False, off_platform=False).min(axis=1)
 
     def _situations_of(self, keys: list[tuple]) -> list[_Situation]:
         """The situation of each key (with_plan, station, platform, dest, medium, planned, band): the

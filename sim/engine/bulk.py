@@ -18,7 +18,7 @@ import simpy
 from ..errors import UserError
 from ..network import FACILITY
 from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
-from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
@@ -293,7 +293,7 @@ class BulkEngine:
             return 0
         c = self.on_c[k][told]
         platform = int(self.plan.trains.call_platform[call])
-        keep, choices = self.it.choose(ANNOUNCED, c, np.full(len(c), platform), np.full(len(c), t))
+        keep, choices = self.it.choose(ABOARD, c, np.full(len(c), platform), np.full(len(c), t), self.it.train_end(k))
         going = c[~keep]
         if not len(going):
             return 0

@@ -18,7 +18,7 @@ from .. import rng as rngmod
 from ..departures import Departures
 from ..network import Network
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
-from ..replan import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Choice, Replanner
+from ..replan import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Choice, Replanner
 from ..schema import DecisionsSpec
 from .records import Records
 
@@ -163,6 +163,12 @@ class Itineraries:
                 out[np.flatnonzero(now)[dep > written + CUT_SLACK_S]] = True
         return out
 
+    def train_end(self, train: int) -> tuple[int, int, float]:
+        """Where and when (timetabled) `train` ends its run: station, platform, arrival time (s)."""
+        tr = self.plan.trains
+        last = int(tr.call_start[train + 1]) - 1
+        return int(tr.call_station[last]), int(tr.call_platform[last]), float(tr.call_t_arr[last])
+
     def told_aboard(self, c: np.ndarray, alight: np.ndarray, train: int, call: int, t: float) -> np.ndarray:
         """Whether riders `c` aboard `train`, stopping at `call` at time t (s) before its last call,
         learn here that a closure cuts its run short of their station `alight`: they boarded before
@@ -199,10 +205,12 @@ class Itineraries:
 
     # -- choices -----------------------------------------------------------------------------------
 
-    def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def choose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray,
+               aboard: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Ask the hook for the choice of commuters `c` waiting for their current leg on `platform`
-        at times t (s): (keep: bool per commuter, Choice per commuter). Commuters past their last
-        choice (routing.decisions.max_rechoices) wait on; stranded, they choose anyway (up to
+        (or aboard a train there, reason ABOARD: `aboard` is where and when it ends) at times t (s):
+        (keep: bool per commuter, Choice per commuter). Commuters past their last choice
+        (routing.decisions.max_rechoices) wait on; stranded, they choose anyway (up to
         STRANDED_CHOICES times that many, then leave)."""
         assert self.hook is not None and self.spec is not None
         rec = self.rec
@@ -219,13 +227,13 @@ class Itineraries:
             same = np.asarray([ids.setdefault(self.planned_legs(int(p)), len(ids)) for p in ptrs.tolist()],
                               dtype=np.int64)
             keep[live], out[live] = self.hook.decide(reason, who, self.platform_station[where], where, when,
-                                                     same[at_ptr.ravel()], list(ids), n[live])
+                                                     same[at_ptr.ravel()], list(ids), n[live], aboard)
             rec.rechoices[who] += 1
             rec.t_decided[who] = np.fmax(rec.t_decided[who], when)
         if reason == STRANDED:
             for i in np.flatnonzero(~live).tolist():
                 out[i] = self.hook.leave_choice(int(self.platform_station[platform[i]]))
-        if reason in (PUT_OFF, ANNOUNCED):
+        if reason in (PUT_OFF, ANNOUNCED, ABOARD):
             rec.knows_closure[c] = True
         return keep, out
 
@@ -312,4 +320,4 @@ class Itineraries:
         self.n_steps = hi
 
 
-__all__ = ["ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
+__all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]

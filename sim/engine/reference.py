@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
-from .itinerary import ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
+from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter
 from .records import Records
 from .trains import DEPARTURE_PRIORITY, TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
@@ -189,8 +189,8 @@ class ReferenceEngine:
             told = self.it.told_aboard(c, np.asarray([x[1] for x in stay], dtype=np.int64), k, call, t)
             if told.any():
                 platform = int(tr.call_platform[call])
-                keep, choices = self.it.choose(ANNOUNCED, c[told], np.full(int(told.sum()), platform),
-                                               np.full(int(told.sum()), t))
+                keep, choices = self.it.choose(ABOARD, c[told], np.full(int(told.sum()), platform),
+                                               np.full(int(told.sum()), t), self.it.train_end(k))
                 gone = {int(cid): choice for cid, kept, choice in zip(c[told].tolist(), keep, choices) if not kept}
                 for cid, _, ev in stay:
                     if cid in gone:

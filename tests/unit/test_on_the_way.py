@@ -311,15 +311,16 @@ def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed
 def test_riders_aboard_told_of_a_closure_get_off_at_the_next_stop_by_hand_computed_logit(tmp_path, engine):
     # line L: A - B - C - D - E (120 s between stations, 30 s stops, room for all), every 5 min from 06:00; D - E
     # closed 06:28-07:00, announced at 06:28. The 06:25 train from A (C 06:29:30, D 06:32) was shown running to E
-    # when its riders for E boarded; cut, it ends at D. At C, the first stop after the announcement, they weigh:
-    #   staying aboard (their leg from C: the 06:55 train from A leaves C at 07:00): 2 x 1,830 s + 270 s aboard
-    #     + 3 CNY / 40 CNY/h
-    #   a taxi from C: 2 x 1,000 s + km x 1.4 / 30 km/h + (10 CNY + 2.7 CNY/km beyond 3 km) / 40 CNY/h
+    # when its riders for E boarded; cut, it ends at D. At C, the first stop after the announcement, they weigh
+    # (a taxi: 2 x 1,000 s wait, km x 1.4 at 30 km/h, 10 CNY to 6 km; 40 CNY/h):
+    #   getting off for a taxi from C to E
+    #   staying aboard: 150 s to D, then the cheaper there of a taxi D to E and waiting for the 06:55 train from
+    #     A (leaves D 07:02:30): 2 x 1,830 s + 120 s aboard + 3 CNY
     stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0), ("E", 8.0)]
     line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
                   run_s={"A>B": 120, "B>C": 120, "C>D": 120, "D>E": 120}, dwell_s=30, capacity=100000)
     net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
-    taxi = {"wait_s": 1000.0, "speed_kmh": 30.0, "detour_factor": 1.4, "fare_base_cny": 10.0, "base_km": 3.0,
+    taxi = {"wait_s": 1000.0, "speed_kmh": 30.0, "detour_factor": 1.4, "fare_base_cny": 10.0, "base_km": 6.0,
             "fare_per_km_cny": 2.7}
     scn = T.scenario(3000, ["A"], ["E"], start="06:20:10", end="06:25", sim_end="08:30",
                      routing={"outside_option": taxi})
@@ -327,11 +328,15 @@ def test_riders_aboard_told_of_a_closure_get_off_at_the_next_stop_by_hand_comput
                            "announced": "06:28"}]
     res = run(T.write(tmp_path, net, scn), engine=engine)
     trips, legs = res.trips.set_index("commuter_id"), res.legs
-    km = haversine_km(121.04, 121.08) * 1.4
     vot = 3600.0 / 40.0
-    stay = 2 * 1830.0 + 270.0 + 3.0 * vot
-    leave = 2 * 1000.0 + km / 30.0 * 3600.0 + (10.0 + (km - 3.0) * 2.7) * vot
+
+    def taxi_from(lon: float) -> float:
+        return 2 * 1000.0 + haversine_km(lon, 121.08) * 1.4 / 30.0 * 3600.0 + 10.0 * vot
+
+    stay = 150.0 + min(taxi_from(121.06), 2 * 1830.0 + 120.0 + 3.0 * vot)
+    leave = taxi_from(121.04)
     p_leave = 1.0 / (1.0 + math.exp(-THETA * (stay - leave)))
+    assert 0.2 < p_leave < 0.4
     at_c = trips[(trips["status"] == "left") & (trips["left_station"].astype(str) == "C")]
     n = len(trips)
     assert abs(len(at_c) / n - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / n), (len(at_c) / n, p_leave)
