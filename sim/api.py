@@ -20,6 +20,7 @@ from . import crowding, disruptions, offsets
 from . import rng as rngmod
 from .bus_bridges import bridge_line_id
 from .choice import Assignment, Chooser
+from .closures import Closure
 from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
 from .demand import Demand, generate_demand, group_masks
@@ -40,7 +41,7 @@ from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
 from .tables import Tables, build_tables
-from .timetable import build_operations
+from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
 
 log = logging.getLogger(__name__)
@@ -193,9 +194,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                       demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
     closures = resolve_closures(scenario.network, m.disruptions, scenario.doc)
-    informed = disruptions.informed_choice(scenario.network, legs, m.routing, closures, demand.origin,
-                                           demand.destination, demand.payment, demand.media, demand.t_depart,
-                                           rngmod.stream(seed, replication, "routing-informed"), str(scenario.path))
+    informed = _informed(scenario, legs, closures, demand, seed, replication)
     assignment, rerouted = informed.merge(assignment)
     t2 = time.perf_counter()
     timings["routing"] = t2 - t1
@@ -214,16 +213,42 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 + after_last_train_warnings(plan, scenario.network, legs, m.routing.decisions.when_stranded))
     for w in warnings:
         log.warning("%s", w)
-    way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication, closures)
+    believed = (disruptions.apply(scenario.network, planned.trains, tuple(c.believed for c in closures))[0]
+                if any(c.expected_end is not None and c.expected_end != c.end for c in closures) else None)
+    way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication, closures, believed)
     return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
                     closures, cut, informed, rerouted, way)
 
 
+def _informed(scenario: Scenario, legs: LegNetwork, closures: tuple[Closure, ...], demand: Demand, seed: int,
+              replication: int) -> disruptions.Informed:
+    """Route choice of the commuters who start knowing of a closure: from its announcement on the
+    network as it would run with the closure lasting to its expected end (until that end, or the
+    true one if sooner); for a closure extended past its expected end, from then on the network as
+    it runs."""
+    m = scenario.model
+
+    def choose(of: tuple[Closure, ...], windows: list[tuple[float, float]], stream: str) -> disruptions.Informed:
+        return disruptions.informed_choice(scenario.network, legs, m.routing, of, windows, demand.origin,
+                                           demand.destination, demand.payment, demand.media, demand.t_depart,
+                                           rngmod.stream(seed, replication, stream), str(scenario.path))
+
+    informed = choose(tuple(c.believed for c in closures), [(c.announced, min(c.end, c.believed.end)) for c in closures],
+                      "routing-informed")
+    extended = tuple(c for c in closures if c.extended)
+    if extended:
+        informed = informed.and_then(choose(extended, [(c.believed.end, c.end) for c in extended],
+                                            "routing-informed-update"))
+    return informed
+
+
 def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: CandidateSearch, plan: Plan,
-               demand: Demand, seed: int, replication: int, closures: tuple = ()) -> OnTheWay | None:
+               demand: Demand, seed: int, replication: int, closures: tuple[Closure, ...] = (),
+               believed: Trains | None = None) -> OnTheWay | None:
     """The decision hook and departure board of the plan's trains, unless every choice on the way
     is switched off; decisions taken while a closure is in force look for ways on the network as it
-    then runs."""
+    then runs, and weigh the `believed` trains (closures lasting to their expected end) until it is
+    due."""
     spec = scenario.model.routing
     d = spec.decisions
     if not (d.when_stranded or d.after_denial or (d.fastest_train and spec.information == "real_time")):
@@ -232,8 +257,11 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
     during = disruptions.search_during(scenario.network, legs, spec, closures) if closures else None
     hook = Replanner(scenario.network, legs, access, search, board, StepCompiler(scenario.network, legs, access), spec,
                      demand.destination, demand.payment, seed, replication, during,
-                     tuple((c.start, c.end) for c in closures))
-    return OnTheWay(scenario.network, hook, board, d, tuple((c.announced, c.end) for c in closures))
+                     tuple((c.start, c.end) for c in closures),
+                     build_departures(believed, plan.stop_pos, plan.n_stations) if believed is not None else None,
+                     tuple((c.announced, min(c.end, c.believed.end)) for c in closures))
+    return OnTheWay(scenario.network, hook, board, d, tuple((c.announced, c.end) for c in closures),
+                    tuple((c.believed.end, c.end) for c in closures if c.extended))
 
 
 def disruption_summary(prep: Prepared, tables: Tables) -> dict:
@@ -241,7 +269,8 @@ def disruption_summary(prep: Prepared, tables: Tables) -> dict:
     warm-up included (see metrics.disruption_kpis)."""
     net = prep.scenario.network
     closures = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
-                       "start_s": c.start, "end_s": c.end, "trains_cut": prep.trains_cut.get(c.id, 0)}
+                       "start_s": c.start, "end_s": c.end, "announced_s": c.announced,
+                       "expected_end_s": c.believed.end, "trains_cut": prep.trains_cut.get(c.id, 0)}
                 for c in prep.closures}
     trains, legs = tables.trains, tables.legs
     for spec in prep.scenario.model.disruptions:

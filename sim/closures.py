@@ -5,7 +5,7 @@ scenario needs nothing of route choice or the timetable."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import UserError
 from .graphs import shortest_path
@@ -24,6 +24,18 @@ class Closure:
     end: float
     announced: float = 0.0
     """When it becomes known (s): from `start` to `end`."""
+    expected_end: float | None = None
+    """The end announced with it (s; None: `end`)."""
+
+    @property
+    def believed(self) -> Closure:
+        """The closure as commuters believe it from its announcement: lasting until its expected end."""
+        return self if self.expected_end is None else replace(self, end=self.expected_end)
+
+    @property
+    def extended(self) -> bool:
+        """Whether the line is still closed when it was expected to reopen (the true end is then announced)."""
+        return self.expected_end is not None and self.expected_end < self.end
 
     @property
     def edges(self) -> frozenset[tuple[int, int]]:
@@ -64,7 +76,8 @@ def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tup
         a, b = ends[0], ends[1]
         assert a is not None and b is not None  # an unknown station is in `wrong`
         out.append(Closure(spec.id, spec.line, tuple(shortest_path(adjacency, a, b) or ()), spec.start, spec.end,
-                           spec.start if spec.announced is None else spec.announced))
+                           spec.start if spec.announced is None else spec.announced,
+                           spec.expected_end))
     if problems:
         raise UserError(problems)
     return tuple(out)

@@ -156,6 +156,10 @@ class Informed:
     commuters: np.ndarray
     routes: tuple[Route, ...]
 
+    def and_then(self, later: Informed) -> Informed:
+        """These commuters and `later`'s (who start in another window)."""
+        return Informed(np.concatenate([self.commuters, later.commuters]), self.routes + later.routes)
+
     def merge(self, assignment: Assignment) -> tuple[Assignment, np.ndarray]:
         """`assignment` with the informed commuters' routes in place, and which of them differ."""
         routes = list(assignment.routes)
@@ -180,14 +184,16 @@ def search_during(network: Network, legs: LegNetwork, spec: RoutingSpec, closure
 
 
 def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closures: tuple[Closure, ...],
-                    origin: np.ndarray, destination: np.ndarray, payment: np.ndarray, media: tuple[str, ...],
-                    t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> Informed:
-    """Route choice of the commuters starting while a closure is in force, on `network_during`
-    (expected waits from the trains that actually run) with the routing parameters `spec`; their
-    routes as leg indices of `legs` (the full network's, for its period)."""
+                    windows: list[tuple[float, float]], origin: np.ndarray, destination: np.ndarray,
+                    payment: np.ndarray, media: tuple[str, ...], t_depart: np.ndarray, rng: np.random.Generator,
+                    file: str = "") -> Informed:
+    """Route choice of the commuters starting in one of the `windows` ([from, to) s, one per
+    closure: while they believe it in force), on `network_during(closures)` (expected waits from
+    the trains that would run) with the routing parameters `spec`; their routes as leg indices of
+    `legs` (the full network's, for its period)."""
     during = np.zeros(len(t_depart), dtype=bool)
-    for c in closures:
-        during |= (t_depart >= c.announced) & (t_depart < c.end)
+    for start, end in windows:
+        during |= (t_depart >= start) & (t_depart < end)
     who = np.flatnonzero(during)
     if not len(who):
         return Informed(who, ())

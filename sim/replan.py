@@ -126,10 +126,18 @@ class Replanner:
     def __init__(self, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
                  departures: Departures, compiler: StepCompiler, spec: RoutingSpec, destination: np.ndarray,
                  payment: np.ndarray, seed: int, replication: int, during: CandidateSearch | None = None,
-                 closed: tuple[tuple[float, float], ...] = ()) -> None:
+                 closed: tuple[tuple[float, float], ...] = (), believed: Departures | None = None,
+                 belief_spans: tuple[tuple[float, float], ...] = ()) -> None:
         """`during`: the candidate search on the network as it runs while closures are in force
-        (disruptions.network_during), for decisions taken in one of the `closed` [start, end) spans."""
+        (disruptions.network_during), for decisions taken in one of the `closed` [start, end) spans.
+        `believed`: the departure board of the trains as commuters believe they will run (a closure
+        lasting to its expected end), for decisions taken in one of the `belief_spans` [from, to)."""
         self.net, self.legs, self.access, self.search, self.board = network, legs, access, search, departures
+        self.believed, self.belief_spans = believed, belief_spans
+        self._believed_key = (believed.key_index(departures.keys // departures.n_stations,
+                                                 departures.keys % departures.n_stations)
+                              if believed is not None else np.zeros(0, dtype=np.int64))
+        """Per key of the board of the trains that run: its index on the believed board (-1: none)."""
         self.during, self.closed = during, closed
         self.compiler, self.spec = compiler, spec
         self.destination, self.payment = destination, payment
@@ -329,6 +337,7 @@ class Replanner:
         spec, keys = self.spec, rows.keys
         tau = t + rows.walk_before[:, 0]
         waits, rides = np.zeros(len(t)), np.zeros(len(t))
+        believe = self._believing(t)
         for j in range(keys.shape[1]):
             used = keys[:, j] >= 0
             if not used.any():
@@ -338,10 +347,10 @@ class Replanner:
             if strictly and j == 0:
                 dep, arr = np.full(len(t), np.inf), np.full(len(t), np.inf)
                 after = rows.same_platform
-                dep[after], arr[after] = self.board.next_after(keys[after, 0], tau[after], strictly=True)
-                dep[~after], arr[~after] = self.board.next_after(keys[~after, 0], tau[~after])
+                dep[after], arr[after] = self._next_after(keys[after, 0], tau[after], believe[after], strictly=True)
+                dep[~after], arr[~after] = self._next_after(keys[~after, 0], tau[~after], believe[~after])
             else:
-                dep, arr = self.board.next_after(keys[:, j], tau)
+                dep, arr = self._next_after(keys[:, j], tau, believe)
             with np.errstate(invalid="ignore"):
                 waits += np.where(used, dep - tau, 0.0)
                 rides += np.where(used, arr - dep, 0.0)
@@ -350,6 +359,24 @@ class Replanner:
         cost = (spec.wait_weight * waits + rides + spec.walk_weight * walks + spec.transfer_penalty_s * rows.boardings
                 + rows.fare / spec.value_of_time_cny_per_h * 3600.0)
         return np.where(np.isfinite(tau), cost, np.inf)
+
+    def _believing(self, t: np.ndarray) -> np.ndarray:
+        """Whether decisions at times t weigh the trains as commuters believe them (a closure
+        announced, before its expected end and its true one) rather than as they run."""
+        out = np.zeros(len(t), dtype=bool)
+        for start, end in self.belief_spans:
+            out |= (t >= start) & (t < end)
+        return out
+
+    def _next_after(self, key: np.ndarray, t: np.ndarray, believe: np.ndarray,
+                    strictly: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Departures.next_after on the board of the trains that run, or where `believe`, of the
+        trains commuters believe will run."""
+        dep, arr = self.board.next_after(key, t, strictly)
+        if self.believed is not None and believe.any():
+            mapped = np.where(key[believe] >= 0, self._believed_key[np.maximum(key[believe], 0)], -1)
+            dep[believe], arr[believe] = self.believed.next_after(mapped, t[believe], strictly)
+        return dep, arr
 
     def _fixed(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int) -> tuple[float, int, float]:
         """What does not depend on the time: the walk (s) out of the last station and on to `dest`,

@@ -951,6 +951,10 @@ class DisruptionSpec(Strict):
     """When the closure becomes known (default `start`, at most `end`): commuters on platforms then,
     and those reaching a platform later while it lasts, whose trains it cuts choose again
     (routing.decisions); commuters starting from then on choose their route knowing of it."""
+    expected_end: Clock | None = None
+    """The end announced with it (default `end`): until then, choices weigh the trains as if the line
+    reopened at `expected_end`. If it is still closed then, the true end is announced: riders on
+    platforms whose next train it cuts choose again, and choices from then on weigh the trains that run."""
 
     @model_validator(mode="after")
     def _order(self) -> DisruptionSpec:
@@ -958,6 +962,8 @@ class DisruptionSpec(Strict):
             raise ValueError("'end' must be after 'start'")
         if self.announced is not None and not self.start <= self.announced < self.end:
             raise ValueError("'announced' must be within the closure (from 'start', before 'end')")
+        if self.expected_end is not None and self.expected_end <= max(self.start, self.announced or self.start):
+            raise ValueError("'expected_end' must be after 'start' and 'announced'")
         if self.bus_bridge is not None and self.start + self.bus_bridge.first_after_s >= self.end:
             raise ValueError("'bus_bridge.first_after_s': the first bus would leave after the closure ends")
         if self.between[0] == self.between[1]:

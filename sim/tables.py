@@ -351,7 +351,7 @@ def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pai
     slot = rec.leg_offset[owner] + p_col[idx]
     boarded = ~np.isnan(rec.leg_t_board[slot])
     ride, piece_op = rides.slot_ride[slot[boarded]], p_op[idx][boarded]
-    section = np.flatnonzero(np.concatenate([[True], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
+    section = np.flatnonzero(np.concatenate([[len(ride) > 0], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
     return pd.DataFrame({
         "commuter_id": rides.owner[ride[section]],
         "leg": rides.ordinal[ride[section]],

@@ -387,7 +387,7 @@ class BulkEngine:
             self.serve(f, np.inf)
         env = simpy.Environment()
         start_trains(env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
-        for announced, _ in self.it.closures:
+        for announced, _ in self.it.closures + self.it.extensions:
             env.process(self.announce(env, announced))
         for meter in self.meters.values():
             env.process(self.meter_window(env, meter))

@@ -41,6 +41,9 @@ class OnTheWay:
     decisions: DecisionsSpec
     closures: tuple[tuple[float, float], ...] = ()
     """(announced, end) of each closure (s)."""
+    extensions: tuple[tuple[float, float], ...] = ()
+    """(expected end, end) of each closure still in force when it was expected to end (s): its
+    true end is announced then."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Itineraries:
         decisions = way.decisions if way is not None else None
         self.plan, self.rec, self.hook, self.board, self.spec = plan, rec, hook, departures, decisions
         self.closures = way.closures if way is not None else ()
+        self.extensions = way.extensions if way is not None else ()
         self.kind, self.target, self.alight = plan.step_kind, plan.step_target, plan.step_alight
         self.walk, self.ordinal = plan.step_walk, plan.step_ordinal
         self.leg, self.facs_before = plan.step_leg, plan.step_facs_before
@@ -154,8 +158,12 @@ class Itineraries:
         if not self.active or not self.closures or self.board is None or self.hook is None:
             return out
         p = self.plan
-        for announced, end in self.closures:
-            knew = (p.t_depart[c] >= announced) | (self.rec.t_decided[c] >= announced) | self.rec.knows_closure[c]
+        news = [(a, e, True) for a, e in self.closures] + [(a, e, False) for a, e in self.extensions]
+        for announced, end, first in news:
+            # an extension is news to everyone who chose before it, whatever they knew of the closure
+            knew = (p.t_depart[c] >= announced) | (self.rec.t_decided[c] >= announced)
+            if first:
+                knew |= self.rec.knows_closure[c]
             now = (t >= announced) & (t < end) & ~knew
             if now.any():
                 dep, _ = self.board.next_after(self.key_of(platform[now], alight[now]), t[now])

@@ -276,7 +276,7 @@ class ReferenceEngine:
     def run(self, progress: Callable[[float], None] | None = None) -> Records:
         p = self.plan
         start_trains(self.env, p, self.on_arrive, self.on_board, self.on_depart, self.rec)
-        for announced, _ in self.it.closures:
+        for announced, _ in self.it.closures + self.it.extensions:
             self.env.process(self.announce(announced))
         for meter in self.meters.values():
             self.env.process(self.meter_window(meter))

@@ -101,7 +101,7 @@ def test_summary_counts_the_commuters_the_closure_touched(tmp_path):
     d = res.summary["disruptions"]
     # trains leaving C 06:30-06:55 are cut: those leaving A at 06:25, 06:30, ..., 06:50
     assert d["closures"] == {"cd": {"line": "L", "between": ["C", "D"], "start_s": 6.5 * H, "end_s": 7 * H,
-                                    "trains_cut": 6}}
+                                    "announced_s": 6.5 * H, "expected_end_s": 7 * H, "trains_cut": 6}}
     assert (d["put_off"], d["waited"], d["stranded"]) == (put_off, waited, 0) and put_off > 0 and waited > 0
     kind = res.trips["disruption"].astype(str)
     assert d["travel_time_mean_s"] == pytest.approx(res.trips.loc[kind != "", "travel_time_s"].mean())

@@ -351,3 +351,51 @@ def test_riders_aboard_told_of_a_closure_get_off_at_the_next_stop_by_hand_comput
     assert (trips["rechoices"] >= 1).all()
     # nobody is lost
     assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 3000
+
+
+def closed_until_0730(tmp_path, engine: str, closure: dict):
+    """Line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed
+    06:30-07:30, announced at 06:30 (and `closure`); 2,000 commuters reach A for D 06:25:10-06:30."""
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
+                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    scn = T.scenario(2000, ["A"], ["D"], start="06:25:10", end="06:30", sim_end="08:30")
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:30",
+                           "announced": "06:30", **closure}]
+    return run(T.write(tmp_path, net, scn), engine=engine)
+
+
+def test_told_the_true_end_nobody_waits_55_minutes_and_the_tables_hold_without_a_boarding(tmp_path):
+    # as below without an expected end: waiting costs 2 x 3,300 s + 420 s + 3 CNY, far above the taxi's
+    res = closed_until_0730(tmp_path, "bulk", {})
+    assert (res.trips["status"] == "left").all() and (res.trips["t_left"] == 6.5 * H).all()
+    assert res.legs["t_board"].isna().all() and res.fares.empty
+
+
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_a_closure_expected_to_end_sooner_is_weighed_as_announced_then_chosen_again(tmp_path, engine):
+    # line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed 06:30-07:30,
+    # announced at 06:30 as ending at 07:00. 2,000 commuters reach A for D 06:25:10-06:30 (the 06:25 train has
+    # gone). At 06:30 they weigh (default taxi, as in the test above):
+    #   waiting for the train they believe will run, the 06:55 from A: 2 x 1,500 s + 420 s aboard + 3 CNY
+    #   a taxi from A: 2 x 300 s + km x 1.3 / 30 km/h + fare
+    # At 07:00 the line is still closed: those still waiting learn that it ends at 07:30 and weigh the 07:25 train
+    # (again 1,500 s away) against the taxi. (Weighing the trains that run at 06:30, nobody would wait 55 min.)
+    trips = closed_until_0730(tmp_path, engine, {"expected_end": "07:00"}).trips
+    km = haversine_km(121.0, 121.06) * 1.3
+    vot = 3600.0 / 40.0
+    wait = 2 * 1500.0 + 420.0 + 3.0 * vot
+    leave = 2 * 300.0 + km / 30.0 * 3600.0 + (14.0 + (km - 3.0) * 2.7) * vot
+    p_leave = 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+    assert 0.2 < p_leave < 0.5
+    first = trips[(trips["status"] == "left") & (trips["t_left"] == 6.5 * H)]
+    n = len(trips)
+    assert abs(len(first) / n - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / n), (len(first) / n, p_leave)
+    waited = n - len(first)
+    second = trips[(trips["status"] == "left") & (trips["t_left"] == 7 * H)]
+    assert abs(len(second) / waited - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / waited)
+    stayed = trips[trips["status"] == "arrived"]
+    assert len(stayed) + len(first) + len(second) == n
+    assert (stayed["t_arrive"] == 7 * H + 25 * 60 + 420).all() and (stayed["rechoices"] == 2).all()
+    assert (first["rechoices"] == 1).all() and (second["rechoices"] == 2).all()
