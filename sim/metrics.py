@@ -18,39 +18,68 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def trip_kpis(trips: pd.DataFrame) -> dict:
-    """Counts (commuters, arrived, in the network at the end, left it on the way), travel-time statistics (s), mean components (s), denied boardings (commuters left
-    behind, their wait from the first denial, denials per train call), mean fare (CNY)."""
-    arrived = trips[trips["status"] == "arrived"]
-    tt = arrived["travel_time_s"].to_numpy()
+class TripColumns:
+    """The trips columns the trip KPIs read, as arrays read once (the KPIs of many subsets reuse them)."""
+
+    def __init__(self, trips: pd.DataFrame) -> None:
+        status = trips["status"]
+        self.n = len(trips)
+        self.arrived, self.in_system, self.left = ((status == s).to_numpy() for s in ("arrived", "in_system", "left"))
+        self.travel_time = trips["travel_time_s"].to_numpy()
+        self.components = {c: trips[c].to_numpy() for c in COMPONENTS}
+        self.denied = trips["denied_boardings"].to_numpy()
+        # tables written before `denied_wait_s` existed have no such column: its mean is then unknown
+        self.denied_wait = trips["denied_wait_s"].to_numpy() if "denied_wait_s" in trips else None
+        self.transfers, self.fare = trips["n_transfers"].to_numpy(), trips["fare_cny"].to_numpy()
+
+
+def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None) -> dict:
+    """Counts (commuters, arrived, in the network at the end, left it on the way), travel-time
+    statistics (s), mean components (s), denied boardings (commuters left behind, their wait from the
+    first denial, denials per train call), mean fare (CNY); of the `rows` of `trips` (bool; all when
+    None)."""
+    t = trips if isinstance(trips, TripColumns) else TripColumns(trips)
+    rows = np.ones(t.n, dtype=bool) if rows is None else rows
+    arrived = t.arrived & rows
+    tt = t.travel_time[arrived]
+    n = int(rows.sum())
     out: dict = {
-        "commuters": int(len(trips)),
-        "arrived": int(len(arrived)),
-        "in_system": int((trips["status"] == "in_system").sum()),
-        "left": int((trips["status"] == "left").sum()),
+        "commuters": n,
+        "arrived": int(arrived.sum()),
+        "in_system": int((t.in_system & rows).sum()),
+        "left": int((t.left & rows).sum()),
         "travel_time_mean_s": _num(tt.mean()) if len(tt) else None,
         "travel_time_p50_s": _num(np.percentile(tt, 50)) if len(tt) else None,
         "travel_time_p85_s": _num(np.percentile(tt, 85)) if len(tt) else None,
         "travel_time_p95_s": _num(np.percentile(tt, 95)) if len(tt) else None,
     }
-    for c in COMPONENTS:
-        out[f"{c[:-2]}_mean_s"] = _num(arrived[c].mean()) if len(arrived) else None
-    out.update(denied_kpis(trips))
-    out["transfers_mean"] = _num(trips["n_transfers"].mean()) if len(trips) else None
-    out["fare_mean_cny"] = _num(trips["fare_cny"].mean()) if len(trips) else None
+    for c, values in t.components.items():
+        out[f"{c[:-2]}_mean_s"] = _mean(values[arrived]) if len(tt) else None
+    out.update(denied_kpis(t, rows))
+    out["transfers_mean"] = _mean(t.transfers[rows]) if n else None
+    out["fare_mean_cny"] = _mean(t.fare[rows]) if n else None
     return out
 
 
-def denied_kpis(trips: pd.DataFrame) -> dict:
-    """Commuters denied boarding at least once (count, share of all), the mean of their wait after the
-    first train that left them behind (s, arrived ones; `denied_wait_s`), and the denials, one per
-    commuter per full train call (`denied_boardings`: that count's earlier name, kept)."""
-    denied = trips["denied_boardings"].to_numpy()
+def _mean(values: np.ndarray) -> float | None:
+    """Mean of the values that are not NaN (as pandas'), None when there are none."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return _num(float(values.mean())) if len(values) else None
+
+
+def denied_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None) -> dict:
+    """Of the `rows` of `trips` (all when None): commuters denied boarding at least once (count, share
+    of all), the mean of their wait after the first train that left them behind (s, arrived ones;
+    `denied_wait_s`), and the denials, one per commuter per full train call (`denied_boardings`:
+    that count's earlier name, kept)."""
+    t = trips if isinstance(trips, TripColumns) else TripColumns(trips)
+    rows = np.ones(t.n, dtype=bool) if rows is None else rows
+    denied = t.denied[rows]
     hit = denied > 0
-    counted = hit & (trips["status"] == "arrived").to_numpy()
-    # tables written before `denied_wait_s` existed have no such column: its mean is then unknown
-    extra = trips["denied_wait_s"].to_numpy()[counted] if "denied_wait_s" in trips else np.zeros(0)
-    return {"denied_commuters": int(hit.sum()), "denied_share": _num(hit.mean()) if len(trips) else None,
+    counted = hit & t.arrived[rows]
+    extra = t.denied_wait[rows][counted] if t.denied_wait is not None else np.zeros(0)
+    return {"denied_commuters": int(hit.sum()), "denied_share": _num(hit.mean()) if len(denied) else None,
             "denied_wait_mean_s": _num(extra.mean()) if len(extra) else None,
             "denials": int(denied.sum()), "denied_boardings": int(denied.sum())}
 
@@ -111,9 +140,14 @@ def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[s
 
 def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
     """Payment medium (str) of commuters `who`, looked up by commuter id."""
-    ids = trips["commuter_id"].to_numpy()
-    pos = np.searchsorted(ids, who) if len(who) else np.zeros(0, dtype=np.int64)
-    return trips["payment"].to_numpy()[pos].astype(str) if len(who) else np.asarray([], dtype=str)
+    if not len(who):
+        return np.asarray([], dtype=str)
+    pos = np.searchsorted(trips["commuter_id"].to_numpy(), who)
+    pay = trips["payment"]
+    if isinstance(pay.dtype, pd.CategoricalDtype):  # by code: no string per commuter of the whole table
+        names = np.asarray([str(x) for x in pay.cat.categories] + ["nan"])
+        return names[pay.cat.codes.to_numpy()[pos]]
+    return pay.to_numpy()[pos].astype(str)
 
 
 def _station_codes(column: pd.Series, stations: tuple[str, str]) -> np.ndarray:
@@ -334,8 +368,8 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     group, interchange and facility; the same for each named window and the peak hour
     (`windows`); with a warm-up, `warm_up` (its end, commuters left out, everyone's trip KPIs)."""
     setup = setup or KpiSetup()
-    facilities = facilities if facilities is not None else pd.DataFrame(
-        columns=["facility_id", "t_join", "t_start", "t_end", "commuter_id"])
+    visit_columns = ["facility_id", "t_join", "t_start", "t_end", "commuter_id"]  # what facility_kpis reads
+    facilities = facilities[visit_columns] if facilities is not None else pd.DataFrame(columns=visit_columns)
     fares = fares if fares is not None else legs
     if setup.kpi_from is not None:
         keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
@@ -365,17 +399,18 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
 def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup,
           fares: pd.DataFrame) -> dict:
     """Trip, line, revenue, interchange, segment and group KPIs of the given rows."""
-    out = trip_kpis(trips)
+    columns = TripColumns(trips)
+    out = trip_kpis(columns)
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(fares)
     out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in setup.interchanges.items()}
-    out["segments"] = {str(s): trip_kpis(trips[trips["segment"] == s])
+    out["segments"] = {str(s): trip_kpis(columns, (trips["segment"] == s).to_numpy())
                        for s in trips["segment"].cat.categories}
     out["groups"] = {}
     for name, mask in setup.groups.items():
         ids = trips["commuter_id"].to_numpy()[mask]
-        g = trip_kpis(trips[mask])
+        g = trip_kpis(columns, np.asarray(mask, dtype=bool))
         mine = _of_commuters(legs, ids)
         g["fare_revenue_cny"] = revenue_by_operator(_of_commuters(fares, ids))
         g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in setup.interchanges.items()}
