@@ -44,7 +44,33 @@ def keyed_uniforms(key: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def keyed_stream(key: int, a: int, b: int) -> np.random.Generator:
-    """A generator fixed by (key, a, b): service times of a commuter's b-th re-chosen itinerary."""
-    seq = np.random.SeedSequence(entropy=int(key), spawn_key=(int(a), int(b)))
-    return np.random.Generator(np.random.PCG64(seq))
+_M64 = (1 << 64) - 1
+
+
+def _mix64(x: int) -> int:
+    """SplitMix64's finaliser on a Python int (the scalar twin of keyed_uniforms' mixing)."""
+    x &= _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+class KeyedStreams:
+    """Generators fixed by (key, a, b) alone, whatever order they are asked in: service times of
+    commuter a's b-th re-chosen itinerary. One PCG64 whose 128-bit state is set from the mixed
+    triple each time (a new SeedSequence per stream costs far more); a generator returned is valid
+    until the next call."""
+
+    _INCREMENT = (0xDA3E39CB94B95BDB << 64) | 0x5851F42D4C957F2D  # any odd 128-bit number
+
+    def __init__(self, key: int) -> None:
+        self.key = int(key)
+        self._bits = np.random.PCG64(0)
+        self._generator = np.random.Generator(self._bits)
+
+    def __call__(self, a: int, b: int) -> np.random.Generator:
+        hi = _mix64(self.key + int(a) * 0x9E3779B97F4A7C15 + int(b) * 0xD1B54A32D192ED03)
+        lo = _mix64(hi ^ 0x94D049BB133111EB)
+        self._bits.state = {"bit_generator": "PCG64", "state": {"state": (hi << 64) | lo, "inc": self._INCREMENT},
+                            "has_uint32": 0, "uinteger": 0}
+        return self._generator

@@ -85,6 +85,7 @@ class Itineraries:
         self.platform_station = (np.asarray([p.station for p in network.platforms], dtype=np.int64)
                                  if network is not None else np.zeros(0, dtype=np.int64))
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
+        self._streams = rngmod.KeyedStreams(hook.key if hook is not None else 0)
         self._planned: dict[int, tuple[int, ...]] = {}
         self._step_arrays: dict[tuple, _Steps] = {}
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
@@ -271,7 +272,7 @@ class Itineraries:
         rec.fac_count[c] = n_facs
         if a.facs:
             assert self.hook is not None
-            g = rngmod.keyed_stream(self.hook.key, c, int(rec.rechoices[c]))
+            g = self._streams(c, int(rec.rechoices[c]))
             slots = rec.fac_base[c] + fac0 + np.arange(len(a.facs))
             rec.slot_facility[slots] = a.facs
             rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in a.facs]
