@@ -49,6 +49,7 @@ class Operator:
     fare: schema.FareSpec
     accepts: frozenset[str] | None
     fallback_medium: str | None
+    timezone: str = schema.DEFAULT_TIMEZONE
 
 
 ENTRY_CONTROL = "entry_control"
@@ -125,6 +126,10 @@ class Line:
     ops: schema.LineOperations | None = None
     passing: frozenset[int] = frozenset()
     """Stations with a passing track."""
+    short_name: str | None = None
+    """The name riders know it by (None: its id)."""
+    route_type: int = 1
+    """Its mode as GTFS route_type."""
 
 
 @dataclass(frozen=True)
@@ -405,7 +410,7 @@ class _Builder:
             _check_fare(op.fare, o, ("fare",), self.problems)
             self.operator_list.append(Operator(i, op.id, op.name, op.fare,
                                                frozenset(op.accepts) if op.accepts is not None else None,
-                                               op.fallback_medium))
+                                               op.fallback_medium, op.timezone))
 
     def stations(self) -> None:
         stations = self.items["stations"]
@@ -498,7 +503,8 @@ class _Builder:
                 else:
                     passing.add(self.station_index[sid])
             self.line_list.append(Line(li, ln.id, self.operator_index.get(ln.operator, -1), ln.name, ln.color, km,
-                                       tuple(branch_list), ln.operations, frozenset(passing)))
+                                       tuple(branch_list), ln.operations, frozenset(passing), ln.short_name,
+                                       ln.route_type))
         self.track_links()
         for li, (ln, o) in enumerate(lines):
             km, _, ok = self.tracks[li]

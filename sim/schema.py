@@ -224,6 +224,12 @@ class FareSpec(Strict):
     media_factor: dict[Id, Annotated[Real, Field(gt=0, le=10)]] = Field(default_factory=dict)
 
 
+TIMEZONE_PATTERN = r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*"
+TimeZone = Annotated[str, Field(pattern=f"^{TIMEZONE_PATTERN}$", max_length=64)]
+"""An IANA time zone name, e.g. Asia/Shanghai or America/Los_Angeles."""
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
 class OperatorSpec(Strict):
     id: Id
     name: Name
@@ -234,6 +240,9 @@ class OperatorSpec(Strict):
     fallback_medium: Id | None = None
     """Medium used instead by holders of a medium this operator does not accept."""
     station_defaults: StationDefaults = Field(default_factory=StationDefaults)
+    timezone: TimeZone = DEFAULT_TIMEZONE
+    """The time zone of its timetable (IANA name): kept from a feed's agency_timezone, written back
+    by export-gtfs."""
     source: Text | None = None
 
 
@@ -416,6 +425,10 @@ class LineSpec(Strict):
     operator: Id
     name: Name
     name_zh: Name | None = None
+    short_name: Name | None = None
+    """The name riders know it by (GTFS route_short_name, e.g. 11); default: its id."""
+    route_type: Annotated[Int, Field(ge=0, le=1702)] = 1
+    """Its mode as GTFS route_type: 1 metro (default), 2 rail, 0 tram, 12 monorail, ..."""
     color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#444444"
     branches: dict[Id, Annotated[list[tuple[Id, Km]], Field(min_length=2)]]
     """Named runs of consecutive stations, each as [station_id, km post]; branches meet at shared

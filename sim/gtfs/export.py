@@ -1,7 +1,7 @@
 """Our network and timetable as a GTFS feed (a zip file).
 
-Operators become agencies, stations parent stations with one platform per line and direction
-(`<station>:<line>:<up|down>`), lines routes, every departure of every pattern a trip (named like
+Operators become agencies (in their time zones), stations parent stations with one platform per line and direction
+(`<station>:<line>:<up|down>`), lines routes (their short names and route types), every departure of every pattern a trip (named like
 the simulator's trains, `<line>.<pattern>.<direction>@HH:MM:SS`) on one service running every day,
 with its stop times (times past 24:00 as GTFS writes them) and shape_dist_traveled in km. A
 through-running train is one trip per line it runs on, linked in-seat (transfer_type 4, one
@@ -24,13 +24,9 @@ from ..network import Network, Pattern, path_walk_s
 from ..safefs import atomic_write
 from ..units import format_time
 
-TIMEZONE = "Asia/Shanghai"
-"""agency_timezone of every agency (the networks are in the Yangtze River Delta)."""
 URL = "https://www.example.com/"
 """agency_url and feed_publisher_url, which GTFS requires and the network does not have (a domain
 reserved for examples, so that it is never taken for the operator's address)."""
-ROUTE_TYPE = 1
-"""route_type of every line: metro (the network does not record the mode)."""
 SERVICE_ID = "daily"
 
 Row = Sequence[str | int | float]
@@ -47,15 +43,16 @@ def export_feed(network: Network, out_path: str | Path, service_dates: tuple[str
         "agency.txt": _agency(network),
         "stops.txt": _stops(network),
         "routes.txt": [["route_id", "agency_id", "route_short_name", "route_long_name", "route_type", "route_color"]] +
-                      [[ln.id, network.operators[ln.operator].id, ln.id, ln.name, ROUTE_TYPE, ln.color.lstrip("#")]
-                       for ln in network.lines],
+                      [[ln.id, network.operators[ln.operator].id, ln.short_name or ln.id, ln.name, ln.route_type,
+                        ln.color.lstrip("#")] for ln in network.lines],
         "calendar.txt": [["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
                           "start_date", "end_date"], [SERVICE_ID, *[1] * 7, start, end]],
         "feed_info.txt": [["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date", "feed_end_date",
                            "feed_version", "feed_contact_url"],
                           [f"yrd-sim ({network.name})", URL, "en", start, end, network.name, URL]],
         "translations.txt": [["table_name", "field_name", "language", "translation", "record_id"]] +
-                            [["stops", "stop_name", "zh", s.name_zh, s.id] for s in network.stations],
+                            [["stops", "stop_name", "zh", s.name_zh, s.id] for s in network.stations
+                             if s.name_zh != s.name_en],  # a name given in one language only is no translation
     }
     trips, stop_times, in_seat = _trips(network)
     tables["trips.txt"], tables["stop_times.txt"] = trips, stop_times
@@ -73,7 +70,7 @@ def _agency(network: Network) -> Sequence[Row]:
     """The operators that run lines."""
     running = {ln.operator for ln in network.lines}
     return [["agency_id", "agency_name", "agency_url", "agency_timezone"]] + \
-        [[op.id, op.name, URL, TIMEZONE] for op in network.operators if op.index in running]
+        [[op.id, op.name, URL, op.timezone] for op in network.operators if op.index in running]
 
 
 def _stops(network: Network) -> list[Row]:

@@ -123,7 +123,7 @@ def _description(path, day, n_routes: int, trains: int, notes: list[str]) -> str
 
 def _operator(agency: Agency, fare: dict, op_of: dict[str, str]) -> dict:
     return {"id": op_of[agency.key], "name": agency.name, "fare": fare,
-            "station_defaults": defaults.STATION_DEFAULTS,
+            "station_defaults": defaults.STATION_DEFAULTS, "timezone": agency.timezone,
             "source": f"agency.txt line {agency.row + 2}; fare from the feed's fares (see the description); station "
                       "facilities, entry, exit and transfer walk: ASSUMPTION (defaults for imported operators)"}
 
@@ -153,7 +153,9 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
     branches = {("main" if k == 0 else f"branch{k + 1}"): [[station_id[s], track.km[s]] for s in b]
                 for k, b in enumerate(track.branches())}
     pids = IdMap()
-    out = {"id": line.id, "operator": op_of[route.agency], "name": route.name}
+    out = {"id": line.id, "operator": op_of[route.agency], "name": route.name, "route_type": route.route_type}
+    if route.short:
+        out["short_name"] = route.short
     if route.color:
         out["color"] = route.color
     out.update({

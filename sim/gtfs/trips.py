@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..schema import DEFAULT_TIMEZONE, TIMEZONE_PATTERN
 from . import defaults
 from .calendar import ServiceDay, choose_day
 from .feed import Feed, parse_numbers, parse_times
@@ -22,6 +23,8 @@ class Agency:
     """agency_id ('' in a feed of one agency without ids)."""
     name: str
     row: int
+    timezone: str = DEFAULT_TIMEZONE
+    """agency_timezone."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Route:
     mode: defaults.Mode
     color: str | None
     row: int
+    short: str = ""
+    """route_short_name."""
 
 
 @dataclass
@@ -57,11 +62,15 @@ def select_routes(feed: Feed, agencies: list[str] | None, routes: list[str] | No
                   notes: list[str]) -> tuple[dict[str, Agency], dict[str, Route]]:
     """The agencies and routes to import: those named (agencies by id or name, routes by id or short
     name), else every route of a rail mode (others are left out, and said so in `notes`)."""
-    ag = feed.table("agency.txt", ("agency_name",), ("agency_id",))
+    ag = feed.table("agency.txt", ("agency_name",), ("agency_id", "agency_timezone"))
     if len(ag) > 1 and (ag["agency_id"] == "").any():
         raise feed.rows_problem("agency.txt", "agency_id", ag.index[ag["agency_id"] == ""],
                                 "required when the feed has several agencies")
-    all_agencies = {k: Agency(k, n, int(i)) for i, k, n in zip(ag.index, ag["agency_id"], ag["agency_name"])}
+    zone = ag["agency_timezone"].where(ag["agency_timezone"] != "", DEFAULT_TIMEZONE)
+    wrong = ag.index[~zone.str.fullmatch(TIMEZONE_PATTERN)]
+    if len(wrong):
+        raise feed.rows_problem("agency.txt", "agency_timezone", wrong, "expected a time zone name such as Asia/Shanghai")
+    all_agencies = {k: Agency(k, n, int(i), z) for i, k, n, z in zip(ag.index, ag["agency_id"], ag["agency_name"], zone)}
     rt = feed.table("routes.txt", ("route_id", "route_type"), ("agency_id", "route_short_name", "route_long_name",
                                                                 "route_color"))
     if len(all_agencies) == 1:
@@ -99,7 +108,7 @@ def select_routes(feed: Feed, agencies: list[str] | None, routes: list[str] | No
         name = " ".join(x for x in (short, long_) if x)
         out[rid] = Route(rid, aid, name, int(rtype), mode,
                          f"#{color.upper()}" if len(color) == 6 and all(c in "0123456789abcdefABCDEF" for c in color)
-                         else None, int(i))
+                         else None, int(i), short)
     if left_out:
         notes.append("routes left out (not rail; name them to import them): " +
                      ", ".join(f"{n} {m}" for m, n in sorted(left_out.items())))

@@ -354,3 +354,40 @@ def test_an_express_route_is_ordered_along_the_local_trains_of_its_agency(tmp_pa
     assert sorted(tuple(p.get("skip", [])) for p in express[0]["patterns"]) == [("B",), ("C",)]
     assert "route E1: stations ordered along the trips of route(s) M1" in net["description"]
     built(net, tmp_path)
+
+
+def test_time_zone_route_names_types_and_translations_survive_export_and_import(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    from sim.gtfs import export_feed
+
+    agencies = FEED["agency.txt"].replace("Asia/Shanghai", "America/Los_Angeles")
+    imported = import_feed(write_feed(tmp_path / "feed", agency=agencies))
+    assert {op["timezone"] for op in imported["operators"]} == {"America/Los_Angeles"}
+    assert (line(imported, "M1")["short_name"], line(imported, "M1")["route_type"]) == ("1", 1)
+    assert (line(imported, "R1")["short_name"], line(imported, "R1")["route_type"]) == ("R", 2)
+    feed = export_feed(built(imported, tmp_path)[0], tmp_path / "out.zip")
+
+    def table(name: str) -> list[dict]:
+        with zipfile.ZipFile(feed) as z:
+            return list(csv.DictReader(io.StringIO(z.read(name).decode("utf-8"))))
+
+    assert {r["agency_timezone"] for r in table("agency.txt")} == {"America/Los_Angeles"}
+    routes = {r["route_id"]: r for r in table("routes.txt")}
+    assert (routes["M1"]["route_short_name"], routes["M1"]["route_type"]) == ("1", "1")
+    assert (routes["R1"]["route_short_name"], routes["R1"]["route_type"]) == ("R", "2")
+    # only Alpha has a Chinese name (甲); the others were given in English alone: no translation of theirs
+    assert [(r["record_id"], r["translation"]) for r in table("translations.txt")] == [("A", "甲")]
+    again = import_feed(feed)
+    assert {op["timezone"] for op in again["operators"]} == {"America/Los_Angeles"}
+    assert {ln["short_name"] for ln in again["lines"]} == {"1", "R"}
+
+
+def test_a_time_zone_that_is_no_name_is_refused_at_its_line(tmp_path):
+    bad = FEED["agency.txt"].replace("R,Regional Rail,https://www.example.com/r,Asia/Shanghai",
+                                     "R,Regional Rail,https://www.example.com/r,not a zone")
+    with pytest.raises(UserError) as err:
+        import_feed(write_feed(tmp_path / "feed", agency=bad))
+    assert "agency.txt" in str(err.value) and "agency_timezone" in str(err.value) and ":3" in str(err.value)
