@@ -93,6 +93,8 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     ig.add_argument("--routes", nargs="+", metavar="ROUTE", help="route ids or short names (default: every rail route)")
     ig.add_argument("--out", type=Path, help="network file to write (default networks/<feed name>.yaml)")
     ig.add_argument("--force", action="store_true", help="replace an existing file")
+    ig.add_argument("--list", action="store_true", help="print the operators, lines and stations it would give, "
+                                                        "with the ids a scenario uses, and write nothing")
     eg = sub.add_parser("export-gtfs", parents=[common], help="a network (or a scenario's network) as a GTFS feed")
     eg.add_argument("source", type=Path, metavar="NETWORK_OR_SCENARIO",
                     help="network file, or scenario file (its network with its changes)")
@@ -413,9 +415,12 @@ def _check_output_file(out: Path, force: bool, ours: Callable[[Path], bool], wha
 
 
 def cmd_import_gtfs(args) -> int:
-    from .gtfs import import_feed, is_imported_network, network_yaml
+    from .gtfs import ids_listing, import_feed, is_imported_network, network_yaml
     from .safefs import OutputLock, atomic_write_text
 
+    if args.list:
+        print(ids_listing(import_feed(args.feed, args.date, args.agencies, args.routes)))
+        return 0
     out = args.out if args.out is not None else ROOT / "networks" / f"{args.feed.stem}.yaml"
     _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
     network = import_feed(args.feed, args.date, args.agencies, args.routes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .errors import UserError
+from .errors import UserError, unknown
 from .graphs import shortest_path
 from .loading import Document
 from .network import Network
@@ -57,14 +57,15 @@ def resolve(network: Network, specs: list[DisruptionSpec], doc: Document) -> tup
         first[spec.id] = i
         li = network.line_index.get(spec.line)
         if li is None:
-            problems.append(doc.problem(("disruptions", i, "line"), f"unknown line '{spec.line}'"))
+            problems.append(doc.problem(("disruptions", i, "line"), unknown("line", spec.line, network.line_index)))
             continue
         line = network.lines[li]
         ends = [network.station_index.get(sid) for sid in spec.between]
         wrong = [k for k, s in enumerate(ends) if s is None or s not in line.km]
         for k in wrong:
             problems.append(doc.problem(("disruptions", i, "between", k),
-                                        f"'{spec.between[k]}' is not a station of line {spec.line}"))
+                                        unknown(f"station of line {spec.line}", spec.between[k],
+                                                (network.stations[s].id for s in line.km))))
         if wrong:
             continue
         neighbours: dict[int, set[int]] = {}

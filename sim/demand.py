@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import rng as rngmod
-from .errors import Problem, UserError
+from .errors import Problem, UserError, unknown
 from .loading import read_bytes
 from .network import Network
 from .schema import MAX_WEIGHT, DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector
@@ -76,19 +76,19 @@ def resolve_selector(sel: StationSelector, network: Network, where: str, problem
     for k, op in enumerate(sel.operators):
         oi = network.operator_index.get(op)
         if oi is None:
-            problems.append(Problem(file, f"{where}.operators[{k}]", f"unknown operator '{op}'"))
+            problems.append(Problem(file, f"{where}.operators[{k}]", unknown("operator", op, network.operator_index)))
             continue
         chosen |= np.asarray([s.operator == oi for s in network.stations], dtype=bool)
     for k, ln in enumerate(sel.lines):
         li = network.line_index.get(ln)
         if li is None:
-            problems.append(Problem(file, f"{where}.lines[{k}]", f"unknown line '{ln}'"))
+            problems.append(Problem(file, f"{where}.lines[{k}]", unknown("line", ln, network.line_index)))
             continue
         chosen[list(network.lines[li].km)] = True
     for k, sid in enumerate(sel.stations):
         si = network.station_index.get(sid)
         if si is None:
-            problems.append(Problem(file, f"{where}.stations[{k}]", f"unknown station '{sid}'"))
+            problems.append(Problem(file, f"{where}.stations[{k}]", unknown("station", sid, network.station_index)))
             continue
         chosen[si] = True
     if not any_filter:
@@ -97,7 +97,7 @@ def resolve_selector(sel: StationSelector, network: Network, where: str, problem
     for sid, w in sel.weights.items():
         si = network.station_index.get(sid)
         if si is None:
-            problems.append(Problem(file, f"{where}.weights.{sid}", f"unknown station '{sid}'"))
+            problems.append(Problem(file, f"{where}.weights.{sid}", unknown("station", sid, network.station_index)))
             continue
         if not chosen[si]:
             problems.append(Problem(file, f"{where}.weights.{sid}", "station is weighted but not selected"))

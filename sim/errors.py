@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+SHOWN_IDS = 8
+"""Known ids listed after an unknown one when none is near it."""
+
+
+def unknown(kind: str, ident: object, known: Iterable[object]) -> str:
+    """"unknown <kind> '<ident>'" and what the user may have meant: the nearest known ids, or the first
+    few of them when none is near."""
+    ids = sorted({str(k) for k in known})
+    near = difflib.get_close_matches(str(ident), ids, n=3, cutoff=0.6)
+    if near:
+        return f"unknown {kind} '{ident}' (nearest: {', '.join(near)})"
+    if not ids:
+        return f"unknown {kind} '{ident}' (there are none)"
+    more = f", ... ({len(ids)} in all)" if len(ids) > SHOWN_IDS else ""
+    return f"unknown {kind} '{ident}' (known: {', '.join(ids[:SHOWN_IDS])}{more})"
 
 
 @dataclass(frozen=True)

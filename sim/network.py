@@ -13,7 +13,7 @@ import numpy as np
 
 from . import schema
 from .distributions import Distribution
-from .errors import Problem, UserError
+from .errors import Problem, UserError, unknown
 from .graphs import shortest_path
 from .loading import Document, LoadedNetwork
 
@@ -422,7 +422,7 @@ class _Builder:
         for si, (st, o) in enumerate(stations):
             op_i = self.operator_index.get(st.operator)
             if op_i is None:
-                self.problems.append(o.problem(("operator",), f"unknown operator '{st.operator}'"))
+                self.problems.append(o.problem(("operator",), unknown("operator", st.operator, self.operator_index)))
                 defaults = schema.StationDefaults()
             else:
                 defaults = self.items["operators"][op_i][0].station_defaults
@@ -493,7 +493,7 @@ class _Builder:
         self.tracks: list[tuple[dict[int, float], dict[int, list[int]], bool]] = []
         for li, (ln, o) in enumerate(lines):
             if ln.operator not in self.operator_index:
-                self.problems.append(o.problem(("operator",), f"unknown operator '{ln.operator}'"))
+                self.problems.append(o.problem(("operator",), unknown("operator", ln.operator, self.operator_index)))
             km, adjacency, branch_list, ok = self._branches(ln, o)
             self.tracks.append((km, adjacency, ok))
             passing = set()
@@ -570,10 +570,10 @@ class _Builder:
             a, b = (self.station_index.get(sid) for sid in spec.between)
             for k, (sid, s) in enumerate(zip(spec.between, (a, b))):
                 if s is None:
-                    self.problems.append(o.problem(("between", k), f"unknown station '{sid}'"))
+                    self.problems.append(o.problem(("between", k), unknown("station", sid, self.station_index)))
             op = self.operator_index.get(spec.operator)
             if op is None:
-                self.problems.append(o.problem(("operator",), f"unknown operator '{spec.operator}'"))
+                self.problems.append(o.problem(("operator",), unknown("operator", spec.operator, self.operator_index)))
             if a is None or b is None or op is None:
                 continue
             if a == b or any(a in km and b in km for km, _, _ in self.tracks):
@@ -607,7 +607,7 @@ class _Builder:
             for k, (sid, kmv) in enumerate(seq):
                 s = self.station_index.get(sid)
                 if s is None or s in ids:
-                    self.problems.append(o.problem(("branches", bname, k), f"unknown station '{sid}'" if s is None
+                    self.problems.append(o.problem(("branches", bname, k), unknown("station", sid, self.station_index) if s is None
                                                    else f"station '{sid}' is listed twice on this branch"))
                     ok = False
                     continue
@@ -793,7 +793,7 @@ class _Builder:
             ends = [self.station_index.get(s) for s in ic.stations]
             for k, (sid, s) in enumerate(zip(ic.stations, ends)):
                 if s is None:
-                    self.problems.append(o.problem(("stations", k), f"unknown station '{sid}'"))
+                    self.problems.append(o.problem(("stations", k), unknown("station", sid, self.station_index)))
             a, b = ends  # the schema's two stations
             if a is None or b is None:
                 continue
@@ -878,7 +878,7 @@ class _Builder:
             ops = []
             for k, oid in enumerate(rule.operators):
                 if oid not in self.operator_index:
-                    self.problems.append(o.problem(("operators", k), f"unknown operator '{oid}'"))
+                    self.problems.append(o.problem(("operators", k), unknown("operator", oid, self.operator_index)))
                 elif self.operator_index[oid] in covered:
                     self.problems.append(o.problem(("operators", k), f"operator '{oid}' is already in fare rule "
                                                                      f"'{covered[self.operator_index[oid]]}'"))
@@ -887,7 +887,7 @@ class _Builder:
             tariff = rule.through_fare
             if rule.through_tariff is not None:
                 if rule.through_tariff not in self.operator_index:
-                    self.problems.append(o.problem(("through_tariff",), f"unknown operator '{rule.through_tariff}'"))
+                    self.problems.append(o.problem(("through_tariff",), unknown("operator", rule.through_tariff, self.operator_index)))
                 else:
                     tariff = self.operator_list[self.operator_index[rule.through_tariff]].fare
             elif tariff is not None:
@@ -907,7 +907,7 @@ class _Builder:
             ends = []
             for fld, sid in (("from", rule.from_), ("to", rule.to)):
                 if sid not in self.station_index:
-                    self.problems.append(o.problem((fld,), f"unknown station '{sid}'"))
+                    self.problems.append(o.problem((fld,), unknown("station", sid, self.station_index)))
                 ends.append(self.station_index.get(sid))
             feeders = []
             for k, pid in enumerate(rule.feeders):

@@ -9,7 +9,7 @@ timetable as a feed.
 
 from .export import export_feed
 from .export import written_here as is_exported_feed
-from .importer import import_feed
+from .importer import ids_listing, import_feed
 from .yamlout import is_imported_network, network_yaml, write_network
 
-__all__ = ["export_feed", "import_feed", "is_exported_feed", "is_imported_network", "network_yaml", "write_network"]
+__all__ = ["export_feed", "ids_listing", "import_feed", "is_exported_feed", "is_imported_network", "network_yaml", "write_network"]

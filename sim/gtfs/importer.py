@@ -66,7 +66,7 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     data = {
         "schema_version": 1,
         "name": IdMap().take(f"{Path(feed_path).stem}_{day.text}"),
-        "description": _description(feed_path, day, len(chosen_routes), total, notes),
+        "description": _description(feed_path, day, len({ln.route.id for ln in lines}), total, notes),
         "media": media,
         "operators": [_operator(a, fares[k], op_of) for k, a in chosen_agencies.items()
                       if any(ln.route.agency == k for ln in lines)],
@@ -110,6 +110,20 @@ def _schema_problem(data: dict, feed: Feed, err: ErrorDetails) -> Problem:
     if where:
         return feed.problem(where[1], "", message, int(where[2]))
     return Problem(str(feed.path), "", one_line(message))
+
+
+def ids_listing(network: dict) -> str:
+    """The operators, lines and stations of an imported network with the ids a scenario uses for them
+    (and the feed's ids or names beside them), one per row, feed text kept to its line."""
+    rows = ["operators (id: agency name, time zone)"]
+    rows += [f"  {op['id']}: {op['name']}, {op['timezone']}" for op in network["operators"]]
+    rows.append("lines (id: short name, name, operator, services)")
+    rows += [f"  {ln['id']}: {ln.get('short_name', '-')}, {ln['name']}, {ln['operator']}, "
+             f"{sum(len(p['timetable']) for p in ln['patterns'])}" for ln in network["lines"]]
+    rows.append("stations (id: name, other name)")
+    rows += [f"  {st['id']}: {st['name_en']}" + (f", {st['name_zh']}" if st["name_zh"] != st["name_en"] else "")
+             for st in network["stations"]]
+    return "\n".join(one_line(r) for r in rows)
 
 
 def _description(path, day, n_routes: int, trains: int, notes: list[str]) -> str:

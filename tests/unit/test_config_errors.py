@@ -157,7 +157,18 @@ def test_unknown_operator_of_line(tmp_path):
     text = replace_once(NET, "    operator: OP\n    name: Line 1", "    operator: XX\n    name: Line 1")
     p = only(net_problems(tmp_path, text))
     assert (p.path, p.line) == ("lines[0].operator", line_of(text, "operator: XX"))
-    assert "unknown operator 'XX'" in p.message
+    assert "unknown operator 'XX' (known: OP)" in p.message
+
+
+def test_an_unknown_id_names_the_nearest_known_ones_or_some_of_them():
+    from sim.errors import unknown
+
+    stations = ["sh_caoyang_road", "sh_fengqiao_road", "sh_zhenru", "sh_jiangsu_road"]
+    assert unknown("station", "sh_fengqiao", stations) == "unknown station 'sh_fengqiao' (nearest: sh_fengqiao_road)"
+    many = [f"s{k:02d}" for k in range(20)]
+    assert unknown("station", "zzz", many) == ("unknown station 'zzz' (known: s00, s01, s02, s03, s04, s05, s06, s07, "
+                                               "... (20 in all))")
+    assert unknown("line", "L", []) == "unknown line 'L' (there are none)"
 
 
 def test_unknown_operator_of_station(tmp_path):

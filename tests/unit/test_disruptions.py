@@ -85,7 +85,7 @@ def test_engines_agree_with_a_closure_in_dynamic_operations(tmp_path):
 
 
 def test_mistakes_name_the_field(tmp_path):
-    with pytest.raises(UserError, match=r"disruptions\[0\]\.between\[1\]: 'X' is not a station of line L"):
+    with pytest.raises(UserError, match=r"disruptions\[0\]\.between\[1\]: unknown station of line L 'X'"):
         closed_line(tmp_path / "a", closure={"id": "x", "line": "L", "between": ["C", "X"], "start": "06:30", "end": "07:00"})
     with pytest.raises(UserError, match="unknown line 'Q'"):
         closed_line(tmp_path / "b", closure={"id": "x", "line": "Q", "between": ["C", "D"], "start": "06:30", "end": "07:00"})

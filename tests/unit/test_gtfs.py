@@ -391,3 +391,25 @@ def test_a_time_zone_that_is_no_name_is_refused_at_its_line(tmp_path):
     with pytest.raises(UserError) as err:
         import_feed(write_feed(tmp_path / "feed", agency=bad))
     assert "agency.txt" in str(err.value) and "agency_timezone" in str(err.value) and ":3" in str(err.value)
+
+
+def test_list_prints_the_ids_a_scenario_uses_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+
+    feed = write_feed(tmp_path / "feed")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import-gtfs", str(feed), "--list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("operators") and "  M: City Metro, Asia/Shanghai" in out
+    assert "  M1: 1, 1 Line 1, M, 2" in out and "  R1: R, R Regional, R, 1" in out
+    assert "  A: Alpha, 甲" in out and "  B: Beta" in out
+    assert sorted(p.name for p in tmp_path.rglob("*.yaml")) == []
+
+
+def test_the_description_counts_the_routes_that_run(tmp_path):
+    # a third rail route, R2, runs on holidays only: on the weekday chosen, M1 and R1 run (the bus B9 is left out)
+    routes = FEED["routes.txt"] + "R2,R,R2,Holiday rail,2,\n"
+    trips = FEED["trips.txt"] + "R2,HOL,h1,0\n"
+    stop_times = FEED["stop_times.txt"] + "h1,09:00:00,09:00:00,C2,1\nh1,09:05:00,09:05:00,X,2\n"
+    imported = import_feed(write_feed(tmp_path / "feed", routes=routes, trips=trips, stop_times=stop_times))
+    assert "2 routes" in imported["description"]
