@@ -1,5 +1,5 @@
 """Warnings, on a loaded scenario, about values the schema accepts but a modeller would hardly
-mean: facilities served implausibly fast, a value of time outside the plausible range, stations
+mean, and what the imports of its network's feeds could not keep: facilities served implausibly fast, a value of time outside the plausible range, stations
 whose coordinates do not fit their km posts. Each names its file, line and field."""
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ def input_warnings(scenario) -> list[str]:
     """Warnings, each naming the file, line and field, about facilities served implausibly fast, a
     value of time outside the plausible range and stations whose coordinates do not fit their km
     posts (a station put in the wrong place)."""
-    return service_time_warnings(scenario) + value_of_time_warnings(scenario) + coordinate_warnings(scenario)
+    return (import_notes(scenario) + service_time_warnings(scenario) + value_of_time_warnings(scenario)
+            + coordinate_warnings(scenario))
+
+
+def import_notes(scenario) -> list[str]:
+    """What the imports of the network's files chose or could not keep (their `notes`), each with its file."""
+    return [f"{doc.path}: {note}" for model, doc in (scenario.loaded_network.files if scenario.loaded_network else ())
+            for note in model.notes]
 
 
 def _services(scenario) -> Iterator[tuple[Document, tuple, Distribution]]:

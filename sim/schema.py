@@ -617,6 +617,9 @@ class NetworkFile(Strict):
     include: list[FilePath] = Field(default_factory=list)
     gtfs: list[GtfsFeedSpec] = Field(default_factory=list)
     """GTFS feeds imported into this network (see GtfsFeedSpec)."""
+    notes: list[Text] = Field(default_factory=list)
+    """What an import chose or could not keep (the service day first): repeated as a warning in
+    every run on this network."""
     media: dict[Id, MediumSpec] = Field(default_factory=dict)
     operators: list[OperatorSpec] = Field(default_factory=list)
     stations: list[StationSpec] = Field(default_factory=list)

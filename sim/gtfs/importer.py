@@ -67,6 +67,8 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
         "schema_version": 1,
         "name": IdMap().take(f"{Path(feed_path).stem}_{day.text}"),
         "description": _description(feed_path, day, len({ln.route.id for ln in lines}), total, notes),
+        "notes": [one_line(n) for n in [f"imported from the GTFS feed {Path(feed_path).name} for service day "
+                                        f"{day.text} ({day.reason})", *notes]],
         "media": media,
         "operators": [_operator(a, fares[k], op_of) for k, a in chosen_agencies.items()
                       if any(ln.route.agency == k for ln in lines)],

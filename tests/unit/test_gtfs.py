@@ -225,6 +225,9 @@ def test_a_scenario_runs_on_the_feed_directly(tmp_path):
     rail = legs[legs.line == "R1"]
     assert set(rail.board_station) <= {"C", "X"}  # changing at C, or walking from D to X
     assert any(str(p).endswith("stop_times.txt") for p in load_scenario(tmp_path / "scn.yaml").network_files)
+    # what the import chose or could not keep is repeated in every run on the feed
+    notes = [w for w in res.summary["warnings"] if "feed" in w]
+    assert any("for service day 20250303" in w for w in notes) and any("routes left out" in w for w in notes)
 
 
 def test_a_network_file_adds_to_a_feed_with_a_date(tmp_path):
