@@ -680,6 +680,12 @@ class _Builder:
                 dep.append(arr[-1] + float(round(owner.dwell_s_at.get(self.station_specs[b].id, owner.dwell_s))))
                 hops.append(tuple((c[0], c[1], c[2]) for c in cover))
             dep[-1] = arr[-1]
+            if tt.times is not None:  # the pattern's own timing, not the line's run times and dwells
+                if len(tt.times) != len(seq):
+                    self.problems.append(o.problem(sub + ("timetable", direction, "times"),
+                                                   f"gives {len(tt.times)} calls; the pattern has {len(seq)} stops"))
+                    return
+                arr, dep = [float(a) for a, _ in tt.times], [float(d) for _, d in tt.times]
             plats = [self._platform(s, *plats_of[s]) for s in seq]
             passes, at = [], 0
             for s in track:

@@ -332,6 +332,10 @@ class EarlyService(Strict):
     depots: Annotated[list[Id], Field(min_length=1)]
 
 
+CallOffset = Annotated[Real, Field(ge=0, le=48 * HOUR_S)]
+"""Seconds after a train's departure from its first stop."""
+
+
 class TimetableSpec(Strict):
     """Departures from a pattern's first stop: headway bands between first and last, or a list;
     optionally trains entering service earlier at depots along the line (`early_service`)."""
@@ -341,6 +345,24 @@ class TimetableSpec(Strict):
     headways: list[HeadwayBand] = Field(default_factory=list)
     departures: Annotated[list[Clock], Field(max_length=MAX_DEPARTURES)] = Field(default_factory=list)
     early_service: EarlyService | None = None
+    times: list[tuple[CallOffset, CallOffset]] | None = None
+    """The pattern's own timing in this direction: [arrival, departure] in seconds after the departure
+    from its first stop, at each of its stops in travel order (the first [0, 0], the last arrival
+    twice). When given, the line's run_s and dwells do not apply: every train of this timetable keeps
+    these times to the second (a feed's trains with their own timing profile)."""
+
+    @model_validator(mode="after")
+    def _times(self) -> TimetableSpec:
+        if self.times is not None:
+            if len(self.times) < 2 or tuple(self.times[0]) != (0.0, 0.0):
+                raise ValueError("'times' needs a [0, 0] first stop and at least one more")
+            flat = [t for call in self.times for t in call]
+            if any(b < a for a, b in zip(flat, flat[1:])):
+                raise ValueError("'times' must not run backwards (arrival after the previous departure, "
+                                 "departure at or after arrival)")
+            if self.times[-1][1] != self.times[-1][0]:
+                raise ValueError("the last stop's departure in 'times' must equal its arrival")
+        return self
 
     @model_validator(mode="after")
     def _one_form(self) -> TimetableSpec:

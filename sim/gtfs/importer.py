@@ -25,7 +25,7 @@ from .distances import EdgeKm
 from .fares import fare_media, operator_fares
 from .feed import SHOWN, Feed, one_line, read_feed
 from .ids import IdMap
-from .lines import Line, Pattern, deviations, make_lines, make_patterns, pattern_spec, run_s_spec, sample_timing
+from .lines import Line, Pattern, deviations, make_lines, make_patterns, pattern_specs, run_s_spec, sample_timing
 from .stations import Stations, read_stations
 from .transfers import read_transfers
 from .trips import Agency, day_trips, read_trips, select_routes
@@ -48,10 +48,10 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     link_samples: dict[tuple[str, str], Counter] = {}
     sample_timing(patterns, link_samples)
     link_run = _link_runs(link_samples)
-    exact, total, worst = deviations(patterns, link_run)
+    exact, total, profiles = deviations(patterns, link_run)
     if exact < total:
-        notes.append(f"{total - exact:,} of {total:,} trains keep their first departure but not every later time "
-                     f"(differences up to {worst:.0f} s): one run time per segment and one dwell per station and line")
+        notes.append(f"{total - exact:,} of {total:,} trains are not timed by their line's run times and dwells: "
+                     f"written as {profiles:,} patterns with times of their own, so every call keeps the feed's time")
     used = sorted({s for p in patterns for s in p.stations})
     station_ids = IdMap()
     for s in used:
@@ -74,7 +74,7 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
                       if any(ln.route.agency == k for ln in lines)],
         "stations": [_station(s, stations, station_ids.of, _operator_of(s, patterns, op_of), within)
                      for s in used],
-        "lines": [_line(ln, [p for p in patterns if p.lines[0] is ln], station_ids.of, op_of, km)
+        "lines": [_line(ln, [p for p in patterns if p.lines[0] is ln], station_ids.of, op_of, km, link_run)
                   for ln in lines],
         "interchanges": _interchanges(between, station_ids.of),
         "track_links": _track_links(link_run, patterns, station_ids.of, op_of, stations),
@@ -163,7 +163,7 @@ def _station(s: str, stations: Stations, station_id: dict, operator: str, within
     return out
 
 
-def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km: EdgeKm) -> dict:
+def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km: EdgeKm, link_run: dict) -> dict:
     route, track = line.route, line.track
     runs_count = sum(len(r.departures) for p in patterns for rs in p.runs.values() for r in rs)
     branches = {("main" if k == 0 else f"branch{k + 1}"): [[station_id[s], track.km[s]] for s in b]
@@ -181,8 +181,7 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
         "dwell_s": line.dwell_s,
         "dwell_s_at": {station_id[s]: v for s, v in sorted(line.dwell_at.items())},
         "capacity": route.mode.capacity,
-        "patterns": [pattern_spec(p, pids.take(f"{station_id[p.stations[0]]}-{station_id[p.stations[-1]]}"),
-                                  station_id) for p in patterns],
+        "patterns": [spec for p in patterns for spec in pattern_specs(p, pids, station_id, link_run)],
         "source": (f"routes.txt line {route.row + 2} (route_id {route.id}, route_type {route.route_type}: "
                    f"{route.mode.name}); branches from the stop sequences of its trips, km posts from {km.source}; "
                    f"run_s, dwell_s and dwell_s_at: the most frequent over its {runs_count:,} trains; capacity and "

@@ -199,23 +199,42 @@ def model_offsets(p: Pattern, direction: str, link_run: dict[tuple[str, str], fl
     return np.asarray(arr), np.asarray(dep)
 
 
-def deviations(patterns: list[Pattern], link_run: dict) -> tuple[int, int, float]:
-    """Trains whose times our timetable keeps exactly, all trains, and the largest difference (s)
-    of a departure (or a last arrival) from the feed's."""
-    exact = total = 0
-    worst = 0.0
+Profile = tuple[tuple[float, float], ...]
+"""A timing profile: (arrival, departure) offsets (s) at each stop of a pattern in travel order."""
+
+
+def profile_of(run: Run) -> Profile:
+    """A run's timing profile (whole seconds; the first stop's arrival is its departure, the last
+    stop's departure its arrival)."""
+    arr, dep = np.r_[0.0, run.arr[1:]], np.r_[run.dep[:-1], run.arr[-1]]
+    return tuple((float(round(a)), float(round(d))) for a, d in zip(arr, dep))
+
+
+def by_profile(p: Pattern, direction: str, link_run: dict) -> list[tuple[Profile | None, list[Run]]]:
+    """A direction's runs grouped by timing profile: first those that the line's run times and dwells
+    time exactly (profile None), then each other profile, most trains first."""
+    arr, dep = model_offsets(p, direction, link_run)
+    model = tuple((float(a), float(d)) for a, d in zip(arr, dep))
+    groups: dict[Profile, list[Run]] = {}
+    for run in p.runs[direction]:
+        groups.setdefault(profile_of(run), []).append(run)
+    own = groups.pop(model, [])
+    others = sorted(groups.items(), key=lambda g: (-sum(len(r.departures) for r in g[1]), g[0]))
+    return ([(None, own)] if own else []) + [(prof, rs) for prof, rs in others]
+
+
+def deviations(patterns: list[Pattern], link_run: dict) -> tuple[int, int, int]:
+    """Trains that the line's run times and dwells time exactly, all trains, and the timing profiles
+    of the others (each written as a pattern with `times` of its own)."""
+    exact = total = profiles = 0
     for p in patterns:
-        for direction, rs in p.runs.items():
-            if not rs:
-                continue
-            arr, dep = model_offsets(p, direction, link_run)
-            for run in rs:
-                diff = np.abs(np.r_[dep[:-1] - run.dep[:-1], arr[-1] - run.arr[-1]]).max()
-                n = len(run.departures)
-                exact += n * (diff < 0.5)
+        for direction in (d for d, rs in p.runs.items() if rs):
+            for prof, group in by_profile(p, direction, link_run):
+                n = sum(len(r.departures) for r in group)
                 total += n
-                worst = max(worst, float(diff))
-    return exact, total, worst
+                exact += n if prof is None else 0
+                profiles += prof is not None
+    return exact, total, profiles
 
 
 def timetable(runs: list[Run]) -> dict:
@@ -231,9 +250,26 @@ def timetable(runs: list[Run]) -> dict:
     return {"departures": [format_time(t) for t in deps]}
 
 
-def pattern_spec(p: Pattern, pid: str, station_id: dict[str, str]) -> dict:
+def pattern_specs(p: Pattern, ids: IdMap, station_id: dict[str, str], link_run: dict) -> list[dict]:
+    """The pattern as network-file patterns (see pattern_spec): the trains that the line's run times
+    and dwells time exactly, then one pattern per other timing profile, with its `times`, so that
+    every train keeps the feed's times to the second."""
+    base = f"{station_id[p.stations[0]]}-{station_id[p.stations[-1]]}"
+    groups = {direction: by_profile(p, direction, link_run) for direction, rs in p.runs.items() if rs}
+    own = {d: runs for d, g in groups.items() for prof, runs in g if prof is None}
+    out = [pattern_spec(p, ids.take(base), station_id, own)] if own else []
+    for direction, g in groups.items():
+        for prof, runs in g:
+            if prof is not None:
+                spec = pattern_spec(p, ids.take(f"{base}-timed"), station_id, {direction: runs})
+                spec["timetable"][direction]["times"] = [list(call) for call in prof]
+                out.append(spec)
+    return out
+
+
+def pattern_spec(p: Pattern, pid: str, station_id: dict[str, str], runs: dict[str, list[Run]]) -> dict:
     """The pattern as network-file data: first and last stop (every stop when it runs onto other
-    lines), the stations it passes, its timetable."""
+    lines), the stations it passes, the timetable of `runs` (per direction)."""
     home = p.lines[0]
     if len(p.lines) == 1:
         full = home.track.full(p.stations)
@@ -252,7 +288,7 @@ def pattern_spec(p: Pattern, pid: str, station_id: dict[str, str]) -> dict:
         spec["skip"] = skip
     if len(p.lines) > 1:
         spec["runs_onto"] = [ln.id for ln in p.lines[1:]]
-    spec["timetable"] = {d: timetable(rs) for d, rs in p.runs.items() if rs}
+    spec["timetable"] = {d: timetable(rs) for d, rs in runs.items() if rs}
     return spec
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -16,6 +17,7 @@ from sim.api import run
 from sim.errors import UserError
 from sim.gtfs import import_feed, network_yaml, write_network
 from sim.scenario import load_network, load_scenario
+from sim.units import format_time
 
 FEED = {
     "agency.txt": """agency_id,agency_name,agency_url,agency_timezone
@@ -326,10 +328,10 @@ def test_times_missing_between_timepoints_are_interpolated_by_distance(tmp_path)
     network, _ = built(net, tmp_path)
     fwd = next(p for p in network.patterns if p.id.startswith("M1.") and p.direction == "up"
                and 8 * 3600 in p.departures)
-    # t1 at B: 08:03:00, half way from leaving A (08:00:00) to reaching C (08:06:00), no dwell; t3 runs
-    # 180 s and dwells 30 s: the usual dwell is 30 s, the runs 150 s (t1) and 180 s (t3) tie, the shorter kept
-    assert fwd.dep_offset[1] == 180
-    assert "keep their first departure but not every later time" in net["description"]
+    # t1 at B: 08:03:00, half way from leaving A (08:00:00) to reaching C (08:06:00), no dwell
+    assert fwd.dep_offset[1] == 180 and fwd.arr_offset[1] == 180
+    # t1 is timed unlike the line's other trains: a pattern with times of its own keeps it to the second
+    assert "2 of 12 trains are not timed by their line's run times and dwells: written as 2 patterns" in net["description"]
 
 
 def test_fares_v2_with_prices_per_medium(tmp_path):
@@ -416,3 +418,43 @@ def test_the_description_counts_the_routes_that_run(tmp_path):
     stop_times = FEED["stop_times.txt"] + "h1,09:00:00,09:00:00,C2,1\nh1,09:05:00,09:05:00,X,2\n"
     imported = import_feed(write_feed(tmp_path / "feed", routes=routes, trips=trips, stop_times=stop_times))
     assert "2 routes" in imported["description"]
+
+
+def test_twenty_trains_of_twelve_timing_profiles_keep_every_call_to_the_second(tmp_path):
+    # one route A1-B-C1-D, 20 trips 07:00-08:35 every 5 min, cycling through 12 timing profiles (run times of
+    # 150-260 s and dwells of 20-60 s): in timetable mode trains.parquet has every call at the feed's time, in
+    # both engines
+    runs, dwells = [150, 170, 190, 210, 230, 260], [20, 40, 60]
+    profiles = [(runs[k % 6], runs[(k + 2) % 6], runs[(k + 4) % 6], dwells[(k // 6) % 3], dwells[(k // 2) % 3])
+                for k in range(12)]
+    assert len(set(profiles)) == 12
+    lines = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"]
+    expected = {}
+    for n in range(20):
+        r1, r2, r3, w1, w2 = profiles[n % 12]
+        t0 = 7 * 3600 + 300 * n
+        calls = [(t0, t0), (t0 + r1, t0 + r1 + w1), (t0 + r1 + w1 + r2, t0 + r1 + w1 + r2 + w2),
+                 (t0 + r1 + w1 + r2 + w2 + r3,) * 2]
+        for k, (stop, (a, d)) in enumerate(zip(("A1", "B", "C1", "D"), calls)):
+            lines.append(f"m{n:02d},{format_time(a)},{format_time(d)},{stop},{k + 1}")
+        expected[t0] = calls
+    tables = {**FEED, "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type\nM1,M,1,Line 1,1\n",
+              "trips.txt": "route_id,service_id,trip_id,direction_id\n" + "".join(f"M1,WK,m{n:02d},0\n" for n in range(20)),
+              "stop_times.txt": "\n".join(lines) + "\n"}
+    for name in ("frequencies.txt", "fare_attributes.txt", "fare_rules.txt", "transfers.txt", "calendar_dates.txt"):
+        tables.pop(name)
+    write_feed(tmp_path / "feed", tables)
+    scn = T.scenario(100, ["A"], ["D"], start="07:00", end="08:30", sim_end="10:00",
+                     payment={"stored_value_card": 1.0})
+    scn["network"] = "feed"
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
+    results = [run(load_scenario(tmp_path / "scn.yaml"), engine=e) for e in ("bulk", "reference")]
+    for res in results:
+        tr = res.trains.sort_values(["t_depart"])
+        first = tr[tr["station"].astype(str) == "A"].groupby("train_id", observed=True)["t_depart"].min()
+        assert sorted(first) == sorted(expected)
+        for train_id, t0 in first.items():
+            calls = tr[tr["train_id"] == train_id].sort_values("seq")
+            got = list(zip(calls["t_arrive"].fillna(t0), calls["t_depart"].fillna(calls["t_arrive"])))
+            assert [(float(a), float(d)) for a, d in got] == [tuple(map(float, c)) for c in expected[t0]], train_id
+    pd.testing.assert_frame_equal(results[0].trains, results[1].trains)

@@ -317,9 +317,11 @@ def test_a_time_of_72_hours_is_kept(tmp_path):
     st = FEED["stop_times.txt"].replace("t3,24:30:00,24:30:00", "t3,71:50:00,71:50:00").replace(
         "24:33:00,24:33:30", "71:53:00,71:53:30").replace("24:36:00,24:36:40", "71:56:00,71:56:40").replace(
         "24:39:00,24:39:00", "72:00:00,72:00:00")
-    [pattern] = next(ln for ln in import_feed(write_feed(tmp_path / "feed", stop_times=st))["lines"]
-                     if ln["id"] == "M1")["patterns"]
-    assert pattern["timetable"]["forward"] == {"departures": ["08:00:00", "71:50:00"]}
+    patterns = next(ln for ln in import_feed(write_feed(tmp_path / "feed", stop_times=st))["lines"]
+                    if ln["id"] == "M1")["patterns"]
+    # t3 takes a minute longer to D than t1: a pattern of its own, with its times
+    assert sorted(d for p in patterns for d in p["timetable"].get("forward", {}).get("departures", [])) == \
+        ["08:00:00", "71:50:00"]
 
 
 @pytest.mark.parametrize("row,line", [(1, 2), (3, 4)])

@@ -262,3 +262,52 @@ def test_build_trains_calls(toy):
     assert trains.n_trains == 4 * 12
     firsts = [trains.call_t_dep[s] for s in trains.call_start[:-1]]
     assert firsts == sorted(firsts)
+
+
+# --------------------------------------------------------------------------------------------------
+# A pattern's own timing
+
+
+def timed_line(tmp_path: Path, times: list) -> Path:
+    import yaml
+
+    import toynet as T
+
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0)]
+    patterns = [{"id": "all", "stops": ["A", "C"], "timetable": {"forward": T.headway("06:00", "07:00", 600)}},
+                {"id": "timed", "stops": ["A", "C"],
+                 "timetable": {"forward": {"departures": ["06:05", "06:25"], "times": times}}}]
+    ln = T.line("L", stops, {}, run_s={"A>B": 120, "B>C": 120}, dwell_s=30, patterns=patterns)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [ln])
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump(net), encoding="utf-8")
+    return path
+
+
+def test_a_pattern_with_times_of_its_own_keeps_them_and_the_others_the_lines(tmp_path):
+    network = load_network(timed_line(tmp_path, [[0, 0], [200, 245], [400, 400]]))[0]
+    own = {p.id: p for p in network.patterns}
+    assert own["L.timed.forward"].arr_offset == (0.0, 200.0, 400.0)
+    assert own["L.timed.forward"].dep_offset == (0.0, 245.0, 400.0)
+    assert own["L.all.forward"].arr_offset == (0.0, 120.0, 270.0)  # run_s and the 30 s dwell
+    trains = build_trains(network, 6 * 3600, 8 * 3600)
+    timed = [k for k, tid in enumerate(trains.train_id) if tid.startswith("L.timed")]
+    for k in timed:
+        lo = int(trains.call_start[k])
+        t0 = trains.call_t_dep[lo]
+        assert list(trains.call_t_arr[lo + 1: lo + 3] - t0) == [200.0, 400.0]
+        assert trains.call_t_dep[lo + 1] - t0 == 245.0
+
+
+@pytest.mark.parametrize("times,message", [
+    ([[0, 0], [200, 200]], "gives 2 calls; the pattern has 3 stops"),
+    ([[0, 0], [200, 190], [400, 400]], "must not run backwards"),
+    ([[5, 5], [200, 245], [400, 400]], "needs a [0, 0] first stop"),
+])
+def test_times_that_do_not_fit_the_pattern_are_refused_at_their_field(tmp_path, times, message):
+    from sim.errors import UserError
+
+    with pytest.raises(UserError) as err:
+        load_network(timed_line(tmp_path, times))
+    text = str(err.value)
+    assert "net.yaml" in text and "patterns[1].timetable.forward" in text and message in text
