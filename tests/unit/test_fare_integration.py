@@ -121,8 +121,8 @@ def test_fare_rule_errors_name_the_field(tmp_path):
     with pytest.raises(UserError) as info:
         load_network(tmp_path / "net.yaml")
     assert {(p.path, p.message) for p in info.value.problems} == {
-        ("fare_integration[0].operators[1]", "unknown operator 'XX'"),
-        ("fare_integration[0].through_tariff", "unknown operator 'YY'")}
+        ("fare_integration[0].operators[1]", "unknown operator 'XX' (known: OA, OB)"),
+        ("fare_integration[0].through_tariff", "unknown operator 'YY' (known: OA, OB)")}
 
 
 @pytest.mark.parametrize("medium", ["sh_app_qr", "sz_app_qr", "transport_card", "single_ticket"])
