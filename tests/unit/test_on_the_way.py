@@ -275,6 +275,20 @@ def test_with_nothing_to_choose_the_tables_are_those_without_choices(tmp_path, e
         pd.testing.assert_frame_equal(x, y, obj=name)
 
 
+def closed_from_0630(tmp_path, engine: str, closure: dict):
+    """Line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed
+    06:30-07:30 (unless `closure` says otherwise), announced at 06:30; 2,000 commuters reach A for D
+    06:25:10-06:30."""
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
+    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
+                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
+    scn = T.scenario(2000, ["A"], ["D"], start="06:25:10", end="06:30", sim_end="08:30")
+    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:30",
+                           "announced": "06:30", **closure}]
+    return run(T.write(tmp_path, net, scn), engine=engine)
+
+
 @pytest.mark.parametrize("engine", ["bulk", "reference"])
 def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed_logit(tmp_path, engine):
     # line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed 06:30-07:00,
@@ -283,15 +297,7 @@ def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed
     # 14 CNY to 3 km, then 2.7 CNY/km):
     #   waiting for the 06:55 train: 2 x 1,500 s + 420 s aboard + 3 CNY / 40 CNY/h
     #   a taxi from A: 2 x 300 s + km x 1.3 / 30 km/h + fare / 40 CNY/h
-    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
-    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
-                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
-    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
-    scn = T.scenario(2000, ["A"], ["D"], start="06:25:10", end="06:30", sim_end="08:30")
-    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:00",
-                           "announced": "06:30"}]
-    res = run(T.write(tmp_path, net, scn), engine=engine)
-    trips = res.trips
+    trips = closed_from_0630(tmp_path, engine, {"end": "07:00"}).trips
     km = haversine_km(121.0, 121.06) * 1.3
     vot = 3600.0 / 40.0
     wait = 2 * 1500.0 + 420.0 + 3.0 * vot
@@ -353,22 +359,9 @@ def test_riders_aboard_told_of_a_closure_get_off_at_the_next_stop_by_hand_comput
     assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 3000
 
 
-def closed_until_0730(tmp_path, engine: str, closure: dict):
-    """Line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed
-    06:30-07:30, announced at 06:30 (and `closure`); 2,000 commuters reach A for D 06:25:10-06:30."""
-    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0)]
-    line = T.line("L", stops, {"forward": T.headway("06:00", "08:00", 300)},
-                  run_s={"A>B": 120, "B>C": 120, "C>D": 120}, dwell_s=30, capacity=100000)
-    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [line])
-    scn = T.scenario(2000, ["A"], ["D"], start="06:25:10", end="06:30", sim_end="08:30")
-    scn["disruptions"] = [{"id": "cd", "line": "L", "between": ["C", "D"], "start": "06:30", "end": "07:30",
-                           "announced": "06:30", **closure}]
-    return run(T.write(tmp_path, net, scn), engine=engine)
-
-
 def test_told_the_true_end_nobody_waits_55_minutes_and_the_tables_hold_without_a_boarding(tmp_path):
     # as below without an expected end: waiting costs 2 x 3,300 s + 420 s + 3 CNY, far above the taxi's
-    res = closed_until_0730(tmp_path, "bulk", {})
+    res = closed_from_0630(tmp_path, "bulk", {})
     assert (res.trips["status"] == "left").all() and (res.trips["t_left"] == 6.5 * H).all()
     assert res.legs["t_board"].isna().all() and res.fares.empty
 
@@ -382,7 +375,7 @@ def test_a_closure_expected_to_end_sooner_is_weighed_as_announced_then_chosen_ag
     #   a taxi from A: 2 x 300 s + km x 1.3 / 30 km/h + fare
     # At 07:00 the line is still closed: those still waiting learn that it ends at 07:30 and weigh the 07:25 train
     # (again 1,500 s away) against the taxi. (Weighing the trains that run at 06:30, nobody would wait 55 min.)
-    trips = closed_until_0730(tmp_path, engine, {"expected_end": "07:00"}).trips
+    trips = closed_from_0630(tmp_path, engine, {"expected_end": "07:00"}).trips
     km = haversine_km(121.0, 121.06) * 1.3
     vot = 3600.0 / 40.0
     wait = 2 * 1500.0 + 420.0 + 3.0 * vot
