@@ -151,7 +151,7 @@ class CandidateSearch:
         return np.concatenate(org_parts), np.concatenate(sta_parts), np.concatenate(g_parts)
 
     def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray,
-                        band: int = 0) -> list[list[Route]]:
+                        band: int = 0, widen: bool = False) -> list[list[Route]]:
         """Loop-free routes from each origin to dest within the cost band, cheapest first (at most
         max_routes each), given the lower bounds hA, hB to dest (rows of lower_bounds).
 
@@ -162,15 +162,16 @@ class CandidateSearch:
         an interchange and enter there, and end by leaving the last station and walking to the
         destination. No leg follows one on the same line and direction, none goes back along the
         track just ridden (except a change of branch at a junction), and no station is visited
-        twice."""
+        twice. `widen`: no band from the lower bounds (which may count a route the rules above
+        forbid, and so shut out every route there is): the band is set by the cheapest route found."""
         spec, legs, search_cost = self.spec, self.legs, self.search_costs[band]
         max_legs = spec.max_transfers + 1
         origins = np.asarray(origins, dtype=np.int64)
         org, sta, g = self._starts(origins)
         best = np.full(len(origins), np.inf)
         np.minimum.at(best, org, g + hB[sta])
-        bound = best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
-        live = np.isfinite(bound[org])
+        bound = np.full(len(origins), np.inf) if widen else best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
+        live = np.ones(len(org), dtype=bool) if widen else np.isfinite(bound[org])
         org, sta, g = org[live], sta[live], g[live]
         chosen = np.full((len(org), max_legs), -1, dtype=np.int64)  # the legs of each partial route
         visited = np.full((len(org), 2 * max_legs + 2), -1, dtype=np.int64)
@@ -218,8 +219,13 @@ class CandidateSearch:
             si, b, g2 = si[ok], b[ok], g2[ok]
             org, sta, g, chosen, visited = org[si], b, g2, chosen[si], visited[si].copy()
             visited[:, 3 + 2 * level] = b
-        return _best_routes(self.legs.options, spec.max_routes, origins, dest, np.concatenate(done_org),
-                            np.concatenate(done_cost), np.concatenate(done_legs))
+        d_org, d_cost, d_legs = np.concatenate(done_org), np.concatenate(done_cost), np.concatenate(done_legs)
+        if widen and len(d_org):  # the band around the cheapest route each origin has
+            cheapest = np.full(len(origins), np.inf)
+            np.minimum.at(cheapest, d_org, d_cost)
+            ok = d_cost <= cheapest[d_org] * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
+            d_org, d_cost, d_legs = d_org[ok], d_cost[ok], d_legs[ok]
+        return _best_routes(self.legs.options, spec.max_routes, origins, dest, d_org, d_cost, d_legs)
 
 
 def _may_follow(legs: LegNetwork, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -285,6 +291,12 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray,
                 origins = np.asarray(by_dest[d])
                 for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], b)):
                     found_by[(o * n_st + d, b)] = found
+                # the bounds may count a route the search rules forbid: then search without them
+                missed = np.asarray([o for o in origins.tolist() if not found_by[(o * n_st + d, b)]], dtype=np.int64)
+                if len(missed):
+                    for o, found in zip(missed.tolist(), search.candidates_many(d, missed, hA[row], hB[row], b,
+                                                                                 widen=True)):
+                        found_by[(o * n_st + d, b)] = found
     for i, (code, b) in enumerate(zip(od.tolist(), band.tolist())):
         found = found_by[(code, same_as[b])]
         if not found:

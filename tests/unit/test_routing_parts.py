@@ -37,3 +37,24 @@ def test_the_legs_network_built_once_serves_two_runs_with_different_demand():
         for name in TABLES:
             pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name), check_exact=True, obj=name)
         assert kept.summary == fresh.summary
+
+
+def test_a_route_the_lower_bounds_undercut_is_still_found(tmp_path):
+    # line L: A - B - C; trains north from C to A every 5 min pass B, one all-stops train north leaves C at
+    # 08:55. From B to A the lower bounds count riding south to C and back north on an express (a reversal on
+    # one line, which the search forbids): the only route, waiting at B for the 08:55 train, must not fall
+    # outside the band they set
+    import toynet as T
+    from sim.api import run
+
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0)]
+    patterns = [{"id": "south", "stops": ["A", "C"], "timetable": {"forward": T.headway("06:00", "10:00", 300)}},
+                {"id": "north_express", "stops": ["A", "C"], "skip": ["B"],
+                 "timetable": {"backward": T.headway("06:00", "10:00", 300)}},
+                {"id": "north_all", "stops": ["A", "C"], "timetable": {"backward": {"departures": ["08:55"]}}}]
+    ln = T.line("L", stops, {}, run_s={"A>B": 120, "B>C": 120}, dwell_s=30, patterns=patterns)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [ln])
+    scn = T.scenario(50, ["B"], ["A"], start="07:00", end="07:30", sim_end="10:30", routing={"outside_option": None})
+    res = run(T.write(tmp_path, net, scn))
+    assert (res.trips["route"].astype(str) == "L").all() and (res.trips["status"] == "arrived").all()
+    assert (res.legs["t_board"] == 8 * 3600 + 55 * 60 + 150).all()  # the 08:55 from C calls at B 150 s later
