@@ -233,8 +233,7 @@ def _informed(scenario: Scenario, legs: LegNetwork, closures: tuple[Closure, ...
                                            demand.destination, demand.payment, demand.media, demand.t_depart,
                                            rngmod.stream(seed, replication, stream), str(scenario.path))
 
-    informed = choose(tuple(c.believed for c in closures), [(c.announced, min(c.end, c.believed.end)) for c in closures],
-                      "routing-informed")
+    informed = choose(tuple(c.believed for c in closures), [c.believed_span for c in closures], "routing-informed")
     extended = tuple(c for c in closures if c.extended)
     if extended:
         informed = informed.and_then(choose(extended, [(c.believed.end, c.end) for c in extended],
@@ -259,7 +258,7 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
                      demand.destination, demand.payment, seed, replication, during,
                      tuple((c.start, c.end) for c in closures),
                      build_departures(believed, plan.stop_pos, plan.n_stations) if believed is not None else None,
-                     tuple((c.announced, min(c.end, c.believed.end)) for c in closures))
+                     tuple(c.believed_span for c in closures))
     return OnTheWay(scenario.network, hook, board, d, tuple((c.announced, c.end) for c in closures),
                     tuple((c.believed.end, c.end) for c in closures if c.extended))
 

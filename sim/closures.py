@@ -33,6 +33,12 @@ class Closure:
         return self if self.expected_end is None else replace(self, end=self.expected_end)
 
     @property
+    def believed_span(self) -> tuple[float, float]:
+        """When commuters plan on the believed closure (s): from its announcement to its expected end,
+        or its true end if sooner."""
+        return self.announced, min(self.end, self.believed.end)
+
+    @property
     def extended(self) -> bool:
         """Whether the line is still closed when it was expected to reopen (the true end is then announced)."""
         return self.expected_end is not None and self.expected_end < self.end

@@ -236,10 +236,10 @@ def crowd_control_kpis(facilities: pd.DataFrame, controls: dict[str, tuple[str, 
         window = (join > start) & (join < end)
         wait = begin[window] - join[window]
         served = ~np.isnan(wait)
-        # longest queue outside: +1 at each arrival, -1 at each going in (those going in first at equal times)
-        t_ev = np.concatenate([begin[~np.isnan(begin)], join])
-        step = np.concatenate([-np.ones(int((~np.isnan(begin)).sum())), np.ones(len(join))])
-        queue = np.cumsum(step[np.argsort(t_ev, kind="stable")])
+        went_in = begin[~np.isnan(begin)]
+        queue_max = int(_longest_queues(join, np.zeros(len(join), dtype=np.int64), went_in,
+                                        np.zeros(len(went_in), dtype=np.int64), np.asarray([len(join)]))[0]) \
+            if len(join) else 0
         out[station] = {
             "holding_limit": int(limit), "window": {"from_s": start, "to_s": end},
             "reached_entrance": int(window.sum()), "held": int((wait[served] > 0).sum()),
@@ -247,7 +247,7 @@ def crowd_control_kpis(facilities: pd.DataFrame, controls: dict[str, tuple[str, 
             "time_outside_p95_s": _num(float(np.percentile(wait[served], 95))) if served.any() else None,
             "time_outside_max_s": _num(float(wait[served].max())) if served.any() else None,
             "person_hours_outside": _num(float(wait[served].sum()) / 3600.0),
-            "queue_outside_max": int(queue.max(initial=0)), "still_outside": int((~served).sum())}
+            "queue_outside_max": queue_max, "still_outside": int((~served).sum())}
     return out
 
 

@@ -19,7 +19,7 @@ from ..errors import UserError
 from ..network import FACILITY
 from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
-from .metering import EntranceMeter
+from .metering import EntranceMeter, entrance_meters
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
@@ -128,11 +128,7 @@ class BulkEngine:
         self.it = Itineraries(plan, self.rec, way)
         self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
         self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
-        self.meters = {e.facility: EntranceMeter(e, self.it) for e in plan.entrances}
-        self.meters_at: list[list[EntranceMeter]] = [[] for _ in range(plan.n_platforms)]
-        for m in self.meters.values():
-            for q in m.spec.platforms:
-                self.meters_at[q].append(m)
+        self.meters, self.meters_at = entrance_meters(plan, self.it)
         metered = frozenset(self.meters)
         self.order, self.static, self.upstream = (on_the_way_order(plan, way, metered) if self.it.active and way is not None
                                                   else facility_order(plan, metered))
@@ -330,7 +326,7 @@ class BulkEngine:
         self.rec.call_boarded[call] += len(boarded)
         self.rec.call_load[call] = len(self.on_c[k])
         for meter in self.meters_at[platform]:
-            if meter.spec.start_s < t < meter.spec.end_s:
+            if meter.counts_at(t):
                 self.count_in(meter, t)
         return len(boarded)
 

@@ -16,7 +16,7 @@ from collections import deque
 
 import numpy as np
 
-from ..plan import MeteredEntrance
+from ..plan import MeteredEntrance, Plan
 from .itinerary import Itineraries
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -34,6 +34,10 @@ class EntranceMeter:
         """Commuters let in and the RIDE step they walk to (those not on the platform yet count)."""
         self.open = False
         """After the window: nobody is held or counted any more."""
+
+    def counts_at(self, t: float) -> bool:
+        """Whether the staff count after a train leaves at time t (inside the window)."""
+        return self.spec.start_s < t < self.spec.end_s
 
     def arrive(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Commuters `c` reach the entrance at times `t` (in canonical order; pointers at the
@@ -76,3 +80,13 @@ class EntranceMeter:
             return
         ride = self.it.next_ride(self.it.ptr[c])
         self.walking_in = (np.concatenate([self.walking_in[0], c]), np.concatenate([self.walking_in[1], ride]))
+
+
+def entrance_meters(plan: Plan, it: Itineraries) -> tuple[dict[int, EntranceMeter], list[list[EntranceMeter]]]:
+    """The meters of a run's metered entrances, by facility, and those counting at each platform."""
+    meters = {e.facility: EntranceMeter(e, it) for e in plan.entrances}
+    at_platform: list[list[EntranceMeter]] = [[] for _ in range(plan.n_platforms)]
+    for m in meters.values():
+        for q in m.spec.platforms:
+            at_platform[q].append(m)
+    return meters, at_platform

@@ -183,6 +183,5 @@ class PlatformQueue:
 
     def present(self, until: float) -> tuple[np.ndarray, np.ndarray]:
         """Ids and alighting stations of those on the platform by `until`."""
-        self._merge()
-        n = int(np.searchsorted(self.t, until, side="right"))
+        n = self.n_present(until)
         return self.c[:n].copy(), self.alight[:n].copy()

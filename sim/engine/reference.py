@@ -15,7 +15,7 @@ import simpy
 
 from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
-from .metering import EntranceMeter
+from .metering import EntranceMeter, entrance_meters
 from .records import Records
 from .trains import DEPARTURE_PRIORITY, TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
@@ -32,11 +32,7 @@ class ReferenceEngine:
         self.arriving: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(plan.n_facilities)]
         self.waiting: list[list[tuple[float, int, int, simpy.Event]]] = [[] for _ in range(plan.n_platforms)]
         self.onboard: list[list[tuple[int, int, simpy.Event]]] = [[] for _ in range(plan.trains.n_trains)]
-        self.meters = {e.facility: EntranceMeter(e, self.it) for e in plan.entrances}
-        self.meters_at: list[list[EntranceMeter]] = [[] for _ in range(plan.n_platforms)]
-        for m in self.meters.values():
-            for q in m.spec.platforms:
-                self.meters_at[q].append(m)
+        self.meters, self.meters_at = entrance_meters(plan, self.it)
         self.outside: dict[int, simpy.Event] = {}
         """Commuters waiting outside a metered entrance: the event that lets them in."""
 
@@ -239,7 +235,7 @@ class ReferenceEngine:
         rec.call_boarded[call] += boarded
         rec.call_load[call] = len(self.onboard[k])
         for meter in self.meters_at[platform]:
-            if meter.spec.start_s < t < meter.spec.end_s:
+            if meter.counts_at(t):
                 self.count_in(meter, t)
         return boarded
 
