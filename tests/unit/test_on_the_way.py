@@ -289,6 +289,17 @@ def closed_from_0630(tmp_path, engine: str, closure: dict):
     return run(T.write(tmp_path, net, scn), engine=engine)
 
 
+def taxi_from_a_rather_than_1500_s_wait() -> float:
+    """The logit probability, by hand, that a rider at A on closed_from_0630's line leaves for D by the
+    default taxi (2 x 300 s wait, km x 1.3 at 30 km/h, 14 CNY to 3 km then 2.7 CNY/km; 40 CNY/h) rather
+    than wait 1,500 s for a train that takes 420 s to D for 3 CNY (waits weighed twice)."""
+    km = haversine_km(121.0, 121.06) * 1.3
+    vot = 3600.0 / 40.0
+    wait = 2 * 1500.0 + 420.0 + 3.0 * vot
+    leave = 2 * 300.0 + km / 30.0 * 3600.0 + (14.0 + (km - 3.0) * 2.7) * vot
+    return 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+
+
 @pytest.mark.parametrize("engine", ["bulk", "reference"])
 def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed_logit(tmp_path, engine):
     # line L: A - B - C - D (120 s between stations, 30 s stops), every 5 min from 06:00; C - D closed 06:30-07:00,
@@ -298,11 +309,7 @@ def test_riders_told_of_a_closure_on_the_platform_wait_or_leave_by_hand_computed
     #   waiting for the 06:55 train: 2 x 1,500 s + 420 s aboard + 3 CNY / 40 CNY/h
     #   a taxi from A: 2 x 300 s + km x 1.3 / 30 km/h + fare / 40 CNY/h
     trips = closed_from_0630(tmp_path, engine, {"end": "07:00"}).trips
-    km = haversine_km(121.0, 121.06) * 1.3
-    vot = 3600.0 / 40.0
-    wait = 2 * 1500.0 + 420.0 + 3.0 * vot
-    leave = 2 * 300.0 + km / 30.0 * 3600.0 + (14.0 + (km - 3.0) * 2.7) * vot
-    p_leave = 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+    p_leave = taxi_from_a_rather_than_1500_s_wait()
     left = trips[trips["status"] == "left"]
     share = len(left) / len(trips)
     assert abs(share - p_leave) < 4 * math.sqrt(p_leave * (1 - p_leave) / len(trips)), (share, p_leave)
@@ -376,11 +383,7 @@ def test_a_closure_expected_to_end_sooner_is_weighed_as_announced_then_chosen_ag
     # At 07:00 the line is still closed: those still waiting learn that it ends at 07:30 and weigh the 07:25 train
     # (again 1,500 s away) against the taxi. (Weighing the trains that run at 06:30, nobody would wait 55 min.)
     trips = closed_from_0630(tmp_path, engine, {"expected_end": "07:00"}).trips
-    km = haversine_km(121.0, 121.06) * 1.3
-    vot = 3600.0 / 40.0
-    wait = 2 * 1500.0 + 420.0 + 3.0 * vot
-    leave = 2 * 300.0 + km / 30.0 * 3600.0 + (14.0 + (km - 3.0) * 2.7) * vot
-    p_leave = 1.0 / (1.0 + math.exp(-THETA * (wait - leave)))
+    p_leave = taxi_from_a_rather_than_1500_s_wait()
     assert 0.2 < p_leave < 0.5
     first = trips[(trips["status"] == "left") & (trips["t_left"] == 6.5 * H)]
     n = len(trips)
