@@ -66,7 +66,8 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     data = {
         "schema_version": 1,
         "name": IdMap().take(f"{Path(feed_path).stem}_{day.text}"),
-        "description": _description(feed_path, day, len({ln.route.id for ln in lines}), total, notes),
+        "description": _description(feed_path, day, len({r.id for ln in lines for r in (ln.route, *ln.also)}), total,
+                                    notes),
         "notes": [one_line(n) for n in [f"imported from the GTFS feed {Path(feed_path).name} for service day "
                                         f"{day.text} ({day.reason})", *notes]],
         "media": media,
@@ -169,9 +170,12 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
     branches = {("main" if k == 0 else f"branch{k + 1}"): [[station_id[s], track.km[s]] for s in b]
                 for k, b in enumerate(track.branches())}
     pids = IdMap()
-    out = {"id": line.id, "operator": op_of[route.agency], "name": route.name, "route_type": route.route_type}
-    if route.short:
-        out["short_name"] = route.short
+    together = (route, *line.also)  # routes sharing its platforms: named together
+    short = " + ".join(r.short or r.id for r in together) if line.also else route.short
+    out = {"id": line.id, "operator": op_of[route.agency], "name": short if line.also else route.name,
+           "route_type": route.route_type}
+    if short:
+        out["short_name"] = short
     if route.color:
         out["color"] = route.color
     out.update({
@@ -182,7 +186,8 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
         "dwell_s_at": {station_id[s]: v for s, v in sorted(line.dwell_at.items())},
         "capacity": route.mode.capacity,
         "patterns": [spec for p in patterns for spec in pattern_specs(p, pids, station_id, link_run)],
-        "source": (f"routes.txt line {route.row + 2} (route_id {route.id}, route_type {route.route_type}: "
+        "source": (f"routes.txt line{'s' if line.also else ''} {', '.join(str(r.row + 2) for r in together)} "
+                   f"(route_id {', '.join(r.id for r in together)}, route_type {route.route_type}: "
                    f"{route.mode.name}); branches from the stop sequences of its trips, km posts from {km.source}; "
                    f"run_s, dwell_s and dwell_s_at: the most frequent over its {runs_count:,} trains; capacity and "
                    f"speed_profile: ASSUMPTION, defaults for {route.mode.name}"),

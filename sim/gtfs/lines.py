@@ -34,6 +34,8 @@ class Line:
     id: str
     route: Route
     track: Track
+    also: tuple[Route, ...] = ()
+    """Other routes whose trains share its platforms (see shared_platforms)."""
     dwell_samples: dict[str, Counter] = field(default_factory=dict)
     run_samples: dict[tuple[str, str], Counter] = field(default_factory=dict)
     dwell_s: float = defaults.DWELL_S
@@ -62,16 +64,55 @@ class Pattern:
     runs: dict[str, list[Run]] = field(default_factory=lambda: {"forward": [], "backward": []})
 
 
+def shared_platforms(trips: list[Trip], routes: dict[str, Route]) -> list[list[str]]:
+    """Groups of two or more routes of one agency and mode whose trains run between the same two
+    platforms (consecutive stop_ids of their trips, either way), each group in routes.txt order:
+    their trains share those platforms."""
+    parent = {r: r for r in {t.route for t in trips}}
+
+    def root(r: str) -> str:
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    first_on: dict[tuple, str] = {}
+    for t in trips:
+        kind = (routes[t.route].agency, routes[t.route].mode.name)
+        for a, b in zip(t.stops, t.stops[1:]):
+            other = first_on.setdefault((kind, min(a, b), max(a, b)), t.route)
+            parent[root(other)] = root(t.route)
+    groups: dict[str, list[str]] = {}
+    for r in parent:
+        groups.setdefault(root(r), []).append(r)
+    return [sorted(g, key=lambda r: routes[r].row) for g in groups.values() if len(g) > 1]
+
+
 def make_lines(trips: list[Trip], routes: dict[str, Route], edge_km, ids: IdMap,
                notes: list[str]) -> dict[str, Line]:
-    """Lines for the routes (a route whose trips fit no one tree becomes several lines), keyed by
-    trip id."""
+    """Lines for the routes (a route whose trips fit no one tree becomes several lines; routes
+    sharing platforms become one line when their trips fit one tree), keyed by trip id."""
     by_route: dict[str, Counter] = {}
     for t in trips:
         by_route.setdefault(t.route, Counter())[t.stations] += len(t.departures)
     line_of: dict[tuple[str, tuple], Line] = {}
+    merged: set[str] = set()
+    for group in shared_platforms(trips, routes):
+        union = sum((by_route[r] for r in group), Counter())
+        tracks, loops = build_tracks(union, edge_km)
+        if len(tracks) != 1 or loops:
+            notes.append(f"routes {', '.join(group)} share platforms but their trips fit no single line: imported as "
+                         "lines of their own (a rider waits for the trains of the route chosen)")
+            continue
+        line = Line(ids.take(group[0]), routes[group[0]], tracks[0], tuple(routes[r] for r in group[1:]))
+        for r in group:
+            for seq in by_route[r]:
+                line_of[(r, seq)] = line
+        merged.update(group)
+        notes.append(f"routes {', '.join(group)} share platforms: one line {line.id} (with the colour of route "
+                     f"{group[0]}), whose trains of every route serve a leg between two of its stations")
     dropped = 0
-    for rid in sorted(by_route, key=lambda r: routes[r].row):
+    for rid in sorted(set(by_route) - merged, key=lambda r: routes[r].row):
         tracks, loops = build_tracks(by_route[rid], edge_km)
         if len(tracks) > 1:  # an express route: its stations ordered along its siblings' trips
             siblings = [r for r in by_route if r != rid and (routes[r].agency, routes[r].mode) ==

@@ -56,6 +56,8 @@ class Trip:
     bands: tuple[tuple[float, float], ...]
     """frequencies.txt (start_time, headway_secs) rows of a frequency-based trip."""
     block: str
+    stops: tuple[str, ...] = ()
+    """The feed's stop_id at each call (platforms, where the feed has them)."""
 
 
 def select_routes(feed: Feed, agencies: list[str] | None, routes: list[str] | None,
@@ -157,7 +159,8 @@ def read_trips(feed: Feed, trips: pd.DataFrame, stations: Stations) -> list[Trip
     starts = np.flatnonzero(np.r_[True, ~same])
     ends = np.r_[starts[1:], len(code)]
     _check_ends(feed, rows, arr, starts, ends)
-    station = np.asarray([stations.of[s] for s in st["stop_id"].to_numpy()[order]], dtype=object)
+    stop = st["stop_id"].to_numpy()[order]
+    station = np.asarray([stations.of[s] for s in stop], dtype=object)
     _interpolate(arr, dep, dist, station, stations, starts, ends)
     _check_order(feed, rows, arr, dep, same)
     freq = _frequencies(feed, set(trips["trip_id"]))
@@ -173,7 +176,7 @@ def read_trips(feed: Feed, trips: pd.DataFrame, stations: Stations) -> list[Trip
         out.append(Trip(tid, route_of[tid], tuple(station[a:b]),
                         arr[a:b] - t0, dep[a:b] - t0, None if np.isnan(d).any() else d - d[0],
                         tuple(float(t) for t in departures), tuple((s, h) for s, _, h in bands),
-                        block_of[tid]))
+                        block_of[tid], tuple(stop[a:b])))
     return out
 
 

@@ -162,6 +162,10 @@ class LegNetwork:
         self.through: np.ndarray = np.asarray([len(leg.pieces) > 1 or "+" in leg.label for leg in opts], dtype=bool)
         """Whether each leg runs over more than one line's track (a through train)."""
         self.up: np.ndarray = np.asarray([network.platforms[leg.platform].direction == "up" for leg in opts])
+        self.platform: np.ndarray = np.asarray([leg.platform for leg in opts], dtype=np.int64)
+        self._n_stations = len(network.stations)
+        self._direct = np.unique(self.platform * self._n_stations + self.alight)
+        """(platform, alighting station) codes of every leg: where one train goes straight through."""
         self.first_hop: np.ndarray = np.asarray([leg.first_hop for leg in opts], dtype=np.int64)
         self.last_hop: np.ndarray = np.asarray([leg.last_hop for leg in opts], dtype=np.int64)
         # the track of every leg by operator (fares.LegPieces): leg k owns pieces
@@ -173,6 +177,12 @@ class LegNetwork:
         self.piece_km: np.ndarray = np.asarray([km for x in pieces for _, km in x], dtype=float)
         self._index_departures()
         self._tabulate_waits()
+
+    def direct(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
+        """Whether some train goes from `platform` to station `alight` without a change (bool array)."""
+        code = np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)
+        i = np.minimum(np.searchsorted(self._direct, code), max(len(self._direct) - 1, 0))
+        return (self._direct[i] == code) if len(self._direct) else np.zeros(code.shape, dtype=bool)
 
     def _index_departures(self) -> None:
         """Every departure (and its train's arrival) of every leg in one array, leg by leg: leg k

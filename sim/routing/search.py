@@ -51,7 +51,9 @@ def leg_matrix(routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
 
 def transfer_points(network: Network) -> frozenset[int]:
     """Stations where changing trains can make sense: served by several lines, joined to another
-    station by an interchange, or a junction of a line's branches."""
+    station by an interchange, a junction of a line's branches, or served by trains of one line
+    and direction that go on to different stations (an express stop, where a local train's riders
+    may change to the express)."""
     lines_at: dict[int, set[int]] = {}
     for pl in network.platforms:
         lines_at.setdefault(pl.station, set()).add(pl.line)
@@ -64,7 +66,19 @@ def transfer_points(network: Network) -> frozenset[int]:
                 degree.setdefault(a, set()).add(b)
                 degree.setdefault(b, set()).add(a)
         out |= {s for s, nb in degree.items() if len(nb) > 2}
+    onward: dict[tuple[int, int], set[frozenset[int]]] = {}
+    for p in network.patterns:
+        for i, s in enumerate(p.stops[:-1]):
+            onward.setdefault((s, p.platforms[i]), set()).add(frozenset(p.stops[i + 1:]))
+    out |= {s for (s, _), sets in onward.items() if len(sets) > 1 and not _nested(sets)}
     return frozenset(out)
+
+
+def _nested(sets: set[frozenset[int]]) -> bool:
+    """Whether every set of onward stations is within the largest (trains that only stop short of
+    others, or serve fewer of the same stations: nothing to gain by changing there)."""
+    largest = max(sets, key=len)
+    return all(x <= largest for x in sets)
 
 
 def _expand(at: np.ndarray, keys_sorted: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -229,14 +243,16 @@ class CandidateSearch:
 
 
 def _may_follow(legs: LegNetwork, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Whether leg k may follow leg prev: not the same line and direction again (common lines
-    already cover it) unless k is a through train onto another line, and not back along the
-    track just ridden (only a change of branch at a junction may reverse direction on the same
-    line)."""
+    """Whether leg k may follow leg prev: not the same line and direction again where common lines
+    already cover it (a train from prev's platform to k's station) unless k is a through train onto
+    another line, and not back along the track just ridden (only a change of branch at a junction
+    may reverse direction on the same line). A change on the same line and direction is a way
+    where no train runs straight through (a station some trains serve to one others serve)."""
     same_line = (legs.line[prev] == legs.line[k]) & ~legs.through[k]
     same_dir = legs.up[prev] == legs.up[k]
     retrace = (legs.alight[prev] == legs.board[k]) & (legs.last_hop[prev] == legs.first_hop[k])
-    return ~same_line | (~same_dir & ~retrace)
+    covered = legs.direct(legs.platform[prev], legs.alight[k])
+    return ~same_line | (~same_dir & ~retrace) | (same_dir & ~covered)
 
 
 def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.ndarray, dest: int, org: np.ndarray,

@@ -345,20 +345,51 @@ def test_fares_v2_with_prices_per_medium(tmp_path):
     assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}}
 
 
-def test_an_express_route_is_ordered_along_the_local_trains_of_its_agency(tmp_path):
-    # M1 stops at A, B, C, D; express route E1 runs A-C-D and A-B-D. On its own, E1's trips cross
-    # (A-C, C-D, A-B, B-D form a loop): one line needs the order that M1's trains give
+def test_an_express_route_on_the_local_platforms_is_a_pattern_of_its_line(tmp_path):
+    # M1 stops at A, B, C, D; express route E1 runs A-C-D and A-B-D from the same platforms. On its own, E1's
+    # trips cross (A-C, C-D, A-B, B-D form a loop); with M1's trains they fit one line, whose platforms both
+    # routes' trains serve
     tables = {**FEED, "routes.txt": FEED["routes.txt"] + "E1,M,E,Express,1,\n",
               "trips.txt": FEED["trips.txt"] + "E1,WK,e1,0\nE1,WK,e2,0\n",
               "stop_times.txt": FEED["stop_times.txt"] + "e1,08:20:00,08:20:00,A1,1\ne1,08:24:00,08:24:30,C1,2\n"
               "e1,08:27:00,08:27:00,D,3\ne2,08:40:00,08:40:00,A1,1\ne2,08:42:30,08:43:00,B,2\n"
               "e2,08:47:00,08:47:00,D,3\n"}
     net = import_feed(write_feed(tmp_path / "feed", tables), date="20250303")
-    express = [ln for ln in net["lines"] if ln["id"].startswith("E1")]
-    assert len(express) == 1 and [s for s, _ in express[0]["branches"]["main"]] == ["A", "B", "C", "D"]
-    assert sorted(tuple(p.get("skip", [])) for p in express[0]["patterns"]) == [("B",), ("C",)]
-    assert "route E1: stations ordered along the trips of route(s) M1" in net["description"]
+    assert not [ln for ln in net["lines"] if ln["id"].startswith("E1")]
+    m1 = line(net, "M1")
+    assert [s for s, _ in m1["branches"]["main"]] == ["A", "B", "C", "D"]
+    assert sorted(tuple(p.get("skip", [])) for p in m1["patterns"]) == [(), ("B",), ("C",)]
+    assert "routes M1, E1 share platforms: one line M1" in net["description"]
     built(net, tmp_path)
+
+
+def test_a_rider_who_misses_one_routes_train_takes_the_next_of_another_at_the_same_platform(tmp_path):
+    # L (all stops A1-B-C1-D) leaves A at 07:00 and 08:00; X, another route of the same agency, at 07:20 and
+    # 07:40 from the same platforms. Riders leaving home 06:50-07:00 for D plan on L's 07:00 train; those who
+    # reach the platform after it left take X's 07:20 train, not L's at 08:00, in both engines
+    routes = """route_id,agency_id,route_short_name,route_long_name,route_type
+L,M,L,Local,1
+X,M,X,Extra,1
+"""
+    trips = "route_id,service_id,trip_id,direction_id\nL,WK,l1,0\nL,WK,l2,0\nX,WK,x1,0\nX,WK,x2,0\n"
+    times = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"]
+    for tid, h, m in (("l1", 7, 0), ("l2", 8, 0), ("x1", 7, 20), ("x2", 7, 40)):
+        for k, stop in enumerate(("A1", "B", "C1", "D")):
+            t = f"{h:02d}:{m + 3 * k:02d}:00"
+            times.append(f"{tid},{t},{t},{stop},{k + 1}")
+    tables = {**FEED, "routes.txt": routes, "trips.txt": trips, "stop_times.txt": "\n".join(times) + "\n",
+              "frequencies.txt": None, "fare_attributes.txt": None, "fare_rules.txt": None, "transfers.txt": None}
+    write_feed(tmp_path / "feed", {k: v for k, v in tables.items() if v is not None})
+    scn = T.scenario(300, ["A"], ["D"], start="06:50", end="07:00", sim_end="09:30",
+                     payment={"stored_value_card": 1.0})
+    scn["network"] = "feed"
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
+    runs = [run(load_scenario(tmp_path / "scn.yaml"), engine=e) for e in ("bulk", "reference")]
+    for res in runs:
+        late = res.legs["t_platform"] > 7 * 3600
+        assert late.sum() > 20 and (res.legs.loc[late, "t_board"] == 7 * 3600 + 20 * 60).all()
+        assert (res.legs.loc[~late, "t_board"] == 7 * 3600).all() and (res.trips["status"] == "arrived").all()
+    assert runs[0].trips.equals(runs[1].trips)
 
 
 def test_time_zone_route_names_types_and_translations_survive_export_and_import(tmp_path):
