@@ -428,8 +428,9 @@ def cmd_import_gtfs(args) -> int:
         _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
         atomic_write_text(out, network_yaml(network))
     lines = network["lines"]
-    print(f"wrote {out}: {len(network['stations'])} stations, {len(lines)} lines, "
-          f"{sum(len(p['timetable']) for ln in lines for p in ln['patterns'])} services")
+    services = sum(len(p["timetable"]) for ln in lines for p in ln["patterns"])
+    print(f"wrote {out}: {len(network['stations'])} stations, {len(lines)} line{'s' * (len(lines) != 1)}, "
+          f"{services} service{'s' * (services != 1)}")
     print(network["description"])
     return 0
 

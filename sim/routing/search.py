@@ -51,9 +51,8 @@ def leg_matrix(routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
 
 def transfer_points(network: Network) -> frozenset[int]:
     """Stations where changing trains can make sense: served by several lines, joined to another
-    station by an interchange, a junction of a line's branches, or served by trains of one line
-    and direction that go on to different stations (an express stop, where a local train's riders
-    may change to the express)."""
+    station by an interchange, a junction of a line's branches, or a platform where one train's
+    riders may change to another that goes on where the first does not (see _change_gains)."""
     lines_at: dict[int, set[int]] = {}
     for pl in network.platforms:
         lines_at.setdefault(pl.station, set()).add(pl.line)
@@ -66,19 +65,22 @@ def transfer_points(network: Network) -> frozenset[int]:
                 degree.setdefault(a, set()).add(b)
                 degree.setdefault(b, set()).add(a)
         out |= {s for s, nb in degree.items() if len(nb) > 2}
-    onward: dict[tuple[int, int], set[frozenset[int]]] = {}
+    calls: dict[tuple[int, int], set[tuple[frozenset[int], frozenset[int]]]] = {}
     for p in network.patterns:
-        for i, s in enumerate(p.stops[:-1]):
-            onward.setdefault((s, p.platforms[i]), set()).add(frozenset(p.stops[i + 1:]))
-    out |= {s for (s, _), sets in onward.items() if len(sets) > 1 and not _nested(sets)}
+        for i, s in enumerate(p.stops):
+            calls.setdefault((s, p.platforms[i]), set()).add((frozenset(p.stops[:i]), frozenset(p.stops[i + 1:])))
+    out |= {s for (s, _), seen in calls.items() if _change_gains(seen)}
     return frozenset(out)
 
 
-def _nested(sets: set[frozenset[int]]) -> bool:
-    """Whether every set of onward stations is within the largest (trains that only stop short of
-    others, or serve fewer of the same stations: nothing to gain by changing there)."""
-    largest = max(sets, key=len)
-    return all(x <= largest for x in sets)
+def _change_gains(seen: set[tuple[frozenset[int], frozenset[int]]]) -> bool:
+    """Whether, of the trains calling at one platform (each as the stations it served before and
+    serves after), one brings riders from a station another never served to the platform and the
+    other takes them on to a station the first never reaches: a change there joins two stations no
+    one train does (a local train's stop and a station only the express goes on to). Branches
+    meeting at a trunk do not count: their trains serve the same stations on one side."""
+    return any(before_p - before_q and after_q - after_p
+               for before_p, after_p in seen for before_q, after_q in seen)
 
 
 def _expand(at: np.ndarray, keys_sorted: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

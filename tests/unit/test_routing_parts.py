@@ -58,3 +58,28 @@ def test_a_route_the_lower_bounds_undercut_is_still_found(tmp_path):
     res = run(T.write(tmp_path, net, scn))
     assert (res.trips["route"].astype(str) == "L").all() and (res.trips["status"] == "arrived").all()
     assert (res.legs["t_board"] == 8 * 3600 + 55 * 60 + 150).all()  # the 08:55 from C calls at B 150 s later
+
+
+def test_a_local_trains_rider_changes_to_the_express_where_the_local_ends(tmp_path):
+    # line L: A - B - C - D - E; all-stops trains A-D every 10 min, expresses A-D-E (passing B and C) every
+    # 10 min. No train goes from B to E: riders change at D from the local to the express, on one line and
+    # direction. D is the one transfer point (a local train's riders reach a station only the express serves);
+    # B and C are not (no train there goes anywhere the others do not)
+    import toynet as T
+    from sim.api import run
+    from sim.routing import transfer_points
+
+    stops = [("A", 0.0), ("B", 2.0), ("C", 4.0), ("D", 6.0), ("E", 8.0)]
+    patterns = [{"id": "local", "stops": ["A", "D"], "timetable": {"forward": T.headway("06:00", "10:00", 600)}},
+                {"id": "express", "stops": ["A", "E"], "skip": ["B", "C"],
+                 "timetable": {"forward": T.headway("06:05", "10:00", 600)}}]
+    ln = T.line("L", stops, {}, run_s={"A>B": 120, "B>C": 120, "C>D": 120, "D>E": 120}, dwell_s=30,
+                patterns=patterns)
+    net = T.network([T.station(s, 121.0 + 0.02 * i) for i, (s, _) in enumerate(stops)], [ln])
+    scn = T.scenario(50, ["B"], ["E"], start="07:00", end="07:30", sim_end="10:30", routing={"outside_option": None})
+    scenario = T.write(tmp_path, net, scn)
+    res = run(scenario)
+    tp = {scenario.network.stations[s].id for s in transfer_points(scenario.network)}
+    assert "D" in tp and not tp & {"B", "C"}
+    assert (res.trips["route"].astype(str) == "L>L").all() and (res.trips["status"] == "arrived").all()
+    assert (res.trips["transfer_stations"].astype(str) == "D").all()
