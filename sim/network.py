@@ -327,9 +327,11 @@ class _Origin:
         self.doc, self.loc = doc, loc
 
     def problem(self, sub: tuple, message: str) -> Problem:
+        """A problem at field path `sub` inside the item."""
         return self.doc.problem(self.loc + sub, message)
 
     def where(self) -> str:
+        """'file:line' where the item was written."""
         src = self.doc.source(self.loc)
         return f"{src.file}:{src.line}"
 
