@@ -14,6 +14,7 @@ import numpy as np
 from . import schema
 from .distributions import Distribution
 from .errors import Problem, UserError, unknown
+from .fare_tables import FareTable, compile_table
 from .graphs import shortest_path
 from .loading import Document, LoadedNetwork
 
@@ -50,6 +51,8 @@ class Operator:
     accepts: frozenset[str] | None
     fallback_medium: str | None
     timezone: str = schema.DEFAULT_TIMEZONE
+    table: FareTable | None = None
+    """The compiled zone or OD tariff (fare kinds zones and od_table)."""
 
 
 ENTRY_CONTROL = "entry_control"
@@ -242,6 +245,11 @@ class Network:
     track_links: frozenset[tuple[int, int]] = frozenset()
     """Station pairs joined by a track link between two lines (both orders)."""
 
+    @property
+    def currency(self) -> str:
+        """The currency every operator charges in (ISO 4217)."""
+        return self.operators[0].fare.currency if self.operators else "CNY"
+
     def track_adjacency(self) -> dict[int, list[int]]:
         """Neighbouring stations (in index order) along every line's track and every track link."""
         out: dict[int, set[int]] = {}
@@ -337,6 +345,7 @@ def build_network(loaded: LoadedNetwork) -> Network:
     b.operators()
     b.stations()
     b.lines()
+    b.fare_tables()
     b.interchanges()
     b.fare_rules()
     b.coordination()
@@ -411,6 +420,24 @@ class _Builder:
             self.operator_list.append(Operator(i, op.id, op.name, op.fare,
                                                frozenset(op.accepts) if op.accepts is not None else None,
                                                op.fallback_medium, op.timezone))
+
+    def fare_tables(self) -> None:
+        """Compile the zone and OD tariffs against the stations each operator's lines serve; every
+        operator charges in one currency."""
+        served: dict[int, set[int]] = {}
+        for pl in self.platforms:
+            served.setdefault(self.line_list[pl.line].operator, set()).add(pl.station)
+        names = [st.id for st in self.station_list]
+        first = self.items["operators"][0][0] if self.items["operators"] else None
+        for i, (spec, o) in enumerate(self.items["operators"]):
+            if first is not None and spec.fare.currency != first.fare.currency:
+                self.problems.append(o.problem(("fare", "currency"), f"'{spec.fare.currency}', but operator "
+                                               f"'{first.id}' charges in {first.fare.currency}: every operator "
+                                               "of a network charges in one currency"))
+            table, problems = compile_table(spec.fare, self.station_index, served.get(i, set()), names)
+            self.problems.extend(o.problem(("fare",) + sub, message) for sub, message in problems)
+            if table is not None:
+                self.operator_list[i] = replace(self.operator_list[i], table=table)
 
     def stations(self) -> None:
         stations = self.items["stations"]

@@ -22,7 +22,7 @@ from ..schema import NetworkFile
 from . import defaults
 from .blocks import runs
 from .distances import EdgeKm
-from .fares import fare_media, operator_fares
+from .fares import fare_media, operator_fares, station_zones
 from .feed import SHOWN, Feed, one_line, read_feed
 from .ids import IdMap
 from .lines import Line, Pattern, deviations, make_lines, make_patterns, pattern_specs, run_s_spec, sample_timing
@@ -61,7 +61,11 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     for key, agency in chosen_agencies.items():
         op_of[key] = operator_ids.take(key or agency.name)
     media = fare_media(feed)
-    fares = operator_fares(feed, chosen_agencies, chosen_routes, media, notes)
+    served: dict[str, set[str]] = {}
+    for p in patterns:
+        served.setdefault(p.lines[0].route.agency, set()).update(station_ids.of[s] for s in p.stations)
+    zones = station_zones(feed, stations.of, station_ids.of)
+    fares = operator_fares(feed, chosen_agencies, chosen_routes, media, zones, served, notes)
     lines = list({id(ln): ln for p in patterns for ln in p.lines[:1]}.values())
     data = {
         "schema_version": 1,
