@@ -34,24 +34,32 @@ def fare_media(feed: Feed) -> dict[str, dict]:
 
 
 def station_zones(feed: Feed, station_of: dict[str, str], ids: dict[str, str]) -> dict[str, str]:
-    """Output station id -> the zone_id of its stops (the most frequent where they differ) for the
-    stations in `ids` (feed station -> output id); `station_of`: stop_id -> feed station."""
-    stops = feed.tables.get("stops.txt")
-    if stops is None or "zone_id" not in stops.columns:
-        return {}
+    """Output station id -> its fare zone for the stations in `ids` (feed station -> output id;
+    `station_of`: stop_id -> feed station): with Fares v2, the area_id of stop_areas.txt; else the
+    zone_id of stops.txt (the most frequent among a station's stops where they differ)."""
+    if _is_v2(feed):
+        sa = feed.optional("stop_areas.txt", ("area_id", "stop_id"))
+        pairs = zip(sa["stop_id"], sa["area_id"]) if sa is not None else iter(())
+    else:
+        stops = feed.tables.get("stops.txt")
+        pairs = zip(stops["stop_id"], stops["zone_id"]) if stops is not None and "zone_id" in stops.columns else iter(())
     seen: dict[str, Counter] = {}
-    for stop, zone in zip(stops["stop_id"], stops["zone_id"]):
+    for stop, zone in pairs:
         st = station_of.get(stop)
         if zone and st in ids:
             seen.setdefault(ids[st], Counter())[zone] += 1
     return {sid: count.most_common(1)[0][0] for sid, count in sorted(seen.items())}
 
 
+def _is_v2(feed: Feed) -> bool:
+    return feed.has("fare_leg_rules.txt") and feed.has("fare_products.txt")
+
+
 def operator_fares(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Route], media: dict[str, dict],
                    zones: dict[str, str], served: dict[str, set[str]], notes: list[str]) -> dict[str, dict]:
     """Each agency's fare (a FareSpec as data) and, in `notes`, what could not be expressed. `zones`:
     output station id -> zone_id (station_zones); `served`: agency -> the output ids of its stations."""
-    v2 = feed.has("fare_leg_rules.txt") and feed.has("fare_products.txt")
+    v2 = _is_v2(feed)
     prices = _v2_prices(feed, routes, media) if v2 else _v1_prices(feed, agencies, routes)
     out = {}
     currency = None
@@ -65,7 +73,8 @@ def operator_fares(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Ro
         zone_ids = IdMap()
         ours = {z: zone_ids.take(z) for z in sorted(set(mine.values()))}
         mine = {sid: ours[z] for sid, z in mine.items()}
-        classes = _zone_classes(feed, key, agencies, ours) if problem == ZONED else None
+        classes = ((_area_classes(feed, key, routes, ours) if v2 else _zone_classes(feed, key, agencies, ours))
+                   if problem == ZONED else None)
         unzoned = sorted(served.get(key, set()) - set(mine))
         if classes is not None and unzoned:
             notes.append(f"{agency.name}: {len(unzoned)} stations have no zone_id ({', '.join(unzoned[:3])}"
@@ -81,7 +90,7 @@ def operator_fares(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Ro
             out[key] = {"kind": "distance_bands", "base_cny": lowest}
         if factors:
             out[key]["media_factor"] = factors
-        out[key].update(_transfers(feed, key, agencies, notes) if not v2 else {})
+        out[key].update(_v2_transfers(feed, agency, notes) if v2 else _transfers(feed, key, agencies, notes))
         currency = currency or cur
         if cur != currency:
             notes.append(f"{agency.name}: prices in {cur} taken as {currency} amounts (a network charges in one "
@@ -90,7 +99,7 @@ def operator_fares(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Ro
     return out
 
 
-ZONED = "fares by zone (fare_rules origin_id, destination_id or contains_id)"
+ZONED = "fares by zone (fare_rules origin_id, destination_id or contains_id; Fares v2 areas)"
 
 
 def _v1_classes(feed: Feed, key: str, agencies: dict[str, Agency]) -> pd.DataFrame:
@@ -205,8 +214,9 @@ def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> 
         mine = rules[(rules["network_id"] == "") | (rules["network_id"] == net)]
         if mine.empty:
             continue
-        conditional = (mine[["from_area_id", "to_area_id", "from_timeframe_group_id", "to_timeframe_group_id"]] != "").any()
-        problem = "fares by area or time of day" if conditional.any() else None
+        timed = (mine[["from_timeframe_group_id", "to_timeframe_group_id"]] != "").to_numpy().any()
+        by_area = (mine[["from_area_id", "to_area_id"]] != "").to_numpy().any()
+        problem = "fares by time of day" if timed else ZONED if by_area else None
         found, old_problem, cur, factors = out.get(r.agency, ([], None, "CNY", {}))
         for pid in mine["fare_product_id"]:
             amounts = by_product[pid]
@@ -215,8 +225,70 @@ def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> 
             cur = currency[pid]
             factors = {**factors, **{m: round(a / base, 4) for m, a in amounts.items()
                                      if m in media and base > 0 and not np.isclose(a, base)}}
-        out[r.agency] = (found, old_problem or problem, cur, factors)
+        worst = max((old_problem, problem), key=lambda x: 0 if x is None else 1 if x == ZONED else 2)
+        out[r.agency] = (found, worst, cur, factors)
     return out
+
+
+def _v2_leg_rules(feed: Feed) -> pd.DataFrame:
+    return feed.table("fare_leg_rules.txt", ("fare_product_id",),
+                      ("leg_group_id", "network_id", "from_area_id", "to_area_id", "rule_priority"))
+
+
+def _area_classes(feed: Feed, key: str, routes: dict[str, Route], areas: dict[str, str]) -> list[dict] | None:
+    """The leg rules of the agency's routes' networks as zone fare classes (`areas`: the feed's
+    area_id -> our zone id; the default medium's price), or None when none applies to the network's
+    areas. A rule for an area outside the network never applies and is left out."""
+    rules = _v2_leg_rules(feed)
+    networks = {_route_networks(feed).get(r.id, "") for r in routes.values() if r.agency == key}
+    prices = _v2_base_prices(feed)
+    ids = IdMap()
+    out = []
+    for group, net, frm, to, pid in zip(rules["leg_group_id"], rules["network_id"], rules["from_area_id"],
+                                        rules["to_area_id"], rules["fare_product_id"]):
+        if (net and net not in networks) or (frm and frm not in areas) or (to and to not in areas):
+            continue
+        pair = [areas[frm] if frm else None, areas[to] if to else None]
+        out.append({"id": ids.take(group or pid), "price": prices[pid], **({"od": [pair]} if frm or to else {})})
+    return out or None
+
+
+def _v2_base_prices(feed: Feed) -> dict[str, float]:
+    """fare_product_id -> its most common amount over media, for the default rider."""
+    products = feed.table("fare_products.txt", ("fare_product_id", "amount", "currency"), ("rider_category_id",))
+    amount = parse_numbers(feed, "fare_products.txt", "amount", products["amount"])
+    seen: dict[str, Counter] = {}
+    for pid, a in zip(products["fare_product_id"], amount):
+        seen.setdefault(pid, Counter())[float(a)] += 1
+    return {pid: c.most_common(1)[0][0] for pid, c in seen.items()}
+
+
+def _v2_transfers(feed: Feed, agency: Agency, notes: list[str]) -> dict:
+    """The change rules of Fares v2: a free transfer rule (fare_transfer_type 0 without a product, or
+    one of amount 0) gives the transfer window (duration_limit) and number of changes
+    (transfer_count; -1 any); fare_leg_join_rules.txt lets legs join without a limit; with neither,
+    each train ride is a fare leg of its own (max_transfers 0)."""
+    tr = feed.optional("fare_transfer_rules.txt", ("fare_transfer_type",),
+                       ("transfer_count", "duration_limit", "duration_limit_type", "fare_product_id"))
+    if tr is not None:
+        prices = _v2_base_prices(feed)
+        free = tr[(tr["fare_transfer_type"] == "0")
+                  & tr["fare_product_id"].map(lambda p: not p or prices.get(p, 1.0) == 0.0)]
+        if len(free):
+            rule = free.iloc[0]
+            out: dict = {}
+            if rule["duration_limit"]:
+                out["transfer_window_s"] = float(rule["duration_limit"])
+            if rule["transfer_count"] and int(rule["transfer_count"]) >= 0:
+                out["max_transfers"] = int(rule["transfer_count"])
+            if len(free) > 1 or len(free) < len(tr) or rule["duration_limit_type"] not in ("", "1"):
+                notes.append(f"{agency.name}: Fares v2 transfer rules taken as one: changes free within "
+                             f"{rule['duration_limit'] or 'any time'} s of the first boarding; others not expressed")
+            return out
+    if feed.has("fare_leg_join_rules.txt"):
+        return {}
+    notes.append(f"{agency.name}: Fares v2 without transfer or leg join rules: every train ride pays its own fare")
+    return {"max_transfers": 0}
 
 
 def _route_networks(feed: Feed) -> dict[str, str]:

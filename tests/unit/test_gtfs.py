@@ -344,7 +344,8 @@ def test_fares_v2_with_prices_per_medium(tmp_path):
     assert net["media"] == {"card": {"name": "Transit card", "needs_ticket": False},
                             "paper": {"name": "Ticket", "needs_ticket": True}}
     fares = {op["id"]: op["fare"] for op in net["operators"]}
-    assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}, "currency": "CNY"}
+    assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}, "currency": "CNY",
+                          "max_transfers": 0}  # no transfer or leg join rules: each ride a fare leg
 
 
 def test_an_express_route_on_the_local_platforms_is_a_pattern_of_its_line(tmp_path):

@@ -207,3 +207,31 @@ def test_zone_and_od_fares_survive_export_and_import(tmp_path):
     od_again = built(import_feed(tmp_path / "od.zip"), "od_again")
     assert pair_fares(od_again) == pair_fares(od) == {("A", "B"): 4, ("B", "A"): 4, ("B", "C"): 5, ("C", "B"): 5,
                                                       ("A", "C"): 7, ("C", "A"): 8}
+
+
+def test_fares_v2_areas_leg_rules_and_a_free_transfer_window(tmp_path):
+    # the same line and zones as Fares v2 areas; leg rules from area to area (z3 to any area: 2.50), the
+    # cheapest that applies paid; changes free within 30 min of the first boarding
+    v2 = {"fare_products.txt": "fare_product_id,amount,currency\np_in,2.00,EUR\np_near,3.00,EUR\np_far,5.00,EUR\n"
+                               "p_out,2.50,EUR\n",
+          "areas.txt": "area_id,area_name\nz1,One\nz2,Two\nz3,Three\n",
+          "stop_areas.txt": "area_id,stop_id\n" + "".join(f"{z},{s}\n" for s, z in ZONE.items()),
+          "fare_leg_rules.txt": "leg_group_id,from_area_id,to_area_id,fare_product_id\n"
+                                "in1,z1,z1,p_in\nin2,z2,z2,p_in\nin3,z3,z3,p_in\nn12,z1,z2,p_near\nn21,z2,z1,p_near\n"
+                                "n23,z2,z3,p_near\nn32,z3,z2,p_near\nf13,z1,z3,p_far\nf31,z3,z1,p_far\nout,z3,,p_out\n",
+          "fare_transfer_rules.txt": "from_leg_group_id,to_leg_group_id,transfer_count,duration_limit,"
+                                     "duration_limit_type,fare_transfer_type\n,,-1,1800,1,0\n"}
+    folder = zone_feed(tmp_path / "feed")
+    for name in ("fare_attributes.txt", "fare_rules.txt"):
+        (folder / name).unlink()
+    for name, text in v2.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    from sim.gtfs import write_network
+    from sim.scenario import load_network
+
+    imported = import_feed(folder, date="20250303")
+    fare = imported["operators"][0]["fare"]
+    assert (fare["kind"], fare["currency"], fare["transfer_window_s"]) == ("zones", "EUR", 1800)
+    write_network(imported, tmp_path / "n.yaml")
+    got = pair_fares(load_network(tmp_path / "n.yaml")[0])
+    assert got == {(o, d): EXPECTED[ZONE[o], ZONE[d]] for o in "ABCDE" for d in "ABCDE" if o != d}
