@@ -424,6 +424,7 @@ def cmd_import_gtfs(args) -> int:
     out = args.out if args.out is not None else ROOT / "networks" / f"{args.feed.stem}.yaml"
     _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
     network = import_feed(args.feed, args.date, args.agencies, args.routes)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(out):
         _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
         atomic_write_text(out, network_yaml(network))
