@@ -379,6 +379,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
         summary["crowding"] = crowding_info
+    summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
     summary["policies"] = policy_summary(net)
     summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
     if prep.way is not None:

@@ -237,7 +237,7 @@ def _print_headline(summary: dict, wall: float, label: str) -> None:
           + f"; wall time {wall:.1f} s")
     for name, g in summary.get("groups", {}).items():
         print(f"  {name}: {g['commuters']:,} commuters, mean travel time {mins(g['travel_time_mean_s'])}, "
-              f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} CNY")
+              f"mean transfer {mins(g['transfer_mean_s'])}, mean fare {g['fare_mean_cny'] or 0:.2f} {summary.get('currency', 'CNY')}")
 
 
 def parse_window(text: str | None) -> tuple[float, float] | None:
@@ -424,6 +424,7 @@ def cmd_import_gtfs(args) -> int:
     out = args.out if args.out is not None else ROOT / "networks" / f"{args.feed.stem}.yaml"
     _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
     network = import_feed(args.feed, args.date, args.agencies, args.routes)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(out):
         _check_output_file(out, args.force, is_imported_network, "a network file written by import-gtfs")
         atomic_write_text(out, network_yaml(network))

@@ -59,8 +59,9 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def write_tables(directory: Path, tables) -> None:
-    for name in TABLES:
+def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
+    """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`."""
+    for name in names:
         getattr(tables, name).to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow",
                                          compression="zstd")
 

@@ -16,6 +16,7 @@ import numpy as np
 from . import schema
 from .distributions import Distribution
 from .errors import Problem, UserError, unknown
+from .fare_tables import FareTable, compile_table
 from .graphs import shortest_path
 from .loading import Document, LoadedNetwork
 
@@ -52,6 +53,8 @@ class Operator:
     accepts: frozenset[str] | None
     fallback_medium: str | None
     timezone: str = schema.DEFAULT_TIMEZONE
+    table: FareTable | None = None
+    """The compiled zone or OD tariff (fare kinds zones and od_table)."""
 
 
 ENTRY_CONTROL = "entry_control"
@@ -244,6 +247,11 @@ class Network:
     track_links: frozenset[tuple[int, int]] = frozenset()
     """Station pairs joined by a track link between two lines (both orders)."""
 
+    @property
+    def currency(self) -> str:
+        """The currency every operator charges in (ISO 4217)."""
+        return self.operators[0].fare.currency if self.operators else "CNY"
+
     def track_adjacency(self) -> dict[int, list[int]]:
         """Neighbouring stations (in index order) along every line's track and every track link."""
         out: dict[int, set[int]] = {}
@@ -346,6 +354,7 @@ def build_network(loaded: LoadedNetwork) -> Network:
     links = _track_links(items.track_links, stations.index, operators.index, lines.tracks, problems)
     layout = _Layout(stations.stations, stations.index, tuple(ln for ln, _ in items.lines), lines, links)
     patterns = _patterns(items.lines, layout, problems)
+    operators = _fare_tables(items.operators, operators, stations.stations, lines.lines, patterns.platforms, problems)
     if not problems:
         problems += _through_headway_problems(patterns, lines.lines, stations.stations)
     transfers = _interchanges(items.interchanges, items.media, stations, problems)
@@ -561,6 +570,30 @@ class _Track(NamedTuple):
     km: dict[int, float]
     adjacency: dict[int, list[int]]
     complete: bool
+
+
+def _fare_tables(items: list[_Item[schema.OperatorSpec]], operators: _Operators, stations: tuple[Station, ...],
+                 lines: tuple[Line, ...], platforms: tuple[Platform, ...], problems: list[Problem]) -> _Operators:
+    """The operators with their zone and OD tariffs compiled against the stations their lines serve
+    (platforms); a problem for each station or zone a tariff lacks or does not know, and for an
+    operator charging in another currency than the first."""
+    served: dict[int, set[int]] = {}
+    for pl in platforms:
+        served.setdefault(lines[pl.line].operator, set()).add(pl.station)
+    names = [st.id for st in stations]
+    index = {st.id: st.index for st in stations}
+    first = items[0].spec if items else None
+    compiled = list(operators.operators)
+    for i, (spec, o) in enumerate(items):
+        if first is not None and spec.fare.currency != first.fare.currency:
+            problems.append(o.problem(("fare", "currency"), f"'{spec.fare.currency}', but operator '{first.id}' "
+                                      f"charges in {first.fare.currency}: every operator of a network charges in one "
+                                      "currency"))
+        table, found = compile_table(spec.fare, index, served.get(i, set()), names)
+        problems.extend(o.problem(("fare",) + sub, message) for sub, message in found)
+        if table is not None:
+            compiled[i] = replace(compiled[i], table=table)
+    return replace(operators, operators=tuple(compiled))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .io import TABLES, manifest, write_gis, write_json
+from .io import TABLES, manifest, write_gis, write_json, write_tables
 from .metrics import rounded
 
 
@@ -29,9 +29,7 @@ def write_run_dir(target: Path, result, command: list[str], started: float, tabl
     wall time since `started`, a time.perf_counter() reading, and `extra_manifest` merged in).
     Returns the summary as written (rounded)."""
     t_write = time.perf_counter()
-    for name in tables:
-        getattr(result.tables, name).to_parquet(target / f"{name}.parquet", index=False, engine="pyarrow",
-                                                compression="zstd")
+    write_tables(target, result.tables, tables)
     peak = result.summary["windows"]["peak_hour"]
     write_gis(target, result.scenario.network, result.trains, (peak["from_s"], peak["to_s"]))
     summary = rounded(result.summary)

@@ -16,7 +16,7 @@ to 4,096.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -29,6 +29,7 @@ SHARE_TOLERANCE = 1e-6
 
 # Physical ranges of the numbers in the files (see the module docstring).
 HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
 MAX_CLOCK_S = 72 * HOUR_S
 """Latest clock time (s since midnight): 72:00, the end of a third service day."""
 MIN_HEADWAY_S = 1.0
@@ -207,21 +208,79 @@ class DistanceBand(Strict):
     km_per_cny: Annotated[Real, Field(ge=0.1, le=MAX_KM)]
 
 
+class ZoneFare(Strict):
+    """One fare class of a zone tariff (a GTFS fare_attributes row with its fare_rules): it applies to
+    a ride that starts and ends in one of the `od` pairs of zones (null: any zone; no pairs: any
+    ride) and, when `contains` is given, enters exactly those zones, the two ends' included."""
+
+    id: Id | None = None
+    price: Cny
+    """The fare, in the tariff's currency."""
+    od: list[tuple[Id | None, Id | None]] = Field(default_factory=list)
+    """[origin zone, destination zone] pairs; null stands for any zone."""
+    contains: list[Id] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_contains(self) -> ZoneFare:
+        if len(set(self.contains)) != len(self.contains):
+            raise ValueError("'contains' names a zone twice")
+        return self
+
+
+class OdPrice(NamedTuple):
+    origin: Id
+    destination: Id
+    price: Cny
+
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
 class FareSpec(Strict):
-    """An operator's distance fare.
+    """An operator's tariff, in `currency` (ISO 4217; CNY when not given: `_cny` fields and the
+    tables' fare columns are amounts in it).
 
     kind `distance_bands`: `base_cny` covers `base_km`; then each band adds ceil(km in band /
-    km_per_cny) CNY. kind `per_km`: rate_cny_per_km times km, at least `minimum_cny`, rounded to
-    whole CNY (0.5 and below down). `media_factor` multiplies the fare for some media (discounts).
+    km_per_cny). kind `per_km`: rate_cny_per_km times km, at least `minimum_cny`, rounded to
+    whole units (0.5 and below down). kind `zones`: every station of the operator in a zone
+    (`zone_of`); a ride pays the cheapest of the `zone_fares` that apply to it. kind `od_table`:
+    the price of each pair of stations (`od_prices`, [origin, destination, price]; the reverse
+    direction the same unless given, when `symmetric`). `media_factor` multiplies the fare for some
+    media (discounts).
+
+    A ride on one operator is charged once, however many times the rider changes trains on it, as
+    long as each boarding is within `transfer_window_s` of the first (no window: any time) and the
+    changes are at most `max_transfers` (none: any number); a boarding beyond either starts a new
+    fare.
     """
 
-    kind: Literal["distance_bands", "per_km"]
+    kind: Literal["distance_bands", "per_km", "zones", "od_table"]
     base_cny: Cny = 0.0
     base_km: Km = 0.0
     bands: list[DistanceBand] = Field(default_factory=list)
     rate_cny_per_km: Cny = 0.0
     minimum_cny: Cny = 0.0
+    zone_of: dict[Id, Id] = Field(default_factory=dict)
+    """Station id -> zone id (kind zones)."""
+    zone_fares: list[ZoneFare] = Field(default_factory=list)
+    od_prices: list[OdPrice] = Field(default_factory=list)
+    symmetric: Flag = True
     media_factor: dict[Id, Annotated[Real, Field(gt=0, le=10)]] = Field(default_factory=dict)
+    transfer_window_s: Annotated[Real, Field(gt=0, le=DAY_S)] | None = None
+    max_transfers: Annotated[Int, Field(ge=0, le=20)] | None = None
+    currency: Annotated[str, Field(pattern=CURRENCY_PATTERN)] = "CNY"
+
+    @model_validator(mode="after")
+    def _tables_of_their_kind(self) -> FareSpec:
+        if self.kind == "zones" and not (self.zone_of and self.zone_fares):
+            raise ValueError("kind 'zones' needs 'zone_of' and 'zone_fares'")
+        if self.kind == "od_table" and not self.od_prices:
+            raise ValueError("kind 'od_table' needs 'od_prices'")
+        if self.kind != "zones" and (self.zone_of or self.zone_fares):
+            raise ValueError("'zone_of' and 'zone_fares' belong to kind 'zones'")
+        if self.kind != "od_table" and self.od_prices:
+            raise ValueError("'od_prices' belong to kind 'od_table'")
+        return self
 
 
 TIMEZONE_PATTERN = r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*"

@@ -122,13 +122,22 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
                plan: Plan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Per leg slot: its leg option and fare (CNY); and the operator pieces per (route, medium) pair
-    in use with each commuter's pair, for the fare sections."""
+    """Per leg slot: its leg option and fare; and the operator pieces per (route, medium) pair in use
+    (per commuter when fares depend on boarding times) with each commuter's pair, for the fare
+    sections."""
     media = demand.media
-    pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
-    uniq, pair_of = np.unique(pair, return_inverse=True)
-    pair_matrix = leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-    pieces = piece_fares(legs, FareSystem(network, media), pair_matrix, uniq % len(media))
+    fares = FareSystem(network, media)
+    if fares.timed:  # fares depend on when each commuter boarded: one row per commuter
+        pair_of = np.arange(plan.n_commuters, dtype=np.int64)
+        pair_matrix = leg_matrix([assignment.routes[int(r)] for r in assignment.route_of])
+        slot = rec.leg_offset[:-1, None] + np.arange(pair_matrix.shape[1])
+        t_board = np.where(pair_matrix >= 0, rec.leg_t_board[np.minimum(slot, len(rec.leg_t_board) - 1)], np.nan)
+        pieces = piece_fares(legs, fares, pair_matrix, demand.payment, t_board)
+    else:
+        pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
+        uniq, pair_of = np.unique(pair, return_inverse=True)
+        pair_matrix = leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
+        pieces = piece_fares(legs, fares, pair_matrix, uniq % len(media))
     piece_col, piece_op, _, piece_fare = pieces
     pair_fares = np.zeros(pair_matrix.shape)
     has_piece = piece_op >= 0

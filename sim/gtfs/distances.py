@@ -21,12 +21,16 @@ class EdgeKm:
         self.stations = stations
         samples: dict[frozenset, list[float]] = {}
         ratios = []
+        line_km: dict[frozenset, float] = {}  # the straight line of each pair, computed once
         for t in trips:
             if t.dist is None:
                 continue
-            for a, b, d in zip(t.stations, t.stations[1:], np.diff(t.dist)):
-                samples.setdefault(frozenset((a, b)), []).append(float(d))
-                line = stations.km(a, b)
+            for a, b, d in zip(t.stations, t.stations[1:], np.diff(t.dist).tolist()):
+                pair = frozenset((a, b))
+                samples.setdefault(pair, []).append(d)
+                line = line_km.get(pair)
+                if line is None:
+                    line = line_km[pair] = stations.km(a, b)
                 if line > 0.05:
                     ratios.append(d / line)
         self.unit = min(UNITS, key=lambda u: abs(np.log(np.median(ratios) / UNITS[u]))) if ratios else None

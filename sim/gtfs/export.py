@@ -7,8 +7,12 @@ with its stop times (times past 24:00 as GTFS writes them) and shape_dist_travel
 through-running train is one trip per line it runs on, linked in-seat (transfer_type 4, one
 block_id). Transfers: min_transfer_time of the platform walk at stations of several lines, and of
 the quickest path of each interchange (walks plus mean service times; GTFS has no facilities,
-media or policies). Not exported: fares (GTFS cannot express distance tariffs), capacities,
-facilities. What GTFS requires and the network lacks is documented below.
+media or policies). Fares (v1): a zone tariff as its fare classes, the zones on the platforms' zone_id
+(named `<operator>:<zone>` when several operators charge by zone); an OD table as zones of one station
+each (`<station>`), one fare per price; a flat fare (no distance bands) as a fare without rules; with
+each its currency, transfer window and number of changes. Not exported: distance tariffs (GTFS cannot
+express them), media factors, fare integration rules, capacities, facilities. What GTFS requires and
+the network lacks is documented below.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..fare_tables import OdTable
 from ..network import Network, Pattern, path_walk_s
 from ..safefs import atomic_write
 from ..units import format_time
@@ -57,6 +62,11 @@ def export_feed(network: Network, out_path: str | Path, service_dates: tuple[str
     trips, stop_times, in_seat = _trips(network)
     tables["trips.txt"], tables["stop_times.txt"] = trips, stop_times
     tables["transfers.txt"] = _transfers(network) + in_seat
+    attributes, rules, zones = _fares(network)
+    if len(attributes) > 1:
+        tables["fare_attributes.txt"], tables["fare_rules.txt"] = attributes, rules
+        tables["stops.txt"] = [[*row, "zone_id" if i == 0 else zones.get(str(row[0]), "")]
+                               for i, row in enumerate(tables["stops.txt"])]
     return _write_zip(Path(out_path), tables)
 
 
@@ -116,6 +126,47 @@ def _trips(network: Network) -> tuple[list[Row], list[Row], list[Row]]:
                 in_seat.append([platform_id(network, p.platforms[pa[-1]]), platform_id(network, p.platforms[pb[0]]),
                                 4, "", a, b])
     return trips, times, in_seat
+
+
+def _fares(network: Network) -> tuple[list[Row], list[Row], dict[str, str]]:
+    """fare_attributes.txt and fare_rules.txt rows of the tariffs GTFS can express (see the module
+    docstring), and the zone_id of each platform's stop_id."""
+    attributes: list[Row] = [["fare_id", "price", "currency_type", "payment_method", "transfers", "agency_id",
+                              "transfer_duration"]]
+    rules: list[Row] = [["fare_id", "origin_id", "destination_id", "contains_id"]]
+    zones: dict[str, str] = {}
+    running = {ln.operator for ln in network.lines}
+    zoned = [op for op in network.operators if op.fare.kind == "zones" and op.index in running]
+    for op in network.operators:
+        fare = op.fare
+        if op.index not in running or (fare.kind in ("distance_bands", "per_km") and (fare.bands or fare.kind == "per_km")):
+            continue
+        zone_name = (lambda z, op=op: f"{op.id}:{z}") if len(zoned) > 1 else (lambda z: z)
+        tail: list[str | int | float] = [fare.currency, 1, "" if fare.max_transfers is None else fare.max_transfers, op.id,
+                "" if fare.transfer_window_s is None else round(fare.transfer_window_s)]
+        platforms = [k for k, pl in enumerate(network.platforms) if network.lines[pl.line].operator == op.index]
+        if fare.kind == "distance_bands":
+            attributes.append([op.id, fare.base_cny, *tail])
+        elif fare.kind == "zones":
+            for k in platforms:
+                zones[platform_id(network, k)] = zone_name(fare.zone_of[network.stations[network.platforms[k].station].id])
+            for c, zf in enumerate(fare.zone_fares):
+                fid = f"{op.id}:{zf.id or c + 1}"
+                attributes.append([fid, zf.price, *tail])
+                rules += [[fid, "" if o is None else zone_name(o), "" if d is None else zone_name(d), ""] for o, d in zf.od]
+                rules += [[fid, "", "", zone_name(z)] for z in zf.contains]
+        else:  # od_table: a zone per station, a fare per price
+            for k in platforms:
+                zones[platform_id(network, k)] = network.stations[network.platforms[k].station].id
+            table = op.table
+            assert isinstance(table, OdTable)  # compiled for kind od_table
+            n = table.n_stations
+            for price in sorted(set(table.price.tolist())):
+                fid = f"{op.id}:{price:g}"
+                attributes.append([fid, price, *tail])
+                rules += [[fid, network.stations[c // n].id, network.stations[c % n].id, ""]
+                          for c, p in zip(table.codes.tolist(), table.price.tolist()) if p == price]
+    return attributes, rules, zones
 
 
 def _transfers(network: Network) -> list[Row]:

@@ -41,7 +41,8 @@ SHOWN = 5
 TABLES = frozenset({
     "agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt", "calendar.txt", "calendar_dates.txt",
     "frequencies.txt", "transfers.txt", "translations.txt", "fare_attributes.txt", "fare_rules.txt",
-    "fare_media.txt", "fare_products.txt", "fare_leg_rules.txt", "rider_categories.txt", "route_networks.txt"})
+    "fare_media.txt", "fare_products.txt", "fare_leg_rules.txt", "rider_categories.txt", "route_networks.txt",
+    "areas.txt", "stop_areas.txt", "fare_transfer_rules.txt", "fare_leg_join_rules.txt"})
 """The files read (others, such as shapes.txt, are not used)."""
 MAX_TABLE_BYTES = 256_000_000
 """Largest file read (bytes, uncompressed): about five million stop_times rows, several times a

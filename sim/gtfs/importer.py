@@ -22,10 +22,20 @@ from ..schema import NetworkFile
 from . import defaults
 from .blocks import runs
 from .distances import EdgeKm
-from .fares import fare_media, operator_fares
+from .fares import fare_media, operator_fares, station_zones
 from .feed import SHOWN, Feed, one_line, read_feed
 from .ids import IdMap
-from .lines import Line, Pattern, deviations, make_lines, make_patterns, pattern_specs, run_s_spec, sample_timing
+from .lines import (
+    Line,
+    Pattern,
+    deviations,
+    make_lines,
+    make_patterns,
+    pattern_specs,
+    run_s_spec,
+    sample_timing,
+    time_patterns,
+)
 from .stations import Stations, read_stations
 from .transfers import read_transfers
 from .trips import Agency, day_trips, read_trips, select_routes
@@ -48,7 +58,8 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     link_samples: dict[tuple[str, str], Counter] = {}
     sample_timing(patterns, link_samples)
     link_run = _link_runs(link_samples)
-    exact, total, profiles = deviations(patterns, link_run)
+    time_patterns(patterns, link_run)
+    exact, total, profiles = deviations(patterns)
     if exact < total:
         notes.append(f"{total - exact:,} of {total:,} trains are not timed by their line's run times and dwells: "
                      f"written as {profiles:,} patterns with times of their own, so every call keeps the feed's time")
@@ -61,7 +72,11 @@ def import_feed(feed_path: str | Path, date: str | None = None, agencies: list[s
     for key, agency in chosen_agencies.items():
         op_of[key] = operator_ids.take(key or agency.name)
     media = fare_media(feed)
-    fares = operator_fares(feed, chosen_agencies, chosen_routes, media, notes)
+    served: dict[str, set[str]] = {}
+    for p in patterns:
+        served.setdefault(p.lines[0].route.agency, set()).update(station_ids.of[s] for s in p.stations)
+    zones = station_zones(feed, stations.of, station_ids.of)
+    fares = operator_fares(feed, chosen_agencies, chosen_routes, media, zones, served, notes)
     lines = list({id(ln): ln for p in patterns for ln in p.lines[:1]}.values())
     data = {
         "schema_version": 1,
@@ -185,7 +200,7 @@ def _line(line: Line, patterns: list[Pattern], station_id: dict, op_of: dict, km
         "dwell_s": line.dwell_s,
         "dwell_s_at": {station_id[s]: v for s, v in sorted(line.dwell_at.items())},
         "capacity": route.mode.capacity,
-        "patterns": [spec for p in patterns for spec in pattern_specs(p, pids, station_id, link_run)],
+        "patterns": [spec for p in patterns for spec in pattern_specs(p, pids, station_id)],
         "source": (f"routes.txt line{'s' if line.also else ''} {', '.join(str(r.row + 2) for r in together)} "
                    f"(route_id {', '.join(r.id for r in together)}, route_type {route.route_type}: "
                    f"{route.mode.name}); branches from the stop sequences of its trips, km posts from {km.source}; "

@@ -62,6 +62,8 @@ class Pattern:
     """The line it belongs to, then those it runs onto."""
     stations: tuple[str, ...]
     runs: dict[str, list[Run]] = field(default_factory=lambda: {"forward": [], "backward": []})
+    timing: dict[str, list[tuple[Profile | None, list[Run]]]] = field(default_factory=dict)
+    """Each direction's runs grouped by timing profile (see by_profile), once time_patterns ran."""
 
 
 def shared_platforms(trips: list[Trip], routes: dict[str, Route]) -> list[list[str]]:
@@ -77,11 +79,11 @@ def shared_platforms(trips: list[Trip], routes: dict[str, Route]) -> list[list[s
         return r
 
     first_on: dict[tuple, str] = {}
-    for t in trips:
-        kind = (routes[t.route].agency, routes[t.route].mode.name)
-        for a, b in zip(t.stops, t.stops[1:]):
-            other = first_on.setdefault((kind, min(a, b), max(a, b)), t.route)
-            parent[root(other)] = root(t.route)
+    for route, stops in dict.fromkeys((t.route, t.stops) for t in trips):  # each stopping sequence once
+        kind = (routes[route].agency, routes[route].mode.name)
+        for a, b in zip(stops, stops[1:]):
+            other = first_on.setdefault((kind, min(a, b), max(a, b)), route)
+            parent[root(other)] = root(route)
     groups: dict[str, list[str]] = {}
     for r in parent:
         groups.setdefault(root(r), []).append(r)
@@ -193,30 +195,43 @@ def segment_line(pattern: Pattern, a: str, b: str) -> Line | None:
 
 
 def sample_timing(patterns: list[Pattern], links: dict[tuple[str, str], Counter]) -> None:
-    """Dwells, then run times, of every run into its lines' (and track links') samples."""
+    """Dwells, then run times, of every run into its lines' (and track links') samples, each run
+    weighted by its trains."""
     for p in patterns:
         for direction, rs in p.runs.items():
-            seq = _seq(p, direction)
-            for run in rs:
-                w = len(run.departures)
+            if rs:
+                seq, (arr, dep, w) = _seq(p, direction), _stacked(rs)
                 for i in range(1, len(seq) - 1):
-                    owner(p, seq[i]).dwell_samples.setdefault(seq[i], Counter())[run.dep[i] - run.arr[i]] += w
+                    _add(owner(p, seq[i]).dwell_samples.setdefault(seq[i], Counter()), dep[:, i] - arr[:, i], w)
     for ln in {id(ln): ln for p in patterns for ln in p.lines}.values():
         ln.choose_dwells()
     for p in patterns:
         for direction, rs in p.runs.items():
-            seq = _seq(p, direction)
-            for run in rs:
-                w = len(run.departures)
-                for i, (a, b) in enumerate(zip(seq, seq[1:])):
-                    last = i + 2 == len(seq)
-                    t = (run.arr[i + 1] if last else run.dep[i + 1] - owner(p, b).dwell(b)) - run.dep[i]
-                    line = segment_line(p, a, b)
-                    sink = links.setdefault((a, b), Counter()) if line is None else \
-                        line.run_samples.setdefault((a, b), Counter())
-                    sink[t] += w
+            if not rs:
+                continue
+            seq, (arr, dep, w) = _seq(p, direction), _stacked(rs)
+            for i, (a, b) in enumerate(zip(seq, seq[1:])):
+                last = i + 2 == len(seq)
+                t = (arr[:, i + 1] if last else dep[:, i + 1] - owner(p, b).dwell(b)) - dep[:, i]
+                line = segment_line(p, a, b)
+                _add(links.setdefault((a, b), Counter()) if line is None else line.run_samples.setdefault((a, b), Counter()),
+                     t, w)
     for ln in {id(ln): ln for p in patterns for ln in p.lines}.values():
         ln.run_s = {k: max(1, _mode(c)) for k, c in ln.run_samples.items()}
+
+
+def _stacked(rs: list[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival and departure offsets of runs along one station sequence, a row per run, and each
+    run's number of trains."""
+    return (np.stack([r.arr for r in rs]), np.stack([r.dep for r in rs]),
+            np.asarray([len(r.departures) for r in rs], dtype=np.int64))
+
+
+def _add(counter: Counter, values: np.ndarray, weights: np.ndarray) -> None:
+    """counter[v] += the weights of the values v (the loop over runs, done per distinct value)."""
+    distinct, at = np.unique(values, return_inverse=True)
+    for v, n in zip(distinct.tolist(), np.bincount(at.ravel(), weights=weights).tolist()):
+        counter[v] += int(round(n))
 
 
 def _seq(p: Pattern, direction: str) -> tuple[str, ...]:
@@ -244,33 +259,38 @@ Profile = tuple[tuple[float, float], ...]
 """A timing profile: (arrival, departure) offsets (s) at each stop of a pattern in travel order."""
 
 
-def profile_of(run: Run) -> Profile:
-    """A run's timing profile (whole seconds; the first stop's arrival is its departure, the last
-    stop's departure its arrival)."""
-    arr, dep = np.r_[0.0, run.arr[1:]], np.r_[run.dep[:-1], run.arr[-1]]
-    return tuple((float(round(a)), float(round(d))) for a, d in zip(arr, dep))
+def time_patterns(patterns: list[Pattern], link_run: dict) -> None:
+    """Each pattern's `timing`: its runs grouped by timing profile per direction (by_profile)."""
+    for p in patterns:
+        p.timing = {direction: by_profile(p, direction, link_run) for direction, rs in p.runs.items() if rs}
 
 
 def by_profile(p: Pattern, direction: str, link_run: dict) -> list[tuple[Profile | None, list[Run]]]:
-    """A direction's runs grouped by timing profile: first those that the line's run times and dwells
-    time exactly (profile None), then each other profile, most trains first."""
+    """A direction's runs grouped by timing profile, in whole seconds (the first stop's arrival is its
+    departure, the last stop's departure its arrival): first those that the line's run times and
+    dwells time exactly (profile None), then each other profile, most trains first."""
     arr, dep = model_offsets(p, direction, link_run)
     model = tuple((float(a), float(d)) for a, d in zip(arr, dep))
+    rs = p.runs[direction]
+    run_arr, run_dep, _ = _stacked(rs)
+    calls = np.rint(np.stack([np.c_[np.zeros(len(rs)), run_arr[:, 1:]], np.c_[run_dep[:, :-1], run_arr[:, -1]]],
+                             axis=2))  # [run, stop, (arrival, departure)]
+    distinct, at = np.unique(calls.reshape(len(rs), -1), axis=0, return_inverse=True)
     groups: dict[Profile, list[Run]] = {}
-    for run in p.runs[direction]:
-        groups.setdefault(profile_of(run), []).append(run)
+    for k, run in zip(at.ravel().tolist(), rs):
+        groups.setdefault(tuple(map(tuple, distinct[k].reshape(-1, 2).tolist())), []).append(run)
     own = groups.pop(model, [])
     others = sorted(groups.items(), key=lambda g: (-sum(len(r.departures) for r in g[1]), g[0]))
     return ([(None, own)] if own else []) + [(prof, rs) for prof, rs in others]
 
 
-def deviations(patterns: list[Pattern], link_run: dict) -> tuple[int, int, int]:
+def deviations(patterns: list[Pattern]) -> tuple[int, int, int]:
     """Trains that the line's run times and dwells time exactly, all trains, and the timing profiles
-    of the others (each written as a pattern with `times` of its own)."""
+    of the others (each written as a pattern with `times` of its own); after time_patterns."""
     exact = total = profiles = 0
     for p in patterns:
-        for direction in (d for d, rs in p.runs.items() if rs):
-            for prof, group in by_profile(p, direction, link_run):
+        for groups in p.timing.values():
+            for prof, group in groups:
                 n = sum(len(r.departures) for r in group)
                 total += n
                 exact += n if prof is None else 0
@@ -291,12 +311,12 @@ def timetable(runs: list[Run]) -> dict:
     return {"departures": [format_time(t) for t in deps]}
 
 
-def pattern_specs(p: Pattern, ids: IdMap, station_id: dict[str, str], link_run: dict) -> list[dict]:
+def pattern_specs(p: Pattern, ids: IdMap, station_id: dict[str, str]) -> list[dict]:
     """The pattern as network-file patterns (see pattern_spec): the trains that the line's run times
     and dwells time exactly, then one pattern per other timing profile, with its `times`, so that
     every train keeps the feed's times to the second."""
     base = f"{station_id[p.stations[0]]}-{station_id[p.stations[-1]]}"
-    groups = {direction: by_profile(p, direction, link_run) for direction, rs in p.runs.items() if rs}
+    groups = p.timing
     own = {d: runs for d, g in groups.items() for prof, runs in g if prof is None}
     out = [pattern_spec(p, ids.take(base), station_id, own)] if own else []
     for direction, g in groups.items():

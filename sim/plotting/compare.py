@@ -469,15 +469,15 @@ def _transfer_bars(ax: Axes, x: np.ndarray, rows: pd.DataFrame, width: float, co
 
 
 @styled
-def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
-    """Fares by run: mean fare per commuter (CNY, top left), fare revenue per operator (thousand CNY,
+def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame, currency: str = "CNY") -> Figure:
+    """Fares by run, amounts in `currency`: mean fare per commuter (top left), fare revenue per operator (thousands,
     top right) and, with more than one run, the change of both against the first run (%, bottom).
 
-    `fare_mean`: run label -> mean fare paid per commuter (CNY), one bar per run with its value written
-    above. `revenue`: index = run labels, columns = operators, values = fare revenue (CNY), drawn in
+    `fare_mean`: run label -> mean fare paid per commuter, one bar per run with its value written
+    above. `revenue`: index = run labels, columns = operators, values = fare revenue, drawn in
     thousands; one group of bars per operator, one bar per run (colour = run; the same run has the same
     colour on every panel). The change panel has a group for the mean fare and one per operator's
-    revenue, one bar per run after the first, labelled with the change in CNY (thousand CNY for
+    revenue, one bar per run after the first, labelled with the change (in thousands for
     revenue); a change from zero is drawn as none and labelled "new".
     """
     colors = _run_colors([*fare_mean.index, *revenue.index])
@@ -491,7 +491,7 @@ def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
     ax_f.bar_label(bars, labels=[f"{v:.2f}" if np.isfinite(v) else "" for v in fares], fontsize=8.5, padding=2)
     ax_f.set_xticks(x, [str(lab) for lab in fares.index], rotation=20, ha="right", rotation_mode="anchor")
     ax_f.set_ylim(0, float(np.nanmax(fares.to_numpy())) * 1.15 if fares.notna().any() else 1.0)
-    ax_f.set_ylabel("mean fare per commuter (CNY)")
+    ax_f.set_ylabel(f"mean fare per commuter ({currency})")
     ax_f.set_title("Mean fare per commuter")
 
     runs = [str(lab) for lab in revenue.index]
@@ -507,7 +507,7 @@ def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
             tick.set(rotation=20, ha="right", rotation_mode="anchor")
     ax_r.set_xlim(-0.5, max(len(operators), 1) - 0.5)
     ax_r.set_xlabel("operator")
-    ax_r.set_ylabel("fare revenue (thousand CNY)")
+    ax_r.set_ylabel(f"fare revenue (thousand {currency})")
     ax_r.set_title("Fare revenue per operator")
     for ax, empty in ((ax_f, fares.empty), (ax_r, revenue.empty)):
         ax.grid(True, axis="y", alpha=0.35)
@@ -515,18 +515,19 @@ def fares_revenue(fare_mean: pd.Series, revenue: pd.DataFrame) -> Figure:
         if empty:
             _no_data(ax, "no fares")
     if several:
-        _fare_changes(fig.add_subplot(grid[1, :]), fares, revenue, colors)
+        _fare_changes(fig.add_subplot(grid[1, :]), fares, revenue, colors, currency)
     _run_legend(fig, colors)
     fig.suptitle("Fares and fare revenue by run")
     return fig
 
 
-def _fare_changes(ax: Axes, fares: pd.Series, revenue: pd.DataFrame, colors: Mapping[str, str]) -> None:
+def _fare_changes(ax: Axes, fares: pd.Series, revenue: pd.DataFrame, colors: Mapping[str, str],
+                  currency: str) -> None:
     """Bottom panel of fares_revenue: change of the mean fare and of each operator's revenue against
     the first run (%), labelled with the change in money."""
     first = str(fares.index[0]) if len(fares) else str(revenue.index[0])
-    groups = [("mean fare", fares.reindex([str(i) for i in fares.index]), 1.0, "CNY")] + [
-        (f"revenue {op}", revenue[op].astype(float).set_axis([str(i) for i in revenue.index]), 1000.0, "k CNY")
+    groups = [("mean fare", fares.reindex([str(i) for i in fares.index]), 1.0, currency)] + [
+        (f"revenue {op}", revenue[op].astype(float).set_axis([str(i) for i in revenue.index]), 1000.0, f"k {currency}")
         for op in revenue.columns]
     others = [r for r in colors if r != first]
     width = 0.8 / max(len(others), 1)
@@ -550,7 +551,7 @@ def _fare_changes(ax: Axes, fares: pd.Series, revenue: pd.DataFrame, colors: Map
     reach = (spread or 1.0) * 1.3
     ax.set_ylim(-reach, reach)
     ax.set_ylabel(f"change against {first} (%)")
-    ax.set_title(f"Change against {first}: bars in %, numbers in CNY (revenue in thousand CNY)")
+    ax.set_title(f"Change against {first}: bars in %, numbers in {currency} (revenue in thousand {currency})")
     ax.grid(True, axis="y", alpha=0.35)
     ax.set_axisbelow(True)
 

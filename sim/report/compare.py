@@ -164,20 +164,27 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
     return ("+" + text if signed and value > 0 else text)
 
 
+def currency_of(sets: list[RunSet]) -> str:
+    """The currency of the runs' amounts ('CNY' for runs that do not say; the currencies joined by
+    ' / ' where runs differ)."""
+    return " / ".join(sorted({str(r.summary.get("currency", "CNY")) for s in sets for r in s.reps})) or "CNY"
+
+
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
     its travel time and fare, per operator its revenue, per line its peak load factor, per
     interchange and medium the transfer time, per KPI window its travel time, denied share and the
     denied commuters' wait from the first denial."""
     keys = set(table["kpi"])
-    rows = [(k, lab) for k, lab in HEADLINE if k in keys]
+    money = f"({currency_of(sets)})"
+    rows = [(k, lab.replace("(CNY)", money)) for k, lab in HEADLINE if k in keys]
     for k in sorted(keys):
         parts = k.split(".")
         if parts[0] == "groups" and len(parts) == 3 and parts[2] in ("travel_time_mean_s", "travel_time_p95_s",
                                                                      "fare_mean_cny", "transfer_mean_s"):
-            rows.append((k, f"{parts[1]}: {dict(HEADLINE).get(parts[2], parts[2])}"))
+            rows.append((k, f"{parts[1]}: {dict(HEADLINE).get(parts[2], parts[2]).replace('(CNY)', money)}"))
         elif parts[0] == "fare_revenue_cny" and len(parts) == 2:
-            rows.append((k, f"fare revenue {parts[1]} (CNY)"))
+            rows.append((k, f"fare revenue {parts[1]} {money}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":
@@ -274,7 +281,8 @@ def comparison_jobs(sets: list[RunSet], views: list[RunView], out_dir: Path) -> 
                               "interchange by payment medium, per run; numbers: transfers" + reps + "."))
     fares = pd.Series({v.label: v.summary.get("fare_mean_cny") for v in views}, dtype=float)
     revenue = pd.DataFrame({v.label: v.summary.get("fare_revenue_cny", {}) for v in views}).T.fillna(0.0)
-    jobs.append(chart_job(lambda: plotting.fares_revenue(fares, revenue), out_dir / "compare_fares.png",
+    money = currency_of(sets)
+    jobs.append(chart_job(lambda: plotting.fares_revenue(fares, revenue, money), out_dir / "compare_fares.png",
                           f"Mean fare per commuter and fare revenue per operator, per run, and their change against "
                           f"{labels[0]}."))
     jobs += load_jobs(views, out_dir)

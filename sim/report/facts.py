@@ -108,12 +108,12 @@ def policy_sections(view: RunView) -> list[Section]:
             [[ic, _security(v.get("security")), _media(v.get("seamless_media"))] for ic, v in ics.items()]))
     fares = pol.get("fare_integration", {})
     parts.append("<h3>Fare integration</h3>" + (plain_table(
-        ["rule", "operators", "policy", "revenue clearing", "discount (CNY)"],
+        ["rule", "operators", "policy", "revenue clearing", f"discount ({view.summary.get('currency', 'CNY')})"],
         [[r, ", ".join(v.get("operators", [])), v.get("policy"), v.get("clearing"), _money(v.get("discount_cny"))]
          for r, v in fares.items()]) if fares else "<p>None: each operator charges its own fare.</p>"))
     parts.append("<h3>Timetable coordination</h3>" + _coordination(view, pol.get("coordination", {})))
     parts.append("<h3>Payment</h3>" + ("<p>Not recorded by this run.</p>" if "payment" not in pol
-                                        else _payment(pol["payment"])))
+                                        else _payment(pol["payment"], view.summary.get("currency", "CNY"))))
     return [("Policies in force", "".join(parts))]
 
 
@@ -143,10 +143,10 @@ def _coordination(view: RunView, rules: dict) -> str:
     return out
 
 
-def _payment(operators: dict) -> str:
+def _payment(operators: dict, currency: str) -> str:
     if not operators:
         return "<p>Every operator accepts every payment medium.</p>"
-    return plain_table(["operator", "accepts", "others pay with", "commuters who did", "their mean fare there (CNY)"],
+    return plain_table(["operator", "accepts", "others pay with", "commuters who did", f"their mean fare there ({currency})"],
                        [[op, ", ".join(v.get("accepts", [])), v.get("fallback_medium") or "\u2013",
                          _number(v.get("fallback_commuters"), 0), _money(v.get("fallback_fare_mean_cny"))]
                         for op, v in operators.items()])

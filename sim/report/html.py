@@ -91,6 +91,7 @@ def _num(x, digits: int = 2) -> str:
 def run_sections(view: RunView) -> list[tuple[str, str]]:
     """KPI tables of one run (see docs/outputs.md for the definitions)."""
     s = view.summary
+    money = str(s.get("currency", "CNY"))
     windows = s.get("windows", {})
     cols = [s] + list(windows.values())
     rows = [["commuters", *(_count(c.get("commuters", 0)) for c in cols)]]
@@ -102,7 +103,7 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
              ["share denied boarding at least once", *(_num(c.get("denied_share"), 4) for c in cols)],
              ["denied commuters' wait from the first denial, mean (min)",
               *(_min(c.get("denied_wait_mean_s")) for c in cols)],
-             ["fare, mean (CNY)", *(_num(c.get("fare_mean_cny")) for c in cols)]]
+             [f"fare, mean ({money})", *(_num(c.get("fare_mean_cny")) for c in cols)]]
     heads = [_window_head(name, w) for name, w in windows.items()]
     warm = s.get("warm_up")
     note = (f"KPIs count the commuters starting from {_clock(warm['until_s'])} (the warm-up leaves "
@@ -114,14 +115,14 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     groups = s.get("groups", {})
     if groups:
         sections.append(("Named OD groups", table_html(
-            ["group", "commuters", "travel time mean (min)", "p95 (min)", "transfer mean (min)", "fare mean (CNY)"],
+            ["group", "commuters", "travel time mean (min)", "p95 (min)", "transfer mean (min)", f"fare mean ({money})"],
             [[g, _count(k['commuters']), _min(k["travel_time_mean_s"]), _min(k["travel_time_p95_s"]),
               _min(k["transfer_mean_s"]), _num(k["fare_mean_cny"])] for g, k in groups.items()])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
         [[ln, _num(v, 3), _num(s.get("peak_standing_density_p_m2", {}).get(ln), 2)]
          for ln, v in s.get("peak_load_factor", {}).items()])
-        + table_html(["operator", "fare revenue (CNY)"], [[op, _num(v)] for op, v in s.get("fare_revenue_cny", {}).items()])))
+        + table_html(["operator", f"fare revenue ({money})"], [[op, _num(v)] for op, v in s.get("fare_revenue_cny", {}).items()])))
     ic_rows = [[f"{ic} \u00b7 {m}", _count(k['transfers']), _min(k["transfer_mean_s"]), _min(k["transfer_p95_s"]),
                 _min(k["onward_wait_mean_s"])]
                for ic, v in s.get("interchanges", {}).items() for m, k in v.get("by_medium", {}).items()]

@@ -46,9 +46,10 @@ class LegOption:
     """The next station along the track from `board` towards `alight`."""
     last_hop: int
     """The station along the track just before `alight`, coming from `board`."""
-    pieces: tuple[tuple[int, float], ...] = ()
-    """(operator, km) of the track ridden, in order, one piece per operator (fares by operator
-    section); empty: all on `operator`, `km` long."""
+    pieces: tuple[tuple[int, float, int, int], ...] = ()
+    """(operator, km, first station, last station) of the track ridden, in order, one piece per
+    operator (fares by operator section); empty: all on `operator`, `km` long, from `board` to
+    `alight`. Where operators meet between two stops, the pieces either side both name those stops."""
     label: str = ""
     """The lines whose track the leg rides, joined by '+' (e.g. 'SZ11+SH11' for a through train)."""
 
@@ -99,22 +100,23 @@ def build_leg_options(network: Network) -> list[LegOption]:
     return out
 
 
-def _through(network: Network, p, i: int, j: int) -> tuple[tuple[tuple[int, float], ...], str]:
-    """Operator pieces and line label of riding pattern p from stop i to stop j when it runs over
-    several lines' tracks (empty and '' otherwise)."""
+def _through(network: Network, p, i: int, j: int) -> tuple[tuple[tuple[int, float, int, int], ...], str]:
+    """Operator pieces (see LegOption.pieces) and line label of riding pattern p from stop i to
+    stop j when it runs over several lines' tracks (empty and '' otherwise)."""
     if not p.hops:
         return (), ""
     pieces: list[list] = []
     lines: list[str] = []
-    for hop in p.hops[i:j]:
-        for line, op, km in hop:
+    for h, hop in enumerate(p.hops[i:j], start=i):
+        for part, (line, op, km) in enumerate(hop):
             if pieces and pieces[-1][0] == op:
                 pieces[-1][1] += km
             else:
-                pieces.append([op, km])
+                pieces.append([op, km, p.stops[h] if part == 0 else p.stops[h + 1], p.stops[h + 1]])
+            pieces[-1][3] = p.stops[h + 1]
             if line >= 0 and (not lines or lines[-1] != network.lines[line].id):
                 lines.append(network.lines[line].id)
-    return tuple((op, km) for op, km in pieces), "+".join(lines)
+    return tuple((op, km, a, b) for op, km, a, b in pieces), "+".join(lines)
 
 
 def _next_hops(line) -> dict[int, dict[int, int]]:
@@ -170,11 +172,22 @@ class LegNetwork:
         self.last_hop: np.ndarray = np.asarray([leg.last_hop for leg in opts], dtype=np.int64)
         # the track of every leg by operator (fares.LegPieces): leg k owns pieces
         # piece_start[k] .. piece_start[k + 1] - 1; a leg without pieces is one on its own operator
-        pieces = [leg.pieces or ((leg.operator, leg.km),) for leg in opts]
+        pieces = [leg.pieces or ((leg.operator, leg.km, leg.board, leg.alight),) for leg in opts]
         self.n_pieces: np.ndarray = np.asarray([len(x) for x in pieces], dtype=np.int64)
         self.piece_start: np.ndarray = np.concatenate([[0], np.cumsum(self.n_pieces)]).astype(np.int64)
-        self.piece_operator: np.ndarray = np.asarray([op for x in pieces for op, _ in x], dtype=np.int64)
-        self.piece_km: np.ndarray = np.asarray([km for x in pieces for _, km in x], dtype=float)
+        self.piece_operator: np.ndarray = np.asarray([x[0] for leg_pieces in pieces for x in leg_pieces],
+                                                     dtype=np.int64)
+        self.piece_km: np.ndarray = np.asarray([x[1] for leg_pieces in pieces for x in leg_pieces], dtype=float)
+        self.piece_board: np.ndarray = np.asarray([x[2] for leg_pieces in pieces for x in leg_pieces], dtype=np.int64)
+        """First station of each piece (its boarding station, or where it enters the operator's track)."""
+        self.piece_alight: np.ndarray = np.asarray([x[3] for leg_pieces in pieces for x in leg_pieces],
+                                                   dtype=np.int64)
+        """Last station of each piece."""
+        self.piece_line: np.ndarray = np.asarray([leg.line for leg in opts], dtype=np.int64)[
+            np.repeat(np.arange(len(opts)), self.n_pieces)]
+        """The line of each piece's leg (the boarding platform's line)."""
+        self._lines = network.lines
+        self._zone_bits: dict[int, np.ndarray] = {}
         self._index_departures()
         self._tabulate_waits()
 
@@ -183,6 +196,26 @@ class LegNetwork:
         code = np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)
         i = np.minimum(np.searchsorted(self._direct, code), max(len(self._direct) - 1, 0))
         return (self._direct[i] == code) if len(self._direct) else np.zeros(code.shape, dtype=bool)
+
+    def zone_bits(self, operator: int, zone_of: np.ndarray) -> np.ndarray:
+        """Per piece of `operator` (others 0): the bits 1 << zone_of[s] of every station s along the
+        track it rides, its ends included (zone_of: a zone index per station, -1 for none); kept
+        for the next call."""
+        if operator not in self._zone_bits:
+            out = np.zeros(len(self.piece_operator), dtype=np.int64)
+            toward_of: dict[int, dict] = {}
+            for q in np.flatnonzero(self.piece_operator == operator).tolist():
+                line = int(self.piece_line[q])
+                toward = toward_of.setdefault(line, _next_hops(self._lines[line]))
+                s, end = int(self.piece_board[q]), int(self.piece_alight[q])
+                path = [s, end]
+                while end in toward and s != end and s in toward[end]:  # walk the track to the last station
+                    s = toward[end][s]
+                    path.append(s)
+                z = zone_of[np.asarray(path)]
+                out[q] = np.bitwise_or.reduce(np.left_shift(1, z[z >= 0]), initial=0)
+            self._zone_bits[operator] = out
+        return self._zone_bits[operator]
 
     def _index_departures(self) -> None:
         """Every departure (and its train's arrival) of every leg in one array, leg by leg: leg k

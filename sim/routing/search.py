@@ -319,7 +319,9 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray,
         found = found_by[(code, same_as[b])]
         if not found:
             problems.append(Problem(file, "demand", f"no route from '{stations[code // n_st].id}' to "
-                                                    f"'{stations[code % n_st].id}'"))
+                                                    f"'{stations[code % n_st].id}' (no trains join them after the "
+                                                    "commuters' start: leave such stations out of the demand, e.g. "
+                                                    "with a weight of 0 in the generator)"))
         for r in found:
             if r.key not in route_index:
                 route_index[r.key] = len(routes)

@@ -172,8 +172,10 @@ def test_frequencies_become_headway_bands(net, tmp_path):
 
 
 def test_fares_flat_when_one_price_else_the_lowest_and_said_so(net):
+    # fare_attributes transfers 0: every boarding pays; R's fares name zones its stops are not in
     fares = {op["id"]: op["fare"] for op in net["operators"]}
-    assert fares == {"M": {"kind": "distance_bands", "base_cny": 3.0}, "R": {"kind": "distance_bands", "base_cny": 5.0}}
+    flat = {"kind": "distance_bands", "max_transfers": 0, "currency": "CNY"}
+    assert fares == {"M": {**flat, "base_cny": 3.0}, "R": {**flat, "base_cny": 5.0}}
     assert "Regional Rail: fares cannot be expressed (fares by zone" in net["description"]
 
 
@@ -342,7 +344,8 @@ def test_fares_v2_with_prices_per_medium(tmp_path):
     assert net["media"] == {"card": {"name": "Transit card", "needs_ticket": False},
                             "paper": {"name": "Ticket", "needs_ticket": True}}
     fares = {op["id"]: op["fare"] for op in net["operators"]}
-    assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}}
+    assert fares["M"] == {"kind": "distance_bands", "base_cny": 2.7, "media_factor": {"paper": 1.1111}, "currency": "CNY",
+                          "max_transfers": 0}  # no transfer or leg join rules: each ride a fare leg
 
 
 def test_an_express_route_on_the_local_platforms_is_a_pattern_of_its_line(tmp_path):
