@@ -24,7 +24,8 @@ from . import closures, input_warnings
 from .bus_bridges import add_bus_bridges
 from .errors import Problem, UserError
 from .loading import Document, LoadedNetwork, read_network_documents, read_yaml, validate_model, validate_network
-from .network import Network, build_network
+from .netbuild import build_network
+from .network import Network
 from .overlay import apply_network_changes, apply_set_overrides, merge_scenarios, rebase_paths
 from .policies import apply_coordination
 from .schema import MAX_PATH_CHARS, GtfsFeedSpec, NetworkFile, ScenarioFile

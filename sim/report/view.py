@@ -15,7 +15,8 @@ import pandas as pd
 from ..io import LoadedRun
 from ..loading import Document, validate_network
 from ..metrics import mean_summary, peak_hour
-from ..network import Network, build_network
+from ..netbuild import build_network
+from ..network import Network
 from ..staging import STAGING_TOKEN
 
 
