@@ -1,0 +1,68 @@
+"""The regional rail network (networks/yrd_regional.yaml): its trains keep the published run times,
+commuters from central Suzhou reach Shanghai both by rail and by metro, and both engines agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.api import run
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+# Suzhou Line 3's through trains serve Line 11 since 2023-12-23: Line 11's own all-stops trains are
+# taken off, and the Huaqiao coordination rule feeds from the through trains (as the network says)
+CHANGES = {"lines": {"SZ11": {"patterns": {"all_stops": None}}},
+           "coordination": {"huaqiao_to_shanghai": {"feeders": ["SZ3.jinsheqiao_huaqiao.forward",
+                                                                "SZ3.jinsheqiao_huaqiao_early.forward",
+                                                                "SZ11.express.forward"]}}}
+
+
+def scenario(tmp_path: Path, total: int, mode: str = "dynamic"):
+    scn = {
+        "schema_version": 1, "name": "regional_check", "network": str(ROOT / "networks" / "yrd_regional.yaml"),
+        "seed": 7, "period": {"start": "06:30", "end": "08:30"}, "operations": {"mode": mode},
+        "simulation": {"end": "12:00"},
+        "demand": {"total": total, "profiles": {"flat": {"points": [["06:30", 1.0], ["08:30", 1.0]]}},
+                   "segments": [{"name": "central_suzhou", "share": 1.0, "profile": "flat",
+                                 "payment": {"sh_app_qr": 0.5, "transport_card": 0.5},
+                                 "generator": {"origins": {"stations": ["sz_dongfangzhimen", "sz_jinsheqiao",
+                                                                        "cr_suzhou", "cr_suzhou_industrial_park"]},
+                                               "destinations": {"stations": ["sh_xujiahui", "sh_jiangsu_road",
+                                                                             "sh_shanghai_west_railway_station"]}}}]},
+        "changes": CHANGES,
+    }
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn, allow_unicode=True), encoding="utf-8")
+    return load_scenario(tmp_path / "scn.yaml")
+
+
+def test_central_suzhou_reaches_shanghai_by_rail_and_by_metro_in_both_engines(tmp_path):
+    scn = scenario(tmp_path, 300)
+    bulk, ref = run(scn, engine="bulk"), run(scn, engine="reference")
+    assert bulk.trips.equals(ref.trips) and bulk.legs.equals(ref.legs)
+    trips = bulk.trips
+    assert (trips["status"] == "arrived").mean() > 0.95
+    routes = trips["route"].astype(str)
+    assert routes.str.contains("HN", regex=False).sum() > 20          # the intercity railway
+    assert routes.str.contains("SZ3+SZ11", regex=False).sum() > 20    # Line 3 through onto Line 11, no change at Weiting
+
+
+@pytest.mark.parametrize("a, b, minutes", [
+    ("cr_suzhou", "cr_shanghai", 25.0),          # nonstop, fastest of the 2018 timetable (median 26)
+    ("cr_kunshan_south", "cr_shanghai", 19.0),   # nonstop median
+    ("cr_suzhou", "cr_kunshan_south", 12.0),
+    ("cr_suzhou_north", "cr_shanghai_hongqiao", 23.0),
+])
+def test_rail_run_times_keep_the_published_ones_within_5_percent(tmp_path, a, b, minutes):
+    res = run(scenario(tmp_path, 20, mode="timetable"))
+    tr = res.trains[res.trains["stops"]]
+    t = tr.pivot_table(index="train_id", columns="station", values="t_arrive", observed=True)
+    d = tr.pivot_table(index="train_id", columns="station", values="t_depart", observed=True)
+    both = t.columns.intersection([a, b])
+    assert len(both) == 2
+    ride = (t[b] - d[a]).dropna()
+    ride = ride[ride > 0] / 60.0
+    fastest = float(ride.min())
+    assert abs(fastest - minutes) <= 0.05 * minutes, (a, b, fastest)
