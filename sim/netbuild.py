@@ -230,8 +230,9 @@ def _stations(items: list[_Item[schema.StationSpec]], operators: _Operators, pro
             facilities.append(Facility(control.facility, f"{st.id}.{ENTRY_CONTROL}", si, ENTRY_CONTROL, ENTRY_CONTROL,
                                        1, Distribution("deterministic", 0.0)))
             entry = (PathStep(FACILITY, control.facility), *entry)
+        closes = st.boarding_closes_s if st.boarding_closes_s is not None else defaults.boarding_closes_s
         stations.append(Station(si, st.id, op_i if op_i is not None else -1, st.name_zh, st.name_en,
-                                st.lat, st.lon, entry, exit_, walk, control))
+                                st.lat, st.lon, entry, exit_, walk, control, closes))
     return _Stations(tuple(stations), {st.id: i for i, (st, _) in enumerate(items)}, tuple(facilities),
                      {f.id: f.index for f in facilities})
 

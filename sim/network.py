@@ -81,6 +81,8 @@ class Station:
     exit: tuple[PathStep, ...]
     transfer_walk_s: float
     entry_control: EntryControl | None = None
+    boarding_closes_s: float = 0.0
+    """The platform gates close this long before each departure (s)."""
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,8 @@ class Plan:
     slot_facility: np.ndarray  # int32 per facility slot
     t_end: float
     """The simulation covers times strictly before t_end (s)."""
+    boarding_closes_s: np.ndarray
+    """Per platform: how long before a departure its gates close (s); a rider must be there by then."""
     entrances: tuple[MeteredEntrance, ...] = ()
 
     @property
@@ -293,6 +295,8 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         service_s=service,
         slot_facility=slot_facility,
         t_end=float(t_end),
+        boarding_closes_s=np.asarray([network.stations[pl.station].boarding_closes_s for pl in network.platforms],
+                                     dtype=float),
         entrances=metered_entrances(network),
     )
     return plan

@@ -188,6 +188,9 @@ class StationDefaults(Strict):
     entry: list[Step] = Field(default_factory=list)
     exit: list[Step] = Field(default_factory=list)
     transfer_walk_s: Duration = 60.0
+    boarding_closes_s: Duration = 0.0
+    """The platform gates close this long before a train leaves (s): a rider who reaches the platform
+    later waits for the next train (China's railways: 5 min at most stations, 3 at some)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -359,6 +362,8 @@ class StationSpec(Strict):
     entry: list[Step] | None = None
     exit: list[Step] | None = None
     transfer_walk_s: Duration | None = None
+    boarding_closes_s: Duration | None = None
+    """As StationDefaults.boarding_closes_s, for this station (default: its operator's)."""
     crowd_control: CrowdControlSpec | None = None
     source: Text | None = None
 

@@ -309,8 +309,10 @@ class BulkEngine:
         self.bring_up(platform, t)
         room = int(tr.capacity[k]) - len(self.on_c[k])
         queue = self.pq[platform]
-        let_go = self.it.let_go(call, platform, t, queue.present_stations(t)) if self.it.informed[platform] else None
-        boarded, alight, denied = queue.board(t, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
+        ready_by = t - p.boarding_closes_s[platform]  # those who reached the platform before its gates closed
+        let_go = self.it.let_go(call, platform, t, queue.present_stations(ready_by)) if self.it.informed[platform] \
+            else None
+        boarded, alight, denied = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
                                               int(tr.call_serves_to[call]), let_go)
         if len(denied):
             self.rec.deny(denied, call)

@@ -212,11 +212,15 @@ class ReferenceEngine:
         waiting = sorted(self.waiting[platform], key=lambda x: (x[0], x[1]))
         last = int(tr.call_serves_to[call])
         rechoose = self.it.active and self.it.spec is not None and self.it.spec.after_denial
-        present = np.unique([a for tp, _, a, _ in waiting if tp <= t]).astype(np.int64)
+        ready_by = t - p.boarding_closes_s[platform]  # those who reached the platform before its gates closed
+        present = np.unique([a for tp, _, a, _ in waiting if tp <= ready_by]).astype(np.int64)
         let_go = set(self.it.let_go(call, platform, t, present).tolist()) if self.it.informed[platform] else set()
         stay, boarded = [], 0
         for item in waiting:
             t_plat, cid, alight, ev = item
+            if t_plat > ready_by:
+                stay.append(item)
+                continue
             if stop_pos[alight] > max(pos, last):
                 rec.left_by_short_run[cid] = True
             if pos < stop_pos[alight] <= last and alight not in let_go:

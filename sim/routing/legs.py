@@ -72,18 +72,21 @@ def build_leg_options(network: Network) -> list[LegOption]:
     """Every (platform, alighting station) pair served by at least one pattern, with the mean
     in-vehicle time over its departures, and every departure from the boarding station with its
     train's arrival at the alighting station (any train whose pattern serves both stations,
-    whatever its line: through trains share the platforms of the lines they run onto)."""
+    whatever its line: through trains share the platforms of the lines they run onto). Where the
+    platform gates close before a departure, the departure is when they close (the last moment a
+    rider can reach the train), and the in-vehicle time includes the time from then on."""
     acc: dict[tuple[int, int], list] = {}
     for p in network.patterns:
         all_dep = np.asarray(p.departures, dtype=float)
         entry_at = p.entry_of()
         for i in range(len(p.stops) - 1):
             dep = all_dep[entry_at <= i]  # trains in service at stop i
+            closes = network.stations[p.stops[i]].boarding_closes_s
             for j in range(i + 1, len(p.stops)):
                 key = (p.platforms[i], p.stops[j])
                 if key not in acc:
                     acc[key] = [[], [], abs(p.km[j] - p.km[i]), _through(network, p, i, j)]
-                acc[key][0].append(dep + p.dep_offset[i])
+                acc[key][0].append(dep + p.dep_offset[i] - closes)
                 acc[key][1].append(dep + p.arr_offset[j])
     hops = [_next_hops(line) for line in network.lines]
     out = []
