@@ -31,6 +31,8 @@ class TripColumns:
         # tables written before `denied_wait_s` existed have no such column: its mean is then unknown
         self.denied_wait = trips["denied_wait_s"].to_numpy() if "denied_wait_s" in trips else None
         self.transfers, self.fare = trips["n_transfers"].to_numpy(), trips["fare_cny"].to_numpy()
+        # tables written before `modes` existed have none: their mode shares are unknown
+        self.modes = trips["modes"].astype(str).to_numpy() if "modes" in trips else None
 
 
 def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None) -> dict:
@@ -58,7 +60,20 @@ def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None)
     out.update(denied_kpis(t, rows))
     out["transfers_mean"] = _mean(t.transfers[rows]) if n else None
     out["fare_mean_cny"] = _mean(t.fare[rows]) if n else None
+    if t.modes is not None:
+        out["mode_shares"] = mode_shares(t, rows)
     return out
+
+
+def mode_shares(t: TripColumns, rows: np.ndarray) -> dict[str, float]:
+    """Share of the `rows` by the modes they rode (trips `modes`, e.g. 'metro' or 'metro+rail'),
+    those who left the rail network on the way as 'left', those who boarded nothing as 'none'."""
+    assert t.modes is not None  # the caller's condition
+    label = np.where(t.left, "left", np.where(t.modes == "", "none", t.modes))[rows]
+    if not len(label):
+        return {}
+    names, counts = np.unique(label, return_counts=True)
+    return {str(k): float(c) / len(label) for k, c in zip(names, counts)}
 
 
 def _mean(values: np.ndarray) -> float | None:

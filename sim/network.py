@@ -115,6 +115,20 @@ class Pattern:
         return np.asarray(self.entry, dtype=np.int64) if self.entry else np.zeros(len(self.departures), dtype=np.int64)
 
 
+MODE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 5: "cable tram", 6: "aerial lift",
+              7: "funicular", 11: "trolleybus", 12: "monorail"}
+"""The GTFS route types by name; an extended type (100 and up) takes its family's (see mode_name)."""
+_EXTENDED_FAMILY = {1: 2, 2: 3, 3: 2, 4: 1, 7: 3, 8: 11, 9: 0, 10: 4, 12: 4, 13: 6, 14: 7}
+"""Hundreds of the extended GTFS route types -> the basic type of that family (railway services,
+coach, urban rail, bus, trolleybus, tram, water, air/telecabin/funicular)."""
+
+
+def mode_name(route_type: int) -> str:
+    """The name of a GTFS route type's mode ('metro', 'rail', ...; 'other' when unknown)."""
+    basic = route_type if route_type < 100 else _EXTENDED_FAMILY.get(route_type // 100, -1)
+    return MODE_NAMES.get(basic, "other")
+
+
 @dataclass(frozen=True)
 class Line:
     index: int
@@ -132,6 +146,11 @@ class Line:
     """The name riders know it by (None: its id)."""
     route_type: int = 1
     """Its mode as GTFS route_type."""
+
+    @property
+    def mode(self) -> str:
+        """Its mode's name (mode_name)."""
+        return mode_name(self.route_type)
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "denied_wait_s": np.where(arrived, _ride_sums(denied_wait, first), np.nan),
         "fare_cny": np.round(_ride_sums(leg_fare, first), 2),
         "route": route,
+        "modes": _modes(network, rec, option["line"]),
         "transfer_stations": changes,
         "disruption": _cat(np.where(put_off, 1, np.where(rec.left_by_short_run, 2,
                                                          np.where(rerouted if rerouted is not None else False, 3, 0))),
@@ -230,6 +231,22 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
     stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
     return Tables(trips, legs_table, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
+
+
+def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:
+    """Per commuter: the modes of the lines they boarded a train of, by name in alphabetical order
+    joined by '+' ('metro', 'metro+rail', ...; '' before boarding any)."""
+    names = sorted({ln.mode for ln in network.lines})
+    code = np.asarray([names.index(ln.mode) for ln in network.lines], dtype=np.int64)
+    n = len(rec.leg_offset) - 1
+    boarded = ~np.isnan(rec.leg_t_board)
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(rec.leg_offset))
+    bits = np.zeros(n, dtype=np.int64)
+    # the loop would be: bits[owner of slot] |= 1 << mode of its line, over every boarded leg slot
+    np.bitwise_or.at(bits, owner[boarded], np.left_shift(1, code[slot_line[boarded]]))
+    masks = np.arange(1 << len(names))
+    labels = ["+".join(nm for k, nm in enumerate(names) if m >> k & 1) for m in masks.tolist()]
+    return _cat(bits, labels)
 
 
 def as_ridden(assignment: Assignment, rec: Records, legs: LegNetwork, demand: Demand) -> Assignment:

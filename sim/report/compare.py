@@ -185,6 +185,10 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"{parts[1]}: {dict(HEADLINE).get(parts[2], parts[2]).replace('(CNY)', money)}"))
         elif parts[0] == "fare_revenue_cny" and len(parts) == 2:
             rows.append((k, f"fare revenue {parts[1]} {money}"))
+        elif parts[0] == "mode_shares" and len(parts) == 2:
+            rows.append((k, f"share riding {parts[1]}"))
+        elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "mode_shares":
+            rows.append((k, f"{parts[1]}: share riding {parts[3]}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":

@@ -84,6 +84,19 @@ def _min(x) -> str:
     return "\u2013" if x is None else f"{x / 60:.1f}"
 
 
+def _mode_rows(s: dict) -> tuple[list[str], list[list[str]]] | None:
+    """The mode shares (%) of everyone, each segment and each named group: (mode names, rows), or None
+    when the run recorded none or one mode only."""
+    found = [("all", s.get("mode_shares"))]
+    found += [(f"segment {k}", v.get("mode_shares")) for k, v in s.get("segments", {}).items()]
+    found += [(f"group {k}", v.get("mode_shares")) for k, v in s.get("groups", {}).items()]
+    parts: list[tuple[str, dict]] = [(name, shares) for name, shares in found if shares]
+    names = sorted({m for _, shares in parts for m in shares})
+    if len(names) < 2:
+        return None
+    return names, [[name, *(_num(100 * shares[m], 1) if m in shares else "0.0" for m in names)] for name, shares in parts]
+
+
 def _num(x, digits: int = 2) -> str:
     return "\u2013" if x is None else f"{x:,.{digits}f}"
 
@@ -118,6 +131,10 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
             ["group", "commuters", "travel time mean (min)", "p95 (min)", "transfer mean (min)", f"fare mean ({money})"],
             [[g, _count(k['commuters']), _min(k["travel_time_mean_s"]), _min(k["travel_time_p95_s"]),
               _min(k["transfer_mean_s"]), _num(k["fare_mean_cny"])] for g, k in groups.items()])))
+    modes = _mode_rows(s)
+    if modes:
+        sections.append(("Modes", '<p class="note">Share of the commuters by the modes they rode ("left": left the rail '
+                         'network on the way).</p>' + table_html(["commuters", *modes[0]], modes[1])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
         [[ln, _num(v, 3), _num(s.get("peak_standing_density_p_m2", {}).get(ln), 2)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -66,3 +67,22 @@ def test_rail_run_times_keep_the_published_ones_within_5_percent(tmp_path, a, b,
     ride = ride[ride > 0] / 60.0
     fastest = float(ride.min())
     assert abs(fastest - minutes) <= 0.05 * minutes, (a, b, fastest)
+
+
+def test_mode_shares_of_everyone_and_by_segment(tmp_path):
+    from sim.metrics import TripColumns, mode_shares
+
+    res = run(scenario(tmp_path, 300))
+    modes = res.trips["modes"].astype(str)
+    routes = res.trips["route"].astype(str)
+    # a rider on the intercity railway rode rail, and metro on to the destination unless they walk there from
+    # the railway station (Shanghai West); one on Line 3 metro only
+    rail = routes.str.contains("HN", regex=False)
+    assert set(modes[rail]) == {"rail", "metro+rail"}
+    assert ((modes[rail] == "rail") == (routes[rail] == "HN")).all()
+    assert (modes[~routes.str.contains("HN|JH")] == "metro").all()
+    shares = res.summary["mode_shares"]
+    assert set(shares) == {"metro", "metro+rail", "rail"} and sum(shares.values()) == pytest.approx(1.0)
+    assert res.scenario.model.period.warm_up_until is None  # the summary is of every commuter
+    assert shares == mode_shares(TripColumns(res.trips), np.ones(len(res.trips), dtype=bool))
+    assert res.summary["segments"]["central_suzhou"]["mode_shares"] == shares
