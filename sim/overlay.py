@@ -33,6 +33,9 @@ KEYED_LISTS: dict[tuple, str] = {
     ("lines", "*", "patterns"): "id", ("interchanges", "*", "paths"): "name",
 }
 """Lists of a network file whose items a patch addresses by id (the field named here)."""
+SCENARIO_KEYED_LISTS: dict[tuple, str] = {("demand", "segments"): "name"}
+"""Lists of a scenario whose items a variant (`extends`) may address by name, as a mapping: a new
+segment says `add: true`, null removes one, and a list still replaces the whole list."""
 
 
 ADD = "add"
@@ -43,8 +46,8 @@ SUGGESTED = 20
 """Mistyped ids for which the nearest ids are looked up (each look-up compares with every id)."""
 
 
-def _keyed_field(loc: tuple) -> str | None:
-    for pattern, key in KEYED_LISTS.items():
+def _keyed_field(loc: tuple, lists: dict[tuple, str]) -> str | None:
+    for pattern, key in lists.items():
         if len(pattern) == len(loc) and all(p == "*" or p == x for p, x in zip(pattern, loc)):
             return key
     return None
@@ -111,12 +114,13 @@ class _Origins:
 class Patcher:
     """A mutable copy of a document that patches are applied to (see the module docstring)."""
 
-    def __init__(self, doc: Document, keyed: bool = False) -> None:
+    def __init__(self, doc: Document, keyed: dict[tuple, str] | None = None) -> None:
         self.path = doc.path
         self.data = copy.deepcopy(doc.data)
         self.lines = _Origins(doc.lines)
         self.overlays = _Origins(doc.overlays)
-        self.keyed = keyed
+        self.keyed = keyed or {}
+        """The lists whose items a patch may address by a field of theirs (KEYED_LISTS for networks)."""
         self.problems: list[Problem] = []
 
     def document(self) -> Document:
@@ -157,11 +161,11 @@ class Patcher:
     def merge(self, loc: tuple, patch: Any, src: Document, src_loc: tuple, null_deletes: bool = True) -> None:
         """Merge `patch` (written at `src_loc` of `src`) into the value at `loc`.
 
-        Mappings merge key by key; a keyed list (see KEYED_LISTS, when this patcher is `keyed`)
-        takes a mapping from id to item; `null` removes a key (when `null_deletes`) or an item;
+        Mappings merge key by key; a keyed list (one of this patcher's `keyed` lists) takes a
+        mapping from id to item; `null` removes a key (when `null_deletes`) or an item;
         anything else replaces the value."""
         target = self.get(loc)
-        keyed = _keyed_field(loc) if self.keyed else None
+        keyed = _keyed_field(loc, self.keyed)
         if isinstance(patch, dict) and isinstance(target, list) and keyed is not None:
             self._merge_keyed(loc, keyed, patch, src, src_loc, null_deletes)
         elif isinstance(patch, dict) and isinstance(target, dict):
@@ -282,11 +286,12 @@ def merge_scenarios(chain: list[Document]) -> Document:
     that one's parent, ...): each file's fields over its parent's, in one copy of the farthest parent
     (null removes a field, except inside `changes`, where null means "remove from the network" and
     is kept). The last file of the chain extends none."""
-    patcher = Patcher(chain[-1])
+    patcher = Patcher(chain[-1], keyed=SCENARIO_KEYED_LISTS)
     for child in reversed(chain[:-1]):
         for k, v in child.data.items():
             if k != "extends":
                 patcher.merge((), {k: v}, child, (), null_deletes=k != "changes")
+    patcher.raise_if_problems()
     return patcher.document()
 
 
@@ -348,7 +353,7 @@ def apply_network_changes(docs: list[Document], scenario: Document) -> list[Docu
     changes = scenario.data.get("changes") if isinstance(scenario.data, dict) else None
     if not changes:
         return docs
-    patchers = [Patcher(d, keyed=True) for d in docs]
+    patchers = [Patcher(d, keyed=KEYED_LISTS) for d in docs]
     problems: list[Problem] = []
     for kind in NETWORK_KINDS:
         section = changes.get(kind)

@@ -66,6 +66,34 @@ def test_extends_chain_and_null_removes_a_field(base):
     assert len(scn.extends) == 2
 
 
+def test_a_variant_adds_changes_and_removes_demand_segments_by_name(base):
+    text = """extends: ../base/scn.yaml
+name: v
+demand:
+  segments:
+    all: {share: 0.75}
+    extra:
+      add: true
+      share: 0.25
+      generator: {origins: {stations: [A]}}
+      profile: flat
+      payment: {qr: 1.0}
+"""
+    scn = load_scenario(variant(base, text))
+    assert [(s.name, s.share) for s in scn.model.demand.segments] == [("all", 0.75), ("extra", 0.25)]
+    assert scn.model.demand.segments[0].payment == {"qr": 0.8, "ticket": 0.2}  # the rest inherited
+    removed = load_scenario(variant(base, "extends: v.yaml\nname: w\ndemand: {segments: {all: null, extra: {share: "
+                                          "1}}}\n", "w.yaml"))
+    assert [s.name for s in removed.model.demand.segments] == ["extra"]
+    p = problems_of(variant(base, "extends: ../base/scn.yaml\nname: u\ndemand: {segments: {alll: {share: 2}}}\n",
+                            "u.yaml"))[0]
+    assert p.path == "demand.segments.alll" and "'all'" in p.message  # a mistyped name, the nearest named
+    # a list still replaces the parent's whole list
+    listed = load_scenario(variant(base, "extends: ../base/scn.yaml\nname: l\ndemand: {segments: [{name: only, "
+                                         "share: 1, generator: {}, profile: flat, payment: {qr: 1.0}}]}\n", "l.yaml"))
+    assert [s.name for s in listed.model.demand.segments] == ["only"]
+
+
 def test_extends_errors(base):
     p = problems_of(variant(base, "extends: nowhere.yaml\nname: v\n"))[0]
     assert (p.path, p.line) == ("extends", 1) and "not found" in p.message
