@@ -368,8 +368,9 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network
-    interchanges = {ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id)
-                    for ic in net.interchanges}
+    interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
+        ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id, ic.bidirectional)
+        for ic in net.interchanges}
     setup = KpiSetup(groups=prep.groups, interchanges=interchanges,
                      standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
                      servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,

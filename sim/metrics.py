@@ -185,10 +185,14 @@ def _transfer_stats(x: pd.DataFrame) -> dict:
     }
 
 
-def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> dict:
+def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str],
+                     both_ways: bool = True) -> dict:
     """Transfers through one interchange: counts, mean and p95 transfer time, mean onward wait,
-    overall, per payment medium and per direction."""
+    overall, per payment medium and per direction; of a one-way interchange (`both_ways` False),
+    those from stations[0] to stations[1] only."""
     x = transfers_between(legs, trips, stations)
+    if not both_ways:
+        x = x[x["direction"] == f"{stations[0]}>{stations[1]}"]
     out = _transfer_stats(x)
     out["by_medium"] = {str(m): _transfer_stats(g) for m, g in x.groupby("payment", sort=True)}
     out["by_direction"] = {str(d): _transfer_stats(g) for d, g in x.groupby("direction", sort=True)}
@@ -198,11 +202,12 @@ def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[st
 @dataclass(frozen=True)
 class KpiSetup:
     """What the KPIs need besides the tables: named OD group masks over the trips, interchanges (id
-    -> its two station ids), seats and standing area per line, servers per facility id, the start
+    -> its two station ids, and whether both ways), seats and standing area per line, servers per facility id, the start
     of the KPIs (after the warm-up) and named clock windows (s); the peak hour is added."""
 
     groups: dict[str, np.ndarray] = field(default_factory=dict)
-    interchanges: dict[str, tuple[str, str]] = field(default_factory=dict)
+    interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = field(default_factory=dict)
+    """Interchange id -> its two station ids, and whether it leads both ways (default: yes)."""
     standing: dict[str, tuple[float, float]] = field(default_factory=dict)
     servers: dict[str, int] = field(default_factory=dict)
     kpi_from: float | None = None
@@ -419,7 +424,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(fares)
-    out["interchanges"] = {k: interchange_kpis(legs, trips, st) for k, st in setup.interchanges.items()}
+    out["interchanges"] = {k: interchange_kpis(legs, trips, (st[0], st[1]), *st[2:])
+                           for k, st in setup.interchanges.items()}
     out["segments"] = {str(s): trip_kpis(columns, (trips["segment"] == s).to_numpy())
                        for s in trips["segment"].cat.categories}
     out["groups"] = {}
@@ -428,7 +434,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
         g = trip_kpis(columns, np.asarray(mask, dtype=bool))
         mine = _of_commuters(legs, ids)
         g["fare_revenue_cny"] = revenue_by_operator(_of_commuters(fares, ids))
-        g["interchanges"] = {k: interchange_kpis(mine, trips, st) for k, st in setup.interchanges.items()}
+        g["interchanges"] = {k: interchange_kpis(mine, trips, (st[0], st[1]), *st[2:])
+                             for k, st in setup.interchanges.items()}
         out["groups"][name] = g
     return out
 

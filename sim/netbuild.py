@@ -858,7 +858,7 @@ def _interchanges(items: list[_Item[schema.InterchangeSpec]], media: dict[str, s
                                                      "(same-station transfers use the station's transfer_walk_s)"))
             continue
         specs = _interchange_paths(ic, media, o, problems)
-        interchanges.append(Interchange(ic.id, (a, b), specs.security, specs.seamless))
+        interchanges.append(Interchange(ic.id, (a, b), specs.security, specs.seamless, ic.bidirectional))
         directions = [(a, b), (b, a)] if ic.bidirectional else [(a, b)]
         for path, sub in specs.paths:
             if path.media is not None:

@@ -181,6 +181,8 @@ class Interchange:
     stations: tuple[int, int]
     security: str | None
     seamless_media: frozenset[str] | None
+    bidirectional: bool = True
+    """False: its paths lead from stations[0] to stations[1] only."""
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,10 @@ def test_transfer_time_by_medium_by_hand():
     assert k["by_medium"]["qr"]["transfer_mean_s"] == 300.0 and k["by_medium"]["qr"]["onward_wait_mean_s"] == 100.0
     assert k["by_medium"]["card"]["transfer_mean_s"] == 360.0 and k["by_medium"]["card"]["onward_wait_mean_s"] == 60.0
     assert set(k["by_direction"]) == {"A>B"}
+    # a one-way interchange counts its own direction only: from A to B here, none from B to A
+    assert interchange_kpis(legs, trips, ("A", "B"), both_ways=False)["transfers"] == 2
+    assert interchange_kpis(legs, trips, ("B", "A"), both_ways=False)["transfers"] == 0
+    assert interchange_kpis(legs, trips, ("B", "A"))["transfers"] == 2
 
 
 def test_rounding_by_kind_of_value():
