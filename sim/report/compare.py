@@ -164,6 +164,12 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
     return ("+" + text if signed and value > 0 else text)
 
 
+def _mode_label(mode: str) -> str:
+    """The row label of a mode share (metrics.mode_shares)."""
+    return {"left": "share leaving the rail network on the way", "none": "share boarding no train"}.get(
+        mode, f"share riding {mode}")
+
+
 def currency_of(sets: list[RunSet]) -> str:
     """The currency of the runs' amounts ('CNY' for runs that do not say; the currencies joined by
     ' / ' where runs differ)."""
@@ -186,9 +192,9 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
         elif parts[0] == "fare_revenue_cny" and len(parts) == 2:
             rows.append((k, f"fare revenue {parts[1]} {money}"))
         elif parts[0] == "mode_shares" and len(parts) == 2:
-            rows.append((k, f"share riding {parts[1]}"))
+            rows.append((k, _mode_label(parts[1])))
         elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "mode_shares":
-            rows.append((k, f"{parts[1]}: share riding {parts[3]}"))
+            rows.append((k, f"{parts[1]}: {_mode_label(parts[3])}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":
