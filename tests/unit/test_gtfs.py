@@ -366,6 +366,15 @@ def test_an_express_route_on_the_local_platforms_is_a_pattern_of_its_line(tmp_pa
     built(net, tmp_path)
 
 
+def both_engines_on_feed(tmp_path: Path, total: int, start: str, end: str, sim_end: str) -> list:
+    """The results of the bulk and the reference engine on a scenario from A to D on the feed written
+    to tmp_path/feed (its stored-value card as the medium)."""
+    scn = T.scenario(total, ["A"], ["D"], start=start, end=end, sim_end=sim_end, payment={"stored_value_card": 1.0})
+    scn["network"] = "feed"
+    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
+    return [run(load_scenario(tmp_path / "scn.yaml"), engine=e) for e in ("bulk", "reference")]
+
+
 def test_a_rider_who_misses_one_routes_train_takes_the_next_of_another_at_the_same_platform(tmp_path):
     # L (all stops A1-B-C1-D) leaves A at 07:00 and 08:00; X, another route of the same agency, at 07:20 and
     # 07:40 from the same platforms. Riders leaving home 06:50-07:00 for D plan on L's 07:00 train; those who
@@ -383,11 +392,7 @@ X,M,X,Extra,1
     tables = {**FEED, "routes.txt": routes, "trips.txt": trips, "stop_times.txt": "\n".join(times) + "\n",
               "frequencies.txt": None, "fare_attributes.txt": None, "fare_rules.txt": None, "transfers.txt": None}
     write_feed(tmp_path / "feed", {k: v for k, v in tables.items() if v is not None})
-    scn = T.scenario(300, ["A"], ["D"], start="06:50", end="07:00", sim_end="09:30",
-                     payment={"stored_value_card": 1.0})
-    scn["network"] = "feed"
-    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
-    runs = [run(load_scenario(tmp_path / "scn.yaml"), engine=e) for e in ("bulk", "reference")]
+    runs = both_engines_on_feed(tmp_path, 300, "06:50", "07:00", "09:30")
     for res in runs:
         late = res.legs["t_platform"] > 7 * 3600
         assert late.sum() > 20 and (res.legs.loc[late, "t_board"] == 7 * 3600 + 20 * 60).all()
@@ -478,11 +483,7 @@ def test_twenty_trains_of_twelve_timing_profiles_keep_every_call_to_the_second(t
     for name in ("frequencies.txt", "fare_attributes.txt", "fare_rules.txt", "transfers.txt", "calendar_dates.txt"):
         tables.pop(name)
     write_feed(tmp_path / "feed", tables)
-    scn = T.scenario(100, ["A"], ["D"], start="07:00", end="08:30", sim_end="10:00",
-                     payment={"stored_value_card": 1.0})
-    scn["network"] = "feed"
-    (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
-    results = [run(load_scenario(tmp_path / "scn.yaml"), engine=e) for e in ("bulk", "reference")]
+    results = both_engines_on_feed(tmp_path, 100, "07:00", "08:30", "10:00")
     for res in results:
         tr = res.trains.sort_values(["t_depart"])
         first = tr[tr["station"].astype(str) == "A"].groupby("train_id", observed=True)["t_depart"].min()
