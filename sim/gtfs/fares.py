@@ -5,9 +5,10 @@ destination_id, contains_id, with the stops' zone_id) gets a `zones` tariff with
 fare_id; otherwise a flat fare (a `distance_bands` tariff of one band) when all its fares have one
 price. transfer_duration becomes the tariff's transfer window and transfers its number of changes,
 currency_type its currency. Fares v2 (fare_leg_rules.txt and fare_products.txt, preferred when
-present, with per-medium prices as `media_factor`) give a flat fare when the agency's leg rules have
-one price. Fares by route, by area (v2) or by time of day cannot be expressed: the operator gets the
-lowest of its prices, flat, and the notes say so. GTFS has no distance fares, so no distance tariff
+present, with per-medium prices as `media_factor`): leg rules by area (stop_areas.txt) give a `zones`
+tariff with one class per rule, otherwise a flat fare when they have one price; a free transfer rule
+gives the transfer window and number of changes. Fares by route (v1) or by time of day (v2) cannot be
+expressed: the operator gets the lowest of its prices, flat, and the notes say so. GTFS has no distance fares, so no distance tariff
 ever comes from a feed.
 """
 
@@ -187,11 +188,8 @@ def _v1_prices(feed: Feed, agencies: dict[str, Agency], routes: dict[str, Route]
     return out
 
 
-def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> dict:
-    """agency -> (prices, why they cannot be expressed or None, currency, media factors) from Fares v2:
-    the products of the leg rules that apply to its routes' networks (for the default rider)."""
-    rules = feed.table("fare_leg_rules.txt", ("fare_product_id",), ("network_id", "from_area_id", "to_area_id",
-                                                                    "from_timeframe_group_id", "to_timeframe_group_id"))
+def _v2_products(feed: Feed) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """fare_product_id -> {fare_media_id: amount} for the default rider, and each product's currency."""
     products = feed.table("fare_products.txt", ("fare_product_id", "amount", "currency"),
                           ("fare_media_id", "rider_category_id"))
     amount = parse_numbers(feed, "fare_products.txt", "amount", products["amount"])
@@ -206,6 +204,19 @@ def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> 
         if cat in default_riders:
             by_product.setdefault(pid, {})[mid] = float(a)
             currency[pid] = cur
+    return by_product, currency
+
+
+def _base_price(amounts: dict[str, float]) -> float:
+    """A product's price: its most common amount over media."""
+    return Counter(amounts.values()).most_common(1)[0][0]
+
+
+def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> dict:
+    """agency -> (prices, why they cannot be expressed or None, currency, media factors) from Fares v2:
+    the products of the leg rules that apply to its routes' networks (for the default rider)."""
+    rules = _v2_leg_rules(feed)
+    by_product, currency = _v2_products(feed)
     feed.check_known("fare_leg_rules.txt", "fare_product_id", rules["fare_product_id"], set(by_product), "fare product")
     network_of = _route_networks(feed)
     out: dict[str, tuple] = {}
@@ -220,7 +231,7 @@ def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> 
         found, old_problem, cur, factors = out.get(r.agency, ([], None, "CNY", {}))
         for pid in mine["fare_product_id"]:
             amounts = by_product[pid]
-            base = Counter(amounts.values()).most_common(1)[0][0]
+            base = _base_price(amounts)
             found = found + [base]
             cur = currency[pid]
             factors = {**factors, **{m: round(a / base, 4) for m, a in amounts.items()
@@ -232,7 +243,8 @@ def _v2_prices(feed: Feed, routes: dict[str, Route], media: dict[str, dict]) -> 
 
 def _v2_leg_rules(feed: Feed) -> pd.DataFrame:
     return feed.table("fare_leg_rules.txt", ("fare_product_id",),
-                      ("leg_group_id", "network_id", "from_area_id", "to_area_id", "rule_priority"))
+                      ("leg_group_id", "network_id", "from_area_id", "to_area_id", "from_timeframe_group_id",
+                       "to_timeframe_group_id"))
 
 
 def _area_classes(feed: Feed, key: str, routes: dict[str, Route], areas: dict[str, str]) -> list[dict] | None:
@@ -241,7 +253,7 @@ def _area_classes(feed: Feed, key: str, routes: dict[str, Route], areas: dict[st
     areas. A rule for an area outside the network never applies and is left out."""
     rules = _v2_leg_rules(feed)
     networks = {_route_networks(feed).get(r.id, "") for r in routes.values() if r.agency == key}
-    prices = _v2_base_prices(feed)
+    prices = {pid: _base_price(amounts) for pid, amounts in _v2_products(feed)[0].items()}
     ids = IdMap()
     out = []
     for group, net, frm, to, pid in zip(rules["leg_group_id"], rules["network_id"], rules["from_area_id"],
@@ -253,16 +265,6 @@ def _area_classes(feed: Feed, key: str, routes: dict[str, Route], areas: dict[st
     return out or None
 
 
-def _v2_base_prices(feed: Feed) -> dict[str, float]:
-    """fare_product_id -> its most common amount over media, for the default rider."""
-    products = feed.table("fare_products.txt", ("fare_product_id", "amount", "currency"), ("rider_category_id",))
-    amount = parse_numbers(feed, "fare_products.txt", "amount", products["amount"])
-    seen: dict[str, Counter] = {}
-    for pid, a in zip(products["fare_product_id"], amount):
-        seen.setdefault(pid, Counter())[float(a)] += 1
-    return {pid: c.most_common(1)[0][0] for pid, c in seen.items()}
-
-
 def _v2_transfers(feed: Feed, agency: Agency, notes: list[str]) -> dict:
     """The change rules of Fares v2: a free transfer rule (fare_transfer_type 0 without a product, or
     one of amount 0) gives the transfer window (duration_limit) and number of changes
@@ -271,7 +273,7 @@ def _v2_transfers(feed: Feed, agency: Agency, notes: list[str]) -> dict:
     tr = feed.optional("fare_transfer_rules.txt", ("fare_transfer_type",),
                        ("transfer_count", "duration_limit", "duration_limit_type", "fare_product_id"))
     if tr is not None:
-        prices = _v2_base_prices(feed)
+        prices = {pid: _base_price(amounts) for pid, amounts in _v2_products(feed)[0].items()}
         free = tr[(tr["fare_transfer_type"] == "0")
                   & tr["fare_product_id"].map(lambda p: not p or prices.get(p, 1.0) == 0.0)]
         if len(free):
