@@ -133,7 +133,7 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
               _min(k["transfer_mean_s"]), _num(k["fare_mean_cny"])] for g, k in groups.items()])))
     modes = _mode_rows(s)
     if modes:
-        sections.append(("Modes", '<p class="note">Share of the commuters by the modes they rode ("left": left the rail '
+        sections.append(("Modes", '<p class="note">Share of the commuters (%) by the modes they rode ("left": left the rail '
                          'network on the way).</p>' + table_html(["commuters", *modes[0]], modes[1])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
