@@ -118,15 +118,20 @@ class Pattern:
 MODE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 5: "cable tram", 6: "aerial lift",
               7: "funicular", 11: "trolleybus", 12: "monorail"}
 """The GTFS route types by name; an extended type (100 and up) takes its family's (see mode_name)."""
-_EXTENDED_FAMILY = {1: 2, 2: 3, 3: 2, 4: 1, 7: 3, 8: 11, 9: 0, 10: 4, 12: 4, 13: 6, 14: 7}
-"""Hundreds of the extended GTFS route types -> the basic type of that family (railway services,
-coach, urban rail, bus, trolleybus, tram, water, air/telecabin/funicular)."""
+EXTENDED_ROUTE_TYPES = {1: 2, 2: 3, 3: 2, 4: 1, 7: 3, 8: 11, 9: 0, 10: 4, 12: 4, 13: 6, 14: 7}
+"""Extended route types (100-1700) by hundreds, to the basic type they resemble: 100 railway,
+200 coach, 300 suburban railway, 400 urban railway, 700 bus, 800 trolleybus, 900 tram, 1000 water,
+1200 ferry, 1300 aerial lift, 1400 funicular (others, e.g. 1100 air or 1500 taxi, are unknown)."""
+
+
+def basic_route_type(route_type: int) -> int:
+    """The basic GTFS route type of a basic or extended one (-1 for an unknown extended one)."""
+    return route_type if route_type < 100 else EXTENDED_ROUTE_TYPES.get(route_type // 100, -1)
 
 
 def mode_name(route_type: int) -> str:
     """The name of a GTFS route type's mode ('metro', 'rail', ...; 'other' when unknown)."""
-    basic = route_type if route_type < 100 else _EXTENDED_FAMILY.get(route_type // 100, -1)
-    return MODE_NAMES.get(basic, "other")
+    return MODE_NAMES.get(basic_route_type(route_type), "other")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..network import basic_route_type
+
 
 @dataclass(frozen=True)
 class Mode:
@@ -42,17 +44,9 @@ MODES: dict[int, Mode] = {
     11: Mode("trolleybus", False, 80, {"max_kmh": 50, "accel_ms2": 1.0, "decel_ms2": 1.0}),
     12: Mode("monorail", True, 600, _METRO),
 }
-EXTENDED = {1: 2, 2: 3, 3: 2, 4: 1, 7: 3, 8: 11, 9: 0, 10: 4, 12: 4, 13: 6, 14: 7}
-"""Extended route types (100-1700) by hundreds, to the basic type they resemble: 100 railway,
-200 coach, 300 suburban railway, 400 urban railway, 700 bus, 800 trolleybus, 900 tram, 1000 water,
-1200 ferry, 1300 aerial lift, 1400 funicular (others, e.g. 1100 air or 1500 taxi, are unknown)."""
-
-
 def mode(route_type: int) -> Mode | None:
     """The mode of a GTFS route_type (basic or extended), or None when unknown."""
-    if route_type in MODES:
-        return MODES[route_type]
-    return MODES.get(EXTENDED.get(route_type // 100, -1)) if route_type >= 100 else None
+    return MODES.get(basic_route_type(route_type))
 
 
 MEDIUM_ID = "stored_value_card"
