@@ -332,7 +332,7 @@ def _lines(items: list[_Item[schema.LineSpec]], operator_index: dict[str, int], 
             else:
                 passing.add(station_index[sid])
         lines.append(Line(li, ln.id, operator_index.get(ln.operator, -1), ln.name, ln.color, track.km, branches,
-                          ln.operations, frozenset(passing), ln.short_name, ln.route_type))
+                          ln.operations, frozenset(passing), ln.short_name, ln.route_type, ln.reservations))
     return _Lines(tuple(lines), {ln.id: i for i, (ln, _) in enumerate(items)}, tuple(tracks))
 
 
@@ -473,6 +473,7 @@ def _patterns(items: list[_Item[schema.LineSpec]], layout: _Layout, problems: li
         if not track.complete:
             continue
         problems += _line_timing_problems(ln, o, track.km, layout.station_index)
+        problems += _reservation_problems(ln, o, items)
         seen: set[str] = set()
         for pi, pat in enumerate(ln.patterns):
             if pat.id in seen:
@@ -485,6 +486,26 @@ def _patterns(items: list[_Item[schema.LineSpec]], layout: _Layout, problems: li
         passes = tuple((p.after, p.station, platforms.number(p.station, p.platform), p.at_s) for p in b.passes)
         patterns.append(replace(b.pattern, passes=passes) if passes else b.pattern)
     return _Patterns(tuple(patterns), tuple((b.origin, b.sub) for b in built), platforms.platforms())
+
+
+def _reservation_problems(ln: schema.LineSpec, o: _Origin, items: list[_Item[schema.LineSpec]]) -> list[Problem]:
+    """What is wrong with a line's reserved seats: more tickets than a train carries, or trains of
+    another line on its platforms (a ticket is for one of its own trains)."""
+    problems = []
+    res = ln.reservations
+    if res is not None:
+        for pat in ln.patterns:
+            cap = pat.capacity or ln.capacity
+            if res.seats + res.standing > cap:
+                problems.append(o.problem(("reservations",), f"{res.seats} seats + {res.standing} standing tickets are "
+                                                             f"more than pattern '{pat.id}' carries ({cap})"))
+    reserved = {x.id for x, _ in items if x.reservations is not None}
+    for pi, pat in enumerate(ln.patterns):
+        for k, lid in enumerate(pat.runs_onto):
+            if res is not None or lid in reserved:
+                problems.append(o.problem(("patterns", pi, "runs_onto", k),
+                                          "trains cannot run through to or from a line with reserved seats"))
+    return problems
 
 
 def _line_timing_problems(ln: schema.LineSpec, o: _Origin, km: dict[int, float],

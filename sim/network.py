@@ -151,6 +151,8 @@ class Line:
     """The name riders know it by (None: its id)."""
     route_type: int = 1
     """Its mode as GTFS route_type."""
+    reservations: schema.ReservationSpec | None = None
+    """Reserved seats: riders hold a ticket for one train (None: they board any train with room)."""
 
     @property
     def mode(self) -> str:

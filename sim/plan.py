@@ -53,6 +53,43 @@ def metered_entrances(network: Network) -> tuple[MeteredEntrance, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class TicketRules:
+    """Reserved seats as the engines see them (schema.ReservationSpec): what each train sells, where
+    a ticket is needed, and each commuter's draws."""
+
+    seats: np.ndarray  # int64 per train: seats sold, -1 on a line without reservations
+    standing: np.ndarray  # int64 per train: standing tickets sold once the seats are
+    advance_share: np.ndarray  # float64 per platform: share of riders who book before the day, NaN: no ticket needed
+    margin_s: np.ndarray  # float64 per platform: how long before a train's gates close advance buyers plan to be there (s)
+    draw: np.ndarray  # float64 per commuter in [0, 1): they book ahead where it is below the platform's advance_share
+    booking_order: np.ndarray  # int64: the commuters in the order they book ahead
+
+    @property
+    def reserved(self) -> np.ndarray:
+        """Per platform: a ticket for one train is needed to board there."""
+        return ~np.isnan(self.advance_share)
+
+
+def ticket_rules(network: Network, trains: Trains, n: int, seed: int, replication: int) -> TicketRules | None:
+    """The reserved-seat rules of the network's lines (None when no line has reservations)."""
+    if all(ln.reservations is None for ln in network.lines):
+        return None
+    line_of = np.asarray([network.patterns[int(p)].line for p in trains.pattern], dtype=np.int64)
+    res = [ln.reservations for ln in network.lines]
+    seats = np.asarray([r.seats if r is not None else -1 for r in res], dtype=np.int64)
+    standing = np.asarray([r.standing if r is not None else 0 for r in res], dtype=np.int64)
+    by_platform = [res[pl.line] for pl in network.platforms]
+    return TicketRules(
+        seats=seats[line_of] if len(line_of) else np.zeros(0, dtype=np.int64),
+        standing=standing[line_of] if len(line_of) else np.zeros(0, dtype=np.int64),
+        advance_share=np.asarray([r.advance_share if r is not None else np.nan for r in by_platform], dtype=float),
+        margin_s=np.asarray([r.booking_margin_s if r is not None else 0.0 for r in by_platform], dtype=float),
+        draw=rngmod.stream(seed, replication, "tickets/advance").random(n),
+        booking_order=rngmod.stream(seed, replication, "tickets/booking_order").permutation(n),
+    )
+
+
 Step = tuple[int, int, int, float, int]
 """(kind, target, alighting station, walk before (s), leg option of a RIDE or -1)."""
 
@@ -89,6 +126,8 @@ class Plan:
     boarding_closes_s: np.ndarray
     """Per platform: how long before a departure its gates close (s); a rider must be there by then."""
     entrances: tuple[MeteredEntrance, ...] = ()
+    tickets: TicketRules | None = None
+    """Reserved seats (None: no line has them)."""
 
     @property
     def n_commuters(self) -> int:
@@ -298,5 +337,6 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         boarding_closes_s=np.asarray([network.stations[pl.station].boarding_closes_s for pl in network.platforms],
                                      dtype=float),
         entrances=metered_entrances(network),
+        tickets=ticket_rules(network, trains, n, seed, replication),
     )
     return plan

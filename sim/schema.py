@@ -506,6 +506,30 @@ class LineOperations(Strict):
     """Stations where a train may pass another (a second track at the platform)."""
 
 
+class ReservationSpec(Strict):
+    """Seats sold train by train, as on China's national railways: every rider of the line holds a
+    ticket for one train, from their boarding to their alighting station, and boards that train only.
+    A train sells `seats` seats and then `standing` standing tickets on every section between two
+    stops; a rider finds a ticket on the first train that has one for their whole ride.
+
+    Riders who bought before the day (`advance_share` of the line's riders) booked, in a random order,
+    the first train whose gates close at least `booking_margin_s` after they expect to reach the
+    platform (their own walks and service times, scheduled trains before, no queues). The others buy
+    on the platform: their purchase is made when the gates of the next train they can reach close.
+    A rider who misses the train of their ticket buys again for a later one (the seat they held rides
+    empty)."""
+
+    seats: Annotated[Int, Field(ge=0, le=MAX_CAPACITY)]
+    """Seats sold per train (persons)."""
+    standing: Annotated[Int, Field(ge=0, le=MAX_CAPACITY)] = 0
+    """Standing tickets (无座) sold per train once its seats are sold, per section (persons)."""
+    advance_share: Annotated[Real, Field(ge=0.0, le=1.0)] = 1.0
+    """Share of riders holding a ticket bought before the day (0..1)."""
+    booking_margin_s: Duration = 600.0
+    """Riders booking in advance choose a train whose gates close at least this long after they
+    expect to reach the platform (s)."""
+
+
 class LineSpec(Strict):
     id: Id
     operator: Id
@@ -530,6 +554,8 @@ class LineSpec(Strict):
     operations: LineOperations | None = None
     """Dwell from passenger flows, separation and recovery in dynamic operations (none: scheduled
     dwell, no separation, no recovery)."""
+    reservations: ReservationSpec | None = None
+    """Reserved seats: riders hold a ticket for one train (none: they board any train with room)."""
     source: Text | None = None
 
 

@@ -290,6 +290,11 @@ def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option
     line_ids = [ln.id for ln in network.lines]
     train = rec.leg_train[first]
     train_ids = [*plan.trains.train_id, ""]
+    tickets = {}
+    if plan.tickets is not None:  # reserved seats: the ticket each ride was made on, and the trains missed
+        tickets = {"ticket": _cat(np.where(np.isnan(rec.leg_t_board[first]), 0, rec.leg_ticket[first]),
+                                  ["", "seat", "standing"]),
+                   "missed_trains": _ride_sums(rec.leg_missed_trains.astype(np.int64), rides.first)[reached]}
     return pd.DataFrame({
         "commuter_id": rides.owner[reached],
         "leg": rides.ordinal[reached],
@@ -304,6 +309,7 @@ def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option
         "ride_before_s": _ride_sums(rec.leg_ride_s, rides.first)[reached],
         "denied_wait_s": _ride_sums(denied_wait, rides.first)[reached],
         "fare_cny": _ride_sums(leg_fare, rides.first)[reached],
+        **tickets,
     }, copy=False)
 
 

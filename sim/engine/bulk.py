@@ -22,6 +22,7 @@ from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries
 from .metering import EntranceMeter, entrance_meters
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
+from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
 
 
@@ -135,6 +136,8 @@ class BulkEngine:
         n_trains = plan.trains.n_trains
         self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
+        self.tickets = Tickets(plan, self.rec)
+        self.tickets.book_ahead()
 
     # -- moving commuters -------------------------------------------------------------------------
 
@@ -310,10 +313,18 @@ class BulkEngine:
         room = int(tr.capacity[k]) - len(self.on_c[k])
         queue = self.pq[platform]
         ready_by = t - p.boarding_closes_s[platform]  # those who reached the platform before its gates closed
-        let_go = self.it.let_go(call, platform, t, queue.present_stations(ready_by)) if self.it.informed[platform] \
-            else None
+        only = None
+        if self.tickets.reserved[platform]:  # a ticket for this train, bought now by those who hold none
+            let_go = None
+            c_now, a_now = queue.present(ready_by)
+            slots = self.it.leg_slot(c_now, self.it.ptr[c_now])
+            self.tickets.book_on_platform(platform, slots, a_now)
+            only = c_now[self.tickets.holders(call, slots)]
+        else:
+            let_go = self.it.let_go(call, platform, t, queue.present_stations(ready_by)) if self.it.informed[platform] \
+                else None
         boarded, alight, denied = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
-                                              int(tr.call_serves_to[call]), let_go)
+                                              int(tr.call_serves_to[call]), let_go, only)
         if len(denied):
             self.rec.deny(denied, call)
             if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
@@ -335,6 +346,7 @@ class BulkEngine:
     def on_depart(self, k: int, call: int, t: float) -> None:
         """A train call has left: riders for whom it was the last train re-choose (at t, or when
         they reach the platform if later)."""
+        self.tickets.departed(call)
         stations = self.it.departed(call)
         if not len(stations):
             return

@@ -131,12 +131,14 @@ class PlatformQueue:
         return np.unique(self.alight[: int(np.searchsorted(self.t, until, side="right"))])
 
     def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int, last: int,
-              let_go: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              let_go: np.ndarray | None = None,
+              only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """FIFO boarding at departure time `until` of a train at stop position `pos` whose pattern
         positions are `stop_pos` (per station) and which shows a run to stop position `last`.
         Returns (boarded ids, their alighting stations, denied ids): those present by `until` whose
         station the train serves later, up to `last`, but for those going to a station in `let_go`
-        (waiting for a better train); the first `room` board, the rest are left behind."""
+        (waiting for a better train) and, given `only`, but for those not in it (ids: the holders of
+        a ticket for this train); the first `room` board, the rest are left behind."""
         self._merge()
         n_ready = int(np.searchsorted(self.t, until, side="right"))
         self.shown_short = _EMPTY_I
@@ -146,8 +148,13 @@ class PlatformQueue:
         wanted = (at > pos) & (at <= last)
         if let_go is not None and len(let_go):
             wanted &= ~np.isin(self.alight[:n_ready], let_go)
+        short = at > max(pos, last)
+        if only is not None:
+            mine = np.isin(self.c[:n_ready], only)
+            wanted &= mine
+            short &= mine
         served = np.flatnonzero(wanted)
-        self.shown_short = self.c[:n_ready][at > max(pos, last)]
+        self.shown_short = self.c[:n_ready][short]
         take = served[:room]
         denied = self.c[served[room:]]
         if len(take) == 0:

@@ -33,6 +33,9 @@ class Records:
     leg_ride_s: np.ndarray  # float: time aboard trains that ended their run before this leg's alighting station
     leg_t_denied: np.ndarray  # boarding time of the first train call that left the commuter behind on this leg
     leg_ride_denied_s: np.ndarray  # float: leg_ride_s at that first denial (time aboard trains cut short before it)
+    leg_ticket_call: np.ndarray  # int32: train call a reserved-seat ticket is for, -1 none, -2 none to be had
+    leg_ticket: np.ndarray  # int8: class of that ticket, 1 seat, 2 standing, 0 none
+    leg_missed_trains: np.ndarray  # int16: trains whose gates closed before the rider holding their ticket came
     fac_t_join: np.ndarray
     fac_t_start: np.ndarray
     fac_t_end: np.ndarray
@@ -65,6 +68,7 @@ class Records:
         n_legs = int(plan.leg_offset[-1])
         n_fac = int(plan.fac_offset[-1])
         n_calls = len(plan.trains.call_station)
+        n_tickets = n_legs if plan.tickets is not None else 0
 
         def nan(k: int) -> np.ndarray:
             return np.full(k, np.nan)
@@ -76,6 +80,9 @@ class Records:
             leg_train=np.full(n_legs, -1, dtype=np.int32),
             leg_t_platform=nan(n_legs), leg_t_board=nan(n_legs), leg_t_alight=nan(n_legs),
             leg_ride_s=np.zeros(n_legs), leg_t_denied=nan(n_legs), leg_ride_denied_s=np.zeros(n_legs),
+            # the ticket buffers are empty on a network without reserved seats (see _TICKET_FIELDS)
+            leg_ticket_call=np.full(n_tickets, -1, dtype=np.int32), leg_ticket=np.zeros(n_tickets, dtype=np.int8),
+            leg_missed_trains=np.zeros(n_tickets, dtype=np.int16),
             fac_t_join=nan(n_fac), fac_t_start=nan(n_fac), fac_t_end=nan(n_fac),
             t_arrive=nan(plan.n_commuters),
             denied=np.zeros(plan.n_commuters, dtype=np.int32),
@@ -123,12 +130,15 @@ class Records:
             room = max(lo + size, 2 * len(first))
             for name, fill in fields.items():
                 arr = getattr(self, name)
+                if name in _TICKET_FIELDS and not len(arr):
+                    continue
                 grown = np.full(room, fill, dtype=arr.dtype)
                 grown[: len(arr)] = arr
                 setattr(self, name, grown)
         for name in fields:
             arr = getattr(self, name)
-            arr[lo: lo + count] = arr[base: base + count]
+            if len(arr):
+                arr[lo: lo + count] = arr[base: base + count]
         setattr(self, used, lo + size)
         return lo
 
@@ -143,7 +153,8 @@ class Records:
             owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
             src = base[owner] + np.arange(len(owner), dtype=np.int64) - start[owner]
             for name in fields:
-                setattr(self, name, getattr(self, name)[src])
+                if name not in _TICKET_FIELDS or len(getattr(self, name)):
+                    setattr(self, name, getattr(self, name)[src])
             base[:] = start
         self.leg_used, self.fac_used = int(self.leg_count.sum()), int(self.fac_count.sum())
 
@@ -183,7 +194,10 @@ class Records:
 
 
 _LEG_FIELDS = {"leg_train": -1, "leg_t_platform": np.nan, "leg_t_board": np.nan, "leg_t_alight": np.nan,
-               "leg_ride_s": 0.0, "leg_t_denied": np.nan, "leg_ride_denied_s": 0.0}
+               "leg_ride_s": 0.0, "leg_t_denied": np.nan, "leg_ride_denied_s": 0.0, "leg_ticket_call": -1,
+               "leg_ticket": 0, "leg_missed_trains": 0}
 """The per-leg-slot buffers and their value before anything happens in a slot."""
+_TICKET_FIELDS = frozenset({"leg_ticket_call", "leg_ticket", "leg_missed_trains"})
+"""Leg buffers that are empty (and stay so) when no line has reserved seats."""
 _FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan, "slot_facility": -1,
                "service_s": np.nan}

@@ -17,6 +17,7 @@ from ..plan import STEP_END, STEP_FACILITY, STEP_RIDE, Plan
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter, entrance_meters
 from .records import Records
+from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, TIE_BREAK_PRIORITY, At, progress_ticker, start_trains
 
 FEED_CHUNK_S = 600.0
@@ -35,6 +36,8 @@ class ReferenceEngine:
         self.meters, self.meters_at = entrance_meters(plan, self.it)
         self.outside: dict[int, simpy.Event] = {}
         """Commuters waiting outside a metered entrance: the event that lets them in."""
+        self.tickets = Tickets(plan, self.rec)
+        self.tickets.book_ahead()
 
     def join_facility(self, f: int, cid: int) -> simpy.Event:
         """An event that fires when commuter `cid` may request facility f: after every commuter
@@ -213,12 +216,21 @@ class ReferenceEngine:
         last = int(tr.call_serves_to[call])
         rechoose = self.it.active and self.it.spec is not None and self.it.spec.after_denial
         ready_by = t - p.boarding_closes_s[platform]  # those who reached the platform before its gates closed
-        present = np.unique([a for tp, _, a, _ in waiting if tp <= ready_by]).astype(np.int64)
-        let_go = set(self.it.let_go(call, platform, t, present).tolist()) if self.it.informed[platform] else set()
+        ready = [(cid, a) for tp, cid, a, _ in waiting if tp <= ready_by]
+        holders = None
+        if self.tickets.reserved[platform]:  # a ticket for this train, bought now by those who hold none
+            let_go: set[int] = set()
+            ids = np.asarray([cid for cid, _ in ready], dtype=np.int64)
+            slots = self.it.leg_slot(ids, self.it.ptr[ids])
+            self.tickets.book_on_platform(platform, slots, np.asarray([a for _, a in ready], dtype=np.int64))
+            holders = set(ids[self.tickets.holders(call, slots)].tolist())
+        else:
+            present = np.unique([a for _, a in ready]).astype(np.int64)
+            let_go = set(self.it.let_go(call, platform, t, present).tolist()) if self.it.informed[platform] else set()
         stay, boarded = [], 0
         for item in waiting:
             t_plat, cid, alight, ev = item
-            if t_plat > ready_by:
+            if t_plat > ready_by or (holders is not None and cid not in holders):
                 stay.append(item)
                 continue
             if stop_pos[alight] > max(pos, last):
@@ -259,6 +271,7 @@ class ReferenceEngine:
 
     def on_depart(self, k: int, call: int, t: float) -> None:
         """Riders for whom this call was the last train re-choose now."""
+        self.tickets.departed(call)
         last = self.it.departed(call)
         if not len(last):
             return
