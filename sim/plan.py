@@ -10,6 +10,7 @@ of the station), each preceded by a walk of `walk` seconds (the mean walker's; c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import chain
 
@@ -58,8 +59,8 @@ class TicketRules:
     """Reserved seats as the engines see them (schema.ReservationSpec): what each train sells, where
     a ticket is needed, and each commuter's draws."""
 
-    seats: np.ndarray  # int64 per train: seats sold, -1 on a line without reservations
-    standing: np.ndarray  # int64 per train: standing tickets sold once the seats are
+    seats: np.ndarray  # int64 per train: seats sold to the model's riders, -1 on a line without reservations
+    standing: np.ndarray  # int64 per train: standing tickets sold to them once the seats are
     advance_share: np.ndarray  # float64 per platform: share of riders who book before the day, NaN: no ticket needed
     margin_s: np.ndarray  # float64 per platform: how long before a train's gates close advance buyers plan to be there (s)
     draw: np.ndarray  # float64 per commuter in [0, 1): they book ahead where it is below the platform's advance_share
@@ -77,8 +78,11 @@ def ticket_rules(network: Network, trains: Trains, n: int, seed: int, replicatio
         return None
     line_of = np.asarray([network.patterns[int(p)].line for p in trains.pattern], dtype=np.int64)
     res = [ln.reservations for ln in network.lines]
-    seats = np.asarray([r.seats if r is not None else -1 for r in res], dtype=np.int64)
-    standing = np.asarray([r.standing if r is not None else 0 for r in res], dtype=np.int64)
+    # what the model's riders can buy: the rest after the share sold to riders it does not carry
+    seats = np.asarray([math.floor(r.seats * (1 - r.held_by_others)) if r is not None else -1 for r in res],
+                       dtype=np.int64)
+    standing = np.asarray([math.floor(r.standing * (1 - r.held_by_others)) if r is not None else 0 for r in res],
+                          dtype=np.int64)
     by_platform = [res[pl.line] for pl in network.platforms]
     return TicketRules(
         seats=seats[line_of] if len(line_of) else np.zeros(0, dtype=np.int64),

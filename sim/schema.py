@@ -523,6 +523,10 @@ class ReservationSpec(Strict):
     """Seats sold per train (persons)."""
     standing: Annotated[Int, Field(ge=0, le=MAX_CAPACITY)] = 0
     """Standing tickets (无座) sold per train once its seats are sold, per section (persons)."""
+    held_by_others: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.0
+    """Share of every train's seats and standing tickets sold to riders the model does not carry
+    (through passengers from beyond the network, travellers other than the demand's): the model's
+    riders buy from the rest (rounded down)."""
     advance_share: Annotated[Real, Field(ge=0.0, le=1.0)] = 1.0
     """Share of riders holding a ticket bought before the day (0..1)."""
     booking_margin_s: Duration = 600.0
