@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -48,6 +49,19 @@ def test_central_suzhou_reaches_shanghai_by_rail_and_by_metro_in_both_engines(tm
     routes = trips["route"].astype(str)
     assert routes.str.contains("HN", regex=False).sum() > 20          # the intercity railway
     assert routes.str.contains("SZ3+SZ11", regex=False).sum() > 20    # Line 3 through onto Line 11, no change at Weiting
+
+
+def test_both_engines_give_identical_tables_on_the_regional_baseline_scenario():
+    # the shipped scenario itself (every segment, dynamic operations, its network changes) at small demand
+    scn = load_scenario(ROOT / "scenarios" / "regional_baseline.yaml").with_overrides({"demand.total": 3000})
+    bulk, ref = run(scn, engine="bulk"), run(scn, engine="reference")
+    for table in ("trips", "legs", "trains", "facilities", "fares"):
+        pd.testing.assert_frame_equal(getattr(bulk, table), getattr(ref, table), check_exact=True, obj=table)
+    # the comparison covers riders of the railway, changing between rail and metro
+    trips = bulk.trips
+    assert len(trips) == 3000
+    assert trips["modes"].astype(str).str.contains("rail", regex=False).sum() > 0
+    assert trips["transfer_stations"].astype(str).str.contains("cr_", regex=False).sum() > 0
 
 
 @pytest.mark.parametrize("a, b, minutes", [
