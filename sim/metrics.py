@@ -129,6 +129,28 @@ def revenue_by_operator(fares: pd.DataFrame) -> dict[str, float]:
     return {str(k): round(float(v), 2) for k, v in sums.items()}
 
 
+def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
+    """Per line with reserved seats (legs with a `ticket` column; {} without): rides boarded, the
+    share of them on a standing ticket, trains missed by riders holding a ticket for them, rides
+    still without a ticket at the end (none left on a train to come), mean wait on the platform (s)."""
+    if "ticket" not in legs:
+        return {}
+    ticket = legs["ticket"].astype(str).to_numpy()
+    line = legs["line"].astype(str).to_numpy()
+    boarded = legs["t_board"].notna().to_numpy()
+    reserved = sorted(set(line[ticket != ""]) | set(line[legs["missed_trains"].to_numpy() > 0]))
+    out = {}
+    for ln in reserved:
+        mine = line == ln
+        rides = mine & boarded
+        n = int(rides.sum())
+        wait = (legs["t_board"] - legs["t_platform"]).to_numpy()[rides]
+        out[ln] = {"rides": n, "standing_share": _num((ticket[rides] == "standing").mean()) if n else None,
+                   "missed_trains": int(legs["missed_trains"].to_numpy()[mine].sum()),
+                   "without_ticket": int((mine & ~boarded).sum()), "wait_mean_s": _mean(wait) if n else None}
+    return out
+
+
 def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> pd.DataFrame:
     """Every completed change of train between the two stations (either way): commuter, payment
     medium, direction ('a>b'), transfer time (alighting to reaching the next platform: walks, gates,
@@ -424,6 +446,9 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(fares)
+    seats = reserved_seat_kpis(legs)
+    if seats:
+        out["reserved_seats"] = seats
     out["interchanges"] = {k: interchange_kpis(legs, trips, (st[0], st[1]), *st[2:])
                            for k, st in setup.interchanges.items()}
     out["segments"] = {str(s): trip_kpis(columns, (trips["segment"] == s).to_numpy())
@@ -434,6 +459,9 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
         g = trip_kpis(columns, np.asarray(mask, dtype=bool))
         mine = _of_commuters(legs, ids)
         g["fare_revenue_cny"] = revenue_by_operator(_of_commuters(fares, ids))
+        seats = reserved_seat_kpis(mine)
+        if seats:
+            g["reserved_seats"] = seats
         g["interchanges"] = {k: interchange_kpis(mine, trips, (st[0], st[1]), *st[2:])
                              for k, st in setup.interchanges.items()}
         out["groups"][name] = g

@@ -135,6 +135,17 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     if modes:
         sections.append(("Modes", '<p class="note">Share of the commuters (%) by the modes they rode ("left": left the rail '
                          'network on the way).</p>' + table_html(["commuters", *modes[0]], modes[1])))
+    seats = s.get("reserved_seats", {})
+    if seats:
+        sections.append(("Reserved seats", '<p class="note">Lines whose riders hold a ticket for one train: rides, '
+                         'the share on a standing ticket, trains missed by riders holding a ticket for them (they '
+                         'bought again), legs still without a ticket at the end, and the wait on the platform.</p>'
+                         + table_html(["line", "rides", "standing (%)", "trains missed", "without a ticket",
+                                       "wait mean (min)"],
+                                      [[ln, _count(v["rides"]), _num(100 * v["standing_share"], 1)
+                                        if v["standing_share"] is not None else _num(None),
+                                        _count(v["missed_trains"]), _count(v["without_ticket"]), _min(v["wait_mean_s"])]
+                                       for ln, v in seats.items()])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],
         [[ln, _num(v, 3), _num(s.get("peak_standing_density_p_m2", {}).get(ln), 2)]

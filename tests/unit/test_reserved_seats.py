@@ -76,6 +76,10 @@ def test_a_train_never_carries_more_than_its_seats_and_standing_tickets(tmp_path
     assert full.any()
     # conservation: every rider arrived, is still waiting or aboard at the end
     assert len(res.trips) == 400
+    kpi = res.summary["reserved_seats"]["R"]
+    assert kpi["rides"] == len(boarded) == trains["boarded"].sum()
+    assert kpi["standing_share"] == pytest.approx((boarded["ticket"] == "standing").mean(), abs=1e-4)
+    assert kpi["without_ticket"] == legs["t_board"].isna().sum()
 
 
 def test_riders_buying_on_the_platform_take_the_first_train_with_a_ticket_left(tmp_path):
@@ -117,6 +121,8 @@ def test_a_rider_who_misses_their_train_buys_again_for_a_later_one(tmp_path):
     waiting = res.trips.set_index("commuter_id").loc[legs.loc[~boarded, "commuter_id"], "status"]
     assert (waiting == "left").all()
     assert boarded.sum() == res.trains["boarded"].sum() and boarded.sum() < 19 * 3
+    kpi = res.summary["reserved_seats"]["R"]
+    assert kpi["missed_trains"] == legs["missed_trains"].sum() > 0 and kpi["without_ticket"] == (~boarded).sum()
 
 
 def test_reservations_must_fit_the_train_and_run_no_through_trains(tmp_path):
