@@ -2,7 +2,8 @@
 the network as a line of their own before it is built, so that route choice, choices on the way, the
 departure board and both engines treat them as any other service.
 
-A bridge for closure `<id>` is line `<id>_bus` of operator `bus_bridge` (free), one branch through
+A bridge for closure `<id>` is line `<id>_bus` of operator `bus_bridge` (free), of mode bus (GTFS
+route_type 3: its riders' trips `modes` say `bus`, e.g. `bus+metro`), one branch through
 the stations it calls at (km posts from the closed line's, counted from the first), a pattern each way
 from `first_after_s` after the closure starts to its end, every `headway_s`. Its platforms are its own
 boarding queues; riders change to and from it at a station's change walk (the walk out to the street
@@ -16,6 +17,8 @@ from .loading import LoadedNetwork
 from .schema import DisruptionSpec, FareSpec, LineSpec, OperatorSpec, PatternSpec, SpeedProfile, TimetableSpec
 
 OPERATOR = "bus_bridge"
+BUS_ROUTE_TYPE = 3
+"""GTFS route_type of a bus bridge (bus), so that trips `modes` tell its riders from the metro's."""
 
 
 def bridge_line_id(disruption: DisruptionSpec) -> str:
@@ -85,6 +88,6 @@ def _line(d: DisruptionSpec, stops: list[tuple[str, float]]) -> LineSpec:
     pattern = PatternSpec(id="bridge", stops=[stops[0][0], stops[-1][0]],
                           timetable={"forward": timetable, "backward": timetable})
     return LineSpec(id=bridge_line_id(d), operator=OPERATOR, name=f"Bus bridge ({d.id})", name_zh="公交短驳",
-                    color="#7f7f7f", branches={"road": [(s, km) for s, km in stops]},
+                    color="#7f7f7f", route_type=BUS_ROUTE_TYPE, branches={"road": [(s, km) for s, km in stops]},
                     speed_profile=SpeedProfile(max_kmh=30.0, accel_ms2=1.0, decel_ms2=1.0), run_s=runs,
                     dwell_s=bus.dwell_s, capacity=bus.capacity, patterns=[pattern])

@@ -120,6 +120,9 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
     labels = _labels(sets)
     flat = [[flatten(r.summary) for r in s.reps] for s in sets]
     keys = sorted(set().union(*[set().union(*f) for f in flat]))
+    for run_flats in flat:
+        for one in run_flats:
+            _absent_modes_as_zero(one, keys)
     rows = []
     base = flat[0]
     for key in keys:
@@ -137,6 +140,17 @@ def kpi_table(sets: list[RunSet]) -> pd.DataFrame:
                 row[f"{label} - {labels[0]} \u00b1"] = h
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _absent_modes_as_zero(flat: dict[str, float], keys: list[str]) -> None:
+    """Give a run's mode shares (`mode_shares.<modes>`, `groups.<g>.mode_shares.<modes>`) the modes
+    that other runs have and it has not, as 0: a summary lists only the modes ridden, so a mode that
+    appears (the bus bridge's, leaving the network) or disappears would otherwise show no change."""
+    parents = {k.rsplit(".", 1)[0] for k in flat if k.rsplit(".", 1)[0].endswith("mode_shares")}
+    for key in keys:
+        parent = key.rsplit(".", 1)[0]
+        if parent in parents and key not in flat:
+            flat[key] = 0.0
 
 
 COUNTS = ("commuters", "arrived", "in_system", "left", "put_off", "waited", "rerouted", "stranded", "rechose",
@@ -178,9 +192,9 @@ def currency_of(sets: list[RunSet]) -> str:
 
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
-    its travel time and fare, per operator its revenue, per line its peak load factor, per
-    interchange and medium the transfer time, per KPI window its travel time, denied share and the
-    denied commuters' wait from the first denial."""
+    its travel time, transfer time, fare, mode shares and fare revenue per operator, per operator its
+    revenue, per line its peak load factor, per interchange and medium the transfer time, per KPI
+    window its travel time, denied share and the denied commuters' wait from the first denial."""
     keys = set(table["kpi"])
     money = f"({currency_of(sets)})"
     rows = [(k, lab.replace("(CNY)", money)) for k, lab in HEADLINE if k in keys]
@@ -195,6 +209,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, _mode_label(parts[1])))
         elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "mode_shares":
             rows.append((k, f"{parts[1]}: {_mode_label(parts[3])}"))
+        elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "fare_revenue_cny":
+            rows.append((k, f"{parts[1]}: fare revenue {parts[3]} {money}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":

@@ -22,7 +22,7 @@ CHANGES = {"lines": {"SZ11": {"patterns": {"all_stops": None}}},
                                                                 "SZ11.express.forward"]}}}
 
 
-def scenario(tmp_path: Path, total: int, mode: str = "dynamic"):
+def scenario(tmp_path: Path, total: int, mode: str = "dynamic", disruptions: list | None = None):
     scn = {
         "schema_version": 1, "name": "regional_check", "network": str(ROOT / "networks" / "yrd_regional.yaml"),
         "seed": 7, "period": {"start": "06:30", "end": "08:30"}, "operations": {"mode": mode},
@@ -36,6 +36,8 @@ def scenario(tmp_path: Path, total: int, mode: str = "dynamic"):
                                                                              "sh_shanghai_west_railway_station"]}}}]},
         "changes": CHANGES,
     }
+    if disruptions:
+        scn["disruptions"] = disruptions
     (tmp_path / "scn.yaml").write_text(yaml.safe_dump(scn, allow_unicode=True), encoding="utf-8")
     return load_scenario(tmp_path / "scn.yaml")
 
@@ -100,3 +102,29 @@ def test_mode_shares_of_everyone_and_by_segment(tmp_path):
     assert res.scenario.model.period.warm_up_until is None  # the summary is of every commuter
     assert shares == mode_shares(TripColumns(res.trips), np.ones(len(res.trips), dtype=bool))
     assert res.summary["segments"]["central_suzhou"]["mode_shares"] == shares
+
+
+def test_closing_line_11_at_huaqiao_moves_the_same_commuters_to_rail(tmp_path):
+    # the closure of scenarios/regional_sh11_disruption.yaml (Huaqiao - Anting, with its bus bridge)
+    shipped = yaml.safe_load((ROOT / "scenarios" / "regional_sh11_disruption.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "base").mkdir()
+    (tmp_path / "closed").mkdir()
+    base = run(scenario(tmp_path / "base", 400)).trips.set_index("commuter_id")
+    closed = run(scenario(tmp_path / "closed", 400, disruptions=shipped["disruptions"])).trips.set_index("commuter_id")
+    assert base["origin"].equals(closed["origin"]) and base["t_depart"].equals(closed["t_depart"])  # the same commuters
+    start, end = (shipped["disruptions"][0][k] for k in ("start", "end"))
+    during = (base["t_depart"] >= clock(start)) & (base["t_depart"] < clock(end))
+    on_rail = {k: t["modes"].astype(str).str.contains("rail") for k, t in (("base", base), ("closed", closed))}
+    routes = {k: t["route"].astype(str) for k, t in (("base", base), ("closed", closed))}
+    # more of the same commuters ride the railway, those starting while Line 11 is closed above all
+    assert on_rail["closed"].sum() > on_rail["base"].sum()
+    metro = base["origin"].astype(str).str.startswith("sz_")   # from Line 3, where Line 11 is an option
+    assert on_rail["closed"][during & metro].mean() > on_rail["base"][during & metro].mean() + 0.1
+    moved = during & ~on_rail["base"] & on_rail["closed"]
+    assert moved.sum() >= 10
+    assert routes["base"][moved].str.contains("SH11").all() and routes["closed"][moved].str.contains("HN").all()
+
+
+def clock(text: str) -> float:
+    h, m = text.split(":")
+    return 3600.0 * int(h) + 60.0 * int(m)

@@ -235,6 +235,9 @@ def test_put_off_riders_take_the_bus_bridge_wait_or_leave_by_hand_computed_logit
     # the bus riders board the 06:40 bus at C and reach D at 06:50
     assert (on_bus["t_board"] == 6 * H + 40 * 60).all() and (on_bus["t_alight"] == 6 * H + 50 * 60).all()
     assert (trips.loc[on_bus["commuter_id"], "route"].astype(str) == "L>cd_bus").all()
+    # they rode a bus as well as the metro (the bridge's mode is bus), the others the metro alone
+    assert (trips.loc[on_bus["commuter_id"], "modes"].astype(str) == "bus+metro").all()
+    assert (trips.loc[waited.index, "modes"].astype(str) == "metro").all()
     # nobody is lost
     assert set(trips["status"].astype(str)) <= {"arrived", "left"} and len(trips) == 3000
 

@@ -172,6 +172,22 @@ def test_network_map_names_lines_and_reads_hemispheres() -> None:
     assert tags["L1"] == "#888888" and tags["L2"] != "#888888"   # a repeated colour: one of the palette
 
 
+def test_network_map_legend_of_long_line_names_stays_on_the_canvas() -> None:
+    names = {f"L{k}": (f"Metro Line {k} (Hongqiao Railway Station - Jiangsu Road, the long way round)", None)
+             for k in range(13)}
+    stations = pd.DataFrame({"station": [f"s{k}" for k in range(14)], "lat": [31.2] * 14,
+                             "lon": [121.0 + 0.01 * k for k in range(14)]})
+    sections = pd.DataFrame({"line": list(names), "from_station": [f"s{k}" for k in range(13)],
+                             "to_station": [f"s{k + 1}" for k in range(13)], "load_factor": [0.5] * 13})
+    fig = plotting.network_map(stations, sections, {}, [], 7 * H, 8 * H, lines=names)
+    fig.canvas.draw()
+    box, canvas = fig.legends[0].get_window_extent(), fig.bbox
+    assert box.x0 >= canvas.x0 and box.x1 <= canvas.x1 and box.y0 >= canvas.y0
+    short = plotting.network_map(stations, sections, {}, [], 7 * H, 8 * H,
+                                 lines={ln: (f"Line {ln}", None) for ln in names})
+    assert short.legends[0]._ncols == 3   # short names keep three columns
+
+
 def test_queue_legend_is_under_the_chart(tmp_path: Path) -> None:
     fac = pd.DataFrame({"facility_id": ["s.g"] * 3, "t_join": [7 * H, 7 * H + 1, 7 * H + 2],
                         "t_start": [7 * H + 5, 7 * H + 6, 7 * H + 7]})
