@@ -178,6 +178,11 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
     return ("+" + text if signed and value > 0 else text)
 
 
+RESERVED_SEATS = {"rides": "rides", "standing_share": "share on a standing ticket", "missed_trains": "trains missed",
+                  "wait_mean_s": "wait on the platform (min)"}
+"""Rows of a line's reserved-seat KPIs (metrics.reserved_seat_kpis) in the Markdown table, by key."""
+
+
 def _mode_label(mode: str) -> str:
     """The row label of a mode share (metrics.mode_shares)."""
     return {"left": "share leaving the rail network on the way", "none": "share boarding no train"}.get(
@@ -193,8 +198,9 @@ def currency_of(sets: list[RunSet]) -> str:
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
     its travel time, transfer time, fare, mode shares and fare revenue per operator, per operator its
-    revenue, per line its peak load factor, per interchange and medium the transfer time, per KPI
-    window its travel time, denied share and the denied commuters' wait from the first denial."""
+    revenue, per line its peak load factor and reserved-seat figures, per interchange and medium the
+    transfer time, per KPI window its travel time, denied share and the denied commuters' wait from
+    the first denial."""
     keys = set(table["kpi"])
     money = f"({currency_of(sets)})"
     rows = [(k, lab.replace("(CNY)", money)) for k, lab in HEADLINE if k in keys]
@@ -211,6 +217,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"{parts[1]}: {_mode_label(parts[3])}"))
         elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "fare_revenue_cny":
             rows.append((k, f"{parts[1]}: fare revenue {parts[3]} {money}"))
+        elif parts[0] == "reserved_seats" and len(parts) == 3 and parts[2] in RESERVED_SEATS:
+            rows.append((k, f"reserved seats {parts[1]}: {RESERVED_SEATS[parts[2]]}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:
             rows.append((k, f"peak load factor {parts[1]}"))
         elif parts[0] == "interchanges" and len(parts) == 5 and parts[2] == "by_medium" and parts[4] == "transfer_mean_s":

@@ -57,3 +57,18 @@ def test_a_mode_one_run_has_not_is_a_share_of_zero_there(rows) -> None:
     assert rows["cross_border: share riding bus+metro"] == ["0.000", "0.200", "+0.200"]
     assert rows["share riding bus+metro"] == ["0.000", "0.020", "+0.020"]
     assert rows["share riding metro"] == ["0.990", "0.970", "-0.020"]
+
+
+def test_reserved_seat_figures_per_line() -> None:
+    def run(label: str, wait_s: float, standing: float) -> RunSet:
+        rs = _run(label, {}, {"CR": 100.0}, {"metro": 1.0})
+        rs.reps[0].summary["reserved_seats"] = {"HN": {"rides": 300, "standing_share": standing, "missed_trains": 2,
+                                                       "without_ticket": 0, "wait_mean_s": wait_s}}
+        return rs
+
+    sets = [run("base", 1200.0, 0.02), run("pass", 1500.0, 0.05)]
+    md = markdown(kpi_table(sets), sets)
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]] for line in md.splitlines()[2:]}
+    assert rows["reserved seats HN: wait on the platform (min)"] == ["20.00", "25.00", "+5.00"]
+    assert rows["reserved seats HN: share on a standing ticket"][2] == "+0.030"
+    assert rows["reserved seats HN: rides"][:2] == ["300", "300"]
