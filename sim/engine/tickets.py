@@ -87,8 +87,9 @@ class Tickets:
 
     def _book(self, slot: int, platform: int, alight: int, not_before_s: float | None) -> int:
         """Book for leg slot `slot` the first train call on `platform` still to leave (scheduled to
-        leave at or after `not_before_s` when given) that takes the rider to `alight` and has a
-        ticket left; its arrival call at `alight`, or -1 when none has."""
+        leave at or after `not_before_s` when given: booking ahead) that takes the rider to `alight`
+        and has a ticket left; its arrival call at `alight`, or -1 when none has (booking ahead, the
+        rider then buys on the platform)."""
         tr = self.plan.trains
         lo, hi = int(self._first_open[platform]), int(self._cuts[platform + 1])
         if not_before_s is not None:
@@ -104,8 +105,8 @@ class Tickets:
                 self.rec.leg_ticket_call[slot] = call
                 self.rec.leg_ticket[slot] = klass
                 return down
-        self.rec.leg_ticket_call[slot] = SOLD_OUT
-        self.rec.leg_ticket[slot] = 0
+        if not_before_s is None:  # on the platform: no train still to come has a ticket left, nor will have
+            self.rec.leg_ticket_call[slot] = SOLD_OUT
         return -1
 
     def _next_train(self, platform: int, alight: int, not_before_s: float) -> int:

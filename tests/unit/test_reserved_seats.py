@@ -130,3 +130,17 @@ def test_reservations_must_fit_the_train_and_run_no_through_trains(tmp_path):
     with pytest.raises(UserError) as err:
         T.write(tmp_path, net, T.scenario(10, ["A"], ["C"]))
     assert "900 seats + 200 standing tickets" in str(err.value) and "reservations" in str(err.value)
+
+
+def test_an_advance_buyer_finding_no_train_after_their_margin_buys_on_the_platform(tmp_path):
+    # the last train leaves at 07:30 with 2 seats; riders reaching the platform 07:24-07:26 find no train
+    # leaving 600 s later to book ahead, so they buy on the platform: the first two in arrival order ride
+    # the 07:30, the third finds it sold out and leaves when the last train has gone
+    ln = reserved_line(seats=2, margin_s=600.0)
+    ln["patterns"][0]["timetable"] = {"forward": T.headway("07:00", "07:30", 600)}
+    net = T.network(stations(), [ln])
+    res = both_engines(tmp_path, net, T.scenario(3, ["A"], ["C"], start="07:24", end="07:26", sim_end="10:00"))
+    legs = res.legs.sort_values(["t_platform", "commuter_id"])
+    assert legs["t_board"].iloc[:2].tolist() == [7.5 * 3600] * 2 and np.isnan(legs["t_board"].iloc[2])
+    assert legs["ticket"].astype(str).tolist() == ["seat", "seat", ""]
+    assert res.summary["reserved_seats"]["R"]["without_ticket"] == 1
