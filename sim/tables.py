@@ -122,22 +122,11 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
                plan: Plan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Per leg slot: its leg option and fare; and the operator pieces per (route, medium) pair in use
-    (per commuter when fares depend on boarding times) with each commuter's pair, for the fare
-    sections."""
-    media = demand.media
-    fares = FareSystem(network, media)
-    if fares.timed:  # fares depend on when each commuter boarded: one row per commuter
-        pair_of = np.arange(plan.n_commuters, dtype=np.int64)
-        pair_matrix = leg_matrix([assignment.routes[int(r)] for r in assignment.route_of])
-        slot = rec.leg_offset[:-1, None] + np.arange(pair_matrix.shape[1])
-        t_board = np.where(pair_matrix >= 0, rec.leg_t_board[np.minimum(slot, len(rec.leg_t_board) - 1)], np.nan)
-        pieces = piece_fares(legs, fares, pair_matrix, demand.payment, t_board)
-    else:
-        pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
-        uniq, pair_of = np.unique(pair, return_inverse=True)
-        pair_matrix = leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-        pieces = piece_fares(legs, fares, pair_matrix, uniq % len(media))
+    """Per leg slot: its leg option and fare; and the operator pieces per row of fares (see
+    _fare_rows) with each commuter's row, for the fare sections."""
+    fares = FareSystem(network, demand.media)
+    pair_matrix, medium, t_board, pair_of = _fare_rows(fares, legs, assignment, demand, rec)
+    pieces = piece_fares(legs, fares, pair_matrix, medium, t_board)
     piece_col, piece_op, _, piece_fare = pieces
     pair_fares = np.zeros(pair_matrix.shape)
     has_piece = piece_op >= 0
@@ -147,6 +136,29 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
     flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
     return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, pieces
+
+
+def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, demand: Demand,
+               rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The rows to price: one per (route, medium) pair in use, then one per commuter whose fares
+    depend on when they boarded (FareSystem.time_dependent). Returns the rows' legs (-1 padded),
+    medium codes, boarding times of the legs (s; NaN on the pairs' rows, whose fares do not depend
+    on them; None without such commuters) and each commuter's row."""
+    n_media = len(demand.media)
+    uniq, pair_of = np.unique(assignment.route_of.astype(np.int64) * n_media + demand.payment, return_inverse=True)
+    pair_of = pair_of.astype(np.int64).reshape(-1)
+    rows = leg_matrix([assignment.routes[int(c) // n_media] for c in uniq])
+    medium = uniq % n_media
+    own = np.flatnonzero(fares.time_dependent(legs, rows)[pair_of])
+    if not len(own):
+        return rows, medium, None, pair_of
+    own_rows = rows[pair_of[own]]
+    slot = np.minimum(rec.leg_offset[own, None] + np.arange(rows.shape[1]), len(rec.leg_t_board) - 1)
+    t_board = np.concatenate([np.full(rows.shape, np.nan),
+                              np.where(own_rows >= 0, rec.leg_t_board[slot], np.nan)])
+    medium = np.concatenate([medium, medium[pair_of[own]]])
+    pair_of[own] = len(uniq) + np.arange(len(own), dtype=np.int64)
+    return np.concatenate([rows, own_rows]), medium, t_board, pair_of
 
 
 def _denied_wait(rec: Records) -> np.ndarray:
