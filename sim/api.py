@@ -317,7 +317,8 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
             break  # nobody changes route: the next run would be the same
         assignment = new
         plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
-                          plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking)
+                          plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking,
+                          plan.walk_factor)
         t = _add_time(timings, "plan", t)
         rec = run_engine(plan, engine, progress, prep.way)
         t = _add_time(timings, "simulation", t)
