@@ -14,64 +14,13 @@ _EMPTY_F = np.zeros(0)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
 
-_WINDOW = 64
-"""Commuters checked at once for a run served on arrival (doubling while runs go on), and served
-one by one after a wait (see serve_fifo)."""
-
-
 def serve_fifo(free: list[float], arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end times (s) at a bank of identical servers with one FIFO queue.
 
     `free` is a heap of the times at which each server next becomes free (updated in place);
     `arrive` must be in service order. Exact: start = max(arrival, earliest free server), end =
-    start + service, in the same floating-point operations as a process-based simulation. Runs of
-    commuters who find a server free start on arrival, all at once (_served_on_arrival); the others
-    are served one by one (_serve_in_turn).
+    start + service, in the same floating-point operations as a process-based simulation.
     """
-    n = len(arrive)
-    starts, ends = np.empty(n), np.empty(n)
-    i, window = 0, _WINDOW
-    while i < n:
-        j = min(n, i + window)
-        k = i + _served_on_arrival(free, arrive[i:j], service[i:j])
-        starts[i:k] = arrive[i:k]
-        ends[i:k] = arrive[i:k] + service[i:k]
-        if k == j:  # the whole window: look further ahead next time
-            i, window = k, 2 * window
-            continue
-        hi = min(n, k + _WINDOW)
-        starts[k:hi], ends[k:hi] = _serve_in_turn(free, arrive[k:hi], service[k:hi])
-        i, window = hi, _WINDOW
-    return starts, ends
-
-
-def _served_on_arrival(free: list[float], arrive: np.ndarray, service: np.ndarray) -> int:
-    """How many of the first commuters find a server free when they arrive (start = arrival); `free`
-    becomes the servers' free times after them.
-
-    While nobody waits, the servers' free times are the c latest of the first free times and the
-    ends so far (each end replaces the earliest free time, which is at most the arrival, and the
-    end is later still), so commuter m finds a server free iff fewer than c of those are later than
-    its arrival. Their number is counted by sorting rather than served one by one; it needs
-    arrivals in order and ends after arrivals (service > 0), else the window stops before."""
-    c = len(free)
-    end = arrive + service
-    ok = end > arrive
-    ok[1:] &= arrive[1:] >= arrive[:-1]
-    m = len(arrive) if ok.all() else int(np.argmin(ok))
-    a, e = arrive[:m], end[:m]
-    # commuters earlier than m still busy at its arrival: m - (ends at or before it), as every later end is
-    # after it; servers busy from before the window: those free later than it
-    busy = (np.arange(m) - np.searchsorted(np.sort(e), a, side="right")
-            + c - np.searchsorted(np.sort(np.asarray(free)), a, side="right"))
-    m = int(np.argmax(busy >= c)) if (busy >= c).any() else m
-    if m:
-        free[:] = np.sort(np.concatenate([free, end[:m]]))[-c:].tolist()  # sorted: a heap
-    return m
-
-
-def _serve_in_turn(free: list[float], arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """serve_fifo one commuter after the other."""
     a = arrive.tolist()
     s = service.tolist()
     starts = [0.0] * len(a)
