@@ -193,25 +193,72 @@ def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]
     }
 
 
-def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
-                 rec: Records, rerouted: np.ndarray | None = None) -> Tables:
-    """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
-    commuter, chose another route because of a closure)."""
-    n = plan.n_commuters
-    station_ids = [s.id for s in network.stations]
+@dataclass(frozen=True)
+class _Slots:
+    """What every table of a run is built from: the routes as ridden, and per leg slot its planned
+    line and stations, fare and denied wait, grouped into rides."""
+
+    assignment: Assignment
+    option: dict[str, np.ndarray]  # per leg slot: the planned line, boarding and alighting station
+    leg_fare: np.ndarray  # per leg slot (CNY): none for a leg not boarded by who left the network
+    pair_of: np.ndarray  # per commuter: their row of the fare pieces
+    pieces: tuple[np.ndarray, ...]  # the fare pieces per row (see _leg_fares)
+    rides: Rides
+    denied_wait: np.ndarray  # per leg slot (s; see _denied_wait)
+
+
+def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+           rec: Records) -> _Slots:
     assignment = as_ridden(assignment, rec, legs, demand)
     leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
-    option = {"line": legs.line[leg_option], "board": legs.board[leg_option],
-              "alight": legs.alight[leg_option]}  # per leg slot
-    rides = ridden(plan, rec, option["board"], option["alight"])
-    denied_wait = _denied_wait(rec)
-    route, changes = _route_columns(assignment, rides.stays, legs.options, station_ids)
+    option = {"line": legs.line[leg_option], "board": legs.board[leg_option], "alight": legs.alight[leg_option]}
+    left = rec.left_station >= 0
+    # who left the network pays for the legs they boarded only
+    leg_fare = np.where(left[np.repeat(np.arange(plan.n_commuters), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0,
+                        leg_fare)
+    return _Slots(assignment, option, leg_fare, pair_of, pieces, ridden(plan, rec, option["board"], option["alight"]),
+                  _denied_wait(rec))
+
+
+@dataclass(frozen=True)
+class RideTables:
+    """The legs and trains tables of one run, as build_tables makes them, and what they were built
+    from (build_tables takes them on rather than building them again)."""
+
+    legs: pd.DataFrame
+    trains: pd.DataFrame
+    slots: _Slots
+
+
+def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+                rec: Records) -> RideTables:
+    """The legs and trains tables of one run alone (what crowding measures between the runs of
+    route choice)."""
+    slots = _slots(network, demand, legs, assignment, plan, rec)
+    return RideTables(*_ride_tables(network, plan, rec, slots), slots)
+
+
+def _ride_tables(network: Network, plan: Plan, rec: Records, slots: _Slots) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rides, board = slots.rides, slots.option["board"]
+    stayed = _stay_calls(plan, rec.leg_train[rides.stay], board[rides.stay], len(network.stations))
+    return (_legs_table(network, plan, rec, rides, slots.option, slots.leg_fare, slots.denied_wait),
+            _trains_table(network, plan, rec, stayed))
+
+
+def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+                 rec: Records, rerouted: np.ndarray | None = None, ride: RideTables | None = None) -> Tables:
+    """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
+    commuter, chose another route because of a closure; `ride`: the run's legs and trains tables
+    when built already, by ride_tables)."""
+    n = plan.n_commuters
+    station_ids = [s.id for s in network.stations]
+    slots = ride.slots if ride is not None else _slots(network, demand, legs, assignment, plan, rec)
+    rides, denied_wait = slots.rides, slots.denied_wait
+    route, changes = _route_columns(slots.assignment, rides.stays, legs.options, station_ids)
     first = rec.leg_offset[:-1]
     arrived = ~np.isnan(rec.t_arrive)
     left = rec.left_station >= 0
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
-    # who left the network pays for the legs they boarded only
-    leg_fare = np.where(left[np.repeat(np.arange(n), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0, leg_fare)
     put_off = (_ride_sums(rec.leg_ride_s > 0, first) > 0) | rec.put_off_here
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
@@ -227,9 +274,9 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "n_transfers": np.diff(rides.start) - 1,
         "denied_boardings": rec.denied.astype(np.int64),
         "denied_wait_s": np.where(arrived, _ride_sums(denied_wait, first), np.nan),
-        "fare_cny": np.round(_ride_sums(leg_fare, first), 2),
+        "fare_cny": np.round(_ride_sums(slots.leg_fare, first), 2),
         "route": route,
-        "modes": _modes(network, rec, option["line"]),
+        "modes": _modes(network, rec, slots.option["line"]),
         "transfer_stations": changes,
         "disruption": _cat(np.where(put_off, 1, np.where(rec.left_by_short_run, 2,
                                                          np.where(rerouted if rerouted is not None else False, 3, 0))),
@@ -239,10 +286,9 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "left_station": _cat(np.where(left, rec.left_station, len(station_ids)), [*station_ids, ""]),
         "t_left": rec.t_left,
     }, copy=False)
-    legs_table = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
-    fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
-    stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
-    return Tables(trips, legs_table, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
+    legs_table, trains = (ride.legs, ride.trains) if ride is not None else _ride_tables(network, plan, rec, slots)
+    fares = _fare_sections(network, plan, rec, rides, slots.pair_of, *slots.pieces)
+    return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
 
 
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:
