@@ -3,6 +3,12 @@
     .venv/bin/python bench/bench.py                     # default cases (several minutes)
     .venv/bin/python bench/bench.py --quick             # small sizes, a smoke test of the harness
     .venv/bin/python bench/bench.py --cases baseline:1000000 switches:1000000 grid:5000000 --repeat 3
+    .venv/bin/python bench/bench.py --cases regional:1000000 baseline:1000000 --repeat 3
+
+Case kinds: baseline (scenarios/baseline.yaml), nochoice (the baseline with no choice on the way),
+timetable (the baseline in timetable operations), regional (scenarios/regional_baseline.yaml: metro
+and intercity rail), switches (every integration switch at work, bench/all_switches.yaml), grid and
+gridcrowd (a synthetic grid city, without and with crowding).
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
 every table as Parquet) and reports wall time per phase, commuters per second and peak memory (the
@@ -39,13 +45,15 @@ NO_CHOICES = {"routing.decisions.when_stranded": False, "routing.decisions.after
 def scenario_path(kind: str, total: int, workdir: Path) -> Path:
     if kind in ("baseline", "timetable", "nochoice"):
         return ROOT / "scenarios" / "baseline.yaml"
+    if kind == "regional":
+        return ROOT / "scenarios" / "regional_baseline.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
     if kind in ("grid", "gridcrowd"):
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, switches, grid or gridcrowd)")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, switches, grid or gridcrowd)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:
@@ -111,8 +119,9 @@ def describe(r: dict) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, nochoice (the baseline with no choice on the way), timetable (the baseline in timetable "
-                                              "operations), switches (every integration "
-                                              "switch at work, bench/all_switches.yaml) or grid")
+                                              "operations), regional (scenarios/regional_baseline.yaml: "
+                                              "metro and intercity rail), switches (every integration "
+                                              "switch at work, bench/all_switches.yaml), grid or gridcrowd")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)

@@ -40,7 +40,7 @@ from .plausibility import (
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
-from .tables import Tables, build_tables
+from .tables import Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
 
@@ -293,40 +293,42 @@ def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
 
 def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, float]):
     """Route choice and simulation alternate with crowding costs (see schema.CrowdingSpec). The
-    first run is prep's; returns the last run's assignment and tables, and what the iterations did."""
+    first run is prep's; returns the last run's assignment and tables, and what the iterations did.
+    The runs before the last are measured on their legs and trains tables alone (the last one's
+    other tables are built when it is known to be the last)."""
     spec = prep.scenario.model.routing.crowding
     net, legs, access, demand = prep.scenario.network, prep.legs, prep.access, prep.demand
     t = time.perf_counter()
     rec = run_engine(prep.plan, engine, progress, prep.way)
     t = _add_time(timings, "simulation", t)
-    assignment, plan = prep.assignment, prep.plan
-    tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
-    t = _add_time(timings, "tables", t)
-    if spec is None:
-        return assignment, tables, None
-    paths, lookup, field, changed = leg_paths(net, legs), PlatformLookup(net, legs), None, []
-    for n in range(1, spec.max_iterations):
-        aux = crowding.measure(net, legs, tables.legs, tables.trains, spec, paths, lookup)
-        field = aux if field is None else crowding.average(field, aux, n)
-        new = prep.chooser.choose(field)
-        if prep.informed is not None:
-            new, _ = prep.informed.merge(new)
-        changed.append(float((new.route_of != assignment.route_of).mean()) if len(new.route_of) else 0.0)
-        t = _add_time(timings, "routing", t)
-        if changed[-1] == 0.0:
-            break  # nobody changes route: the next run would be the same
-        assignment = new
-        plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart, plan.trains,
-                          plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking)
-        t = _add_time(timings, "plan", t)
-        rec = run_engine(plan, engine, progress, prep.way)
-        t = _add_time(timings, "simulation", t)
-        tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted)
-        t = _add_time(timings, "tables", t)
-        if changed[-1] < spec.tolerance:
-            break
-    info = {"runs": 1 + sum(1 for c in changed if c > 0), "route_change_share": changed,
-            "converged": bool(changed) and changed[-1] < spec.tolerance}
+    assignment, plan, info, ride = prep.assignment, prep.plan, None, None
+    if spec is not None:
+        paths, lookup, field, changed = leg_paths(net, legs), PlatformLookup(net, legs), None, []
+        for n in range(1, spec.max_iterations):
+            ride = ride_tables(net, demand, legs, assignment, plan, rec)
+            t = _add_time(timings, "tables", t)
+            aux = crowding.measure(net, legs, ride.legs, ride.trains, spec, paths, lookup)
+            field = aux if field is None else crowding.average(field, aux, n)
+            new = prep.chooser.choose(field)
+            if prep.informed is not None:
+                new, _ = prep.informed.merge(new)
+            changed.append(float((new.route_of != assignment.route_of).mean()) if len(new.route_of) else 0.0)
+            t = _add_time(timings, "routing", t)
+            if changed[-1] == 0.0:
+                break  # nobody changes route: the next run would be the same
+            assignment = new
+            plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart,
+                              plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
+                              prep.scenario.model.demand.walking, plan.walk_factor)
+            t = _add_time(timings, "plan", t)
+            rec, ride = run_engine(plan, engine, progress, prep.way), None
+            t = _add_time(timings, "simulation", t)
+            if changed[-1] < spec.tolerance:
+                break
+        info = {"runs": 1 + sum(1 for c in changed if c > 0), "route_change_share": changed,
+                "converged": bool(changed) and changed[-1] < spec.tolerance}
+    tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted, ride)
+    _add_time(timings, "tables", t)
     return assignment, tables, info
 
 

@@ -127,16 +127,19 @@ class RouteCosts:
         return (self.base[rows, medium] - self.ivt[rows] + ivt) + self.spec.wait_weight * waits
 
 
-def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
-    """Column picked in each row of `costs` (inf: not available) by multinomial logit with scale
-    theta, using the uniform number u of the row (inverse of the cumulative probabilities)."""
+def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column picked for each uniform number u in its row of `costs` (inf: not available) by
+    multinomial logit with scale theta (inverse of the cumulative probabilities). `rows`: the row
+    of each u (default: row i for u[i]); many may share a row, whose probabilities are computed once."""
     finite = np.isfinite(costs)
     best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):
         p = np.where(finite, np.exp(-theta_per_s * (costs - best)), 0.0)
     cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
     last_feasible = costs.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
-    return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
+    if rows is None:
+        return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
+    return np.minimum((cum[rows] <= u[:, None]).sum(axis=1), last_feasible[rows])
 
 
 class Chooser:
@@ -190,7 +193,7 @@ class Chooser:
             rows, g_m[g], g_t[g], crowd))
         g_od = self.uniq_odb[g_odb] // legs.n_bands
         _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, self.media, self.net, self.file)
-        pick = logit_pick(cost[key_inv], self.u, self.theta)
+        pick = logit_pick(cost, self.u, self.theta, key_inv.ravel())
         return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
 
 

@@ -108,8 +108,25 @@ class FareSystem:
                                        for op in ops] + [np.inf])
         self.timed = bool(np.isfinite(self.window_s).any() or np.isfinite(self.max_changes).any())
         """Whether some operator's fare depends on when and how often riders change trains."""
+        self.windowed = bool(np.isfinite(self.window_s).any())
+        """Whether some operator's fare depends on when riders board (a transfer window; a limit on
+        the number of changes depends on the legs alone)."""
         self.located = any(op.table is not None for op in ops)
         """Whether some operator charges by zone or by pair of stations."""
+
+    def time_dependent(self, legs: LegPieces, rows: np.ndarray) -> np.ndarray:
+        """Per row of `rows` (leg indices, -1 padded at the end): whether its fares may depend on the
+        boarding times, that is whether some leg boards a train of the operator of the leg before and
+        that operator has a transfer window (a change within one fare section, which the window may
+        end: see _section_starts). The fares of the other rows are the same at any times."""
+        rows = np.asarray(rows)
+        if not self.windowed or rows.shape[1] < 2:
+            return np.zeros(len(rows), dtype=bool)
+        safe = np.maximum(rows, 0)
+        first_op = legs.piece_operator[legs.piece_start[safe]]  # of each leg's first piece
+        last_op = legs.piece_operator[legs.piece_start[safe + 1] - 1]  # of each leg's last piece
+        change = (rows[:, 1:] >= 0) & (first_op[:, 1:] == last_op[:, :-1])
+        return (change & np.isfinite(self.window_s[first_op[:, 1:]])).any(axis=1)
 
     def effective_medium(self, medium: str, operator: int) -> str:
         """The medium actually used on an operator (its fallback if it does not accept `medium`)."""

@@ -32,7 +32,22 @@ class TripColumns:
         self.denied_wait = trips["denied_wait_s"].to_numpy() if "denied_wait_s" in trips else None
         self.transfers, self.fare = trips["n_transfers"].to_numpy(), trips["fare_cny"].to_numpy()
         # tables written before `modes` existed have none: their mode shares are unknown
-        self.modes = trips["modes"].astype(str).to_numpy() if "modes" in trips else None
+        self.mode_code: np.ndarray | None = None
+        self.mode_labels: list[str] = []
+        if "modes" in trips:
+            self.mode_code, self.mode_labels = _mode_labels(trips["modes"], self.left)
+
+
+def _mode_labels(modes: pd.Series, left: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per trip, the index of its mode-share label in the labels, and the labels in sorted order:
+    the modes ridden ('metro+rail'), 'left' for who left the rail network on the way, 'none' for
+    who boarded nothing. Coded once: the shares of many subsets count codes."""
+    codes, uniques = pd.factorize(modes.astype(str), use_na_sentinel=False)
+    labels = ["none" if u == "" else str(u) for u in uniques] + ["left"]
+    names = sorted(set(labels))
+    index = {x: i for i, x in enumerate(names)}
+    remap = np.asarray([index[x] for x in labels], dtype=np.int64)
+    return remap[np.where(left, len(labels) - 1, codes)], names
 
 
 def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None) -> dict:
@@ -60,7 +75,7 @@ def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None)
     out.update(denied_kpis(t, rows))
     out["transfers_mean"] = _mean(t.transfers[rows]) if n else None
     out["fare_mean_cny"] = _mean(t.fare[rows]) if n else None
-    if t.modes is not None:
+    if t.mode_code is not None:
         out["mode_shares"] = mode_shares(t, rows)
     return out
 
@@ -68,12 +83,12 @@ def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None)
 def mode_shares(t: TripColumns, rows: np.ndarray) -> dict[str, float]:
     """Share of the `rows` by the modes they rode (trips `modes`, e.g. 'metro' or 'metro+rail'),
     those who left the rail network on the way as 'left', those who boarded nothing as 'none'."""
-    assert t.modes is not None  # the caller's condition
-    label = np.where(t.left, "left", np.where(t.modes == "", "none", t.modes))[rows]
-    if not len(label):
+    assert t.mode_code is not None  # the caller's condition
+    counts = np.bincount(t.mode_code[rows], minlength=len(t.mode_labels))
+    n = int(counts.sum())
+    if not n:
         return {}
-    names, counts = np.unique(label, return_counts=True)
-    return {str(k): float(c) / len(label) for k, c in zip(names, counts)}
+    return {name: float(c) / n for name, c in zip(t.mode_labels, counts.tolist()) if c}
 
 
 def _mean(values: np.ndarray) -> float | None:

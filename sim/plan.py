@@ -264,10 +264,13 @@ def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: n
 
 def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: Assignment, payment: np.ndarray,
                media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, ops: Operations, t_end: float,
-               seed: int, replication: int, walking: WalkingSpec | None = None) -> Plan:
+               seed: int, replication: int, walking: WalkingSpec | None = None,
+               walk_factor: np.ndarray | None = None) -> Plan:
     """Compile templates for the (route, medium class) pairs in use, draw every service time and
     every commuter's walking speed (`walking`; None: the network's walk times for everyone). Routes
-    are leg indices of `legs`; walks and paths through stations per medium come from `access`."""
+    are leg indices of `legs`; walks and paths through stations per medium come from `access`.
+    `walk_factor`: the commuters' walk factors drawn already, by a plan of the same commuters, seed
+    and replication (they do not depend on the routes)."""
     n = len(t_depart)
     klass = medium_classes(network, access, media)
     representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
@@ -334,7 +337,8 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         template=template,
         leg_offset=leg_offset.astype(np.int64),
         fac_offset=fac_offset.astype(np.int64),
-        walk_factor=walk_factors(walking, n, rngmod.stream(seed, replication, "walking")),
+        walk_factor=(walk_factors(walking, n, rngmod.stream(seed, replication, "walking")) if walk_factor is None
+                     else walk_factor),
         service_s=service,
         slot_facility=slot_facility,
         t_end=float(t_end),

@@ -122,22 +122,11 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
                plan: Plan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Per leg slot: its leg option and fare; and the operator pieces per (route, medium) pair in use
-    (per commuter when fares depend on boarding times) with each commuter's pair, for the fare
-    sections."""
-    media = demand.media
-    fares = FareSystem(network, media)
-    if fares.timed:  # fares depend on when each commuter boarded: one row per commuter
-        pair_of = np.arange(plan.n_commuters, dtype=np.int64)
-        pair_matrix = leg_matrix([assignment.routes[int(r)] for r in assignment.route_of])
-        slot = rec.leg_offset[:-1, None] + np.arange(pair_matrix.shape[1])
-        t_board = np.where(pair_matrix >= 0, rec.leg_t_board[np.minimum(slot, len(rec.leg_t_board) - 1)], np.nan)
-        pieces = piece_fares(legs, fares, pair_matrix, demand.payment, t_board)
-    else:
-        pair = assignment.route_of.astype(np.int64) * len(media) + demand.payment
-        uniq, pair_of = np.unique(pair, return_inverse=True)
-        pair_matrix = leg_matrix([assignment.routes[int(c) // len(media)] for c in uniq])
-        pieces = piece_fares(legs, fares, pair_matrix, uniq % len(media))
+    """Per leg slot: its leg option and fare; and the operator pieces per row of fares (see
+    _fare_rows) with each commuter's row, for the fare sections."""
+    fares = FareSystem(network, demand.media)
+    pair_matrix, medium, t_board, pair_of = _fare_rows(fares, legs, assignment, demand, rec)
+    pieces = piece_fares(legs, fares, pair_matrix, medium, t_board)
     piece_col, piece_op, _, piece_fare = pieces
     pair_fares = np.zeros(pair_matrix.shape)
     has_piece = piece_op >= 0
@@ -147,6 +136,29 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
     flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
     return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, pieces
+
+
+def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, demand: Demand,
+               rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The rows to price: one per (route, medium) pair in use, then one per commuter whose fares
+    depend on when they boarded (FareSystem.time_dependent). Returns the rows' legs (-1 padded),
+    medium codes, boarding times of the legs (s; NaN on the pairs' rows, whose fares do not depend
+    on them; None without such commuters) and each commuter's row."""
+    n_media = len(demand.media)
+    uniq, pair_of = np.unique(assignment.route_of.astype(np.int64) * n_media + demand.payment, return_inverse=True)
+    pair_of = pair_of.astype(np.int64).reshape(-1)
+    rows = leg_matrix([assignment.routes[int(c) // n_media] for c in uniq])
+    medium = uniq % n_media
+    own = np.flatnonzero(fares.time_dependent(legs, rows)[pair_of])
+    if not len(own):
+        return rows, medium, None, pair_of
+    own_rows = rows[pair_of[own]]
+    slot = np.minimum(rec.leg_offset[own, None] + np.arange(rows.shape[1]), len(rec.leg_t_board) - 1)
+    t_board = np.concatenate([np.full(rows.shape, np.nan),
+                              np.where(own_rows >= 0, rec.leg_t_board[slot], np.nan)])
+    medium = np.concatenate([medium, medium[pair_of[own]]])
+    pair_of[own] = len(uniq) + np.arange(len(own), dtype=np.int64)
+    return np.concatenate([rows, own_rows]), medium, t_board, pair_of
 
 
 def _denied_wait(rec: Records) -> np.ndarray:
@@ -181,25 +193,72 @@ def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]
     }
 
 
-def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
-                 rec: Records, rerouted: np.ndarray | None = None) -> Tables:
-    """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
-    commuter, chose another route because of a closure)."""
-    n = plan.n_commuters
-    station_ids = [s.id for s in network.stations]
+@dataclass(frozen=True)
+class _Slots:
+    """What every table of a run is built from: the routes as ridden, and per leg slot its planned
+    line and stations, fare and denied wait, grouped into rides."""
+
+    assignment: Assignment
+    option: dict[str, np.ndarray]  # per leg slot: the planned line, boarding and alighting station
+    leg_fare: np.ndarray  # per leg slot (CNY): none for a leg not boarded by who left the network
+    pair_of: np.ndarray  # per commuter: their row of the fare pieces
+    pieces: tuple[np.ndarray, ...]  # the fare pieces per row (see _leg_fares)
+    rides: Rides
+    denied_wait: np.ndarray  # per leg slot (s; see _denied_wait)
+
+
+def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+           rec: Records) -> _Slots:
     assignment = as_ridden(assignment, rec, legs, demand)
     leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
-    option = {"line": legs.line[leg_option], "board": legs.board[leg_option],
-              "alight": legs.alight[leg_option]}  # per leg slot
-    rides = ridden(plan, rec, option["board"], option["alight"])
-    denied_wait = _denied_wait(rec)
-    route, changes = _route_columns(assignment, rides.stays, legs.options, station_ids)
+    option = {"line": legs.line[leg_option], "board": legs.board[leg_option], "alight": legs.alight[leg_option]}
+    left = rec.left_station >= 0
+    # who left the network pays for the legs they boarded only
+    leg_fare = np.where(left[np.repeat(np.arange(plan.n_commuters), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0,
+                        leg_fare)
+    return _Slots(assignment, option, leg_fare, pair_of, pieces, ridden(plan, rec, option["board"], option["alight"]),
+                  _denied_wait(rec))
+
+
+@dataclass(frozen=True)
+class RideTables:
+    """The legs and trains tables of one run, as build_tables makes them, and what they were built
+    from (build_tables takes them on rather than building them again)."""
+
+    legs: pd.DataFrame
+    trains: pd.DataFrame
+    slots: _Slots
+
+
+def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+                rec: Records) -> RideTables:
+    """The legs and trains tables of one run alone (what crowding measures between the runs of
+    route choice)."""
+    slots = _slots(network, demand, legs, assignment, plan, rec)
+    return RideTables(*_ride_tables(network, plan, rec, slots), slots)
+
+
+def _ride_tables(network: Network, plan: Plan, rec: Records, slots: _Slots) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rides, board = slots.rides, slots.option["board"]
+    stayed = _stay_calls(plan, rec.leg_train[rides.stay], board[rides.stay], len(network.stations))
+    return (_legs_table(network, plan, rec, rides, slots.option, slots.leg_fare, slots.denied_wait),
+            _trains_table(network, plan, rec, stayed))
+
+
+def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+                 rec: Records, rerouted: np.ndarray | None = None, ride: RideTables | None = None) -> Tables:
+    """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
+    commuter, chose another route because of a closure; `ride`: the run's legs and trains tables
+    when built already, by ride_tables)."""
+    n = plan.n_commuters
+    station_ids = [s.id for s in network.stations]
+    slots = ride.slots if ride is not None else _slots(network, demand, legs, assignment, plan, rec)
+    rides, denied_wait = slots.rides, slots.denied_wait
+    route, changes = _route_columns(slots.assignment, rides.stays, legs.options, station_ids)
     first = rec.leg_offset[:-1]
     arrived = ~np.isnan(rec.t_arrive)
     left = rec.left_station >= 0
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
-    # who left the network pays for the legs they boarded only
-    leg_fare = np.where(left[np.repeat(np.arange(n), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0, leg_fare)
     put_off = (_ride_sums(rec.leg_ride_s > 0, first) > 0) | rec.put_off_here
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
@@ -215,9 +274,9 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "n_transfers": np.diff(rides.start) - 1,
         "denied_boardings": rec.denied.astype(np.int64),
         "denied_wait_s": np.where(arrived, _ride_sums(denied_wait, first), np.nan),
-        "fare_cny": np.round(_ride_sums(leg_fare, first), 2),
+        "fare_cny": np.round(_ride_sums(slots.leg_fare, first), 2),
         "route": route,
-        "modes": _modes(network, rec, option["line"]),
+        "modes": _modes(network, rec, slots.option["line"]),
         "transfer_stations": changes,
         "disruption": _cat(np.where(put_off, 1, np.where(rec.left_by_short_run, 2,
                                                          np.where(rerouted if rerouted is not None else False, 3, 0))),
@@ -227,10 +286,9 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "left_station": _cat(np.where(left, rec.left_station, len(station_ids)), [*station_ids, ""]),
         "t_left": rec.t_left,
     }, copy=False)
-    legs_table = _legs_table(network, plan, rec, rides, option, leg_fare, denied_wait)
-    fares = _fare_sections(network, plan, rec, rides, pair_of, *pieces)
-    stayed = _stay_calls(plan, rec.leg_train[rides.stay], option["board"][rides.stay], len(station_ids))
-    return Tables(trips, legs_table, _trains_table(network, plan, rec, stayed), _facilities_table(network, plan, rec), fares)
+    legs_table, trains = (ride.legs, ride.trains) if ride is not None else _ride_tables(network, plan, rec, slots)
+    fares = _fare_sections(network, plan, rec, rides, slots.pair_of, *slots.pieces)
+    return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
 
 
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:

@@ -65,25 +65,33 @@ class Records:
 
     @classmethod
     def allocate(cls, plan: Plan) -> Records:
+        """Buffers for the plan's slots, with room past them for slots that choices on the way move
+        (`relocate`): growing buffers of millions of slots costs more than the spare room."""
         n_legs = int(plan.leg_offset[-1])
         n_fac = int(plan.fac_offset[-1])
         n_calls = len(plan.trains.call_station)
-        n_tickets = n_legs if plan.tickets is not None else 0
+        room_legs, room_fac = n_legs + _spare(n_legs), n_fac + _spare(n_fac)
+        n_tickets = room_legs if plan.tickets is not None else 0
 
         def nan(k: int) -> np.ndarray:
             return np.full(k, np.nan)
 
+        def padded(values: np.ndarray, fill: float) -> np.ndarray:
+            out = np.full(room_fac, fill, dtype=values.dtype)
+            out[:n_fac] = values
+            return out
+
         return cls(
             leg_base=plan.leg_offset[:-1].copy(), leg_count=np.diff(plan.leg_offset),
             fac_base=plan.fac_offset[:-1].copy(), fac_count=np.diff(plan.fac_offset),
-            slot_facility=plan.slot_facility, service_s=plan.service_s,
-            leg_train=np.full(n_legs, -1, dtype=np.int32),
-            leg_t_platform=nan(n_legs), leg_t_board=nan(n_legs), leg_t_alight=nan(n_legs),
-            leg_ride_s=np.zeros(n_legs), leg_t_denied=nan(n_legs), leg_ride_denied_s=np.zeros(n_legs),
+            slot_facility=padded(plan.slot_facility, -1), service_s=padded(plan.service_s, np.nan),
+            leg_train=np.full(room_legs, -1, dtype=np.int32),
+            leg_t_platform=nan(room_legs), leg_t_board=nan(room_legs), leg_t_alight=nan(room_legs),
+            leg_ride_s=np.zeros(room_legs), leg_t_denied=nan(room_legs), leg_ride_denied_s=np.zeros(room_legs),
             # the ticket buffers are empty on a network without reserved seats (see _TICKET_FIELDS)
             leg_ticket_call=np.full(n_tickets, -1, dtype=np.int32), leg_ticket=np.zeros(n_tickets, dtype=np.int8),
             leg_missed_trains=np.zeros(n_tickets, dtype=np.int16),
-            fac_t_join=nan(n_fac), fac_t_start=nan(n_fac), fac_t_end=nan(n_fac),
+            fac_t_join=nan(room_fac), fac_t_start=nan(room_fac), fac_t_end=nan(room_fac),
             t_arrive=nan(plan.n_commuters),
             denied=np.zeros(plan.n_commuters, dtype=np.int32),
             call_boarded=np.zeros(n_calls, dtype=np.int64),
@@ -147,7 +155,9 @@ class Records:
         for fields, base, count in ((_LEG_FIELDS, self.leg_base, self.leg_count),
                                     (_FAC_FIELDS, self.fac_base, self.fac_count)):
             start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64) if len(count) else base
-            if np.array_equal(start, base) and len(getattr(self, next(iter(fields)))) == int(count.sum()):
+            if np.array_equal(start, base):  # nobody moved: the slots in use, without the room past them
+                for name in fields:
+                    setattr(self, name, getattr(self, name)[: int(count.sum())])
                 continue
             # the loop would be: for each commuter i, slots base[i] .. base[i] + count[i] - 1 in turn
             owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
@@ -191,6 +201,10 @@ class Records:
             arr[arr >= t_end] = np.nan
         self.leg_train[np.isnan(self.leg_t_board)] = -1
 
+
+def _spare(n: int) -> int:
+    """Slots of room past `n` slots in use (see Records.allocate)."""
+    return max(64, n // 16)
 
 
 _LEG_FIELDS = {"leg_train": -1, "leg_t_platform": np.nan, "leg_t_board": np.nan, "leg_t_alight": np.nan,
