@@ -49,6 +49,8 @@ class Tickets:
         self._cuts = np.searchsorted(platform[by_platform], np.arange(plan.n_platforms + 1))
         self._first_open = self._cuts[:-1].copy()
         """Per platform: position in _calls before which every call has left."""
+        self._stops: dict[int, dict[int, int]] = {}
+        """Per train looked at: the call at each station where it stops."""
         self.sold: dict[int, np.ndarray] = {}
         """Per train with reservations: seats and standing tickets sold per section (2 x its calls)."""
 
@@ -62,13 +64,15 @@ class Tickets:
         """The call of `call`'s train at station `alight` after `call` (a stop it serves), or -1."""
         tr = self.plan.trains
         k = int(self.call_train[call])
-        pos = int(tr.call_seq[call])
-        at = int(self.plan.stop_pos[tr.pattern[k], alight])
-        if not pos < at <= int(tr.call_serves_to[call]):
+        stops = self._stops.get(k)
+        if stops is None:  # the train's stops by station (a pattern stops at a station once)
+            lo, hi = int(tr.call_start[k]), int(tr.call_start[k + 1])
+            at = np.flatnonzero(tr.call_stop[lo:hi]) + lo
+            stops = self._stops[k] = dict(zip(tr.call_station[at].tolist(), at.tolist()))
+        down = stops.get(alight, -1)
+        if down <= call or tr.call_seq[down] > tr.call_serves_to[call]:
             return -1
-        end = int(tr.call_start[k + 1])
-        hits = np.flatnonzero((tr.call_station[call + 1: end] == alight) & tr.call_stop[call + 1: end])
-        return call + 1 + int(hits[0]) if len(hits) else -1
+        return down
 
     def _take(self, call: int, down: int) -> int:
         """Sell a ticket on `call`'s train from `call` to call `down`: SEAT, STANDING or 0 (none left)."""
