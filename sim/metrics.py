@@ -150,20 +150,27 @@ def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
     still without a ticket at the end (none left on a train to come), mean wait on the platform (s)."""
     if "ticket" not in legs:
         return {}
-    ticket = legs["ticket"].astype(str).to_numpy()
-    line = legs["line"].astype(str).to_numpy()
-    boarded = legs["t_board"].notna().to_numpy()
-    reserved = sorted(set(line[ticket != ""]) | set(line[legs["missed_trains"].to_numpy() > 0]))
+    # category codes rather than strings: the legs of a large run are millions of rows
+    ticket = legs["ticket"].astype("category")
+    kinds = [str(x) for x in ticket.cat.categories]
+    code = ticket.cat.codes.to_numpy()
+    line = legs["line"].astype("category")
+    line_code = line.cat.codes.to_numpy()
+    missed = legs["missed_trains"].to_numpy()
+    on_ticket = np.isin(code, [kinds.index(k) for k in kinds if k])
+    standing = code == (kinds.index("standing") if "standing" in kinds else -2)
+    t_board, t_platform = legs["t_board"].to_numpy(), legs["t_platform"].to_numpy()
+    boarded = ~np.isnan(t_board)
     out = {}
-    for ln in reserved:
-        mine = line == ln
+    for lc in np.unique(line_code[on_ticket | (missed > 0)]).tolist():
+        mine = line_code == lc
         rides = mine & boarded
         n = int(rides.sum())
-        wait = (legs["t_board"] - legs["t_platform"]).to_numpy()[rides]
-        out[ln] = {"rides": n, "standing_share": _num((ticket[rides] == "standing").mean()) if n else None,
-                   "missed_trains": int(legs["missed_trains"].to_numpy()[mine].sum()),
-                   "without_ticket": int((mine & ~boarded).sum()), "wait_mean_s": _mean(wait) if n else None}
-    return out
+        out[str(line.cat.categories[lc])] = {
+            "rides": n, "standing_share": _num(standing[rides].mean()) if n else None,
+            "missed_trains": int(missed[mine].sum()), "without_ticket": int((mine & ~boarded).sum()),
+            "wait_mean_s": _mean(t_board[rides] - t_platform[rides]) if n else None}
+    return dict(sorted(out.items()))
 
 
 def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> pd.DataFrame:
