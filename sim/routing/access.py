@@ -5,7 +5,8 @@ Walk times include the mean service at the facilities passed (network.path_walk_
 machine is passed only by media that need a ticket on the operator of the station (after the
 operator's fallback for a medium it does not accept). A change between two stations joined by an
 interchange takes the cheapest of the interchange's paths open to the medium; `street_walk` is the
-part of it outside the stations, which a trip may also walk at its start or end.
+part of it outside the stations (beyond the way out of one and in to the other), which a trip may
+also walk at its start or end.
 """
 
 from __future__ import annotations
@@ -32,10 +33,18 @@ class Access:
         for (a, b), paths in network.transfers.items():
             self.transfer_out.setdefault(a, []).append(
                 (b, min(path_walk_s(p.steps, network, needs_ticket=False) for p in paths)))
+        def walks(steps) -> float:
+            return sum(st.value for st in steps if st.kind != FACILITY)
+
+        # an interchange path runs from one station's platforms to the other's: outside the stations
+        # is what it walks beyond the way out of the first and the way in to the second
         self.street_walk: dict[tuple[int, int], float] = {
-            key: min(sum(st.value for st in p.steps if st.kind != FACILITY) for p in paths)
-            for key, paths in network.transfers.items()}
-        """Walk (s) outside the stations between two stations joined by an interchange."""
+            (a, b): max(0.0, min(walks(p.steps) for p in paths)
+                        - walks(network.stations[a].exit) - walks(network.stations[b].entry))
+            for (a, b), paths in network.transfers.items()}
+        """Walk (s) outside the stations between two stations joined by an interchange: the least
+        walk of its paths (platforms to platforms) less the walks of the first station's exit and
+        the second's entry, never below 0."""
         self.entry_walk: np.ndarray = np.asarray(
             [[path_walk_s(st.entry, network, self.needs_ticket(m, st.operator)) for m in self.media]
              for st in network.stations]).reshape(-1, len(self.media))

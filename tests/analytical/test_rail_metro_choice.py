@@ -67,7 +67,10 @@ def choice_network(rail_fare: float, rail_run_s: float, metro_run_s: float) -> d
     rl = T.line("RL", [("Ar", 0.0), ("Br", 47.0)], {"forward": T.headway("05:30", "11:00", RAIL_H)},
                 run_s={"Ar>Br": rail_run_s}, operator="R", capacity=100000)
     rl["route_type"] = 2  # rail
-    streets = [{"id": k, "stations": pair, "bidirectional": True, "paths": [{"name": "street", "steps": [{"walk_s": w}]}]}
+    # an interchange path runs platform to platform: the metro station's 60 s way out (in), the street,
+    # and the railway station's 180 s way in (out); the street walk is what lies between
+    streets = [{"id": k, "stations": pair, "bidirectional": True,
+                "paths": [{"name": "street", "steps": [{"walk_s": 60 + w + 180}]}]}
                for k, pair, w in (("a", ["Am", "Ar"], STREET_A), ("b", ["Bm", "Br"], STREET_B))]
     net = T.network(stations, [ml, rl], operators=[metro, rail], interchanges=streets)
     net["media"]["rail_ticket"] = {"name": "Rail e-ticket"}
