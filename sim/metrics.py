@@ -525,13 +525,21 @@ def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def mean_summary(summaries: list[dict]) -> dict:
+SHARE_MAPS = frozenset({"mode_shares"})
+"""Keys of summary maps of shares: a key missing from one replication's map is a share of 0 there."""
+
+
+def mean_summary(summaries: list[dict], missing_is_zero: bool = False) -> dict:
     """The summaries of replications as one: every number the mean over the replications that have it
-    (None where none has), lists (warnings) merged without repeats, other values from the first."""
+    (None where none has; in a map of shares, SHARE_MAPS, over every replication, a missing share
+    counting 0), lists (warnings) merged without repeats, other values from the first."""
     first = summaries[0]
     if isinstance(first, dict):
         keys = list(dict.fromkeys(k for s in summaries if isinstance(s, dict) for k in s))
-        return {k: mean_summary([s[k] for s in summaries if isinstance(s, dict) and k in s]) for k in keys}
+        if missing_is_zero:
+            return {k: mean_summary([s.get(k, 0.0) for s in summaries if isinstance(s, dict)]) for k in keys}
+        return {k: mean_summary([s[k] for s in summaries if isinstance(s, dict) and k in s], k in SHARE_MAPS)
+                for k in keys}
     if isinstance(first, list):
         merged = [x for s in summaries for x in s]
         return list(dict.fromkeys(merged)) if all(isinstance(x, str) for x in merged) else first
@@ -547,7 +555,9 @@ def confidence_intervals(summaries: list[dict], level: float = 0.95) -> dict[str
     keys = sorted(set().union(*flat)) if flat else []
     out = {}
     for k in keys:
-        vals = np.asarray([f[k] for f in flat if k in f and f[k] is not None], dtype=float)
+        in_share_map = any(part in SHARE_MAPS for part in k.split(".")[:-1])  # a missing share is 0 there
+        vals = np.asarray([f.get(k, 0.0) if in_share_map else f[k] for f in flat
+                           if (in_share_map or k in f) and f.get(k, 0.0) is not None], dtype=float)
         if len(vals) == 0:
             continue
         mean = float(vals.mean())

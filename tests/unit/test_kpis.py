@@ -7,7 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics import KpiSetup, facility_kpis, interchange_kpis, mean_summary, peak_hour, rounded, summarize
+from sim.metrics import (
+    KpiSetup,
+    confidence_intervals,
+    facility_kpis,
+    interchange_kpis,
+    mean_summary,
+    peak_hour,
+    rounded,
+    summarize,
+)
 
 H = 3600.0
 
@@ -111,3 +120,15 @@ def test_mean_summary_of_replications():
     assert m["commuters"] == 15 and m["travel_time_mean_s"] == 150.0
     assert m["lines"]["L"]["peak_load_factor"] == 0.5  # None where a replication has no value
     assert m["name"] == "x" and m["warnings"] == ["w1", "w2"] and m["p"] is None and m["only_a"] == 3
+
+
+def test_mean_mode_shares_count_a_mode_missing_from_a_replication_as_zero():
+    a = {"mode_shares": {"metro": 0.9, "metro+rail": 0.1}, "groups": {"g": {"mode_shares": {"metro": 1.0}}}}
+    b = {"mode_shares": {"metro": 0.8, "metro+rail": 0.1, "left": 0.1},
+         "groups": {"g": {"mode_shares": {"metro": 0.5, "rail": 0.5}}}}
+    m = mean_summary([a, b])
+    assert m["mode_shares"] == pytest.approx({"metro": 0.85, "metro+rail": 0.1, "left": 0.05})
+    assert m["groups"]["g"]["mode_shares"] == pytest.approx({"metro": 0.75, "rail": 0.25})
+    assert sum(m["mode_shares"].values()) == pytest.approx(1.0)
+    ci = confidence_intervals([a, b])
+    assert ci["mode_shares.left"]["mean"] == pytest.approx(0.05) and ci["mode_shares.left"]["n"] == 2
