@@ -127,15 +127,36 @@ class RouteCosts:
         return (self.base[rows, medium] - self.ivt[rows] + ivt) + self.spec.wait_weight * waits
 
 
-def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float, rows: np.ndarray | None = None) -> np.ndarray:
-    """Column picked for each uniform number u in its row of `costs` (inf: not available) by
-    multinomial logit with scale theta (inverse of the cumulative probabilities). `rows`: the row
-    of each u (default: row i for u[i]); many may share a row, whose probabilities are computed once."""
+def logit_probabilities(costs: np.ndarray, theta_per_s: float, nests: np.ndarray | None = None,
+                        mu: float = 1.0) -> np.ndarray:
+    """Choice probabilities of the columns of each row of `costs` (s; inf: not available): the
+    multinomial logit with scale theta, or, given `nests` (a nest code per cell) and mu < 1, the
+    nested logit whose nests have scale mu: P(j) = P(j | n) P(n) with P(j | n) = e_j / S_n and
+    P(n) = S_n^mu / sum_m S_m^mu, where e_j = exp(-theta c_j / mu) and S_n the sum of e_j over the
+    nest; hence P(j) proportional to e_j S_n^(mu - 1)."""
     finite = np.isfinite(costs)
     best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
+    nested = nests is not None and mu < 1.0
+    scale = theta_per_s / (mu if nested else 1.0)
     with np.errstate(invalid="ignore"):
-        p = np.where(finite, np.exp(-theta_per_s * (costs - best)), 0.0)
-    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+        e = np.where(finite, np.exp(-scale * (costs - best)), 0.0)
+    if nested:
+        assert nests is not None
+        # S_n of each cell's nest: the sum over the row's cells of the same nest (rows have few columns)
+        same = nests[:, :, None] == nests[:, None, :]
+        s_n = (same * e[:, None, :]).sum(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = np.where(e > 0, e * s_n ** (mu - 1.0), 0.0)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float, rows: np.ndarray | None = None,
+               nests: np.ndarray | None = None, mu: float = 1.0) -> np.ndarray:
+    """Column picked for each uniform number u in its row of `costs` (inf: not available) by the
+    logit of logit_probabilities (inverse of the cumulative probabilities). `rows`: the row of each
+    u (default: row i for u[i]); many may share a row, whose probabilities are computed once."""
+    finite = np.isfinite(costs)
+    cum = np.cumsum(logit_probabilities(costs, theta_per_s, nests, mu), axis=1)
     last_feasible = costs.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
     if rows is None:
         return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
@@ -166,6 +187,8 @@ class Chooser:
         for k, options in enumerate(cand):
             self.cand_mat[k, : len(options)] = options
         self.theta = search.spec.logit_scale_per_min / 60.0
+        self.mu = search.spec.mode_nest_scale
+        self.route_nest = route_modes(network, legs, self.routes) if self.mu < 1.0 else None
 
     def choose(self, crowd: CrowdingField | None = None) -> Assignment:
         """Every commuter's route, by logit on the costs at its medium and start time (with the
@@ -179,7 +202,7 @@ class Chooser:
             cost = _option_costs(options, lambda rows, c: costs.real_time_cost(
                 rows, medium[c], t_depart[c], informed, crowd))
             _check_feasible(cost, self.origin, self.destination, medium, self.media, self.net, self.file)
-            pick = logit_pick(cost, self.u, self.theta)
+            pick = logit_pick(cost, self.u, self.theta, nests=self._nests(options), mu=self.mu)
             return Assignment(self.routes, options[np.arange(len(self.u)), pick].astype(np.int32))
         # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
         start_bin = ((t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
@@ -193,8 +216,31 @@ class Chooser:
             rows, g_m[g], g_t[g], crowd))
         g_od = self.uniq_odb[g_odb] // legs.n_bands
         _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, self.media, self.net, self.file)
-        pick = logit_pick(cost, self.u, self.theta, key_inv.ravel())
+        pick = logit_pick(cost, self.u, self.theta, key_inv.ravel(), self._nests(options), self.mu)
         return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
+
+    def _nests(self, options: np.ndarray) -> np.ndarray | None:
+        """The mode nest of each candidate of `options` (route indices, -1 padded; -1 where none), or
+        None for the multinomial logit."""
+        if self.route_nest is None:
+            return None
+        return np.where(options >= 0, self.route_nest[np.maximum(options, 0)], -1)
+
+
+def route_modes(network: Network, legs: LegNetwork, routes: tuple[Route, ...]) -> np.ndarray:
+    """Per route: a code of the set of modes of the lines whose track its legs ride (bit m set for
+    the m-th of the network's modes in alphabetical order), as trips `modes` names them."""
+    names = sorted({ln.mode for ln in network.lines})
+    bit = {li: 1 << names.index(ln.mode) for li, ln in enumerate(network.lines)}
+    leg_bits = np.asarray([bit[leg.line] for leg in legs.options], dtype=np.int64)
+    piece_leg = np.repeat(np.arange(len(legs.options)), legs.n_pieces)
+    for k, line in zip(piece_leg.tolist(), legs.piece_line.tolist()):  # a through leg: every line it rides
+        leg_bits[k] |= bit[line]
+    out = np.zeros(len(routes), dtype=np.int64)
+    for r, route in enumerate(routes):
+        for k in route.legs:
+            out[r] |= leg_bits[k]
+    return out
 
 
 def assign_routes(network: Network, legs: LegNetwork, access: Access, search: CandidateSearch, origin: np.ndarray,

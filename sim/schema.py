@@ -954,6 +954,10 @@ class RoutingSpec(Strict):
     value_of_time_cny_per_h: Annotated[Cny, Field(gt=0)] = 40.0
     logit_scale_per_min: Annotated[Real, Field(ge=0, le=100)] = 0.3
     """Logit scale theta in 1/min of generalised cost; 0 makes every candidate equally likely."""
+    mode_nest_scale: Annotated[Real, Field(gt=0, le=1)] = 1.0
+    """Route choice as a nested logit with the candidates nested by the modes they ride (metro,
+    rail, metro+rail, ...): the nest's scale (dissimilarity) mu in (0, 1]; routes of one mode then
+    compete more with each other than with another mode's. 1: the multinomial logit."""
     max_transfers: Annotated[Int, Field(ge=0, le=5)] = 3
     cost_band_rel: Annotated[Real, Field(ge=0, le=100)] = 0.3
     cost_band_abs_s: Annotated[Real, Field(ge=0, le=2 * HOUR_S)] = 600.0

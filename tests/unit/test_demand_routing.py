@@ -538,3 +538,72 @@ def test_expected_wait_of_each_leg_is_taken_when_it_is_reached(tmp_path):
     expected = RoutingSpec().wait_weight * (rt.legs.wait_bins[k1, 0] + 58.0)
     assert costs.expected_wait_cost(np.asarray([0]), np.asarray([rt.access.media.index("qr")]),
                                     np.asarray([T6]))[0] == pytest.approx(expected)
+
+
+RAIL_R = """\
+  - id: R
+    operator: OP
+    name: Rail
+    route_type: 2
+    branches: {main: [[X, 0], [Y, 5]]}
+    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
+    run_s: {X>Y: RUN_R}
+    capacity: 1000
+    patterns:
+      - id: all
+        stops: [X, Y]
+        timetable:
+          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}
+"""
+
+
+def nested_shares(dc: dict[str, float], nest: dict[str, str], theta_per_s: float, mu: float) -> dict[str, float]:
+    """The nested logit by hand: P(j) = P(j | n) P(n), P(j | n) = exp(-theta c_j / mu) / sum over n,
+    P(n) = exp(mu I_n) / sum_m exp(mu I_m), I_n = ln sum_{k in n} exp(-theta c_k / mu)."""
+    inclusive = {n: math.log(sum(math.exp(-theta_per_s * c / mu) for j, c in dc.items() if nest[j] == n))
+                 for n in set(nest.values())}
+    p_nest = {n: math.exp(mu * i) / sum(math.exp(mu * x) for x in inclusive.values()) for n, i in inclusive.items()}
+    return {j: math.exp(-theta_per_s * c / mu - inclusive[nest[j]]) * p_nest[nest[j]] for j, c in dc.items()}
+
+
+def test_nested_logit_probabilities_by_hand():
+    from sim.choice import logit_probabilities
+
+    theta = 0.3 / 60
+    costs = np.asarray([[1000.0, 1120.0, 1060.0, np.inf]])
+    nests = np.asarray([[1, 1, 2, -1]])
+    for mu in (0.3, 0.6, 1.0):
+        hand = nested_shares({"P": 0.0, "Q": 120.0, "R": 60.0}, {"P": "metro", "Q": "metro", "R": "rail"}, theta, mu)
+        got = logit_probabilities(costs, theta, nests, mu)[0]
+        np.testing.assert_allclose(got, [hand["P"], hand["Q"], hand["R"], 0.0], rtol=1e-12)
+    mnl = np.exp(-theta * np.asarray([0.0, 120.0, 60.0]))
+    np.testing.assert_allclose(logit_probabilities(costs, theta, nests, 1.0)[0, :3], mnl / mnl.sum(), rtol=1e-12)
+    np.testing.assert_allclose(logit_probabilities(costs, theta)[0, :3], mnl / mnl.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mu", [0.4, 1.0])
+def test_route_shares_nested_by_mode_equal_the_nested_logit(tmp_path, mu):
+    # two metro lines P (600 s) and Q (720 s) and a rail line R (660 s) between X and Y, the same headways,
+    # fares and walks: the rail route competes with the metro nest as a whole, the metro routes with each other
+    net = build(tmp_path, PARALLEL.replace("RUN_Q", "720") + RAIL_R.replace("RUN_R", "660"))
+    theta = 0.3
+    rt = routing(net, RoutingSpec(logit_scale_per_min=theta, mode_nest_scale=mu))
+    si = net.station_index
+    routes = candidates(rt, si["X"], si["Y"])
+    assert sorted(r.label for r in routes) == ["P", "Q", "R"]
+    base, wait = route_costs(rt, routes)
+    qr = rt.access.media.index("qr")
+    cost = {r.label: base[i, qr] + wait[i] for i, r in enumerate(routes)}
+    dc = {k: v - cost["P"] for k, v in cost.items()}
+    assert dc == pytest.approx({"P": 0.0, "Q": 120.0, "R": 60.0})
+    n = 20000
+    t = np.sort(rngmod.stream(1, 0, "test/t").uniform(T6, T9, n))
+    asg = rt.assign(np.full(n, si["X"], dtype=np.int32), np.full(n, si["Y"], dtype=np.int32),
+                    np.zeros(n, dtype=np.int16), ("qr",), t, rngmod.stream(1, 0, "routing"))
+    labels = np.asarray([asg.routes[i].label for i in asg.route_of])
+    hand = nested_shares(dc, {"P": "metro", "Q": "metro", "R": "rail"}, theta / 60, mu)
+    for j, p in hand.items():
+        assert abs((labels == j).mean() - p) < 4 * math.sqrt(p * (1 - p) / n), (j, p)
+    if mu < 1:  # the nest takes rail's share from the metro routes in proportion less than the MNL would
+        mnl = nested_shares(dc, {"P": "metro", "Q": "metro", "R": "rail"}, theta / 60, 1.0)
+        assert hand["R"] > mnl["R"]
