@@ -171,7 +171,7 @@ def _label_height_in(names: Sequence[str], fontsize: float, degrees: float) -> f
 
 @styled
 def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
-                      t_from: float, t_to: float, title: str | None = None) -> Figure:
+                      t_from: float, t_to: float, title: str | None = None, for_riders: float | None = None) -> Figure:
     """Departing load per section along one route of a line (`path`: station ids in km order, for
     a Y-shaped line one branch's route; an express's route includes the stations it passes), towards
     the path's last station (top) and towards its first station (bottom).
@@ -186,7 +186,9 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     station of each direction) has no bar. Both panels share one y scale; when every load is below
     35 % of capacity it zooms on the loads and a note gives the capacity. The right axis reads the
     load as a share (%) of the mean capacity; the call with the highest load is circled and
-    described in the corner. Tick labels are `station_names` (English).
+    described in the corner. Tick labels are `station_names` (English). `for_riders`: on a line
+    with reserved seats, the places a train sells to the model's riders (the rest held by riders the
+    model does not carry), drawn as a dotted orange line.
     """
     path = list(dict.fromkeys(path))
     listed = served_stations(trains, line, path, t_from, t_to)
@@ -207,10 +209,16 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     top = (peak_all * 1.3 if zoom else max(peak_all, cap_all) * 1.2) or 1.0
     if not zoom and cap_all > 0:
         legend_handles.append(Line2D([], [], color="#d62728", linestyle="--", linewidth=1.5, label="capacity (mean)"))
+    if for_riders is not None:
+        legend_handles.append(Line2D([], [], color="#ff7f0e", linestyle=":", linewidth=2.0,
+                                     label="places sold to the modelled riders"))
+        top = max(top, for_riders * 1.2)
     ends = (_name(path[-1], station_names, 60), _name(path[0], station_names, 60)) if path else ("", "")
     for ax, towards, end in zip(axes, ("up", "down"), ends):
         order = listed if towards == "up" else listed[::-1]
         _load_panel(ax, dep[dep["towards"] == towards], order, station_names, top, zoom, fontsize)
+        if for_riders is not None:
+            ax.axhline(for_riders, color="#ff7f0e", linestyle=":", linewidth=2.0, gid="for_riders")
         d = dep[dep["towards"] == towards]
         ax.set_title(f"towards {end}: " + (f"{d['train_id'].nunique()} trains, {len(d):,} departures" if len(d)
                                            else "no departures in the window"))

@@ -11,6 +11,7 @@ drawing is pure Python and single-threaded); the files are the same either way.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -61,6 +62,16 @@ def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool, scope: str 
     return jobs
 
 
+def _places_for_riders(view: RunView, line: str) -> float | None:
+    """Seats and standing tickets a train of `line` sells to the model's riders, where part of them
+    is held by others (schema.ReservationSpec.held_by_others); None otherwise."""
+    ln = next((x for x in view.network.lines if x.id == line), None)
+    res = ln.reservations if ln is not None else None
+    if res is None or res.held_by_others <= 0:
+        return None
+    return float(math.floor(res.seats * (1 - res.held_by_others)) + math.floor(res.standing * (1 - res.held_by_others)))
+
+
 def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: Iterable[str], extra: bool,
               span: tuple[float, float] | None = None) -> list[Job]:
     """Per route of each line: load profile and time-distance diagram of `window`; with `extra` also
@@ -72,11 +83,14 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
         for path in view.paths(line):
             title = view.route_title(line, path)
             suffix = view.path_suffix(line, path)
+            sold = _places_for_riders(view, line)
             jobs.append(chart_job(partial(plotting.line_load_profile, view.trains, line, path, view.names, t0, t1,
-                                          title=title), out_dir / f"load_profile_{line}{suffix}.png",
+                                          title=title, for_riders=sold), out_dir / f"load_profile_{line}{suffix}.png",
                 f"{title}: mean (bars) and highest (marks) load leaving each station the route serves "
                 f"{_window_text(t0, t1)}, in each direction (the same stations in both, in travel order; trains "
-                "passing a station without stopping count there); the circled call is the fullest."))
+                "passing a station without stopping count there); the circled call is the fullest."
+                + (f" Reserved seats: a train sells {sold:,.0f} places to the modelled riders (dotted), the rest of "
+                   "its capacity to riders the model does not carry." if sold is not None else "")))
             km = view.km(line, path)
             closed = view.closures(line, km)
             jobs.append(chart_job(partial(plotting.marey_diagram, view.trains, line, km, view.names,

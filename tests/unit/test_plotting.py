@@ -135,6 +135,16 @@ def test_line_load_profile_along_one_route(ytrains: pd.DataFrame) -> None:
     assert [b.get_height() for b in _by_gid(branch_up, "mean_load")] == pytest.approx([(40 + 60 + 10) / 3, 50, 25])
 
 
+def test_line_load_profile_shows_the_places_sold_to_the_modelled_riders(ytrains: pd.DataFrame) -> None:
+    fig = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H, for_riders=75.0)
+    for ax in fig.axes[:2]:
+        sold = _by_gid(ax, "for_riders")
+        assert len(sold) == 1 and list(sold[0].get_ydata()) == [75.0, 75.0]
+    assert "places sold to the modelled riders" in [t.get_text() for t in fig.legends[0].get_texts()]
+    plain = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H)
+    assert not any(_by_gid(ax, "for_riders") for ax in plain.axes)
+
+
 def test_line_load_profile_light_loads_and_empty(ytrains: pd.DataFrame) -> None:
     light = ytrains.assign(load_after=ytrains["load_after"] // 10)
     up, _ = plotting.line_load_profile(light, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H).axes
