@@ -54,14 +54,22 @@ def test_advance_buyers_board_their_own_train_only(tmp_path):
     np.testing.assert_array_equal(legs_plain["t_board"].to_numpy(), DEPARTURES[np.searchsorted(DEPARTURES, t - 1e-9)])
 
 
-@pytest.mark.parametrize("advance_share", [1.0, 0.0, 0.5])
-def test_a_train_never_carries_more_than_its_seats_and_standing_tickets(tmp_path, advance_share):
+@pytest.mark.parametrize("advance_share, operations", [(1.0, "timetable"), (0.0, "timetable"), (0.5, "timetable"),
+                                                        (0.5, "dynamic")])
+def test_a_train_never_carries_more_than_its_seats_and_standing_tickets(tmp_path, advance_share, operations):
     # 6 seats and 4 standing tickets a train; riders A->C, A->B and B->C, far more than the trains sell
-    net = T.network(stations(), [reserved_line(seats=6, standing=4, advance_share=advance_share, capacity=10)])
-    scn = T.scenario(400, ["A", "B"], ["B", "C"], start="07:00", end="08:00", sim_end="10:30")
+    line = reserved_line(seats=6, standing=4, advance_share=advance_share, capacity=10)
+    if operations == "dynamic":  # dwells from passenger flows: the doors stay open past the timetable, trains run late
+        line["dwell_s"] = 5
+        line["operations"] = {"door_channels": 1, "door_time_s": 10, "boarding_s": 4.0, "alighting_s": 3.0,
+                              "max_dwell_s": 120, "seats": 6, "standing_area_m2": 2.0}
+    net = T.network(stations(), [line])
+    scn = T.scenario(400, ["A", "B"], ["B", "C"], start="07:00", end="08:00", sim_end="10:30", operations=operations)
     res = both_engines(tmp_path, net, scn)
     trains, legs = res.trains, res.legs
     assert trains["load_after"].max() == 10 and (trains["load_after"] <= 10).all()
+    if operations == "dynamic":
+        assert (trains["delay_s"] > 0).any()
     assert (res.trips["denied_boardings"] == 0).all()  # nobody with a ticket is left behind
     # on each section (A-B, B-C) of each train: at most 6 seated and 4 standing
     boarded = legs[legs["t_board"].notna()]
