@@ -146,8 +146,10 @@ def revenue_by_operator(fares: pd.DataFrame) -> dict[str, float]:
 
 def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
     """Per line with reserved seats (legs with a `ticket` column; {} without): rides boarded, the
-    share of them on a standing ticket, trains missed by riders holding a ticket for them, rides
-    still without a ticket at the end (none left on a train to come), mean wait on the platform (s)."""
+    share of them on a standing ticket and the share on a ticket bought before the day, trains
+    missed by riders holding a ticket for them, rides still without a ticket at the end (none left
+    on a train to come), mean wait on the platform (s) of all rides, of those booked ahead and of
+    those bought on the day."""
     if "ticket" not in legs:
         return {}
     # category codes rather than strings: the legs of a large run are millions of rows
@@ -161,15 +163,20 @@ def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
     standing = code == (kinds.index("standing") if "standing" in kinds else -2)
     t_board, t_platform = legs["t_board"].to_numpy(), legs["t_platform"].to_numpy()
     boarded = ~np.isnan(t_board)
+    ahead = legs["booked_ahead"].to_numpy() if "booked_ahead" in legs else np.zeros(len(legs), dtype=bool)
     out = {}
     for lc in np.unique(line_code[on_ticket | (missed > 0)]).tolist():
         mine = line_code == lc
         rides = mine & boarded
         n = int(rides.sum())
+        wait = t_board - t_platform
         out[str(line.cat.categories[lc])] = {
             "rides": n, "standing_share": _num(standing[rides].mean()) if n else None,
+            "booked_ahead_share": _num(ahead[rides].mean()) if n else None,
             "missed_trains": int(missed[mine].sum()), "without_ticket": int((mine & ~boarded).sum()),
-            "wait_mean_s": _mean(t_board[rides] - t_platform[rides]) if n else None}
+            "wait_mean_s": _mean(wait[rides]) if n else None,
+            "wait_booked_ahead_mean_s": _mean(wait[rides & ahead]) if (rides & ahead).any() else None,
+            "wait_bought_on_the_day_mean_s": _mean(wait[rides & ~ahead]) if (rides & ~ahead).any() else None}
     return dict(sorted(out.items()))
 
 

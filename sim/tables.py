@@ -16,6 +16,7 @@ import pandas as pd
 from .choice import Assignment
 from .demand import Demand
 from .engine.records import Records
+from .engine.tickets import AHEAD, CLASS
 from .fares import FareSystem, piece_fares
 from .network import Network
 from .plan import Plan
@@ -350,8 +351,8 @@ def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option
     train_ids = [*plan.trains.train_id, ""]
     tickets = {}
     if plan.tickets is not None:  # reserved seats: the ticket each ride was made on, and the trains missed
-        tickets = {"ticket": _cat(np.where(np.isnan(rec.leg_t_board[first]), 0, rec.leg_ticket[first]),
-                                  ["", "seat", "standing"]),
+        held = np.where(np.isnan(rec.leg_t_board[first]), 0, rec.leg_ticket[first])
+        tickets = {"ticket": _cat(held & CLASS, ["", "seat", "standing"]), "booked_ahead": (held & AHEAD) > 0,
                    "missed_trains": _ride_sums(rec.leg_missed_trains.astype(np.int64), rides.first)[reached]}
     return pd.DataFrame({
         "commuter_id": rides.owner[reached],

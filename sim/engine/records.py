@@ -34,7 +34,7 @@ class Records:
     leg_t_denied: np.ndarray  # boarding time of the first train call that left the commuter behind on this leg
     leg_ride_denied_s: np.ndarray  # float: leg_ride_s at that first denial (time aboard trains cut short before it)
     leg_ticket_call: np.ndarray  # int32: train call a reserved-seat ticket is for, -1 none, -2 none to be had
-    leg_ticket: np.ndarray  # int8: class of that ticket, 1 seat, 2 standing, 0 none
+    leg_ticket: np.ndarray  # int8: class of that ticket, 1 seat, 2 standing, 0 none; + 4 when bought before the day
     leg_missed_trains: np.ndarray  # int16: trains whose gates closed before the rider holding their ticket came
     fac_t_join: np.ndarray
     fac_t_start: np.ndarray

@@ -21,6 +21,10 @@ from .records import Records
 
 SEAT = 1
 STANDING = 2
+AHEAD = 4
+"""Added to a ticket's class (Records.leg_ticket) when it was bought before the day."""
+CLASS = 3
+"""The class bits of Records.leg_ticket."""
 SOLD_OUT = -2
 """leg_ticket_call of a rider for whom no train still to come has a ticket (they stay on the platform)."""
 
@@ -107,7 +111,7 @@ class Tickets:
             klass = self._take(call, down)
             if klass:
                 self.rec.leg_ticket_call[slot] = call
-                self.rec.leg_ticket[slot] = klass
+                self.rec.leg_ticket[slot] = klass | (AHEAD if not_before_s is not None else 0)
                 return down
         if not_before_s is None:  # on the platform: no train still to come has a ticket left, nor will have
             self.rec.leg_ticket_call[slot] = SOLD_OUT

@@ -178,7 +178,8 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
     return ("+" + text if signed and value > 0 else text)
 
 
-RESERVED_SEATS = {"rides": "rides", "standing_share": "share on a standing ticket", "missed_trains": "trains missed",
+RESERVED_SEATS = {"rides": "rides", "standing_share": "share on a standing ticket",
+                  "booked_ahead_share": "share booked ahead", "missed_trains": "trains missed",
                   "wait_mean_s": "wait on the platform (min)"}
 """Rows of a line's reserved-seat KPIs (metrics.reserved_seat_kpis) in the Markdown table, by key."""
 

@@ -97,6 +97,11 @@ def _mode_rows(s: dict) -> tuple[list[str], list[list[str]]] | None:
     return names, [[name, *(_num(100 * shares[m], 1) if m in shares else "0.0" for m in names)] for name, shares in parts]
 
 
+def _pct(share) -> str:
+    """A share (0..1) as a percentage with one decimal."""
+    return _num(None if share is None else 100 * share, 1)
+
+
 def _num(x, digits: int = 2) -> str:
     return "\u2013" if x is None else f"{x:,.{digits}f}"
 
@@ -140,11 +145,14 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
         sections.append(("Reserved seats", '<p class="note">Lines whose riders hold a ticket for one train: rides, '
                          'the share on a standing ticket, trains missed by riders holding a ticket for them (they '
                          'bought again), legs still without a ticket at the end, and the wait on the platform.</p>'
-                         + table_html(["line", "rides", "standing (%)", "trains missed", "without a ticket",
-                                       "wait mean (min)"],
-                                      [[ln, _count(v["rides"]), _num(100 * v["standing_share"], 1)
-                                        if v["standing_share"] is not None else _num(None),
-                                        _count(v["missed_trains"]), _count(v["without_ticket"]), _min(v["wait_mean_s"])]
+                         + table_html(["line", "rides", "standing (%)", "booked ahead (%)", "trains missed",
+                                       "without a ticket", "wait mean (min)", "booked ahead (min)",
+                                       "bought on the day (min)"],
+                                      [[ln, _count(v["rides"]), _pct(v.get("standing_share")),
+                                        _pct(v.get("booked_ahead_share")), _count(v["missed_trains"]),
+                                        _count(v["without_ticket"]), _min(v["wait_mean_s"]),
+                                        _min(v.get("wait_booked_ahead_mean_s")),
+                                        _min(v.get("wait_bought_on_the_day_mean_s"))]
                                        for ln, v in seats.items()])))
     sections.append(("Lines and operators", table_html(
         ["line", "peak load factor", "peak standing density (persons/m\u00b2)"],

@@ -47,6 +47,10 @@ def test_advance_buyers_board_their_own_train_only(tmp_path):
     booked = DEPARTURES[np.searchsorted(DEPARTURES, t + 600 - 1e-9)]
     np.testing.assert_array_equal(legs["t_board"].to_numpy(), booked)
     assert (booked - t >= 600).all() and (legs["ticket"] == "seat").all() and (legs["missed_trains"] == 0).all()
+    assert legs["booked_ahead"].all()
+    kpi = res.summary["reserved_seats"]["R"]
+    assert kpi["booked_ahead_share"] == 1.0 and kpi["wait_bought_on_the_day_mean_s"] is None
+    assert kpi["wait_booked_ahead_mean_s"] == pytest.approx((booked - t).mean(), abs=0.05)
     # without the reservations the same riders take the first train after they arrive
     plain = T.network(stations(), [{k: v for k, v in reserved_line(500).items() if k != "reservations"}])
     legs_plain = run(T.write(tmp_path / "plain", plain, T.scenario(300, ["A"], ["C"], start="07:20", end="08:00",
@@ -86,6 +90,13 @@ def test_a_train_never_carries_more_than_its_seats_and_standing_tickets(tmp_path
     assert len(res.trips) == 400
     kpi = res.summary["reserved_seats"]["R"]
     assert kpi["rides"] == len(boarded) == trains["boarded"].sum()
+    # riders draw booking ahead with the line's share; those who found nothing ahead bought on the day
+    ahead = boarded["booked_ahead"]
+    assert kpi["booked_ahead_share"] == pytest.approx(ahead.mean(), abs=1e-4)
+    if advance_share == 0.0:
+        assert not ahead.any()
+    elif advance_share == 0.5:
+        assert 0.3 < ahead.mean() < 0.7
     assert kpi["standing_share"] == pytest.approx((boarded["ticket"] == "standing").mean(), abs=1e-4)
     assert kpi["without_ticket"] == legs["t_board"].isna().sum()
 
@@ -151,4 +162,5 @@ def test_an_advance_buyer_finding_no_train_after_their_margin_buys_on_the_platfo
     legs = res.legs.sort_values(["t_platform", "commuter_id"])
     assert legs["t_board"].iloc[:2].tolist() == [7.5 * 3600] * 2 and np.isnan(legs["t_board"].iloc[2])
     assert legs["ticket"].astype(str).tolist() == ["seat", "seat", ""]
+    assert not legs["booked_ahead"].any()  # nothing could be booked ahead: bought on the platform
     assert res.summary["reserved_seats"]["R"]["without_ticket"] == 1
