@@ -171,7 +171,8 @@ def _label_height_in(names: Sequence[str], fontsize: float, degrees: float) -> f
 
 @styled
 def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], station_names: Mapping[str, str],
-                      t_from: float, t_to: float, title: str | None = None, for_riders: float | None = None) -> Figure:
+                      t_from: float, t_to: float, title: str | None = None, for_riders: float | None = None,
+                      vehicle: str = "train") -> Figure:
     """Departing load per section along one route of a line (`path`: station ids in km order, for
     a Y-shaped line one branch's route; an express's route includes the stations it passes), towards
     the path's last station (top) and towards its first station (bottom).
@@ -188,7 +189,8 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     load as a share (%) of the mean capacity; the call with the highest load is circled and
     described in the corner. Tick labels are `station_names` (English). `for_riders`: on a line
     with reserved seats, the places a train sells to the model's riders (the rest held by riders the
-    model does not carry), drawn as a dotted orange line.
+    model does not carry), drawn as a dotted orange line. `vehicle`: what the line runs ("train",
+    or "bus" for a bus bridge), in the titles and notes.
     """
     path = list(dict.fromkeys(path))
     listed = served_stations(trains, line, path, t_from, t_to)
@@ -216,11 +218,11 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     ends = (_name(path[-1], station_names, 60), _name(path[0], station_names, 60)) if path else ("", "")
     for ax, towards, end in zip(axes, ("up", "down"), ends):
         order = listed if towards == "up" else listed[::-1]
-        _load_panel(ax, dep[dep["towards"] == towards], order, station_names, top, zoom, fontsize)
+        _load_panel(ax, dep[dep["towards"] == towards], order, station_names, top, zoom, fontsize, vehicle)
         if for_riders is not None:
             ax.axhline(for_riders, color="#ff7f0e", linestyle=":", linewidth=2.0, gid="for_riders")
         d = dep[dep["towards"] == towards]
-        ax.set_title(f"towards {end}: " + (f"{d['train_id'].nunique()} trains, {len(d):,} departures" if len(d)
+        ax.set_title(f"towards {end}: " + (f"{d['train_id'].nunique()} {_plural(vehicle)}, {len(d):,} departures" if len(d)
                                            else "no departures in the window"))
     fig.suptitle(f"{title or 'Line ' + line}: departing load by section, "
                  f"{clock_label(t_from)}\u2013{clock_label(t_to)}")
@@ -228,10 +230,15 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
     return fig
 
 
+def _plural(vehicle: str) -> str:
+    """The plural of a vehicle's name ("trains", "buses")."""
+    return vehicle + ("es" if vehicle.endswith("s") else "s")
+
+
 def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[str, str], top: float, zoom: bool,
-                fontsize: float) -> None:
+                fontsize: float, vehicle: str = "train") -> None:
     """One direction of the load profile: a slot per station of `order`, bars where calls depart."""
-    ax.set_xlabel("departing station (section to the train's next station)")
+    ax.set_xlabel(f"departing station (section to the {vehicle}'s next station)")
     ax.set_ylabel("load (passengers on board)")
     ax.grid(True, axis="y", alpha=0.35)
     ax.set_ylim(0, top)
@@ -239,7 +246,7 @@ def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[st
     ax.set_xticks(np.arange(len(order)), [_name(s, station_names, 60) for s in order], rotation=55, ha="right",
                   rotation_mode="anchor", fontsize=fontsize)
     if d.empty:
-        _no_data(ax, "no train departures in the window")
+        _no_data(ax, f"no {vehicle} departures in the window")
         return
     stats = d.groupby("station", sort=False).agg(mean_load=("load_after", "mean"), max_load=("load_after", "max"),
                                                  capacity=("capacity", "mean")).reindex(order)
@@ -247,7 +254,7 @@ def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[st
     has = stats["mean_load"].notna().to_numpy()
     ax.bar(x[has], stats["mean_load"].to_numpy()[has], width=0.7, color="#4c8cbf", gid="mean_load")
     for xx in x[~has]:  # listed (served in the other direction, or the end of this one) but left by no train
-        ax.text(xx, top * 0.02, "no train leaves", rotation=90, ha="center", va="bottom", fontsize=7, color="0.45")
+        ax.text(xx, top * 0.02, f"no {vehicle} leaves", rotation=90, ha="center", va="bottom", fontsize=7, color="0.45")
     ax.plot(x[has], stats["max_load"].to_numpy()[has], color="black", marker="_", markersize=10, markeredgewidth=2,
             linestyle="none", gid="max_load")
     edges = np.arange(len(order) + 1) - 0.5
@@ -269,7 +276,7 @@ def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[st
             markeredgecolor="black", markeredgewidth=1.2, gid="peak")
     ax.text(0.005, 0.975, f"\u25cb highest load: {pk['load_after']:,.0f} leaving "
             f"{_name(order[ipk], station_names, 60)} at {clock_label(pk['t_depart'])} = "
-            f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the train's capacity",
+            f"{pk['load_after'] / pk['capacity'] * 100:.0f} % of the {vehicle}'s capacity",
             transform=ax.transAxes, ha="left", va="top", fontsize=8.5)
 
 
@@ -281,7 +288,8 @@ def _load_panel(ax, d: pd.DataFrame, order: list[str], station_names: Mapping[st
 def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, float],
                   station_names: Mapping[str, str], t_from: float, t_to: float,
                   colors: Mapping[str, str] | None = None, service_names: Mapping[str, str] | None = None,
-                  title: str | None = None, closures: Sequence[tuple[float, float, float, float]] = ()) -> Figure:
+                  title: str | None = None, closures: Sequence[tuple[float, float, float, float]] = (),
+                  vehicle: str = "train") -> Figure:
     """Time-distance (Marey) diagram of one line: x = clock time (HH:MM), y = km post (km).
 
     `closures`: (start, end (s since midnight), km post at each end of the section) of the track
@@ -295,7 +303,7 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     palette) and a legend entry, in name order. The x range is the window. Stations
     missing from `km_of_station` (e.g. the other branch of a Y-shaped line) are skipped. y ticks sit
     at every station's km post, labelled with `station_names` (English). `title` names the line or
-    route (default "Line <line>").
+    route (default "Line <line>"); `vehicle`: what the line runs ("train", or "bus"), in the title.
     """
     df = _of_line(trains, line)
     df = df[df["station"].isin(list(km_of_station))]
@@ -326,7 +334,7 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
         ax.add_patch(Rectangle((start, min(km_a, km_b)), end - start, abs(km_b - km_a), facecolor="0.85",
                                edgecolor="0.45", hatch="//", linewidth=0.8, zorder=0))
     if df.empty:
-        _no_data(ax, "no trains in the window")
+        _no_data(ax, f"no {_plural(vehicle)} in the window")
 
     # y: stations of the line that appear in the table (all stations of the map if none do)
     present = set(_of_line(trains, line)["station"]) & set(km_of_station)
@@ -346,7 +354,7 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("station (at its km post)")
     ax.set_title(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
-                 f"{clock_label(t_to)} ({len(shown)} trains)")
+                 f"{clock_label(t_to)} ({len(shown)} {_plural(vehicle)})")
     handles: list[Artist] = [Line2D([], [], color=color_of_name[n], linewidth=2, label=n) for n in names]
     if closures:
         handles.append(Patch(facecolor="0.85", edgecolor="0.45", hatch="//", label="track closed"))

@@ -62,6 +62,12 @@ def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool, scope: str 
     return jobs
 
 
+def _vehicle(view: RunView, line: str) -> str:
+    """What `line` runs, as the charts name it: "bus" for a bus line (a bus bridge), else "train"."""
+    ln = next((x for x in view.network.lines if x.id == line), None)
+    return "bus" if ln is not None and ln.mode in ("bus", "trolleybus") else "train"
+
+
 def _places_for_riders(view: RunView, line: str) -> float | None:
     """Seats and standing tickets a train of `line` sells to the model's riders, where part of them
     is held by others (schema.ReservationSpec.held_by_others); None otherwise."""
@@ -84,8 +90,10 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
             title = view.route_title(line, path)
             suffix = view.path_suffix(line, path)
             sold = _places_for_riders(view, line)
+            vehicle = _vehicle(view, line)
             jobs.append(chart_job(partial(plotting.line_load_profile, view.trains, line, path, view.names, t0, t1,
-                                          title=title, for_riders=sold), out_dir / f"load_profile_{line}{suffix}.png",
+                                          title=title, for_riders=sold, vehicle=vehicle),
+                                  out_dir / f"load_profile_{line}{suffix}.png",
                 f"{title}: mean (bars) and highest (marks) load leaving each station the route serves "
                 f"{_window_text(t0, t1)}, in each direction (the same stations in both, in travel order; trains "
                 "passing a station without stopping count there); the circled call is the fullest."
@@ -94,7 +102,8 @@ def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: 
             km = view.km(line, path)
             closed = view.closures(line, km)
             jobs.append(chart_job(partial(plotting.marey_diagram, view.trains, line, km, view.names,
-                                          t0, t1, service_names=view.service_names, title=title, closures=closed),
+                                          t0, t1, service_names=view.service_names, title=title, closures=closed,
+                                          vehicle=vehicle),
                                   out_dir / f"marey_{line}{suffix}.png",
                 f"{title}: time-distance diagram of the trains running {_window_text(t0, t1)} (flat steps are dwells "
                 "and waits; a train never passes through another)"

@@ -145,6 +145,14 @@ def test_line_load_profile_shows_the_places_sold_to_the_modelled_riders(ytrains:
     assert not any(_by_gid(ax, "for_riders") for ax in plain.axes)
 
 
+def test_a_bus_line_is_drawn_with_buses(ytrains: pd.DataFrame) -> None:
+    up, _ = plotting.line_load_profile(ytrains, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H, vehicle="bus").axes
+    assert " buses, " in up.get_title() and "bus's capacity" in " ".join(t.get_text() for t in up.texts)
+    marey = plotting.marey_diagram(ytrains, "Y", {"A": 0.0, "B": 2.0, "C": 4.0, "D": 6.0}, NAMES, 7 * H, 8 * H,
+                                   vehicle="bus")
+    assert marey.axes[0].get_title().endswith(" buses)")
+
+
 def test_line_load_profile_light_loads_and_empty(ytrains: pd.DataFrame) -> None:
     light = ytrains.assign(load_after=ytrains["load_after"] // 10)
     up, _ = plotting.line_load_profile(light, "Y", ["A", "B", "C", "D"], NAMES, 7 * H, 8 * H).axes
