@@ -230,12 +230,10 @@ class Chooser:
 def route_modes(network: Network, legs: LegNetwork, routes: tuple[Route, ...]) -> np.ndarray:
     """Per route: a code of the set of modes of the lines whose track its legs ride (bit m set for
     the m-th of the network's modes in alphabetical order), as trips `modes` names them."""
-    names = sorted({ln.mode for ln in network.lines})
-    bit = {li: 1 << names.index(ln.mode) for li, ln in enumerate(network.lines)}
-    leg_bits = np.asarray([bit[leg.line] for leg in legs.options], dtype=np.int64)
+    _, bit = network.mode_bits()
+    leg_bits = bit[legs.line] if len(legs.options) else np.zeros(0, dtype=np.int64)
     piece_leg = np.repeat(np.arange(len(legs.options)), legs.n_pieces)
-    for k, line in zip(piece_leg.tolist(), legs.piece_line.tolist()):  # a through leg: every line it rides
-        leg_bits[k] |= bit[line]
+    np.bitwise_or.at(leg_bits, piece_leg, bit[legs.piece_line])  # a through leg: every line it rides
     out = np.zeros(len(routes), dtype=np.int64)
     for r, route in enumerate(routes):
         for k in route.legs:

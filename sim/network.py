@@ -277,6 +277,12 @@ class Network:
         """The currency every operator charges in (ISO 4217)."""
         return self.operators[0].fare.currency if self.operators else "CNY"
 
+    def mode_bits(self) -> tuple[list[str], np.ndarray]:
+        """The names of its lines' modes in alphabetical order, and per line the bit of its mode
+        (1 << that order): a set of modes is the sum of its bits, as trips `modes` code them."""
+        names = sorted({ln.mode for ln in self.lines})
+        return names, np.asarray([1 << names.index(ln.mode) for ln in self.lines], dtype=np.int64)
+
     def track_adjacency(self) -> dict[int, list[int]]:
         """Neighbouring stations (in index order) along every line's track and every track link."""
         out: dict[int, set[int]] = {}

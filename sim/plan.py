@@ -10,7 +10,6 @@ of the station), each preceded by a walk of `walk` seconds (the mean walker's; c
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import chain
 
@@ -78,11 +77,9 @@ def ticket_rules(network: Network, trains: Trains, n: int, seed: int, replicatio
         return None
     line_of = np.asarray([network.patterns[int(p)].line for p in trains.pattern], dtype=np.int64)
     res = [ln.reservations for ln in network.lines]
-    # what the model's riders can buy: the rest after the share sold to riders it does not carry
-    seats = np.asarray([math.floor(r.seats * (1 - r.held_by_others)) if r is not None else -1 for r in res],
-                       dtype=np.int64)
-    standing = np.asarray([math.floor(r.standing * (1 - r.held_by_others)) if r is not None else 0 for r in res],
-                          dtype=np.int64)
+    sold = [r.for_riders() if r is not None else (-1, 0) for r in res]
+    seats = np.asarray([x for x, _ in sold], dtype=np.int64)
+    standing = np.asarray([y for _, y in sold], dtype=np.int64)
     by_platform = [res[pl.line] for pl in network.platforms]
     return TicketRules(
         seats=seats[line_of] if len(line_of) else np.zeros(0, dtype=np.int64),

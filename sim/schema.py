@@ -15,6 +15,7 @@ to 4,096.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -532,6 +533,12 @@ class ReservationSpec(Strict):
     booking_margin_s: Duration = 600.0
     """Riders booking in advance choose a train whose gates close at least this long after they
     expect to reach the platform (s)."""
+
+    def for_riders(self) -> tuple[int, int]:
+        """Seats and standing tickets a train sells to the model's riders: what is left after the
+        share held by others, rounded down."""
+        rest = 1.0 - self.held_by_others
+        return math.floor(self.seats * rest), math.floor(self.standing * rest)
 
 
 class LineSpec(Strict):

@@ -295,14 +295,13 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:
     """Per commuter: the modes of the lines they boarded a train of, by name in alphabetical order
     joined by '+' ('metro', 'metro+rail', ...; '' before boarding any)."""
-    names = sorted({ln.mode for ln in network.lines})
-    code = np.asarray([names.index(ln.mode) for ln in network.lines], dtype=np.int64)
+    names, line_bit = network.mode_bits()
     n = len(rec.leg_offset) - 1
     boarded = ~np.isnan(rec.leg_t_board)
     owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(rec.leg_offset))
     bits = np.zeros(n, dtype=np.int64)
-    # the loop would be: bits[owner of slot] |= 1 << mode of its line, over every boarded leg slot
-    np.bitwise_or.at(bits, owner[boarded], np.left_shift(1, code[slot_line[boarded]]))
+    # the loop would be: bits[owner of slot] |= the bit of its line's mode, over every boarded leg slot
+    np.bitwise_or.at(bits, owner[boarded], line_bit[slot_line[boarded]])
     masks = np.arange(1 << len(names))
     labels = ["+".join(nm for k, nm in enumerate(names) if m >> k & 1) for m in masks.tolist()]
     return _cat(bits, labels)

@@ -11,7 +11,6 @@ drawing is pure Python and single-threaded); the files are the same either way.
 from __future__ import annotations
 
 import logging
-import math
 import multiprocessing
 import os
 import signal
@@ -24,6 +23,7 @@ import pandas as pd
 
 from .. import geo, plotting
 from ..errors import UserError
+from ..network import Line
 from ..plotting import Figure, clock_label
 from .view import RunView
 
@@ -62,20 +62,24 @@ def travel_time_jobs(view: RunView, out_dir: Path, by_segment: bool, scope: str 
     return jobs
 
 
+def _line(view: RunView, line: str) -> Line | None:
+    """The run's network's line `line` (None if it has none of that id)."""
+    k = view.network.line_index.get(line)
+    return view.network.lines[k] if k is not None else None
+
+
 def _vehicle(view: RunView, line: str) -> str:
     """What `line` runs, as the charts name it: "bus" for a bus line (a bus bridge), else "train"."""
-    ln = next((x for x in view.network.lines if x.id == line), None)
+    ln = _line(view, line)
     return "bus" if ln is not None and ln.mode in ("bus", "trolleybus") else "train"
 
 
 def _places_for_riders(view: RunView, line: str) -> float | None:
     """Seats and standing tickets a train of `line` sells to the model's riders, where part of them
     is held by others (schema.ReservationSpec.held_by_others); None otherwise."""
-    ln = next((x for x in view.network.lines if x.id == line), None)
+    ln = _line(view, line)
     res = ln.reservations if ln is not None else None
-    if res is None or res.held_by_others <= 0:
-        return None
-    return float(math.floor(res.seats * (1 - res.held_by_others)) + math.floor(res.standing * (1 - res.held_by_others)))
+    return float(sum(res.for_riders())) if res is not None and res.held_by_others > 0 else None
 
 
 def line_jobs(view: RunView, out_dir: Path, window: tuple[float, float], lines: Iterable[str], extra: bool,
