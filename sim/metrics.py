@@ -164,12 +164,12 @@ def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
     t_board, t_platform = legs["t_board"].to_numpy(), legs["t_platform"].to_numpy()
     boarded = ~np.isnan(t_board)
     ahead = legs["booked_ahead"].to_numpy() if "booked_ahead" in legs else np.zeros(len(legs), dtype=bool)
+    wait = t_board - t_platform
     out = {}
     for lc in np.unique(line_code[on_ticket | (missed > 0)]).tolist():
         mine = line_code == lc
         rides = mine & boarded
         n = int(rides.sum())
-        wait = t_board - t_platform
         out[str(line.cat.categories[lc])] = {
             "rides": n, "standing_share": _num(standing[rides].mean()) if n else None,
             "booked_ahead_share": _num(ahead[rides].mean()) if n else None,

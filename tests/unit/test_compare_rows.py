@@ -31,7 +31,11 @@ def rows() -> dict[str, list[str]]:
                                                     {"SHM": 1250.0, "SZM": 1000.0, "CR": 1635.5, "bus_bridge": 0.0})},
                   {"SHM": 8900.0, "SZM": 1900.0, "CR": 1700.0, "bus_bridge": 0.0},
                   {"bus+metro": 0.02, "metro": 0.97, "metro+rail": 0.01})
-    sets = [base, closed]
+    return _rows([base, closed])
+
+
+def _rows(sets: list[RunSet]) -> dict[str, list[str]]:
+    """The compare Markdown table's rows by label: the runs' values and the differences."""
     md = markdown(kpi_table(sets), sets)
     return {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]]
             for line in md.splitlines()[2:]}
@@ -66,9 +70,7 @@ def test_reserved_seat_figures_per_line() -> None:
                                                        "without_ticket": 0, "wait_mean_s": wait_s}}
         return rs
 
-    sets = [run("base", 1200.0, 0.02), run("pass", 1500.0, 0.05)]
-    md = markdown(kpi_table(sets), sets)
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]] for line in md.splitlines()[2:]}
+    rows = _rows([run("base", 1200.0, 0.02), run("pass", 1500.0, 0.05)])
     assert rows["reserved seats HN: wait on the platform (min)"] == ["20.00", "25.00", "+5.00"]
     assert rows["reserved seats HN: share on a standing ticket"][2] == "+0.030"
     assert rows["reserved seats HN: rides"][:2] == ["300", "300"]

@@ -540,21 +540,9 @@ def test_expected_wait_of_each_leg_is_taken_when_it_is_reached(tmp_path):
                                     np.asarray([T6]))[0] == pytest.approx(expected)
 
 
-RAIL_R = """\
-  - id: R
-    operator: OP
-    name: Rail
-    route_type: 2
-    branches: {main: [[X, 0], [Y, 5]]}
-    speed_profile: {max_kmh: 80, accel_ms2: 1.0, decel_ms2: 1.0}
-    run_s: {X>Y: RUN_R}
-    capacity: 1000
-    patterns:
-      - id: all
-        stops: [X, Y]
-        timetable:
-          forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}
-"""
+# a third line, of mode rail, beside P and Q: Q's block as rail line R
+RAIL_R = (PARALLEL[PARALLEL.index("  - id: Q"):].replace("id: Q", "id: R")
+          .replace("name: Slow", "name: Rail\n    route_type: 2").replace("RUN_Q", "RUN_R"))
 
 
 def nested_shares(dc: dict[str, float], nest: dict[str, str], theta_per_s: float, mu: float) -> dict[str, float]:
