@@ -143,11 +143,12 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     seats = s.get("reserved_seats", {})
     if seats:
         sections.append(("Reserved seats", '<p class="note">Lines whose riders hold a ticket for one train: rides, '
-                         'the share on a standing ticket, trains missed by riders holding a ticket for them (they '
-                         'bought again), legs still without a ticket at the end, and the wait on the platform.</p>'
+                         'the share on a standing ticket and on a ticket bought before the day, trains missed by '
+                         'riders holding a ticket for them (they bought again), legs still without a ticket at the end, '
+                         'and the wait on the platform (those who booked ahead come early for the train they chose).</p>'
                          + table_html(["line", "rides", "standing (%)", "booked ahead (%)", "trains missed",
-                                       "without a ticket", "wait mean (min)", "booked ahead (min)",
-                                       "bought on the day (min)"],
+                                       "without a ticket", "wait mean (min)", "wait, booked ahead (min)",
+                                       "wait, bought on the day (min)"],
                                       [[ln, _count(v["rides"]), _pct(v.get("standing_share")),
                                         _pct(v.get("booked_ahead_share")), _count(v["missed_trains"]),
                                         _count(v["without_ticket"]), _min(v["wait_mean_s"]),
