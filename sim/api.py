@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ from .scenario import Scenario
 from .tables import Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
+from .zones import ModeChoice, Zones, choose_modes, load_zones, mode_choice_kpis, segment_weights, zone_trips_table
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Prepared:
     """Per commuter: chose another route because of a closure."""
     way: OnTheWay | None = None
     """Choices on the way (None when routing.decisions switches them all off)."""
+    modes: ModeChoice | None = None
+    """The mode and station choice of the commuters drawn between zones (None: no zones)."""
 
 
 @dataclass
@@ -148,26 +151,33 @@ def payment_summary(network, trips: pd.DataFrame, fares: pd.DataFrame, kpi_from:
 
 
 def generate_checked(scenario: Scenario, seed: int, replication: int,
-                     total: int | None = None) -> tuple[Demand, dict[str, np.ndarray]]:
-    """Demand (of `total` commuters, default demand.total) and the boolean mask of every named OD
-    group over it; UserError listing every problem of the scenario against its network (segments,
-    profiles, media, selectors, OD tables, groups), each with its line."""
+                     total: int | None = None) -> tuple[Demand, Zones | None]:
+    """Demand (of `total` commuters, default demand.total; those drawn between zones not yet at
+    stations) and the zones of demand.zones; UserError listing every problem of the scenario
+    against its network (segments, profiles, media, selectors, OD tables, zones, groups), each with
+    its line."""
     problems: list[Problem] = []
     m = scenario.model
     spec = m.demand if total is None else m.demand.model_copy(update={"total": total})
+    zones, zone_weights = None, None
+    if m.demand.zones is not None:
+        try:
+            zones = load_zones(scenario.base_dir / m.demand.zones.file)
+            zone_weights = segment_weights(m.demand, zones, problems, str(scenario.path))
+        except UserError as err:
+            problems.extend(err.problems)
+    demand = None
     try:
         demand = generate_demand(spec, m.period, scenario.network, scenario.base_dir, seed, replication,
-                                 str(scenario.path))
-        origin, destination = demand.origin, demand.destination
+                                 str(scenario.path), zone_weights)
     except UserError as err:
         problems.extend(err.problems)
-        demand, origin = None, np.zeros(0, dtype=np.int64)
-        destination = origin
-    groups = group_masks(m.demand.groups, scenario.network, origin, destination, problems, str(scenario.path))
+    none = np.zeros(0, dtype=np.int64)
+    group_masks(m.demand.groups, scenario.network, none, none, problems, str(scenario.path))  # their selectors
     if problems:
         raise with_lines(UserError(problems), scenario.doc)
     assert demand is not None  # None only when generate_demand raised, and its problems were raised just above
-    return demand, groups
+    return demand, zones
 
 
 def check_scenario(scenario: Scenario) -> None:
@@ -186,10 +196,16 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     m = scenario.model
     seed = m.seed if seed is None else seed
     t0 = time.perf_counter()
-    demand, groups = generate_checked(scenario, seed, replication)
+    demand, zones = generate_checked(scenario, seed, replication)
     t1 = time.perf_counter()
     timings["demand"] = t1 - t0
     legs, access, search = _routing(scenario, routing_cache)
+    modes = None
+    if zones is not None and m.demand.zones is not None:
+        modes = choose_modes(demand, zones, m.demand.zones, scenario.network, legs, access, search,
+                             rngmod.stream(seed, replication, "zones/choice"), str(scenario.path))
+        demand = modes.demand
+    groups = group_masks(m.demand.groups, scenario.network, demand.origin, demand.destination)
     chooser = Chooser(scenario.network, legs, access, search, demand.origin, demand.destination, demand.payment,
                       demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
     assignment = chooser.choose()
@@ -217,7 +233,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
                 if any(c.expected_end is not None and c.expected_end != c.end for c in closures) else None)
     way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication, closures, believed)
     return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
-                    closures, cut, informed, rerouted, way)
+                    closures, cut, informed, rerouted, way, modes)
 
 
 def _informed(scenario: Scenario, legs: LegNetwork, closures: tuple[Closure, ...], demand: Demand, seed: int,
@@ -385,6 +401,10 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
     summary["policies"] = policy_summary(net)
     summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
+    if prep.modes is not None:
+        tables = replace(tables, zone_trips=zone_trips_table(prep.modes, tables.trips))
+        assert tables.zone_trips is not None  # just built
+        summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until)
     if prep.way is not None:
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if prep.closures:

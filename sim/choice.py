@@ -150,6 +150,21 @@ def logit_probabilities(costs: np.ndarray, theta_per_s: float, nests: np.ndarray
     return e / e.sum(axis=1, keepdims=True)
 
 
+def logsum_cost(costs: np.ndarray, theta_per_s: float) -> np.ndarray:
+    """The expected least cost of each row of `costs` (s; inf: not available) under the logit with
+    scale theta: -ln(sum_j exp(-theta c_j)) / theta; the least cost when theta is 0; inf for a row
+    with nothing available."""
+    best = np.min(costs, axis=1) if costs.shape[1] else np.full(len(costs), np.inf)
+    if theta_per_s <= 0:
+        return best
+    finite = np.isfinite(best)
+    out = np.full(len(costs), np.inf)
+    with np.errstate(invalid="ignore"):
+        gap = np.where(np.isfinite(costs), costs - best[:, None], np.inf)[finite]
+    out[finite] = best[finite] - np.log(np.exp(-theta_per_s * gap).sum(axis=1)) / theta_per_s
+    return out
+
+
 def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float, rows: np.ndarray | None = None,
                nests: np.ndarray | None = None, mu: float = 1.0) -> np.ndarray:
     """Column picked for each uniform number u in its row of `costs` (inf: not available) by the
@@ -204,8 +219,25 @@ class Chooser:
             _check_feasible(cost, self.origin, self.destination, medium, self.media, self.net, self.file)
             pick = logit_pick(cost, self.u, self.theta, nests=self._nests(options), mu=self.mu)
             return Assignment(self.routes, options[np.arange(len(self.u)), pick].astype(np.int32))
-        # expected waits: one cost row per distinct (OD pair and band, medium, start bin)
-        start_bin = ((t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
+        options, cost, key_inv, g_odb, g_m = self._expected_costs(crowd)
+        g_od = self.uniq_odb[g_odb] // legs.n_bands
+        _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, self.media, self.net, self.file)
+        pick = logit_pick(cost, self.u, self.theta, key_inv, self._nests(options), self.mu)
+        return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
+
+    def composite_costs(self) -> np.ndarray:
+        """Per commuter, the expected generalised cost (s) of travelling between its stations: the
+        logsum of its candidates' costs with expected waits at its start time, -ln(sum exp(-theta
+        c)) / theta (the least cost with theta 0); inf where no candidate is open to its medium."""
+        _, cost, key_inv, _, _ = self._expected_costs(None)
+        return logsum_cost(cost, self.theta)[key_inv]
+
+    def _expected_costs(self, crowd: CrowdingField | None):
+        """With expected waits, one cost row per distinct (OD pair and band, medium, start bin):
+        the rows' candidates (route indices, -1 padded), their costs (s; inf: none or not open to
+        the medium), each commuter's row, and each row's OD-and-band and medium index."""
+        legs, costs, medium = self.legs, self.costs, self.medium
+        start_bin = ((self.t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
         n_media, n_bins = len(self.media), int(start_bin.max()) + 1 if len(start_bin) else 1
         key = (self.odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
         uniq_key, key_inv = np.unique(key, return_inverse=True)
@@ -214,10 +246,7 @@ class Chooser:
         options = self.cand_mat[g_odb]
         cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
             rows, g_m[g], g_t[g], crowd))
-        g_od = self.uniq_odb[g_odb] // legs.n_bands
-        _check_feasible(cost, g_od // n_st, g_od % n_st, g_m, self.media, self.net, self.file)
-        pick = logit_pick(cost, self.u, self.theta, key_inv.ravel(), self._nests(options), self.mu)
-        return Assignment(self.routes, options[key_inv, pick].astype(np.int32))
+        return options, cost, key_inv.ravel(), g_odb, g_m
 
     def _nests(self, options: np.ndarray) -> np.ndarray | None:
         """The mode nest of each candidate of `options` (route indices, -1 padded; -1 where none), or

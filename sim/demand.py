@@ -2,10 +2,11 @@
 
 Each demand segment gets its share of `demand.total` (largest remainder; shares are fractions that
 add up to 1, or weights normalised over the segments when `demand.segment_shares` is `weights`),
-draws OD pairs from a gravity generator or an OD table, departure times from a piecewise-linear
-profile and payment media from its payment shares (fractions that add up to 1; the schema checks
-both sums), each from its own named random stream. Commuters are numbered in order of
-departure time (ties in generation order).
+draws OD pairs from a gravity generator or an OD table (station pairs) or between zones (zone
+pairs, whose commuters choose a mode and stations later: sim.zones), departure times from a
+piecewise-linear profile and payment media from its payment shares (fractions that add up to 1;
+the schema checks both sums), each from its own named random stream. Commuters are numbered in
+order of departure time (ties in generation order).
 """
 
 from __future__ import annotations
@@ -35,10 +36,21 @@ class Demand:
     payment: np.ndarray  # int16 index into media
     segment_names: tuple[str, ...]
     media: tuple[str, ...]
+    origin_zone: np.ndarray | None = None
+    """int32 zone index of commuters drawn between zones (their origin and destination stations -1
+    until they choose; t_depart their departure from home), -1 for the others; None: no zones."""
+    destination_zone: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return len(self.t_depart)
+
+    def take(self, rows: np.ndarray) -> Demand:
+        """The commuters at `rows`, in that order."""
+        oz = self.origin_zone[rows] if self.origin_zone is not None else None
+        dz = self.destination_zone[rows] if self.destination_zone is not None else None
+        return Demand(self.origin[rows], self.destination[rows], self.t_depart[rows], self.segment[rows],
+                      self.payment[rows], self.segment_names, self.media, oz, dz)
 
 
 def routable_pairs(network: Network) -> np.ndarray:
@@ -190,8 +202,11 @@ def _table_weights(path: Path, network: Network, where: str, problems: list[Prob
 
 
 def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base_dir: Path, seed: int,
-                    replication: int, file: str = "") -> Demand:
-    """Draw `spec.total` commuters (see module docstring); UserError for inconsistent inputs."""
+                    replication: int, file: str = "", zone_weights: dict[int, np.ndarray] | None = None) -> Demand:
+    """Draw `spec.total` commuters (see module docstring); UserError for inconsistent inputs.
+    `zone_weights`: per segment drawn between zones (by its index), the weights of its zone pairs
+    [origin zone, destination zone] (sim.zones.segment_weights); missing when its zones could not
+    be read (their problems are reported elsewhere)."""
     if not network.stations:
         raise UserError([Problem(file, "network", "the network has no stations (is it a part that complete "
                                                   "networks include, such as the operators' file?)")])
@@ -217,7 +232,11 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
         for m in seg.payment:
             if m not in medium_index:
                 problems.append(Problem(file, f"{where}.payment.{m}", f"unknown medium (known: {', '.join(media)})"))
-        if seg.generator is not None:
+        if seg.zones is not None:
+            w = (zone_weights or {}).get(i, np.zeros((1, 1)))
+            if i not in (zone_weights or {}):
+                problems.append(Problem(file, f"{where}.zones", "its zones could not be read (see demand.zones.file)"))
+        elif seg.generator is not None:
             w = _generator_weights(seg.generator, network, km, where, problems, file)
             w = np.where(connected, w, 0.0)
         else:
@@ -229,7 +248,8 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
                                         f"no route from '{network.stations[o].id}' to '{network.stations[d].id}' "
                                         "(a trip must ride from its origin and alight at its destination)"))
         if w.sum() <= 0 and not problems:
-            problems.append(Problem(file, where, "no OD pair has positive weight (check selectors and min_km)"))
+            kind = "zone pair" if seg.zones is not None else "OD pair"
+            problems.append(Problem(file, where, f"no {kind} has positive weight (check selectors and min_km)"))
         weights.append(w)
     if problems:
         raise UserError(problems)
@@ -246,14 +266,18 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
         shares = np.asarray([seg.payment.get(m, 0.0) for m in media], dtype=float)
         pay = rngmod.stream(seed, replication, f"demand/{seg.name}/payment").choice(
             len(media), size=n, p=shares / shares.sum())  # they add up to 1 within 1e-6: exactly 1 here
-        parts.append((flat // len(network.stations), flat % len(network.stations), t, np.full(n, i), pay))
-    origin = np.concatenate([p[0] for p in parts]).astype(np.int32)
-    dest = np.concatenate([p[1] for p in parts]).astype(np.int32)
-    t_dep = np.concatenate([p[2] for p in parts]).astype(float)
-    seg_idx = np.concatenate([p[3] for p in parts]).astype(np.int16)
-    pay = np.concatenate([p[4] for p in parts]).astype(np.int16)
+        side = len(w)  # stations, or zones for a segment drawn between zones
+        o, d = flat // side, flat % side
+        none = np.full(n, -1)
+        parts.append((none, none, o, d, t, np.full(n, i), pay) if seg.zones is not None
+                     else (o, d, none, none, t, np.full(n, i), pay))
+    columns = [np.concatenate([p[k] for p in parts]) for k in range(7)]
+    origin, dest, o_zone, d_zone = (c.astype(np.int32) for c in columns[:4])
+    t_dep, seg_idx, pay = columns[4].astype(float), columns[5].astype(np.int16), columns[6].astype(np.int16)
     order = np.argsort(t_dep, kind="stable")
-    return Demand(origin[order], dest[order], t_dep[order], seg_idx[order], pay[order], tuple(names), media)
+    zoned = any(seg.zones is not None for seg in spec.segments)
+    return Demand(origin[order], dest[order], t_dep[order], seg_idx[order], pay[order], tuple(names), media,
+                  o_zone[order] if zoned else None, d_zone[order] if zoned else None)
 
 
 def group_masks(groups: dict, network: Network, origin: np.ndarray, destination: np.ndarray,

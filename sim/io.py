@@ -21,9 +21,10 @@ from .errors import UserError
 from .schema import SCHEMA_VERSION
 from .shipped import results_path
 
-TABLES = ("trips", "legs", "trains", "facilities", "fares")
-OPTIONAL_TABLES = ("fares",)
-"""Tables that run directories written before they existed lack (derived on loading)."""
+TABLES = ("trips", "legs", "trains", "facilities", "fares", "zone_trips")
+OPTIONAL_TABLES = ("fares", "zone_trips")
+"""Tables that a run directory may lack: written before they existed (fares, derived on loading),
+or of a run without zones (zone_trips)."""
 PACKAGES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "matplotlib", "scipy")
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,12 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
-    """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`."""
+    """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`
+    (those it has: zone_trips only with zones)."""
     for name in names:
-        getattr(tables, name).to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow",
-                                         compression="zstd")
+        frame = getattr(tables, name)
+        if frame is not None:
+            frame.to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
 
 
 def write_gis(directory: Path, network, trains: pd.DataFrame, window: tuple[float, float]) -> None:
@@ -110,6 +113,7 @@ class LoadedRun:
     fares: pd.DataFrame
     summary: dict
     manifest: dict
+    zone_trips: pd.DataFrame | None = None
 
 
 def load_results(path: str | Path) -> LoadedRun:

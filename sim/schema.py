@@ -801,6 +801,29 @@ class GeneratorSpec(Strict):
     """OD pairs closer than this (straight-line km) get no trips."""
 
 
+class ZoneSelector(Strict):
+    """A set of zones with weights: those of `zones` (all when absent), each weighted by its
+    `by` attribute (population or jobs, from the zones file; `equal`: 1 each) times `weights`
+    (default 1)."""
+
+    zones: Annotated[list[Id], Field(min_length=1)] | None = None
+    by: Literal["population", "jobs", "equal"] = "population"
+    weights: dict[Id, Weight] = Field(default_factory=dict)
+
+
+class ZoneGeneratorSpec(Strict):
+    """Gravity-type generator between zones: weight(o, d) = w_o * w_d * exp(-decay * km(o, d)), km
+    straight-line between the zones' centres; origins weighted by population and destinations by
+    jobs unless their `by` says otherwise. Each commuter then chooses a mode and, by rail, the
+    stations (demand.zones)."""
+
+    origins: ZoneSelector = Field(default_factory=ZoneSelector)
+    destinations: ZoneSelector = Field(default_factory=lambda: ZoneSelector(by="jobs"))
+    distance_decay_per_km: Annotated[Real, Field(ge=0, le=100)] = 0.0
+    min_km: Km = 0.0
+    """Zone pairs closer than this (straight-line km) get no trips."""
+
+
 def _sum_text(total: float) -> str:
     return f"{total:.10g}"
 
@@ -817,6 +840,8 @@ class SegmentSpec(Strict):
     generator: GeneratorSpec | None = None
     od_table: FilePath | None = None
     """CSV with columns origin, destination, weight (path relative to the scenario file)."""
+    zones: ZoneGeneratorSpec | None = None
+    """Trips between zones (demand.zones), whose commuters choose a mode and stations."""
     profile: Id
     payment: dict[Id, Annotated[Real, Field(ge=0, le=1)]]
     """Payment-medium shares: the fraction of the segment's commuters paying with each medium; they
@@ -832,8 +857,8 @@ class SegmentSpec(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> SegmentSpec:
-        if (self.generator is None) == (self.od_table is None):
-            raise ValueError("give exactly one of 'generator' or 'od_table'")
+        if sum(x is not None for x in (self.generator, self.od_table, self.zones)) != 1:
+            raise ValueError("give exactly one of 'generator', 'od_table' or 'zones'")
         return self
 
 
@@ -867,6 +892,79 @@ class WalkingSpec(Strict):
         return self
 
 
+class AccessModeSpec(Strict):
+    """A way between a zone's centre and a station entrance: `speed_kmh` over the straight-line km
+    times `detour_factor`, up to `max_km` (straight-line), after `wait_s` (a feeder bus's wait, a
+    bicycle's unlocking and parking) and for `fare_cny`. Its moving time counts `time_weight` times
+    in the generalised cost (default: routing.walk_weight), its wait routing.wait_weight times."""
+
+    speed_kmh: Annotated[Real, Field(gt=0, le=200)]
+    detour_factor: Annotated[Real, Field(ge=1, le=5)] = 1.3
+    max_km: Annotated[Real, Field(gt=0, le=100)]
+    wait_s: Duration = 0.0
+    fare_cny: Cny = 0.0
+    time_weight: Annotated[Real, Field(gt=0, le=100)] | None = None
+
+
+class ZoneAccessSpec(Strict):
+    """How a zone's commuters reach stations (and leave them at the other end): each of the
+    `stations_per_zone` cheapest stations within reach, by the cheapest of the modes given (walk,
+    bike, feeder_bus). Defaults are ASSUMPTIONS: walking at Weidmann's 1.34 m/s (4.8 km/h, see
+    demand.walking); a bicycle (shared bicycles at most stations) at 12 km/h with 2 min to unlock
+    and park, 1.5 CNY; a feeder bus at 15 km/h with a 5 min wait (half a 10 min headway), 2 CNY
+    (Shanghai's flat bus fare); street detour factors 1.3 (1.4 by bus)."""
+
+    stations_per_zone: Annotated[Int, Field(ge=1, le=10)] = 3
+    walk: AccessModeSpec | None = AccessModeSpec(speed_kmh=4.8, max_km=2.0)
+    bike: AccessModeSpec | None = AccessModeSpec(speed_kmh=12.0, max_km=5.0, wait_s=120.0, fare_cny=1.5)
+    feeder_bus: AccessModeSpec | None = AccessModeSpec(speed_kmh=15.0, detour_factor=1.4, max_km=10.0, wait_s=300.0,
+                                                       fare_cny=2.0, time_weight=1.0)
+
+    @model_validator(mode="after")
+    def _some_mode(self) -> ZoneAccessSpec:
+        if self.walk is None and self.bike is None and self.feeder_bus is None:
+            raise ValueError("give at least one of 'walk', 'bike' or 'feeder_bus'")
+        return self
+
+
+class RoadModeSpec(Strict):
+    """A door-to-door mode beside rail: `speed_kmh` over the straight-line km between the zones'
+    centres times `detour_factor` (in-vehicle time), plus `walk_s` at the ends (walk weight) and
+    `wait_s` (wait weight); money `fixed_cny` (parking, a flat fare) plus `per_km_cny` of the
+    road km (fuel, a distance fare), over the value of time; `constant_s` a mode constant in
+    seconds of generalised cost (what the costs leave out: comfort, reliability, habit). Only for
+    zone pairs up to `max_km` apart (straight-line), and for the share `available_share` of
+    commuters (a car in the household)."""
+
+    speed_kmh: Annotated[Real, Field(gt=0, le=200)]
+    detour_factor: Annotated[Real, Field(ge=1, le=5)] = 1.3
+    walk_s: Duration = 0.0
+    wait_s: Duration = 0.0
+    fixed_cny: Cny = 0.0
+    per_km_cny: Cny = 0.0
+    constant_s: Annotated[Real, Field(ge=-4 * HOUR_S, le=4 * HOUR_S)] = 0.0
+    max_km: Annotated[Real, Field(gt=0, le=MAX_KM)] = MAX_KM
+    available_share: Annotated[Real, Field(ge=0, le=1)] = 1.0
+
+
+class ZonesSpec(Strict):
+    """Zones (`file`: ids, centres, population and jobs; path relative to the scenario file) and
+    the choice of their commuters: a nested logit with scale `theta_per_min` (1/min of generalised
+    cost) between rail (a nest of every pair of a station near the origin and one near the
+    destination, with scale `rail_nest_scale`) and the road modes (`car`, `bus`; absent: not
+    offered). A station pair's rail cost is its access, its egress and the logsum of its
+    candidate routes at route choice's scale; it needs theta_per_min / rail_nest_scale <=
+    routing.logit_scale_per_min (station pairs compete more than modes, routes more than
+    station pairs)."""
+
+    file: FilePath
+    access: ZoneAccessSpec = ZoneAccessSpec()
+    car: RoadModeSpec | None = None
+    bus: RoadModeSpec | None = None
+    theta_per_min: Annotated[Real, Field(gt=0, le=100)] = 0.1
+    rail_nest_scale: Annotated[Real, Field(gt=0, le=1)] = 0.5
+
+
 class DemandSpec(Strict):
     """`total` commuters, split over the `segments` by their shares (largest remainder).
 
@@ -884,6 +982,14 @@ class DemandSpec(Strict):
     walking: WalkingSpec | None = None
     """Walking speeds that differ between commuters (off when absent: everyone walks each walk in
     the network's time)."""
+    zones: ZonesSpec | None = None
+    """Zones and the choice of mode and stations of the segments drawn between them."""
+
+    @model_validator(mode="after")
+    def _zones_for_zone_segments(self) -> DemandSpec:
+        if self.zones is None and any(seg.zones is not None for seg in self.segments):
+            raise ValueError("segments drawn between zones need demand.zones (the zones file and their choice)")
+        return self
 
     @field_validator("segments")
     @classmethod
@@ -1112,6 +1218,37 @@ class DisruptionSpec(Strict):
         if self.between[0] == self.between[1]:
             raise ValueError("'between' needs two different stations")
         return self
+
+
+class ZoneSpec(Strict):
+    """A zone: a town, subdistrict or grid cell, its centre, residents and jobs (persons)."""
+
+    id: Id
+    name: Name
+    name_zh: Name | None = None
+    lat: Annotated[Real, Field(ge=-90, le=90)]
+    lon: Annotated[Real, Field(ge=-180, le=180)]
+    population: Weight
+    jobs: Weight
+    source: Text | None = None
+
+
+class ZoneFile(Strict):
+    """A zones file: the zones demand.zones names."""
+
+    schema_version: Annotated[Literal[1], NUMBER] = 1
+    name: Id | None = None
+    description: Text | None = None
+    notes: list[Text] = Field(default_factory=list)
+    zones: Annotated[list[ZoneSpec], Field(min_length=1)]
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_ids(cls, zones: list[ZoneSpec]) -> list[ZoneSpec]:
+        twice = sorted(k for k, n in Counter(z.id for z in zones).items() if n > 1)
+        if twice:
+            raise ValueError(f"zone ids must be unique: {', '.join(twice)} given more than once")
+        return zones
 
 
 class ScenarioFile(Strict):

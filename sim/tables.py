@@ -31,6 +31,9 @@ class Tables:
     facilities: pd.DataFrame
     fares: pd.DataFrame
     """One row per operator section of every leg boarded (revenue per operator)."""
+    zone_trips: pd.DataFrame | None = None
+    """One row per commuter drawn between zones, with the mode chosen (sim.zones.zone_trips_table);
+    None without zones."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""Zones as arrays (ids, centres, residents and jobs, read from a zones file) and the gravity
+weights of the demand segments drawn between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import Problem, unknown
+from ..loading import read_yaml, validate_model
+from ..schema import DemandSpec, ZoneFile, ZoneSelector
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (km, IUGG), as Network.station_km_matrix."""
+
+
+@dataclass(frozen=True)
+class Zones:
+    """Zone i is row i: id, name, centre (degrees, WGS 84), residents and jobs (persons)."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    lat: np.ndarray
+    lon: np.ndarray
+    population: np.ndarray
+    jobs: np.ndarray
+    path: str
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {z: i for i, z in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def load_zones(path: Path) -> Zones:
+    """The zones of a zones file; UserError naming the file, field and line of any mistake."""
+    spec: ZoneFile = validate_model(ZoneFile, read_yaml(path))
+    z = spec.zones
+    return Zones(tuple(x.id for x in z), tuple(x.name for x in z), np.asarray([x.lat for x in z]),
+                 np.asarray([x.lon for x in z]), np.asarray([x.population for x in z], dtype=float),
+                 np.asarray([x.jobs for x in z], dtype=float), str(path))
+
+
+def km_between(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray) -> np.ndarray:
+    """Great-circle km between every point a (rows) and every point b (columns), haversine."""
+    la, lb = np.radians(lat_a)[:, None], np.radians(lat_b)[None, :]
+    dlon = np.radians(lon_a)[:, None] - np.radians(lon_b)[None, :]
+    h = np.sin((la - lb) / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+def segment_weights(spec: DemandSpec, zones: Zones, problems: list[Problem], file: str = "") -> dict[int, np.ndarray]:
+    """Per segment drawn between zones (by index): gravity weights of its zone pairs [origin zone,
+    destination zone], w_o * w_d * exp(-decay * km), none for pairs closer than min_km or within
+    one zone. Unknown zone ids are added to `problems`."""
+    km = km_between(zones.lat, zones.lon, zones.lat, zones.lon)
+    out = {}
+    for i, seg in enumerate(spec.segments):
+        gen = seg.zones
+        if gen is None:
+            continue
+        where = f"demand.segments[{i}].zones"
+        wo = _selected(gen.origins, zones, f"{where}.origins", problems, file)
+        wd = _selected(gen.destinations, zones, f"{where}.destinations", problems, file)
+        w = np.outer(wo, wd) * np.exp(-gen.distance_decay_per_km * km)
+        w[km < gen.min_km] = 0.0
+        np.fill_diagonal(w, 0.0)
+        out[i] = w
+    return out
+
+
+def _selected(sel: ZoneSelector, zones: Zones, where: str, problems: list[Problem], file: str) -> np.ndarray:
+    """Weight per zone of a zone selector (0: not selected)."""
+    index = zones.index
+    chosen = np.zeros(len(zones), dtype=bool)
+    for k, zid in enumerate(sel.zones or []):
+        if zid not in index:
+            problems.append(Problem(file, f"{where}.zones[{k}]", unknown("zone", zid, index)))
+            continue
+        chosen[index[zid]] = True
+    if sel.zones is None:
+        chosen[:] = True
+    base = {"population": zones.population, "jobs": zones.jobs, "equal": np.ones(len(zones))}[sel.by]
+    weights = np.where(chosen, base, 0.0)
+    for zid, w in sel.weights.items():
+        if zid not in index:
+            problems.append(Problem(file, f"{where}.weights.{zid}", unknown("zone", zid, index)))
+        elif not chosen[index[zid]]:
+            problems.append(Problem(file, f"{where}.weights.{zid}", "zone is weighted but not selected"))
+        else:
+            weights[index[zid]] *= w
+    return weights
