@@ -803,11 +803,11 @@ class GeneratorSpec(Strict):
 
 class ZoneSelector(Strict):
     """A set of zones with weights: those of `zones` (all when absent), each weighted by its
-    `by` attribute (population or jobs, from the zones file; `equal`: 1 each) times `weights`
-    (default 1)."""
+    `by` attribute (population or jobs, from the zones file; `equal`: 1 each; default: population
+    for origins, jobs for destinations) times `weights` (default 1)."""
 
     zones: Annotated[list[Id], Field(min_length=1)] | None = None
-    by: Literal["population", "jobs", "equal"] = "population"
+    by: Literal["population", "jobs", "equal"] | None = None
     weights: dict[Id, Weight] = Field(default_factory=dict)
 
 
@@ -818,7 +818,7 @@ class ZoneGeneratorSpec(Strict):
     stations (demand.zones)."""
 
     origins: ZoneSelector = Field(default_factory=ZoneSelector)
-    destinations: ZoneSelector = Field(default_factory=lambda: ZoneSelector(by="jobs"))
+    destinations: ZoneSelector = Field(default_factory=ZoneSelector)
     distance_decay_per_km: Annotated[Real, Field(ge=0, le=100)] = 0.0
     min_km: Km = 0.0
     """Zone pairs closer than this (straight-line km) get no trips."""

@@ -64,8 +64,8 @@ def segment_weights(spec: DemandSpec, zones: Zones, problems: list[Problem], fil
         if gen is None:
             continue
         where = f"demand.segments[{i}].zones"
-        wo = _selected(gen.origins, zones, f"{where}.origins", problems, file)
-        wd = _selected(gen.destinations, zones, f"{where}.destinations", problems, file)
+        wo = _selected(gen.origins, "population", zones, f"{where}.origins", problems, file)
+        wd = _selected(gen.destinations, "jobs", zones, f"{where}.destinations", problems, file)
         w = np.outer(wo, wd) * np.exp(-gen.distance_decay_per_km * km)
         w[km < gen.min_km] = 0.0
         np.fill_diagonal(w, 0.0)
@@ -73,8 +73,8 @@ def segment_weights(spec: DemandSpec, zones: Zones, problems: list[Problem], fil
     return out
 
 
-def _selected(sel: ZoneSelector, zones: Zones, where: str, problems: list[Problem], file: str) -> np.ndarray:
-    """Weight per zone of a zone selector (0: not selected)."""
+def _selected(sel: ZoneSelector, by: str, zones: Zones, where: str, problems: list[Problem], file: str) -> np.ndarray:
+    """Weight per zone of a zone selector (0: not selected), by its `by` or else `by`."""
     index = zones.index
     chosen = np.zeros(len(zones), dtype=bool)
     for k, zid in enumerate(sel.zones or []):
@@ -84,7 +84,7 @@ def _selected(sel: ZoneSelector, zones: Zones, where: str, problems: list[Proble
         chosen[index[zid]] = True
     if sel.zones is None:
         chosen[:] = True
-    base = {"population": zones.population, "jobs": zones.jobs, "equal": np.ones(len(zones))}[sel.by]
+    base = {"population": zones.population, "jobs": zones.jobs, "equal": np.ones(len(zones))}[sel.by or by]
     weights = np.where(chosen, base, 0.0)
     for zid, w in sel.weights.items():
         if zid not in index:
