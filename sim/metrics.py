@@ -532,8 +532,8 @@ def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-SHARE_MAPS = frozenset({"mode_shares"})
-"""Keys of summary maps of shares: a key missing from one replication's map is a share of 0 there."""
+SHARE_MAPS = frozenset({"mode_shares", "mode_counts", "rail_access_shares"})
+"""Keys of summary maps of shares (and counts by mode): a key missing from one replication's map is 0 there."""
 
 
 def mean_summary(summaries: list[dict], missing_is_zero: bool = False) -> dict:

@@ -930,8 +930,9 @@ class ZoneAccessSpec(Strict):
 class RoadModeSpec(Strict):
     """A door-to-door mode beside rail: `speed_kmh` over the straight-line km between the zones'
     centres times `detour_factor` (in-vehicle time), plus `walk_s` at the ends (walk weight) and
-    `wait_s` (wait weight); money `fixed_cny` (parking, a flat fare) plus `per_km_cny` of the
-    road km (fuel, a distance fare), over the value of time; `constant_s` a mode constant in
+    `wait_s` (wait weight); money `fixed_cny` (tolls, a flat fare) plus `per_km_cny` of the road
+    km (fuel, a distance fare), and by car the destination zone's `parking_cny`, over the value of
+    time; `constant_s` a mode constant in
     seconds of generalised cost (what the costs leave out: comfort, reliability, habit). Only for
     zone pairs up to `max_km` apart (straight-line), and for the share `available_share` of
     commuters (a car in the household)."""
@@ -1221,15 +1222,20 @@ class DisruptionSpec(Strict):
 
 
 class ZoneSpec(Strict):
-    """A zone: a town, subdistrict or grid cell, its centre, residents and jobs (persons)."""
+    """A zone: a town, subdistrict or grid cell, its centre, residents and jobs (persons). A
+    selector weighting zones by a figure needs it on every zone it selects."""
 
     id: Id
     name: Name
     name_zh: Name | None = None
     lat: Annotated[Real, Field(ge=-90, le=90)]
     lon: Annotated[Real, Field(ge=-180, le=180)]
-    population: Weight
-    jobs: Weight
+    population: Weight | None = None
+    """Residents (persons); absent where no figure is known."""
+    jobs: Weight | None = None
+    """Jobs (persons employed there); absent where no figure is known."""
+    parking_cny: Cny = 0.0
+    """What parking a car there for a working day costs (CNY), paid by those who drive there."""
     source: Text | None = None
 
 

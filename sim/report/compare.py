@@ -146,7 +146,7 @@ def _absent_modes_as_zero(flat: dict[str, float], keys: list[str]) -> None:
     """Give a run's mode shares (`mode_shares.<modes>`, `groups.<g>.mode_shares.<modes>`) the modes
     that other runs have and it has not, as 0: a summary lists only the modes ridden, so a mode that
     appears (the bus bridge's, leaving the network) or disappears would otherwise show no change."""
-    parents = {k.rsplit(".", 1)[0] for k in flat if k.rsplit(".", 1)[0].endswith("mode_shares")}
+    parents = {k.rsplit(".", 1)[0] for k in flat if k.rsplit(".", 1)[0].endswith(("mode_shares", "mode_counts"))}
     for key in keys:
         parent = key.rsplit(".", 1)[0]
         if parent in parents and key not in flat:
@@ -162,11 +162,11 @@ def _fmt(key: str, value: float, signed: bool = False) -> str:
     money 2 decimals, counts whole; differences (`signed`) with their sign, 0 without one."""
     if value is None or not np.isfinite(value):
         return "\u2013"
-    if key.endswith("_s"):
+    if key.endswith("_s") or "_s." in key:  # a time, or a map of times (door_to_door_mean_s.<mode>)
         value, spec = value / 60, ",.2f"
     elif "share" in key or "factor" in key:
         spec = ".3f"
-    elif key.endswith(COUNTS):
+    elif key.endswith(COUNTS) or ".mode_counts." in key:
         spec = ",.0f"
     elif key.endswith("_cny") or key.endswith("_mean"):
         spec = ",.2f"
@@ -188,6 +188,21 @@ def _mode_label(mode: str) -> str:
     """The row label of a mode share (metrics.mode_shares)."""
     return {"left": "share leaving the rail network on the way", "none": "share boarding no train"}.get(
         mode, f"share riding {mode}")
+
+
+MODE_CHOICE = {"mode_counts": "commuters choosing {}", "mode_shares": "share choosing {}",
+               "door_to_door_mean_s": "by {}: door to door, mean (min)"}
+"""Rows of summary `mode_choice` (commuters drawn between zones), by key; the count's difference is
+the demand that moved."""
+
+
+def _mode_choice_row(key: str, parts: list[str]) -> list[tuple[str, str]]:
+    """The row of a mode-choice KPI (of all zone commuters, or of a segment), if it has one."""
+    if len(parts) == 3 and parts[1] in MODE_CHOICE:
+        return [(key, "zone commuters: " + MODE_CHOICE[parts[1]].format(parts[2]))]
+    if len(parts) == 5 and parts[1] == "segments" and parts[3] in MODE_CHOICE:
+        return [(key, f"{parts[2]}: " + MODE_CHOICE[parts[3]].format(parts[4]))]
+    return []
 
 
 def currency_of(sets: list[RunSet]) -> str:
@@ -218,6 +233,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"{parts[1]}: {_mode_label(parts[3])}"))
         elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "fare_revenue_cny":
             rows.append((k, f"{parts[1]}: fare revenue {parts[3]} {money}"))
+        elif parts[0] == "mode_choice":
+            rows += _mode_choice_row(k, parts)
         elif parts[0] == "reserved_seats" and len(parts) == 3 and parts[2] in RESERVED_SEATS:
             rows.append((k, f"reserved seats {parts[1]}: {RESERVED_SEATS[parts[2]]}"))
         elif parts[0] == "peak_load_factor" and len(parts) == 2:

@@ -198,7 +198,10 @@ def like_for_like(sets: list[RunSet], labels: list[str]) -> list[str]:
         if {r.manifest.get("engine") for r in run.reps} != ref_engine:
             notes.append(f"{label} and {labels[0]} were run by different engines.")
         if n == m and run.seeds == ref.seeds and run.has_tables and ref.has_tables and not same_commuters(ref, run):
-            notes.append(f"{label} has other commuters than {labels[0]} (other demand): travel times are compared "
+            chose = all("mode_choice" in r.summary for r in run.reps + ref.reps)
+            why = ("the commuters drawn between zones chose other modes or stations: see the mode-choice rows"
+                   if chose else "other demand")
+            notes.append(f"{label} has other commuters than {labels[0]} ({why}): travel times are compared "
                          "by percentiles, not commuter by commuter.")
     return notes
 

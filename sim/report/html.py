@@ -97,6 +97,23 @@ def _mode_rows(s: dict) -> tuple[list[str], list[list[str]]] | None:
     return names, [[name, *(_num(100 * shares[m], 1) if m in shares else "0.0" for m in names)] for name, shares in parts]
 
 
+def _mode_choice_html(choice: dict) -> str:
+    """The modes chosen by the commuters drawn between zones, of all and of each segment: commuters,
+    share (%) and mean door-to-door time (min) of each mode, and how rail riders reach the station."""
+    parts = [("all", choice), *((f"segment {k}", v) for k, v in choice.get("segments", {}).items())]
+    modes = sorted({m for _, v in parts for m in v.get("mode_shares", {})})
+    ways = sorted({w for _, v in parts for w in v.get("rail_access_shares", {})})
+    head = (["commuters", "number"] + [f"{m} (%)" for m in modes] + [f"{m}, door to door (min)" for m in modes]
+            + [f"to the station by {w.replace('_', ' ')} (%)" for w in ways])
+    rows = [[name, _count(v["commuters"]), *(_pct(v["mode_shares"].get(m, 0.0)) for m in modes),
+             *(_min(v.get("door_to_door_mean_s", {}).get(m)) for m in modes),
+             *(_pct(v.get("rail_access_shares", {}).get(w, 0.0)) for w in ways)] for name, v in parts]
+    note = ('<p class="note">Commuters drawn between zones choose rail (from a station near home to one near work), '
+            'car or bus; "none": no station within reach and no road mode offered. Door to door by rail: the way to '
+            'the station, the simulated trip and the way from it (arrived trips).</p>')
+    return note + table_html(head, rows)
+
+
 def _pct(share) -> str:
     """A share (0..1) as a percentage with one decimal."""
     return _num(None if share is None else 100 * share, 1)
@@ -140,6 +157,9 @@ def run_sections(view: RunView) -> list[tuple[str, str]]:
     if modes:
         sections.append(("Modes", '<p class="note">Share of the commuters (%) by the modes they rode ("left": left the rail '
                          'network on the way).</p>' + table_html(["commuters", *modes[0]], modes[1])))
+    choice = s.get("mode_choice")
+    if choice:
+        sections.append(("Mode choice between zones", _mode_choice_html(choice)))
     seats = s.get("reserved_seats", {})
     if seats:
         sections.append(("Reserved seats", '<p class="note">Lines whose riders hold a ticket for one train: rides, '

@@ -87,10 +87,11 @@ def choose_modes(demand: Demand, zones: Zones, spec: ZonesSpec, network: Network
     road = [(spec.car, u_car_ok), (spec.bus, np.ones(len(uniq), dtype=bool))]
     road_time = np.full((len(uniq), 2), np.nan)
     cost = np.concatenate([pair_cost, np.full((len(uniq), 2), np.inf)], axis=1)
+    parking = zones.parking_cny[u_d] / routing.value_of_time_cny_per_h * 3600.0  # the car's alone
     for j, (mode_spec, allowed) in enumerate(road):
         if mode_spec is not None:
             road_time[:, j], c = road_cost(mode_spec, zone_km, routing)
-            cost[:, pair_cost.shape[1] + j] = np.where(allowed, c, np.inf)
+            cost[:, pair_cost.shape[1] + j] = np.where(allowed, c + (parking if j == 0 else 0.0), np.inf)
     nests = np.concatenate([np.full(pair_cost.shape, RAIL, dtype=np.int64),
                             np.tile(np.asarray([CAR, BUS]), (len(uniq), 1))], axis=1)
     offered = np.isfinite(cost).any(axis=1)

@@ -18,7 +18,8 @@ EARTH_RADIUS_KM = 6371.0088
 
 @dataclass(frozen=True)
 class Zones:
-    """Zone i is row i: id, name, centre (degrees, WGS 84), residents and jobs (persons)."""
+    """Zone i is row i: id, name, centre (degrees, WGS 84), residents and jobs (persons; NaN where
+    the zones file gives no figure), and the day's parking (CNY)."""
 
     ids: tuple[str, ...]
     names: tuple[str, ...]
@@ -26,6 +27,7 @@ class Zones:
     lon: np.ndarray
     population: np.ndarray
     jobs: np.ndarray
+    parking_cny: np.ndarray
     path: str
 
     @property
@@ -41,8 +43,13 @@ def load_zones(path: Path) -> Zones:
     spec: ZoneFile = validate_model(ZoneFile, read_yaml(path))
     z = spec.zones
     return Zones(tuple(x.id for x in z), tuple(x.name for x in z), np.asarray([x.lat for x in z]),
-                 np.asarray([x.lon for x in z]), np.asarray([x.population for x in z], dtype=float),
-                 np.asarray([x.jobs for x in z], dtype=float), str(path))
+                 np.asarray([x.lon for x in z]), _figures([x.population for x in z]), _figures([x.jobs for x in z]),
+                 np.asarray([x.parking_cny for x in z], dtype=float), str(path))
+
+
+def _figures(values: list[float | None]) -> np.ndarray:
+    """Figures as floats, NaN where a zone has none."""
+    return np.asarray([np.nan if v is None else v for v in values], dtype=float)
 
 
 def km_between(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray) -> np.ndarray:
@@ -84,8 +91,12 @@ def _selected(sel: ZoneSelector, by: str, zones: Zones, where: str, problems: li
         chosen[index[zid]] = True
     if sel.zones is None:
         chosen[:] = True
-    base = {"population": zones.population, "jobs": zones.jobs, "equal": np.ones(len(zones))}[sel.by or by]
-    weights = np.where(chosen, base, 0.0)
+    figure = sel.by or by
+    base = {"population": zones.population, "jobs": zones.jobs, "equal": np.ones(len(zones))}[figure]
+    for i in np.flatnonzero(chosen & np.isnan(base))[:10]:
+        problems.append(Problem(file, where, f"zone '{zones.ids[i]}' has no {figure} figure in {zones.path}: weight "
+                                             f"these zones with `by: equal` and `weights`, or give every one the figure"))
+    weights = np.where(chosen & ~np.isnan(base), base, 0.0)
     for zid, w in sel.weights.items():
         if zid not in index:
             problems.append(Problem(file, f"{where}.weights.{zid}", unknown("zone", zid, index)))

@@ -47,9 +47,9 @@ def categorical(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical[st
 
 
 def mode_choice_kpis(table: pd.DataFrame, kpi_from: float | None = None) -> dict:
-    """Of the zone commuters leaving home at or after `kpi_from`: their number, the share and mean
-    door-to-door time (s) of each mode chosen, the shares of the ways to the station of those by
-    rail; the same per segment."""
+    """Of the zone commuters leaving home at or after `kpi_from`: their number, the number, share
+    and mean door-to-door time (s) of each mode chosen, the shares of the ways to the station of
+    those by rail; the same per segment."""
     counted = table if kpi_from is None else table[table["t_home"] >= kpi_from]
     out = _kpis(counted)
     out["segments"] = {str(s): _kpis(counted[counted["segment"] == s]) for s in table["segment"].cat.categories
@@ -65,6 +65,7 @@ def _kpis(rows: pd.DataFrame) -> dict:
     access = by_rail["access_mode"].value_counts(sort=False)
     return {
         "commuters": n,
+        "mode_counts": {str(m): int(c) for m, c in counts.items() if c},
         "mode_shares": {str(m): float(c) / n for m, c in counts.items() if c},
         "door_to_door_mean_s": {str(m): float(v) for m, v in door.items() if np.isfinite(v)},
         "rail_access_shares": {str(m): float(c) / len(by_rail) for m, c in access.items() if c},

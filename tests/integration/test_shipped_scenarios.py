@@ -26,10 +26,24 @@ def test_every_shipped_scenario_runs(results):
             "real_time_information"} <= set(results)
     for name, res in results.items():
         everyone = res.summary["warm_up"]["all_commuters"]
-        assert everyone["commuters"] == 4000, name
-        assert everyone["arrived"] + everyone["in_system"] + everyone["left"] == 4000, name
-        assert res.summary["commuters"] + res.summary["warm_up"]["commuters_excluded"] == 4000, name
+        on_rail = 4000 - off_rail(res)  # commuters drawn between zones who chose the car or the bus
+        assert everyone["commuters"] == on_rail, name
+        assert everyone["arrived"] + everyone["in_system"] + everyone["left"] == on_rail, name
+        assert res.summary["commuters"] + res.summary["warm_up"]["commuters_excluded"] == on_rail, name
         assert res.summary["groups"]["cross_border"]["commuters"] > 0, name
+
+
+def off_rail(res) -> int:
+    z = res.tables.zone_trips
+    return 0 if z is None else int((z["mode"] != "rail").sum())
+
+
+def test_zone_commuters_choose_and_a_through_fare_wins_some_for_rail(results):
+    before, after = (results[k].tables.zone_trips for k in ("cross_border_zones", "cross_border_zones_through_fare"))
+    assert off_rail(results["cross_border_zones"]) > 0 and len(before) == len(after)
+    # the same commuters with the same draws: a cheaper rail trip keeps every rail rider, and wins some
+    assert ((before["mode"] == "rail").to_numpy() <= (after["mode"] == "rail").to_numpy()).all()
+    assert (after["mode"] == "rail").sum() > (before["mode"] == "rail").sum()
 
 
 def cross(res) -> dict:
