@@ -7,7 +7,8 @@
 
 Case kinds: baseline (scenarios/baseline.yaml), nochoice (the baseline with no choice on the way),
 timetable (the baseline in timetable operations), regional (scenarios/regional_baseline.yaml: metro
-and intercity rail), switches (every integration switch at work, bench/all_switches.yaml), grid and
+and intercity rail), zones (scenarios/cross_border_zones.yaml: commuters drawn between zones
+choosing rail, car or bus), switches (every integration switch at work, bench/all_switches.yaml), grid and
 gridcrowd (a synthetic grid city, without and with crowding).
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
@@ -47,13 +48,16 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         return ROOT / "scenarios" / "baseline.yaml"
     if kind == "regional":
         return ROOT / "scenarios" / "regional_baseline.yaml"
+    if kind == "zones":
+        return ROOT / "scenarios" / "cross_border_zones.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
     if kind in ("grid", "gridcrowd"):
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, switches, grid or gridcrowd)")
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, zones, switches, grid or "
+                     "gridcrowd)")
 
 
 def child(kind: str, total: int, engine: str, out: Path) -> None:
@@ -120,7 +124,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, nochoice (the baseline with no choice on the way), timetable (the baseline in timetable "
                                               "operations), regional (scenarios/regional_baseline.yaml: "
-                                              "metro and intercity rail), switches (every integration "
+                                              "metro and intercity rail), zones (scenarios/cross_border_zones.yaml), "
+                                              "switches (every integration "
                                               "switch at work, bench/all_switches.yaml), grid or gridcrowd")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
