@@ -147,3 +147,24 @@ def test_corridor_rides_keep_to_the_timetable(small_run, network):
     qp = dz_legs[(dz_legs["board_station"] == "dz_qingpu_xincheng") & (dz_legs["alight_station"] == "dz_hongqiao")]
     assert len(qp) > 10
     assert ((qp["t_alight"] - qp["t_board"]) == 21 * 60 + 34).all()
+
+
+def test_with_zones_the_line_wins_riders_from_line_17_the_car_and_the_bus():
+    """demo_zone_line_2028_zones against qingpu_zones_today at a tenth of their demand, scaled so that
+    both draw the same 6,560 zone commuters: the same people, with the same random numbers, choose
+    again once the line runs."""
+    from sim.api import run
+
+    today = run(load_scenario(ROOT / "scenarios" / "qingpu_zones_today.yaml", {"demand.total": 37060}))
+    line = run(load_scenario(ROOT / "scenarios" / "demo_zone_line_2028_zones.yaml", {"demand.total": 37460}))
+    a, b = today.tables.zone_trips, line.tables.zone_trips
+    assert len(a) == len(b) == 6560
+    assert (a["origin_zone"] == b["origin_zone"]).all() and np.array_equal(a["t_home"], b["t_home"])
+    rail = b[b["mode"] == "rail"]
+    routes = line.trips.set_index("commuter_id").loc[rail["commuter_id"], "route"].astype(str)
+    on_line = rail.index[routes.str.contains("DZ").to_numpy()]
+    before = a.loc[on_line, "mode"].astype(str)
+    assert (before == "rail").sum() > 0  # from Line 17
+    assert (before != "rail").sum() > 0  # from the car and the bus
+    assert (b["mode"] == "rail").sum() > (a["mode"] == "rail").sum()
+    assert line.summary["mode_choice"]["door_to_door_mean_s"]["rail"] < today.summary["mode_choice"]["door_to_door_mean_s"]["rail"]

@@ -72,3 +72,9 @@ def test_commuters_from_a_zone_without_a_station_in_reach_or_a_road_mode_have_no
     assert sorted(z.loc[z["mode"] == "rail", "commuter_id"]) == sorted(res.trips["commuter_id"])
     far = 500 / 1500
     assert res.summary["mode_choice"]["mode_shares"]["none"] == pytest.approx(far, abs=0.08)
+
+
+def test_weighting_by_a_figure_a_zone_lacks_is_refused(tmp_path):
+    no_jobs = [ZONES[0], {k: v for k, v in ZONES[1].items() if k != "jobs"}, ZONES[2]]
+    text = problems_of(write_case(tmp_path, zones=no_jobs))
+    assert "zone 'work' has no jobs figure" in text and "by: equal" in text
