@@ -1,4 +1,4 @@
-"""The command line: validate, run, plot, compare, sweep, import-gtfs, export-gtfs, list (see README.md). Exit 0 ok, 2 user error
+"""The command line: validate, run, plot, compare, sweep, calibrate, import-gtfs, export-gtfs, list (see README.md). Exit 0 ok, 2 user error
 (or a file that cannot be written), 1 internal error or a full disk; each error is one line, with
 the traceback of an internal error only under --debug. SIGTERM and SIGHUP are handled like Ctrl-C:
 the output being written is discarded."""
@@ -49,7 +49,7 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", parents=[common], help="check scenario and network files; report every problem")
     v.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                   help="scenario, network, sweep files or GTFS feeds (shipped scenarios by name)")
+                   help="scenario, network, sweep, zones or calibration files or GTFS feeds (shipped scenarios by name)")
     v.add_argument("--strict", action="store_true", help="timetable warnings are errors (exit 2)")
     r = sub.add_parser("run", parents=[common], help="run a scenario and write a run directory")
     r.add_argument("scenario", type=Path, help="scenario file, or the name of a shipped scenario (e.g. baseline)")
@@ -86,6 +86,13 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     w.add_argument("--resume", action="store_true", help="run only the runs not complete yet")
     w.add_argument("--force", action="store_true", help="start the sweep directory again")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    ca = sub.add_parser("calibrate", parents=[common], help="fit a scenario's assumed numbers to observed counts and "
+                                                             "write the calibrated scenario")
+    ca.add_argument("calibration", type=Path, help="calibration file (see README, Calibration)")
+    ca.add_argument("--out", type=Path, help="calibrated scenario to write (default: <its name>.yaml beside the "
+                                              "scenario it calibrates)")
+    ca.add_argument("--force", action="store_true", help="replace a scenario written by calibrate before")
+    ca.add_argument("--quiet", action="store_true", help="print only the fit")
     ig = sub.add_parser("import-gtfs", parents=[common], help="a GTFS feed (zip or folder) as a network file")
     ig.add_argument("feed", type=Path, help="GTFS feed: a zip file or a folder of its .txt files")
     ig.add_argument("--date", help="service day YYYYMMDD (default: the feed's date with the most trips)")
@@ -123,6 +130,16 @@ def cmd_validate(args) -> int:
                 broken = check_points(load_sweep(path))
                 if broken:
                     raise UserError(broken)
+                notes, warnings = [], []
+            elif kind == "calibration":
+                from .calibrate import load_calibration
+
+                _loading(load_calibration, path)
+                notes, warnings = [], []
+            elif kind == "zones":
+                from .zones import load_zones
+
+                load_zones(path)
                 notes, warnings = [], []
             else:
                 notes, warnings = timetable_notes(_loading(load_network, path)[0], 0.0, math.inf, True)
@@ -414,6 +431,34 @@ def _check_output_file(out: Path, force: bool, ours: Callable[[Path], bool], wha
                                "another file name")
 
 
+def cmd_calibrate(args) -> int:
+    from .api import run
+    from .calibrate import calibrate, fit_table, is_calibrated_scenario, load_calibration, scenario_text
+    from .io import git_revision
+    from .safefs import OutputLock, atomic_write_text
+
+    spec_path = scenario_path(args.calibration)
+    spec, scenario = _loading(load_calibration, spec_path)
+    out = args.out if args.out is not None else scenario.path.parent / f"{spec.name}.yaml"
+    what = "a scenario written by calibrate"
+    _check_output_file(out, args.force, is_calibrated_scenario, what)
+    if args.quiet:
+        logging.getLogger("sim").setLevel(logging.ERROR)
+    fit = calibrate(spec_path, lambda scn: run(scn).summary, (lambda _: None) if args.quiet else print)
+    text = scenario_text(fit, out, git_revision())
+    with OutputLock(out):
+        _check_output_file(out, args.force, is_calibrated_scenario, what)
+        atomic_write_text(out, text)
+    widths = ["count", "kpi", "observed", "model", "error %", "GEH"]
+    rows = [widths] + fit_table(fit)
+    sizes = [max(len(r[i]) for r in rows) for i in range(len(widths))]
+    for r in rows:
+        print("  ".join(cell.ljust(n) for cell, n in zip(r, sizes)).rstrip())
+    values = ", ".join(f"{spec.parameters[pid].path} = {v:.6g}" for pid, v in fit.values.items())
+    print(f"matched in {fit.trials} runs (relative errors' RMS {100 * fit.rmse_relative:.2f} %): {values}; wrote {out}")
+    return 0
+
+
 def cmd_import_gtfs(args) -> int:
     from .gtfs import ids_listing, import_feed, is_imported_network, network_yaml
     from .safefs import OutputLock, atomic_write_text
@@ -455,7 +500,7 @@ def cmd_export_gtfs(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "sweep": cmd_sweep,
-            "import-gtfs": cmd_import_gtfs, "export-gtfs": cmd_export_gtfs, "list": cmd_list}
+            "import-gtfs": cmd_import_gtfs, "export-gtfs": cmd_export_gtfs, "list": cmd_list, "calibrate": cmd_calibrate}
 
 
 OUT_OF_MEMORY = {
@@ -466,6 +511,7 @@ OUT_OF_MEMORY = {
                    "routes needed, or free memory",
     "compare": "compare fewer runs, or runs with fewer commuters, or free memory",
     "plot": "free memory, or plot a run with fewer commuters",
+    "calibrate": "lower the calibration file's `total` (the fitting runs' commuters) or free memory",
 }
 """What to do when a command runs out of memory (the cause differs by command)."""
 

@@ -527,10 +527,14 @@ def load_network_files(path: Path) -> LoadedNetwork:
 
 
 def detect_kind(doc: Document) -> str:
-    """'sweep', 'scenario' or 'network' from the top-level keys."""
+    """'sweep', 'calibration', 'zones', 'scenario' or 'network' from the top-level keys."""
     data = doc.data if isinstance(doc.data, dict) else {}
     if "scenario" in data and any(k in data for k in ("grid", "zip", "sample")):
         return "sweep"
+    if "scenario" in data and "counts" in data:
+        return "calibration"
+    if "zones" in data and not any(k in data for k in ("demand", "stations", "lines")):
+        return "zones"
     if "demand" in data or "network" in data or "extends" in data:
         return "scenario"
     return "network"

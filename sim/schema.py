@@ -1257,6 +1257,77 @@ class ZoneFile(Strict):
         return zones
 
 
+class CalibrationParameter(Strict):
+    """A number of the scenario to fit: its dotted path (segments by name, e.g.
+    `demand.segments.kunshan_to_shanghai.share` or `demand.zones.car.constant_s`), the range it may
+    take, and the first trial step (default: 5 % of the range)."""
+
+    path: Ref
+    min: Real
+    max: Real
+    step: Real | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> CalibrationParameter:
+        if not self.min < self.max:
+            raise ValueError("expected min < max")
+        if self.step is not None and not 0 < abs(self.step) <= self.max - self.min:
+            raise ValueError("expected a step other than 0, at most max - min")
+        return self
+
+
+class CalibrationCount(Strict):
+    """An observed figure and the parameter it sets: `kpi` is its dotted path in summary.json (e.g.
+    `interchanges.huaqiao.transfers`, `mode_choice.segments.<name>.mode_shares.car`); a `count`
+    of commuters from fitting runs smaller than the scenario's demand is scaled up to it, a `share`
+    is not."""
+
+    id: Id
+    kpi: Ref
+    value: Real
+    kind: Literal["count", "share"]
+    fits: Id
+    """The parameter this count sets (each parameter is set by exactly one count)."""
+    source: Text
+    """Where the figure comes from: publisher, date, address (and how it was derived)."""
+
+
+class CalibrationFile(Strict):
+    """A calibration: the scenario whose `parameters` are fitted to the observed `counts`, and the
+    name of the calibrated scenario written (a variant that extends it). The fitting runs use
+    `total` commuters (default the scenario's demand.total) and its seed; they stop when every count
+    is matched within `tolerance` (relative), or fail after `max_iterations` runs."""
+
+    schema_version: Annotated[Literal[1], NUMBER] = 1
+    name: Id
+    description: Text | None = None
+    scenario: FilePath
+    total: Annotated[Int, Field(ge=1, le=MAX_COMMUTERS)] | None = None
+    max_iterations: Annotated[Int, Field(ge=2, le=50)] = 12
+    tolerance: Annotated[Real, Field(gt=0, le=0.5)] = 0.01
+    parameters: Annotated[dict[Id, CalibrationParameter], Field(min_length=1)]
+    counts: Annotated[list[CalibrationCount], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_count_per_parameter(self) -> CalibrationFile:
+        fits = Counter(c.fits for c in self.counts)
+        ids = Counter(c.id for c in self.counts)
+        unknown_fits = sorted(set(fits) - set(self.parameters))
+        unset = sorted(set(self.parameters) - set(fits))
+        twice = sorted(p for p, n in fits.items() if n > 1)
+        mistakes = ([f"counts fit unknown parameters: {', '.join(unknown_fits)} (known: {', '.join(self.parameters)})"]
+                    if unknown_fits else [])
+        mistakes += ([f"no count identifies the parameters {', '.join(unset)}: give each parameter one count that it "
+                      "moves (`fits`)"] if unset else [])
+        mistakes += ([f"more than one count fits {', '.join(twice)}: each parameter is set by exactly one count"]
+                     if twice else [])
+        mistakes += ([f"count ids must be unique: {', '.join(sorted(i for i, n in ids.items() if n > 1))}"]
+                     if any(n > 1 for n in ids.values()) else [])
+        if mistakes:
+            raise ValueError("; ".join(mistakes))
+        return self
+
+
 class ScenarioFile(Strict):
     schema_version: Annotated[Literal[1], NUMBER] = 1
     name: Id
