@@ -439,7 +439,7 @@ def cmd_calibrate(args) -> int:
 
     spec_path = scenario_path(args.calibration)
     spec, scenario = _loading(load_calibration, spec_path)
-    out = args.out if args.out is not None else scenario.path.parent / f"{spec.name}.yaml"
+    out = args.out if args.out is not None else Path(os.path.normpath(scenario.path.parent / f"{spec.name}.yaml"))
     what = "a scenario written by calibrate"
     _check_output_file(out, args.force, is_calibrated_scenario, what)
     if args.quiet:

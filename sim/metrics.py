@@ -133,6 +133,13 @@ def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float,
     return out
 
 
+def line_boardings(legs: pd.DataFrame) -> dict[str, int]:
+    """Boardings per line: the legs boarded on its trains (a rider changing between two trains of
+    one line boards it twice), as a line's ridership counts them."""
+    boarded = legs["line"][legs["t_board"].notna()]
+    return {str(k): int(v) for k, v in boarded.value_counts(sort=False).items() if v}
+
+
 def revenue_by_operator(fares: pd.DataFrame) -> dict[str, float]:
     """Fare revenue (CNY) per operator: the fare sections of the legs actually boarded (a table
     like fares.parquet; a legs table also does, one section per leg boarded)."""
@@ -475,6 +482,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(fares)
+    out["line_boardings"] = line_boardings(legs)
+    out["station_entries"] = {str(k): int(v) for k, v in trips["origin"].value_counts(sort=False).items() if v}
     seats = reserved_seat_kpis(legs)
     if seats:
         out["reserved_seats"] = seats
@@ -532,7 +541,7 @@ def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-SHARE_MAPS = frozenset({"mode_shares", "mode_counts", "rail_access_shares"})
+SHARE_MAPS = frozenset({"mode_shares", "mode_counts", "rail_access_shares", "line_boardings", "station_entries"})
 """Keys of summary maps of shares (and counts by mode): a key missing from one replication's map is 0 there."""
 
 

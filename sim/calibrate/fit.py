@@ -58,6 +58,9 @@ class Fit:
     trials: int
     scale: float
     """Scenario demand over the fitting runs' demand (counts are scaled by it)."""
+    demand_total: int | None = None
+    """The scenario's demand total that keeps the commuters of the segments not fitted, when
+    parameters size segments (None otherwise)."""
 
     @property
     def rmse_relative(self) -> float:
@@ -171,10 +174,12 @@ def calibrate(spec_path: Path, evaluate: Evaluate, progress: Callable[[str], Non
     scale = scenario.model.demand.total / total
     paths = {pid: set_path(scenario, p.path) for pid, p in spec.parameters.items()}
     fitted_by = {c.fits: c for c in spec.counts}
+    sizes = segment_sizes(scenario, spec)
 
     def trial(x: dict[str, float]) -> dict[str, float]:
         overrides = dict(_override(scenario, paths[pid], int(v) if pid in whole else v) for pid, v in x.items())
-        overrides |= {"demand.total": total} if spec.total else {}
+        if sizes or spec.total:
+            overrides["demand.total"] = round(total * _demand_factor(scenario, sizes, x))
         summary = evaluate(scenario.with_overrides(overrides))
         return {pid: kpi_value(summary, c, str(spec_path)) * (scale if c.kind == "count" else 1.0) - c.value
                 for pid, c in fitted_by.items()}
@@ -203,7 +208,34 @@ def calibrate(spec_path: Path, evaluate: Evaluate, progress: Callable[[str], Non
         if trials == 2:
             _check_identified(spec_path, fitted_by, x_prev, x, f_prev, f)
     counts = [CountFit(c, c.value + f[c.fits]) for c in spec.counts]
-    return Fit(spec, spec_path, scenario, x, counts, trials, scale)
+    demand = round(scenario.model.demand.total * _demand_factor(scenario, sizes, x)) if sizes else None
+    return Fit(spec, spec_path, scenario, x, counts, trials, scale, demand)
+
+
+def segment_sizes(scenario: Scenario, spec: CalibrationFile) -> dict[str, int]:
+    """The parameters that size a segment (its `share`), with the segment's index. Shares given as
+    weights size their segments: the demand total moves with them, so that the other segments keep
+    their commuters; fractions, which must add up to 1, cannot be fitted one by one (UserError)."""
+    out = {}
+    for pid, p in spec.parameters.items():
+        parts = set_path(scenario, p.path).split(".")
+        if parts[:2] == ["demand", "segments"] and parts[-1] == "share" and len(parts) == 4:
+            if scenario.model.demand.segment_shares != "weights":
+                raise UserError.single(str(scenario.path), "demand.segment_shares", f"parameter {pid} sizes a segment, "
+                                       "but the shares are fractions that must add up to 1: give them as weights "
+                                       "(segment_shares: weights) to fit a segment's size")
+            out[pid] = int(parts[2])
+    return out
+
+
+def _demand_factor(scenario: Scenario, sizes: dict[str, int], x: dict[str, float]) -> float:
+    """How much the demand total grows when the segments sized by parameters take the values `x`
+    and the others keep theirs (their weights are relative: the total carries the sizes)."""
+    shares = [seg.share for seg in scenario.model.demand.segments]
+    new = list(shares)
+    for pid, k in sizes.items():
+        new[k] = x[pid]
+    return sum(new) / sum(shares)
 
 
 def _next(spec: CalibrationFile, count: CalibrationCount, x: dict, f: dict, x_prev: dict, f_prev: dict,

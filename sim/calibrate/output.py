@@ -44,6 +44,8 @@ def scenario_text(fit: Fit, out: Path, revision: str) -> str:
                   "name": spec.name}
     if spec.description:
         body["description"] = spec.description
+    if fit.demand_total is not None:
+        _put(body, ["demand", "total"], fit.demand_total)
     for pid, value in fit.values.items():
         _put(body, spec.parameters[pid].path.split("."), int(value) if value.is_integer() else round(value, 6))
     return "\n".join(lines) + "\n" + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
