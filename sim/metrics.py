@@ -136,6 +136,8 @@ def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float,
 def line_boardings(legs: pd.DataFrame) -> dict[str, int]:
     """Boardings per line: the legs boarded on its trains (a rider changing between two trains of
     one line boards it twice), as a line's ridership counts them."""
+    if "line" not in legs:  # a minimal legs table (the KPI functions take any with the columns they read)
+        return {}
     boarded = legs["line"][legs["t_board"].notna()]
     return {str(k): int(v) for k, v in boarded.value_counts(sort=False).items() if v}
 
@@ -483,7 +485,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
     out["fare_revenue_cny"] = revenue_by_operator(fares)
     out["line_boardings"] = line_boardings(legs)
-    out["station_entries"] = {str(k): int(v) for k, v in trips["origin"].value_counts(sort=False).items() if v}
+    out["station_entries"] = ({str(k): int(v) for k, v in trips["origin"].value_counts(sort=False).items() if v}
+                              if "origin" in trips else {})
     seats = reserved_seat_kpis(legs)
     if seats:
         out["reserved_seats"] = seats
