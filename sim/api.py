@@ -24,6 +24,7 @@ from .closures import Closure
 from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
 from .demand import Demand, generate_demand, group_masks
+from .departure_choice import DepartureChooser
 from .departures import build_departures
 from .engine import OnTheWay, run_engine
 from .errors import Problem, UserError
@@ -307,6 +308,31 @@ def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
     return now
 
 
+def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -> tuple[Prepared, DepartureChooser]:
+    """Departure-time choice (see sim.departure_choice): `iterations` runs, each followed by a
+    choice of every commuter's start; returns prep with the plan of the last choice (its run is the
+    caller's) and the chooser."""
+    spec = prep.scenario.model.demand.departure_time
+    assert spec is not None  # the caller's condition
+    net, legs, access, demand, plan = prep.scenario.network, prep.legs, prep.access, prep.demand, prep.plan
+    route_of = prep.assignment.route_of
+    free = prep.chooser.costs.expected_travel_time(route_of.astype(np.int64), demand.payment.astype(np.int64),
+                                                   demand.t_depart)
+    period = prep.scenario.model.period
+    chooser = DepartureChooser(spec, demand.t_depart, route_of, free, (period.start, period.end),
+                               rngmod.stream(prep.seed, prep.replication, "departure_time"))
+    for _ in range(spec.iterations):
+        t = time.perf_counter()
+        rec = run_engine(plan, engine, None, prep.way)
+        t = _add_time(timings, "simulation", t)
+        chooser.observe(plan.t_depart, rec.t_arrive - plan.t_depart, plan.t_end)
+        plan = build_plan(net, legs, access, prep.assignment, demand.payment, demand.media, chooser.choose(),
+                          plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
+                          prep.scenario.model.demand.walking, plan.walk_factor)
+        _add_time(timings, "plan", t)
+    return replace(prep, plan=plan, demand=replace(demand, t_depart=plan.t_depart)), chooser
+
+
 def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, float]):
     """Route choice and simulation alternate with crowding costs (see schema.CrowdingSpec). The
     first run is prep's; returns the last run's assignment and tables, and what the iterations did.
@@ -383,6 +409,9 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
                               lambda scn: run(scn, seed, replication, engine, progress, routing_cache))
     timings: dict[str, float] = {}
     prep = prepare(scenario, seed, replication, timings, routing_cache)
+    departures = None
+    if scenario.model.demand.departure_time is not None:
+        prep, departures = _choose_departures(prep, engine, timings)
     _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network
@@ -398,6 +427,10 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
         summary["crowding"] = crowding_info
+    if departures is not None:
+        travel = np.full(prep.demand.size, np.nan)
+        travel[tables.trips["commuter_id"].to_numpy()] = tables.trips["travel_time_s"].to_numpy()
+        summary["departure_time"] = departures.schedule_delay(prep.plan.t_depart, travel)
     summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
     summary["policies"] = policy_summary(net)
     summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)

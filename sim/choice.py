@@ -67,6 +67,8 @@ class RouteCosts:
             for i in np.flatnonzero(has & (a != b)):
                 self.walk_before[i, j + 1] = access.change_walk(int(a[i]), int(b[i]))
         walk = self.walk_before.sum(axis=1) + (access.exit_walk[last] + street_out)[:, None]
+        self.walk = walk
+        """Walks and mean service times of each route [route, medium] (s)."""
         self.leg_ivt = np.where(valid, legs.ivt_s[matrix], 0.0)
         self.ivt = self.leg_ivt.sum(axis=1)
         # every route once per medium: route i with medium m is row i * n_media + m
@@ -97,6 +99,12 @@ class RouteCosts:
             if j + 1 < self.route_legs.shape[1]:
                 tau = tau + w + self.leg_ivt[rows, j] + self.walk_before[rows, j + 1, medium]
         return self.spec.wait_weight * total + crowding
+
+    def expected_travel_time(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Expected travel time (s) of routes `rows` for commuters of `medium` starting at t, with no
+        queue or full train: walks and mean services, expected waits, rides."""
+        waits = self.expected_wait_cost(rows, medium, t) / self.spec.wait_weight
+        return self.ivt[rows] + self.walk[rows, medium] + waits
 
     def real_time_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray, informed: np.ndarray,
                        crowd: CrowdingField | None = None) -> np.ndarray:

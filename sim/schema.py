@@ -948,6 +948,27 @@ class RoadModeSpec(Strict):
     available_share: Annotated[Real, Field(ge=0, le=1)] = 1.0
 
 
+class DepartureTimeSpec(Strict):
+    """Departure-time choice against schedule delay (Small 1982). Each commuter keeps a preferred
+    arrival time: their drawn start plus their route's expected travel time with no queue. They
+    may leave up to `window_s` earlier or later, in steps of `bin_s`, and choose by a logit (scale
+    `theta_per_min`, 1/min) on the cost T + early_weight * (time arriving early) + late_weight *
+    (time arriving late) (s), within the period. T is the travel time of their route for a
+    departure at that time, measured in the runs so far (sim.departure_choice). The simulation and
+    the choice alternate `iterations` times; a bottleneck of 1,200 commuters settles in about 100
+    (tests/analytical/test_departure_time.py). Defaults: Small (1982),
+    "The scheduling of consumer activities: work trips", American Economic Review 72(3), 467-479, as
+    tabulated by Arnott, de Palma and Lindsey (1993), American Economic Review 83(1), 161-179: alpha
+    6.4, beta 3.9, gamma 15.21 USD/h, so early 0.61 and late 2.38 times travel time."""
+
+    early_weight: Annotated[Real, Field(ge=0, le=10)] = 0.61
+    late_weight: Annotated[Real, Field(ge=0, le=20)] = 2.38
+    window_s: Annotated[Real, Field(gt=0, le=4 * HOUR_S)] = 3600.0
+    bin_s: Annotated[Real, Field(ge=10, le=HOUR_S)] = 300.0
+    theta_per_min: Annotated[Real, Field(gt=0, le=100)] = 0.5
+    iterations: Annotated[Int, Field(ge=2, le=500)] = 50
+
+
 class ZonesSpec(Strict):
     """Zones (`file`: ids, centres, population and jobs; path relative to the scenario file) and
     the choice of their commuters: a nested logit with scale `theta_per_min` (1/min of generalised
@@ -985,6 +1006,8 @@ class DemandSpec(Strict):
     the network's time)."""
     zones: ZonesSpec | None = None
     """Zones and the choice of mode and stations of the segments drawn between them."""
+    departure_time: DepartureTimeSpec | None = None
+    """Departure-time choice against schedule delay (off when absent)."""
 
     @model_validator(mode="after")
     def _zones_for_zone_segments(self) -> DemandSpec:
@@ -1345,3 +1368,11 @@ class ScenarioFile(Strict):
     kpis: KpiSpec = Field(default_factory=KpiSpec)
     disruptions: list[DisruptionSpec] = Field(default_factory=list)
     """Sections of line closed for a time (see DisruptionSpec)."""
+
+    @model_validator(mode="after")
+    def _one_kind_of_iteration(self) -> ScenarioFile:
+        if self.demand.departure_time is not None and self.routing.crowding is not None:
+            raise ValueError("demand.departure_time and routing.crowding each repeat the simulation to an "
+                             "equilibrium, and cannot run together yet: set routing.crowding: null to choose "
+                             "departure times")
+        return self

@@ -158,9 +158,12 @@ class ReferenceEngine:
         return not keep[0]
 
     def feeder(self):
-        """Start commuter processes in chunks of departure time (keeps few processes alive)."""
+        """Start commuter processes in chunks of departure time (keeps few processes alive), in
+        order of departure, ties by commuter id (ids follow departure unless departure times were
+        chosen again)."""
         p, env = self.plan, self.env
-        order_t = p.t_depart
+        order = np.argsort(p.t_depart, kind="stable")
+        order_t = p.t_depart[order]
         n = len(order_t)
         i = 0
         while i < n:
@@ -168,7 +171,7 @@ class ReferenceEngine:
             if chunk_start > env.now:
                 yield env.timeout(chunk_start - env.now)
             j = int(np.searchsorted(order_t, chunk_start + FEED_CHUNK_S, side="left"))
-            for k in range(i, j):
+            for k in order[i:j].tolist():
                 env.process(self.commuter(k))
             i = j
 
