@@ -907,9 +907,10 @@ class AccessModeSpec(Strict):
 
 
 class ZoneAccessSpec(Strict):
-    """How a zone's commuters reach stations (and leave them at the other end): each of the
-    `stations_per_zone` cheapest stations within reach, by the cheapest of the modes given (walk,
-    bike, feeder_bus). Defaults are ASSUMPTIONS: walking at Weidmann's 1.34 m/s (4.8 km/h, see
+    """How a zone's commuters reach stations (and leave them at the other end): the
+    `stations_per_zone` cheapest stations within reach, each by the modes given (walk, bike,
+    feeder_bus) within their reach, chosen by the logit of route choice (the station's cost is
+    their logsum). Defaults are ASSUMPTIONS: walking at Weidmann's 1.34 m/s (4.8 km/h, see
     demand.walking); a bicycle (shared bicycles at most stations) at 12 km/h with 2 min to unlock
     and park, 1.5 CNY; a feeder bus at 15 km/h with a 5 min wait (half a 10 min headway), 2 CNY
     (Shanghai's flat bus fare); street detour factors 1.3 (1.4 by bus)."""

@@ -1,10 +1,11 @@
 """The stations a zone's commuters can start from (or end at), and how they get there.
 
 A way between a zone's centre and a station entrance takes its mode's speed over the straight-line
-km times the mode's detour factor, after the mode's wait, for its fare. Of the modes within their
-reach the cheapest in generalised cost is taken (no choice among them: they differ little next to
-the rail trip), and of the stations the `stations_per_zone` cheapest. The time ends at the station
-entrance: the walk inside the station is the route's (entry and exit walks), counted once.
+km times the mode's detour factor, after the mode's wait, for its fare; each mode within its reach
+is offered. The commuters of a zone pick among them by the logit of route choice (its scale), so
+the cost of reaching a station is the logsum of the ways there, and of the stations a zone keeps
+the `stations_per_zone` cheapest. The time ends at the station entrance: the walk inside the
+station is the route's (entry and exit walks), counted once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..choice import logit_pick, logsum_cost
 from ..network import Network
 from ..schema import AccessModeSpec, RoutingSpec, ZoneAccessSpec
 from .data import Zones, km_between
@@ -24,24 +26,32 @@ ACCESS_MODES = ("walk", "bike", "feeder_bus")
 @dataclass(frozen=True)
 class StationAccess:
     """Per zone (rows) its reachable stations, cheapest first (columns, -1 padded): the station
-    index, the time from the zone's centre to its entrance (s), the generalised cost (s) and the
-    fare (CNY) of getting there, and the way (code into ACCESS_MODES)."""
+    index and the cost (s) of reaching it (the logsum of the ways); per way (last axis, in
+    ACCESS_MODES order) its time from the zone's centre to the entrance (s) and its generalised cost
+    (s; inf where the way is not offered)."""
 
     station: np.ndarray
-    time_s: np.ndarray
     cost_s: np.ndarray
-    fare_cny: np.ndarray
-    mode: np.ndarray
+    way_time_s: np.ndarray
+    way_cost_s: np.ndarray
+    theta_per_s: float
+
+    def draw(self, zone: np.ndarray, column: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The way (code) and its time (s) for commuters reaching station `column` of `zone`, one
+        uniform number each, by the logit the costs were summed with."""
+        if not len(zone):
+            return np.zeros(0, dtype=np.int8), np.zeros(0)
+        way = logit_pick(self.way_cost_s[zone, column], u, self.theta_per_s)
+        return way.astype(np.int8), self.way_time_s[zone, column, way]
 
 
 def station_access(zones: Zones, network: Network, spec: ZoneAccessSpec, routing: RoutingSpec) -> StationAccess:
-    """The `spec.stations_per_zone` cheapest stations of each zone and the cheapest way to each."""
+    """The `spec.stations_per_zone` cheapest stations of each zone and the ways to each."""
     lat = np.asarray([s.lat for s in network.stations])
     lon = np.asarray([s.lon for s in network.stations])
     km = km_between(zones.lat, zones.lon, lat, lon)
-    shape = km.shape
-    best = (np.full(shape, np.inf), np.full(shape, np.inf), np.zeros(shape), np.zeros(shape, dtype=np.int8))
-    cost, time, fare, mode = best
+    times = np.full((*km.shape, len(ACCESS_MODES)), np.nan)
+    costs = np.full(times.shape, np.inf)
     for code, name in enumerate(ACCESS_MODES):
         m: AccessModeSpec | None = getattr(spec, name)
         if m is None:
@@ -49,14 +59,15 @@ def station_access(zones: Zones, network: Network, spec: ZoneAccessSpec, routing
         moving = km * m.detour_factor / m.speed_kmh * 3600.0
         weight = routing.walk_weight if m.time_weight is None else m.time_weight
         c = weight * moving + routing.wait_weight * m.wait_s + m.fare_cny / routing.value_of_time_cny_per_h * 3600.0
-        c = np.where(km <= m.max_km, c, np.inf)
-        better = c < cost
-        cost[better], time[better], fare[better], mode[better] = c[better], (moving + m.wait_s)[better], m.fare_cny, code
-    k = min(spec.stations_per_zone, shape[1])
+        reach = km <= m.max_km
+        costs[..., code] = np.where(reach, c, np.inf)
+        times[..., code] = np.where(reach, moving + m.wait_s, np.nan)
+    theta = routing.logit_scale_per_min / 60.0
+    cost = logsum_cost(costs.reshape(-1, len(ACCESS_MODES)), theta).reshape(km.shape)
+    k = min(spec.stations_per_zone, km.shape[1])
     # the k cheapest stations of each zone, in order of cost (stable: ties by station index)
     order = np.argsort(cost, axis=1, kind="stable")[:, :k]
-    rows = np.arange(shape[0])[:, None]
+    rows = np.arange(km.shape[0])[:, None]
     reach = np.isfinite(cost[rows, order])
-    return StationAccess(np.where(reach, order, -1), np.where(reach, time[rows, order], np.inf),
-                         np.where(reach, cost[rows, order], np.inf), np.where(reach, fare[rows, order], 0.0),
-                         np.where(reach, mode[rows, order], -1).astype(np.int8))
+    return StationAccess(np.where(reach, order, -1), np.where(reach, cost[rows, order], np.inf), times[rows, order],
+                         costs[rows, order], theta)

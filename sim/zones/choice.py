@@ -2,9 +2,10 @@
 
 One nested logit per commuter over: rail from each pair of a station near the origin zone and one
 near the destination zone (a nest), and the road modes offered (car, bus), each alone. A station
-pair's rail cost is the cheapest way to its origin station (sim.zones.access), the logsum of its
-candidate routes with expected waits at the hour the commuter leaves home (route choice's scale),
-and the way from the destination station. Who chooses rail becomes a commuter of the simulation,
+pair's rail cost is the cost of reaching its origin station (the logsum of the ways there:
+sim.zones.access), the logsum of its candidate routes with expected waits at the hour the commuter
+leaves home (route choice's scale), and the cost from the destination station. The ways a rail
+chooser takes to and from the stations are drawn by the same logit. Who chooses rail becomes a commuter of the simulation,
 from the chosen stations, reaching the origin station's entrance at their departure plus the
 access time; route choice then picks their route as for everyone. The others travel by road,
 door to door in the modelled time, outside the simulation.
@@ -63,7 +64,8 @@ def road_cost(spec: RoadModeSpec, km: np.ndarray, routing: RoutingSpec) -> tuple
 def choose_modes(demand: Demand, zones: Zones, spec: ZonesSpec, network: Network, legs: LegNetwork, access: Access,
                  search: CandidateSearch, rng: np.random.Generator, file: str = "") -> ModeChoice:
     """Every zone commuter's mode (and, by rail, stations) by the nested logit of the module
-    docstring; two uniform numbers per zone commuter, in commuter order (car availability, choice)."""
+    docstring; four uniform numbers per zone commuter, in commuter order (car availability, choice,
+    the way to the station, the way from it)."""
     assert demand.origin_zone is not None and demand.destination_zone is not None  # the caller's condition
     routing = search.spec
     rows = np.flatnonzero(demand.origin_zone >= 0)
@@ -101,7 +103,8 @@ def choose_modes(demand: Demand, zones: Zones, spec: ZonesSpec, network: Network
     if ok.any():
         pick[ok] = logit_pick(cost[offered], u[ok], theta, np.cumsum(offered)[unit[ok]] - 1,
                               nests[offered], spec.rail_nest_scale)
-    return _resolve(demand, rows, unit, pick, pair_cost.shape[1], pair_o, pair_d, reach, road_time, zones)
+    return _resolve(demand, rows, unit, pick, pair_cost.shape[1], pair_o, pair_d, reach, road_time, zones,
+                    (rng.random(len(rows)), rng.random(len(rows))))
 
 
 def _rail_pairs(reach: StationAccess, u_o: np.ndarray, u_d: np.ndarray, u_m: np.ndarray, u_band: np.ndarray,
@@ -139,16 +142,21 @@ def _rail_pairs(reach: StationAccess, u_o: np.ndarray, u_d: np.ndarray, u_m: np.
 
 def _resolve(demand: Demand, rows: np.ndarray, unit: np.ndarray, pick: np.ndarray, n_pairs: int,
              pair_o: np.ndarray, pair_d: np.ndarray, reach: StationAccess, road_time: np.ndarray,
-             zones: Zones) -> ModeChoice:
-    """The choice record, and the demand with the rail choosers at their stations and the others gone."""
+             zones: Zones, u_ways: tuple[np.ndarray, np.ndarray]) -> ModeChoice:
+    """The choice record, and the demand with the rail choosers at their stations and the others
+    gone; the rail choosers' ways to and from the stations drawn with `u_ways`."""
     oz, dz = demand.origin_zone[rows], demand.destination_zone[rows]  # type: ignore[index]
     by_rail = (pick >= 0) & (pick < n_pairs)
     p = np.where(by_rail, pick, 0)
     col_o, col_d = pair_o[p], pair_d[p]
     mode = np.where(pick < 0, -1, np.where(by_rail, RAIL, np.where(pick == n_pairs, CAR, BUS))).astype(np.int8)
     road = np.where(mode == CAR, road_time[unit, 0], np.where(mode == BUS, road_time[unit, 1], np.nan))
-    access_s = np.where(by_rail, reach.time_s[oz, col_o], np.nan)
-    egress_s = np.where(by_rail, reach.time_s[dz, col_d], np.nan)
+    access_mode = np.full(len(rows), -1, dtype=np.int8)
+    egress_mode = np.full(len(rows), -1, dtype=np.int8)
+    access_s, egress_s = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    r = np.flatnonzero(by_rail)
+    access_mode[r], access_s[r] = reach.draw(oz[r], col_o[r], u_ways[0][r])
+    egress_mode[r], egress_s[r] = reach.draw(dz[r], col_d[r], u_ways[1][r])
     origin = demand.origin.copy()
     destination = demand.destination.copy()
     t_depart = demand.t_depart.copy()
@@ -162,5 +170,4 @@ def _resolve(demand: Demand, rows: np.ndarray, unit: np.ndarray, pick: np.ndarra
     commuter = np.full(len(demand.t_depart), -1, dtype=np.int64)
     commuter[order] = np.arange(len(order))
     return ModeChoice(station_demand, zones, demand.segment[rows], oz, dz, demand.t_depart[rows], mode, road,
-                      access_s, egress_s, np.where(by_rail, reach.mode[oz, col_o], -1).astype(np.int8),
-                      np.where(by_rail, reach.mode[dz, col_d], -1).astype(np.int8), commuter[rows])
+                      access_s, egress_s, access_mode, egress_mode, commuter[rows])

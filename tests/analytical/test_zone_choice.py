@@ -52,7 +52,7 @@ def fare(km_ridden: float, base: float) -> float:
     return base + math.ceil(max(0.0, km_ridden - 6.0) / 10.0)
 
 
-def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N):
+def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N, access: dict | None = None):
     op = T.operator("OP", facilities={}, entry=[{"walk_s": ENTRY_S}], exit=[{"walk_s": EXIT_S}])
     op["fare"]["base_cny"] = base_fare
     stations = [T.station("A1", 120.60), T.station("A2", 120.625), T.station("B", 120.70)]
@@ -67,8 +67,8 @@ def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N):
     seg["zones"] = {"origins": {"zones": ["home"]}, "destinations": {"zones": ["work"]}}
     scn["demand"]["zones"] = {
         "file": "zones.yaml", "theta_per_min": THETA_PER_S * 60, "rail_nest_scale": MU,
-        "access": {"walk": {"speed_kmh": WALK_KMH, "detour_factor": DETOUR, "max_km": 2.0}, "bike": None,
-                   "feeder_bus": None, "stations_per_zone": 2},
+        "access": access or {"walk": {"speed_kmh": WALK_KMH, "detour_factor": DETOUR, "max_km": 2.0}, "bike": None,
+                             "feeder_bus": None, "stations_per_zone": 2},
         **({"car": CAR} if car else {})}
     sc = T.write(tmp_path, T.network(stations, [l1, l2], operators=[op]), scn)
     zones = [{"id": "home", "name": "Home", "lat": 31.0, "lon": HOME, "population": 1000, "jobs": 0},
@@ -164,3 +164,22 @@ def test_the_trip_door_to_door_is_the_walk_to_the_station_the_simulated_trip_and
     assert mc["commuters"] == 2_000
     assert mc["mode_shares"]["rail"] + mc["mode_shares"]["car"] == pytest.approx(1.0)
     assert set(mc["rail_access_shares"]) == {"walk"}
+
+
+def test_the_ways_to_a_station_split_by_the_logit_of_route_choice(tmp_path):
+    """Walking or cycling to A1 (the only station kept): the route-choice logit (0.3 per min) between
+    their costs; the station's cost is their logsum."""
+    bike = {"speed_kmh": 12.0, "detour_factor": DETOUR, "max_km": 5.0, "wait_s": 120.0, "fare_cny": 1.5}
+    access = {"walk": {"speed_kmh": WALK_KMH, "detour_factor": DETOUR, "max_km": 2.0}, "bike": bike,
+              "feeder_bus": None, "stations_per_zone": 1}
+    walk_cost = WALK_WEIGHT * walk_s(HOME, 120.60)
+    ride = km(HOME, 120.60) * DETOUR / 12.0 * 3600
+    bike_cost = WALK_WEIGHT * ride + WAIT_WEIGHT * 120.0 + 1.5 * 3600.0 / VOT
+    p_walk = 1.0 / (1.0 + math.exp(0.3 / 60 * (walk_cost - bike_cost)))
+    assert p_walk == pytest.approx(0.0241, abs=1e-4)  # 1,858.6 s on foot against 1,118.4 s by bicycle
+    res = run(case(tmp_path, car=False, total=4_000, access=access))
+    z = res.tables.zone_trips
+    ways = z["access_mode"].value_counts()
+    assert ways.sum() == 4_000
+    assert abs(ways.get("walk", 0) / 4_000 - p_walk) < 4 * math.sqrt(p_walk * (1 - p_walk) / 4_000)
+    assert np.allclose(z.loc[z["access_mode"] == "bike", "access_s"], ride + 120.0)

@@ -76,8 +76,8 @@ def test_calibration_recovers_the_parameters_that_made_the_counts(tmp_path, trut
 def test_a_count_its_parameter_does_not_move_is_refused(tmp_path, truth):
     counts = [{"id": "car_share", "kpi": "mode_choice.mode_shares.car", "value": 0.3, "kind": "share",
                "fits": "bus_constant", "source": "a survey"}]
-    parameters = {"bus_constant": {"path": "demand.zones.access.walk.speed_kmh", "min": 4.0, "max": 5.0}}
-    with pytest.raises(UserError) as err:  # walking reaches no station within 2 km of these zones: no effect
+    parameters = {"bus_constant": {"path": "routing.outside_option.wait_s", "min": 100, "max": 1000}}
+    with pytest.raises(UserError) as err:  # the taxi's wait on the way has nothing to do with the choice at home
         calibrate(spec(tmp_path, truth, counts, parameters), lambda scn: run(scn).summary)
     text = str(err.value)
     assert "cannot identify bus_constant" in text and "counts.car_share" in text
