@@ -163,7 +163,8 @@ def generate_checked(scenario: Scenario, seed: int, replication: int,
     zones, zone_weights = None, None
     if m.demand.zones is not None:
         try:
-            zones = load_zones(scenario.base_dir / m.demand.zones.file)
+            files = m.demand.zones.file
+            zones = load_zones([scenario.base_dir / f for f in ([files] if isinstance(files, str) else files)])
             zone_weights = segment_weights(m.demand, zones, problems, str(scenario.path))
         except UserError as err:
             problems.extend(err.problems)

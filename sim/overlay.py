@@ -255,8 +255,16 @@ PATH_FIELDS = (("network",),)
 
 
 def _path_locs(data: Any) -> list[tuple]:
-    """Field paths of every path-valued field in scenario data (network, segments' od_table)."""
+    """Field paths of every path-valued field in scenario data (network, segments' od_table, the
+    zones file or files)."""
     out: list[tuple] = [loc for loc in PATH_FIELDS if isinstance(data, dict) and loc[0] in data]
+    demand = data.get("demand") if isinstance(data, dict) else None
+    zones = demand.get("zones") if isinstance(demand, dict) else None
+    files = zones.get("file") if isinstance(zones, dict) else None
+    if isinstance(files, str):
+        out.append(("demand", "zones", "file"))
+    elif isinstance(files, list):
+        out += [("demand", "zones", "file", i) for i, f in enumerate(files) if isinstance(f, str)]
     segments = data.get("demand", {}).get("segments") if isinstance(data, dict) and isinstance(
         data.get("demand"), dict) else None
     if isinstance(segments, list):

@@ -971,7 +971,7 @@ class DepartureTimeSpec(Strict):
 
 
 class ZonesSpec(Strict):
-    """Zones (`file`: ids, centres, population and jobs; path relative to the scenario file) and
+    """Zones (`file`: ids, centres, population and jobs; paths relative to the scenario file) and
     the choice of their commuters: a nested logit with scale `theta_per_min` (1/min of generalised
     cost) between rail (a nest of every pair of a station near the origin and one near the
     destination, with scale `rail_nest_scale`) and the road modes (`car`, `bus`; absent: not
@@ -980,7 +980,8 @@ class ZonesSpec(Strict):
     routing.logit_scale_per_min (station pairs compete more than modes, routes more than
     station pairs)."""
 
-    file: FilePath
+    file: FilePath | Annotated[list[FilePath], Field(min_length=1)]
+    """A zones file, or several whose zones are taken together (ids unique across them)."""
     access: ZoneAccessSpec = ZoneAccessSpec()
     car: RoadModeSpec | None = None
     bus: RoadModeSpec | None = None

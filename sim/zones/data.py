@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Problem, unknown
+from ..errors import Problem, UserError, unknown
 from ..loading import read_yaml, validate_model
-from ..schema import DemandSpec, ZoneFile, ZoneSelector
+from ..schema import DemandSpec, ZoneFile, ZoneSelector, ZoneSpec
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (km, IUGG), as Network.station_km_matrix."""
@@ -38,13 +38,25 @@ class Zones:
         return len(self.ids)
 
 
-def load_zones(path: Path) -> Zones:
-    """The zones of a zones file; UserError naming the file, field and line of any mistake."""
-    spec: ZoneFile = validate_model(ZoneFile, read_yaml(path))
-    z = spec.zones
+def load_zones(paths: Path | list[Path]) -> Zones:
+    """The zones of a zones file, or of several together; UserError naming the file, field and
+    line of any mistake, and the files that give a zone id twice."""
+    files = [paths] if isinstance(paths, Path) else paths
+    z: list[ZoneSpec] = []
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for path in files:
+        for k, zone in enumerate(validate_model(ZoneFile, read_yaml(path)).zones):
+            if zone.id in seen:
+                problems.append(Problem(str(path), f"zones[{k}].id", f"zone '{zone.id}' is given in {seen[zone.id]} too"))
+            seen[zone.id] = str(path)
+            z.append(zone)
+    if problems:
+        raise UserError(problems)
+    where = ", ".join(map(str, files))  # where the figures come from, in messages
     return Zones(tuple(x.id for x in z), tuple(x.name for x in z), np.asarray([x.lat for x in z]),
                  np.asarray([x.lon for x in z]), _figures([x.population for x in z]), _figures([x.jobs for x in z]),
-                 np.asarray([x.parking_cny for x in z], dtype=float), str(path))
+                 np.asarray([x.parking_cny for x in z], dtype=float), where)
 
 
 def _figures(values: list[float | None]) -> np.ndarray:
