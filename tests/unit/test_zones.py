@@ -78,3 +78,20 @@ def test_weighting_by_a_figure_a_zone_lacks_is_refused(tmp_path):
     no_jobs = [ZONES[0], {k: v for k, v in ZONES[1].items() if k != "jobs"}, ZONES[2]]
     text = problems_of(write_case(tmp_path, zones=no_jobs))
     assert "zone 'work' has no jobs figure" in text and "by: equal" in text
+
+
+def test_several_zones_files_and_a_variant_in_another_folder(tmp_path):
+    path = write_case(tmp_path, segment_zones={"origins": {"zones": ["home"]}, "destinations": {"zones": ["work"]}})
+    (tmp_path / "zones_a.yaml").write_text(yaml.safe_dump({"zones": [ZONES[0]]}), encoding="utf-8")
+    (tmp_path / "zones_b.yaml").write_text(yaml.safe_dump({"zones": ZONES[1:]}), encoding="utf-8")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["demand"]["zones"]["file"] = ["zones_a.yaml", "zones_b.yaml"]
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    variant = tmp_path / "sub" / "variant.yaml"
+    variant.write_text(yaml.safe_dump({"extends": "../scn.yaml", "name": "variant"}), encoding="utf-8")
+    res = run(load_scenario(variant))  # the zones files' paths are the parent's, rebased
+    assert set(res.tables.zone_trips["mode"]) == {"rail"}
+    (tmp_path / "zones_b.yaml").write_text(yaml.safe_dump({"zones": ZONES}), encoding="utf-8")
+    text = problems_of(path)
+    assert "zone 'home' is given in" in text and "zones_a.yaml" in text and "zones_b.yaml" in text
