@@ -340,7 +340,7 @@ def cmd_compare(args) -> int:
 
 def cmd_list(args) -> int:
     rows = []
-    for folder in ("networks", "scenarios"):
+    for folder in ("networks", "networks/zones", "scenarios", "scenarios/calibration"):
         for path in sorted((ROOT / folder).glob("*.yaml")):
             try:
                 doc = read_yaml(path)
@@ -352,8 +352,9 @@ def cmd_list(args) -> int:
             rows.append((kind, f"{folder}/{path.name}", desc[0] if desc else ""))
     print(f"shipped files in {ROOT} (scenarios and sweeps may be named without folder and suffix: run baseline)")
     width = max((len(r[1]) for r in rows), default=0) + 2
+    kinds = max((len(r[0]) for r in rows), default=0)
     for kind, name, first_line in rows:
-        print(f"{kind:9s} {name:{width}s}{first_line}")
+        print(f"{kind:{kinds}s} {name:{width}s}{first_line}")
     return 0
 
 
