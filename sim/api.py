@@ -44,7 +44,16 @@ from .scenario import Scenario
 from .tables import Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
-from .zones import ModeChoice, Zones, choose_modes, load_zones, mode_choice_kpis, segment_weights, zone_trips_table
+from .zones import (
+    ModeChoice,
+    Zones,
+    check_groups,
+    choose_modes,
+    load_zones,
+    mode_choice_kpis,
+    segment_weights,
+    zone_trips_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +175,7 @@ def generate_checked(scenario: Scenario, seed: int, replication: int,
             files = m.demand.zones.file
             zones = load_zones([scenario.base_dir / f for f in ([files] if isinstance(files, str) else files)])
             zone_weights = segment_weights(m.demand, zones, problems, str(scenario.path))
+            check_groups(m.demand.zones, zones, problems, str(scenario.path))
         except UserError as err:
             problems.extend(err.problems)
     demand = None
@@ -438,7 +448,9 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     if prep.modes is not None:
         tables = replace(tables, zone_trips=zone_trips_table(prep.modes, tables.trips))
         assert tables.zone_trips is not None  # just built
-        summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until)
+        zones_spec = scenario.model.demand.zones
+        summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until,
+                                                  zones_spec.groups if zones_spec is not None else None)
     if prep.way is not None:
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if prep.closures:

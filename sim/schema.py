@@ -970,6 +970,16 @@ class DepartureTimeSpec(Strict):
     iterations: Annotated[Int, Field(ge=2, le=500)] = 50
 
 
+class ZoneGroupSpec(Strict):
+    """Commuters between zones reported together in `mode_choice`: from any zone of `from_` to any
+    of `to` (and back, when `both_ways`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: Annotated[list[Id], Field(min_length=1)] = Field(alias="from")
+    to: Annotated[list[Id], Field(min_length=1)]
+    both_ways: Flag = False
+
+
 class ZonesSpec(Strict):
     """Zones (`file`: ids, centres, population and jobs; paths relative to the scenario file) and
     the choice of their commuters: a nested logit with scale `theta_per_min` (1/min of generalised
@@ -987,6 +997,8 @@ class ZonesSpec(Strict):
     bus: RoadModeSpec | None = None
     theta_per_min: Annotated[Real, Field(gt=0, le=100)] = 0.1
     rail_nest_scale: Annotated[Real, Field(gt=0, le=1)] = 0.5
+    groups: dict[Id, ZoneGroupSpec] = Field(default_factory=dict)
+    """Named groups of zone pairs whose choices `mode_choice` reports apart."""
 
 
 class DemandSpec(Strict):

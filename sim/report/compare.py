@@ -200,7 +200,7 @@ def _mode_choice_row(key: str, parts: list[str]) -> list[tuple[str, str]]:
     """The row of a mode-choice KPI (of all zone commuters, or of a segment), if it has one."""
     if len(parts) == 3 and parts[1] in MODE_CHOICE:
         return [(key, "zone commuters: " + MODE_CHOICE[parts[1]].format(parts[2]))]
-    if len(parts) == 5 and parts[1] == "segments" and parts[3] in MODE_CHOICE:
+    if len(parts) == 5 and parts[1] in ("segments", "groups") and parts[3] in MODE_CHOICE:
         return [(key, f"{parts[2]}: " + MODE_CHOICE[parts[3]].format(parts[4]))]
     return []
 

@@ -100,12 +100,13 @@ def _mode_rows(s: dict) -> tuple[list[str], list[list[str]]] | None:
 def _mode_choice_html(choice: dict) -> str:
     """The modes chosen by the commuters drawn between zones, of all and of each segment: commuters,
     share (%) and mean door-to-door time (min) of each mode, and how rail riders reach the station."""
-    parts = [("all", choice), *((f"segment {k}", v) for k, v in choice.get("segments", {}).items())]
+    parts = [("all", choice), *((f"segment {k}", v) for k, v in choice.get("segments", {}).items()),
+             *((f"group {k}", v) for k, v in choice.get("groups", {}).items())]
     modes = sorted({m for _, v in parts for m in v.get("mode_shares", {})})
     ways = sorted({w for _, v in parts for w in v.get("rail_access_shares", {})})
     head = (["commuters", "number"] + [f"{m} (%)" for m in modes] + [f"{m}, door to door (min)" for m in modes]
             + [f"to the station by {w.replace('_', ' ')} (%)" for w in ways])
-    rows = [[name, _count(v["commuters"]), *(_pct(v["mode_shares"].get(m, 0.0)) for m in modes),
+    rows = [[name, _count(v["commuters"]), *(_pct(v["mode_shares"].get(m, 0.0) if v["commuters"] else None) for m in modes),
              *(_min(v.get("door_to_door_mean_s", {}).get(m)) for m in modes),
              *(_pct(v.get("rail_access_shares", {}).get(w, 0.0)) for w in ways)] for name, v in parts]
     note = ('<p class="note">Commuters drawn between zones choose rail (from a station near home to one near work), '

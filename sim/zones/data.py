@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import Problem, UserError, unknown
 from ..loading import read_yaml, validate_model
-from ..schema import DemandSpec, ZoneFile, ZoneSelector, ZoneSpec
+from ..schema import DemandSpec, ZoneFile, ZoneSelector, ZoneSpec, ZonesSpec
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (km, IUGG), as Network.station_km_matrix."""
@@ -117,3 +117,13 @@ def _selected(sel: ZoneSelector, by: str, zones: Zones, where: str, problems: li
         else:
             weights[index[zid]] *= w
     return weights
+
+
+def check_groups(spec: ZonesSpec, zones: Zones, problems: list[Problem], file: str = "") -> None:
+    """Add to `problems` the zone groups' unknown zone ids."""
+    index = zones.index
+    for name, group in spec.groups.items():
+        for side, ids in (("from", group.from_), ("to", group.to)):
+            for k, zid in enumerate(ids):
+                if zid not in index:
+                    problems.append(Problem(file, f"demand.zones.groups.{name}.{side}[{k}]", unknown("zone", zid, index)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..schema import ZoneGroupSpec
 from .access import ACCESS_MODES
 from .choice import MODES, ModeChoice
 
@@ -46,19 +47,33 @@ def categorical(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical[st
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(labels)))
 
 
-def mode_choice_kpis(table: pd.DataFrame, kpi_from: float | None = None) -> dict:
+def mode_choice_kpis(table: pd.DataFrame, kpi_from: float | None = None,
+                     groups: dict[str, ZoneGroupSpec] | None = None) -> dict:
     """Of the zone commuters leaving home at or after `kpi_from`: their number, the number, share
     and mean door-to-door time (s) of each mode chosen, the shares of the ways to the station of
-    those by rail; the same per segment."""
+    those by rail; the same per segment and per named group of zones."""
     counted = table if kpi_from is None else table[table["t_home"] >= kpi_from]
     out = _kpis(counted)
     out["segments"] = {str(s): _kpis(counted[counted["segment"] == s]) for s in table["segment"].cat.categories
                        if (counted["segment"] == s).any()}
+    if groups:
+        out["groups"] = {name: _kpis(counted[_in_group(counted, g)]) for name, g in groups.items()}
     return out
+
+
+def _in_group(rows: pd.DataFrame, group: ZoneGroupSpec) -> np.ndarray:
+    o, d = rows["origin_zone"].astype(str), rows["destination_zone"].astype(str)
+    inside = (o.isin(group.from_) & d.isin(group.to)).to_numpy()
+    if group.both_ways:
+        inside |= (o.isin(group.to) & d.isin(group.from_)).to_numpy()
+    return inside
 
 
 def _kpis(rows: pd.DataFrame) -> dict:
     n = len(rows)
+    if not n:
+        return {"commuters": 0, "mode_counts": {}, "mode_shares": {}, "door_to_door_mean_s": {},
+                "rail_access_shares": {}}
     counts = rows["mode"].value_counts(sort=False)
     door = rows.groupby("mode", observed=True)["door_to_door_s"].mean()
     by_rail = rows[rows["mode"] == MODES[0]]

@@ -95,3 +95,15 @@ def test_several_zones_files_and_a_variant_in_another_folder(tmp_path):
     (tmp_path / "zones_b.yaml").write_text(yaml.safe_dump({"zones": ZONES}), encoding="utf-8")
     text = problems_of(path)
     assert "zone 'home' is given in" in text and "zones_a.yaml" in text and "zones_b.yaml" in text
+
+
+def test_zone_groups_report_their_choices_and_unknown_zones_are_named(tmp_path):
+    path = write_case(tmp_path, segment_zones={"origins": {"zones": ["home", "far"]}, "destinations": {"zones": ["work"]}})
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["demand"]["zones"]["groups"] = {"near": {"from": ["home"], "to": ["work"]}, "away": {"from": ["far"], "to": ["work"]}}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    groups = run(load_scenario(path)).summary["mode_choice"]["groups"]
+    assert groups["near"]["mode_shares"] == {"rail": 1.0} and groups["away"]["mode_shares"] == {"none": 1.0}
+    doc["demand"]["zones"]["groups"] = {"near": {"from": ["hom"], "to": ["work"]}}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert "demand.zones.groups.near.from[0]" in problems_of(path)
