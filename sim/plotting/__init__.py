@@ -12,6 +12,7 @@ from .compare import (
     facility_waits,
     fares_revenue,
     load_profiles,
+    mode_choice,
     percentile_changes,
     time_part_changes,
     time_parts,
@@ -34,6 +35,6 @@ from .sweep import MAX_SERIES, kpi_by_dimension, kpi_heatmap
 
 __all__ = ["DPI", "MAX_SERIES", "Figure", "boardings_alightings", "clock_label", "coordination_tradeoff", "crowding_heatmap",
            "facility_waits", "fares_revenue", "kpi_by_dimension", "kpi_heatmap", "line_load_profile", "load_profiles",
-           "marey_diagram", "network_map", "path_sections", "percentile_changes", "queue_lengths", "save",
+           "marey_diagram", "mode_choice", "network_map", "path_sections", "percentile_changes", "queue_lengths", "save",
            "time_part_changes", "time_parts", "transfer_times", "travel_time_cdfs",
            "travel_time_changes", "travel_time_distribution"]

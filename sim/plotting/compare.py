@@ -276,6 +276,56 @@ def percentile_changes(table: pd.DataFrame, reference: str) -> Figure:
     return fig
 
 
+MODE_COLORS = {"rail": "#3182bd", "car": "#636363", "bus": "#fd8d3c", "none": "#d9d9d9"}
+"""Fixed colours of the modes chosen between zones (others take the palette)."""
+
+
+@styled
+def mode_choice(panels: Mapping[str, pd.DataFrame]) -> Figure:
+    """Commuters drawn between zones by the mode they chose, one panel per group of them.
+
+    `panels` maps a panel title to a DataFrame indexed by run label with one column per mode (counts
+    of commuters; NaN drawn as 0). One horizontal bar per run (first run on top), stacked by mode in
+    fixed colours, each part labelled with its count where it is wide enough; the difference against
+    the first run's count of each mode (the commuters who moved) is written after the bar."""
+    modes = sorted({str(m) for df in panels.values() for m in df.columns},
+                   key=lambda m: (list(MODE_COLORS).index(m) if m in MODE_COLORS else len(MODE_COLORS), m))
+    colors = {m: MODE_COLORS.get(m, _PALETTE[k % len(_PALETTE)]) for k, m in enumerate(modes)}
+    n_runs = max((len(df) for df in panels.values()), default=1)
+    fig, axes = _panel_grid(len(panels), 6.4, 1.3 + 0.45 * n_runs, extra_h=0.5)
+    for ax, (title, df) in zip(axes, panels.items()):
+        counts = df.reindex(columns=modes).astype(float).fillna(0.0)
+        y = np.arange(len(counts))
+        left = np.zeros(len(counts))
+        total = float(counts.sum(axis=1).max()) if len(counts) else 0.0
+        for m in modes:
+            width = counts[m].to_numpy()
+            ax.barh(y, width, left=left, height=0.62, color=colors[m], edgecolor="white", linewidth=0.6, gid=f"mode:{m}")
+            for yy, x0, w in zip(y, left, width):
+                if total and w >= 0.08 * total:
+                    ax.text(float(x0 + w / 2), float(yy), _compact(w), ha="center", va="center", fontsize=8)
+            left = left + width
+        if len(counts) > 1:
+            first = counts.iloc[0]
+            for yy, row in zip(y[1:], counts.iloc[1:].itertuples(index=False)):
+                moved = ", ".join(f"{m} {_signed(v - first[m], 0)}" for m, v in zip(modes, row) if v != first[m])
+                ax.text(float(left[yy]), float(yy), f"  {moved or 'no change'}", ha="left", va="center", fontsize=8)
+        ax.set_yticks(y, [str(lab) for lab in counts.index])
+        ax.set_ylim(max(len(counts), 1) - 0.5, -0.5)
+        ax.set_xlim(0, (total or 1.0) * 1.45)
+        ax.grid(True, axis="x", alpha=0.35)
+        ax.set_axisbelow(True)
+        ax.set_xlabel("commuters")
+        ax.set_title(title)
+        if counts.empty:
+            _no_data(ax, "no commuters drawn between zones")
+    handles = [Patch(facecolor=colors[m], label=m) for m in modes]
+    fig.legend(handles=handles, loc="outside lower center", ncol=max(len(handles), 1), frameon=False, fontsize=9,
+               title="mode chosen", title_fontsize=9)
+    fig.suptitle("Commuters between zones by the mode they chose")
+    return fig
+
+
 @styled
 def time_parts(parts: Mapping[str, pd.DataFrame]) -> Figure:
     """Mean door-to-door travel time per commuter split into its parts (min), one panel per group.

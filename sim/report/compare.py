@@ -302,6 +302,21 @@ def markdown(table: pd.DataFrame, sets: list[RunSet], notes: list[str] | None = 
     return "\n".join(lines) + "\n"
 
 
+def _mode_choice_panels(views: list[RunView]) -> dict[str, pd.DataFrame]:
+    """Counts of commuters by mode chosen (rows: runs with zones), of all zone commuters and of
+    each zone group; empty when no run has zones."""
+    with_zones = [v for v in views if "mode_choice" in v.summary]
+    if not with_zones:
+        return {}
+    panels = {"all commuters between zones": pd.DataFrame(
+        {v.label: v.summary["mode_choice"].get("mode_counts", {}) for v in with_zones}).T.fillna(0.0)}
+    groups = sorted({g for v in with_zones for g in v.summary["mode_choice"].get("groups", {})})
+    for g in groups:
+        panels[g] = pd.DataFrame({v.label: v.summary["mode_choice"]["groups"].get(g, {}).get("mode_counts", {})
+                                  for v in with_zones}).T.fillna(0.0)
+    return panels
+
+
 def comparison_jobs(sets: list[RunSet], views: list[RunView], out_dir: Path) -> list[Job]:
     """The comparison charts (see plotting.compare) of the runs (replications pooled), with their
     difference views against the first run."""
@@ -331,6 +346,12 @@ def comparison_jobs(sets: list[RunSet], views: list[RunView], out_dir: Path) -> 
         jobs.append(chart_job(lambda: plotting.transfer_times(transfers), out_dir / "compare_transfers.png",
                               "Mean transfer time (walks, gates, checks, queues; solid) and onward wait (hatched) at each "
                               "interchange by payment medium, per run; numbers: transfers" + reps + "."))
+    choices = _mode_choice_panels(views)
+    if choices:
+        jobs.append(chart_job(lambda: plotting.mode_choice(choices), out_dir / "compare_mode_choice.png",
+                              "Commuters drawn between zones by the mode they chose, per run, of all of them and of each "
+                              "zone group (summary.json mode_choice; those leaving home after any warm-up); after each "
+                              "run's bar, its change against the first run by mode: the commuters who moved."))
     fares = pd.Series({v.label: v.summary.get("fare_mean_cny") for v in views}, dtype=float)
     revenue = pd.DataFrame({v.label: v.summary.get("fare_revenue_cny", {}) for v in views}).T.fillna(0.0)
     money = currency_of(sets)

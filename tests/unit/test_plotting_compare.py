@@ -264,3 +264,15 @@ def test_save_writes_png(tmp_path: Path, name: str) -> None:
     out = save(CHARTS[name](), tmp_path / "compare" / f"{name}.png")
     data = out.read_bytes()
     assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mode_choice_stacks_the_modes_and_writes_who_moved() -> None:
+    counts = pd.DataFrame({"rail": [700.0, 760.0], "car": [280.0, 225.0], "bus": [20.0, np.nan]},
+                          index=["today", "through fare"])
+    fig = compare.mode_choice({"all commuters between zones": counts, "empty group": counts.iloc[:0]})
+    ax = fig.axes[0]
+    rail, car = _by_gid(ax, "mode:rail"), _by_gid(ax, "mode:car")
+    assert [p.get_width() for p in rail] == [700.0, 760.0] and [p.get_x() for p in car] == [700.0, 760.0]
+    assert to_hex(rail[0].get_facecolor()) == compare.MODE_COLORS["rail"]
+    assert "  rail +60, car -55, bus -20" in _texts(ax)
+    assert any("no commuters" in t for t in _texts(fig.axes[1]))
