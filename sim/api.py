@@ -367,8 +367,8 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
                 new, _ = prep.informed.merge(new)
             changed.append(float((new.route_of != assignment.route_of).mean()) if len(new.route_of) else 0.0)
             t = _add_time(timings, "routing", t)
-            if changed[-1] == 0.0:
-                break  # nobody changes route: the next run would be the same
+            if changed[-1] < spec.tolerance or changed[-1] == 0.0:
+                break  # this run's routes are within the tolerance of the choices its crowding makes
             assignment = new
             plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart,
                               plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
@@ -376,9 +376,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
             t = _add_time(timings, "plan", t)
             rec, ride = run_engine(plan, engine, progress, prep.way), None
             t = _add_time(timings, "simulation", t)
-            if changed[-1] < spec.tolerance:
-                break
-        info = {"runs": 1 + sum(1 for c in changed if c > 0), "route_change_share": changed,
+        info = {"runs": 1 + sum(1 for c in changed if c >= spec.tolerance and c > 0), "route_change_share": changed,
                 "converged": bool(changed) and changed[-1] < spec.tolerance}
     tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted, ride)
     _add_time(timings, "tables", t)

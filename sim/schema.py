@@ -1046,7 +1046,8 @@ class CrowdingSpec(Strict):
     standing multipliers; Wardman & Whelan 2011, Transport Reviews 31(3), averages over British
     studies: 1.19 seated, 2.32 standing) plus the extra wait full trains cause; route choice and
     simulation alternate, the crowding costs averaged over the runs (method of successive averages),
-    until fewer than `tolerance` of the commuters change route or after `max_iterations` runs."""
+    until, after a run, fewer than `tolerance` of the commuters would change route (that run is the
+    result), or for `max_iterations` runs."""
 
     seated_multiplier: Annotated[Real, Field(ge=1.0, le=5.0)] = 1.19
     standing_multiplier: Annotated[Real, Field(ge=1.0, le=10.0)] = 2.32
