@@ -195,7 +195,7 @@ def test_chart_text_is_never_mathtext(tmp_path):
 def test_every_chart_function_draws_text_as_written():
     charts = [name for name in plotting.__all__ if name[0].islower() and name not in ("clock_label", "path_sections",
                                                                                       "save")]
-    assert len(charts) == 19
+    assert len(charts) == 20
     for name in charts:
         assert getattr(getattr(plotting, name), "__wrapped__", None) is not None, f"{name} is not @styled"
 
