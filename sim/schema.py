@@ -1385,6 +1385,16 @@ class ScenarioFile(Strict):
     """Sections of line closed for a time (see DisruptionSpec)."""
 
     @model_validator(mode="after")
+    def _scales_nest(self) -> ScenarioFile:
+        z = self.demand.zones
+        if z is not None and z.theta_per_min / z.rail_nest_scale > self.routing.logit_scale_per_min * (1 + 1e-9):
+            raise ValueError(f"demand.zones.theta_per_min / rail_nest_scale ({z.theta_per_min:g} / "
+                             f"{z.rail_nest_scale:g}) must not exceed routing.logit_scale_per_min "
+                             f"({self.routing.logit_scale_per_min:g}): station pairs may not compete more than the "
+                             "routes between two stations (the nested logit would not be consistent)")
+        return self
+
+    @model_validator(mode="after")
     def _one_kind_of_iteration(self) -> ScenarioFile:
         if self.demand.departure_time is not None and self.routing.crowding is not None:
             raise ValueError("demand.departure_time and routing.crowding each repeat the simulation to an "

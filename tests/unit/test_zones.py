@@ -107,3 +107,13 @@ def test_zone_groups_report_their_choices_and_unknown_zones_are_named(tmp_path):
     doc["demand"]["zones"]["groups"] = {"near": {"from": ["hom"], "to": ["work"]}}
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     assert "demand.zones.groups.near.from[0]" in problems_of(path)
+
+
+def test_the_scales_must_nest(tmp_path):
+    path = write_case(tmp_path)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["demand"]["zones"].update({"theta_per_min": 0.2, "rail_nest_scale": 0.5})  # 0.4 per min > route choice's 0.3
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_scenario(path)
+    assert "must not exceed routing.logit_scale_per_min" in str(err.value)
