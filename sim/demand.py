@@ -45,13 +45,6 @@ class Demand:
     def size(self) -> int:
         return len(self.t_depart)
 
-    def take(self, rows: np.ndarray) -> Demand:
-        """The commuters at `rows`, in that order."""
-        oz = self.origin_zone[rows] if self.origin_zone is not None else None
-        dz = self.destination_zone[rows] if self.destination_zone is not None else None
-        return Demand(self.origin[rows], self.destination[rows], self.t_depart[rows], self.segment[rows],
-                      self.payment[rows], self.segment_names, self.media, oz, dz)
-
 
 def routable_pairs(network: Network) -> np.ndarray:
     """[origin, destination] -> True if a route exists: ride from the origin, change trains (at a

@@ -47,6 +47,8 @@ class DepartureChooser:
         """The last run's mean travel time (s) per route and departure bin, empty bins interpolated
         (NaN outside the bins its commuters used)."""
         self.runs = 0
+        self.current = t_drawn.copy()
+        """Every commuter's departure time (s) for the next run."""
 
     def bin_of(self, t: np.ndarray) -> np.ndarray:
         return np.clip(((t - self.t_start) // self.spec.bin_s).astype(np.int64), 0, self.n_bins - 1)
@@ -84,7 +86,7 @@ class DepartureChooser:
         cost = travel + self.spec.early_weight * early + self.spec.late_weight * late
         cost[(t < self.period[0]) | (t >= self.period[1])] = np.inf  # the drawn start is always inside
         pick = logit_pick(cost, self.u, self.spec.theta_per_min / 60.0)
-        now = getattr(self, "current", self.t_drawn)
+        now = self.current
         k_now = np.clip(np.round((now - self.t_drawn) / self.spec.bin_s).astype(np.int64) + len(self.shifts) // 2, 0,
                         len(self.shifts) - 1)
         rows = np.arange(len(now))
