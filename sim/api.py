@@ -213,7 +213,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     timings["demand"] = t1 - t0
     legs, access, search = _routing(scenario, routing_cache)
     modes = None
-    if zones is not None and m.demand.zones is not None:
+    if zones is not None and m.demand.zones is not None and demand.origin_zone is not None:  # a zone segment
         modes = choose_modes(demand, zones, m.demand.zones, scenario.network, legs, access, search,
                              rngmod.stream(seed, replication, "zones/choice"), str(scenario.path))
         demand = modes.demand

@@ -117,3 +117,14 @@ def test_the_scales_must_nest(tmp_path):
     with pytest.raises(UserError) as err:
         load_scenario(path)
     assert "must not exceed routing.logit_scale_per_min" in str(err.value)
+
+
+def test_zones_without_a_zone_segment_change_nothing(tmp_path):
+    path = write_case(tmp_path)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    seg = doc["demand"]["segments"][0]
+    del seg["zones"]
+    seg["generator"] = {"origins": {"stations": ["A"]}, "destinations": {"stations": ["B"]}}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    res = run(load_scenario(path))
+    assert res.tables.zone_trips is None and "mode_choice" not in res.summary and len(res.trips) == 500
