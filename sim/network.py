@@ -297,12 +297,22 @@ class Network:
 
     def station_km_matrix(self) -> np.ndarray:
         """Straight-line km between every pair of stations."""
-        lat = np.radians([s.lat for s in self.stations])
-        lon = np.radians([s.lon for s in self.stations])
-        dlat = lat[:, None] - lat[None, :]
-        dlon = lon[:, None] - lon[None, :]
-        a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
-        return 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        lat = np.asarray([s.lat for s in self.stations])
+        lon = np.asarray([s.lon for s in self.stations])
+        return km_between(lat, lon, lat, lon)
+
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (km, IUGG)."""
+
+
+def km_between(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray) -> np.ndarray:
+    """Great-circle km between every point a (rows) and every point b (columns), haversine; points
+    in degrees (WGS 84)."""
+    la, lb = np.radians(lat_a)[:, None], np.radians(lat_b)[None, :]
+    dlon = np.radians(lon_a)[:, None] - np.radians(lon_b)[None, :]
+    h = np.sin((la - lb) / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
 def path_walk_s(steps: tuple[PathStep, ...], network: Network, needs_ticket: bool) -> float:

@@ -8,8 +8,8 @@
 
 from .access import ACCESS_MODES, StationAccess, station_access
 from .choice import MODES, ModeChoice, choose_modes, road_cost
-from .data import Zones, check_groups, km_between, load_zones, segment_weights
+from .data import Zones, check_groups, load_zones, segment_weights
 from .kpis import mode_choice_kpis, zone_trips_table
 
-__all__ = ["ACCESS_MODES", "MODES", "ModeChoice", "StationAccess", "Zones", "check_groups", "choose_modes", "km_between",
+__all__ = ["ACCESS_MODES", "MODES", "ModeChoice", "StationAccess", "Zones", "check_groups", "choose_modes",
            "load_zones", "mode_choice_kpis", "road_cost", "segment_weights", "station_access", "zone_trips_table"]

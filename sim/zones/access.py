@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..choice import logit_pick, logsum_cost
-from ..network import Network
+from ..network import Network, km_between
 from ..schema import AccessModeSpec, RoutingSpec, ZoneAccessSpec
-from .data import Zones, km_between
+from .data import Zones
 
 ACCESS_MODES = ("walk", "bike", "feeder_bus")
 """Codes of the ways to and from a station (index = code)."""

@@ -19,11 +19,11 @@ import numpy as np
 
 from ..choice import Chooser, logit_pick
 from ..demand import Demand, routable_pairs
-from ..network import Network
+from ..network import Network, km_between
 from ..routing import Access, CandidateSearch, LegNetwork
 from ..schema import RoadModeSpec, RoutingSpec, ZonesSpec
 from .access import StationAccess, station_access
-from .data import Zones, km_between
+from .data import Zones
 
 MODES = ("rail", "car", "bus")
 """Codes of the modes chosen between zones (index = code)."""

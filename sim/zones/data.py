@@ -10,10 +10,8 @@ import numpy as np
 
 from ..errors import Problem, UserError, unknown
 from ..loading import read_yaml, validate_model
+from ..network import km_between
 from ..schema import DemandSpec, ZoneFile, ZoneSelector, ZoneSpec, ZonesSpec
-
-EARTH_RADIUS_KM = 6371.0088
-"""Mean Earth radius (km, IUGG), as Network.station_km_matrix."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,6 @@ def load_zones(paths: Path | list[Path]) -> Zones:
 def _figures(values: list[float | None]) -> np.ndarray:
     """Figures as floats, NaN where a zone has none."""
     return np.asarray([np.nan if v is None else v for v in values], dtype=float)
-
-
-def km_between(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray) -> np.ndarray:
-    """Great-circle km between every point a (rows) and every point b (columns), haversine."""
-    la, lb = np.radians(lat_a)[:, None], np.radians(lat_b)[None, :]
-    dlon = np.radians(lon_a)[:, None] - np.radians(lon_b)[None, :]
-    h = np.sin((la - lb) / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
 def segment_weights(spec: DemandSpec, zones: Zones, problems: list[Problem], file: str = "") -> dict[int, np.ndarray]:
