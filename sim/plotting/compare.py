@@ -276,6 +276,20 @@ def percentile_changes(table: pd.DataFrame, reference: str) -> Figure:
     return fig
 
 
+def _finish_run_bars(ax: Axes, runs: pd.Index, x_max: float, xlabel: str, title: str, empty: str) -> None:
+    """Axes of a panel of horizontal bars, one per run (first run on top): run labels, x from 0 to
+    `x_max` with its grid, labels; the `empty` note on a panel without runs."""
+    ax.set_yticks(np.arange(len(runs)), [str(lab) for lab in runs])
+    ax.set_ylim(max(len(runs), 1) - 0.5, -0.5)
+    ax.set_xlim(0, x_max)
+    ax.grid(True, axis="x", alpha=0.35)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if not len(runs):
+        _no_data(ax, empty)
+
+
 MODE_COLORS = {"rail": "#3182bd", "car": "#636363", "bus": "#fd8d3c", "none": "#d9d9d9"}
 """Fixed colours of the modes chosen between zones (others take the palette)."""
 
@@ -310,15 +324,8 @@ def mode_choice(panels: Mapping[str, pd.DataFrame]) -> Figure:
             for yy, row in zip(y[1:], counts.iloc[1:].itertuples(index=False)):
                 moved = ", ".join(f"{m} {_signed(v - first[m], 0)}" for m, v in zip(modes, row) if v != first[m])
                 ax.text(float(left[yy]), float(yy), f"  {moved or 'no change'}", ha="left", va="center", fontsize=8)
-        ax.set_yticks(y, [str(lab) for lab in counts.index])
-        ax.set_ylim(max(len(counts), 1) - 0.5, -0.5)
-        ax.set_xlim(0, (total or 1.0) * 1.45)
-        ax.grid(True, axis="x", alpha=0.35)
-        ax.set_axisbelow(True)
-        ax.set_xlabel("commuters")
-        ax.set_title(title)
-        if counts.empty:
-            _no_data(ax, "no commuters drawn between zones")
+        _finish_run_bars(ax, counts.index, (total or 1.0) * 1.45, "commuters", title,
+                         "no commuters drawn between zones")
     handles = [Patch(facecolor=colors[m], label=m) for m in modes]
     fig.legend(handles=handles, loc="outside lower center", ncol=max(len(handles), 1), frameon=False, fontsize=9,
                title="mode chosen", title_fontsize=9)
@@ -353,15 +360,7 @@ def time_parts(parts: Mapping[str, pd.DataFrame]) -> Figure:
             left = left + width
         for yy, total in zip(y, left):
             ax.text(float(total), float(yy), f" {total:.1f} min", ha="left", va="center", fontsize=8.5, gid="total")
-        ax.set_yticks(y, [str(lab) for lab in m.index])
-        ax.set_ylim(len(m) - 0.5, -0.5)
-        ax.set_xlim(0, x_max)
-        ax.grid(True, axis="x", alpha=0.35)
-        ax.set_axisbelow(True)
-        ax.set_xlabel("mean time per commuter (min)")
-        ax.set_title(title)
-        if m.empty:
-            _no_data(ax, "no commuters")
+        _finish_run_bars(ax, m.index, x_max, "mean time per commuter (min)", title, "no commuters")
     handles = [Patch(facecolor=color, label=name) for _, name, color in TIME_PARTS]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=9,
                title="part of the trip", title_fontsize=9)
