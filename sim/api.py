@@ -23,7 +23,7 @@ from .choice import Assignment, Chooser
 from .closures import Closure
 from .closures import resolve as resolve_closures
 from .crowding import PlatformLookup, leg_paths
-from .demand import Demand, generate_demand, group_masks
+from .demand import RETURN, Demand, generate_demand, group_masks
 from .departure_choice import DepartureChooser
 from .departures import build_departures
 from .engine import OnTheWay, run_engine
@@ -383,6 +383,49 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     return assignment, tables, info
 
 
+MAX_TOUR_RUNS = 5
+"""Runs at most, each moving the returns that would start before their outbound journey arrived."""
+
+
+def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, float]):
+    """Runs (see _iterate_crowding) until no return journey starts before its outbound journey
+    arrived: each time some would, they start at that arrival instead and the scenario runs again
+    (their routes as chosen for their planned start). A return whose outbound journey did not
+    arrive (left the network, still travelling at the end) keeps its planned start. Returns prep
+    with the last run's starts, that run's tables, the crowding iterations' report and the tours'
+    (None when nobody makes a tour)."""
+    _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
+    demand = prep.demand
+    if demand.partner is None or demand.tour_leg is None:
+        return prep, tables, crowding_info, None
+    returns = np.flatnonzero(demand.tour_leg == RETURN)
+    outbound = demand.partner[returns]
+    planned = prep.plan.t_depart[returns].copy()
+    runs = 1
+    while True:
+        arrived = tables.trips["t_arrive"].to_numpy()[outbound]
+        early = arrived > prep.plan.t_depart[returns]  # NaN (not arrived) compares False: kept
+        if not early.any() or runs == MAX_TOUR_RUNS:
+            break
+        t = time.perf_counter()
+        t_depart = prep.plan.t_depart.copy()
+        t_depart[returns[early]] = arrived[early]
+        m = prep.scenario.model
+        plan = build_plan(prep.scenario.network, prep.legs, prep.access, prep.assignment, demand.payment, demand.media,
+                          t_depart, prep.plan.trains, prep.plan.ops, prep.plan.t_end, prep.seed, prep.replication,
+                          m.demand.walking, prep.plan.walk_factor)
+        prep = replace(prep, plan=plan, demand=replace(demand, t_depart=t_depart))
+        _add_time(timings, "plan", t)
+        _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
+        runs += 1
+    arrived = tables.trips["t_arrive"].to_numpy()[outbound]
+    info = {"tours": int(len(returns)), "runs": runs,
+            "returns_moved": int((prep.plan.t_depart[returns] > planned).sum()),
+            "returns_before_outbound_arrival": int((arrived > prep.plan.t_depart[returns]).sum()),
+            "outbound_not_arrived": int(np.isnan(arrived).sum())}
+    return prep, tables, crowding_info, info
+
+
 def _routing(scenario: Scenario, cache: RoutingCache | None) -> tuple[LegNetwork, Access, CandidateSearch]:
     """The scenario's legs, access and candidate search, from `cache` when they were built for the
     same network, routing parameters and period (then kept there)."""
@@ -421,7 +464,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     departures = None
     if scenario.model.demand.departure_time is not None:
         prep, departures = _choose_departures(prep, engine, timings)
-    _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
+    prep, tables, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network
     interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
@@ -436,6 +479,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
         summary["crowding"] = crowding_info
+    if tours is not None:
+        summary["tours"] = tours
     if departures is not None:
         travel = np.full(prep.demand.size, np.nan)
         travel[tables.trips["commuter_id"].to_numpy()] = tables.trips["travel_time_s"].to_numpy()

@@ -5,8 +5,11 @@ add up to 1, or weights normalised over the segments when `demand.segment_shares
 draws OD pairs from a gravity generator or an OD table (station pairs) or between zones (zone
 pairs, whose commuters choose a mode and stations later: sim.zones), departure times from a
 piecewise-linear profile and payment media from its payment shares (fractions that add up to 1;
-the schema checks both sums), each from its own named random stream. Commuters are numbered in
-order of departure time (ties in generation order).
+the schema checks both sums), each from its own named random stream. A segment with a `tour`
+sends each of its commuters back too: a second journey, destination to origin, whose start is the
+outbound start plus a drawn time away (Demand.tour_leg, Demand.partner). Journeys are numbered in
+order of departure time (ties in generation order); demand.total counts commuters, so a segment
+of tours has twice as many journeys.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr, ndtri
 
 from . import rng as rngmod
 from .errors import Problem, UserError, unknown
 from .loading import read_bytes
 from .network import Network
-from .schema import MAX_WEIGHT, DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector
+from .schema import MAX_WEIGHT, DemandSpec, GeneratorSpec, PeriodSpec, ProfileSpec, StationSelector, TourSpec
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,52 @@ class Demand:
     """int32 zone index of commuters drawn between zones (their origin and destination stations -1
     until they choose; t_depart their departure from home), -1 for the others; None: no zones."""
     destination_zone: np.ndarray | None = None
+    tour_leg: np.ndarray | None = None
+    """int8 per commuter: ONE_WAY, OUTBOUND or RETURN (None: nobody makes a tour)."""
+    partner: np.ndarray | None = None
+    """int64 per commuter: the row of the other journey of their tour, -1 for one-way journeys."""
 
     @property
     def size(self) -> int:
         return len(self.t_depart)
+
+
+ONE_WAY, OUTBOUND, RETURN = 0, 1, 2
+"""Demand.tour_leg values."""
+TOUR_LEGS = ("one_way", "outbound", "return")
+
+
+def truncated_normal(u: np.ndarray, mean: float, sd: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Inverse CDF, at uniforms u, of the normal (mean, sd) truncated to [lo, hi] per element (hi
+    wins where hi < lo; sd 0: the mean clipped to the bounds)."""
+    lo = np.minimum(lo, hi)
+    if sd <= 0:
+        return np.clip(np.full(len(u), float(mean)), lo, hi)
+    a, b = (lo - mean) / sd, (hi - mean) / sd
+    # in the upper tail, Phi(a) and Phi(b) both round to 1: invert the mirrored (lower-tail) problem there
+    upper = a > 0
+    pa, pb = ndtr(np.where(upper, -b, a)), ndtr(np.where(upper, -a, b))
+    z = ndtri(pa + u * (pb - pa))
+    return np.clip(mean + sd * np.where(upper, -z, z), lo, hi)
+
+
+def return_starts(tour: TourSpec, t_out: np.ndarray, period_end: float, u: np.ndarray) -> np.ndarray:
+    """Planned starts (s) of the return journeys of tours whose outbound journeys start at t_out:
+    t_out + away, away (h) normal (tour.mean_h, tour.sd_h) truncated to [tour.min_h, the period's
+    end]."""
+    room_h = (np.nextafter(period_end, 0.0) - t_out) / 3600.0
+    away_h = truncated_normal(u, tour.mean_h, tour.sd_h, np.full(len(t_out), tour.min_h), room_h)
+    return t_out + away_h * 3600.0
+
+
+def tour_partners(key: np.ndarray, leg: np.ndarray) -> np.ndarray:
+    """Per row: the row of the other journey of its tour (tours numbered by `key`, -1 for one-way
+    journeys; `leg` OUTBOUND or RETURN), -1 for one-way journeys."""
+    partner = np.full(len(key), -1, dtype=np.int64)
+    out, ret = np.flatnonzero(leg == OUTBOUND), np.flatnonzero(leg == RETURN)
+    out, ret = out[np.argsort(key[out], kind="stable")], ret[np.argsort(key[ret], kind="stable")]
+    partner[out], partner[ret] = ret, out
+    return partner
 
 
 def routable_pairs(network: Network) -> np.ndarray:
@@ -248,7 +294,8 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
         raise UserError(problems)
 
     counts = split_total(spec.total, [s.share for s in spec.segments])  # normalises fractions and weights alike
-    parts = []
+    parts: list[tuple[np.ndarray, ...]] = []
+    n_tours = 0
     for i, (seg, w, n) in enumerate(zip(spec.segments, weights, counts)):
         p = (w / w.sum()).ravel()
         od_counts = rngmod.stream(seed, replication, f"demand/{seg.name}/od").multinomial(n, p)
@@ -262,15 +309,26 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
         side = len(w)  # stations, or zones for a segment drawn between zones
         o, d = flat // side, flat % side
         none = np.full(n, -1)
-        parts.append((none, none, o, d, t, np.full(n, i), pay) if seg.zones is not None
-                     else (o, d, none, none, t, np.full(n, i), pay))
-    columns = [np.concatenate([p[k] for p in parts]) for k in range(7)]
+        part = ((none, none, o, d) if seg.zones is not None else (o, d, none, none)) + (t, np.full(n, i), pay)
+        if seg.tour is None:
+            parts.append(part + (none, np.full(n, ONE_WAY)))
+            continue
+        key = np.arange(n_tours, n_tours + n)
+        n_tours += n
+        u_away = rngmod.stream(seed, replication, f"demand/{seg.name}/tour").random(n)
+        back = (part[1], part[0], part[3], part[2], return_starts(seg.tour, t, period.end, u_away), part[5], pay)
+        parts.append(part + (key, np.full(n, OUTBOUND)))
+        parts.append(back + (key, np.full(n, RETURN)))
+    columns = [np.concatenate([p[k] for p in parts]) for k in range(9)]
     origin, dest, o_zone, d_zone = (c.astype(np.int32) for c in columns[:4])
     t_dep, seg_idx, pay = columns[4].astype(float), columns[5].astype(np.int16), columns[6].astype(np.int16)
     order = np.argsort(t_dep, kind="stable")
     zoned = any(seg.zones is not None for seg in spec.segments)
+    leg = columns[8].astype(np.int8)[order]
+    toured = n_tours > 0
     return Demand(origin[order], dest[order], t_dep[order], seg_idx[order], pay[order], tuple(names), media,
-                  o_zone[order] if zoned else None, d_zone[order] if zoned else None)
+                  o_zone[order] if zoned else None, d_zone[order] if zoned else None,
+                  leg if toured else None, tour_partners(columns[7][order], leg) if toured else None)
 
 
 def group_masks(groups: dict, network: Network, origin: np.ndarray, destination: np.ndarray,

@@ -59,9 +59,9 @@ def available_memory() -> float | None:
 
 
 def run_size(scenario) -> tuple[int, int, float]:
-    """Commuters, train calls and the estimated peak memory (bytes) of one run of `scenario`:
-    COMMUTER_BYTES per commuter (twice that when crowding may run the simulation again) and
-    CALL_BYTES per call of every train running in the simulated time."""
+    """Journeys, train calls and the estimated peak memory (bytes) of one run of `scenario`:
+    COMMUTER_BYTES per journey (a commuter making a tour makes two; twice that when crowding may
+    run the simulation again) and CALL_BYTES per call of every train running in the simulated time."""
     m = scenario.model
     calls = 0
     for p in scenario.network.patterns:
@@ -69,7 +69,10 @@ def run_size(scenario) -> tuple[int, int, float]:
         runs = (dep + p.arr_offset[-1] >= m.period.start) & (dep < scenario.t_end)
         calls += int(runs.sum()) * (len(p.stops) + len(p.passes))
     reruns = m.routing.crowding is not None and m.routing.crowding.max_iterations > 1
-    return m.demand.total, calls, m.demand.total * COMMUTER_BYTES * (2 if reruns else 1) + calls * CALL_BYTES
+    shares = [seg.share for seg in m.demand.segments]
+    toured = sum(seg.share for seg in m.demand.segments if seg.tour is not None) / sum(shares)
+    journeys = round(m.demand.total * (1 + toured))
+    return journeys, calls, journeys * COMMUTER_BYTES * (2 if reruns else 1) + calls * CALL_BYTES
 
 
 def platform_backlog(scenario) -> list[Problem]:
@@ -137,8 +140,8 @@ def check_runnable(scenario) -> None:
     problems = []
     if avail is not None and need > avail:
         problems.append(scenario.doc.problem(("demand", "total"), (
-            f"{total:,} commuters and {calls:,} train calls need about {need / 1e9:.1f} GB of memory (estimated "
-            f"at {COMMUTER_BYTES:,} bytes per commuter, twice that with crowding iterations, and {CALL_BYTES} per "
+            f"{total:,} journeys and {calls:,} train calls need about {need / 1e9:.1f} GB of memory (estimated "
+            f"at {COMMUTER_BYTES:,} bytes per journey, twice that with crowding iterations, and {CALL_BYTES} per "
             f"train call), more than the {max(avail, 0) / 1e9:.1f} GB available; lower demand.total")))
     if scenario.model.operations.mode == "dynamic":
         problems += platform_backlog(scenario)

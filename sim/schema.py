@@ -824,6 +824,24 @@ class ZoneGeneratorSpec(Strict):
     """Zone pairs closer than this (straight-line km) get no trips."""
 
 
+class TourSpec(Strict):
+    """Each commuter of a segment makes a tour: the outbound journey, then a return journey from its
+    destination to its origin. The return leaves `away_h` hours after the outbound journey began
+    (time away from home, normal with `mean_h` and `sd_h`, truncated to at least `min_h` and to the
+    period's end), and never before the outbound journey arrived: a return planned earlier starts
+    when it arrives (the run is repeated with those starts; summary.json `tours`)."""
+
+    mean_h: Annotated[Real, Field(gt=0, le=24)]
+    sd_h: Annotated[Real, Field(ge=0, le=24)] = 0.0
+    min_h: Annotated[Real, Field(ge=0, le=24)] = 0.0
+
+    @model_validator(mode="after")
+    def _min_below_mean(self) -> TourSpec:
+        if self.min_h > self.mean_h:
+            raise ValueError("'min_h' must not exceed 'mean_h'")
+        return self
+
+
 def _sum_text(total: float) -> str:
     return f"{total:.10g}"
 
@@ -842,6 +860,8 @@ class SegmentSpec(Strict):
     """CSV with columns origin, destination, weight (path relative to the scenario file)."""
     zones: ZoneGeneratorSpec | None = None
     """Trips between zones (demand.zones), whose commuters choose a mode and stations."""
+    tour: TourSpec | None = None
+    """Each commuter also travels back (see TourSpec); one-way journeys when absent."""
     profile: Id
     payment: dict[Id, Annotated[Real, Field(ge=0, le=1)]]
     """Payment-medium shares: the fraction of the segment's commuters paying with each medium; they
@@ -859,6 +879,14 @@ class SegmentSpec(Strict):
     def _one_source(self) -> SegmentSpec:
         if sum(x is not None for x in (self.generator, self.od_table, self.zones)) != 1:
             raise ValueError("give exactly one of 'generator', 'od_table' or 'zones'")
+        return self
+
+    @model_validator(mode="after")
+    def _tours_at_stations(self) -> SegmentSpec:
+        if self.tour is not None and self.zones is not None:
+            raise ValueError("'tour' is not offered yet for commuters drawn between zones (their return would "
+                             "need the mode and stations of their outbound journey): give the segment a "
+                             "'generator' or 'od_table', or leave 'tour' out")
         return self
 
 
@@ -1027,6 +1055,17 @@ class DemandSpec(Strict):
     def _zones_for_zone_segments(self) -> DemandSpec:
         if self.zones is None and any(seg.zones is not None for seg in self.segments):
             raise ValueError("segments drawn between zones need demand.zones (the zones file and their choice)")
+        return self
+
+    @model_validator(mode="after")
+    def _tours_alone(self) -> DemandSpec:
+        if any(seg.tour is not None for seg in self.segments):
+            if self.departure_time is not None:
+                raise ValueError("segments with 'tour' and departure_time cannot run together yet (a return's "
+                                 "start follows its outbound journey): leave one out")
+            if any(seg.zones is not None for seg in self.segments):
+                raise ValueError("segments with 'tour' cannot yet run beside segments drawn between zones "
+                                 "(the mode choice reorders the commuters a tour pairs): leave one out")
         return self
 
     @field_validator("segments")

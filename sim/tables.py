@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .choice import Assignment
-from .demand import Demand
+from .demand import TOUR_LEGS, Demand
 from .engine.records import Records
 from .engine.tickets import AHEAD, CLASS
 from .fares import FareSystem, piece_fares
@@ -270,6 +270,8 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "destination": _cat(demand.destination, station_ids),
         "segment": _cat(demand.segment, demand.segment_names),
         "payment": _cat(demand.payment, demand.media),
+        "tour_leg": _cat(demand.tour_leg if demand.tour_leg is not None else np.zeros(n, dtype=np.int8), TOUR_LEGS),
+        "tour_partner": demand.partner if demand.partner is not None else np.full(n, -1, dtype=np.int64),
         "t_depart": plan.t_depart,
         "t_arrive": rec.t_arrive,
         "status": _cat(np.where(arrived, 0, np.where(left, 2, 1)), ["arrived", "in_system", "left"]),

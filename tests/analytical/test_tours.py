@@ -1,0 +1,116 @@
+"""Tours over a whole day (schema.TourSpec, demand.return_starts, api._iterate_tours).
+
+One line A - B - C, a train every 5 min from 05:30 to 23:30 each way, no gates or walks; commuters
+go from A to C in the morning and come back from C to A. Checked: every commuter makes both
+journeys and each return starts after its outbound journey arrived (conservation over tours);
+returns planned before that arrival start exactly at it; the drawn time away follows the
+truncated normal; KPI windows that partition the day add up to the day's KPIs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from scipy import stats
+
+import toynet as T
+from sim.api import run
+from sim.demand import return_starts
+from sim.errors import UserError
+from sim.schema import SegmentSpec, TourSpec
+
+N = 600
+DAY = {"early": ["05:30", "07:00"], "am_peak": ["07:00", "09:30"], "inter_peak": ["09:30", "17:00"],
+       "pm_peak": ["17:00", "19:30"], "evening": ["19:30", "23:30"]}
+
+
+def _scenario(tmp_path, tour: dict, **demand):
+    op = T.operator("OP", facilities={}, entry=[], exit=[])
+    every = T.headway("05:30", "23:30", 300)
+    line = T.line("L", [("A", 0.0), ("B", 6.0), ("C", 14.0)], {"forward": every, "backward": every},
+                  run_s={"A>B": 420, "B>C": 540}, dwell_s=30.0)
+    scn = T.scenario(N, ["A"], ["C"], start="05:30", end="23:30", sim_end="23:59",
+                     profile=[["05:30", 0.0], ["07:30", 1.0], ["09:30", 0.0], ["23:30", 0.0]])
+    scn["demand"]["segments"][0]["tour"] = tour
+    scn["demand"].update(demand)
+    scn["kpis"] = {"windows": DAY}
+    net = T.network([T.station("A", 121.0), T.station("B", 121.06), T.station("C", 121.14)], [line], operators=[op])
+    return T.write(tmp_path, net, scn)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    return run(_scenario(tmp_path_factory.mktemp("day"), {"mean_h": 9.5, "sd_h": 1.0, "min_h": 4.0}))
+
+
+def test_every_commuter_goes_and_comes_back(day):
+    trips = day.trips
+    assert len(trips) == 2 * N
+    assert (trips["status"] == "arrived").all()
+    out, back = trips[trips["tour_leg"] == "outbound"], trips[trips["tour_leg"] == "return"]
+    assert len(out) == len(back) == N
+    partner = back["tour_partner"].to_numpy()
+    assert sorted(partner) == sorted(out["commuter_id"])  # each outbound journey has exactly one return
+    first = trips.set_index("commuter_id").loc[partner]
+    assert (back["origin"].astype(str).to_numpy() == first["destination"].astype(str).to_numpy()).all()
+    assert (back["destination"].astype(str).to_numpy() == first["origin"].astype(str).to_numpy()).all()
+    assert (back["t_depart"].to_numpy() >= first["t_arrive"].to_numpy()).all()
+    assert day.summary["tours"] == {"tours": N, "runs": 1, "returns_moved": 0, "returns_before_outbound_arrival": 0,
+                                    "outbound_not_arrived": 0}
+
+
+def test_returns_planned_before_the_arrival_start_at_it(tmp_path):
+    # away 3 min: every return is planned before its outbound journey (16 min on the train) arrives
+    res = run(_scenario(tmp_path, {"mean_h": 0.05}))
+    trips = res.trips.set_index("commuter_id")
+    back = trips[trips["tour_leg"] == "return"]
+    first = trips.loc[back["tour_partner"].to_numpy()]
+    # returns ride the other direction, so moving them changes no outbound journey: one more run
+    assert res.summary["tours"] == {"tours": N, "runs": 2, "returns_moved": N, "returns_before_outbound_arrival": 0,
+                                    "outbound_not_arrived": 0}
+    assert back["t_depart"].to_numpy() == pytest.approx(first["t_arrive"].to_numpy(), abs=1e-9)
+    assert (back["status"] == "arrived").all()
+
+
+def test_time_away_follows_the_truncated_normal():
+    spec = TourSpec(mean_h=9.0, sd_h=2.0, min_h=6.0)
+    rng = np.random.default_rng(3)
+    n = 200_000
+    t_out = np.full(n, 8 * 3600.0)
+    away_h = (return_starts(spec, t_out, 19 * 3600.0, rng.random(n)) - t_out) / 3600.0
+    a, b = (6.0 - 9.0) / 2.0, (11.0 - 9.0) / 2.0  # truncated to [min_h, the period's end - 08:00]
+    theory = stats.truncnorm(a, b, loc=9.0, scale=2.0)
+    assert away_h.min() >= 6.0 and away_h.max() < 11.0
+    se = theory.std() / np.sqrt(n)
+    assert abs(away_h.mean() - theory.mean()) < 4 * se
+    assert away_h.std() == pytest.approx(theory.std(), rel=0.01)
+    # the upper tail of a far-off mean is still drawn inside its bounds, not at one end
+    far = (return_starts(TourSpec(mean_h=20.0, sd_h=1.0), t_out, 17 * 3600.0, rng.random(n)) - t_out) / 3600.0
+    tail = stats.truncnorm((0.0 - 20.0) / 1.0, (9.0 - 20.0) / 1.0, loc=20.0, scale=1.0)
+    assert far.max() < 9.0 and far.min() > 7.0  # an exponential-like tail of rate 11 per hour below 9 h
+    assert abs(far.mean() - tail.mean()) < 4 * tail.std() / np.sqrt(n)
+
+
+def test_windows_that_partition_the_day_add_up(day):
+    s = day.summary
+    windows = [s["windows"][name] for name in DAY]
+    assert sum(w["commuters"] for w in windows) == s["commuters"] == 2 * N
+    assert sum(w["arrived"] for w in windows) == s["arrived"]
+    mean = sum(w["commuters"] * w["travel_time_mean_s"] for w in windows if w["commuters"]) / s["commuters"]
+    assert mean == pytest.approx(s["travel_time_mean_s"], abs=0.1)  # summary means are rounded to 0.1 s
+    for op, revenue in s["fare_revenue_cny"].items():
+        assert sum(w["fare_revenue_cny"].get(op, 0.0) for w in windows) == pytest.approx(revenue, abs=0.05)
+
+
+def test_tours_are_refused_where_they_cannot_run_yet(tmp_path):
+    with pytest.raises(UserError, match="'tour' and departure_time"):
+        _scenario(tmp_path, {"mean_h": 9.0}, departure_time={"window_s": 3600})
+    with pytest.raises(UserError, match="must not exceed 'mean_h'"):
+        _scenario(tmp_path, {"mean_h": 2.0, "min_h": 3.0})
+
+
+def test_tours_between_zones_are_refused_with_a_reason():
+    with pytest.raises(ValidationError, match="'tour' is not offered yet for commuters drawn between zones"):
+        SegmentSpec.model_validate({"name": "z", "share": 1, "zones": {}, "tour": {"mean_h": 9}, "profile": "p",
+                                    "payment": {"qr": 1}})
