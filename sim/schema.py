@@ -1008,6 +1008,18 @@ class ZoneGroupSpec(Strict):
     both_ways: Flag = False
 
 
+class TripMakingSpec(Strict):
+    """Demand that responds in volume: each commuter drawn between zones is a potential trip, made
+    with probability 1 / (1 + exp(theta (S - threshold))), S the composite cost of travelling (the
+    mode choice's logsum, min). This is the binary logit of travelling or not with a choice of mode
+    nested below it (Sheffi, Y., 1985, "Urban Transportation Networks", Prentice-Hall, ch. 6
+    "Equilibrium with variable demand", the logit demand function), so `theta_per_min` may not
+    exceed the mode choice's. Cheaper travel between two zones raises its trips: the new trips."""
+
+    threshold_min: Annotated[Real, Field(ge=0, le=1000)]
+    theta_per_min: Annotated[Real, Field(gt=0, le=100)]
+
+
 class ZonesSpec(Strict):
     """Zones (`file`: ids, centres, population and jobs; paths relative to the scenario file) and
     the choice of their commuters: a nested logit with scale `theta_per_min` (1/min of generalised
@@ -1025,8 +1037,18 @@ class ZonesSpec(Strict):
     bus: RoadModeSpec | None = None
     theta_per_min: Annotated[Real, Field(gt=0, le=100)] = 0.1
     rail_nest_scale: Annotated[Real, Field(gt=0, le=1)] = 0.5
+    trip_making: TripMakingSpec | None = None
+    """Whether each commuter travels at all (see TripMakingSpec); everyone travels when absent."""
     groups: dict[Id, ZoneGroupSpec] = Field(default_factory=dict)
     """Named groups of zone pairs whose choices `mode_choice` reports apart."""
+
+    @model_validator(mode="after")
+    def _trip_making_nests(self) -> ZonesSpec:
+        if self.trip_making is not None and self.trip_making.theta_per_min > self.theta_per_min * (1 + 1e-9):
+            raise ValueError(f"trip_making.theta_per_min ({self.trip_making.theta_per_min:g}) must not exceed "
+                             f"theta_per_min ({self.theta_per_min:g}): travelling or not may not compete more than "
+                             "the modes (the nested logit would not be consistent)")
+        return self
 
 
 class DemandSpec(Strict):

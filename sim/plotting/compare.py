@@ -290,7 +290,7 @@ def _finish_run_bars(ax: Axes, runs: pd.Index, x_max: float, xlabel: str, title:
         _no_data(ax, empty)
 
 
-MODE_COLORS = {"rail": "#3182bd", "car": "#636363", "bus": "#fd8d3c", "none": "#d9d9d9"}
+MODE_COLORS = {"rail": "#3182bd", "car": "#636363", "bus": "#fd8d3c", "no_trip": "#9e9ac8", "none": "#d9d9d9"}
 """Fixed colours of the modes chosen between zones (others take the palette)."""
 
 

@@ -200,8 +200,12 @@ def _mode_choice_row(key: str, parts: list[str]) -> list[tuple[str, str]]:
     """The row of a mode-choice KPI (of all zone commuters, or of a segment), if it has one."""
     if len(parts) == 3 and parts[1] in MODE_CHOICE:
         return [(key, "zone commuters: " + MODE_CHOICE[parts[1]].format(parts[2]))]
+    if len(parts) == 2 and parts[1] == "trips":
+        return [(key, "zone commuters travelling (with trip making: the new trips are its difference)")]
     if len(parts) == 5 and parts[1] in ("segments", "groups") and parts[3] in MODE_CHOICE:
         return [(key, f"{parts[2]}: " + MODE_CHOICE[parts[3]].format(parts[4]))]
+    if len(parts) == 4 and parts[1] in ("segments", "groups") and parts[3] == "trips":
+        return [(key, f"{parts[2]}: zone commuters travelling")]
     return []
 
 

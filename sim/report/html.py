@@ -104,14 +104,15 @@ def _mode_choice_html(choice: dict) -> str:
              *((f"group {k}", v) for k, v in choice.get("groups", {}).items())]
     modes = sorted({m for _, v in parts for m in v.get("mode_shares", {})})
     ways = sorted({w for _, v in parts for w in v.get("rail_access_shares", {})})
-    head = (["commuters", "number"] + [f"{m} (%)" for m in modes] + [f"{m}, door to door (min)" for m in modes]
+    head = (["commuters", "number", "travelling"] + [f"{m} (%)" for m in modes] + [f"{m}, door to door (min)" for m in modes]
             + [f"to the station by {w.replace('_', ' ')} (%)" for w in ways])
-    rows = [[name, _count(v["commuters"]), *(_pct(v["mode_shares"].get(m, 0.0) if v["commuters"] else None) for m in modes),
+    rows = [[name, _count(v["commuters"]), _count(v.get("trips", v["commuters"])), *(_pct(v["mode_shares"].get(m, 0.0) if v["commuters"] else None) for m in modes),
              *(_min(v.get("door_to_door_mean_s", {}).get(m)) for m in modes),
              *(_pct(v.get("rail_access_shares", {}).get(w, 0.0)) for w in ways)] for name, v in parts]
     note = ('<p class="note">Commuters drawn between zones choose rail (from a station near home to one near work), '
-            'car or bus; "none": no station within reach and no road mode offered. Door to door by rail: the way to '
-            'the station, the simulated trip and the way from it (arrived trips).</p>')
+            'car or bus; "none": no station within reach and no road mode offered. With trip making, some do not '
+            'travel at all (number less travelling); the shares are of those travelling. Door to door by rail: the '
+            'way to the station, the simulated trip and the way from it (arrived trips).</p>')
     return note + table_html(head, rows)
 
 

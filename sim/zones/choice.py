@@ -17,17 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..choice import Chooser, logit_pick
+from ..choice import Chooser, logit_pick, logsum_cost
 from ..demand import Demand, routable_pairs
 from ..network import Network, km_between
 from ..routing import Access, CandidateSearch, LegNetwork
-from ..schema import RoadModeSpec, RoutingSpec, ZonesSpec
+from ..schema import RoadModeSpec, RoutingSpec, TripMakingSpec, ZonesSpec
 from .access import StationAccess, station_access
 from .data import Zones
 
-MODES = ("rail", "car", "bus")
-"""Codes of the modes chosen between zones (index = code)."""
-RAIL, CAR, BUS = range(3)
+MODES = ("rail", "car", "bus", "no_trip")
+"""Codes of the modes chosen between zones (index = code); no_trip: does not travel
+(schema.TripMakingSpec)."""
+RAIL, CAR, BUS, NO_TRIP = range(4)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def choose_modes(demand: Demand, zones: Zones, spec: ZonesSpec, network: Network
                  search: CandidateSearch, rng: np.random.Generator, file: str = "") -> ModeChoice:
     """Every zone commuter's mode (and, by rail, stations) by the nested logit of the module
     docstring; four uniform numbers per zone commuter, in commuter order (car availability, choice,
-    the way to the station, the way from it)."""
+    the way to the station, the way from it), and with trip making a fifth (travelling or not)."""
     assert demand.origin_zone is not None and demand.destination_zone is not None  # the caller's condition
     routing = search.spec
     rows = np.flatnonzero(demand.origin_zone >= 0)
@@ -103,8 +104,27 @@ def choose_modes(demand: Demand, zones: Zones, spec: ZonesSpec, network: Network
     if ok.any():
         pick[ok] = logit_pick(cost[offered], u[ok], theta, np.cumsum(offered)[unit[ok]] - 1,
                               nests[offered], spec.rail_nest_scale)
-    return _resolve(demand, rows, unit, pick, pair_cost.shape[1], pair_o, pair_d, reach, road_time, zones,
-                    (rng.random(len(rows)), rng.random(len(rows))))
+    u_ways = (rng.random(len(rows)), rng.random(len(rows)))
+    if spec.trip_making is not None and ok.any():
+        travel = travel_probability(cost, nests, theta, spec.rail_nest_scale, spec.trip_making)
+        pick[ok & (rng.random(len(rows)) >= travel[unit])] = NO_TRIP_PICK
+    return _resolve(demand, rows, unit, pick, pair_cost.shape[1], pair_o, pair_d, reach, road_time, zones, u_ways)
+
+
+NO_TRIP_PICK = -2
+"""The pick of a commuter who does not travel (-1: no mode offered)."""
+
+
+def travel_probability(cost: np.ndarray, nests: np.ndarray, theta_per_s: float, mu: float,
+                       trip: TripMakingSpec) -> np.ndarray:
+    """Per choice situation (row of `cost`, s), the probability of travelling: the binary logit of
+    schema.TripMakingSpec on the composite cost of the nested mode choice (its logsum: each nest's
+    logsum at scale theta / mu, then theirs at theta); 0 where nothing is offered."""
+    by_nest = [logsum_cost(np.where(nests == n, cost, np.inf), theta_per_s / mu) for n in (RAIL, CAR, BUS)]
+    composite = logsum_cost(np.column_stack(by_nest), theta_per_s)
+    with np.errstate(over="ignore"):
+        return np.where(np.isfinite(composite),
+                        1.0 / (1.0 + np.exp(trip.theta_per_min * (composite / 60.0 - trip.threshold_min))), 0.0)
 
 
 def _rail_pairs(reach: StationAccess, u_o: np.ndarray, u_d: np.ndarray, u_m: np.ndarray, u_band: np.ndarray,
@@ -149,7 +169,8 @@ def _resolve(demand: Demand, rows: np.ndarray, unit: np.ndarray, pick: np.ndarra
     by_rail = (pick >= 0) & (pick < n_pairs)
     p = np.where(by_rail, pick, 0)
     col_o, col_d = pair_o[p], pair_d[p]
-    mode = np.where(pick < 0, -1, np.where(by_rail, RAIL, np.where(pick == n_pairs, CAR, BUS))).astype(np.int8)
+    mode = np.where(pick == NO_TRIP_PICK, NO_TRIP, np.where(pick < 0, -1, np.where(
+        by_rail, RAIL, np.where(pick == n_pairs, CAR, BUS)))).astype(np.int8)
     road = np.where(mode == CAR, road_time[unit, 0], np.where(mode == BUS, road_time[unit, 1], np.nan))
     access_mode = np.full(len(rows), -1, dtype=np.int8)
     egress_mode = np.full(len(rows), -1, dtype=np.int8)

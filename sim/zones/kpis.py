@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..schema import ZoneGroupSpec
 from .access import ACCESS_MODES
-from .choice import MODES, ModeChoice
+from .choice import MODES, NO_TRIP, ModeChoice
 
 NO_MODE = "none"
 """The mode label of a commuter for whom no mode was offered (no station in reach, no road mode)."""
@@ -49,9 +49,10 @@ def categorical(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical[st
 
 def mode_choice_kpis(table: pd.DataFrame, kpi_from: float | None = None,
                      groups: dict[str, ZoneGroupSpec] | None = None) -> dict:
-    """Of the zone commuters leaving home at or after `kpi_from`: their number, the number, share
-    and mean door-to-door time (s) of each mode chosen, the shares of the ways to the station of
-    those by rail; the same per segment and per named group of zones."""
+    """Of the zone commuters leaving home at or after `kpi_from`: their number, the number of them
+    who travel (`trips`: all but no_trip), the number of each mode chosen (no_trip included), each
+    mode's share of the trips and mean door-to-door time (s), the shares of the ways to the station
+    of those by rail; the same per segment and per named group of zones."""
     counted = table if kpi_from is None else table[table["t_home"] >= kpi_from]
     out = _kpis(counted)
     out["segments"] = {str(s): _kpis(counted[counted["segment"] == s]) for s in table["segment"].cat.categories
@@ -72,16 +73,18 @@ def _in_group(rows: pd.DataFrame, group: ZoneGroupSpec) -> np.ndarray:
 def _kpis(rows: pd.DataFrame) -> dict:
     n = len(rows)
     if not n:
-        return {"commuters": 0, "mode_counts": {}, "mode_shares": {}, "door_to_door_mean_s": {},
+        return {"commuters": 0, "trips": 0, "mode_counts": {}, "mode_shares": {}, "door_to_door_mean_s": {},
                 "rail_access_shares": {}}
     counts = rows["mode"].value_counts(sort=False)
+    trips = n - int(counts.get(MODES[NO_TRIP], 0))
     door = rows.groupby("mode", observed=True)["door_to_door_s"].mean()
     by_rail = rows[rows["mode"] == MODES[0]]
     access = by_rail["access_mode"].value_counts(sort=False)
     return {
         "commuters": n,
+        "trips": trips,
         "mode_counts": {str(m): int(c) for m, c in counts.items() if c},
-        "mode_shares": {str(m): float(c) / n for m, c in counts.items() if c},
+        "mode_shares": {str(m): float(c) / trips for m, c in counts.items() if c and m != MODES[NO_TRIP]},
         "door_to_door_mean_s": {str(m): float(v) for m, v in door.items() if np.isfinite(v)},
         "rail_access_shares": {str(m): float(c) / len(by_rail) for m, c in access.items() if c},
     }

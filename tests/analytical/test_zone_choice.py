@@ -52,7 +52,8 @@ def fare(km_ridden: float, base: float) -> float:
     return base + math.ceil(max(0.0, km_ridden - 6.0) / 10.0)
 
 
-def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N, access: dict | None = None):
+def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N, access: dict | None = None,
+         trip_making: dict | None = None):
     op = T.operator("OP", facilities={}, entry=[{"walk_s": ENTRY_S}], exit=[{"walk_s": EXIT_S}])
     op["fare"]["base_cny"] = base_fare
     stations = [T.station("A1", 120.60), T.station("A2", 120.625), T.station("B", 120.70)]
@@ -69,7 +70,7 @@ def case(tmp_path, base_fare: float = 3.0, car: bool = True, total: int = N, acc
         "file": "zones.yaml", "theta_per_min": THETA_PER_S * 60, "rail_nest_scale": MU,
         "access": access or {"walk": {"speed_kmh": WALK_KMH, "detour_factor": DETOUR, "max_km": 2.0}, "bike": None,
                              "feeder_bus": None, "stations_per_zone": 2},
-        **({"car": CAR} if car else {})}
+        **({"car": CAR} if car else {}), **({"trip_making": trip_making} if trip_making else {})}
     sc = T.write(tmp_path, T.network(stations, [l1, l2], operators=[op]), scn)
     zones = [{"id": "home", "name": "Home", "lat": 31.0, "lon": HOME, "population": 1000, "jobs": 0},
              {"id": "work", "name": "Work", "lat": 31.0, "lon": WORK, "population": 0, "jobs": 1000}]
@@ -183,3 +184,31 @@ def test_the_ways_to_a_station_split_by_the_logit_of_route_choice(tmp_path):
     assert ways.sum() == 4_000
     assert abs(ways.get("walk", 0) / 4_000 - p_walk) < 4 * math.sqrt(p_walk * (1 - p_walk) / 4_000)
     assert np.allclose(z.loc[z["access_mode"] == "bike", "access_s"], ride + 120.0)
+
+
+TRIP_MAKING = {"threshold_min": 80.0, "theta_per_min": 0.05}
+
+
+def travel_share_by_hand(base_fare: float) -> float:
+    """Rail alone: the composite cost S = -(mu / theta) ln(sum over the pairs of exp(-theta c / mu)),
+    and P(travel) = 1 / (1 + exp(theta_t (S - threshold))) (Sheffi 1985, ch. 6)."""
+    c = hand(base_fare)
+    s = -MU / THETA_PER_S * math.log(math.exp(-THETA_PER_S / MU * c["A1"]) + math.exp(-THETA_PER_S / MU * c["A2"]))
+    return 1.0 / (1.0 + math.exp(TRIP_MAKING["theta_per_min"] * (s / 60.0 - TRIP_MAKING["threshold_min"])))
+
+
+def test_trips_made_follow_the_composite_cost_and_fall_with_a_dearer_fare_as_the_logit_implies(tmp_path):
+    p, p_dear = travel_share_by_hand(3.0), travel_share_by_hand(5.0)
+    # S = 75.70 min at 3 CNY, 2 CNY (180 s) more at 5 CNY
+    assert p == pytest.approx(0.5535, abs=1e-4) and p_dear == pytest.approx(0.5162, abs=1e-4)
+    got = {}
+    for fare_cny in (3.0, 5.0):
+        prep = prepare(case(tmp_path / f"f{fare_cny:g}", fare_cny, car=False, trip_making=TRIP_MAKING))
+        mode = prep.modes.mode
+        got[fare_cny] = float((mode == 0).mean())
+        assert set(np.unique(mode).tolist()) == {0, 3}  # rail or no trip
+        assert prep.demand.size == int((mode == 0).sum())  # only those travelling are simulated
+    assert abs(got[3.0] - p) < 4 * math.sqrt(p * (1 - p) / N), (got[3.0], p)
+    # one uniform number per commuter for travelling in both runs: the difference is the movers' alone
+    moved = p - p_dear
+    assert abs((got[3.0] - got[5.0]) - moved) < 4 * math.sqrt(moved * (1 - moved) / N), (got[3.0] - got[5.0], moved)

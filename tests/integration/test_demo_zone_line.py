@@ -149,22 +149,24 @@ def test_corridor_rides_keep_to_the_timetable(small_run, network):
     assert ((qp["t_alight"] - qp["t_board"]) == 21 * 60 + 34).all()
 
 
-def test_with_zones_the_line_wins_riders_from_line_17_the_car_and_the_bus():
+def test_with_zones_the_line_wins_riders_from_line_17_the_car_the_bus_and_new_trips():
     """demo_zone_line_2028_zones against qingpu_zones_today at a tenth of their demand, scaled so that
-    both draw the same 6,560 zone commuters: the same people, with the same random numbers, choose
-    again once the line runs."""
+    both draw the same 7,090 potential zone commuters: the same people, with the same random numbers,
+    choose again once the line runs."""
     from sim.api import run
 
-    today = run(load_scenario(ROOT / "scenarios" / "qingpu_zones_today.yaml", {"demand.total": 37060}))
-    line = run(load_scenario(ROOT / "scenarios" / "demo_zone_line_2028_zones.yaml", {"demand.total": 37460}))
+    today = run(load_scenario(ROOT / "scenarios" / "qingpu_zones_today.yaml", {"demand.total": 37590}))
+    line = run(load_scenario(ROOT / "scenarios" / "demo_zone_line_2028_zones.yaml", {"demand.total": 37990}))
     a, b = today.tables.zone_trips, line.tables.zone_trips
-    assert len(a) == len(b) == 6560
+    assert len(a) == len(b) == 7090
     assert (a["origin_zone"] == b["origin_zone"]).all() and np.array_equal(a["t_home"], b["t_home"])
     rail = b[b["mode"] == "rail"]
     routes = line.trips.set_index("commuter_id").loc[rail["commuter_id"], "route"].astype(str)
     on_line = rail.index[routes.str.contains("DZ").to_numpy()]
     before = a.loc[on_line, "mode"].astype(str)
     assert (before == "rail").sum() > 0  # from Line 17
-    assert (before != "rail").sum() > 0  # from the car and the bus
+    assert before.isin(["car", "bus"]).sum() > 0  # from the car and the bus
+    assert (before == "no_trip").sum() > 0  # new trips
+    assert today.summary["mode_choice"]["trips"] < line.summary["mode_choice"]["trips"]
     assert (b["mode"] == "rail").sum() > (a["mode"] == "rail").sum()
     assert line.summary["mode_choice"]["door_to_door_mean_s"]["rail"] < today.summary["mode_choice"]["door_to_door_mean_s"]["rail"]
