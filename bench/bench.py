@@ -8,7 +8,8 @@
 Case kinds: baseline (scenarios/baseline.yaml), nochoice (the baseline with no choice on the way),
 timetable (the baseline in timetable operations), regional (scenarios/regional_baseline.yaml: metro
 and intercity rail), zones (scenarios/cross_border_zones.yaml: commuters drawn between zones
-choosing rail, car or bus), switches (every integration switch at work, bench/all_switches.yaml), grid and
+choosing rail, car or bus), allzones (bench/all_zones.yaml: every commuter drawn between zones, with trip
+making), switches (every integration switch at work, bench/all_switches.yaml), grid and
 gridcrowd (a synthetic grid city, without and with crowding).
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
@@ -50,13 +51,15 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         return ROOT / "scenarios" / "regional_baseline.yaml"
     if kind == "zones":
         return ROOT / "scenarios" / "cross_border_zones.yaml"
+    if kind == "allzones":
+        return ROOT / "bench" / "all_zones.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
     if kind in ("grid", "gridcrowd"):
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, zones, switches, grid or "
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, zones, allzones, switches, grid or "
                      "gridcrowd)")
 
 
@@ -125,7 +128,7 @@ def main() -> int:
     p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, nochoice (the baseline with no choice on the way), timetable (the baseline in timetable "
                                               "operations), regional (scenarios/regional_baseline.yaml: "
                                               "metro and intercity rail), zones (scenarios/cross_border_zones.yaml), "
-                                              "switches (every integration "
+                                              "allzones (bench/all_zones.yaml), switches (every integration "
                                               "switch at work, bench/all_switches.yaml), grid or gridcrowd")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
