@@ -146,8 +146,10 @@ def section_loads(view: RunView, window: tuple[float, float]) -> pd.DataFrame:
     return sec.groupby(["line", "from_station", "to_station"], as_index=False).agg(load_factor=("load_factor", "max"))
 
 
-def map_job(view: RunView, out_dir: Path, window: tuple[float, float], lines: list[str] | None = None) -> Job:
-    """The network map of `window`; with `lines`, only those carry loads (the others drawn grey)."""
+def map_job(view: RunView, out_dir: Path, window: tuple[float, float], lines: list[str] | None = None,
+            note: str = "") -> Job:
+    """The network map of `window`; with `lines`, only those carry loads (the others drawn grey);
+    `note` ends its caption."""
     net = view.network
     stations = pd.DataFrame({"station": [s.id for s in net.stations], "lat": [s.lat for s in net.stations],
                              "lon": [s.lon for s in net.stations]})
@@ -162,7 +164,21 @@ def map_job(view: RunView, out_dir: Path, window: tuple[float, float], lines: li
                      out_dir / "network_map.png",
                      f"The network at its stations' coordinates: each line a band in its colour, tagged with its id, "
                      f"and each section coloured and thickened by the highest load factor of the trains running it "
-                     f"{_window_text(*window)}{which}.")
+                     f"{_window_text(*window)}{which}.{note}")
+
+
+MAX_LINE_CHARTS = 8
+"""Lines at most whose load profiles and time-distance diagrams `run` draws by default (the busiest):
+a network of many lines would otherwise give hundreds of files (`plot --lines` draws any)."""
+
+
+def busiest_lines(view: RunView, n: int = MAX_LINE_CHARTS) -> list[str]:
+    """The `n` lines run with the most boardings over the run (ties in network order), in network
+    order."""
+    run = view.lines_run()
+    boarded = view.trains.groupby(view.trains["line"].astype(str), observed=True)["boarded"].sum()
+    ranked = sorted(range(len(run)), key=lambda i: (-int(boarded.get(run[i], 0)), i))[:n]
+    return [run[i] for i in sorted(ranked)]
 
 
 def queue_job(view: RunView, out_dir: Path, span: tuple[float, float] | None = None,
@@ -255,14 +271,19 @@ def check_window(view: RunView, window: tuple[float, float] | None) -> None:
 def standard_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None = None,
                     lines: Iterable[str] | None = None) -> list[Chart]:
     """Travel-time distribution, per line route the load profile and time-distance diagram of
-    `window` (default: the peak hour), and the network map. Returns the files with captions."""
+    `window` (default: the peak hour) of `lines` (default: every line, or the MAX_LINE_CHARTS
+    busiest of a network with more), and the network map. Returns the files with captions."""
     check_window(view, window)
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = list(lines) if lines else None
     window = window or view.peak_hour
-    return render(travel_time_jobs(view, out_dir, False) + line_jobs(view, out_dir, window, chosen or view.lines_run(),
-                                                                     False) + [map_job(view, out_dir, window, chosen)]
-                  + coordination_jobs(view, out_dir))
+    drawn, note = chosen or view.lines_run(), ""
+    if chosen is None and len(drawn) > MAX_LINE_CHARTS:
+        n_lines, drawn = len(drawn), busiest_lines(view)
+        note = (f" Load profiles and time-distance diagrams are drawn for the {len(drawn)} of the {n_lines} lines with "
+                f"the most boardings ({', '.join(drawn)}); run_sim.py plot RUN_DIR --lines ... draws any other.")
+    return render(travel_time_jobs(view, out_dir, False) + line_jobs(view, out_dir, window, drawn, False)
+                  + [map_job(view, out_dir, window, chosen, note)] + coordination_jobs(view, out_dir))
 
 
 def all_charts(view: RunView, out_dir: Path, window: tuple[float, float] | None = None,
