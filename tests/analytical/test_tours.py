@@ -114,3 +114,12 @@ def test_tours_between_zones_are_refused_with_a_reason():
     with pytest.raises(ValidationError, match="'tour' is not offered yet for commuters drawn between zones"):
         SegmentSpec.model_validate({"name": "z", "share": 1, "zones": {}, "tour": {"mean_h": 9}, "profile": "p",
                                     "payment": {"qr": 1}})
+
+
+def test_the_reference_engine_makes_the_same_tours(tmp_path):
+    # returns moved to their outbound arrival, then the same trips, one process per commuter
+    sc = _scenario(tmp_path, {"mean_h": 0.05})
+    bulk, ref = run(sc, engine="bulk"), run(sc, engine="reference")
+    cols = ["commuter_id", "tour_leg", "tour_partner", "t_depart", "t_arrive", "status"]
+    assert bulk.trips[cols].equals(ref.trips[cols])
+    assert bulk.summary["tours"] == ref.summary["tours"]
