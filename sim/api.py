@@ -44,6 +44,7 @@ from .scenario import Scenario
 from .tables import Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
+from .tours import place_returns
 from .zones import (
     ModeChoice,
     Zones,
@@ -217,6 +218,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
         modes = choose_modes(demand, zones, m.demand.zones, scenario.network, legs, access, search,
                              rngmod.stream(seed, replication, "zones/choice"), str(scenario.path))
         demand = modes.demand
+    demand = place_returns(demand, scenario.network, legs, access, search, m.period.end, str(scenario.path))
     groups = group_masks(m.demand.groups, scenario.network, demand.origin, demand.destination)
     chooser = Chooser(scenario.network, legs, access, search, demand.origin, demand.destination, demand.payment,
                       demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))

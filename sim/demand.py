@@ -7,7 +7,8 @@ pairs, whose commuters choose a mode and stations later: sim.zones), departure t
 piecewise-linear profile and payment media from its payment shares (fractions that add up to 1;
 the schema checks both sums), each from its own named random stream. A segment with a `tour`
 sends each of its commuters back too: a second journey, destination to origin, whose start is the
-outbound start plus a drawn time away (Demand.tour_leg, Demand.partner). Journeys are numbered in
+outbound start plus a drawn stay (sim.tours adds the outbound trip's expected time; Demand.tour_leg,
+Demand.partner). Journeys are numbered in
 order of departure time (ties in generation order); demand.total counts commuters, so a segment
 of tours has twice as many journeys.
 """
@@ -74,12 +75,12 @@ def truncated_normal(u: np.ndarray, mean: float, sd: float, lo: np.ndarray, hi: 
 
 
 def return_starts(tour: TourSpec, t_out: np.ndarray, period_end: float, u: np.ndarray) -> np.ndarray:
-    """Planned starts (s) of the return journeys of tours whose outbound journeys start at t_out:
-    t_out + away, away (h) normal (tour.mean_h, tour.sd_h) truncated to [tour.min_h, the period's
-    end]."""
+    """Provisional starts (s) of the return journeys of tours whose outbound journeys start at
+    t_out: t_out + stay, the stay (h) normal (tour.mean_h, tour.sd_h) truncated to [tour.min_h, the
+    period's end] (sim.tours then adds the outbound journey's expected travel time)."""
     room_h = (np.nextafter(period_end, 0.0) - t_out) / 3600.0
-    away_h = truncated_normal(u, tour.mean_h, tour.sd_h, np.full(len(t_out), tour.min_h), room_h)
-    return t_out + away_h * 3600.0
+    stay_h = truncated_normal(u, tour.mean_h, tour.sd_h, np.full(len(t_out), tour.min_h), room_h)
+    return t_out + stay_h * 3600.0
 
 
 def tour_partners(key: np.ndarray, leg: np.ndarray) -> np.ndarray:
@@ -315,8 +316,8 @@ def generate_demand(spec: DemandSpec, period: PeriodSpec, network: Network, base
             continue
         key = np.arange(n_tours, n_tours + n)
         n_tours += n
-        u_away = rngmod.stream(seed, replication, f"demand/{seg.name}/tour").random(n)
-        back = (part[1], part[0], part[3], part[2], return_starts(seg.tour, t, period.end, u_away), part[5], pay)
+        u_stay = rngmod.stream(seed, replication, f"demand/{seg.name}/tour").random(n)
+        back = (part[1], part[0], part[3], part[2], return_starts(seg.tour, t, period.end, u_stay), part[5], pay)
         parts.append(part + (key, np.full(n, OUTBOUND)))
         parts.append(back + (key, np.full(n, RETURN)))
     columns = [np.concatenate([p[k] for p in parts]) for k in range(9)]

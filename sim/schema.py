@@ -826,10 +826,11 @@ class ZoneGeneratorSpec(Strict):
 
 class TourSpec(Strict):
     """Each commuter of a segment makes a tour: the outbound journey, then a return journey from its
-    destination to its origin. The return leaves `away_h` hours after the outbound journey began
-    (time away from home, normal with `mean_h` and `sd_h`, truncated to at least `min_h` and to the
-    period's end), and never before the outbound journey arrived: a return planned earlier starts
-    when it arrives (the run is repeated with those starts; summary.json `tours`)."""
+    destination to its origin. The return leaves after a stay at the destination (h: normal with
+    `mean_h` and `sd_h`, at least `min_h`) from the outbound journey's expected arrival (its start
+    plus its expected travel time by its cheapest route), at the period's end at the latest, and
+    never before the outbound journey arrived: a return planned earlier starts when it arrives (the
+    run is repeated with those starts; summary.json `tours`)."""
 
     mean_h: Annotated[Real, Field(gt=0, le=24)]
     sd_h: Annotated[Real, Field(ge=0, le=24)] = 0.0

@@ -49,7 +49,8 @@ def network_map(stations: pd.DataFrame, sections: pd.DataFrame, station_names: M
     named = dict(lines or {})
     colour = _distinct_colours({ln: c for ln, (_, c) in named.items()})
     chosen = set(shown) if shown is not None else None
-    fig = _new_figure(11, 7.5)
+    width = 11.0 if len(stations) <= BIG_NETWORK_STATIONS else 14.0  # a city's network needs room for its names
+    fig = _new_figure(width, 7.5 if len(stations) <= BIG_NETWORK_STATIONS else 12.5)
     ax = fig.subplots()
 
     def xy(s: str) -> tuple[float, float]:
@@ -94,9 +95,13 @@ def network_map(stations: pd.DataFrame, sections: pd.DataFrame, station_names: M
                       label=f"{ln}: {name}" + ("" if chosen is None or ln in chosen else " (not chosen: no loads)"))
                for ln, (name, _) in named.items()]
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=_legend_columns([str(h.get_label()) for h in handles], 11),
+        fig.legend(handles=handles, loc="outside lower center", ncol=_legend_columns([str(h.get_label()) for h in handles], width),
                    frameon=False, fontsize=9, title="lines (band: the line's colour; core: load factor)", title_fontsize=9)
     return fig
+
+
+BIG_NETWORK_STATIONS = 150
+"""Networks of more stations are drawn on a larger canvas."""
 
 
 def _legend_columns(labels: Sequence[str], width_in: float, fontsize: float = 9.0) -> int:

@@ -157,7 +157,9 @@ def map_job(view: RunView, out_dir: Path, window: tuple[float, float], lines: li
                            for a, b in zip(branch, branch[1:])], columns=["line", "from_station", "to_station"])
     named = {ln.id: (ln.name, ln.color or None) for ln in net.lines}
     ends = {p[i] for ln in (lines or view.lines_run()) for p in view.paths(ln) for i in (0, -1)}
-    labelled = sorted(ends | {net.stations[ic.stations[0]].id for ic in net.interchanges})
+    # a city's network has too many interchanges to name them all legibly: its termini only
+    crowded = len(net.lines) > MAX_LINE_CHARTS
+    labelled = sorted(ends if crowded else ends | {net.stations[ic.stations[0]].id for ic in net.interchanges})
     which = (f"; only lines {', '.join(lines)} (as asked) carry loads, the others are grey" if lines else "")
     return chart_job(lambda: plotting.network_map(stations, section_loads(view, window), view.names, labelled, *window,
                                                   tracks=tracks, lines=named, shown=lines),

@@ -2,9 +2,10 @@
 
 One line A - B - C, a train every 5 min from 05:30 to 23:30 each way, no gates or walks; commuters
 go from A to C in the morning and come back from C to A. Checked: every commuter makes both
-journeys and each return starts after its outbound journey arrived (conservation over tours);
-returns planned before that arrival start exactly at it; the drawn time away follows the
-truncated normal; KPI windows that partition the day add up to the day's KPIs.
+journeys and each return starts after its outbound journey arrived (conservation over tours); the
+stay counts from the expected arrival (by hand); returns planned before that arrival start exactly
+at it; the drawn stay follows the truncated normal; KPI windows that partition the day add up to
+the day's KPIs; the reference engine makes the same tours.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ DAY = {"early": ["05:30", "07:00"], "am_peak": ["07:00", "09:30"], "inter_peak":
        "pm_peak": ["17:00", "19:30"], "evening": ["19:30", "23:30"]}
 
 
-def _scenario(tmp_path, tour: dict, **demand):
+EXPECTED_S = 300 / 2 + 420 + 30 + 540  # A to C: half a headway's wait, the two runs and the stop at B
+
+
+def _scenario(tmp_path, tour: dict, capacity: int = 1000, **demand):
     op = T.operator("OP", facilities={}, entry=[], exit=[])
     every = T.headway("05:30", "23:30", 300)
     line = T.line("L", [("A", 0.0), ("B", 6.0), ("C", 14.0)], {"forward": every, "backward": every},
-                  run_s={"A>B": 420, "B>C": 540}, dwell_s=30.0)
+                  run_s={"A>B": 420, "B>C": 540}, dwell_s=30.0, capacity=capacity)
     scn = T.scenario(N, ["A"], ["C"], start="05:30", end="23:30", sim_end="23:59",
                      profile=[["05:30", 0.0], ["07:30", 1.0], ["09:30", 0.0], ["23:30", 0.0]])
     scn["demand"]["segments"][0]["tour"] = tour
@@ -56,35 +60,41 @@ def test_every_commuter_goes_and_comes_back(day):
     assert (back["origin"].astype(str).to_numpy() == first["destination"].astype(str).to_numpy()).all()
     assert (back["destination"].astype(str).to_numpy() == first["origin"].astype(str).to_numpy()).all()
     assert (back["t_depart"].to_numpy() >= first["t_arrive"].to_numpy()).all()
+    # the stay counts from the expected arrival: at least min_h, about mean_h on average
+    stay_h = (back["t_depart"].to_numpy() - first["t_depart"].to_numpy() - EXPECTED_S) / 3600.0
+    assert stay_h.min() >= 4.0 - 1e-9 and stay_h.mean() == pytest.approx(9.5, abs=4 * 1.0 / np.sqrt(N))
     assert day.summary["tours"] == {"tours": N, "runs": 1, "returns_moved": 0, "returns_before_outbound_arrival": 0,
                                     "outbound_not_arrived": 0}
 
 
 def test_returns_planned_before_the_arrival_start_at_it(tmp_path):
-    # away 3 min: every return is planned before its outbound journey (16 min on the train) arrives
-    res = run(_scenario(tmp_path, {"mean_h": 0.05}))
+    # trains of 10 places for 600 commuters in two hours: the outbound journeys wait for trains with
+    # room, far longer than expected, and most returns (a stay of 36 s) are planned before they arrive
+    res = run(_scenario(tmp_path, {"mean_h": 0.01}, capacity=10))
     trips = res.trips.set_index("commuter_id")
     back = trips[trips["tour_leg"] == "return"]
     first = trips.loc[back["tour_partner"].to_numpy()]
+    tours = res.summary["tours"]
     # returns ride the other direction, so moving them changes no outbound journey: one more run
-    assert res.summary["tours"] == {"tours": N, "runs": 2, "returns_moved": N, "returns_before_outbound_arrival": 0,
-                                    "outbound_not_arrived": 0}
-    assert back["t_depart"].to_numpy() == pytest.approx(first["t_arrive"].to_numpy(), abs=1e-9)
+    assert tours["runs"] == 2 and tours["returns_before_outbound_arrival"] == 0 and tours["outbound_not_arrived"] == 0
+    moved = np.isclose(back["t_depart"].to_numpy(), first["t_arrive"].to_numpy(), rtol=0, atol=1e-9)
+    assert tours["returns_moved"] == moved.sum() > N / 2
+    assert (back["t_depart"].to_numpy() >= first["t_arrive"].to_numpy()).all()
     assert (back["status"] == "arrived").all()
 
 
-def test_time_away_follows_the_truncated_normal():
+def test_the_stay_follows_the_truncated_normal():
     spec = TourSpec(mean_h=9.0, sd_h=2.0, min_h=6.0)
     rng = np.random.default_rng(3)
     n = 200_000
     t_out = np.full(n, 8 * 3600.0)
-    away_h = (return_starts(spec, t_out, 19 * 3600.0, rng.random(n)) - t_out) / 3600.0
+    stay_h = (return_starts(spec, t_out, 19 * 3600.0, rng.random(n)) - t_out) / 3600.0
     a, b = (6.0 - 9.0) / 2.0, (11.0 - 9.0) / 2.0  # truncated to [min_h, the period's end - 08:00]
     theory = stats.truncnorm(a, b, loc=9.0, scale=2.0)
-    assert away_h.min() >= 6.0 and away_h.max() < 11.0
+    assert stay_h.min() >= 6.0 and stay_h.max() < 11.0
     se = theory.std() / np.sqrt(n)
-    assert abs(away_h.mean() - theory.mean()) < 4 * se
-    assert away_h.std() == pytest.approx(theory.std(), rel=0.01)
+    assert abs(stay_h.mean() - theory.mean()) < 4 * se
+    assert stay_h.std() == pytest.approx(theory.std(), rel=0.01)
     # the upper tail of a far-off mean is still drawn inside its bounds, not at one end
     far = (return_starts(TourSpec(mean_h=20.0, sd_h=1.0), t_out, 17 * 3600.0, rng.random(n)) - t_out) / 3600.0
     tail = stats.truncnorm((0.0 - 20.0) / 1.0, (9.0 - 20.0) / 1.0, loc=20.0, scale=1.0)
@@ -118,7 +128,7 @@ def test_tours_between_zones_are_refused_with_a_reason():
 
 def test_the_reference_engine_makes_the_same_tours(tmp_path):
     # returns moved to their outbound arrival, then the same trips, one process per commuter
-    sc = _scenario(tmp_path, {"mean_h": 0.05})
+    sc = _scenario(tmp_path, {"mean_h": 0.01}, capacity=10)
     bulk, ref = run(sc, engine="bulk"), run(sc, engine="reference")
     cols = ["commuter_id", "tour_leg", "tour_partner", "t_depart", "t_arrive", "status"]
     assert bulk.trips[cols].equals(ref.trips[cols])

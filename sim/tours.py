@@ -1,0 +1,39 @@
+"""Where the returns of tours start: the outbound journey's expected arrival plus the stay drawn.
+
+Demand draws each return's start as its outbound start plus the stay (schema.TourSpec); here, once
+the network is known as legs, the outbound journey's expected travel time by its cheapest candidate
+route (walks, mean services, expected waits and rides, no queue or full train) is added, so the
+return leaves after the stay at the destination, and at the period's end at the latest. A return
+that would still start before its outbound journey arrived (a trip slower than expected by more
+than the stay) is moved to that arrival by the runs (api._iterate_tours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .choice import Chooser
+from .demand import RETURN, Demand
+from .network import Network
+from .routing import Access, CandidateSearch, LegNetwork
+
+
+def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
+                  period_end: float, file: str = "") -> Demand:
+    """`demand` with each return's start moved on by its outbound journey's expected travel time (s)
+    and kept before `period_end`; the same demand when nobody makes a tour."""
+    if demand.partner is None or demand.tour_leg is None:
+        return demand
+    returns = np.flatnonzero(demand.tour_leg == RETURN)
+    outbound = demand.partner[returns]
+    # the outbound journeys' candidates, found once: the search keeps them for route choice
+    chooser = Chooser(network, legs, access, search, demand.origin[outbound], demand.destination[outbound],
+                      demand.payment[outbound], demand.media, demand.t_depart[outbound], np.random.default_rng(0),
+                      file)  # its uniform numbers are not used
+    cheapest = chooser.cand_mat[chooser.odb_inv, 0]
+    expected = chooser.costs.expected_travel_time(cheapest, chooser.medium, demand.t_depart[outbound])
+    t_depart = demand.t_depart.copy()
+    t_depart[returns] = np.minimum(demand.t_depart[returns] + expected, np.nextafter(period_end, 0.0))
+    return replace(demand, t_depart=t_depart)
