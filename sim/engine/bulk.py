@@ -404,8 +404,13 @@ class BulkEngine:
         if progress is not None:
             env.process(progress_ticker(env, progress))
         env.run(until=p.t_end)
-        for f in self.order:
-            self.serve(f, p.t_end)
+        # serve what is left; again while commuters choosing on the way join facilities served earlier in
+        # the order (e.g. the exit of a station where the last train has gone)
+        while True:
+            for f in self.order:
+                self.serve(f, p.t_end)
+            if all(q.next_time() > p.t_end for q in self.fq):
+                break
         self.rec.truncate(p.t_end)
         self.rec.compact()
         return self.rec
