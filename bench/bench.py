@@ -9,7 +9,8 @@ Case kinds: baseline (scenarios/baseline.yaml), nochoice (the baseline with no c
 timetable (the baseline in timetable operations), regional (scenarios/regional_baseline.yaml: metro
 and intercity rail), zones (scenarios/cross_border_zones.yaml: commuters drawn between zones
 choosing rail, car or bus), allzones (bench/all_zones.yaml: every commuter drawn between zones, with trip
-making), switches (every integration switch at work, bench/all_switches.yaml), grid and
+making), shanghaiday (scenarios/shanghai_day.yaml: the whole Shanghai Metro for a day; TOTAL commuters make
+2 x TOTAL journeys), switches (every integration switch at work, bench/all_switches.yaml), grid and
 gridcrowd (a synthetic grid city, without and with crowding).
 
 Each case runs end to end in a fresh child process (loading, demand, routing, simulation, writing
@@ -53,13 +54,15 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
         return ROOT / "scenarios" / "cross_border_zones.yaml"
     if kind == "allzones":
         return ROOT / "bench" / "all_zones.yaml"
+    if kind == "shanghaiday":
+        return ROOT / "scenarios" / "shanghai_day.yaml"
     if kind == "switches":
         return ROOT / "bench" / "all_switches.yaml"
     if kind in ("grid", "gridcrowd"):
         from bench.synthetic import write_grid
 
         return write_grid(workdir / kind, total, crowding=kind == "gridcrowd")
-    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, zones, allzones, switches, grid or "
+    raise SystemExit(f"unknown case kind {kind!r} (baseline, nochoice, timetable, regional, zones, allzones, shanghaiday, switches, grid or "
                      "gridcrowd)")
 
 
@@ -128,7 +131,8 @@ def main() -> int:
     p.add_argument("--cases", nargs="*", help="KIND:TOTAL[+ref], KIND baseline, nochoice (the baseline with no choice on the way), timetable (the baseline in timetable "
                                               "operations), regional (scenarios/regional_baseline.yaml: "
                                               "metro and intercity rail), zones (scenarios/cross_border_zones.yaml), "
-                                              "allzones (bench/all_zones.yaml), switches (every integration "
+                                              "allzones (bench/all_zones.yaml), shanghaiday (scenarios/shanghai_day.yaml, TOTAL commuters "
+                                              "making tours), switches (every integration "
                                               "switch at work, bench/all_switches.yaml), grid or gridcrowd")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
