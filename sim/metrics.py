@@ -500,6 +500,7 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
         g = trip_kpis(columns, np.asarray(mask, dtype=bool))
         mine = _of_commuters(legs, ids)
         g["fare_revenue_cny"] = revenue_by_operator(_of_commuters(fares, ids))
+        g["line_boardings"] = line_boardings(mine)  # the lines the group rides: where it goes on a network
         seats = reserved_seat_kpis(mine)
         if seats:
             g["reserved_seats"] = seats

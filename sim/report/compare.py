@@ -217,7 +217,8 @@ def currency_of(sets: list[RunSet]) -> str:
 
 def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, str]]:
     """(kpi name, label) of the rows of the Markdown table: the headline KPIs, then per named group
-    its travel time, transfer time, fare, mode shares and fare revenue per operator, per operator its
+    its travel time, transfer time, fare, mode shares, fare revenue per operator and boardings per
+    line (the lines it rides), per operator its
     revenue, per line its peak load factor and reserved-seat figures, per interchange and medium the
     transfer time, per KPI window its travel time, denied share and the denied commuters' wait from
     the first denial."""
@@ -237,6 +238,8 @@ def markdown_rows(table: pd.DataFrame, sets: list[RunSet]) -> list[tuple[str, st
             rows.append((k, f"{parts[1]}: {_mode_label(parts[3])}"))
         elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "fare_revenue_cny":
             rows.append((k, f"{parts[1]}: fare revenue {parts[3]} {money}"))
+        elif parts[0] == "groups" and len(parts) == 4 and parts[2] == "line_boardings":
+            rows.append((k, f"{parts[1]}: boardings on {parts[3]}"))
         elif parts[0] == "mode_choice":
             rows += _mode_choice_row(k, parts)
         elif parts[0] == "reserved_seats" and len(parts) == 3 and parts[2] in RESERVED_SEATS:

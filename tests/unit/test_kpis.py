@@ -132,3 +132,15 @@ def test_mean_mode_shares_count_a_mode_missing_from_a_replication_as_zero():
     assert sum(m["mode_shares"].values()) == pytest.approx(1.0)
     ci = confidence_intervals([a, b])
     assert ci["mode_shares.left"]["mean"] == pytest.approx(0.05) and ci["mode_shares.left"]["n"] == 2
+
+
+def test_a_group_counts_the_boardings_of_its_own_commuters_by_line():
+    trips = _trips([7 * H, 7 * H, 7 * H], [600, 600, 600])
+    legs = pd.DataFrame({"commuter_id": [0, 0, 1, 2, 2], "t_board": [1.0, 2.0, 3.0, np.nan, 5.0],
+                         "line": pd.Categorical(["L1", "L2", "L1", "L2", "L3"]),
+                         "operator": pd.Categorical(["OP"] * 5), "fare_cny": 0.0})
+    trains = pd.DataFrame({"line": pd.Categorical([]), "load_after": [], "capacity": [], "t_depart": []})
+    s = summarize(trips, legs, trains, None, KpiSetup(groups={"g": np.array([True, False, True])}))
+    # commuter 0 rides L1 and L2, commuter 2 never boards its L2 leg and rides L3; commuter 1 is not in it
+    assert s["groups"]["g"]["line_boardings"] == {"L1": 1, "L2": 1, "L3": 1}
+    assert s["line_boardings"] == {"L1": 2, "L2": 1, "L3": 1}
