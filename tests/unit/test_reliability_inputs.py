@@ -200,7 +200,7 @@ def test_size_estimate_refuses_before_generating_anyone(tmp_path, capsys, monkey
     monkeypatch.setattr(sim.api, "generate_checked", never)
     assert run_toy(toy(tmp_path), "--set", "demand.total=1000000") == 2
     line = only_error(capsys)
-    assert line.startswith("error: --set demand.total: demand.total: 1,000,000 commuters and 872 train calls")
+    assert line.startswith("error: --set demand.total: demand.total: 1,000,000 journeys and 872 train calls")
     assert "need about 1.5 GB of memory" in line and "more than the 0.2 GB available" in line
     assert not (tmp_path / "out").exists()
 
