@@ -160,8 +160,8 @@ class Records:
                     setattr(self, name, getattr(self, name)[: int(count.sum())])
                 continue
             # the loop would be: for each commuter i, slots base[i] .. base[i] + count[i] - 1 in turn
-            owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
-            src = base[owner] + np.arange(len(owner), dtype=np.int64) - start[owner]
+            # (new slot j of commuter i reads old slot j + base[i] - start[i])
+            src = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(base - start, count)
             for name in fields:
                 if name not in _TICKET_FIELDS or len(getattr(self, name)):
                     setattr(self, name, getattr(self, name)[src])
