@@ -255,19 +255,23 @@ def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[s
     medium, direction ('a>b'), transfer time (alighting to reaching the next platform: walks, gates,
     security, queues) and onward wait (platform to boarding), in seconds. `pairs`: the legs read
     already (LegPairs.of(legs))."""
-    p = pairs if pairs is not None else LegPairs.of(legs)
-    i, frm = p.between(stations)
-    t_alight, t_platform, t_board = p.t_alight[i], p.t_platform[i], p.t_board[i]
+    return pd.DataFrame(_transfers(pairs if pairs is not None else LegPairs.of(legs), trips, stations))
+
+
+def _transfers(pairs: LegPairs, trips: pd.DataFrame, stations: tuple[str, str]) -> dict[str, np.ndarray]:
+    """The columns of transfers_between."""
+    i, frm = pairs.between(stations)
+    t_alight, t_platform, t_board = pairs.t_alight[i], pairs.t_platform[i], pairs.t_board[i]
     done = ~np.isnan(t_platform)
-    who = p.cid[i][done]
+    who = pairs.cid[i][done]
     names = np.asarray([f"{stations[0]}>{stations[1]}", f"{stations[1]}>{stations[0]}"])
-    return pd.DataFrame({
+    return {
         "commuter_id": who,
         "payment": _payment_of(trips, who),
         "direction": names[frm[done]],
         "transfer_s": (t_platform - t_alight)[done],
         "onward_wait_s": (t_board - t_platform)[done],
-    })
+    }
 
 
 def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
@@ -282,13 +286,29 @@ def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
     return pay.to_numpy()[pos].astype(str)
 
 
-def _transfer_stats(x: pd.DataFrame) -> dict:
+def _transfer_stats(x: dict[str, np.ndarray]) -> dict:
+    """Count, mean and p95 transfer time, mean onward wait (s) of the transfers `x` (columns of
+    transfers_between)."""
+    n = len(x["transfer_s"])
     return {
-        "transfers": int(len(x)),
-        "transfer_mean_s": _num(x["transfer_s"].mean()) if len(x) else None,
-        "transfer_p95_s": _num(np.percentile(x["transfer_s"], 95)) if len(x) else None,
-        "onward_wait_mean_s": _num(x["onward_wait_s"].mean()) if len(x) else None,
+        "transfers": n,
+        "transfer_mean_s": _num(_series_mean(x["transfer_s"])) if n else None,
+        "transfer_p95_s": _num(np.percentile(x["transfer_s"], 95)) if n else None,
+        "onward_wait_mean_s": _num(_series_mean(x["onward_wait_s"])) if n else None,
     }
+
+
+def _series_mean(values: np.ndarray) -> float:
+    """The mean of pandas' Series.mean to the bit: NaN summed as 0 and not counted (NaN when none is left)."""
+    nan = np.isnan(values)
+    n = len(values) - int(nan.sum())
+    return float(np.where(nan, 0.0, values).sum() / n) if n else math.nan
+
+
+def _by_value(x: dict[str, np.ndarray], column: str) -> dict:
+    """_transfer_stats of the transfers `x` with each value of `column`, the values sorted."""
+    return {str(v): _transfer_stats({k: c[x[column] == v] for k, c in x.items()})
+            for v in sorted(set(x[column].tolist()))}
 
 
 def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str],
@@ -296,12 +316,13 @@ def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[st
     """Transfers through one interchange: counts, mean and p95 transfer time, mean onward wait,
     overall, per payment medium and per direction; of a one-way interchange (`both_ways` False),
     those from stations[0] to stations[1] only. `pairs`: the legs read already (LegPairs.of(legs))."""
-    x = transfers_between(legs, trips, stations, pairs)
+    x = _transfers(pairs if pairs is not None else LegPairs.of(legs), trips, stations)
     if not both_ways:
-        x = x[x["direction"] == f"{stations[0]}>{stations[1]}"]
+        one_way = x["direction"] == f"{stations[0]}>{stations[1]}"
+        x = {k: c[one_way] for k, c in x.items()}
     out = _transfer_stats(x)
-    out["by_medium"] = {str(m): _transfer_stats(g) for m, g in x.groupby("payment", sort=True)}
-    out["by_direction"] = {str(d): _transfer_stats(g) for d, g in x.groupby("direction", sort=True)}
+    out["by_medium"] = _by_value(x, "payment")
+    out["by_direction"] = _by_value(x, "direction")
     return out
 
 
