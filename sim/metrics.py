@@ -37,13 +37,13 @@ class TripColumns:
         if "modes" in trips:
             self.mode_code, self.mode_labels = _mode_labels(trips["modes"], self.left)
 
-    def take(self, rows: np.ndarray) -> TripColumns:
-        """The columns of the `rows` (bool) alone, with these mode labels (the shares of a subset
-        name only the labels it counts, in the same sorted order)."""
+    def take(self, rows: np.ndarray | slice) -> TripColumns:
+        """The columns of the `rows` (bool, indices or a slice) alone, with these mode labels (the
+        shares of a subset name only the labels it counts, in the same sorted order)."""
         out = object.__new__(TripColumns)
-        out.n = int(rows.sum())
         out.arrived, out.in_system, out.left = self.arrived[rows], self.in_system[rows], self.left[rows]
         out.travel_time = self.travel_time[rows]
+        out.n = len(out.travel_time)
         out.components = {c: v[rows] for c, v in self.components.items()}
         out.denied = self.denied[rows]
         out.denied_wait = self.denied_wait[rows] if self.denied_wait is not None else None
@@ -579,8 +579,7 @@ def _kpis(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, trains:
     if seats:
         out["reserved_seats"] = seats
     out["interchanges"] = _interchanges(legs, trips, setup)
-    out["segments"] = {str(s): trip_kpis(columns, (trips["segment"] == s).to_numpy())
-                       for s in trips["segment"].cat.categories}
+    out["segments"] = _segment_kpis(trips["segment"], columns)
     out["groups"] = {}
     for name, mask in setup.groups.items():
         ids = trips["commuter_id"].to_numpy()[mask]
@@ -593,6 +592,18 @@ def _kpis(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, trains:
         g["interchanges"] = _interchanges(mine, trips, setup)
         out["groups"][name] = g
     return out
+
+
+def _segment_kpis(segment: pd.Series, columns: TripColumns) -> dict:
+    """trip_kpis of each segment (a category of `segment`, whose trips `columns` are): the columns
+    put in segment order once (a stable order: each segment's trips as they come), each segment
+    then a slice of them."""
+    code = segment.cat.codes.to_numpy()
+    order = _by_code(code, len(segment.cat.categories))
+    bounds = np.searchsorted(code[order], np.arange(len(segment.cat.categories) + 1))
+    by_segment = columns.take(order)
+    return {str(s): trip_kpis(by_segment.take(slice(bounds[k], bounds[k + 1])))
+            for k, s in enumerate(segment.cat.categories)}
 
 
 def _interchanges(legs: pd.DataFrame, trips: pd.DataFrame, setup: KpiSetup) -> dict:
