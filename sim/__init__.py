@@ -16,6 +16,15 @@ import os
 # wait for it forever. The system allocator has no such thread. A user's own setting is kept.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
+# A run fills hundreds of MB of fresh arrays. numpy asks the kernel for transparent huge pages for
+# every large array; where the kernel then compacts memory at each fault (transparent_hugepage/defrag
+# at `madvise`), filling fresh memory cost 5 ms per MB against 0.4 ms without, 3 to 5 s of a
+# 1,000,000-commuter run (BENCHMARKS.md). A user's own NUMPY_MADVISE_HUGEPAGE is kept.
+if "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
+    from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]  # not in the stubs
+
+    _set_madvise_hugepage(False)
+
 from . import metrics  # noqa: E402  (after the setting above, before pyarrow is first imported)
 from .api import RunResult, run  # noqa: E402
 from .errors import UserError  # noqa: E402

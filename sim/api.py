@@ -376,6 +376,9 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
                               plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
                               prep.scenario.model.demand.walking, plan.walk_factor)
             t = _add_time(timings, "plan", t)
+            # the last run's records go before the next run allocates its own: it reuses their memory
+            # (memory the process has not touched yet costs far more to fill)
+            del rec, ride
             rec, ride = run_engine(plan, engine, progress, prep.way), None
             t = _add_time(timings, "simulation", t)
         info = {"runs": 1 + sum(1 for c in changed if c >= spec.tolerance and c > 0), "route_change_share": changed,

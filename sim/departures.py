@@ -52,23 +52,30 @@ class Departures:
         """Key indices the train call carries riders for."""
         return self.key_of[self.call_rows[self.call_row_start[call]: self.call_row_start[call + 1]]]
 
-    def next_after(self, key: np.ndarray, t: np.ndarray, strictly: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def next_after(self, key: np.ndarray, t: np.ndarray,
+                   strictly: bool | np.ndarray = False) -> tuple[np.ndarray, np.ndarray]:
         """Timetabled (departure, arrival) of the first departure of each key at or after t (after
-        t when `strictly`); (inf, inf) where none is left or the key is -1."""
+        t when `strictly`: for all, or where a bool per key says so); (inf, inf) where none is left
+        or the key is -1."""
         key = np.asarray(key, dtype=np.int64)
         t = np.broadcast_to(np.asarray(t, dtype=float), key.shape)
-        dep = np.full(key.shape, np.inf)
-        arr = np.full(key.shape, np.inf)
+        if not len(self.sort_key):
+            return np.full(key.shape, np.inf), np.full(key.shape, np.inf)
         ok = key >= 0
+        k = np.where(ok, key, 0)  # a key of the board for those without one: their answer is inf
         # one search over all keys at once: departures sorted by (key, time) as key * span + time
-        idx = np.searchsorted(self.sort_key, key[ok] * SPAN_S + t[ok], side="right" if strictly else "left")
-        found = idx < self.start[key[ok] + 1]
-        rows = idx[found]
-        d, r = np.full(len(idx), np.inf), np.full(len(idx), np.inf)
-        d[found] = self.dep[rows]
-        r[found] = np.where(np.isnan(self.arr[rows]), np.inf, self.arr[rows])
-        dep[ok], arr[ok] = d, r
-        return dep, arr
+        query = k * SPAN_S + t
+        idx = np.searchsorted(self.sort_key, query, side="right" if strictly is True else "left")
+        if isinstance(strictly, np.ndarray):  # side "right" where strict: past the departures at t itself
+            step = strictly & (idx < len(self.sort_key))
+            while step.any():
+                step[step] = self.sort_key[idx[step]] == query[step]
+                idx[step] += 1
+                step &= idx < len(self.sort_key)
+        found = ok & (idx < self.start[k + 1])
+        rows = np.where(found, idx, 0)
+        arr = self.arr[rows]
+        return np.where(found, self.dep[rows], np.inf), np.where(found & ~np.isnan(arr), arr, np.inf)
 
     def later_is_better(self, call: int, t: float, keys: np.ndarray, wait_weight: float) -> np.ndarray:
         """For riders at train call `call` at time t (s) waiting for leg keys `keys` (indices, each

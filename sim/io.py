@@ -10,6 +10,7 @@ import logging
 import platform
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -62,11 +63,15 @@ def write_json(path: Path, data: dict) -> None:
 
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
     """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`
-    (those it has: zone_trips only with zones)."""
-    for name in names:
-        frame = getattr(tables, name)
-        if frame is not None:
-            frame.to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+    (those it has: zone_trips only with zones). Two are written at a time: pyarrow encodes and
+    compresses without holding the interpreter, and every file is the same as written alone."""
+    def write(name: str) -> None:
+        getattr(tables, name).to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow",
+                                         compression="zstd")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # list(): an error writing a table is raised here
+        list(pool.map(write, [name for name in names if getattr(tables, name) is not None]))
 
 
 def write_gis(directory: Path, network, trains: pd.DataFrame, window: tuple[float, float]) -> None:

@@ -37,6 +37,21 @@ class TripColumns:
         if "modes" in trips:
             self.mode_code, self.mode_labels = _mode_labels(trips["modes"], self.left)
 
+    def take(self, rows: np.ndarray | slice) -> TripColumns:
+        """The columns of the `rows` (bool, indices or a slice) alone, with these mode labels (the
+        shares of a subset name only the labels it counts, in the same sorted order)."""
+        out = object.__new__(TripColumns)
+        out.arrived, out.in_system, out.left = self.arrived[rows], self.in_system[rows], self.left[rows]
+        out.travel_time = self.travel_time[rows]
+        out.n = len(out.travel_time)
+        out.components = {c: v[rows] for c, v in self.components.items()}
+        out.denied = self.denied[rows]
+        out.denied_wait = self.denied_wait[rows] if self.denied_wait is not None else None
+        out.transfers, out.fare = self.transfers[rows], self.fare[rows]
+        out.mode_code = self.mode_code[rows] if self.mode_code is not None else None
+        out.mode_labels = self.mode_labels
+        return out
+
 
 def _mode_labels(modes: pd.Series, left: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Per trip, the index of its mode-share label in the labels, and the labels in sorted order:
@@ -189,28 +204,74 @@ def reserved_seat_kpis(legs: pd.DataFrame) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
-def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class LegPairs:
+    """A legs table read once for the changes of train through every interchange: each pair of a
+    commuter's consecutive legs (in leg order) from one station to another, as the position of the
+    first in (commuter, leg) order, the two stations (indices into `names`) and the times."""
+
+    names: list[str]
+    frm: np.ndarray
+    to: np.ndarray
+    cid: np.ndarray
+    t_alight: np.ndarray
+    t_platform: np.ndarray
+    t_board: np.ndarray
+
+    @classmethod
+    def of(cls, legs: pd.DataFrame) -> LegPairs:
+        cid, leg = legs["commuter_id"].to_numpy(), legs["leg"].to_numpy()
+        order = np.lexsort((leg, cid)) if len(cid) and not (np.diff(cid * 64 + leg) > 0).all() else slice(None)
+        cid = cid[order]
+        alight, board = (c if isinstance(c.dtype, pd.CategoricalDtype) else c.astype("category")
+                         for c in (legs["alight_station"], legs["board_station"]))
+        names = sorted(set(alight.cat.categories) | set(board.cat.categories))
+        index = {x: i for i, x in enumerate(names)}
+
+        def codes(col: pd.Series) -> np.ndarray:  # in `names`, -1 for none (the last entry of the lookup)
+            lookup = np.asarray([index[x] for x in col.cat.categories] + [-1], dtype=np.int64)
+            return lookup[col.cat.codes.to_numpy()[order]]
+
+        a, b = codes(alight), codes(board)
+        i = np.flatnonzero((cid[1:] == cid[:-1]) & (a[:-1] >= 0) & (b[1:] >= 0) & (a[:-1] != b[1:]))
+        t_alight, t_platform, t_board = (legs[c].to_numpy()[order] for c in ("t_alight", "t_platform", "t_board"))
+        return cls(names, a[i], b[i + 1], cid[i], t_alight[i], t_platform[i + 1], t_board[i + 1])
+
+    def between(self, stations: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs from one of `stations` to the other: their positions here and the direction
+        (0: from the first)."""
+        ids = [self.names.index(x) if x in self.names else -2 for x in stations]
+        frm = np.where(self.frm == ids[1], 1, -1)
+        frm[self.frm == ids[0]] = 0
+        to = np.where(self.to == ids[1], 1, -1)
+        to[self.to == ids[0]] = 0
+        i = np.flatnonzero((frm >= 0) & (to >= 0) & (frm != to))
+        return i, frm[i]
+
+
+def transfers_between(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str],
+                      pairs: LegPairs | None = None) -> pd.DataFrame:
     """Every completed change of train between the two stations (either way): commuter, payment
     medium, direction ('a>b'), transfer time (alighting to reaching the next platform: walks, gates,
-    security, queues) and onward wait (platform to boarding), in seconds."""
-    cid, leg = legs["commuter_id"].to_numpy(), legs["leg"].to_numpy()
-    order = np.lexsort((leg, cid)) if len(cid) and not (np.diff(cid * 64 + leg) > 0).all() else slice(None)
-    cid = cid[order]
-    frm = _station_codes(legs["alight_station"], stations)[order]
-    to = _station_codes(legs["board_station"], stations)[order]
-    pair = (cid[1:] == cid[:-1]) & (frm[:-1] >= 0) & (to[1:] >= 0) & (frm[:-1] != to[1:])
-    t_alight = legs["t_alight"].to_numpy()[order][:-1][pair]
-    t_platform, t_board = (legs[c].to_numpy()[order][1:][pair] for c in ("t_platform", "t_board"))
+    security, queues) and onward wait (platform to boarding), in seconds. `pairs`: the legs read
+    already (LegPairs.of(legs))."""
+    return pd.DataFrame(_transfers(pairs if pairs is not None else LegPairs.of(legs), trips, stations))
+
+
+def _transfers(pairs: LegPairs, trips: pd.DataFrame, stations: tuple[str, str]) -> dict[str, np.ndarray]:
+    """The columns of transfers_between."""
+    i, frm = pairs.between(stations)
+    t_alight, t_platform, t_board = pairs.t_alight[i], pairs.t_platform[i], pairs.t_board[i]
     done = ~np.isnan(t_platform)
-    who = cid[:-1][pair][done]
+    who = pairs.cid[i][done]
     names = np.asarray([f"{stations[0]}>{stations[1]}", f"{stations[1]}>{stations[0]}"])
-    return pd.DataFrame({
+    return {
         "commuter_id": who,
         "payment": _payment_of(trips, who),
-        "direction": names[frm[:-1][pair][done]],
+        "direction": names[frm[done]],
         "transfer_s": (t_platform - t_alight)[done],
         "onward_wait_s": (t_board - t_platform)[done],
-    })
+    }
 
 
 def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
@@ -225,37 +286,43 @@ def _payment_of(trips: pd.DataFrame, who: np.ndarray) -> np.ndarray:
     return pay.to_numpy()[pos].astype(str)
 
 
-def _station_codes(column: pd.Series, stations: tuple[str, str]) -> np.ndarray:
-    """0 or 1 where the column holds the first or second of `stations`, -1 elsewhere."""
-    col = column.astype("category") if not isinstance(column.dtype, pd.CategoricalDtype) else column
-    cats = list(col.cat.categories)
-    lookup = np.full(len(cats) + 1, -1, dtype=np.int64)
-    for k, sid in enumerate(stations):
-        if sid in cats:
-            lookup[cats.index(sid)] = k
-    return lookup[col.cat.codes.to_numpy()]
-
-
-def _transfer_stats(x: pd.DataFrame) -> dict:
+def _transfer_stats(x: dict[str, np.ndarray]) -> dict:
+    """Count, mean and p95 transfer time, mean onward wait (s) of the transfers `x` (columns of
+    transfers_between)."""
+    n = len(x["transfer_s"])
     return {
-        "transfers": int(len(x)),
-        "transfer_mean_s": _num(x["transfer_s"].mean()) if len(x) else None,
-        "transfer_p95_s": _num(np.percentile(x["transfer_s"], 95)) if len(x) else None,
-        "onward_wait_mean_s": _num(x["onward_wait_s"].mean()) if len(x) else None,
+        "transfers": n,
+        "transfer_mean_s": _num(_series_mean(x["transfer_s"])) if n else None,
+        "transfer_p95_s": _num(np.percentile(x["transfer_s"], 95)) if n else None,
+        "onward_wait_mean_s": _num(_series_mean(x["onward_wait_s"])) if n else None,
     }
 
 
+def _series_mean(values: np.ndarray) -> float:
+    """The mean of pandas' Series.mean to the bit: NaN summed as 0 and not counted (NaN when none is left)."""
+    nan = np.isnan(values)
+    n = len(values) - int(nan.sum())
+    return float(np.where(nan, 0.0, values).sum() / n) if n else math.nan
+
+
+def _by_value(x: dict[str, np.ndarray], column: str) -> dict:
+    """_transfer_stats of the transfers `x` with each value of `column`, the values sorted."""
+    return {str(v): _transfer_stats({k: c[x[column] == v] for k, c in x.items()})
+            for v in sorted(set(x[column].tolist()))}
+
+
 def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str],
-                     both_ways: bool = True) -> dict:
+                     both_ways: bool = True, pairs: LegPairs | None = None) -> dict:
     """Transfers through one interchange: counts, mean and p95 transfer time, mean onward wait,
     overall, per payment medium and per direction; of a one-way interchange (`both_ways` False),
-    those from stations[0] to stations[1] only."""
-    x = transfers_between(legs, trips, stations)
+    those from stations[0] to stations[1] only. `pairs`: the legs read already (LegPairs.of(legs))."""
+    x = _transfers(pairs if pairs is not None else LegPairs.of(legs), trips, stations)
     if not both_ways:
-        x = x[x["direction"] == f"{stations[0]}>{stations[1]}"]
+        one_way = x["direction"] == f"{stations[0]}>{stations[1]}"
+        x = {k: c[one_way] for k, c in x.items()}
     out = _transfer_stats(x)
-    out["by_medium"] = {str(m): _transfer_stats(g) for m, g in x.groupby("payment", sort=True)}
-    out["by_direction"] = {str(d): _transfer_stats(g) for d, g in x.groupby("direction", sort=True)}
+    out["by_medium"] = _by_value(x, "payment")
+    out["by_direction"] = _by_value(x, "direction")
     return out
 
 
@@ -430,6 +497,21 @@ def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) 
     return busy.reshape(n, hours).max(axis=1)
 
 
+_TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
+                 "denied_boardings", "denied_wait_s", "n_transfers", "fare_cny", "modes")
+"""The trips columns the KPIs of summarize read (TripColumns, stations, segments, windows, payment)."""
+_LEG_COLUMNS = ("commuter_id", "leg", "line", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
+                "ticket", "missed_trains", "booked_ahead")
+"""The legs columns they read (boardings, reserved seats, changes of train)."""
+_FARE_COLUMNS = ("commuter_id", "operator", "fare_cny", "t_board")
+"""The fares columns they read (revenue; `t_board` where legs stand for the fares)."""
+
+
+def _only(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """`df` with those of `columns` it has (no copy: the subsets of it then copy these alone)."""
+    return df[[c for c in columns if c in df.columns]]
+
+
 def _of_commuters(df: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     """The rows of `df` whose `commuter_id` is one of `ids` (non-negative ints), by a lookup table."""
     cid = df["commuter_id"].to_numpy()
@@ -450,25 +532,32 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     setup = setup or KpiSetup()
     visit_columns = ["facility_id", "t_join", "t_start", "t_end", "commuter_id"]  # what facility_kpis reads
     facilities = facilities[visit_columns] if facilities is not None else pd.DataFrame(columns=visit_columns)
-    fares = fares if fares is not None else legs
+    fares = _only(fares if fares is not None else legs, _FARE_COLUMNS)
+    trips, legs = _only(trips, _TRIP_COLUMNS), _only(legs, _LEG_COLUMNS)
+    return _summarize(trips, TripColumns(trips), legs, trains, facilities, setup, fares)
+
+
+def _summarize(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, trains: pd.DataFrame,
+               facilities: pd.DataFrame, setup: KpiSetup, fares: pd.DataFrame) -> dict:
+    """summarize, given the TripColumns of `trips` (subsets take theirs from them)."""
     if setup.kpi_from is not None:
         keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
         ids = trips["commuter_id"].to_numpy()[keep]
-        out = summarize(trips[keep], _of_commuters(legs, ids), trains[trains["t_depart"] >= setup.kpi_from],
-                        _of_commuters(facilities, ids),
-                        KpiSetup({k: m[keep] for k, m in setup.groups.items()}, setup.interchanges, setup.standing,
-                                 setup.servers, None, setup.windows), _of_commuters(fares, ids))
+        out = _summarize(trips[keep], columns.take(keep), _of_commuters(legs, ids),
+                         trains[trains["t_depart"] >= setup.kpi_from], _of_commuters(facilities, ids),
+                         KpiSetup({k: m[keep] for k, m in setup.groups.items()}, setup.interchanges, setup.standing,
+                                  setup.servers, None, setup.windows), _of_commuters(fares, ids))
         out["warm_up"] = {"until_s": setup.kpi_from, "commuters_excluded": int((~keep).sum()),
-                          "all_commuters": trip_kpis(trips)}
+                          "all_commuters": trip_kpis(columns)}
         return out
-    out = _kpis(trips, legs, trains, setup, fares)
+    out = _kpis(trips, columns, legs, trains, setup, fares)
     out["facilities"] = facility_kpis(facilities, setup.servers)
     out["windows"] = {}
     t0, t1 = peak_hour(trips)
     for name, (w0, w1) in {"peak_hour": (t0, t1), **setup.windows}.items():
         inside = ((trips["t_depart"] >= w0) & (trips["t_depart"] < w1)).to_numpy()
         ids = trips["commuter_id"].to_numpy()[inside]
-        win = _kpis(trips[inside], _of_commuters(legs, ids),
+        win = _kpis(trips[inside], columns.take(inside), _of_commuters(legs, ids),
                     trains[(trains["t_depart"] >= w0) & (trains["t_depart"] < w1)],
                     KpiSetup({k: m[inside] for k, m in setup.groups.items()}, setup.interchanges, setup.standing),
                     _of_commuters(fares, ids))
@@ -476,10 +565,9 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     return out
 
 
-def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup,
+def _kpis(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, trains: pd.DataFrame, setup: KpiSetup,
           fares: pd.DataFrame) -> dict:
-    """Trip, line, revenue, interchange, segment and group KPIs of the given rows."""
-    columns = TripColumns(trips)
+    """Trip, line, revenue, interchange, segment and group KPIs of the given rows (`columns`: those of `trips`)."""
     out = trip_kpis(columns)
     out["peak_load_factor"] = peak_load_factor(trains)
     out["peak_standing_density_p_m2"] = peak_standing_density(trains, setup.standing)
@@ -490,10 +578,8 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
     seats = reserved_seat_kpis(legs)
     if seats:
         out["reserved_seats"] = seats
-    out["interchanges"] = {k: interchange_kpis(legs, trips, (st[0], st[1]), *st[2:])
-                           for k, st in setup.interchanges.items()}
-    out["segments"] = {str(s): trip_kpis(columns, (trips["segment"] == s).to_numpy())
-                       for s in trips["segment"].cat.categories}
+    out["interchanges"] = _interchanges(legs, trips, setup)
+    out["segments"] = _segment_kpis(trips["segment"], columns)
     out["groups"] = {}
     for name, mask in setup.groups.items():
         ids = trips["commuter_id"].to_numpy()[mask]
@@ -504,10 +590,28 @@ def _kpis(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame, setup: 
         seats = reserved_seat_kpis(mine)
         if seats:
             g["reserved_seats"] = seats
-        g["interchanges"] = {k: interchange_kpis(mine, trips, (st[0], st[1]), *st[2:])
-                             for k, st in setup.interchanges.items()}
+        g["interchanges"] = _interchanges(mine, trips, setup)
         out["groups"][name] = g
     return out
+
+
+def _segment_kpis(segment: pd.Series, columns: TripColumns) -> dict:
+    """trip_kpis of each segment (a category of `segment`, whose trips `columns` are): the columns
+    put in segment order once (a stable order: each segment's trips as they come), each segment
+    then a slice of them."""
+    code = segment.cat.codes.to_numpy()
+    order = _by_code(code, len(segment.cat.categories))
+    bounds = np.searchsorted(code[order], np.arange(len(segment.cat.categories) + 1))
+    by_segment = columns.take(order)
+    return {str(s): trip_kpis(by_segment.take(slice(bounds[k], bounds[k + 1])))
+            for k, s in enumerate(segment.cat.categories)}
+
+
+def _interchanges(legs: pd.DataFrame, trips: pd.DataFrame, setup: KpiSetup) -> dict:
+    """interchange_kpis of every interchange of `setup`, the legs read once for all."""
+    pairs = LegPairs.of(legs) if setup.interchanges else None
+    return {k: interchange_kpis(legs, trips, (st[0], st[1]), len(st) < 3 or bool(st[2]), pairs)
+            for k, st in setup.interchanges.items()}
 
 
 DIGITS = (("share", 4), ("factor", 4), ("utilisation", 4), ("_s", 1), ("_cny", 2), ("_p_m2", 3), ("_mean", 3))

@@ -302,11 +302,15 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
     flat_fac = step_target[is_fac]
     fac_tpl_start = np.concatenate([[0], np.cumsum(n_fac)]).astype(np.int64)
     total_slots = int(fac_offset[-1])
-    owner = np.repeat(np.arange(n, dtype=np.int64), n_fac_c)
-    within = np.arange(total_slots, dtype=np.int64) - fac_offset[owner]
-    slot_facility = flat_fac[fac_tpl_start[template[owner]] + within].astype(np.int32)
+    # slot j of commuter i reads their template's facility step j - fac_offset[i]: the per-commuter
+    # shifts repeated over their slots
+    shift = np.repeat(fac_tpl_start[template] - fac_offset[:-1], n_fac_c)
+    slot_facility = flat_fac[np.arange(total_slots, dtype=np.int64) + shift].astype(np.int32)
+    del shift
     service = np.empty(total_slots)
-    order = np.argsort(slot_facility, kind="stable")
+    # a stable sort of 16-bit codes is a radix sort: the same order, several times faster
+    order = np.argsort(slot_facility.astype(np.int16) if len(network.facilities) < 2**15 else slot_facility,
+                       kind="stable")
     sorted_fac = slot_facility[order]
     cuts = np.searchsorted(sorted_fac, np.arange(len(network.facilities) + 1))
     for f, fac in enumerate(network.facilities):

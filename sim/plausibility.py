@@ -234,7 +234,7 @@ def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork, re
     k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
     ride = rides.first[plan.template[commuter]] + k  # each of the commuter's rides
     reach = plan.t_depart[commuter] + rides.walk_before[ride] * plan.walk_factor[commuter]  # a lower bound
-    late = legs.next_departure(rides.leg[ride], reach) >= plan.t_end
+    late = ~legs.departs_before(rides.leg[ride], reach, plan.t_end)
     stuck = np.zeros(plan.n_commuters, dtype=bool)
     stuck[commuter[late]] = True
     if not stuck.any():

@@ -344,13 +344,8 @@ class Replanner:
                 break
             if j:
                 tau = tau + np.where(used, rows.walk_before[:, j], 0.0)
-            if strictly and j == 0:
-                dep, arr = np.full(len(t), np.inf), np.full(len(t), np.inf)
-                after = rows.same_platform
-                dep[after], arr[after] = self._next_after(keys[after, 0], tau[after], believe[after], strictly=True)
-                dep[~after], arr[~after] = self._next_after(keys[~after, 0], tau[~after], believe[~after])
-            else:
-                dep, arr = self._next_after(keys[:, j], tau, believe)
+            # strictly after t on the platform where the commuter stands (a full train has just left)
+            dep, arr = self._next_after(keys[:, j], tau, believe, rows.same_platform if strictly and j == 0 else False)
             with np.errstate(invalid="ignore"):
                 waits += np.where(used, dep - tau, 0.0)
                 rides += np.where(used, arr - dep, 0.0)
@@ -369,13 +364,14 @@ class Replanner:
         return out
 
     def _next_after(self, key: np.ndarray, t: np.ndarray, believe: np.ndarray,
-                    strictly: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    strictly: bool | np.ndarray = False) -> tuple[np.ndarray, np.ndarray]:
         """Departures.next_after on the board of the trains that run, or where `believe`, of the
         trains commuters believe will run."""
         dep, arr = self.board.next_after(key, t, strictly)
         if self.believed is not None and believe.any():
             mapped = np.where(key[believe] >= 0, self._believed_key[np.maximum(key[believe], 0)], -1)
-            dep[believe], arr[believe] = self.believed.next_after(mapped, t[believe], strictly)
+            dep[believe], arr[believe] = self.believed.next_after(
+                mapped, t[believe], strictly[believe] if isinstance(strictly, np.ndarray) else strictly)
         return dep, arr
 
     def _fixed(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int) -> tuple[float, int, float]:

@@ -326,7 +326,7 @@ class BulkEngine:
         boarded, alight, denied = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
                                               int(tr.call_serves_to[call]), let_go, only)
         if len(denied):
-            self.rec.deny(denied, call)
+            self.rec.deny(denied, call, self.it.leg_slot(denied, self.it.ptr[denied]))
             if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
                 self._rechoose_waiting(DENIED, queue, denied, platform, t)
         self.rec.left_by_short_run[queue.shown_short] = True

@@ -160,24 +160,26 @@ class Records:
                     setattr(self, name, getattr(self, name)[: int(count.sum())])
                 continue
             # the loop would be: for each commuter i, slots base[i] .. base[i] + count[i] - 1 in turn
-            owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
-            src = base[owner] + np.arange(len(owner), dtype=np.int64) - start[owner]
+            # (new slot j of commuter i reads old slot j + base[i] - start[i])
+            src = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(base - start, count)
             for name in fields:
                 if name not in _TICKET_FIELDS or len(getattr(self, name)):
                     setattr(self, name, getattr(self, name)[src])
             base[:] = start
         self.leg_used, self.fac_used = int(self.leg_count.sum()), int(self.fac_count.sum())
 
-    def deny(self, commuters: np.ndarray | int, call: int) -> None:
+    def deny(self, commuters: np.ndarray | int, call: int, slots: np.ndarray | None = None) -> None:
         """Commuters left behind by a full train at `call`: counted once per train call, even when the
         doors open for boarding a second time (dynamic operations). The first denial on a leg also
         records the time (the call's boarding, `call_t_boarding`) and the time aboard trains cut short
-        so far, from which the tables take the wait it caused."""
+        so far, from which the tables take the wait it caused. `slots`: the leg slot each waits for,
+        when the caller knows them (else found by `_waiting_leg`)."""
         ids = np.atleast_1d(np.asarray(commuters, dtype=np.int64))
-        new = ids[self.last_denied_call[ids] != call]
+        fresh = self.last_denied_call[ids] != call
+        new = ids[fresh]
         self.denied[new] += 1
         self.last_denied_call[new] = call
-        slot = self._waiting_leg(new)
+        slot = self._waiting_leg(new) if slots is None else slots[fresh]
         slot = slot[np.isnan(self.leg_t_denied[slot])]
         self.leg_t_denied[slot] = self.call_t_boarding[call]
         self.leg_ride_denied_s[slot] = self.leg_ride_s[slot]

@@ -276,6 +276,16 @@ class LegNetwork:
         _, i, found = self._next_index(legs, t)
         return np.where(found, self.dep_all[i], np.inf)
 
+    def departs_before(self, legs: np.ndarray, t: np.ndarray, t_end: float) -> np.ndarray:
+        """Whether a train of each leg leaves at or after t and before t_end (next_departure < t_end)."""
+        t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
+        # the first train at or after t leaves before t_end exactly when the search key of t is at most
+        # that of the leg's last train before t_end: one look-up per leg rather than a search per t
+        below = np.concatenate([[0], np.cumsum(self.dep_all < t_end)])
+        first_late = self.dep_start[:-1] + below[self.dep_start[1:]] - below[self.dep_start[:-1]]
+        last_key = np.where(first_late > self.dep_start[:-1], self._dep_key[np.maximum(first_late - 1, 0)], -np.inf)
+        return legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1) <= last_key[legs]
+
     def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Departure and arrival (s) of the first train of each leg leaving at or after t; where
         none does, a notional one 2 h after t at the leg's mean in-vehicle time."""
