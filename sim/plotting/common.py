@@ -14,7 +14,8 @@ never become mathtext.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -23,6 +24,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from matplotlib.typing import RcKeyType
 
@@ -74,6 +77,25 @@ def _clock_axis(axis, span_s: float, target_ticks: int = 8) -> None:
 
 def _new_figure(width_in: float, height_in: float) -> Figure:
     return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def legend_columns(labels: Sequence[str], width_in: float, fontsize: float = 9.0) -> int:
+    """Columns of a legend below a chart (at most 3) such that columns as wide as the widest label,
+    with their handle and gaps (4.8 em: matplotlib's defaults), fit the figure's width: long names
+    in several columns would run off both sides of the canvas."""
+    if not labels:
+        return 1
+    font = FontProperties(size=fontsize)
+    widest = max(text_to_path.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels)
+    per_column = (widest + 4.8 * fontsize) / 72.0
+    return max(1, min(len(labels), 3, int(0.95 * width_in // per_column)))
+
+
+def _fitted(text: str, width_in: float, fontsize: float = 12.0) -> str:
+    """`text` broken into lines at spaces so that each fits `width_in` inches at `fontsize` points
+    (0.55 em a character on average: long route titles would otherwise run off both sides)."""
+    per_line = max(20, int(width_in * 72.0 / (0.55 * fontsize)))
+    return "\n".join(textwrap.wrap(text, per_line, break_long_words=False, break_on_hyphens=False)) or text
 
 
 def _no_data(ax: Axes, message: str) -> None:

@@ -10,12 +10,10 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from .common import _PALETTE, _name, _new_figure, clock_label, styled
+from .common import _PALETTE, _name, _new_figure, clock_label, legend_columns, styled
 
 LOAD_CMAP = LinearSegmentedColormap.from_list("load", ["#fdd36a", "#fd8d3c", "#e31a1c", "#67000d"])
 """Load factor 0 -> 100 %: from a yellow that stays visible on white (a light section must not vanish)."""
@@ -95,25 +93,13 @@ def network_map(stations: pd.DataFrame, sections: pd.DataFrame, station_names: M
                       label=f"{ln}: {name}" + ("" if chosen is None or ln in chosen else " (not chosen: no loads)"))
                for ln, (name, _) in named.items()]
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=_legend_columns([str(h.get_label()) for h in handles], width),
+        fig.legend(handles=handles, loc="outside lower center", ncol=legend_columns([str(h.get_label()) for h in handles], width),
                    frameon=False, fontsize=9, title="lines (band: the line's colour; core: load factor)", title_fontsize=9)
     return fig
 
 
 BIG_NETWORK_STATIONS = 150
 """Networks of more stations are drawn on a larger canvas."""
-
-
-def _legend_columns(labels: Sequence[str], width_in: float, fontsize: float = 9.0) -> int:
-    """Columns of the lines' legend (at most 3) such that columns as wide as the widest label, with
-    their handle and gaps (4.8 em: matplotlib's defaults), fit the figure's width: long line names
-    in three columns would run off both sides of the canvas."""
-    if not labels:
-        return 1
-    font = FontProperties(size=fontsize)
-    widest = max(text_to_path.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels)
-    per_column = (widest + 4.8 * fontsize) / 72.0
-    return max(1, min(len(labels), 3, int(0.95 * width_in // per_column)))
 
 
 def _distinct_colours(given: Mapping[str, str | None]) -> dict[str, str]:

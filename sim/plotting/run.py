@@ -18,11 +18,13 @@ from .common import (
     _PALETTE,
     ZOOM_BELOW_LF,
     _clock_axis,
+    _fitted,
     _name,
     _new_figure,
     _no_data,
     _of_line,
     clock_label,
+    legend_columns,
     styled,
 )
 
@@ -224,8 +226,8 @@ def line_load_profile(trains: pd.DataFrame, line: str, path: Sequence[str], stat
         d = dep[dep["towards"] == towards]
         ax.set_title(f"towards {end}: " + (f"{d['train_id'].nunique()} {_plural(vehicle)}, {len(d):,} departures" if len(d)
                                            else "no departures in the window"))
-    fig.suptitle(f"{title or 'Line ' + line}: departing load by section, "
-                 f"{clock_label(t_from)}\u2013{clock_label(t_to)}")
+    fig.suptitle(_fitted(f"{title or 'Line ' + line}: departing load by section, "
+                         f"{clock_label(t_from)}\u2013{clock_label(t_to)}", 10.0))
     fig.legend(handles=legend_handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9)
     return fig
 
@@ -353,13 +355,14 @@ def marey_diagram(trains: pd.DataFrame, line: str, km_of_station: Mapping[str, f
     sec.set_ylabel("km post (km)")
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("station (at its km post)")
-    ax.set_title(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
-                 f"{clock_label(t_to)} ({len(shown)} {_plural(vehicle)})")
+    ax.set_title(_fitted(f"{title or 'Line ' + line}: time-distance diagram, {clock_label(t_from)}\u2013"
+                         f"{clock_label(t_to)} ({len(shown)} {_plural(vehicle)})", 8.5))
     handles: list[Artist] = [Line2D([], [], color=color_of_name[n], linewidth=2, label=n) for n in names]
     if closures:
         handles.append(Patch(facecolor="0.85", edgecolor="0.45", hatch="//", label="track closed"))
     if handles and max((len(n) for n in names), default=0) > 40:  # long names (e.g. imported feeds): below
-        fig.legend(handles=handles, title="service", loc="outside lower center", ncol=2, frameon=False, fontsize=9)
+        fig.legend(handles=handles, title="service", loc="outside lower center",
+                   ncol=legend_columns([str(h.get_label()) for h in handles], 11), frameon=False, fontsize=9)
     elif handles:
         fig.legend(handles=handles, title="service", loc="outside right upper", frameon=False, fontsize=9)
     return fig
