@@ -277,7 +277,9 @@ class LegNetwork:
         return np.where(found, self.dep_all[i], np.inf)
 
     def departs_before(self, legs: np.ndarray, t: np.ndarray, t_end: float) -> np.ndarray:
-        """Whether a train of each leg leaves at or after t and before t_end (next_departure < t_end)."""
+        """Whether a train of each leg leaves at or after t and before t_end (s; next_departure < t_end)."""
+        if not len(self.dep_all):
+            return np.zeros(np.shape(legs), dtype=bool)
         t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
         # the first train at or after t leaves before t_end exactly when the search key of t is at most
         # that of the leg's last train before t_end: one look-up per leg rather than a search per t
