@@ -1,5 +1,5 @@
 # `make run`: set up .venv when missing, then run the baseline scenario with its charts.
-# `make test`: set up .venv when missing, then run the fast test suite (about 5 minutes).
+# `make test`: set up .venv when missing, then run the fast test suite (about 6 minutes).
 # `make test-all`: everything, the slow tests included (what CI runs).
 PYTHON ?= python3
 VENV := .venv
