@@ -97,7 +97,10 @@ def build_leg_options(network: Network) -> list[LegOption]:
         dep, arr = np.concatenate(deps), np.concatenate(arrs)
         order = np.lexsort((arr, dep))
         ivt = float((arr - dep).mean()) if len(dep) else math.inf
-        first, last = (toward[alight][pl.station], toward[pl.station][alight]) if alight in toward else (alight, pl.station)
+        # a leg that leaves its line's own track (through trains onto another line's track, or between two
+        # pieces of its own track joined only by another line's) counts as one hop for the retrace rule
+        on_own_track = alight in toward and pl.station in toward[alight]
+        first, last = (toward[alight][pl.station], toward[pl.station][alight]) if on_own_track else (alight, pl.station)
         out.append(LegOption(plat, pl.station, alight, pl.line, line.operator, ivt, km, dep[order], arr[order],
                              first, last, pieces, label or line.id))
     return out

@@ -160,3 +160,24 @@ def test_engines_agree_with_through_running(tmp_path, operations):
     bulk, ref = run(scn, engine="bulk"), run(scn, engine="reference")
     for name in ("trips", "legs", "trains", "facilities", "fares"):
         pd.testing.assert_frame_equal(getattr(bulk, name), getattr(ref, name), check_exact=True)
+
+
+def test_a_line_whose_own_track_is_in_two_pieces_runs_through_the_other_lines_track(tmp_path):
+    """Line X owns A1-A2 and D1-D2, joined only by line Y's track B-C (as Line 3's two ends around the
+    section it shares with Line 4): its trains run A1 ... D2 onto Y, and its riders from A1 to D2
+    ride through without a change (leg building took the far piece for the line's own track)."""
+    op = T.operator("OP", facilities={}, entry=[], exit=[])
+    every = T.headway("06:00", "09:00", 300)
+    stations = [T.station(s, 121.0 + 0.01 * i) for i, s in enumerate(["A1", "A2", "B", "C", "D1", "D2"])]
+    y = T.line("Y", [("B", 0.0), ("C", 1.0)], {"forward": every})
+    x = T.line("X", [("A1", 0.0), ("A2", 1.0)], {"forward": every})
+    x["branches"]["east"] = [["D1", 5.0], ["D2", 6.0]]
+    x["patterns"] = [{"id": "through", "stops": ["A1", "A2", "B", "C", "D1", "D2"], "runs_onto": ["Y"],
+                      "timetable": {"forward": every}}]
+    net = T.network(stations, [x, y], operators=[op])
+    net["track_links"] = [{"id": "a2_b", "between": ["A2", "B"], "km": 1.0, "operator": "OP"},
+                          {"id": "c_d1", "between": ["C", "D1"], "km": 1.0, "operator": "OP"}]
+    res = run(T.write(tmp_path, net, T.scenario(200, ["A1"], ["D2"], start="07:00", end="08:00", sim_end="09:00")))
+    trips = res.trips
+    assert (trips["status"] == "arrived").all() and (trips["n_transfers"] == 0).all()
+    assert (res.legs["line"].astype(str) == "X").all()
