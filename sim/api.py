@@ -321,13 +321,22 @@ def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
     return now
 
 
+def _replanned(prep: Prepared, plan: Plan, assignment: Assignment, t_depart: np.ndarray) -> Plan:
+    """`plan` built again for `assignment` and starts `t_depart` (s), on its trains and with its
+    walking speeds: the plan of a run after a choice (of routes, departures, returns' starts)."""
+    net, demand = prep.scenario.network, prep.demand
+    return build_plan(net, prep.legs, prep.access, assignment, demand.payment, demand.media, t_depart, plan.trains,
+                      plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking,
+                      plan.walk_factor)
+
+
 def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -> tuple[Prepared, DepartureChooser]:
     """Departure-time choice (see sim.departure_choice): `iterations` runs, each followed by a
     choice of every commuter's start; returns prep with the plan of the last choice (its run is the
     caller's) and the chooser."""
     spec = prep.scenario.model.demand.departure_time
     assert spec is not None  # the caller's condition
-    net, legs, access, demand, plan = prep.scenario.network, prep.legs, prep.access, prep.demand, prep.plan
+    demand, plan = prep.demand, prep.plan
     route_of = prep.assignment.route_of
     free = prep.chooser.costs.expected_travel_time(route_of.astype(np.int64), demand.payment.astype(np.int64),
                                                    demand.t_depart)
@@ -339,9 +348,7 @@ def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -
         rec = run_engine(plan, engine, None, prep.way)
         t = _add_time(timings, "simulation", t)
         chooser.observe(plan.t_depart, rec.t_arrive - plan.t_depart, plan.t_end)
-        plan = build_plan(net, legs, access, prep.assignment, demand.payment, demand.media, chooser.choose(),
-                          plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
-                          prep.scenario.model.demand.walking, plan.walk_factor)
+        plan = _replanned(prep, plan, prep.assignment, chooser.choose())
         _add_time(timings, "plan", t)
     return replace(prep, plan=plan, demand=replace(demand, t_depart=plan.t_depart)), chooser
 
@@ -352,7 +359,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     The runs before the last are measured on their legs and trains tables alone (the last one's
     other tables are built when it is known to be the last)."""
     spec = prep.scenario.model.routing.crowding
-    net, legs, access, demand = prep.scenario.network, prep.legs, prep.access, prep.demand
+    net, legs, demand = prep.scenario.network, prep.legs, prep.demand
     t = time.perf_counter()
     rec = run_engine(prep.plan, engine, progress, prep.way)
     t = _add_time(timings, "simulation", t)
@@ -372,9 +379,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
             if changed[-1] < spec.tolerance or changed[-1] == 0.0:
                 break  # this run's routes are within the tolerance of the choices its crowding makes
             assignment = new
-            plan = build_plan(net, legs, access, assignment, demand.payment, demand.media, demand.t_depart,
-                              plan.trains, plan.ops, plan.t_end, prep.seed, prep.replication,
-                              prep.scenario.model.demand.walking, plan.walk_factor)
+            plan = _replanned(prep, plan, assignment, demand.t_depart)
             t = _add_time(timings, "plan", t)
             # the last run's records go before the next run allocates its own: it reuses their memory
             # (memory the process has not touched yet costs far more to fill)
@@ -415,10 +420,7 @@ def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, flo
         t = time.perf_counter()
         t_depart = prep.plan.t_depart.copy()
         t_depart[returns[early]] = arrived[early]
-        m = prep.scenario.model
-        plan = build_plan(prep.scenario.network, prep.legs, prep.access, prep.assignment, demand.payment, demand.media,
-                          t_depart, prep.plan.trains, prep.plan.ops, prep.plan.t_end, prep.seed, prep.replication,
-                          m.demand.walking, prep.plan.walk_factor)
+        plan = _replanned(prep, prep.plan, prep.assignment, t_depart)
         prep = replace(prep, plan=plan, demand=replace(demand, t_depart=t_depart))
         _add_time(timings, "plan", t)
         _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
