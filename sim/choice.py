@@ -206,9 +206,7 @@ class Chooser:
         routes, cand = candidate_sets(search, self.uniq_odb // legs.n_bands, self.uniq_odb % legs.n_bands, file)
         self.routes = tuple(routes)
         self.costs = RouteCosts(legs, access, FareSystem(network, access.media), search.spec, routes)
-        self.cand_mat = np.full((len(self.uniq_odb), search.spec.max_routes), -1, dtype=np.int64)
-        for k, options in enumerate(cand):
-            self.cand_mat[k, : len(options)] = options
+        self.cand_mat = cand
         self.theta = search.spec.logit_scale_per_min / 60.0
         self.mu = search.spec.mode_nest_scale
         self.route_nest = route_modes(network, legs, self.routes) if self.mu < 1.0 else None
@@ -239,6 +237,12 @@ class Chooser:
         c)) / theta (the least cost with theta 0); inf where no candidate is open to its medium."""
         _, cost, key_inv, _, _ = self._expected_costs(None)
         return logsum_cost(cost, self.theta)[key_inv]
+
+    def cheapest_routes(self) -> np.ndarray:
+        """Per commuter, the candidate (route index) of least generalised cost with expected waits
+        at its start time and medium (the first candidate where none is open to the medium)."""
+        options, cost, key_inv, _, _ = self._expected_costs(None)
+        return options[np.arange(len(options)), np.argmin(cost, axis=1)][key_inv]
 
     def _expected_costs(self, crowd: CrowdingField | None):
         """With expected waits, one cost row per distinct (OD pair and band, medium, start bin):

@@ -180,7 +180,7 @@ def search_during(network: Network, legs: LegNetwork, spec: RoutingSpec, closure
     per quarter hour), for choices made while a closure is in force."""
     net = network_during(network, closures)
     known = LegNetwork(net, legs.t_start, legs.t_end, band_s=WAIT_BIN_S, horizon_s=0.0)
-    return CandidateSearch(net, known, Access(net), spec)
+    return CandidateSearch(net, known, Access(net), spec, whole_period=False)
 
 
 def informed_choice(network: Network, legs: LegNetwork, spec: RoutingSpec, closures: tuple[Closure, ...],

@@ -318,7 +318,7 @@ class Replanner:
             n_st = len(self.net.stations)
             try:
                 routes, cand = candidate_sets(search, np.asarray([station * n_st + dest]), np.asarray([b]))
-                found = [routes[i] for i in cand[0]]
+                found = [routes[i] for i in cand[0] if i >= 0]
             except UserError:  # no route from here at all
                 found = []
             options = search.legs.options

@@ -32,7 +32,7 @@ def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Ac
     chooser = Chooser(network, legs, access, search, demand.origin[outbound], demand.destination[outbound],
                       demand.payment[outbound], demand.media, demand.t_depart[outbound], np.random.default_rng(0),
                       file)  # its uniform numbers are not used
-    cheapest = chooser.cand_mat[chooser.odb_inv, 0]
+    cheapest = chooser.cheapest_routes()
     expected = chooser.costs.expected_travel_time(cheapest, chooser.medium, demand.t_depart[outbound])
     t_depart = demand.t_depart.copy()
     t_depart[returns] = np.minimum(demand.t_depart[returns] + expected, np.nextafter(period_end, 0.0))

@@ -172,8 +172,10 @@ class LegNetwork:
         self.up: np.ndarray = np.asarray([network.platforms[leg.platform].direction == "up" for leg in opts])
         self.platform: np.ndarray = np.asarray([leg.platform for leg in opts], dtype=np.int64)
         self._n_stations = len(network.stations)
-        self._direct = np.unique(self.platform * self._n_stations + self.alight)
-        """(platform, alighting station) codes of every leg: where one train goes straight through."""
+        self._direct = np.zeros(len(network.platforms) * self._n_stations, dtype=bool)
+        self._direct[self.platform * self._n_stations + self.alight] = True
+        """Whether a leg runs from each platform to each station [platform * n_stations + station]:
+        where one train goes straight through."""
         self.first_hop: np.ndarray = np.asarray([leg.first_hop for leg in opts], dtype=np.int64)
         self.last_hop: np.ndarray = np.asarray([leg.last_hop for leg in opts], dtype=np.int64)
         # the track of every leg by operator (fares.LegPieces): leg k owns pieces
@@ -199,9 +201,7 @@ class LegNetwork:
 
     def direct(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
         """Whether some train goes from `platform` to station `alight` without a change (bool array)."""
-        code = np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)
-        i = np.minimum(np.searchsorted(self._direct, code), max(len(self._direct) - 1, 0))
-        return (self._direct[i] == code) if len(self._direct) else np.zeros(code.shape, dtype=bool)
+        return self._direct[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
 
     def zone_bits(self, operator: int, zone_of: np.ndarray) -> np.ndarray:
         """Per piece of `operator` (others 0): the bits 1 << zone_of[s] of every station s along the

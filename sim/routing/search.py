@@ -5,9 +5,12 @@ A route is a sequence of legs (ride on one line in one direction from a boarding
 station, on any train whose pattern serves both: common lines) joined by transfers. Candidates
 come from a bounded search guided by exact lower bounds (reverse Bellman-Ford per destination)
 that alights only at the destination or at transfer points. The search cost of a leg is its
-in-vehicle time plus wait_weight times its expected wait, taken for each hour in which commuters
-start (the shortest expected wait over the following hours, so that a service running only part
-of the day is a candidate when it runs). `choice` prices the candidates and picks one per commuter.
+in-vehicle time plus wait_weight times its expected wait. Each station pair is searched once, with
+each leg at its shortest expected wait of the whole period (its best service of the day), so that
+the search grows with the pairs used, not with the hours in which they are used; a pair none of
+whose candidates runs in the hour in which a commuter starts (a service that stopped for the night)
+is searched again for that hour, with the shortest expected wait over that hour and the following
+ones. `choice` prices the candidates at each commuter's own start time and picks one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ class Route:
     @property
     def key(self) -> tuple:
         return (self.start, self.legs, self.end)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The candidate routes of one origin and destination in one search regime, cheapest first."""
+    routes: tuple[Route, ...]
+    search_cost: np.ndarray
+    """Search cost (s) of each route in the regime in which it was found."""
 
 
 def leg_matrix(routes: list[Route] | tuple[Route, ...]) -> np.ndarray:
@@ -99,8 +110,12 @@ class CandidateSearch:
     """The bounded search for candidate routes on one network as legs with its access, for one set
     of routing parameters; `found` keeps every candidate set searched (see candidate_sets)."""
 
-    def __init__(self, network: Network, legs: LegNetwork, access: Access, spec: RoutingSpec) -> None:
+    def __init__(self, network: Network, legs: LegNetwork, access: Access, spec: RoutingSpec,
+                 whole_period: bool = True) -> None:
         self.net, self.legs, self.spec = network, legs, spec
+        self.whole_period = whole_period
+        """Whether a pair's candidates are searched once for the whole period (see candidate_sets);
+        else once per start band, on that band's waits alone."""
         self.street_walk = access.street_walk
         self.transfer_points = transfer_points(network)
         # legs alighting at a transfer point, ordered by boarding station (ties: by leg index)
@@ -113,17 +128,19 @@ class CandidateSearch:
         self.tr_from = np.asarray([x[0] for x in pairs], dtype=np.int64)
         self.tr_to = np.asarray([x[1] for x in pairs], dtype=np.int64)
         self.tr_cost = np.asarray([x[2] for x in pairs], dtype=float)
-        self.search_costs = legs.ivt_s + spec.wait_weight * legs.band_wait
-        """Search cost (s) of each leg for commuters starting in each band [band, leg]."""
-        self.found: dict[tuple[int, int], list[Route]] = {}
-        """Candidate routes found so far, by (OD code, start band) (see candidate_sets)."""
+        band_costs = legs.ivt_s + spec.wait_weight * legs.band_wait
+        self.search_costs = np.vstack([band_costs.min(axis=0, keepdims=True), band_costs])
+        """Search cost (s) of each leg [regime, leg]: regime 0 the whole period (each leg at its
+        best expected wait of the day), regime 1 + b commuters starting in band b."""
+        self.found: dict[tuple[int, int], Found] = {}
+        """Candidate routes found so far, by (OD code, regime) (see candidate_sets)."""
 
-    def lower_bounds(self, dests: np.ndarray, band: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def lower_bounds(self, dests: np.ndarray, regime: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Least search cost to each destination in `dests` (rows) from 'just alighted at s' (hA)
-        and 'about to board at s' (hB), over routes of at most max_transfers + 1 legs, for commuters
-        starting in `band`: a vectorised Bellman-Ford on legs and transfers (exact lower bounds for
-        the bounded search)."""
-        search_cost, legs = self.search_costs[band], self.legs
+        and 'about to board at s' (hB), over routes of at most max_transfers + 1 legs, in search
+        `regime` (see search_costs): a vectorised Bellman-Ford on legs and transfers (exact lower
+        bounds for the bounded search)."""
+        search_cost, legs = self.search_costs[regime], self.legs
         n = len(self.net.stations)
         dests = np.asarray(dests, dtype=np.int64)
         a0 = np.full((len(dests), n), np.inf)
@@ -148,11 +165,10 @@ class CandidateSearch:
             hA = np.minimum(a0, via)
         return hA, hB
 
-    def candidates(self, origin: int, dest: int, band: int = 0) -> list[Route]:
-        """Candidate routes from one origin to dest for commuters starting in `band` (see
-        candidates_many)."""
-        hA, hB = self.lower_bounds(np.asarray([dest]), band)
-        return self.candidates_many(dest, np.asarray([origin]), hA[0], hB[0], band)[0]
+    def candidates(self, origin: int, dest: int, regime: int = 0) -> list[Route]:
+        """Candidate routes from one origin to dest in search `regime` (see candidates_many)."""
+        hA, hB = self.lower_bounds(np.asarray([dest]), regime)
+        return list(self.candidates_many(dest, np.asarray([origin]), hA[0], hB[0], regime)[0].routes)
 
     def _starts(self, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Start states (origin row, station, cost so far): board at the origin, or walk in the
@@ -167,7 +183,7 @@ class CandidateSearch:
         return np.concatenate(org_parts), np.concatenate(sta_parts), np.concatenate(g_parts)
 
     def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray,
-                        band: int = 0, widen: bool = False) -> list[list[Route]]:
+                        regime: int = 0, widen: bool = False) -> list[Found]:
         """Loop-free routes from each origin to dest within the cost band, cheapest first (at most
         max_routes each), given the lower bounds hA, hB to dest (rows of lower_bounds).
 
@@ -180,7 +196,7 @@ class CandidateSearch:
         track just ridden (except a change of branch at a junction), and no station is visited
         twice. `widen`: no band from the lower bounds (which may count a route the rules above
         forbid, and so shut out every route there is): the band is set by the cheapest route found."""
-        spec, legs, search_cost = self.spec, self.legs, self.search_costs[band]
+        spec, legs, search_cost = self.spec, self.legs, self.search_costs[regime]
         max_legs = spec.max_transfers + 1
         origins = np.asarray(origins, dtype=np.int64)
         org, sta, g = self._starts(origins)
@@ -220,7 +236,9 @@ class CandidateSearch:
             si, k = _expand(sta, self.tp_board_sorted, self.tp_leg_sorted)
             a = legs.alight[k]
             g2 = g[si] + search_cost[k]
-            ok = (g2 + hA[a] <= bound[org[si]]) & (a != dest) & ~(visited[si] == a[:, None]).any(axis=1)
+            ok = g2 + hA[a] <= bound[org[si]]  # the cheap test first: it drops most
+            si, k, a, g2 = si[ok], k[ok], a[ok], g2[ok]
+            ok = (a != dest) & ~_seen(visited, si, a, 2 + 2 * level)
             if level:
                 ok &= _may_follow(legs, chosen[si, level - 1], k)
             si, k, a, g2 = si[ok], k[ok], a[ok], g2[ok]
@@ -231,7 +249,9 @@ class CandidateSearch:
             si, t = _expand(a, self.tr_from)
             b = self.tr_to[t]
             g2 = g[si] + self.tr_cost[t]
-            ok = (g2 + hB[b] <= bound[org[si]]) & ((b == a[si]) | ~(visited[si] == b[:, None]).any(axis=1))
+            ok = g2 + hB[b] <= bound[org[si]]
+            si, b, g2 = si[ok], b[ok], g2[ok]
+            ok = (b == a[si]) | ~_seen(visited, si, b, 3 + 2 * level)
             si, b, g2 = si[ok], b[ok], g2[ok]
             org, sta, g, chosen, visited = org[si], b, g2, chosen[si], visited[si].copy()
             visited[:, 3 + 2 * level] = b
@@ -242,6 +262,15 @@ class CandidateSearch:
             ok = d_cost <= cheapest[d_org] * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
             d_org, d_cost, d_legs = d_org[ok], d_cost[ok], d_legs[ok]
         return _best_routes(self.legs.options, spec.max_routes, origins, dest, d_org, d_cost, d_legs)
+
+
+def _seen(visited: np.ndarray, rows: np.ndarray, station: np.ndarray, filled: int) -> np.ndarray:
+    """Whether each station is among the first `filled` stations visited by its partial route
+    (rows of `visited`)."""
+    out = np.zeros(len(rows), dtype=bool)
+    for c in range(filled):  # a few columns: one comparison each, no copy of the rows
+        out |= visited[rows, c] == station
+    return out
 
 
 def _may_follow(legs: LegNetwork, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -258,75 +287,167 @@ def _may_follow(legs: LegNetwork, prev: np.ndarray, k: np.ndarray) -> np.ndarray
 
 
 def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.ndarray, dest: int, org: np.ndarray,
-                 cost: np.ndarray, legs: np.ndarray) -> list[list[Route]]:
+                 cost: np.ndarray, legs: np.ndarray) -> list[Found]:
     """Per origin: distinct leg sequences (rows of `legs`, reaching dest from origins[org] at
-    `cost`), cheapest first (ties: shorter, then lower leg ids), at most max_routes."""
-    out: list[list[Route]] = [[] for _ in origins]
-    if len(org) == 0:
-        return out
-    order = np.lexsort(tuple(legs[:, c] for c in range(legs.shape[1] - 1, -1, -1)) + (cost, org))
-    org, legs = org[order], legs[order]
-    fresh = np.ones(len(org), dtype=bool)
-    fresh[1:] = (org[1:] != org[:-1]) | (legs[1:] != legs[:-1]).any(axis=1)
-    org, legs = org[fresh], legs[fresh]
-    group_start = np.flatnonzero(np.concatenate([[True], org[1:] != org[:-1]]))
-    rank = np.arange(len(org)) - np.repeat(group_start, np.diff(np.append(group_start, len(org))))
-    keep = rank < max_routes
-    for o, row in zip(org[keep].tolist(), legs[keep].tolist()):
-        seq = tuple(k for k in row if k >= 0)
-        label = ">".join(options[k].label for k in seq)
-        out[o].append(Route(int(origins[o]), seq, dest, label))
-    return out
+    `cost`), cheapest first (ties: shorter, then lower leg ids), at most max_routes, with their
+    search costs."""
+    out: list[tuple[list[Route], list[float]]] = [([], []) for _ in origins]
+    if len(org) > 0:
+        order = np.lexsort(tuple(legs[:, c] for c in range(legs.shape[1] - 1, -1, -1)) + (cost, org))
+        org, legs, cost = org[order], legs[order], cost[order]
+        fresh = np.ones(len(org), dtype=bool)
+        fresh[1:] = (org[1:] != org[:-1]) | (legs[1:] != legs[:-1]).any(axis=1)
+        org, legs, cost = org[fresh], legs[fresh], cost[fresh]
+        group_start = np.flatnonzero(np.concatenate([[True], org[1:] != org[:-1]]))
+        rank = np.arange(len(org)) - np.repeat(group_start, np.diff(np.append(group_start, len(org))))
+        keep = rank < max_routes
+        for o, row, c in zip(org[keep].tolist(), legs[keep].tolist(), cost[keep].tolist()):
+            seq = tuple(k for k in row if k >= 0)
+            label = ">".join(options[k].label for k in seq)
+            out[o][0].append(Route(int(origins[o]), seq, dest, label))
+            out[o][1].append(c)
+    return [Found(tuple(r), np.asarray(c, dtype=float)) for r, c in out]
+
+
+RESEARCH_GAP_S = 60.0
+"""A pair is searched again for a start band when the best of its candidates (found for the whole
+period), at that band's waits, costs more than this (s of search cost) above the least cost of any
+route in that band (its lower bound): a route the choice would clearly prefer may be missing."""
 
 
 def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray,
-                   file: str = "") -> tuple[list[Route], list[list[int]]]:
-    """Candidate routes of each (OD code, band) pair (OD code = origin * n_stations + destination):
-    the distinct routes, and per pair the indices of its candidates, cheapest first. UserError
-    naming the pairs without any route. Pairs searched before (search.found) are not searched again."""
-    stations = search.net.stations
-    n_st = len(stations)
-    routes: list[Route] = []
-    route_index: dict[tuple, int] = {}
-    cand: list[list[int]] = [[] for _ in od]
-    problems: list[Problem] = []
-    found_by = search.found  # kept with the search: a search reused for other demand searches less
-    same_as: dict[int, int] = {}
-    for b in sorted(set(band.tolist())):
-        same_as[b] = next((c for c in same_as if np.array_equal(search.search_costs[c], search.search_costs[b])), b)
+                   file: str = "") -> tuple[list[Route], np.ndarray]:
+    """Candidate routes of each (OD code, start band) pair (OD code = origin * n_stations +
+    destination): the distinct routes, and per pair the indices of its candidates, cheapest first
+    (rows, -1 padded to max_routes). Each OD code is searched once for the whole period (unless
+    the search is per band: search.whole_period); a pair is searched again for its band where one of those candidates has no train in the band (a service
+    that stopped for the night, a closure) or the best of them, at the band's waits, misses the
+    band's least cost by more than RESEARCH_GAP_S. UserError naming
+    the pairs without any route. What was searched before (search.found) is not searched again."""
+    od, band = np.asarray(od, dtype=np.int64), np.asarray(band, dtype=np.int64)
+    codes, code_of = np.unique(od, return_inverse=True)
+    pool = _RoutePool(search)
+    cand = pool.gather(codes, np.zeros(len(codes), dtype=np.int64))[code_of] if search.whole_period else \
+        np.full((len(od), search.spec.max_routes), -1, dtype=np.int64)
+    stale = np.full(len(od), not search.whole_period)
+    for b in np.unique(band).tolist() if search.whole_period else []:
+        at = np.flatnonzero(band == b)
+        cost = pool.costs(cand[at], 1 + b)
+        stale[at] = ~(cost.min(axis=1) <= _least_costs(search, od[at], 1 + b) + RESEARCH_GAP_S)
+        stale[at] |= (np.isinf(cost) & (cand[at] >= 0)).any(axis=1)
+    stale_at = np.flatnonzero(stale)
+    if len(stale_at):
+        n_bands = search.legs.n_bands
+        pairs, pair_of = np.unique(od[stale_at] * n_bands + band[stale_at], return_inverse=True)
+        cand[stale_at] = pool.gather(pairs // n_bands, 1 + pairs % n_bands)[pair_of]
+    empty = np.flatnonzero(cand[:, 0] < 0)
+    if len(empty):
+        stations, n_st = search.net.stations, len(search.net.stations)
+        raise UserError(list(dict.fromkeys(
+            Problem(file, "demand", f"no route from '{stations[code // n_st].id}' to '{stations[code % n_st].id}' "
+                                    "(no trains join them after the commuters' start: leave such stations out of "
+                                    "the demand, e.g. with a weight of 0 in the generator)")
+            for code in od[empty].tolist()))[:20])
+    return pool.routes, cand
+
+
+class _RoutePool:
+    """The distinct routes of the candidate sets gathered from a search, with the part of each
+    route's search cost that does not depend on the regime (walks and changes)."""
+
+    def __init__(self, search: CandidateSearch) -> None:
+        self.search = search
+        self.routes: list[Route] = []
+        self._index: dict[tuple, int] = {}
+        self._fixed: list[float] = []
+        self._matrix = np.zeros((0, 1), dtype=np.int64)
+
+    def gather(self, codes: np.ndarray, regimes: np.ndarray) -> np.ndarray:
+        """The candidates of each (OD code, regime), searched where not found before, as rows of
+        route indices (-1 padded to max_routes)."""
+        search = self.search
+        _search(search, codes, regimes)
+        out = np.full((len(codes), search.spec.max_routes), -1, dtype=np.int64)
+        new: list[tuple[Route, int, float]] = []
+        for i, (code, regime) in enumerate(zip(codes.tolist(), regimes.tolist())):
+            found = search.found[(code, regime)]
+            for j, (r, c) in enumerate(zip(found.routes, found.search_cost.tolist())):
+                k = self._index.get(r.key)
+                if k is None:
+                    k = self._index[r.key] = len(self.routes)
+                    self.routes.append(r)
+                    new.append((r, regime, c))
+                out[i, j] = k
+        if new:
+            matrix = leg_matrix([r for r, _, _ in new])
+            regime_of = np.asarray([g for _, g, _ in new], dtype=np.int64)
+            legs_cost = np.where(matrix >= 0, search.search_costs[regime_of[:, None], np.maximum(matrix, 0)], 0.0)
+            self._fixed.extend((np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)).tolist())
+            width = max(self._matrix.shape[1], matrix.shape[1])
+            self._matrix = np.vstack([_pad(self._matrix, width), _pad(matrix, width)])
+        return out
+
+    def costs(self, cand: np.ndarray, regime: int) -> np.ndarray:
+        """Search cost in `regime` (s) of each of the candidates (route indices, -1 padded; inf for
+        none, or a route with a leg that has no train in the regime)."""
+        if not self.routes:
+            return np.full(cand.shape, np.inf)
+        rows = np.unique(cand[cand >= 0])
+        sub = self._matrix[rows]
+        cost = np.full(len(self.routes), np.inf)
+        cost[rows] = np.asarray(self._fixed)[rows] + np.where(
+            sub >= 0, self.search.search_costs[regime][np.maximum(sub, 0)], 0.0).sum(axis=1)
+        return np.where(cand >= 0, cost[np.maximum(cand, 0)], np.inf)
+
+
+def _pad(matrix: np.ndarray, width: int) -> np.ndarray:
+    """Leg matrix rows padded with -1 to `width` columns."""
+    return np.pad(matrix, ((0, 0), (0, width - matrix.shape[1])), constant_values=-1)
+
+
+def _least_costs(search: CandidateSearch, codes: np.ndarray, regime: int) -> np.ndarray:
+    """Lower bound of the search cost (s) of any route for each OD code in `regime`: the least over
+    its start states of the cost so far plus the lower bound from there (inf: no route)."""
+    n_st = len(search.net.stations)
+    dest, origin = codes % n_st, codes // n_st
+    out = np.full(len(codes), np.inf)
+    dests = np.unique(dest)
     chunk = max(1, 2_000_000 // max(1, len(search.legs.options)))
-    for b in sorted(set(same_as.values())):
-        wanted = sorted({int(code) for code, bb in zip(od.tolist(), band.tolist())
-                         if same_as[bb] == b and (int(code), b) not in found_by})
+    for c0 in range(0, len(dests), chunk):
+        block = dests[c0: c0 + chunk]
+        _, hB = search.lower_bounds(block, regime)
+        at = np.flatnonzero((dest >= block[0]) & (dest <= block[-1]))
+        row_of = np.searchsorted(block, dest[at])
+        pair, sta, g = search._starts(origin[at])
+        part = np.full(len(at), np.inf)
+        np.minimum.at(part, pair, g + hB[row_of[pair], sta])
+        out[at] = part
+    return out
+
+
+def _search(search: CandidateSearch, codes: np.ndarray, regimes: np.ndarray) -> None:
+    """Search the candidates of each (OD code, regime) not searched before into search.found,
+    destination by destination (the lower bounds of many destinations at once)."""
+    n_st = len(search.net.stations)
+    found_by = search.found
+    chunk = max(1, 2_000_000 // max(1, len(search.legs.options)))
+    for regime in sorted(set(regimes.tolist())):
+        wanted = [code for code in codes[regimes == regime].tolist() if (code, regime) not in found_by]
         by_dest: dict[int, list[int]] = {}
         for code in wanted:
             by_dest.setdefault(code % n_st, []).append(code // n_st)
         dests = sorted(by_dest)
         for c0 in range(0, len(dests), chunk):
             block = dests[c0: c0 + chunk]
-            hA, hB = search.lower_bounds(np.asarray(block), b)
+            hA, hB = search.lower_bounds(np.asarray(block), regime)
             for row, d in enumerate(block):
                 origins = np.asarray(by_dest[d])
-                for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], b)):
-                    found_by[(o * n_st + d, b)] = found
+                for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], regime)):
+                    found_by[(o * n_st + d, regime)] = found
                 # the bounds may count a route the search rules forbid: then search without them
-                missed = np.asarray([o for o in origins.tolist() if not found_by[(o * n_st + d, b)]], dtype=np.int64)
+                missed = np.asarray([o for o in origins.tolist() if not found_by[(o * n_st + d, regime)].routes],
+                                    dtype=np.int64)
                 if len(missed):
-                    for o, found in zip(missed.tolist(), search.candidates_many(d, missed, hA[row], hB[row], b,
+                    for o, found in zip(missed.tolist(), search.candidates_many(d, missed, hA[row], hB[row], regime,
                                                                                  widen=True)):
-                        found_by[(o * n_st + d, b)] = found
-    for i, (code, b) in enumerate(zip(od.tolist(), band.tolist())):
-        found = found_by[(code, same_as[b])]
-        if not found:
-            problems.append(Problem(file, "demand", f"no route from '{stations[code // n_st].id}' to "
-                                                    f"'{stations[code % n_st].id}' (no trains join them after the "
-                                                    "commuters' start: leave such stations out of the demand, e.g. "
-                                                    "with a weight of 0 in the generator)"))
-        for r in found:
-            if r.key not in route_index:
-                route_index[r.key] = len(routes)
-                routes.append(r)
-            cand[i].append(route_index[r.key])
-    if problems:
-        raise UserError(list(dict.fromkeys(problems))[:20])
-    return routes, cand
+                        found_by[(o * n_st + d, regime)] = found
