@@ -109,14 +109,15 @@ def _transfer_stations(rides: list[list[LegOption]], station_ids: list[str]) -> 
 def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[LegOption, ...],
                    station_ids: list[str]) -> tuple[pd.Categorical, pd.Categorical]:
     """Per commuter: `route` (rides joined by '>') and `transfer_stations` of the chosen route as
-    ridden. The categories hold every candidate route's labels as planned too."""
+    ridden. The categories hold the chosen routes' labels as planned too."""
     width = int(stays.max(initial=0)) + 1
     keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
     rides = [_grouped(assignment.routes[int(k) // width], int(k) % width, options) for k in keys]
     labels = [">".join(_ride_label(r) for r in ride) for ride in rides]
     changes = [_transfer_stations(ride, station_ids) for ride in rides]
-    planned = [_grouped(r, 0, options) for r in assignment.routes]
-    label_cats = sorted({r.label for r in assignment.routes} | set(labels))
+    chosen = [assignment.routes[k] for k in np.unique(keys // width).tolist()]
+    planned = [_grouped(r, 0, options) for r in chosen]
+    label_cats = sorted({r.label for r in chosen} | set(labels))
     change_cats = sorted({_transfer_stations(r, station_ids) for r in planned} | set(changes))
     label_code = {x: i for i, x in enumerate(label_cats)}
     change_code = {x: i for i, x in enumerate(change_cats)}
