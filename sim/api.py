@@ -218,10 +218,12 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
         modes = choose_modes(demand, zones, m.demand.zones, scenario.network, legs, access, search,
                              rngmod.stream(seed, replication, "zones/choice"), str(scenario.path))
         demand = modes.demand
-    demand = place_returns(demand, scenario.network, legs, access, search, m.period.end, str(scenario.path))
+    demand, outbound = place_returns(demand, scenario.network, legs, access, search, m.period.end,
+                                     str(scenario.path))
     groups = group_masks(m.demand.groups, scenario.network, demand.origin, demand.destination)
     chooser = Chooser(scenario.network, legs, access, search, demand.origin, demand.destination, demand.payment,
-                      demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path))
+                      demand.media, demand.t_depart, rngmod.stream(seed, replication, "routing"), str(scenario.path),
+                      previous=outbound)
     assignment = chooser.choose()
     closures = resolve_closures(scenario.network, m.disruptions, scenario.doc)
     informed = _informed(scenario, legs, closures, demand, seed, replication)

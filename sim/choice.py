@@ -14,6 +14,7 @@ time is then used. Legs of operators outside `real_time_operators` keep their ex
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from .crowding import CrowdingField
 from .errors import Problem, UserError
 from .fares import FareSystem, leg_fares
 from .network import Network
-from .routing import WAIT_BIN_S, Access, CandidateSearch, LegNetwork, Route, candidate_sets, leg_matrix
+from .routing import WAIT_BIN_S, Access, CandidateSearch, LegNetwork, Route, RoutePool, candidate_sets, leg_matrix
 from .schema import RoutingSpec
 
 
@@ -64,19 +65,43 @@ class RouteCosts:
             b = legs.board[np.where(has, matrix[:, j + 1], 0)]
             same = has & (a == b)
             self.walk_before[same, j + 1] = access.transfer_walk[a[same]][:, None]
-            for i in np.flatnonzero(has & (a != b)):
-                self.walk_before[i, j + 1] = access.change_walk(int(a[i]), int(b[i]))
+            walks = np.flatnonzero(has & (a != b))
+            pairs, pair_of = np.unique(np.stack([a[walks], b[walks]], axis=1), axis=0, return_inverse=True)
+            if len(pairs):  # each interchange's walks priced once
+                self.walk_before[walks, j + 1] = np.asarray([access.change_walk(int(x), int(y)) for x, y in pairs])[
+                    pair_of.ravel()]
         walk = self.walk_before.sum(axis=1) + (access.exit_walk[last] + street_out)[:, None]
         self.walk = walk
         """Walks and mean service times of each route [route, medium] (s)."""
         self.leg_ivt = np.where(valid, legs.ivt_s[matrix], 0.0)
         self.ivt = self.leg_ivt.sum(axis=1)
-        # every route once per medium: route i with medium m is row i * n_media + m
-        per_leg = leg_fares(legs, fares, np.repeat(matrix, n_media, axis=0), np.tile(np.arange(n_media), n))
-        fare = per_leg.sum(axis=1).reshape(n, n_media)
+        # every route once per class of media with the same fares: route i in class c is row i * n_classes + c
+        fare_class = fares.fare_classes()
+        n_classes = int(fare_class.max()) + 1
+        priced_as = np.asarray([int(np.flatnonzero(fare_class == c)[0]) for c in range(n_classes)])
+        per_leg = leg_fares(legs, fares, np.repeat(matrix, n_classes, axis=0), np.tile(priced_as, n))
+        fare = per_leg.sum(axis=1).reshape(n, n_classes)[:, fare_class]
         self.base = (self.ivt[:, None] + spec.walk_weight * walk + spec.transfer_penalty_s * (self.n_legs - 1)[:, None]
                      + fare / spec.value_of_time_cny_per_h * 3600.0)
         """Cost without waiting [route, medium]; inf where a change has no path open to the medium."""
+
+    def extended(self, access: Access, fares: FareSystem, routes: list[Route] | tuple[Route, ...]) -> RouteCosts:
+        """These costs followed by those of the routes after this one's in `routes` (whose first
+        ones must be this one's routes)."""
+        n = len(self.ivt)
+        if len(routes) == n:
+            return self
+        more = RouteCosts(self.legs, access, fares, self.spec, routes[n:])
+        width = max(self.route_legs.shape[1], more.route_legs.shape[1])
+        out = copy.copy(self)
+        for name in ("route_legs", "valid", "leg_ivt", "walk_before"):
+            a, b = getattr(self, name), getattr(more, name)
+            fill = -1 if name == "route_legs" else 0
+            setattr(out, name, np.concatenate([_widened(a, width, fill), _widened(b, width, fill)]))
+        for name in ("n_legs", "walk", "ivt", "base"):
+            setattr(out, name, np.concatenate([getattr(self, name), getattr(more, name)]))
+        return out
+
 
     def expected_wait_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray,
                            crowd: CrowdingField | None = None) -> np.ndarray:
@@ -133,6 +158,12 @@ class RouteCosts:
             if j + 1 < self.route_legs.shape[1]:
                 tau = np.where(has, tau + w + ride, tau) + self.walk_before[rows, j + 1, medium]
         return (self.base[rows, medium] - self.ivt[rows] + ivt) + self.spec.wait_weight * waits
+
+
+def _widened(a: np.ndarray, width: int, fill) -> np.ndarray:
+    """`a` padded with `fill` along its second axis to `width`."""
+    pad = [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)
+    return np.pad(a, pad, constant_values=fill)
 
 
 def logit_probabilities(costs: np.ndarray, theta_per_s: float, nests: np.ndarray | None = None,
@@ -193,7 +224,9 @@ class Chooser:
 
     def __init__(self, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
                  origin: np.ndarray, destination: np.ndarray, medium: np.ndarray, media: tuple[str, ...],
-                 t_depart: np.ndarray, rng: np.random.Generator, file: str = "") -> None:
+                 t_depart: np.ndarray, rng: np.random.Generator, file: str = "", previous: Chooser | None = None) -> None:
+        """`previous`: a chooser on the same search whose routes and their costs are kept (and
+        extended), not priced again."""
         assert tuple(media) == access.media, "medium codes follow the access media"
         self.net, self.legs, self.media, self.spec, self.file = network, legs, access.media, search.spec, file
         self.origin, self.destination, self.t_depart = origin, destination, t_depart
@@ -203,9 +236,13 @@ class Chooser:
         band = legs.band_of(t_depart)
         odb = (origin.astype(np.int64) * n_st + destination) * legs.n_bands + band
         self.uniq_odb, self.odb_inv = np.unique(odb, return_inverse=True)
-        routes, cand = candidate_sets(search, self.uniq_odb // legs.n_bands, self.uniq_odb % legs.n_bands, file)
+        self.pool: RoutePool = previous.pool if previous is not None else RoutePool(search)
+        routes, cand = candidate_sets(search, self.uniq_odb // legs.n_bands, self.uniq_odb % legs.n_bands, file,
+                                      self.pool)
         self.routes = tuple(routes)
-        self.costs = RouteCosts(legs, access, FareSystem(network, access.media), search.spec, routes)
+        fares = FareSystem(network, access.media)
+        self.costs: RouteCosts = (previous.costs.extended(access, fares, routes) if previous is not None
+                      else RouteCosts(legs, access, fares, search.spec, routes))
         self.cand_mat = cand
         self.theta = search.spec.logit_scale_per_min / 60.0
         self.mu = search.spec.mode_nest_scale

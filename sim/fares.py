@@ -128,6 +128,20 @@ class FareSystem:
         change = (rows[:, 1:] >= 0) & (first_op[:, 1:] == last_op[:, :-1])
         return (change & np.isfinite(self.window_s[first_op[:, 1:]])).any(axis=1)
 
+    def fare_classes(self) -> np.ndarray:
+        """A class code per medium (in `media` order): media of one class pay the same fare for
+        any ride (the same discount on every operator, after its fallback medium, and the same
+        part in every fare rule), so one of them priced prices all."""
+        def signature(name: str) -> tuple:
+            ops = tuple(op.fare.media_factor.get(self.effective_medium(name, o), 1.0)
+                        for o, op in enumerate(self.net.operators))
+            rules = tuple((rule.media is None or name in rule.media,
+                           rule.tariff.media_factor.get(name, 1.0) if rule.tariff is not None else 1.0)
+                          for rule in self.net.fare_rules)
+            return ops, rules
+        first: dict[tuple, int] = {}
+        return np.asarray([first.setdefault(signature(m), len(first)) for m in self.media], dtype=np.int64)
+
     def effective_medium(self, medium: str, operator: int) -> str:
         """The medium actually used on an operator (its fallback if it does not accept `medium`)."""
         op = self.net.operators[operator]

@@ -21,11 +21,12 @@ from .routing import Access, CandidateSearch, LegNetwork
 
 
 def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Access, search: CandidateSearch,
-                  period_end: float, file: str = "") -> Demand:
+                  period_end: float, file: str = "") -> tuple[Demand, Chooser | None]:
     """`demand` with each return's start moved on by its outbound journey's expected travel time (s)
-    and kept before `period_end`; the same demand when nobody makes a tour."""
+    and kept before `period_end`, and the route chooser of the outbound journeys that found it (for
+    route choice to keep its routes and costs); the same demand and None when nobody makes a tour."""
     if demand.partner is None or demand.tour_leg is None:
-        return demand
+        return demand, None
     returns = np.flatnonzero(demand.tour_leg == RETURN)
     outbound = demand.partner[returns]
     # the outbound journeys' candidates, found once: the search keeps them for route choice
@@ -36,4 +37,4 @@ def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Ac
     expected = chooser.costs.expected_travel_time(cheapest, chooser.medium, demand.t_depart[outbound])
     t_depart = demand.t_depart.copy()
     t_depart[returns] = np.minimum(demand.t_depart[returns] + expected, np.nextafter(period_end, 0.0))
-    return replace(demand, t_depart=t_depart)
+    return replace(demand, t_depart=t_depart), chooser

@@ -15,7 +15,7 @@ The fares of a leg list are `fares.leg_fares` and `fares.piece_fares`, on the le
 
 from .access import Access
 from .legs import BAND_S, HORIZON_S, WAIT_BIN_S, LegNetwork, LegOption, build_leg_options, mean_wait_s
-from .search import CandidateSearch, Route, candidate_sets, leg_matrix, transfer_points
+from .search import CandidateSearch, Route, RoutePool, candidate_sets, leg_matrix, transfer_points
 
-__all__ = ["BAND_S", "HORIZON_S", "WAIT_BIN_S", "Access", "CandidateSearch", "LegNetwork", "LegOption", "Route",
+__all__ = ["BAND_S", "HORIZON_S", "WAIT_BIN_S", "Access", "CandidateSearch", "LegNetwork", "LegOption", "Route", "RoutePool",
            "build_leg_options", "candidate_sets", "leg_matrix", "mean_wait_s", "transfer_points"]

@@ -315,18 +315,21 @@ period), at that band's waits, costs more than this (s of search cost) above the
 route in that band (its lower bound): a route the choice would clearly prefer may be missing."""
 
 
-def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray,
-                   file: str = "") -> tuple[list[Route], np.ndarray]:
+def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, file: str = "",
+                   pool: RoutePool | None = None) -> tuple[list[Route], np.ndarray]:
     """Candidate routes of each (OD code, start band) pair (OD code = origin * n_stations +
     destination): the distinct routes, and per pair the indices of its candidates, cheapest first
     (rows, -1 padded to max_routes). Each OD code is searched once for the whole period (unless
     the search is per band: search.whole_period); a pair is searched again for its band where one of those candidates has no train in the band (a service
     that stopped for the night, a closure) or the best of them, at the band's waits, misses the
     band's least cost by more than RESEARCH_GAP_S. UserError naming
-    the pairs without any route. What was searched before (search.found) is not searched again."""
+    the pairs without any route. What was searched before (search.found) is not searched again.
+    `pool`: the routes of earlier candidate sets, whose indices stay the same (the routes returned
+    are its routes, with any new ones after them)."""
     od, band = np.asarray(od, dtype=np.int64), np.asarray(band, dtype=np.int64)
     codes, code_of = np.unique(od, return_inverse=True)
-    pool = _RoutePool(search)
+    pool = RoutePool(search) if pool is None else pool
+    assert pool.search is search, "a pool holds the routes of one search"
     cand = pool.gather(codes, np.zeros(len(codes), dtype=np.int64))[code_of] if search.whole_period else \
         np.full((len(od), search.spec.max_routes), -1, dtype=np.int64)
     stale = np.full(len(od), not search.whole_period)
@@ -351,9 +354,10 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray,
     return pool.routes, cand
 
 
-class _RoutePool:
-    """The distinct routes of the candidate sets gathered from a search, with the part of each
-    route's search cost that does not depend on the regime (walks and changes)."""
+class RoutePool:
+    """The distinct routes of the candidate sets gathered from a search, in the order gathered,
+    with the part of each route's search cost that does not depend on the regime (walks and
+    changes)."""
 
     def __init__(self, search: CandidateSearch) -> None:
         self.search = search
