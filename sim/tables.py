@@ -112,17 +112,52 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
     ridden. The categories hold the chosen routes' labels as planned too."""
     width = int(stays.max(initial=0)) + 1
     keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
-    rides = [_grouped(assignment.routes[int(k) // width], int(k) % width, options) for k in keys]
-    labels = [">".join(_ride_label(r) for r in ride) for ride in rides]
-    changes = [_transfer_stations(ride, station_ids) for ride in rides]
-    chosen = [assignment.routes[k] for k in np.unique(keys // width).tolist()]
-    planned = [_grouped(r, 0, options) for r in chosen]
-    label_cats = sorted({r.label for r in chosen} | set(labels))
-    change_cats = sorted({_transfer_stations(r, station_ids) for r in planned} | set(changes))
+    k_route, k_stays = keys // width, keys % width
+    labels, changes = _plain_strings([assignment.routes[r] for r in k_route.tolist()], options, station_ids)
+    for i in np.flatnonzero(k_stays).tolist():  # stayed aboard a through train: rides of several legs
+        ride = _grouped(assignment.routes[int(k_route[i])], int(k_stays[i]), options)
+        labels[i] = ">".join(_ride_label(r) for r in ride)
+        changes[i] = _transfer_stations(ride, station_ids)
+    chosen = [assignment.routes[k] for k in np.unique(k_route).tolist()]
+    planned_labels, planned_changes = _plain_strings(chosen, options, station_ids)
+    label_cats = sorted(set(planned_labels) | set(labels))
+    change_cats = sorted(set(planned_changes) | set(changes))
     label_code = {x: i for i, x in enumerate(label_cats)}
     change_code = {x: i for i, x in enumerate(change_cats)}
     return (_cat(np.asarray([label_code[x] for x in labels], dtype=np.int64)[key_of], label_cats),
             _cat(np.asarray([change_code[x] for x in changes], dtype=np.int64)[key_of], change_cats))
+
+
+def _plain_strings(routes: list[Route], options: tuple[LegOption, ...],
+                   station_ids: list[str]) -> tuple[list[str], list[str]]:
+    """Each route's label and transfer stations ridden as planned (one ride per leg), built once per
+    distinct sequence of leg labels and of changes: many routes share them."""
+    matrix = leg_matrix(routes)
+    valid = matrix >= 0
+    safe = np.maximum(matrix, 0)
+    ride_label = [_ride_label([o]) for o in options]
+    label_of, label_code = np.unique(np.asarray(ride_label + [""]), return_inverse=True)
+    seq = np.where(valid, label_code[safe], -1)
+    board = np.asarray([o.board for o in options], dtype=np.int64)
+    alight = np.asarray([o.alight for o in options], dtype=np.int64)
+    n_st = len(station_ids)
+    change = np.where(valid[:, 1:], alight[safe[:, :-1]] * n_st + board[safe[:, 1:]], -1)
+    out = []
+    for codes, name in ((seq, lambda row: ">".join(str(label_of[c]) for c in row if c >= 0)),
+                        (change, lambda row: ">".join(_change_text(int(c), n_st, station_ids) for c in row if c >= 0))):
+        if codes.shape[1] == 0:
+            codes = np.full((len(routes), 1), -1, dtype=np.int64)
+        uniq, inv = np.unique(codes, axis=0, return_inverse=True)
+        texts = [name(row) for row in uniq.tolist()]
+        out.append([texts[i] for i in inv.ravel().tolist()])
+    return out[0], out[1]
+
+
+def _change_text(code: int, n_st: int, station_ids: list[str]) -> str:
+    """A change coded alighting station * n_st + boarding station: the station id, or 'A~B' for a
+    walk from platform station A to station B."""
+    a, b = station_ids[code // n_st], station_ids[code % n_st]
+    return a if a == b else f"{a}~{b}"
 
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,

@@ -43,6 +43,11 @@ class Route:
         return (self.start, self.legs, self.end)
 
 
+BOUNDS_KEPT_BYTES = 256 * 2**20
+"""The most memory the lower bounds kept by a search may take (bytes); beyond it they are computed
+at each call."""
+
+
 @dataclass(frozen=True)
 class Found:
     """The candidate routes of one origin and destination in one search regime, cheapest first."""
@@ -132,6 +137,9 @@ class CandidateSearch:
         self.search_costs = np.vstack([band_costs.min(axis=0, keepdims=True), band_costs])
         """Search cost (s) of each leg [regime, leg]: regime 0 the whole period (each leg at its
         best expected wait of the day), regime 1 + b commuters starting in band b."""
+        self._bounds: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        """Lower bounds kept (see bounds): per regime, hA and hB [destination, station] and which
+        destinations' rows are filled."""
         self.found: dict[tuple[int, int], Found] = {}
         """Candidate routes found so far, by (OD code, regime) (see candidate_sets)."""
 
@@ -164,6 +172,22 @@ class CandidateSearch:
             via[:, froms] = np.minimum.reduceat(self.tr_cost[ot] + hB[:, self.tr_to[ot]], tstarts, axis=1)
             hA = np.minimum(a0, via)
         return hA, hB
+
+    def bounds(self, dests: np.ndarray, regime: int) -> tuple[np.ndarray, np.ndarray]:
+        """lower_bounds(dests, regime), kept for the next call when the bounds of every regime to
+        every station fit in BOUNDS_KEPT_BYTES."""
+        dests = np.asarray(dests, dtype=np.int64)
+        n = len(self.net.stations)
+        if 16 * n * n * len(self.search_costs) > BOUNDS_KEPT_BYTES:
+            return self.lower_bounds(dests, regime)
+        if regime not in self._bounds:
+            self._bounds[regime] = (np.empty((n, n)), np.empty((n, n)), np.zeros(n, dtype=bool))
+        h_a, h_b, known = self._bounds[regime]
+        todo = np.unique(dests[~known[dests]])
+        if len(todo):
+            h_a[todo], h_b[todo] = self.lower_bounds(todo, regime)
+            known[todo] = True
+        return h_a[dests], h_b[dests]
 
     def candidates(self, origin: int, dest: int, regime: int = 0) -> list[Route]:
         """Candidate routes from one origin to dest in search `regime` (see candidates_many)."""
@@ -419,7 +443,7 @@ def _least_costs(search: CandidateSearch, codes: np.ndarray, regime: int) -> np.
     chunk = max(1, 2_000_000 // max(1, len(search.legs.options)))
     for c0 in range(0, len(dests), chunk):
         block = dests[c0: c0 + chunk]
-        _, hB = search.lower_bounds(block, regime)
+        _, hB = search.bounds(block, regime)
         at = np.flatnonzero((dest >= block[0]) & (dest <= block[-1]))
         row_of = np.searchsorted(block, dest[at])
         pair, sta, g = search._starts(origin[at])
@@ -443,7 +467,7 @@ def _search(search: CandidateSearch, codes: np.ndarray, regimes: np.ndarray) -> 
         dests = sorted(by_dest)
         for c0 in range(0, len(dests), chunk):
             block = dests[c0: c0 + chunk]
-            hA, hB = search.lower_bounds(np.asarray(block), regime)
+            hA, hB = search.bounds(np.asarray(block), regime)
             for row, d in enumerate(block):
                 origins = np.asarray(by_dest[d])
                 for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], regime)):
