@@ -57,7 +57,7 @@ def test_cross_border_commuters_go_on_across_the_whole_network_and_back():
         {"demand.total": 3000, "demand.segments.0.share": 60, "demand.segments.1.share": 25})
     res = run(scn)
     groups = res.summary["groups"]
-    suzhou, kunshan = groups["suzhou_shanghai"], groups["kunshan_shanghai"]
+    suzhou, kunshan = groups["cross_border"], groups["kunshan_shanghai"]
     assert suzhou["commuters"] > 200 and kunshan["commuters"] > 500
     # every journey between the Suzhou network and Shanghai's rides both Line 11s (those who do not arrive
     # aside: a return after the last train leaves the network)
