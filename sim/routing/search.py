@@ -15,6 +15,7 @@ ones. `choice` prices the candidates at each commuter's own start time and picks
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from .access import Access
 from .legs import LegNetwork, LegOption
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     start: int
     """Origin station; the first leg boards here or at a station reached from it by an interchange."""
@@ -48,7 +49,7 @@ BOUNDS_KEPT_BYTES = 256 * 2**20
 at each call."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Found:
     """The candidate routes of one origin and destination in one search regime, cheapest first."""
     routes: tuple[Route, ...]
@@ -327,7 +328,7 @@ def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.nd
         keep = rank < max_routes
         for o, row, c in zip(org[keep].tolist(), legs[keep].tolist(), cost[keep].tolist()):
             seq = tuple(k for k in row if k >= 0)
-            label = ">".join(options[k].label for k in seq)
+            label = sys.intern(">".join(options[k].label for k in seq))  # shared by the many routes of one label
             out[o][0].append(Route(int(origins[o]), seq, dest, label))
             out[o][1].append(c)
     return [Found(tuple(r), np.asarray(c, dtype=float)) for r, c in out]
