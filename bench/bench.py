@@ -86,8 +86,10 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
     timings["writing"] = time.perf_counter() - t1
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # engine runs: the tour runs times the last one's crowding runs (each tour run iterates route choice anew)
+    runs = result.summary.get("tours", {}).get("runs", 1) * result.summary.get("crowding", {}).get("runs", 1)
     print(json.dumps({"kind": kind, "total": total, "engine": engine, "wall_s": wall, "phases_s": timings,
-                      "peak_mib": peak_mib, "arrived": result.summary["arrived"]}))
+                      "peak_mib": peak_mib, "arrived": result.summary["arrived"], "engine_runs": runs}))
 
 
 def run_child(kind: str, total: int, engine: str, out: Path) -> dict:
@@ -123,7 +125,8 @@ def describe(r: dict) -> str:
     rate = r["total"] / r["wall_s"]
     spread = f" (min {r['wall_range'][0]:.2f}, max {r['wall_range'][1]:.2f}, n={r['repeat']})" if r["repeat"] > 1 else ""
     return (f"{r['kind']:8s} {r['total']:>9,d} {r['engine']:9s} wall {r['wall_s']:7.2f} s{spread}  "
-            f"{rate:>10,.0f} commuters/s  peak {r['peak_mib']:7.0f} MiB  [{phases}]")
+            f"{rate:>10,.0f} commuters/s  peak {r['peak_mib']:7.0f} MiB  [{phases}]"
+            + (f"  engine runs: {r['engine_runs']}" if r.get("engine_runs", 1) > 1 else ""))
 
 
 def main() -> int:
