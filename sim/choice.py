@@ -102,7 +102,6 @@ class RouteCosts:
             setattr(out, name, np.concatenate([getattr(self, name), getattr(more, name)]))
         return out
 
-
     def expected_wait_cost(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray,
                            crowd: CrowdingField | None = None) -> np.ndarray:
         """wait_weight * expected waits of routes `rows` for commuters of `medium` starting at
@@ -242,7 +241,7 @@ class Chooser:
         self.routes = tuple(routes)
         fares = FareSystem(network, access.media)
         self.costs: RouteCosts = (previous.costs.extended(access, fares, routes) if previous is not None
-                      else RouteCosts(legs, access, fares, search.spec, routes))
+                                  else RouteCosts(legs, access, fares, search.spec, routes))
         self.cand_mat = cand
         self.theta = search.spec.logit_scale_per_min / 60.0
         self.mu = search.spec.mode_nest_scale

@@ -101,9 +101,13 @@ def _transfer_stations(rides: list[list[LegOption]], station_ids: list[str]) -> 
     platform station A to station B; '' for a direct trip."""
     out = []
     for before, after in zip(rides, rides[1:]):
-        a, b = station_ids[before[-1].alight], station_ids[after[0].board]
-        out.append(a if a == b else f"{a}~{b}")
+        out.append(_change_label(station_ids[before[-1].alight], station_ids[after[0].board]))
     return ">".join(out)
+
+
+def _change_label(a: str, b: str) -> str:
+    """A change from platform station a to station b: the station id, or 'A~B' for a walk."""
+    return a if a == b else f"{a}~{b}"
 
 
 def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[LegOption, ...],
@@ -113,13 +117,15 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
     width = int(stays.max(initial=0)) + 1
     keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
     k_route, k_stays = keys // width, keys % width
-    labels, changes = _plain_strings([assignment.routes[r] for r in k_route.tolist()], options, station_ids)
+    chosen, route_pos = np.unique(k_route, return_inverse=True)
+    planned_labels, planned_changes = _plain_strings([assignment.routes[k] for k in chosen.tolist()], options,
+                                                     station_ids)
+    labels = [planned_labels[i] for i in route_pos.tolist()]
+    changes = [planned_changes[i] for i in route_pos.tolist()]
     for i in np.flatnonzero(k_stays).tolist():  # stayed aboard a through train: rides of several legs
         ride = _grouped(assignment.routes[int(k_route[i])], int(k_stays[i]), options)
         labels[i] = ">".join(_ride_label(r) for r in ride)
         changes[i] = _transfer_stations(ride, station_ids)
-    chosen = [assignment.routes[k] for k in np.unique(k_route).tolist()]
-    planned_labels, planned_changes = _plain_strings(chosen, options, station_ids)
     label_cats = sorted(set(planned_labels) | set(labels))
     change_cats = sorted(set(planned_changes) | set(changes))
     label_code = {x: i for i, x in enumerate(label_cats)}
@@ -142,22 +148,19 @@ def _plain_strings(routes: list[Route], options: tuple[LegOption, ...],
     alight = np.asarray([o.alight for o in options], dtype=np.int64)
     n_st = len(station_ids)
     change = np.where(valid[:, 1:], alight[safe[:, :-1]] * n_st + board[safe[:, 1:]], -1)
-    out = []
-    for codes, name in ((seq, lambda row: ">".join(str(label_of[c]) for c in row if c >= 0)),
-                        (change, lambda row: ">".join(_change_text(int(c), n_st, station_ids) for c in row if c >= 0))):
-        if codes.shape[1] == 0:
-            codes = np.full((len(routes), 1), -1, dtype=np.int64)
-        uniq, inv = np.unique(codes, axis=0, return_inverse=True)
-        texts = [name(row) for row in uniq.tolist()]
-        out.append([texts[i] for i in inv.ravel().tolist()])
-    return out[0], out[1]
+    labels = _per_distinct_row(seq, lambda row: ">".join(str(label_of[c]) for c in row if c >= 0))
+    changes = _per_distinct_row(change, lambda row: ">".join(
+        _change_label(station_ids[c // n_st], station_ids[c % n_st]) for c in row if c >= 0))
+    return labels, changes
 
 
-def _change_text(code: int, n_st: int, station_ids: list[str]) -> str:
-    """A change coded alighting station * n_st + boarding station: the station id, or 'A~B' for a
-    walk from platform station A to station B."""
-    a, b = station_ids[code // n_st], station_ids[code % n_st]
-    return a if a == b else f"{a}~{b}"
+def _per_distinct_row(codes: np.ndarray, text) -> list[str]:
+    """text(row) for each row of `codes` (a list of ints), computed once per distinct row."""
+    if codes.shape[1] == 0:
+        codes = np.full((len(codes), 1), -1, dtype=np.int64)
+    uniq, inv = np.unique(codes, axis=0, return_inverse=True)
+    texts = [text(row) for row in uniq.tolist()]
+    return [texts[i] for i in inv.ravel().tolist()]
 
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,

@@ -29,7 +29,7 @@ def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Ac
         return demand, None
     returns = np.flatnonzero(demand.tour_leg == RETURN)
     outbound = demand.partner[returns]
-    # the outbound journeys' candidates, found once: the search keeps them for route choice
+    # the outbound journeys' candidates, found and priced once: route choice keeps them (Chooser previous=)
     chooser = Chooser(network, legs, access, search, demand.origin[outbound], demand.destination[outbound],
                       demand.payment[outbound], demand.media, demand.t_depart[outbound], np.random.default_rng(0),
                       file)  # its uniform numbers are not used

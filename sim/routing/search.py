@@ -7,10 +7,11 @@ come from a bounded search guided by exact lower bounds (reverse Bellman-Ford pe
 that alights only at the destination or at transfer points. The search cost of a leg is its
 in-vehicle time plus wait_weight times its expected wait. Each station pair is searched once, with
 each leg at its shortest expected wait of the whole period (its best service of the day), so that
-the search grows with the pairs used, not with the hours in which they are used; a pair none of
-whose candidates runs in the hour in which a commuter starts (a service that stopped for the night)
-is searched again for that hour, with the shortest expected wait over that hour and the following
-ones. `choice` prices the candidates at each commuter's own start time and picks one.
+the search grows with the pairs used, not with the hours in which they are used; a pair is searched
+again for an hour in which a commuter starts (each leg at its shortest expected wait over that hour
+and the following ones) where one of its candidates has no train then (a service that stopped for
+the night) or the best of them misses that hour's least cost by more than RESEARCH_GAP_S (see
+candidate_sets). `choice` prices the candidates at each commuter's own start time and picks one.
 """
 
 from __future__ import annotations
@@ -344,25 +345,24 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
                    pool: RoutePool | None = None) -> tuple[list[Route], np.ndarray]:
     """Candidate routes of each (OD code, start band) pair (OD code = origin * n_stations +
     destination): the distinct routes, and per pair the indices of its candidates, cheapest first
-    (rows, -1 padded to max_routes). Each OD code is searched once for the whole period (unless
-    the search is per band: search.whole_period); a pair is searched again for its band where one of those candidates has no train in the band (a service
+    (rows, -1 padded to max_routes). Each OD code is searched once for the whole period; a pair is
+    searched again for its band where one of those candidates has no train in the band (a service
     that stopped for the night, a closure) or the best of them, at the band's waits, misses the
-    band's least cost by more than RESEARCH_GAP_S. UserError naming
-    the pairs without any route. What was searched before (search.found) is not searched again.
-    `pool`: the routes of earlier candidate sets, whose indices stay the same (the routes returned
-    are its routes, with any new ones after them)."""
+    band's least cost by more than RESEARCH_GAP_S. A search per band (search.whole_period False)
+    searches every pair for its band alone. UserError naming the pairs without any route. What was
+    searched before (search.found) is not searched again. `pool`: the routes of earlier candidate
+    sets, whose indices stay the same (the routes returned are its routes, with any new ones after
+    them)."""
     od, band = np.asarray(od, dtype=np.int64), np.asarray(band, dtype=np.int64)
-    codes, code_of = np.unique(od, return_inverse=True)
     pool = RoutePool(search) if pool is None else pool
     assert pool.search is search, "a pool holds the routes of one search"
-    cand = pool.gather(codes, np.zeros(len(codes), dtype=np.int64))[code_of] if search.whole_period else \
-        np.full((len(od), search.spec.max_routes), -1, dtype=np.int64)
-    stale = np.full(len(od), not search.whole_period)
-    for b in np.unique(band).tolist() if search.whole_period else []:
-        at = np.flatnonzero(band == b)
-        cost = pool.costs(cand[at], 1 + b)
-        stale[at] = ~(cost.min(axis=1) <= _least_costs(search, od[at], 1 + b) + RESEARCH_GAP_S)
-        stale[at] |= (np.isinf(cost) & (cand[at] >= 0)).any(axis=1)
+    if search.whole_period:
+        codes, code_of = np.unique(od, return_inverse=True)
+        cand = pool.gather(codes, np.zeros(len(codes), dtype=np.int64))[code_of]
+        stale = _stale(pool, od, band, cand)
+    else:
+        cand = np.full((len(od), search.spec.max_routes), -1, dtype=np.int64)
+        stale = np.ones(len(od), dtype=bool)
     stale_at = np.flatnonzero(stale)
     if len(stale_at):
         n_bands = search.legs.n_bands
@@ -379,6 +379,19 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
     return pool.routes, cand
 
 
+def _stale(pool: RoutePool, od: np.ndarray, band: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Whether each (OD code, band) pair's candidates (found for the whole period) are to be searched
+    again for its band: one has no train in the band, or the best costs more than RESEARCH_GAP_S
+    above the band's least cost."""
+    out = np.zeros(len(od), dtype=bool)
+    for b in np.unique(band).tolist():
+        at = np.flatnonzero(band == b)
+        cost = pool.costs(cand[at], 1 + b)
+        out[at] = ~(cost.min(axis=1) <= _least_costs(pool.search, od[at], 1 + b) + RESEARCH_GAP_S)
+        out[at] |= (np.isinf(cost) & (cand[at] >= 0)).any(axis=1)
+    return out
+
+
 class RoutePool:
     """The distinct routes of the candidate sets gathered from a search, in the order gathered,
     with the part of each route's search cost that does not depend on the regime (walks and
@@ -388,7 +401,7 @@ class RoutePool:
         self.search = search
         self.routes: list[Route] = []
         self._index: dict[tuple, int] = {}
-        self._fixed: list[float] = []
+        self._fixed = np.zeros(0)
         self._matrix = np.zeros((0, 1), dtype=np.int64)
 
     def gather(self, codes: np.ndarray, regimes: np.ndarray) -> np.ndarray:
@@ -411,7 +424,7 @@ class RoutePool:
             matrix = leg_matrix([r for r, _, _ in new])
             regime_of = np.asarray([g for _, g, _ in new], dtype=np.int64)
             legs_cost = np.where(matrix >= 0, search.search_costs[regime_of[:, None], np.maximum(matrix, 0)], 0.0)
-            self._fixed.extend((np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)).tolist())
+            self._fixed = np.concatenate([self._fixed, np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)])
             width = max(self._matrix.shape[1], matrix.shape[1])
             self._matrix = np.vstack([_pad(self._matrix, width), _pad(matrix, width)])
         return out
@@ -424,7 +437,7 @@ class RoutePool:
         rows = np.unique(cand[cand >= 0])
         sub = self._matrix[rows]
         cost = np.full(len(self.routes), np.inf)
-        cost[rows] = np.asarray(self._fixed)[rows] + np.where(
+        cost[rows] = self._fixed[rows] + np.where(
             sub >= 0, self.search.search_costs[regime][np.maximum(sub, 0)], 0.0).sum(axis=1)
         return np.where(cand >= 0, cost[np.maximum(cand, 0)], np.inf)
 
@@ -440,10 +453,7 @@ def _least_costs(search: CandidateSearch, codes: np.ndarray, regime: int) -> np.
     n_st = len(search.net.stations)
     dest, origin = codes % n_st, codes // n_st
     out = np.full(len(codes), np.inf)
-    dests = np.unique(dest)
-    chunk = max(1, 2_000_000 // max(1, len(search.legs.options)))
-    for c0 in range(0, len(dests), chunk):
-        block = dests[c0: c0 + chunk]
+    for block in _blocks(search, np.unique(dest)):
         _, hB = search.bounds(block, regime)
         at = np.flatnonzero((dest >= block[0]) & (dest <= block[-1]))
         row_of = np.searchsorted(block, dest[at])
@@ -454,22 +464,26 @@ def _least_costs(search: CandidateSearch, codes: np.ndarray, regime: int) -> np.
     return out
 
 
+def _blocks(search: CandidateSearch, dests: np.ndarray) -> list[np.ndarray]:
+    """`dests` (sorted) in blocks whose lower bounds (a row of every leg per destination) stay near
+    2,000,000 entries."""
+    size = max(1, 2_000_000 // max(1, len(search.legs.options)))
+    return [dests[i: i + size] for i in range(0, len(dests), size)]
+
+
 def _search(search: CandidateSearch, codes: np.ndarray, regimes: np.ndarray) -> None:
     """Search the candidates of each (OD code, regime) not searched before into search.found,
     destination by destination (the lower bounds of many destinations at once)."""
     n_st = len(search.net.stations)
     found_by = search.found
-    chunk = max(1, 2_000_000 // max(1, len(search.legs.options)))
     for regime in sorted(set(regimes.tolist())):
         wanted = [code for code in codes[regimes == regime].tolist() if (code, regime) not in found_by]
         by_dest: dict[int, list[int]] = {}
         for code in wanted:
             by_dest.setdefault(code % n_st, []).append(code // n_st)
-        dests = sorted(by_dest)
-        for c0 in range(0, len(dests), chunk):
-            block = dests[c0: c0 + chunk]
-            hA, hB = search.bounds(np.asarray(block), regime)
-            for row, d in enumerate(block):
+        for block in _blocks(search, np.asarray(sorted(by_dest), dtype=np.int64)):
+            hA, hB = search.bounds(block, regime)
+            for row, d in enumerate(block.tolist()):
                 origins = np.asarray(by_dest[d])
                 for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], regime)):
                     found_by[(o * n_st + d, regime)] = found
