@@ -29,7 +29,6 @@ import numpy as np
 
 from . import rng as rngmod
 from .departures import Departures
-from .errors import UserError
 from .fares import FareSystem, leg_fares
 from .network import Network
 from .plan import Step, StepCompiler
@@ -231,6 +230,7 @@ class Replanner:
         from here is `planned` (an option when `with_plan`), in start band `band`, and what of their
         costs does not depend on the time (kept once asked; the new ones' fares priced in one go)."""
         out = [self._situations.get(key) for key in keys]
+        self._fetch([(key[1], key[3], key[6]) for key, sit in zip(keys, out) if sit is None])
         new = {key: self._options(*key) for key, sit in zip(keys, out) if sit is None}
         if new:
             self._price([(legs, key[4]) for key, mine in new.items() for legs in mine])
@@ -313,22 +313,33 @@ class Replanner:
         that board at the station or at one its interchanges reach from inside (no walk in the street)."""
         key = (station, dest, band)
         if key not in self._candidates:
-            search, b = (self.search, band) if band >= 0 else (self.during, -1 - band)
-            assert search is not None
-            n_st = len(self.net.stations)
-            try:
-                routes, cand = candidate_sets(search, np.asarray([station * n_st + dest]), np.asarray([b]))
-                found = [routes[i] for i in cand[0] if i >= 0]
-            except UserError:  # no route from here at all
-                found = []
-            options = search.legs.options
-            # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
-            found_legs = [tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in r.legs) for r in found]
-            full = self.legs.options
-            self._candidates[key] = [
-                legs for legs in found_legs
-                if full[legs[0]].board == station or (station, full[legs[0]].board) in self.net.transfers]
+            self._fetch([key])
         return self._candidates[key]
+
+    def _fetch(self, keys: list[tuple[int, int, int]]) -> None:
+        """Keep the candidates (see _from_here) of the (station, dest, band) keys not asked before,
+        searched in one go per search (the everyday one, the one during closures): a search's cost
+        is mostly per call."""
+        new = [key for key in dict.fromkeys(keys) if key not in self._candidates]
+        n_st, full = len(self.net.stations), self.legs.options
+        for during in (False, True):
+            mine = [key for key in new if (key[2] < 0) == during]
+            if not mine:
+                continue
+            search = self.during if during else self.search
+            assert search is not None
+            od = np.asarray([station * n_st + dest for station, dest, _ in mine], dtype=np.int64)
+            bands = np.asarray([-1 - band if during else band for _, _, band in mine], dtype=np.int64)
+            routes, cand = candidate_sets(search, od, bands, unrouted_ok=True)  # a row of -1: no route from here
+            options = search.legs.options
+            for key, row in zip(mine, cand.tolist()):
+                # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
+                found = [tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in routes[i].legs)
+                         for i in row if i >= 0]
+                station = key[0]
+                self._candidates[key] = [
+                    legs for legs in found
+                    if full[legs[0]].board == station or (station, full[legs[0]].board) in self.net.transfers]
 
     def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool) -> np.ndarray:
         """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to

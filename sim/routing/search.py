@@ -342,7 +342,7 @@ route in that band (its lower bound): a route the choice would clearly prefer ma
 
 
 def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, file: str = "",
-                   pool: RoutePool | None = None) -> tuple[list[Route], np.ndarray]:
+                   pool: RoutePool | None = None, unrouted_ok: bool = False) -> tuple[list[Route], np.ndarray]:
     """Candidate routes of each (OD code, start band) pair (OD code = origin * n_stations +
     destination): the distinct routes, and per pair the indices of its candidates, cheapest first
     (rows, -1 padded to max_routes). Each OD code is searched once for the whole period; a pair is
@@ -352,7 +352,7 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
     searches every pair for its band alone. UserError naming the pairs without any route. What was
     searched before (search.found) is not searched again. `pool`: the routes of earlier candidate
     sets, whose indices stay the same (the routes returned are its routes, with any new ones after
-    them)."""
+    them). `unrouted_ok`: pairs without any route get a row of -1 instead of the error."""
     od, band = np.asarray(od, dtype=np.int64), np.asarray(band, dtype=np.int64)
     pool = RoutePool(search) if pool is None else pool
     assert pool.search is search, "a pool holds the routes of one search"
@@ -369,7 +369,7 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
         pairs, pair_of = np.unique(od[stale_at] * n_bands + band[stale_at], return_inverse=True)
         cand[stale_at] = pool.gather(pairs // n_bands, 1 + pairs % n_bands)[pair_of]
     empty = np.flatnonzero(cand[:, 0] < 0)
-    if len(empty):
+    if len(empty) and not unrouted_ok:
         stations, n_st = search.net.stations, len(search.net.stations)
         raise UserError(list(dict.fromkeys(
             Problem(file, "demand", f"no route from '{stations[code // n_st].id}' to '{stations[code % n_st].id}' "
