@@ -26,7 +26,7 @@ from .crowding import PlatformLookup, leg_paths
 from .demand import RETURN, Demand, generate_demand, group_masks
 from .departure_choice import DepartureChooser
 from .departures import build_departures
-from .engine import OnTheWay, run_engine
+from .engine import OnTheWay, Records, run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
 from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize
@@ -41,7 +41,7 @@ from .plausibility import (
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
-from .tables import Tables, build_tables, ride_tables
+from .tables import RideTables, Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
 from .tours import place_returns
@@ -355,11 +355,21 @@ def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -
     return replace(prep, plan=plan, demand=replace(demand, t_depart=plan.t_depart)), chooser
 
 
+@dataclass
+class LastRun:
+    """The last engine run of a scenario: its routes, plan and records, and its legs and trains
+    tables when crowding measured them already (None: not built)."""
+
+    assignment: Assignment
+    plan: Plan
+    rec: Records
+    ride: RideTables | None
+
+
 def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, float]):
     """Route choice and simulation alternate with crowding costs (see schema.CrowdingSpec). The
-    first run is prep's; returns the last run's assignment and tables, and what the iterations did.
-    The runs before the last are measured on their legs and trains tables alone (the last one's
-    other tables are built when it is known to be the last)."""
+    first run is prep's; returns the last run and what the iterations did. The runs are measured
+    on their legs and trains tables alone (the caller builds the last one's tables)."""
     spec = prep.scenario.model.routing.crowding
     net, legs, demand = prep.scenario.network, prep.legs, prep.demand
     t = time.perf_counter()
@@ -390,9 +400,7 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
             t = _add_time(timings, "simulation", t)
         info = {"runs": 1 + sum(1 for c in changed if c >= spec.tolerance and c > 0), "route_change_share": changed,
                 "converged": bool(changed) and changed[-1] < spec.tolerance}
-    tables = build_tables(net, demand, legs, assignment, plan, rec, prep.rerouted, ride)
-    _add_time(timings, "tables", t)
-    return assignment, tables, info
+    return LastRun(assignment, plan, rec, ride), info
 
 
 MAX_TOUR_RUNS = 5
@@ -404,35 +412,36 @@ def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, flo
     arrived: each time some would, they start at that arrival instead and the scenario runs again
     (their routes as chosen for their planned start). A return whose outbound journey did not
     arrive (left the network, still travelling at the end) keeps its planned start. Returns prep
-    with the last run's starts, that run's tables, the crowding iterations' report and the tours'
-    (None when nobody makes a tour)."""
-    _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
+    with the last run's starts, that run, the crowding iterations' report and the tours' (None
+    when nobody makes a tour)."""
+    last, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     demand = prep.demand
     if demand.partner is None or demand.tour_leg is None:
-        return prep, tables, crowding_info, None
+        return prep, last, crowding_info, None
     returns = np.flatnonzero(demand.tour_leg == RETURN)
     outbound = demand.partner[returns]
     planned = prep.plan.t_depart[returns].copy()
     runs = 1
     while True:
-        arrived = tables.trips["t_arrive"].to_numpy()[outbound]
+        arrived = last.rec.t_arrive[outbound]
         early = arrived > prep.plan.t_depart[returns]  # NaN (not arrived) compares False: kept
         if not early.any() or runs == MAX_TOUR_RUNS:
             break
         t = time.perf_counter()
         t_depart = prep.plan.t_depart.copy()
         t_depart[returns[early]] = arrived[early]
+        del last  # the next run reuses its records' memory (see _iterate_crowding)
         plan = _replanned(prep, prep.plan, prep.assignment, t_depart)
         prep = replace(prep, plan=plan, demand=replace(demand, t_depart=t_depart))
         _add_time(timings, "plan", t)
-        _, tables, crowding_info = _iterate_crowding(prep, engine, progress, timings)
+        last, crowding_info = _iterate_crowding(prep, engine, progress, timings)
         runs += 1
-    arrived = tables.trips["t_arrive"].to_numpy()[outbound]
+    arrived = last.rec.t_arrive[outbound]
     info = {"tours": int(len(returns)), "runs": runs,
             "returns_moved": int((prep.plan.t_depart[returns] > planned).sum()),
             "returns_before_outbound_arrival": int((arrived > prep.plan.t_depart[returns]).sum()),
             "outbound_not_arrived": int(np.isnan(arrived).sum())}
-    return prep, tables, crowding_info, info
+    return prep, last, crowding_info, info
 
 
 def _routing(scenario: Scenario, cache: RoutingCache | None) -> tuple[LegNetwork, Access, CandidateSearch]:
@@ -473,9 +482,11 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     departures = None
     if scenario.model.demand.departure_time is not None:
         prep, departures = _choose_departures(prep, engine, timings)
-    prep, tables, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
+    prep, last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network
+    tables = build_tables(net, prep.demand, prep.legs, last.assignment, last.plan, last.rec, prep.rerouted, last.ride)
+    del last  # the records and plan: the tables hold what is kept of them
     interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
         ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id, ic.bidirectional)
         for ic in net.interchanges}
