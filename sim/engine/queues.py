@@ -6,43 +6,50 @@ time, ties by commuter id. That order makes results independent of how the engin
 
 from __future__ import annotations
 
-import heapq
-
+import numba
 import numpy as np
 
 _EMPTY_F = np.zeros(0)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
 
-def serve_fifo(free: list[float], arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end times (s) at a bank of identical servers with one FIFO queue.
 
-    `free` is a heap of the times at which each server next becomes free (updated in place);
-    `arrive` must be in service order. Exact: start = max(arrival, earliest free server), end =
-    start + service, in the same floating-point operations as a process-based simulation.
+    `free` is a min-heap (array) of the times at which each server next becomes free (updated in
+    place); `arrive` must be in service order. Exact: start = max(arrival, earliest free server),
+    end = start + service, in the same floating-point operations as a process-based simulation.
     """
-    a = arrive.tolist()
-    s = service.tolist()
-    starts = [0.0] * len(a)
-    ends = [0.0] * len(a)
-    if len(free) == 1:
+    starts, ends = np.empty(len(arrive)), np.empty(len(arrive))
+    _serve_fifo(free, np.ascontiguousarray(arrive, dtype=np.float64),
+                np.ascontiguousarray(service, dtype=np.float64), starts, ends)
+    return starts, ends
+
+
+@numba.njit(cache=True, nogil=True)
+def _serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray, starts: np.ndarray,
+                ends: np.ndarray) -> None:
+    # compiled: each start waits for the server freed before it, so the loop cannot be vectorised
+    n_servers = len(free)
+    for i in range(len(arrive)):
         f = free[0]
-        for i, (ai, si) in enumerate(zip(a, s)):
-            st = ai if ai > f else f
-            f = st + si
-            starts[i] = st
-            ends[i] = f
-        free[0] = f
-    else:
-        replace = heapq.heapreplace
-        for i, (ai, si) in enumerate(zip(a, s)):
-            f = free[0]
-            st = ai if ai > f else f
-            e = st + si
-            replace(free, e)
-            starts[i] = st
-            ends[i] = e
-    return np.asarray(starts), np.asarray(ends)
+        st = arrive[i] if arrive[i] > f else f
+        e = st + service[i]
+        starts[i] = st
+        ends[i] = e
+        # the earliest free server takes the commuter: replace the heap's root by e and sift it down
+        j = 0
+        while True:
+            child = 2 * j + 1
+            if child >= n_servers:
+                break
+            if child + 1 < n_servers and free[child + 1] < free[child]:
+                child += 1
+            if free[child] >= e:
+                break
+            free[j] = free[child]
+            j = child
+        free[j] = e
 
 
 def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -57,7 +64,7 @@ class FacilityQueue:
     __slots__ = ("free", "base_t", "base_c", "cursor", "chunks", "extra_min")
 
     def __init__(self, servers: int) -> None:
-        self.free = [-np.inf] * servers
+        self.free = np.full(servers, -np.inf)
         self.base_t, self.base_c, self.cursor = _EMPTY_F, _EMPTY_I, 0
         self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
         self.extra_min = np.inf
