@@ -86,8 +86,8 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
     timings["writing"] = time.perf_counter() - t1
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # engine runs: the tour runs times the last one's crowding runs (each tour run iterates route choice anew)
-    runs = result.summary.get("tours", {}).get("runs", 1) * result.summary.get("crowding", {}).get("runs", 1)
+    # engine runs: those of route choice with crowding (one without)
+    runs = result.summary.get("crowding", {}).get("runs", 1)
     print(json.dumps({"kind": kind, "total": total, "engine": engine, "wall_s": wall, "phases_s": timings,
                       "peak_mib": peak_mib, "arrived": result.summary["arrived"], "engine_runs": runs}))
 

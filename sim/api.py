@@ -44,7 +44,7 @@ from .scenario import Scenario
 from .tables import RideTables, Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
-from .tours import place_returns
+from .tours import place_returns, waits_for
 from .zones import (
     ModeChoice,
     Zones,
@@ -237,7 +237,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     trains, cut = disruptions.apply(scenario.network, planned.trains, closures)
     ops = build_operations(scenario.network, trains, dynamic)
     plan = build_plan(scenario.network, legs, access, assignment, demand.payment, demand.media, demand.t_depart,
-                      trains, ops, scenario.t_end, seed, replication, m.demand.walking)
+                      trains, ops, scenario.t_end, seed, replication, m.demand.walking, after=waits_for(demand))
     timings["plan"] = time.perf_counter() - t2
     warnings = (facility_load_warnings(plan, scenario.network) + planned.warnings
                 + track_warnings(scenario.network, trains, ops, planned.lines)
@@ -329,7 +329,7 @@ def _replanned(prep: Prepared, plan: Plan, assignment: Assignment, t_depart: np.
     net, demand = prep.scenario.network, prep.demand
     return build_plan(net, prep.legs, prep.access, assignment, demand.payment, demand.media, t_depart, plan.trains,
                       plan.ops, plan.t_end, prep.seed, prep.replication, prep.scenario.model.demand.walking,
-                      plan.walk_factor)
+                      plan.walk_factor, plan.after)
 
 
 def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -> tuple[Prepared, DepartureChooser]:
@@ -403,44 +403,26 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     return LastRun(assignment, plan, rec, ride), info
 
 
-MAX_TOUR_RUNS = 5
-"""Runs at most, each moving the returns that would start before their outbound journey arrived."""
-
-
 def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, float]):
-    """Runs (see _iterate_crowding) until no return journey starts before its outbound journey
-    arrived: each time some would, they start at that arrival instead and the scenario runs again
-    (their routes as chosen for their planned start). A return whose outbound journey did not
-    arrive (left the network, still travelling at the end) keeps its planned start. Returns prep
-    with the last run's starts, that run, the crowding iterations' report and the tours' (None
-    when nobody makes a tour)."""
+    """The runs (see _iterate_crowding), and what the tours did in the last: the tours, the returns
+    that started later than drawn (held until their outbound journey ended), those that started
+    before their outbound journey arrived (0: the engines hold them), and the outbound journeys
+    that did not arrive (the network left on the way, or still travelling at the end), and the
+    returns that never started (their outbound journey still travelling at the end). Returns
+    prep, the last run, the crowding iterations' report and the tours' (None when nobody makes a
+    tour)."""
     last, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     demand = prep.demand
     if demand.partner is None or demand.tour_leg is None:
         return prep, last, crowding_info, None
     returns = np.flatnonzero(demand.tour_leg == RETURN)
     outbound = demand.partner[returns]
-    planned = prep.plan.t_depart[returns].copy()
-    runs = 1
-    while True:
-        arrived = last.rec.t_arrive[outbound]
-        early = arrived > prep.plan.t_depart[returns]  # NaN (not arrived) compares False: kept
-        if not early.any() or runs == MAX_TOUR_RUNS:
-            break
-        t = time.perf_counter()
-        t_depart = prep.plan.t_depart.copy()
-        t_depart[returns[early]] = arrived[early]
-        del last  # the next run reuses its records' memory (see _iterate_crowding)
-        plan = _replanned(prep, prep.plan, prep.assignment, t_depart)
-        prep = replace(prep, plan=plan, demand=replace(demand, t_depart=t_depart))
-        _add_time(timings, "plan", t)
-        last, crowding_info = _iterate_crowding(prep, engine, progress, timings)
-        runs += 1
-    arrived = last.rec.t_arrive[outbound]
-    info = {"tours": int(len(returns)), "runs": runs,
-            "returns_moved": int((prep.plan.t_depart[returns] > planned).sum()),
-            "returns_before_outbound_arrival": int((arrived > prep.plan.t_depart[returns]).sum()),
-            "outbound_not_arrived": int(np.isnan(arrived).sum())}
+    arrived, started = last.rec.t_arrive[outbound], last.rec.t_start[returns]
+    info = {"tours": int(len(returns)),
+            "returns_moved": int((started > prep.plan.t_depart[returns]).sum()),
+            "returns_before_outbound_arrival": int((arrived > started).sum()),
+            "outbound_not_arrived": int(np.isnan(arrived).sum()),
+            "returns_not_started": int(np.isnan(started).sum())}
     return prep, last, crowding_info, info
 
 

@@ -129,6 +129,11 @@ class Plan:
     entrances: tuple[MeteredEntrance, ...] = ()
     tickets: TicketRules | None = None
     """Reserved seats (None: no line has them)."""
+    after: np.ndarray | None = None
+    """Per commuter (int64): the journey that must end before theirs starts (a tour's outbound
+    journey, for its return), -1 for none; None when nobody waits for another journey. Such a
+    journey starts at its t_depart or when that one ends (arrives, or leaves the network), whichever
+    is later; never while that one is still travelling."""
 
     @property
     def n_commuters(self) -> int:
@@ -262,12 +267,12 @@ def _exclusive_ordinal(mask: np.ndarray, starts: np.ndarray, template_of_step: n
 def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: Assignment, payment: np.ndarray,
                media: tuple[str, ...], t_depart: np.ndarray, trains: Trains, ops: Operations, t_end: float,
                seed: int, replication: int, walking: WalkingSpec | None = None,
-               walk_factor: np.ndarray | None = None) -> Plan:
+               walk_factor: np.ndarray | None = None, after: np.ndarray | None = None) -> Plan:
     """Compile templates for the (route, medium class) pairs in use, draw every service time and
     every commuter's walking speed (`walking`; None: the network's walk times for everyone). Routes
     are leg indices of `legs`; walks and paths through stations per medium come from `access`.
     `walk_factor`: the commuters' walk factors drawn already, by a plan of the same commuters, seed
-    and replication (they do not depend on the routes)."""
+    and replication (they do not depend on the routes). `after`: see Plan.after."""
     n = len(t_depart)
     klass = medium_classes(network, access, media)
     representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
@@ -347,5 +352,6 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
                                      dtype=float),
         entrances=metered_entrances(network),
         tickets=ticket_rules(network, trains, n, seed, replication),
+        after=after,
     )
     return plan

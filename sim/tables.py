@@ -217,6 +217,12 @@ def _ride_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, starts) if len(starts) else np.zeros(0)
 
 
+def started(plan: Plan, rec: Records) -> np.ndarray:
+    """Per commuter: when their journey started (s; Records.t_start), or for one that never started
+    (held for a journey still travelling at the end, Plan.after) when it was to start."""
+    return np.where(np.isnan(rec.t_start), plan.t_depart, rec.t_start)
+
+
 def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]:
     """Per commuter: the travel-time components over their rides (s; a change of train only between
     rides)."""
@@ -228,7 +234,7 @@ def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]
     change[later] = tp[later] - ta[later - 1]
     first, last = rides.start[:-1], rides.start[1:] - 1
     return {
-        "access_s": tp[first] - plan.t_depart,
+        "access_s": tp[first] - started(plan, rec),
         "wait_s": _ride_sums(tb - tp - ride, first),
         "in_vehicle_s": _ride_sums(ta - tb + ride, first),
         "transfer_s": _ride_sums(change, first),
@@ -303,6 +309,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     left = rec.left_station >= 0
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
     put_off = (_ride_sums(rec.leg_ride_s > 0, first) > 0) | rec.put_off_here
+    t_depart = started(plan, rec)
     trips = pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
         "origin": _cat(demand.origin, station_ids),
@@ -311,10 +318,10 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "payment": _cat(demand.payment, demand.media),
         "tour_leg": _cat(demand.tour_leg if demand.tour_leg is not None else np.zeros(n, dtype=np.int8), TOUR_LEGS),
         "tour_partner": demand.partner if demand.partner is not None else np.full(n, -1, dtype=np.int64),
-        "t_depart": plan.t_depart,
+        "t_depart": t_depart,
         "t_arrive": rec.t_arrive,
         "status": _cat(np.where(arrived, 0, np.where(left, 2, 1)), ["arrived", "in_system", "left"]),
-        "travel_time_s": rec.t_arrive - plan.t_depart,
+        "travel_time_s": rec.t_arrive - t_depart,
         **times,
         "n_transfers": np.diff(rides.start) - 1,
         "denied_boardings": rec.denied.astype(np.int64),

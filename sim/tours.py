@@ -4,8 +4,8 @@ Demand draws each return's start as its outbound start plus the stay (schema.Tou
 the network is known as legs, the outbound journey's expected travel time by its cheapest candidate
 route (walks, mean services, expected waits and rides, no queue or full train) is added, so the
 return leaves after the stay at the destination, and at the period's end at the latest. A return
-that would still start before its outbound journey arrived (a trip slower than expected by more
-than the stay) is moved to that arrival by the runs (api._iterate_tours).
+whose outbound journey is slower than expected by more than the stay starts when that journey ends
+instead: the engines hold it until then (`waits_for`, Plan.after).
 """
 
 from __future__ import annotations
@@ -38,3 +38,11 @@ def place_returns(demand: Demand, network: Network, legs: LegNetwork, access: Ac
     t_depart = demand.t_depart.copy()
     t_depart[returns] = np.minimum(demand.t_depart[returns] + expected, np.nextafter(period_end, 0.0))
     return replace(demand, t_depart=t_depart), chooser
+
+
+def waits_for(demand: Demand) -> np.ndarray | None:
+    """Per journey, the journey that must end before it starts (int64): a return's outbound
+    journey, -1 for the others; None when nobody makes a tour (see Plan.after)."""
+    if demand.partner is None or demand.tour_leg is None:
+        return None
+    return np.where(demand.tour_leg == RETURN, demand.partner, -1).astype(np.int64)

@@ -5,7 +5,8 @@ the street reach are served for the whole day before the clock starts (all their
 known). The others are served lazily: before a train departs from a platform at time T, every such
 facility that can feed that platform is brought up to T (in topological order). Commuters are only
 ever inserted into a queue at or before the time they join it, so nothing that should be served
-by T can arrive later.
+by T can arrive later. Journeys that wait for another to end (the returns of tours) keep that rule
+through sim.engine.waiting.
 """
 
 from __future__ import annotations
@@ -15,111 +16,15 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from ..errors import UserError
-from ..network import FACILITY
 from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
+from .facility_graph import facility_order, on_the_way_order
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter, entrance_meters
 from .queues import FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
 from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
-
-
-def facility_order(plan: Plan, also_dynamic: frozenset[int] = frozenset()) -> tuple[list[int], list[int], list[list[int]]]:
-    """Facilities in topological order (edges: consecutive steps of a template); those that only
-    commuters coming from the street reach (static: every arrival is known before the clock
-    starts), in that order; and per platform, the other facilities that can feed it (dynamic: fed,
-    directly or through other facilities, by commuters leaving a train). A cycle of facilities is a
-    user error."""
-    n_f = plan.n_facilities
-    kind, target = plan.step_kind, plan.step_target
-    same_template = np.ones(len(kind) - 1, dtype=bool) if len(kind) else np.zeros(0, dtype=bool)
-    same_template[plan.template_start[1:-1] - 1] = False
-    a_kind, b_kind = kind[:-1], kind[1:]
-    a, b = target[:-1], target[1:]
-
-    def pairs(mask: np.ndarray) -> np.ndarray:
-        return np.unique(np.stack([a[mask], b[mask]], axis=1), axis=0) if mask.any() else np.zeros((0, 2), int)
-
-    ff = pairs(same_template & (a_kind == STEP_FACILITY) & (b_kind == STEP_FACILITY))
-    fp = pairs(same_template & (a_kind == STEP_FACILITY) & (b_kind == STEP_RIDE))
-    after_ride = np.unique(b[same_template & (a_kind == STEP_RIDE) & (b_kind == STEP_FACILITY)])
-    succ_f: list[set[int]] = [set() for _ in range(n_f)]
-    pred: list[set[int]] = [set() for _ in range(n_f)]
-    for x, y in ff.tolist():
-        succ_f[x].add(y)
-        pred[y].add(x)
-    indeg = [len(pred[f]) for f in range(n_f)]
-    order = [f for f in range(n_f) if indeg[f] == 0]
-    for f in order:
-        for g in sorted(succ_f[f]):
-            indeg[g] -= 1
-            if indeg[g] == 0:
-                order.append(g)
-    if len(order) != n_f:
-        raise UserError.single("", "network", "station paths pass facilities in a cycle "
-                                              "(a facility is reached again without riding a train)")
-    dynamic = set(after_ride.tolist()) | set(also_dynamic)
-    stack = list(dynamic)
-    while stack:
-        for g in succ_f[stack.pop()]:
-            if g not in dynamic:
-                dynamic.add(g)
-                stack.append(g)
-    rank = {f: i for i, f in enumerate(order)}
-    feeds_p: list[set[int]] = [set() for _ in range(plan.n_platforms)]
-    for f, platform in fp.tolist():
-        feeds_p[platform].add(f)
-    upstream = []
-    for platform in range(plan.n_platforms):
-        seen = {f for f in feeds_p[platform] if f in dynamic}
-        stack = list(seen)
-        while stack:
-            for h in pred[stack.pop()]:
-                if h in dynamic and h not in seen:
-                    seen.add(h)
-                    stack.append(h)
-        upstream.append(sorted(seen, key=rank.__getitem__))
-    static = [f for f in order if f not in dynamic]
-    return order, static, upstream
-
-
-def station_groups(network) -> list[int]:
-    """A group number per station: stations joined by interchanges, directly or through others, share one."""
-    group = list(range(len(network.stations)))
-
-    def root(x: int) -> int:
-        while group[x] != x:
-            group[x] = group[group[x]]
-            x = group[x]
-        return x
-
-    for a, b in sorted(network.transfers):
-        group[root(a)] = root(b)
-    return [root(s) for s in range(len(group))]
-
-
-def on_the_way_order(plan: Plan, way: OnTheWay,
-                     also_dynamic: frozenset[int] = frozenset()) -> tuple[list[int], list[int], list[list[int]]]:
-    """facility_order with choices on the way: riders stranded on one platform may walk to another
-    of the same station or of a station its interchanges join. Facilities on change paths (and after
-    them) are never served in advance, and every facility that can bring riders to a platform of a
-    group of stations so joined (through a change path, or to a platform where riders may choose
-    again) is brought up to date before a train leaves any platform of the group."""
-    net = way.network
-    on_paths = frozenset(int(st.value) for paths in net.transfers.values() for path in paths
-                         for st in path.steps if st.kind == FACILITY)
-    order, static, upstream = facility_order(plan, on_paths | also_dynamic)
-    group = station_groups(net)
-    fac_station = [f.station for f in net.facilities]
-    feeds: dict[int, set[int]] = {}
-    for q, pl in enumerate(net.platforms):
-        feeds.setdefault(group[pl.station], set()).update(upstream[q])
-    for f in on_paths:
-        feeds.setdefault(group[fac_station[f]], set()).add(f)
-    rank = {f: i for i, f in enumerate(order)}
-    return order, static, [sorted(feeds.get(group[pl.station], set()), key=rank.__getitem__) for pl in net.platforms]
+from .waiting import WaitingJourneys
 
 
 class BulkEngine:
@@ -133,6 +38,9 @@ class BulkEngine:
         metered = frozenset(self.meters)
         self.order, self.static, self.upstream = (on_the_way_order(plan, way, metered) if self.it.active and way is not None
                                                   else facility_order(plan, metered))
+        self.waiting = WaitingJourneys.of(plan, self.rec, self.order, self.static)
+        if self.waiting is not None:
+            self.static = self.waiting.static
         n_trains = plan.trains.n_trains
         self.on_c: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_trains
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
@@ -166,6 +74,8 @@ class BulkEngine:
             rec.fac_t_join[it.fac_slot(c, ptr)] = t
             for target, sel in _groups(it.target[ptr]):
                 self.fq[target].push(t[sel], c[sel])
+            if self.waiting is not None:
+                self.waiting.track(c, t, it.target[ptr])
         elif kind == STEP_RIDE:
             slot = it.leg_slot(c, ptr)
             # a leg chosen again on the way counts from the platform where the commuter first waited for it
@@ -187,9 +97,16 @@ class BulkEngine:
                 self.pq[target].push(t[sel], c[sel], alight[sel])
         elif kind == STEP_END:
             rec.t_arrive[c] = t
+            self._release(c, t)
         else:
             rec.t_left[c] = t
             rec.left_station[c] = it.target[ptr]
+            self._release(c, t)
+
+    def _release(self, c: np.ndarray, t: np.ndarray) -> None:
+        """Journeys `c` ended at times t: those waiting for them set off."""
+        if self.waiting is not None:
+            self.advance(*self.waiting.release(c, t))
 
     def _rechoose(self, reason: str, c: np.ndarray, platform: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Commuters `c` waiting on `platform` choose at times t (not in a platform queue); those
@@ -245,6 +162,9 @@ class BulkEngine:
     def bring_up(self, platform: int, t: float) -> None:
         """Serve every facility that can feed `platform` up to t (again while choices on the way
         bring new riders to them)."""
+        if self.waiting is not None:
+            self.waiting.sync(t, self.serve)  # every journey ended by t has released the one waiting for it
+            self.waiting.ahead(platform, t, self.serve)
         ups = self.upstream[platform]
         while True:
             for f in ups:
@@ -389,8 +309,9 @@ class BulkEngine:
 
     def run(self, progress: Callable[[float], None] | None = None) -> Records:
         p = self.plan
-        everyone = np.arange(p.n_commuters, dtype=np.int64)
-        self.advance(everyone, p.t_depart.copy())
+        # journeys waiting for another set off when it ends (_release)
+        starting = np.arange(p.n_commuters, dtype=np.int64) if self.waiting is None else self.waiting.starting()
+        self.advance(starting, p.t_depart[starting])
         for q in self.fq:
             q.freeze_base()
         for f in self.static:  # every arrival is known: serve the whole day at once
@@ -406,6 +327,8 @@ class BulkEngine:
         env.run(until=p.t_end)
         # serve what is left; again while commuters choosing on the way join facilities served earlier in
         # the order (e.g. the exit of a station where the last train has gone)
+        if self.waiting is not None:
+            self.waiting.sync(p.t_end, self.serve)
         while True:
             for f in self.order:
                 self.serve(f, p.t_end)

@@ -39,6 +39,9 @@ class Records:
     fac_t_join: np.ndarray
     fac_t_start: np.ndarray
     fac_t_end: np.ndarray
+    t_start: np.ndarray
+    """Per commuter: when their journey started (s): its t_depart, or for a journey waiting for
+    another (Plan.after) when that one ended, if later; NaN for one that never started."""
     t_arrive: np.ndarray
     denied: np.ndarray  # int32 per commuter: times left behind by a full train
     call_boarded: np.ndarray  # int64 per train call
@@ -92,6 +95,7 @@ class Records:
             leg_ticket_call=np.full(n_tickets, -1, dtype=np.int32), leg_ticket=np.zeros(n_tickets, dtype=np.int8),
             leg_missed_trains=np.zeros(n_tickets, dtype=np.int16),
             fac_t_join=nan(room_fac), fac_t_start=nan(room_fac), fac_t_end=nan(room_fac),
+            t_start=np.where(plan.after >= 0, np.nan, plan.t_depart) if plan.after is not None else plan.t_depart.copy(),
             t_arrive=nan(plan.n_commuters),
             denied=np.zeros(plan.n_commuters, dtype=np.int32),
             call_boarded=np.zeros(n_calls, dtype=np.int64),
@@ -199,7 +203,7 @@ class Records:
     def truncate(self, t_end: float) -> None:
         """Forget every event at or after t_end: the simulation covers times strictly before it."""
         for arr in (self.leg_t_platform, self.leg_t_board, self.leg_t_alight, self.leg_t_denied, self.fac_t_join,
-                    self.fac_t_start, self.fac_t_end, self.t_arrive, self.call_t_arr, self.call_t_dep):
+                    self.fac_t_start, self.fac_t_end, self.t_start, self.t_arrive, self.call_t_arr, self.call_t_dep):
             arr[arr >= t_end] = np.nan
         self.leg_train[np.isnan(self.leg_t_board)] = -1
 

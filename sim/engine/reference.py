@@ -38,6 +38,9 @@ class ReferenceEngine:
         """Commuters waiting outside a metered entrance: the event that lets them in."""
         self.tickets = Tickets(plan, self.rec)
         self.tickets.book_ahead()
+        self.ended: dict[int, simpy.Event] = ({int(j): self.env.event() for j in plan.after[plan.after >= 0].tolist()}
+                                              if plan.after is not None else {})
+        """Per journey another waits for (Plan.after): the event of its end."""
 
     def join_facility(self, f: int, cid: int) -> simpy.Event:
         """An event that fires when commuter `cid` may request facility f: after every commuter
@@ -58,6 +61,9 @@ class ReferenceEngine:
     def commuter(self, i: int):
         p, env, rec, it = self.plan, self.env, self.rec, self.it
         yield env.timeout(p.t_depart[i] - env.now)
+        if p.after is not None and p.after[i] >= 0:  # waits until that journey has ended
+            yield self.ended[int(p.after[i])]
+            rec.t_start[i] = env.now
         while True:
             it.ptr[i] += 1
             s = int(it.ptr[i])
@@ -81,11 +87,18 @@ class ReferenceEngine:
                 yield from self.ride(i, s)
             elif kind == STEP_END:
                 rec.t_arrive[i] = env.now
+                self._end(i)
                 return
             else:
                 rec.t_left[i] = env.now
                 rec.left_station[i] = it.target[s]
+                self._end(i)
                 return
+
+    def _end(self, i: int) -> None:
+        """Commuter i's journey has ended: the one waiting for it may start."""
+        if i in self.ended:
+            self.ended[i].succeed()
 
     def enter(self, meter: EntranceMeter, i: int, slot: int):
         """Commuter i at a metered entrance: in at once, or after waiting outside."""

@@ -4,7 +4,7 @@ One line A - B - C, a train every 5 min from 05:30 to 23:30 each way, no gates o
 go from A to C in the morning and come back from C to A. Checked: every commuter makes both
 journeys and each return starts after its outbound journey arrived (conservation over tours); the
 stay counts from the expected arrival (by hand); returns planned before that arrival start exactly
-at it; the drawn stay follows the truncated normal; KPI windows that partition the day add up to
+at it, also when it is the end of a queue at the exit gates, and never while it is still travelling; the drawn stay follows the truncated normal; KPI windows that partition the day add up to
 the day's KPIs; the reference engine makes the same tours.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pandas import testing as pd_testing
 from pydantic import ValidationError
 from scipy import stats
 
@@ -29,14 +30,22 @@ DAY = {"early": ["05:30", "07:00"], "am_peak": ["07:00", "09:30"], "inter_peak":
 EXPECTED_S = 300 / 2 + 420 + 30 + 540  # A to C: half a headway's wait, the two runs and the stop at B
 
 
-def _scenario(tmp_path, tour: dict, capacity: int = 1000, **demand):
-    op = T.operator("OP", facilities={}, entry=[], exit=[])
+GATES = {"entry_gates": {"kind": "gate", "servers": 1, "service": {"dist": "exponential", "mean_s": 3.0}},
+         "exit_gates": {"kind": "gate", "servers": 1, "service": {"dist": "exponential", "mean_s": 3.0}}}
+"""One gate in and one out per station, 3 s on average: trains unloading at C queue at its exit."""
+
+
+def _scenario(tmp_path, tour: dict, capacity: int = 1000, gates: bool = False, routing: dict | None = None,
+              **demand):
+    op = (T.operator("OP", facilities=GATES, entry=[{"walk_s": 20}, "entry_gates"], exit=["exit_gates", {"walk_s": 20}])
+          if gates else T.operator("OP", facilities={}, entry=[], exit=[]))
     every = T.headway("05:30", "23:30", 300)
     line = T.line("L", [("A", 0.0), ("B", 6.0), ("C", 14.0)], {"forward": every, "backward": every},
                   run_s={"A>B": 420, "B>C": 540}, dwell_s=30.0, capacity=capacity)
     scn = T.scenario(N, ["A"], ["C"], start="05:30", end="23:30", sim_end="23:59",
                      profile=[["05:30", 0.0], ["07:30", 1.0], ["09:30", 0.0], ["23:30", 0.0]])
     scn["demand"]["segments"][0]["tour"] = tour
+    scn["routing"] = routing or {}
     scn["demand"].update(demand)
     scn["kpis"] = {"windows": DAY}
     net = T.network([T.station("A", 121.0), T.station("B", 121.06), T.station("C", 121.14)], [line], operators=[op])
@@ -63,8 +72,8 @@ def test_every_commuter_goes_and_comes_back(day):
     # the stay counts from the expected arrival: at least min_h, about mean_h on average
     stay_h = (back["t_depart"].to_numpy() - first["t_depart"].to_numpy() - EXPECTED_S) / 3600.0
     assert stay_h.min() >= 4.0 - 1e-9 and stay_h.mean() == pytest.approx(9.5, abs=4 * 1.0 / np.sqrt(N))
-    assert day.summary["tours"] == {"tours": N, "runs": 1, "returns_moved": 0, "returns_before_outbound_arrival": 0,
-                                    "outbound_not_arrived": 0}
+    assert day.summary["tours"] == {"tours": N, "returns_moved": 0, "returns_before_outbound_arrival": 0,
+                                    "outbound_not_arrived": 0, "returns_not_started": 0}
 
 
 def test_returns_planned_before_the_arrival_start_at_it(tmp_path):
@@ -75,8 +84,8 @@ def test_returns_planned_before_the_arrival_start_at_it(tmp_path):
     back = trips[trips["tour_leg"] == "return"]
     first = trips.loc[back["tour_partner"].to_numpy()]
     tours = res.summary["tours"]
-    # returns ride the other direction, so moving them changes no outbound journey: one more run
-    assert tours["runs"] == 2 and tours["returns_before_outbound_arrival"] == 0 and tours["outbound_not_arrived"] == 0
+    # the engine holds each such return until its outbound journey has arrived
+    assert tours["returns_before_outbound_arrival"] == 0 and tours["outbound_not_arrived"] == 0
     moved = np.isclose(back["t_depart"].to_numpy(), first["t_arrive"].to_numpy(), rtol=0, atol=1e-9)
     assert tours["returns_moved"] == moved.sum() > N / 2
     assert (back["t_depart"].to_numpy() >= first["t_arrive"].to_numpy()).all()
@@ -133,3 +142,54 @@ def test_the_reference_engine_makes_the_same_tours(tmp_path):
     cols = ["commuter_id", "tour_leg", "tour_partner", "t_depart", "t_arrive", "status"]
     assert bulk.trips[cols].equals(ref.trips[cols])
     assert bulk.summary["tours"] == ref.summary["tours"]
+
+
+def _planned_start(sc) -> np.ndarray:
+    """Each journey's start as demand and the placement of returns drew it (before any hold)."""
+    from sim.api import prepare
+
+    return prepare(sc).plan.t_depart
+
+
+def test_a_return_held_at_the_exit_queue_starts_when_its_outbound_journey_ends(tmp_path):
+    # a stay of 36 s: many returns are planned before their outbound journey, slowed by the
+    # queue at C's single exit gate when a train unloads, has arrived; it starts when that journey
+    # leaves the gate and its walk (the same instant), then queues at C's entry gate with the others
+    sc = _scenario(tmp_path, {"mean_h": 0.01}, gates=True)
+    planned = _planned_start(sc)
+    bulk, ref = run(sc, engine="bulk"), run(sc, engine="reference")
+    trips = bulk.trips.set_index("commuter_id")
+    back = trips[trips["tour_leg"] == "return"]
+    outbound = trips.loc[back["tour_partner"].to_numpy()]
+    want = np.maximum(planned[back.index.to_numpy()], outbound["t_arrive"].to_numpy())
+    assert back["t_depart"].to_numpy().tolist() == want.tolist()  # exact: the later of the two
+    assert (back["t_depart"].to_numpy() > planned[back.index.to_numpy()]).sum() == bulk.summary["tours"]["returns_moved"] > N / 4
+    queued = bulk.facilities[bulk.facilities["facility_id"].astype(str).str.endswith("exit_gates")]
+    assert (queued["t_start"] - queued["t_join"]).max() > 10.0  # the exit gate did queue
+    pd_testing.assert_frame_equal(bulk.trips, ref.trips)
+    pd_testing.assert_frame_equal(bulk.facilities, ref.facilities)
+    assert bulk.summary["tours"] == ref.summary["tours"]
+
+
+def test_a_return_never_starts_while_its_outbound_journey_travels(tmp_path):
+    # trains of 1 place each way for 600 commuters: 217 trains carry at most 217 of them to C by the
+    # end; the others (who wait on, choosing nothing on the way) are still waiting for a train with
+    # room, and their returns wait too
+    sc = _scenario(tmp_path, {"mean_h": 0.01}, capacity=1, gates=True,
+                   routing={"decisions": {"when_stranded": False, "after_denial": False, "fastest_train": False}})
+    planned = _planned_start(sc)
+    res = run(sc)
+    trips = res.trips.set_index("commuter_id")
+    back = trips[trips["tour_leg"] == "return"]
+    outbound = trips.loc[back["tour_partner"].to_numpy()]
+    travelling = outbound["status"].to_numpy() == "in_system"
+    tours = res.summary["tours"]
+    arrived = int((outbound["status"] == "arrived").sum())
+    assert arrived <= 217  # one place on each of the 217 trains to C
+    assert travelling.sum() == tours["returns_not_started"] == tours["outbound_not_arrived"] == N - arrived > N / 2
+    idle = back[travelling]
+    assert (idle["status"] == "in_system").all() and idle["t_arrive"].isna().all()
+    assert idle["t_depart"].to_numpy().tolist() == planned[idle.index.to_numpy()].tolist()  # as drawn: never held
+    started = res.facilities[res.facilities["commuter_id"].isin(idle.index)]
+    assert started.empty  # none of them reached a gate
+    assert tours["returns_before_outbound_arrival"] == 0

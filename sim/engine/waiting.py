@@ -1,0 +1,237 @@
+"""Journeys that wait for another to end before they start (Plan.after: the returns of tours), in
+the bulk engine.
+
+A waiting journey starts at its own start or when the journey it waits for ends (arrives, or
+leaves the network), whichever is later. The bulk engine serves facilities lazily; two rules keep
+this exact:
+- before anything a waiting journey may join is served up to a time T, every facility where a
+  journey waited for may end by T (`sync`: those not only on the way to a train) is served up to
+  T, with what feeds it, when the journey waiting for it is to start within LOOKAHEAD_S of T:
+  each journey that can release one by T has done so by then;
+- the facilities where waiting journeys begin that only commuters from the street reach (and the
+  facilities after them) are served ahead of the clock (`ahead`): up to the earliest start of a
+  journey still waiting there, since none of those joins before it (up to the train's time while
+  one is overdue). Served at every train instead, they would cost a whole day of small batches.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from ..plan import STEP_FACILITY, STEP_RIDE, Plan
+from .facility_graph import facility_edges
+from .records import Records
+
+LOOKAHEAD_S = 3600.0
+"""How long before a waiting journey's start the end of the one it waits for is served (s): the
+facilities where waiting journeys begin are then served ahead in batches of about that span. Any
+value gives the same results (a journey can only start later than its start); it sets how often
+the facilities are served, and so the speed."""
+
+Serve = Callable[[int, float], None]
+"""Serve everyone who joined facility f by a time (s): the engine's."""
+
+
+class WaitingJourneys:
+    """The journeys of a plan that wait for others, for the bulk engine (see the module)."""
+
+    def __init__(self, plan: Plan, rec: Records, return_of: np.ndarray, order: list[int], static: list[int]) -> None:
+        """`return_of`: per commuter, the journey waiting for theirs (-1 none); `order` and `static`:
+        the facilities in topological order and the static ones (facility_graph.facility_order)."""
+        self.plan, self.rec, self.return_of = plan, rec, return_of
+        ff, fp, _ = facility_edges(plan)
+        pred: list[set[int]] = [set() for _ in range(plan.n_facilities)]
+        succ: list[set[int]] = [set() for _ in range(plan.n_facilities)]
+        for x, y in ff.tolist():
+            pred[y].add(x)
+            succ[x].add(y)
+        rank = {f: i for i, f in enumerate(order)}
+        waiting = np.flatnonzero(plan.after >= 0) if plan.after is not None else np.zeros(0, dtype=np.int64)
+        first = plan.template_start[plan.template[waiting]]
+        at_facility = plan.step_kind[first] == STEP_FACILITY
+        self._roots = _starts_by_facility(plan.step_target[first[at_facility]], waiting[at_facility], plan.t_depart,
+                                          set(static))
+        ahead = _closure(set(self._roots), succ, set(static))
+        self.static = [f for f in static if f not in ahead]
+        """The static facilities less those served ahead."""
+        self._pred_ahead = {f: sorted(pred[f] & ahead) for f in ahead}
+        self._served_to = dict.fromkeys(ahead, -np.inf)
+        self._ahead_of = _ahead_by_platform(plan.n_platforms, fp, pred, ahead, rank)
+        self._ready = np.full(plan.n_platforms, -np.inf)
+        """Per platform: a time (s) up to which all its facilities served ahead are served, at least."""
+        self._feeders = _feeders(pred, rank, set(self.static))
+        self._rank = rank
+        self._tracked = ~_ride_bound(plan)
+        self._tracked[self.static] = False
+        self._synced = np.full(plan.n_facilities, -np.inf)
+        """Per facility: the time (s) up to which sync served it last."""
+        self._ending: list[tuple[float, int, int, np.ndarray, np.ndarray]] = []
+        """A heap of (time, number, facility, times, joins): when the ends of journeys others wait
+        for, in a tracked facility, are to be served (see track), each batch's times sorted, and
+        when they joined it."""
+        self._pushed = itertools.count()  # orders entries of the same time (never compares their arrays)
+
+    @classmethod
+    def of(cls, plan: Plan, rec: Records, order: list[int], static: list[int]) -> WaitingJourneys | None:
+        """The plan's waiting journeys; None when nobody waits."""
+        if plan.after is None or not (plan.after >= 0).any():
+            return None
+        waiting = np.flatnonzero(plan.after >= 0)
+        return_of = np.full(plan.n_commuters, -1, dtype=np.int64)
+        return_of[plan.after[waiting]] = waiting
+        return cls(plan, rec, return_of, order, static)
+
+    def starting(self) -> np.ndarray:
+        """The commuters who start at their t_depart (waiting for nobody)."""
+        assert self.plan.after is not None  # see of()
+        return np.flatnonzero(self.plan.after < 0)
+
+    def release(self, c: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Journeys `c` ended at times t: the journeys waiting for them and their starts (s), the
+        later of their own and t (recorded as started)."""
+        r = self.return_of[c]
+        mine = r >= 0
+        r = r[mine]
+        start = np.maximum(self.plan.t_depart[r], t[mine])
+        self.rec.t_start[r] = start
+        return r, start
+
+    def track(self, c: np.ndarray, t: np.ndarray, target: np.ndarray) -> None:
+        """Commuters `c` joined facilities `target` at times t: keep when journeys others wait for
+        did so at a tracked facility, and by when their end is to be served: at the join, or
+        LOOKAHEAD_S before the waiting journey's own start if later."""
+        mine = (self.return_of[c] >= 0) & self._tracked[target]
+        if not mine.any():
+            return
+        joined, target = t[mine], target[mine]
+        due = np.maximum(joined, self.plan.t_depart[self.return_of[c[mine]]] - LOOKAHEAD_S)
+        for f in np.unique(target).tolist():
+            here = target == f
+            order = np.argsort(due[here], kind="stable")
+            times = due[here][order]
+            heapq.heappush(self._ending, (float(times[0]), next(self._pushed), f, times, joined[here][order]))
+
+    def sync(self, until: float, serve: Serve) -> None:
+        """Serve up to `until` every tracked facility holding a journey others wait for whose end
+        can matter by then (see track), after what feeds it; again while that brings such journeys
+        to others. A journey whose end is not served yet cannot release one starting after `until`."""
+        heap = self._ending
+        while heap and heap[0][0] <= until:
+            due: set[int] = set()
+            while heap and heap[0][0] <= until:
+                _, _, f, times, joined = heapq.heappop(heap)
+                k = int(np.searchsorted(times, until, side="right"))
+                if joined[:k].max() > self._synced[f]:  # not served when sync last served the facility
+                    due.add(f)
+                if k < len(times):
+                    heapq.heappush(heap, (float(times[k]), next(self._pushed), f, times[k:], joined[k:]))
+            for g in sorted({g for f in due for g in self._feeders[f]}, key=self._rank.__getitem__):
+                serve(g, until)
+            for f in due:
+                self._synced[f] = until
+
+    def ahead(self, platform: int, t: float, serve: Serve) -> None:
+        """Bring the facilities served ahead that feed `platform` to time t at least (see the
+        module): each up to the earliest start still waiting at it, and no further than the
+        facilities before it."""
+        if self._ready[platform] >= t:
+            return
+        for f in self._ahead_of[platform]:
+            if self._served_to[f] >= t:
+                continue
+            # short of the earliest start: one joining at that very time is served with the others then
+            to = max(t, float(np.nextafter(self._earliest(f), -np.inf))) if f in self._roots else np.inf
+            for g in self._pred_ahead[f]:
+                to = min(to, self._served_to[g])
+            if to > self._served_to[f]:
+                serve(f, to)
+                self._served_to[f] = to
+        # served further through other platforms meanwhile is only missed here, and looked at again
+        self._ready[platform] = min((self._served_to[f] for f in self._ahead_of[platform]), default=np.inf)
+
+    def _earliest(self, f: int) -> float:
+        """The earliest start (s) of the journeys beginning at facility f that still wait (inf: none)."""
+        starts, ids, cursor = self._roots[f]
+        started = self.rec.t_start
+        while cursor < len(ids) and not np.isnan(started[ids[cursor]]):
+            cursor += 1
+        self._roots[f] = (starts, ids, cursor)
+        return float(starts[cursor]) if cursor < len(ids) else np.inf
+
+
+def _starts_by_facility(first: np.ndarray, who: np.ndarray, t_depart: np.ndarray,
+                        static: set[int]) -> dict[int, tuple[np.ndarray, np.ndarray, int]]:
+    """Per static facility where waiting journeys begin: their starts sorted, their ids in that
+    order, and a cursor (0)."""
+    out = {}
+    for f in np.unique(first).tolist():
+        if f in static:
+            ids = who[first == f]
+            order = np.argsort(t_depart[ids], kind="stable")
+            out[f] = (t_depart[ids][order], ids[order], 0)
+    return out
+
+
+def _closure(start: set[int], succ: list[set[int]], within: set[int]) -> set[int]:
+    """`start` and the facilities of `within` after them (through facilities of `within`)."""
+    seen, stack = set(start), list(start)
+    while stack:
+        for g in succ[stack.pop()]:
+            if g in within and g not in seen:
+                seen.add(g)
+                stack.append(g)
+    return seen
+
+
+def _ahead_by_platform(n_platforms: int, fp: np.ndarray, pred: list[set[int]], ahead: set[int],
+                       rank: dict[int, int]) -> list[list[int]]:
+    """Per platform: the facilities served ahead that feed it, in topological order."""
+    direct: list[set[int]] = [set() for _ in range(n_platforms)]
+    for f, platform in fp.tolist():
+        if f in ahead:
+            direct[platform].add(f)
+    out = []
+    for feeds in direct:
+        seen, stack = set(feeds), list(feeds)
+        while stack:
+            for h in pred[stack.pop()]:
+                if h in ahead and h not in seen:
+                    seen.add(h)
+                    stack.append(h)
+        out.append(sorted(seen, key=rank.__getitem__))
+    return out
+
+
+def _feeders(pred: list[set[int]], rank: dict[int, int], static: set[int]) -> list[list[int]]:
+    """Per facility: the facilities, not static, that can feed it through facilities alone, and
+    itself (when not static), in topological order: what is served up to a time before it is."""
+    out = []
+    for f in range(len(pred)):
+        seen, stack = {f}, [f]
+        while stack:
+            for h in pred[stack.pop()]:
+                if h not in seen:
+                    seen.add(h)
+                    stack.append(h)
+        out.append(sorted((g for g in seen if g not in static), key=rank.__getitem__))
+    return out
+
+
+def _ride_bound(plan: Plan) -> np.ndarray:
+    """Per facility: every template passing it goes on to a train (through facilities alone), none
+    ends there; False for facilities no template passes (choices on the way may reach them)."""
+    kind, target = plan.step_kind, plan.step_target
+    is_fac = kind == STEP_FACILITY
+    # the next step that is not a facility, for every step: a minimum over the positions after it,
+    # taken from the end (each template ends with END, so it never looks into the next template)
+    pos = np.where(is_fac, len(kind), np.arange(len(kind)))
+    after = np.minimum.accumulate(pos[::-1])[::-1][is_fac]
+    to_train = kind[np.minimum(after, len(kind) - 1)] == STEP_RIDE
+    out = np.zeros(plan.n_facilities, dtype=bool)
+    out[target[is_fac][to_train]] = True
+    out[target[is_fac][~to_train]] = False
+    return out
