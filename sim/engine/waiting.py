@@ -12,6 +12,13 @@ this exact:
   facilities after them) are served ahead of the clock (`ahead`): up to the earliest start of a
   journey still waiting there, since none of those joins before it (up to the train's time while
   one is overdue). Served at every train instead, they would cost a whole day of small batches.
+
+Not exact yet in one case: a return that reaches a platform after its last train (or one a closure
+cut) is found stranded only when its entry is next served, and may then join an exit that `sync`
+has served past its arrival for an outbound journey ending there (the exit's queue order then
+differs from the reference engine's; entry, stranding, exit and release make a cycle that serving
+by time alone does not order). Seen on a toy line with trains of 2 places and returns stranded
+after the last train; not on the shipped scenarios at the tested demands.
 """
 
 from __future__ import annotations
