@@ -407,7 +407,7 @@ def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, flo
     """The runs (see _iterate_crowding), and what the tours did in the last: the tours, the returns
     that started later than drawn (held until their outbound journey ended), those that started
     before their outbound journey arrived (0: the engines hold them), and the outbound journeys
-    that did not arrive (the network left on the way, or still travelling at the end), and the
+    that did not arrive (the network left on the way, or still travelling at the end), with the
     returns that never started (their outbound journey still travelling at the end). Returns
     prep, the last run, the crowding iterations' report and the tours' (None when nobody makes a
     tour)."""

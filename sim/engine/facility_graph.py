@@ -38,11 +38,7 @@ def facility_order(plan: Plan, also_dynamic: frozenset[int] = frozenset()) -> tu
     of facilities is a user error."""
     n_f = plan.n_facilities
     ff, fp, after_ride = facility_edges(plan)
-    succ_f: list[set[int]] = [set() for _ in range(n_f)]
-    pred: list[set[int]] = [set() for _ in range(n_f)]
-    for x, y in ff.tolist():
-        succ_f[x].add(y)
-        pred[y].add(x)
+    pred, succ_f = facility_links(ff, n_f)
     indeg = [len(pred[f]) for f in range(n_f)]
     order = [f for f in range(n_f) if indeg[f] == 0]
     for f in order:
@@ -53,29 +49,43 @@ def facility_order(plan: Plan, also_dynamic: frozenset[int] = frozenset()) -> tu
     if len(order) != n_f:
         raise UserError.single("", "network", "station paths pass facilities in a cycle "
                                               "(a facility is reached again without riding a train)")
-    dynamic = set(after_ride.tolist()) | set(also_dynamic)
-    stack = list(dynamic)
-    while stack:
-        for g in succ_f[stack.pop()]:
-            if g not in dynamic:
-                dynamic.add(g)
-                stack.append(g)
-    rank = {f: i for i, f in enumerate(order)}
-    feeds_p: list[set[int]] = [set() for _ in range(plan.n_platforms)]
-    for f, platform in fp.tolist():
-        feeds_p[platform].add(f)
-    upstream = []
-    for platform in range(plan.n_platforms):
-        seen = {f for f in feeds_p[platform] if f in dynamic}
-        stack = list(seen)
-        while stack:
-            for h in pred[stack.pop()]:
-                if h in dynamic and h not in seen:
-                    seen.add(h)
-                    stack.append(h)
-        upstream.append(sorted(seen, key=rank.__getitem__))
+    dynamic = reach(set(after_ride.tolist()) | set(also_dynamic), succ_f)
+    upstream = platform_feeders(plan.n_platforms, fp, pred, dynamic, {f: i for i, f in enumerate(order)})
     static = [f for f in order if f not in dynamic]
     return order, static, upstream
+
+
+def facility_links(ff: np.ndarray, n_facilities: int) -> tuple[list[set[int]], list[set[int]]]:
+    """Per facility, the facilities just before it and just after it, from (facility, facility) pairs."""
+    pred: list[set[int]] = [set() for _ in range(n_facilities)]
+    succ: list[set[int]] = [set() for _ in range(n_facilities)]
+    for x, y in ff.tolist():
+        pred[y].add(x)
+        succ[x].add(y)
+    return pred, succ
+
+
+def reach(start: set[int], edges: list[set[int]], within: set[int] | None = None) -> set[int]:
+    """`start` and every facility reached from it along `edges` (pred or succ), through facilities
+    of `within` alone (any when None)."""
+    seen, stack = set(start), list(start)
+    while stack:
+        for g in edges[stack.pop()]:
+            if g not in seen and (within is None or g in within):
+                seen.add(g)
+                stack.append(g)
+    return seen
+
+
+def platform_feeders(n_platforms: int, fp: np.ndarray, pred: list[set[int]], within: set[int],
+                     rank: dict[int, int]) -> list[list[int]]:
+    """Per platform: the facilities of `within` that feed it, directly or through others of
+    `within`, in `rank` order (`fp`: (facility, platform) pairs of consecutive steps)."""
+    direct: list[set[int]] = [set() for _ in range(n_platforms)]
+    for f, platform in fp.tolist():
+        if f in within:
+            direct[platform].add(f)
+    return [sorted(reach(feeds, pred, within), key=rank.__getitem__) for feeds in direct]
 
 
 def station_groups(network) -> list[int]:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
-from .facility_graph import facility_edges
+from .facility_graph import facility_edges, facility_links, platform_feeders, reach
 from .records import Records
 
 LOOKAHEAD_S = 3600.0
@@ -51,23 +51,19 @@ class WaitingJourneys:
         the facilities in topological order and the static ones (facility_graph.facility_order)."""
         self.plan, self.rec, self.return_of = plan, rec, return_of
         ff, fp, _ = facility_edges(plan)
-        pred: list[set[int]] = [set() for _ in range(plan.n_facilities)]
-        succ: list[set[int]] = [set() for _ in range(plan.n_facilities)]
-        for x, y in ff.tolist():
-            pred[y].add(x)
-            succ[x].add(y)
+        pred, succ = facility_links(ff, plan.n_facilities)
         rank = {f: i for i, f in enumerate(order)}
         waiting = np.flatnonzero(plan.after >= 0) if plan.after is not None else np.zeros(0, dtype=np.int64)
         first = plan.template_start[plan.template[waiting]]
         at_facility = plan.step_kind[first] == STEP_FACILITY
         self._roots = _starts_by_facility(plan.step_target[first[at_facility]], waiting[at_facility], plan.t_depart,
                                           set(static))
-        ahead = _closure(set(self._roots), succ, set(static))
+        ahead = reach(set(self._roots), succ, set(static))  # and the facilities after them
         self.static = [f for f in static if f not in ahead]
         """The static facilities less those served ahead."""
         self._pred_ahead = {f: sorted(pred[f] & ahead) for f in ahead}
         self._served_to = dict.fromkeys(ahead, -np.inf)
-        self._ahead_of = _ahead_by_platform(plan.n_platforms, fp, pred, ahead, rank)
+        self._ahead_of = platform_feeders(plan.n_platforms, fp, pred, ahead, rank)
         self._ready = np.full(plan.n_platforms, -np.inf)
         """Per platform: a time (s) up to which all its facilities served ahead are served, at least."""
         self._feeders = _feeders(pred, rank, set(self.static))
@@ -183,49 +179,10 @@ def _starts_by_facility(first: np.ndarray, who: np.ndarray, t_depart: np.ndarray
     return out
 
 
-def _closure(start: set[int], succ: list[set[int]], within: set[int]) -> set[int]:
-    """`start` and the facilities of `within` after them (through facilities of `within`)."""
-    seen, stack = set(start), list(start)
-    while stack:
-        for g in succ[stack.pop()]:
-            if g in within and g not in seen:
-                seen.add(g)
-                stack.append(g)
-    return seen
-
-
-def _ahead_by_platform(n_platforms: int, fp: np.ndarray, pred: list[set[int]], ahead: set[int],
-                       rank: dict[int, int]) -> list[list[int]]:
-    """Per platform: the facilities served ahead that feed it, in topological order."""
-    direct: list[set[int]] = [set() for _ in range(n_platforms)]
-    for f, platform in fp.tolist():
-        if f in ahead:
-            direct[platform].add(f)
-    out = []
-    for feeds in direct:
-        seen, stack = set(feeds), list(feeds)
-        while stack:
-            for h in pred[stack.pop()]:
-                if h in ahead and h not in seen:
-                    seen.add(h)
-                    stack.append(h)
-        out.append(sorted(seen, key=rank.__getitem__))
-    return out
-
-
 def _feeders(pred: list[set[int]], rank: dict[int, int], static: set[int]) -> list[list[int]]:
     """Per facility: the facilities, not static, that can feed it through facilities alone, and
     itself (when not static), in topological order: what is served up to a time before it is."""
-    out = []
-    for f in range(len(pred)):
-        seen, stack = {f}, [f]
-        while stack:
-            for h in pred[stack.pop()]:
-                if h not in seen:
-                    seen.add(h)
-                    stack.append(h)
-        out.append(sorted((g for g in seen if g not in static), key=rank.__getitem__))
-    return out
+    return [sorted((g for g in reach({f}, pred) if g not in static), key=rank.__getitem__) for f in range(len(pred))]
 
 
 def _ride_bound(plan: Plan) -> np.ndarray:
