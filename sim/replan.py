@@ -149,8 +149,18 @@ class Replanner:
         self._fares_of: dict[tuple[tuple[int, ...], int], float] = {}
         self._keys: dict[int, int] = {}
         self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
-        self._situations: dict[tuple, _Situation] = {}
+        self._plans: list[tuple[int, ...]] = []
+        """Every distinct tuple of planned legs asked for, numbered in order (see plan_number)."""
+        self._plan_number: dict[tuple[int, ...], int] = {}
+        self._situation_of: dict[int, int] = {}
+        """Situation code (see _codes) -> index in `_sits`."""
+        self._sits: list[_Situation] = []
+        self._sit_arrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+        """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
         self._by_options: dict[tuple, _Situation] = {}
+        self._platform_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
+        self._low_band = -during.legs.n_bands if during is not None else 0
+        """The lowest start band (see _bands)."""
         self._book = _RowBook(spec.max_transfers + 1)
         self._leg_at = {(o.platform, o.alight): k for k, o in enumerate(legs.options)}
         self._walks_of: dict[tuple, list[float]] = {}
@@ -159,88 +169,121 @@ class Replanner:
         """The uniform number of each commuter's n-th decision."""
         return rngmod.keyed_uniforms(self.key, commuters, n)
 
+    def plan_number(self, legs: tuple[int, ...]) -> int:
+        """The number of a tuple of planned legs (numbered in the order asked, for every run)."""
+        number = self._plan_number.get(legs)
+        if number is None:
+            number = self._plan_number[legs] = len(self._plans)
+            self._plans.append(legs)
+        return number
+
     def decide(self, reason: str, commuters: np.ndarray, station: np.ndarray, platform: np.ndarray,
-               t: np.ndarray, planned_id: np.ndarray, planned: list[tuple[int, ...]],
-               n: np.ndarray, aboard: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               t: np.ndarray, planned_id: np.ndarray, n: np.ndarray,
+               aboard: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The choice of each commuter standing on `platform` of `station` at time t (s), whose
-        planned legs from here are planned[planned_id] (the leg waited for first), deciding for the
-        n-th time: (keep: bool per commuter, the Choice per commuter as an object array; None where
-        kept). `aboard` (reason ABOARD): the station, platform and time (s) where their train ends."""
+        planned legs from here are those numbered `planned_id` (plan_number; the leg waited for
+        first), deciding for the n-th time: (keep: bool per commuter, the Choice per commuter as an
+        object array; None where kept). `aboard` (reason ABOARD): the station, platform and time (s)
+        where their train ends."""
         u = self.uniform(commuters, n)
         # commuters in the same place, at the same time, for the same destination, medium and plan share
         # their options and costs; only the draw is their own
         dest, medium = self.destination[commuters], self.payment[commuters]
         n_st, n_media = len(self.net.stations), len(self.access.media)
         first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
-        band = self._bands(t[first])
-        plans = [planned[pid] for pid in planned_id[first].tolist()]
-        situations = self._situations_of([
-            (reason not in (STRANDED, ABOARD), st, pl, d, m, plan, b) for st, pl, d, m, plan, b in
-            zip(station[first].tolist(), platform[first].tolist(), dest[first].tolist(), medium[first].tolist(),
-                plans, band)])
-        cost = self._costs(situations, t[first], strictly=reason == DENIED, off_platform=reason == ABOARD)
+        sid = self._situation_ids(reason not in (STRANDED, ABOARD), platform[first], dest[first], medium[first],
+                                  planned_id[first], self._bands(t[first]))
+        cost = self._costs(sid, t[first], strictly=reason == DENIED, off_platform=reason == ABOARD)
         if reason == ABOARD:
             assert aboard is not None
-            cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], plans, t[first]), cost])
+            cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], planned_id[first], t[first]),
+                                    cost])
         picks = _logit_picks(cost, group_of, u, self.theta)
         picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, cost.shape[1] - 1)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
         shift = 1 if reason == ABOARD else 0  # the column of staying aboard comes first
-        last = np.asarray([len(x.options) - 1 for x in situations])[group_of] + shift
+        last = self._sit_arrays[0][sid][group_of] - 1 + shift
         picks = np.where(picks >= cost.shape[1] - 1, last, picks)  # the outside option: each row's last
         chosen = np.empty(len(commuters), dtype=object)
         for i in np.flatnonzero(~keep).tolist():
             key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
-            chosen[i] = self._choice(situations[int(group_of[i])].options[int(picks[i]) - shift], key)
+            chosen[i] = self._choice(self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift], key)
         return keep, chosen
 
-    def _costs(self, situations: list[_Situation], t: np.ndarray, strictly: bool, off_platform: bool) -> np.ndarray:
-        """Generalised cost (s) of each situation's options at its time t: a row per situation, its
-        rail options in order, then the outside option in the last column (inf: not available; rows
-        with fewer options padded with inf before it). `off_platform`: options boarding on the platform
-        where they stand are not available."""
-        sizes = np.asarray([len(x.options) for x in situations])
-        n_rail = sizes - 1  # every option but leaving
-        width = int(sizes.max())
-        group_of_row = np.repeat(np.arange(len(situations)), n_rail)
+    def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool) -> np.ndarray:
+        """Generalised cost (s) of the options of each situation `sid` (index in `_sits`) at its time t:
+        a row per situation, its rail options in order, then the outside option in the last column
+        (inf: not available; rows with fewer options padded with inf before it). `off_platform`: options
+        boarding on the platform where they stand are not available."""
+        size, first_row, outside = (a[sid] for a in self._sit_arrays)
+        n_rail = size - 1  # every option but leaving
+        width = int(size.max())
+        group_of_row = np.repeat(np.arange(len(sid)), n_rail)
         column = np.arange(len(group_of_row)) - np.repeat(np.cumsum(n_rail) - n_rail, n_rail)
-        cost = np.full((len(situations), width), np.inf)
-        cost[:, width - 1] = [x.outside for x in situations]
+        cost = np.full((len(sid), width), np.inf)
+        cost[:, width - 1] = outside
         if len(group_of_row):
-            first_row = np.asarray([x.first_row for x in situations], dtype=np.int64)
             rail = self._book.take(first_row[group_of_row] + column)
             rail_cost = self._rail_costs(rail, t[group_of_row], strictly)
             cost[group_of_row, column] = np.where(rail.same_platform, np.inf, rail_cost) if off_platform else rail_cost
         return cost
 
     def _stay_aboard(self, end: tuple[int, int, float], dest: np.ndarray, medium: np.ndarray,
-                     plans: list[tuple[int, ...]], t: np.ndarray) -> np.ndarray:
+                     planned_id: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Generalised cost (s) of staying aboard from times t to where the train ends (`end`:
         station, platform, arrival time) and going on by the cheapest option there."""
-        station, platform, t_end = end
+        _, platform, t_end = end
         at_end = np.full(len(dest), t_end)
-        band = self._bands(at_end)
-        there = self._situations_of([(True, station, platform, d, m, plan, b) for d, m, plan, b in
-                                     zip(dest.tolist(), medium.tolist(), plans, band)])
+        there = self._situation_ids(True, np.full(len(dest), platform), dest, medium, planned_id, self._bands(at_end))
         return (t_end - t) + self._costs(there, at_end, strictly=False, off_platform=False).min(axis=1)
 
-    def _situations_of(self, keys: list[tuple]) -> list[_Situation]:
-        """The situation of each key (with_plan, station, platform, dest, medium, planned, band): the
-        options of commuters on `platform` of `station` for `dest` paying with `medium`, whose plan
-        from here is `planned` (an option when `with_plan`), in start band `band`, and what of their
-        costs does not depend on the time (kept once asked; the new ones' fares priced in one go)."""
-        out = [self._situations.get(key) for key in keys]
-        self._fetch([(key[1], key[3], key[6]) for key, sit in zip(keys, out) if sit is None])
-        new = {key: self._options(*key) for key, sit in zip(keys, out) if sit is None}
-        if new:
-            self._price([(legs, key[4]) for key, mine in new.items() for legs in mine])
-        for key, mine in new.items():
-            self._situations[key] = self._situation(key, mine)
-        return [sit if sit is not None else self._situations[key] for key, sit in zip(keys, out)]
+    def _codes(self, with_plan: bool, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
+               planned_id: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """One int64 per situation (see _situation_ids): its fields in mixed radix."""
+        n_pl, n_st, n_media = len(self._platform_station), len(self.net.stations), len(self.access.media)
+        n_bands = self.legs.n_bands - self._low_band
+        code = ((planned_id.astype(np.int64) * n_media + medium) * n_st + dest) * n_pl + platform
+        return (code * n_bands + (band - self._low_band)) * 2 + int(with_plan)
+
+    def _situation_ids(self, with_plan: bool, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
+                       planned_id: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """Index in `_sits` of each situation: the options of commuters on `platform` for `dest` paying
+        with `medium`, whose plan from here is numbered `planned_id` (an option when `with_plan`), in
+        start band `band`, and what of their costs does not depend on the time (kept once asked; the
+        new ones' fares priced in one go)."""
+        codes = self._codes(with_plan, platform, dest, medium, planned_id, band)
+        get = self._situation_of.get
+        sid = np.fromiter((get(k, -1) for k in codes.tolist()), dtype=np.int64, count=len(codes))
+        missing = np.flatnonzero(sid < 0)
+        if not len(missing):
+            return sid
+        new = {}
+        for i in missing.tolist():
+            if int(codes[i]) not in new:
+                new[int(codes[i])] = (with_plan, int(self._platform_station[platform[i]]), int(platform[i]),
+                                      int(dest[i]), int(medium[i]), self._plans[int(planned_id[i])], int(band[i]))
+        self._fetch([(key[1], key[3], key[6]) for key in new.values()])
+        options = {code: self._options(*key) for code, key in new.items()}
+        self._price([(legs, new[code][4]) for code, mine in options.items() for legs in mine])
+        for code, mine in options.items():
+            self._situation_of[code] = self._keep(self._situation(new[code], mine))
+        sid[missing] = [self._situation_of[k] for k in codes[missing].tolist()]
+        return sid
+
+    def _keep(self, sit: _Situation) -> int:
+        """Keep a new situation in `_sits` and its `_sit_arrays` (grown by doubling); its index."""
+        n = len(self._sits)
+        self._sits.append(sit)
+        if n == len(self._sit_arrays[0]):
+            self._sit_arrays = tuple(np.concatenate([a, np.zeros(max(64, n), dtype=a.dtype)])  # type: ignore[assignment]
+                                     for a in self._sit_arrays)
+        for a, value in zip(self._sit_arrays, (len(sit.options), sit.first_row, sit.outside)):
+            a[n] = value
+        return n
 
     def _options(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
                  planned: tuple[int, ...], band: int) -> list[tuple[int, ...]]:
-        """The rail options of a situation (see _situations_of): its plan, then the candidates from here."""
+        """The rail options of a situation (see _situation_ids): its plan, then the candidates from here."""
         first = self.legs.options[planned[0]]
         if first.platform != platform:  # put off a train cut short: the same ride from where they stand
             here = self._leg_at.get((platform, first.alight))
@@ -249,7 +292,7 @@ class Replanner:
         return mine + [legs for legs in self._from_here(station, dest, band) if legs not in mine]
 
     def _situation(self, key: tuple, mine: list[tuple[int, ...]]) -> _Situation:
-        """A new situation (see _situations_of) with rail options `mine`, priced already."""
+        """A new situation (see _situation_ids) with rail options `mine`, priced already."""
         _, station, platform, dest, medium, _, _ = key
         same = (station, platform, dest, medium, tuple(mine))  # other bands often have the same options
         if same not in self._by_options:
@@ -297,7 +340,7 @@ class Replanner:
             self._steps[station] = tuple(self.compiler.leave(station))
         return Choice(False, (), self._steps[station])
 
-    def _bands(self, t: np.ndarray) -> list[int]:
+    def _bands(self, t: np.ndarray) -> np.ndarray:
         """The start band of each time t for the candidate search: of the search on the network as it
         runs while a closure is in force (negative, -1 - band), else of the everyday search."""
         out = self.legs.band_of(t)
@@ -306,7 +349,7 @@ class Replanner:
             for start, end in self.closed:
                 hit |= (t >= start) & (t < end)
             out = np.where(hit, -1 - self.during.legs.band_of(t), out)
-        return out.tolist()
+        return out
 
     def _from_here(self, station: int, dest: int, band: int) -> list[tuple[int, ...]]:
         """Legs of the candidate routes from `station` to `dest` for start band `band` (see _bands)

@@ -87,11 +87,8 @@ class Itineraries:
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
         self._streams = rngmod.KeyedStreams(hook.key if hook is not None else 0)
         self._planned: dict[int, tuple[int, ...]] = {}
-        self._plans: list[tuple[int, ...]] = []
-        """Every distinct tuple of planned legs asked for, numbered in order (see planned_ids)."""
-        self._plan_number: dict[tuple[int, ...], int] = {}
         self._plan_of_step = np.zeros(0, dtype=np.int64)
-        """Per step: 1 + the number of its planned legs in `_plans`, 0 when not asked yet."""
+        """Per step: 1 + the number of its planned legs (Replanner.plan_number), 0 when not asked yet."""
         self._step_arrays: dict[tuple, _Steps] = {}
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
         """Per platform: its riders know the departures and let a train go for a better later one."""
@@ -218,8 +215,8 @@ class Itineraries:
             ptr += 1
 
     def planned_ids(self, ptr: np.ndarray) -> np.ndarray:
-        """The number in `_plans` of the planned legs from each step `ptr` (kept once asked: many
-        riders at the same steps choose again at every full train)."""
+        """The number (Replanner.plan_number) of the planned legs from each step `ptr` (kept once
+        asked: many riders at the same steps choose again at every full train)."""
         if len(self._plan_of_step) < self.n_steps:
             grown = np.zeros(len(self.kind), dtype=np.int64)
             grown[: len(self._plan_of_step)] = self._plan_of_step
@@ -227,12 +224,9 @@ class Itineraries:
         known = self._plan_of_step[ptr]
         if known.all():
             return known - 1
+        assert self.hook is not None
         for p in np.unique(ptr[known == 0]).tolist():
-            legs = self.planned_legs(p)
-            if legs not in self._plan_number:
-                self._plan_number[legs] = len(self._plans)
-                self._plans.append(legs)
-            self._plan_of_step[p] = self._plan_number[legs] + 1
+            self._plan_of_step[p] = self.hook.plan_number(self.planned_legs(p)) + 1
         return self._plan_of_step[ptr] - 1
 
     # -- choices -----------------------------------------------------------------------------------
@@ -256,7 +250,7 @@ class Itineraries:
             who, where, when = c[live], platform[live], t[live]
             # itineraries at other steps may plan the same legs from here: they share a number
             keep[live], out[live] = self.hook.decide(reason, who, self.platform_station[where], where, when,
-                                                     self.planned_ids(self.ptr[who]), self._plans, n[live], aboard)
+                                                     self.planned_ids(self.ptr[who]), n[live], aboard)
             rec.rechoices[who] += 1
             rec.t_decided[who] = np.fmax(rec.t_decided[who], when)
         if reason == STRANDED:
