@@ -23,8 +23,6 @@ after the last train; not on the shipped scenarios at the tested demands.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -72,11 +70,8 @@ class WaitingJourneys:
         self._tracked[self.static] = False
         self._synced = np.full(plan.n_facilities, -np.inf)
         """Per facility: the time (s) up to which sync served it last."""
-        self._ending: list[tuple[float, int, int, np.ndarray, np.ndarray]] = []
-        """A heap of (time, number, facility, times, joins): when the ends of journeys others wait
-        for, in a tracked facility, are to be served (see track), each batch's times sorted, and
-        when they joined it."""
-        self._pushed = itertools.count()  # orders entries of the same time (never compares their arrays)
+        self._ends = _Ends()
+        """The ends of journeys others wait for, in tracked facilities, by when they are to be served."""
 
     @classmethod
     def of(cls, plan: Plan, rec: Records, order: list[int], static: list[int]) -> WaitingJourneys | None:
@@ -110,32 +105,23 @@ class WaitingJourneys:
         mine = (self.return_of[c] >= 0) & self._tracked[target]
         if not mine.any():
             return
-        joined, target = t[mine], target[mine]
+        joined = t[mine]
         due = np.maximum(joined, self.plan.t_depart[self.return_of[c[mine]]] - LOOKAHEAD_S)
-        for f in np.unique(target).tolist():
-            here = target == f
-            order = np.argsort(due[here], kind="stable")
-            times = due[here][order]
-            heapq.heappush(self._ending, (float(times[0]), next(self._pushed), f, times, joined[here][order]))
+        self._ends.add(due, joined, target[mine])
 
     def sync(self, until: float, serve: Serve) -> None:
         """Serve up to `until` every tracked facility holding a journey others wait for whose end
         can matter by then (see track), after what feeds it; again while that brings such journeys
         to others. A journey whose end is not served yet cannot release one starting after `until`."""
-        heap = self._ending
-        while heap and heap[0][0] <= until:
-            due: set[int] = set()
-            while heap and heap[0][0] <= until:
-                _, _, f, times, joined = heapq.heappop(heap)
-                k = int(np.searchsorted(times, until, side="right"))
-                if joined[:k].max() > self._synced[f]:  # not served when sync last served the facility
-                    due.add(f)
-                if k < len(times):
-                    heapq.heappush(heap, (float(times[k]), next(self._pushed), f, times[k:], joined[k:]))
+        while True:
+            joined, facility = self._ends.take(until)
+            if not len(facility):
+                return
+            # not served when sync last served the facility
+            due = np.unique(facility[joined > self._synced[facility]]).tolist()
             for g in sorted({g for f in due for g in self._feeders[f]}, key=self._rank.__getitem__):
                 serve(g, until)
-            for f in due:
-                self._synced[f] = until
+            self._synced[due] = until
 
     def ahead(self, platform: int, t: float, serve: Serve) -> None:
         """Bring the facilities served ahead that feed `platform` to time t at least (see the
@@ -199,3 +185,64 @@ def _ride_bound(plan: Plan) -> np.ndarray:
     out[target[is_fac][to_train]] = True
     out[target[is_fac][~to_train]] = False
     return out
+
+
+BUCKET_S = 300.0
+"""The span (s) of the ends _Ends keeps sorted together for the clock's next steps."""
+
+
+class _Ends:
+    """Ends of journeys, each with the time by when it is to be served (`due`), when it joined its
+    facility and the facility, taken in order of `due`. Those due before `horizon` (the end of the
+    clock's current BUCKET_S) are kept sorted in one array read with a cursor; later ones in sorted
+    runs whose sizes at least double down the list (merged as they come, so that each end is merged
+    O(log n) times), from which each new bucket is cut once: the engine asks at every train, and
+    ends mostly come hours before they are due."""
+
+    def __init__(self) -> None:
+        self.horizon = -np.inf
+        self.near = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+        self.cursor = 0
+        self.fresh: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        """Ends due before the horizon, come since `near` was sorted."""
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, due: np.ndarray, joined: np.ndarray, facility: np.ndarray) -> None:
+        soon = due < self.horizon
+        if soon.any():
+            self.fresh.append((due[soon], joined[soon], facility[soon]))
+        if soon.all():
+            return
+        run = _sorted((due[~soon], joined[~soon], facility[~soon]))
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(run[0]):
+            last = self.runs.pop()
+            run = _sorted(tuple(np.concatenate([a, b]) for a, b in zip(last, run)))  # type: ignore[arg-type]
+        self.runs.append(run)
+
+    def take(self, until: float) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the ends due by `until`: when they joined, and their facilities."""
+        if until >= self.horizon:
+            self.horizon = (np.floor(until / BUCKET_S) + 1.0) * BUCKET_S
+            kept = []
+            for run in self.runs:
+                k = int(np.searchsorted(run[0], self.horizon, side="left"))
+                if k:
+                    self.fresh.append(tuple(a[:k] for a in run))  # type: ignore[arg-type]
+                if k < len(run[0]):
+                    kept.append(tuple(a[k:] for a in run))
+            self.runs = kept  # type: ignore[assignment]
+        if self.fresh:
+            rest = tuple(a[self.cursor:] for a in self.near)
+            self.near = _sorted(tuple(np.concatenate([r, *(x[i] for x in self.fresh)])  # type: ignore[arg-type]
+                                      for i, r in enumerate(rest)))
+            self.cursor, self.fresh = 0, []
+        due, joined, facility = self.near
+        k = int(np.searchsorted(due, until, side="right"))
+        lo, self.cursor = self.cursor, max(self.cursor, k)
+        return joined[lo:k], facility[lo:k]
+
+
+def _sorted(ends: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(due, joined, facility) in order of due."""
+    order = np.argsort(ends[0], kind="stable")
+    return ends[0][order], ends[1][order], ends[2][order]
