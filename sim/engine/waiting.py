@@ -102,11 +102,16 @@ class WaitingJourneys:
         """Commuters `c` joined facilities `target` at times t: keep when journeys others wait for
         did so at a tracked facility, and by when their end is to be served: at the join, or
         LOOKAHEAD_S before the waiting journey's own start if later."""
-        mine = (self.return_of[c] >= 0) & self._tracked[target]
+        tracked = self._tracked[target]  # first: most facilities joined (the entrances) are not tracked
+        if not tracked.any():
+            return
+        c, t, target = c[tracked], t[tracked], target[tracked]
+        waiting = self.return_of[c]
+        mine = waiting >= 0
         if not mine.any():
             return
         joined = t[mine]
-        due = np.maximum(joined, self.plan.t_depart[self.return_of[c[mine]]] - LOOKAHEAD_S)
+        due = np.maximum(joined, self.plan.t_depart[waiting[mine]] - LOOKAHEAD_S)
         self._ends.add(due, joined, target[mine])
 
     def sync(self, until: float, serve: Serve) -> None:
@@ -146,8 +151,14 @@ class WaitingJourneys:
         """The earliest start (s) of the journeys beginning at facility f that still wait (inf: none)."""
         starts, ids, cursor = self._roots[f]
         started = self.rec.t_start
-        while cursor < len(ids) and not np.isnan(started[ids[cursor]]):
-            cursor += 1
+        # past those started already, a block at a time (the loop would step one journey at a time)
+        while cursor < len(ids):
+            waits = np.flatnonzero(np.isnan(started[ids[cursor: cursor + 256]]))
+            if len(waits):
+                cursor += int(waits[0])
+                break
+            cursor += 256
+        cursor = min(cursor, len(ids))
         self._roots[f] = (starts, ids, cursor)
         return float(starts[cursor]) if cursor < len(ids) else np.inf
 
