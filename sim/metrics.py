@@ -140,12 +140,11 @@ def peak_load_factor(trains: pd.DataFrame) -> dict[str, float]:
 def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float, float]]) -> dict[str, float]:
     """Per line with seats and standing area (line id -> (seats, m2)): the highest standing
     density (persons per m2) of a departing train."""
-    out = {}
-    for line, (seats, area) in standing.items():
-        loads = trains.loc[trains["line"].astype(str) == line, "load_after"].to_numpy()
-        if len(loads):
-            out[line] = round(float(max(0.0, loads.max() - seats) / area), 3)
-    return out
+    if trains.empty:
+        return {}
+    peak = {str(k): float(v) for k, v in trains["load_after"].groupby(trains["line"], observed=True).max().items()}
+    return {line: round(max(0.0, peak[line] - seats) / area, 3) for line, (seats, area) in standing.items()
+            if line in peak}
 
 
 def line_boardings(legs: pd.DataFrame) -> dict[str, int]:
