@@ -156,11 +156,15 @@ def _plain_strings(routes: list[Route], options: tuple[LegOption, ...],
 
 def _per_distinct_row(codes: np.ndarray, text) -> list[str]:
     """text(row) for each row of `codes` (a list of ints), computed once per distinct row."""
-    if codes.shape[1] == 0:
-        codes = np.full((len(codes), 1), -1, dtype=np.int64)
-    uniq, inv = np.unique(codes, axis=0, return_inverse=True)
-    texts = [text(row) for row in uniq.tolist()]
-    return [texts[i] for i in inv.ravel().tolist()]
+    # each row's number among the distinct rows, a column at a time: (number so far, next column)
+    # numbered again (np.unique by rows sorts the rows as byte strings, far slower)
+    row = np.zeros(len(codes), dtype=np.int64)
+    for column in codes.T:
+        row = pd.factorize(row * (int(column.max(initial=0)) + 2) + (column.astype(np.int64) + 1))[0]
+    first = np.zeros(int(row.max(initial=-1)) + 1, dtype=np.int64)
+    first[row[::-1]] = np.arange(len(row) - 1, -1, -1)  # the first row of each number
+    texts = [text(r) for r in codes[first].tolist()]
+    return [texts[i] for i in row.tolist()]
 
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
