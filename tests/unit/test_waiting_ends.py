@@ -1,0 +1,33 @@
+"""The ends that returns wait for, kept by when they are due (engine.waiting._Ends), against a plain list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engine.waiting import BUCKET_S, _Ends
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ends_are_taken_once_each_exactly_when_due(seed):
+    rng = np.random.default_rng(seed)
+    ends, plain = _Ends(), []  # plain: every end not taken yet, as (due, joined, facility)
+    clock, serial = 6 * 3600.0, 0
+    for _ in range(300):
+        if rng.random() < 0.5:  # ends come: due from now (or before it) to hours ahead, ties included
+            n = int(rng.integers(0, 40))
+            due = np.round(clock + rng.uniform(-600.0, 5 * 3600.0, n) * (rng.random(n) < 0.8), -1)
+            joined = serial + np.arange(n, dtype=float)  # unique: tells the ends apart
+            facility = rng.integers(0, 5, n)
+            serial += n
+            ends.add(due, joined, facility)
+            plain += list(zip(due.tolist(), joined.tolist(), facility.tolist()))
+        else:  # the engine asks: mostly later each time, by seconds to a bucket or more; sometimes earlier
+            clock += float(rng.choice([0.0, 1.0, 37.0, BUCKET_S, 2.5 * BUCKET_S, 3600.0]))
+            until = clock - (120.0 if rng.random() < 0.1 else 0.0)
+            joined, facility = ends.take(until)
+            want = sorted((j, f) for d, j, f in plain if d <= until)
+            assert sorted(zip(joined.tolist(), facility.tolist())) == want
+            plain = [x for x in plain if x[0] > until]
+    joined, _ = ends.take(np.inf)
+    assert sorted(joined.tolist()) == sorted(j for _, j, _ in plain)
