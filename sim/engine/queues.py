@@ -53,6 +53,13 @@ def _serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray, start
 
 
 def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The canonical order of (time, id) pairs: by time, ties by id."""
+    # the pairs are mostly a sorted queue and a few new ones: a stable sort by time alone finds the runs
+    # (lexsort sorts by id first, from scratch); it is the canonical order when no two times are equal
+    order = np.argsort(t, kind="stable")
+    by_time = t[order]
+    if len(t) < 2 or not (by_time[1:] == by_time[:-1]).any():
+        return order
     return np.lexsort((c, t))
 
 
