@@ -408,13 +408,12 @@ def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, flo
     that started later than drawn (held until their outbound journey ended), those that started
     before their outbound journey arrived (0: the engines hold them), and the outbound journeys
     that did not arrive (the network left on the way, or still travelling at the end), with the
-    returns that never started (their outbound journey still travelling at the end). Returns
-    prep, the last run, the crowding iterations' report and the tours' (None when nobody makes a
-    tour)."""
+    returns that never started (their outbound journey still travelling at the end). Returns the
+    last run, the crowding iterations' report and the tours' (None when nobody makes a tour)."""
     last, crowding_info = _iterate_crowding(prep, engine, progress, timings)
     demand = prep.demand
     if demand.partner is None or demand.tour_leg is None:
-        return prep, last, crowding_info, None
+        return last, crowding_info, None
     returns = np.flatnonzero(demand.tour_leg == RETURN)
     outbound = demand.partner[returns]
     arrived, started = last.rec.t_arrive[outbound], last.rec.t_start[returns]
@@ -423,7 +422,7 @@ def _iterate_tours(prep: Prepared, engine: str, progress, timings: dict[str, flo
             "returns_before_outbound_arrival": int((arrived > started).sum()),
             "outbound_not_arrived": int(np.isnan(arrived).sum()),
             "returns_not_started": int(np.isnan(started).sum())}
-    return prep, last, crowding_info, info
+    return last, crowding_info, info
 
 
 def _routing(scenario: Scenario, cache: RoutingCache | None) -> tuple[LegNetwork, Access, CandidateSearch]:
@@ -464,7 +463,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     departures = None
     if scenario.model.demand.departure_time is not None:
         prep, departures = _choose_departures(prep, engine, timings)
-    prep, last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
+    last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     t1 = time.perf_counter()
     net = scenario.network
     tables = build_tables(net, prep.demand, prep.legs, last.assignment, last.plan, last.rec, prep.rerouted, last.ride)

@@ -44,14 +44,17 @@ Serve = Callable[[int, float], None]
 class WaitingJourneys:
     """The journeys of a plan that wait for others, for the bulk engine (see the module)."""
 
-    def __init__(self, plan: Plan, rec: Records, return_of: np.ndarray, order: list[int], static: list[int]) -> None:
-        """`return_of`: per commuter, the journey waiting for theirs (-1 none); `order` and `static`:
-        the facilities in topological order and the static ones (facility_graph.facility_order)."""
-        self.plan, self.rec, self.return_of = plan, rec, return_of
+    def __init__(self, plan: Plan, rec: Records, after: np.ndarray, order: list[int], static: list[int]) -> None:
+        """`after`: plan.after; `order` and `static`: the facilities in topological order and the
+        static ones (facility_graph.facility_order)."""
+        self.plan, self.rec = plan, rec
+        waiting = np.flatnonzero(after >= 0)
+        self.return_of = np.full(plan.n_commuters, -1, dtype=np.int64)
+        """Per commuter: the journey waiting for theirs (-1: none)."""
+        self.return_of[after[waiting]] = waiting
         ff, fp, _ = facility_edges(plan)
         pred, succ = facility_links(ff, plan.n_facilities)
         rank = {f: i for i, f in enumerate(order)}
-        waiting = np.flatnonzero(plan.after >= 0) if plan.after is not None else np.zeros(0, dtype=np.int64)
         first = plan.template_start[plan.template[waiting]]
         at_facility = plan.step_kind[first] == STEP_FACILITY
         self._roots = _starts_by_facility(plan.step_target[first[at_facility]], waiting[at_facility], plan.t_depart,
@@ -78,10 +81,7 @@ class WaitingJourneys:
         """The plan's waiting journeys; None when nobody waits."""
         if plan.after is None or not (plan.after >= 0).any():
             return None
-        waiting = np.flatnonzero(plan.after >= 0)
-        return_of = np.full(plan.n_commuters, -1, dtype=np.int64)
-        return_of[plan.after[waiting]] = waiting
-        return cls(plan, rec, return_of, order, static)
+        return cls(plan, rec, plan.after, order, static)
 
     def starting(self) -> np.ndarray:
         """The commuters who start at their t_depart (waiting for nobody)."""
