@@ -145,7 +145,9 @@ class Replanner:
         self.key = rngmod.stream_key(seed, replication, "decisions")
         self.km = network.station_km_matrix()
         self._candidates: dict[tuple[int, int, int], list[tuple[int, ...]]] = {}
-        self._steps: dict[tuple | int, tuple[Step, ...]] = {}
+        self._made: dict[tuple | int, Choice] = {}
+        """Every choice made so far, kept: those who make the same choice share its object (and the
+        engines its steps)."""
         self._fares_of: dict[tuple[tuple[int, ...], int], float] = {}
         self._keys: dict[int, int] = {}
         self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
@@ -315,9 +317,10 @@ class Replanner:
             return self.leave_choice(station)
         name = self.access.media[medium]
         memo_key = (station, platform, legs, dest, name)
-        if memo_key not in self._steps:
-            self._steps[memo_key] = tuple(self.compiler.continuation(station, platform, legs, dest, name))
-        return Choice(False, legs, self._steps[memo_key])
+        if memo_key not in self._made:
+            self._made[memo_key] = Choice(False, legs,
+                                          tuple(self.compiler.continuation(station, platform, legs, dest, name)))
+        return self._made[memo_key]
 
     def written_next(self, platform: np.ndarray, alight: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The next departure (s) at or after t from `platform` of a train serving `alight` in the
@@ -336,9 +339,9 @@ class Replanner:
 
     def leave_choice(self, station: int) -> Choice:
         """Leaving the rail network through the exit of `station`."""
-        if station not in self._steps:
-            self._steps[station] = tuple(self.compiler.leave(station))
-        return Choice(False, (), self._steps[station])
+        if station not in self._made:
+            self._made[station] = Choice(False, (), tuple(self.compiler.leave(station)))
+        return self._made[station]
 
     def _bands(self, t: np.ndarray) -> np.ndarray:
         """The start band of each time t for the candidate search: of the search on the network as it

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
 from .schema import WalkingSpec
 
@@ -23,6 +22,8 @@ if TYPE_CHECKING:  # scipy has no public names for these types
 
 
 def _speeds(spec: WalkingSpec) -> rv_continuous_frozen[truncnorm_gen, float | np.float64]:
+    from scipy import stats  # imported here: scipy.stats takes half a second to import, and most commands never walk
+
     sd = spec.speed_sd_m_s
     a, b = (spec.speed_min_m_s - spec.speed_mean_m_s) / sd, (spec.speed_max_m_s - spec.speed_mean_m_s) / sd
     return stats.truncnorm(a, b, loc=spec.speed_mean_m_s, scale=sd)

@@ -112,8 +112,7 @@ class BulkEngine:
         """Commuters `c` waiting on `platform` choose at times t (not in a platform queue); those
         who take another way set off on it. Returns which of them keep waiting for their leg."""
         keep, choices = self.it.choose(reason, c, platform, t)
-        for i in np.flatnonzero(~keep).tolist():
-            self.it.switch(int(c[i]), choices[i], int(platform[i]))
+        self.it.switch(c[~keep], choices[~keep], platform[~keep])
         self.advance(c[~keep], t[~keep])
         return keep
 
@@ -218,8 +217,7 @@ class BulkEngine:
             return 0
         slots = self.it.leg_slot(going, self.it.ptr[going])
         self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
-        for i in np.flatnonzero(~keep).tolist():
-            self.it.switch(int(c[i]), choices[i], platform)
+        self.it.switch(going, choices[~keep], platform)
         stay = ~np.isin(self.on_c[k], going)
         self.on_c[k], self.on_a[k] = self.on_c[k][stay], self.on_a[k][stay]
         self.advance(going, np.full(len(going), t))
@@ -300,8 +298,7 @@ class BulkEngine:
             return keep
         going = c[~keep]
         queue.remove(going)
-        for i in np.flatnonzero(~keep).tolist():
-            self.it.switch(int(c[i]), choices[i], platform)
+        self.it.switch(going, choices[~keep], platform)
         self.advance(going, at[~keep])
         return keep
 

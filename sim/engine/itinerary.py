@@ -10,6 +10,7 @@ nothing else here knows what a decision is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -260,39 +261,84 @@ class Itineraries:
             rec.knows_closure[c] = True
         return keep, out
 
-    def switch(self, c: int, choice: Choice, platform: int) -> None:
-        """Commuter c, waiting on `platform` for their current leg, follows `choice` instead (not
-        `keep`): their steps from here are the choice's, numbered on from the current leg (from the
-        next, when a train cut short put them off here: that ride becomes a leg of its own, to here)
-        and facility visit, with service times of their own; the pointer is left just before the first."""
-        rec, ptr = self.rec, int(self.ptr[c])
-        leg0, fac0 = int(self.ordinal[ptr]), int(self.facs_before[ptr])
-        prefix = self._route_legs(c)[:leg0]
-        slot = int(rec.leg_base[c]) + leg0
-        part = self._ridden_to_here(c, ptr, slot, platform)
-        if part is not None:  # put off here: the ride so far ends here
-            rec.leg_t_alight[slot] = rec.leg_t_board[slot] + rec.leg_ride_s[slot]
-            rec.leg_ride_s[slot] = 0.0
-            rec.put_off_here[c] = True
-            prefix, leg0 = (*prefix, part), leg0 + 1
-        a = self._arrays(choice.steps)
-        ordinal = np.where(a.is_ride, leg0 + a.ride_rank, np.where(a.is_fac, fac0 + a.fac_rank, 0))
-        n_legs, n_facs = leg0 + a.n_rides, fac0 + len(a.facs)
-        rec.relocate(c, max(n_legs, int(rec.leg_count[c])), n_facs)
-        if choice.legs or part is not None:
-            rec.leg_count[c] = n_legs
-            rec.route_legs[c] = prefix + choice.legs
-            rec.rerouted_on_way[c] = bool(choice.legs)
+    def switch(self, c: np.ndarray, choices: Sequence[Choice] | np.ndarray, platform: np.ndarray | int) -> None:
+        """Commuters `c` (distinct), each waiting on its `platform` for their current leg, follow their
+        `choices` instead (none `keep`): their steps from here are the choice's, numbered on from the
+        current leg (from the next, when a train cut short put them off here: that ride becomes a leg
+        of its own, to here) and facility visit, with service times of their own; each pointer is left
+        just before the first. Commuters taking the same choice from the same leg and visit numbers
+        share one copy of its steps (steps never change once written)."""
+        rec = self.rec
+        c = np.asarray(c, dtype=np.int64)
+        if not len(c):
+            return
+        platform = np.broadcast_to(np.asarray(platform, dtype=np.int64), c.shape)
+        ptr = self.ptr[c]
+        leg0, fac0 = self.ordinal[ptr].astype(np.int64), self.facs_before[ptr].astype(np.int64)
+        prefixes = self._put_off_here(c, ptr, leg0, platform)  # leg0 moves on past their ride to here
+        code, distinct = _numbered(choices)
+        arrays = [self._arrays(ch.steps) for ch in distinct]
+        n_legs = leg0 + np.asarray([a.n_rides for a in arrays], dtype=np.int64)[code]
+        n_facs = fac0 + np.asarray([len(a.facs) for a in arrays], dtype=np.int64)[code]
+        rec.relocate(c, np.maximum(n_legs, rec.leg_count[c]), n_facs)
         rec.fac_count[c] = n_facs
-        if a.facs:
+        for i in np.flatnonzero(np.asarray([bool(ch.legs) for ch in distinct], dtype=bool)[code]).tolist() + \
+                [i for i in prefixes if not distinct[code[i]].legs]:
+            ci, legs = int(c[i]), distinct[code[i]].legs
+            prefix = prefixes[i] if i in prefixes else self._route_legs(ci)[:leg0[i]]
+            rec.leg_count[ci] = n_legs[i]
+            rec.route_legs[ci] = prefix + legs
+            rec.rerouted_on_way[ci] = bool(legs)
+        self._draw_services(c, fac0, [arrays[k].facs for k in code.tolist()])
+        self._share_steps(c, code, arrays, leg0, fac0)
+
+    def _draw_services(self, c: np.ndarray, fac0: np.ndarray, facs: list[list[int]]) -> None:
+        """The facility visits `facs` of commuters `c` from their visit number fac0 on, with service
+        times of their own: drawn from the generator of (commuter, choices made), whatever the batch."""
+        rec = self.rec
+        for i in [i for i, f in enumerate(facs) if f]:
+            ci = int(c[i])
+            g = self._streams(ci, int(rec.rechoices[ci]))
+            slots = rec.fac_base[ci] + fac0[i] + np.arange(len(facs[i]))
+            rec.slot_facility[slots] = facs[i]
+            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in facs[i]]
+
+    def _share_steps(self, c: np.ndarray, code: np.ndarray, arrays: list[_Steps], leg0: np.ndarray,
+                     fac0: np.ndarray) -> None:
+        """Append the steps of choice `arrays[code]` numbered on from leg0 and fac0 once per distinct
+        (choice, leg0, fac0), and point each commuter just before the first of theirs."""
+        width_leg, width_fac = int(leg0.max()) + 1, int(fac0.max()) + 1
+        groups, first, group_of = np.unique((code * width_leg + leg0) * width_fac + fac0, return_index=True,
+                                            return_inverse=True)
+        starts = np.empty(len(groups), dtype=np.int64)
+        for k, i in enumerate(first.tolist()):
+            a = arrays[code[i]]
+            ordinal = np.where(a.is_ride, leg0[i] + a.ride_rank, np.where(a.is_fac, fac0[i] + a.fac_rank, 0))
+            starts[k] = self.n_steps
+            self._append(a, ordinal, fac0[i] + a.facs_before)
+        self.ptr[c] = starts[group_of.reshape(-1)] - 1
+
+    def _put_off_here(self, c: np.ndarray, ptr: np.ndarray, leg0: np.ndarray,
+                      platform: np.ndarray) -> dict[int, tuple[int, ...]]:
+        """Of commuters `c` about to switch, those a train cut short put off at the station of their
+        `platform`: their ride so far ends here and becomes a leg of its own (leg0 moves on past it).
+        Returns their legs so far, by position in `c`."""
+        rec = self.rec
+        slot = rec.leg_base[c] + leg0
+        out: dict[int, tuple[int, ...]] = {}
+        maybe = (rec.leg_train[slot] >= 0) & np.isnan(rec.leg_t_alight[slot]) & (rec.leg_ride_s[slot] > 0)
+        for i in np.flatnonzero(maybe).tolist():
             assert self.hook is not None
-            g = self._streams(c, int(rec.rechoices[c]))
-            slots = rec.fac_base[c] + fac0 + np.arange(len(a.facs))
-            rec.slot_facility[slots] = a.facs
-            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in a.facs]
-        start = self.n_steps
-        self._append(a, ordinal, fac0 + a.facs_before)
-        self.ptr[c] = start - 1
+            part = self.hook.leg_at(int(self.leg[ptr[i]]), int(self.platform_station[platform[i]]))
+            if part is None:
+                continue
+            s = int(slot[i])
+            rec.leg_t_alight[s] = rec.leg_t_board[s] + rec.leg_ride_s[s]
+            rec.leg_ride_s[s] = 0.0
+            rec.put_off_here[c[i]] = True
+            out[i] = (*self._route_legs(int(c[i]))[:leg0[i]], part)
+            leg0[i] += 1
+        return out
 
     def _arrays(self, steps: tuple) -> _Steps:
         """The steps of a choice as arrays, with each RIDE's and FACILITY's rank among its kind (kept:
@@ -308,15 +354,6 @@ class Itineraries:
                            int(is_ride.sum()), [int(s[1]) for s in steps if s[0] == STEP_FACILITY])
             self._step_arrays[steps] = known
         return known
-
-    def _ridden_to_here(self, c: int, ptr: int, slot: int, platform: int) -> int | None:
-        """The leg option of the ride commuter c made on the leg of `slot` to the station of
-        `platform`, where a train cut short put them off; None if they were not put off there."""
-        rec = self.rec
-        if rec.leg_train[slot] < 0 or not np.isnan(rec.leg_t_alight[slot]) or rec.leg_ride_s[slot] <= 0:
-            return None
-        assert self.hook is not None
-        return self.hook.leg_at(int(self.leg[ptr]), int(self.platform_station[platform]))
 
     def _route_legs(self, c: int) -> tuple[int, ...]:
         """The legs of commuter c's route as it stands."""
@@ -341,6 +378,20 @@ class Itineraries:
         for name, values in new.items():
             getattr(self, name)[lo:hi] = values
         self.n_steps = hi
+
+
+def _numbered(choices: Sequence[Choice] | np.ndarray) -> tuple[np.ndarray, list[Choice]]:
+    """Each choice's number among the distinct choice objects (as they first come), and those objects."""
+    number: dict[int, int] = {}
+    distinct: list[Choice] = []
+    code = np.empty(len(choices), dtype=np.int64)
+    for i, ch in enumerate(choices):
+        k = number.get(id(ch))
+        if k is None:
+            k = number[id(ch)] = len(distinct)
+            distinct.append(ch)
+        code[i] = k
+    return code, distinct
 
 
 __all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]

@@ -123,23 +123,31 @@ class Records:
         """Slot of each commuter's facility visit 0, and the end (after `compact`)."""
         return np.append(self.fac_base, self.fac_base[-1] + self.fac_count[-1] if len(self.fac_base) else 0)
 
-    def relocate(self, c: int, n_legs: int, n_facs: int) -> None:
-        """Give commuter c room for `n_legs` leg slots and `n_facs` facility slots (keeping what is
-        recorded in theirs): new slots at the end of the buffers when theirs are too few."""
-        if n_legs > self.leg_count[c]:
-            self.leg_base[c] = self._move(_LEG_FIELDS, "leg_used", int(self.leg_base[c]), int(self.leg_count[c]), n_legs)
-            self.leg_count[c] = n_legs
-        if n_facs > self.fac_count[c]:
-            self.fac_base[c] = self._move(_FAC_FIELDS, "fac_used", int(self.fac_base[c]), int(self.fac_count[c]), n_facs)
-            self.fac_count[c] = n_facs
+    def relocate(self, c: np.ndarray, n_legs: np.ndarray, n_facs: np.ndarray) -> None:
+        """Give commuters `c` (distinct) room for `n_legs` leg slots and `n_facs` facility slots each
+        (keeping what is recorded in theirs): new slots at the end of the buffers, in the order of
+        `c`, for those whose slots are too few."""
+        more = n_legs > self.leg_count[c]
+        if more.any():
+            who, size = c[more], n_legs[more]
+            self.leg_base[who] = self._move(_LEG_FIELDS, "leg_used", self.leg_base[who], self.leg_count[who], size)
+            self.leg_count[who] = size
+        more = n_facs > self.fac_count[c]
+        if more.any():
+            who, size = c[more], n_facs[more]
+            self.fac_base[who] = self._move(_FAC_FIELDS, "fac_used", self.fac_base[who], self.fac_count[who], size)
+            self.fac_count[who] = size
 
-    def _move(self, fields: dict, used: str, base: int, count: int, size: int) -> int:
-        """Copy slots base .. base + count - 1 of `fields` to `size` fresh slots past the `used` ones
-        (the buffers grow by doubling: moving one commuter at a time stays linear); their new base."""
+    def _move(self, fields: dict, used: str, base: np.ndarray, count: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Copy each run of slots base .. base + count - 1 of `fields` to `size` fresh slots past the
+        `used` ones, run after run (the buffers grow by doubling: moving a few commuters at a time
+        stays linear); their new bases."""
         lo = getattr(self, used)
+        new_base = lo + np.cumsum(size) - size
+        end = lo + int(size.sum())
         first = getattr(self, next(iter(fields)))
-        if lo + size > len(first):
-            room = max(lo + size, 2 * len(first))
+        if end > len(first):
+            room = max(end, 2 * len(first))
             for name, fill in fields.items():
                 arr = getattr(self, name)
                 if name in _TICKET_FIELDS and not len(arr):
@@ -147,12 +155,14 @@ class Records:
                 grown = np.full(room, fill, dtype=arr.dtype)
                 grown[: len(arr)] = arr
                 setattr(self, name, grown)
+        rank = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)  # each slot's place in its run
+        src, dst = np.repeat(base, count) + rank, np.repeat(new_base, count) + rank
         for name in fields:
             arr = getattr(self, name)
             if len(arr):
-                arr[lo: lo + count] = arr[base: base + count]
-        setattr(self, used, lo + size)
-        return lo
+                arr[dst] = arr[src]
+        setattr(self, used, end)
+        return new_base
 
     def compact(self) -> None:
         """Every commuter's slots back in commuter order (a no-op when nobody moved)."""

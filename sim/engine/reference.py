@@ -152,7 +152,7 @@ class ReferenceEngine:
             if isinstance(put_off_at, tuple):  # told of a closure aboard: off here, another way
                 platform, choice = put_off_at
                 rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
-                it.switch(i, choice, platform)
+                it.switch(np.asarray([i]), [choice], platform)
                 return
             rec.leg_ride_s[slot] += env.now - rec.leg_t_board[slot]
             platform = put_off_at
@@ -167,7 +167,7 @@ class ReferenceEngine:
         way (their pointer then rests before its first step)."""
         keep, choice = self.it.choose(reason, np.asarray([i]), np.asarray([platform]), np.asarray([t]))
         if not keep[0]:
-            self.it.switch(i, choice[0], platform)
+            self.it.switch(np.asarray([i]), choice[:1], platform)
         return not keep[0]
 
     def feeder(self):
