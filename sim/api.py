@@ -295,26 +295,27 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
                     tuple((c.believed.end, c.end) for c in closures if c.extended))
 
 
-def disruption_summary(prep: Prepared, tables: Tables) -> dict:
-    """The closures (where, when, trains cut) and the commuters they touched, over every commuter,
-    warm-up included (see metrics.disruption_kpis)."""
-    net = prep.scenario.network
-    closures = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
-                       "start_s": c.start, "end_s": c.end, "announced_s": c.announced,
-                       "expected_end_s": c.believed.end, "trains_cut": prep.trains_cut.get(c.id, 0)}
-                for c in prep.closures}
+def disruption_summary(scenario: Scenario, closures: tuple[Closure, ...], trains_cut: dict[str, int],
+                       tables: Tables) -> dict:
+    """The `closures` (where, when, the number of trains each cut: `trains_cut`) and the commuters
+    they touched, over every commuter, warm-up included (see metrics.disruption_kpis)."""
+    net = scenario.network
+    out = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
+                  "start_s": c.start, "end_s": c.end, "announced_s": c.announced,
+                  "expected_end_s": c.believed.end, "trains_cut": trains_cut.get(c.id, 0)}
+           for c in closures}
     trains, legs = tables.trains, tables.legs
-    for spec in prep.scenario.model.disruptions:
-        if spec.bus_bridge is None or spec.id not in closures:
+    for spec in scenario.model.disruptions:
+        if spec.bus_bridge is None or spec.id not in out:
             continue
         line = bridge_line_id(spec)
         calls = trains[trains["line"].astype(str) == line]
-        closures[spec.id]["bus_bridge"] = {
+        out[spec.id]["bus_bridge"] = {
             "line": line, "buses": int(calls["train_id"].nunique()),
             "riders": int(((legs["line"].astype(str) == line) & legs["t_board"].notna()).sum()),
             "load_max": int(calls["load_after"].max()) if len(calls) else 0,
             "capacity": spec.bus_bridge.capacity}
-    return {"closures": closures, **disruption_kpis(tables.trips)}
+    return {"closures": out, **disruption_kpis(tables.trips)}
 
 
 def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
@@ -464,18 +465,57 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     if scenario.model.demand.departure_time is not None:
         prep, departures = _choose_departures(prep, engine, timings)
     last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
+    kept = _Kept.of(prep)
+    del prep  # the route chooser with every candidate searched, and the decision hook: the tables need the room
     t1 = time.perf_counter()
-    net = scenario.network
-    tables = build_tables(net, prep.demand, prep.legs, last.assignment, last.plan, last.rec, prep.rerouted, last.ride)
+    tables = build_tables(scenario.network, kept.demand, kept.legs, last.assignment, last.plan, last.rec, kept.rerouted,
+                          last.ride)
     del last  # the records and plan: the tables hold what is kept of them
+    tables, summary = _summary(kept, tables, crowding_info, tours, departures)
+    _add_time(timings, "tables", t1)
+    return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What the tables and KPIs of a run take from its preparation (Prepared): the rest (the route
+    chooser with every candidate it searched, the access walks, the decision hook) is let go before
+    the tables are built."""
+
+    scenario: Scenario
+    seed: int
+    demand: Demand
+    legs: LegNetwork
+    groups: dict[str, np.ndarray]
+    warnings: list[str]
+    closures: tuple
+    trains_cut: dict[str, int]
+    rerouted: np.ndarray | None
+    modes: ModeChoice | None
+    t_depart: np.ndarray
+    """Per commuter: the start of the plan of the last run (s)."""
+    chose_on_the_way: bool
+
+    @classmethod
+    def of(cls, prep: Prepared) -> _Kept:
+        return cls(prep.scenario, prep.seed, prep.demand, prep.legs, prep.groups, prep.warnings, prep.closures,
+                   prep.trains_cut, prep.rerouted, prep.modes, prep.plan.t_depart, prep.way is not None)
+
+
+def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dict | None,
+             departures: DepartureChooser | None) -> tuple[Tables, dict]:
+    """summary.json of a run from its tables (which gain the group columns, and the zone trips where
+    commuters were drawn between zones)."""
+    scenario = kept.scenario
+    net = scenario.network
     interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
         ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id, ic.bidirectional)
         for ic in net.interchanges}
-    setup = KpiSetup(groups=prep.groups, interchanges=interchanges,
+    setup = KpiSetup(groups=kept.groups, interchanges=interchanges,
                      standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
                      servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
                      windows=dict(scenario.model.kpis.windows))
-    for name, mask in prep.groups.items():
+    for name, mask in kept.groups.items():
         tables.trips[f"group_{name}"] = mask
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
@@ -483,27 +523,26 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     if tours is not None:
         summary["tours"] = tours
     if departures is not None:
-        travel = np.full(prep.demand.size, np.nan)
+        travel = np.full(kept.demand.size, np.nan)
         travel[tables.trips["commuter_id"].to_numpy()] = tables.trips["travel_time_s"].to_numpy()
-        summary["departure_time"] = departures.schedule_delay(prep.plan.t_depart, travel)
+        summary["departure_time"] = departures.schedule_delay(kept.t_depart, travel)
     summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
     summary["policies"] = policy_summary(net)
     summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
-    if prep.modes is not None:
-        tables = replace(tables, zone_trips=zone_trips_table(prep.modes, tables.trips))
+    if kept.modes is not None:
+        tables = replace(tables, zone_trips=zone_trips_table(kept.modes, tables.trips))
         assert tables.zone_trips is not None  # just built
         zones_spec = scenario.model.demand.zones
         summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until,
                                                   zones_spec.groups if zones_spec is not None else None)
-    if prep.way is not None:
+    if kept.chose_on_the_way:
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
-    if prep.closures:
-        summary["disruptions"] = disruption_summary(prep, tables)
+    if kept.closures:
+        summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, tables)
     controls = {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
                                                                st.entry_control.end_s)
                 for st in net.stations if st.entry_control is not None}
     if controls:
         summary["crowd_control"] = crowd_control_kpis(tables.facilities, controls)
-    summary["warnings"] = list(scenario.warnings) + prep.warnings  # the scenario's were logged when it loaded
-    _add_time(timings, "tables", t1)
-    return RunResult(scenario, prep.seed, replication, engine, tables, summary, prep.groups, timings)
+    summary["warnings"] = list(scenario.warnings) + kept.warnings  # the scenario's were logged when it loaded
+    return tables, summary
