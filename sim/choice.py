@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import unique_inverse
 from .crowding import CrowdingField
 from .errors import Problem, UserError
 from .fares import FareSystem, leg_fares
@@ -234,7 +235,7 @@ class Chooser:
         n_st = len(network.stations)
         band = legs.band_of(t_depart)
         odb = (origin.astype(np.int64) * n_st + destination) * legs.n_bands + band
-        self.uniq_odb, self.odb_inv = np.unique(odb, return_inverse=True)
+        self.uniq_odb, self.odb_inv = unique_inverse(odb)
         self.pool: RoutePool = previous.pool if previous is not None else RoutePool(search)
         routes, cand = candidate_sets(search, self.uniq_odb // legs.n_bands, self.uniq_odb % legs.n_bands, file,
                                       self.pool)
@@ -288,7 +289,7 @@ class Chooser:
         start_bin = ((self.t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
         n_media, n_bins = len(self.media), int(start_bin.max()) + 1 if len(start_bin) else 1
         key = (self.odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
-        uniq_key, key_inv = np.unique(key, return_inverse=True)
+        uniq_key, key_inv = unique_inverse(key)
         g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
         g_t = legs.t_start + (g_bin + 0.5) * WAIT_BIN_S
         options = self.cand_mat[g_odb]

@@ -16,6 +16,7 @@ from itertools import chain
 import numpy as np
 
 from . import rng as rngmod
+from .arrays import unique_inverse
 from .choice import Assignment
 from .network import FACILITY, Network
 from .routing import Access, LegNetwork
@@ -278,7 +279,7 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
     representative = {int(c): media[m] for m, c in reversed(list(enumerate(klass)))}
     n_classes = int(klass.max()) + 1 if len(klass) else 1
     pair = assignment.route_of.astype(np.int64) * n_classes + klass[payment]
-    uniq, template = np.unique(pair, return_inverse=True)
+    uniq, template = unique_inverse(pair)
     compiler = StepCompiler(network, legs, access)
     chunks = [compiler.steps(assignment.routes[int(code) // n_classes], representative[int(code) % n_classes])
               for code in uniq]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .arrays import unique_inverse
 from .choice import Assignment
 from .demand import TOUR_LEGS, Demand
 from .engine.records import Records
@@ -115,7 +116,7 @@ def _route_columns(assignment: Assignment, stays: np.ndarray, options: tuple[Leg
     """Per commuter: `route` (rides joined by '>') and `transfer_stations` of the chosen route as
     ridden. The categories hold the chosen routes' labels as planned too."""
     width = int(stays.max(initial=0)) + 1
-    keys, key_of = np.unique(assignment.route_of.astype(np.int64) * width + stays, return_inverse=True)
+    keys, key_of = unique_inverse(assignment.route_of.astype(np.int64) * width + stays)
     k_route, k_stays = keys // width, keys % width
     chosen, route_pos = np.unique(k_route, return_inverse=True)
     planned_labels, planned_changes = _plain_strings([assignment.routes[k] for k in chosen.tolist()], options,
@@ -192,7 +193,7 @@ def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, dema
     medium codes, boarding times of the legs (s; NaN on the pairs' rows, whose fares do not depend
     on them; None without such commuters) and each commuter's row."""
     n_media = len(demand.media)
-    uniq, pair_of = np.unique(assignment.route_of.astype(np.int64) * n_media + demand.payment, return_inverse=True)
+    uniq, pair_of = unique_inverse(assignment.route_of.astype(np.int64) * n_media + demand.payment)
     pair_of = pair_of.astype(np.int64).reshape(-1)
     rows = leg_matrix([assignment.routes[int(c) // n_media] for c in uniq])
     medium = uniq % n_media

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..arrays import unique_inverse
 from ..errors import Problem, UserError
 from ..network import Network
 from ..schema import RoutingSpec
@@ -357,7 +358,7 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
     pool = RoutePool(search) if pool is None else pool
     assert pool.search is search, "a pool holds the routes of one search"
     if search.whole_period:
-        codes, code_of = np.unique(od, return_inverse=True)
+        codes, code_of = unique_inverse(od)
         cand = pool.gather(codes, np.zeros(len(codes), dtype=np.int64))[code_of]
         stale = _stale(pool, od, band, cand)
     else:
@@ -366,7 +367,7 @@ def candidate_sets(search: CandidateSearch, od: np.ndarray, band: np.ndarray, fi
     stale_at = np.flatnonzero(stale)
     if len(stale_at):
         n_bands = search.legs.n_bands
-        pairs, pair_of = np.unique(od[stale_at] * n_bands + band[stale_at], return_inverse=True)
+        pairs, pair_of = unique_inverse(od[stale_at] * n_bands + band[stale_at])
         cand[stale_at] = pool.gather(pairs // n_bands, 1 + pairs % n_bands)[pair_of]
     empty = np.flatnonzero(cand[:, 0] < 0)
     if len(empty) and not unrouted_ok:
@@ -434,7 +435,9 @@ class RoutePool:
         none, or a route with a leg that has no train in the regime)."""
         if not self.routes:
             return np.full(cand.shape, np.inf)
-        rows = np.unique(cand[cand >= 0])
+        used = np.zeros(len(self.routes), dtype=bool)
+        used[cand[cand >= 0]] = True  # the routes in use, found without sorting every candidate
+        rows = np.flatnonzero(used)
         sub = self._matrix[rows]
         cost = np.full(len(self.routes), np.inf)
         cost[rows] = self._fixed[rows] + np.where(
