@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from ..plan import Plan
@@ -20,14 +21,17 @@ def run_engine(plan: Plan, engine: str = "bulk", progress: Callable[[float], Non
     """Simulate `plan` with the named engine; `progress` gets the simulated clock (s) now and then;
     `way`: choices on the way (none when absent: everyone follows their plan)."""
     if engine == "bulk":
-        from .bulk import run_bulk
-
-        return run_bulk(plan, progress, way)
-    if engine == "reference":
-        from .reference import run_reference
-
-        return run_reference(plan, progress, way)
-    raise ValueError(f"unknown engine {engine!r} (expected 'bulk' or 'reference')")
+        from .bulk import run_bulk as run
+    elif engine == "reference":
+        from .reference import run_reference as run
+    else:
+        raise ValueError(f"unknown engine {engine!r} (expected 'bulk' or 'reference')")
+    rec = run(plan, progress, way)
+    # the SimPy environment and the processes still waiting in it at the end refer to each other, and
+    # through them to the engine's queues and itineraries: let them go now, not when the collector next
+    # runs (which may be after the tables, holding hundreds of MB the tables could have used)
+    gc.collect()
+    return rec
 
 
 __all__ = ["OnTheWay", "Records", "run_engine"]
