@@ -3,7 +3,8 @@ on the way replaces from where the commuter stands, and the countdown of trains 
 each leg (sim.departures) that tells who is stranded.
 
 A commuter's step pointer indexes growing step arrays: the plan's templates first, then every
-continuation a choice appended (its own copy, with the commuter's leg and facility numbers). The
+continuation a choice appended (a copy with the leg and facility numbers of the commuters who made
+that choice from the same leg and visit, shared by them). The
 engines call `stranded` and `denied` at their decision points and `switch` with what the hook chose;
 nothing else here knows what a decision is.
 """
