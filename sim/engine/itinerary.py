@@ -283,6 +283,8 @@ class Itineraries:
         n_facs = fac0 + np.asarray([len(a.facs) for a in arrays], dtype=np.int64)[code]
         rec.relocate(c, np.maximum(n_legs, rec.leg_count[c]), n_facs)
         rec.fac_count[c] = n_facs
+        # their route as it stands: for who takes other legs, and for who leaves after being put off here
+        # (the ride to here is a leg of their route now)
         for i in np.flatnonzero(np.asarray([bool(ch.legs) for ch in distinct], dtype=bool)[code]).tolist() + \
                 [i for i in prefixes if not distinct[code[i]].legs]:
             ci, legs = int(c[i]), distinct[code[i]].legs
