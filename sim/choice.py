@@ -288,14 +288,14 @@ class Chooser:
         legs, costs, medium = self.legs, self.costs, self.medium
         start_bin = ((self.t_depart - legs.t_start) // WAIT_BIN_S).astype(np.int64)
         n_media, n_bins = len(self.media), int(start_bin.max()) + 1 if len(start_bin) else 1
-        key = (self.odb_inv.astype(np.int64) * n_media + medium) * n_bins + start_bin
+        key = (self.odb_inv * n_media + medium) * n_bins + start_bin
         uniq_key, key_inv = unique_inverse(key)
         g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
         g_t = legs.t_start + (g_bin + 0.5) * WAIT_BIN_S
         options = self.cand_mat[g_odb]
         cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
             rows, g_m[g], g_t[g], crowd))
-        return options, cost, key_inv.ravel(), g_odb, g_m
+        return options, cost, key_inv, g_odb, g_m
 
     def _nests(self, options: np.ndarray) -> np.ndarray | None:
         """The mode nest of each candidate of `options` (route indices, -1 padded; -1 where none), or

@@ -194,7 +194,6 @@ def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, dema
     on them; None without such commuters) and each commuter's row."""
     n_media = len(demand.media)
     uniq, pair_of = unique_inverse(assignment.route_of.astype(np.int64) * n_media + demand.payment)
-    pair_of = pair_of.astype(np.int64).reshape(-1)
     rows = leg_matrix([assignment.routes[int(c) // n_media] for c in uniq])
     medium = uniq % n_media
     own = np.flatnonzero(fares.time_dependent(legs, rows)[pair_of])
