@@ -246,7 +246,8 @@ class BulkEngine:
         if len(denied):
             self.rec.deny(denied, call, self.it.leg_slot(denied, self.it.ptr[denied]))
             if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
-                self._rechoose_waiting(DENIED, queue, denied, platform, t)
+                # those past their last choice wait on whatever happens: only the others are asked
+                self._rechoose_waiting(DENIED, queue, denied[self.it.choosing(DENIED, denied)], platform, t)
         self.rec.left_by_short_run[queue.shown_short] = True
         if len(boarded):
             slots = self.it.leg_slot(boarded, self.it.ptr[boarded])

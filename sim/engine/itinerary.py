@@ -243,9 +243,7 @@ class Itineraries:
         assert self.hook is not None and self.spec is not None
         rec = self.rec
         n = rec.rechoices[c]
-        # past their last choice commuters wait on, unless nothing is left to wait for: then they still
-        # choose (a bounded number of times more, each at a later time, before they leave)
-        live = n < (STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices)
+        live = self.choosing(reason, c)
         keep = np.full(len(c), reason != STRANDED)
         out = np.empty(len(c), dtype=object)
         if live.any():
@@ -261,6 +259,14 @@ class Itineraries:
         if reason in (PUT_OFF, ANNOUNCED, ABOARD):
             rec.knows_closure[c] = True
         return keep, out
+
+    def choosing(self, reason: str, c: np.ndarray) -> np.ndarray:
+        """Which of commuters `c` still choose for `reason` (bool array): past their last choice
+        commuters wait on, unless nothing is left to wait for (STRANDED): then they still choose (a
+        bounded number of times more, each at a later time, before they leave)."""
+        assert self.spec is not None
+        most = STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices
+        return self.rec.rechoices[c] < most
 
     def switch(self, c: np.ndarray, choices: Sequence[Choice] | np.ndarray, platform: np.ndarray | int) -> None:
         """Commuters `c` (distinct), each waiting on its `platform` for their current leg, follow their

@@ -11,6 +11,8 @@ import numpy as np
 
 _EMPTY_F = np.zeros(0)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
+_NONE = np.zeros(0, dtype=np.bool_)
+"""An empty mask: no one excepted (see _board)."""
 
 
 def serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +63,45 @@ def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
     if len(t) < 2 or not (by_time[1:] == by_time[:-1]).any():
         return order
     return np.lexsort((c, t))
+
+
+@numba.njit(cache=True, nogil=True)
+def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, n_ready: int, stop_pos: np.ndarray, pos: int,
+           last: int, room: int, skip: np.ndarray, mine: np.ndarray, out_c: np.ndarray, out_a: np.ndarray,
+           denied: np.ndarray, short: np.ndarray) -> tuple[int, int, int, int]:
+    """PlatformQueue.board over the first n_ready of the queue (t, c, alight), which it compacts in
+    place (those who board leave it): fills out_c and out_a with who boards and their stations,
+    `denied` and `short` (see PlatformQueue.shown_short). `skip`: per station, let go (empty: none);
+    `mine`: per ready commuter, eligible (empty: all). Returns how many boarded, were denied and
+    were shown short, and the queue's new length."""
+    # compiled: one pass instead of a dozen whole-queue array operations at every call (the backlog
+    # of an overfull platform is walked at each train)
+    n_board = n_denied = n_short = kept = 0
+    shown_to = max(pos, last)
+    for i in range(n_ready):
+        a = alight[i]
+        at = stop_pos[a]
+        eligible = len(mine) == 0 or mine[i]
+        if eligible and at > shown_to:
+            short[n_short] = c[i]
+            n_short += 1
+        if eligible and pos < at <= last and not (len(skip) and skip[a]):
+            if n_board < room:
+                out_c[n_board] = c[i]
+                out_a[n_board] = a
+                n_board += 1
+                continue
+            denied[n_denied] = c[i]
+            n_denied += 1
+        t[kept], c[kept], alight[kept] = t[i], c[i], a
+        kept += 1
+    if n_board:
+        for i in range(n_ready, len(t)):
+            t[kept], c[kept], alight[kept] = t[i], c[i], alight[i]
+            kept += 1
+    else:
+        kept = len(t)
+    return n_board, n_denied, n_short, kept
 
 
 class FacilityQueue:
@@ -158,26 +199,15 @@ class PlatformQueue:
         self.shown_short = _EMPTY_I
         if n_ready == 0:
             return _EMPTY_I, self.alight[:0], _EMPTY_I
-        at = stop_pos[self.alight[:n_ready]]
-        wanted = (at > pos) & (at <= last)
-        if let_go is not None and len(let_go):
-            wanted &= ~np.isin(self.alight[:n_ready], let_go)
-        short = at > max(pos, last)
-        if only is not None:
-            mine = np.isin(self.c[:n_ready], only)
-            wanted &= mine
-            short &= mine
-        served = np.flatnonzero(wanted)
-        self.shown_short = self.c[:n_ready][short]
-        take = served[:room]
-        denied = self.c[served[room:]]
-        if len(take) == 0:
-            return _EMPTY_I, self.alight[:0], denied
-        boarded, alight = self.c[take], self.alight[take]
-        keep = np.ones(len(self.t), dtype=bool)
-        keep[take] = False
-        self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
-        return boarded, alight, denied
+        skip = _NONE if let_go is None or not len(let_go) else np.isin(np.arange(len(stop_pos)), let_go)
+        mine = _NONE if only is None else np.isin(self.c[:n_ready], only)
+        out_c, out_a = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=self.alight.dtype)
+        denied, short = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=np.int64)
+        n_board, n_denied, n_short, n_left = _board(self.t, self.c, self.alight, n_ready, stop_pos, pos, last, room,
+                                                    skip, mine, out_c, out_a, denied, short)
+        self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
+        self.shown_short = short[:n_short]
+        return out_c[:n_board], out_a[:n_board], denied[:n_denied]
 
     def waiting_for(self, stations: np.ndarray) -> np.ndarray:
         """Ids of everyone in the queue (whenever they reach the platform) going to one of `stations`."""

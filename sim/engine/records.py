@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..plan import Plan
@@ -189,14 +190,9 @@ class Records:
         so far, from which the tables take the wait it caused. `slots`: the leg slot each waits for,
         when the caller knows them (else found by `_waiting_leg`)."""
         ids = np.atleast_1d(np.asarray(commuters, dtype=np.int64))
-        fresh = self.last_denied_call[ids] != call
-        new = ids[fresh]
-        self.denied[new] += 1
-        self.last_denied_call[new] = call
-        slot = self._waiting_leg(new) if slots is None else slots[fresh]
-        slot = slot[np.isnan(self.leg_t_denied[slot])]
-        self.leg_t_denied[slot] = self.call_t_boarding[call]
-        self.leg_ride_denied_s[slot] = self.leg_ride_s[slot]
+        slot = self._waiting_leg(ids) if slots is None else np.asarray(slots, dtype=np.int64)
+        _deny(ids, slot, call, float(self.call_t_boarding[call]), self.denied, self.last_denied_call,
+              self.leg_t_denied, self.leg_ride_denied_s, self.leg_ride_s)
 
     def _waiting_leg(self, ids: np.ndarray) -> np.ndarray:
         """Leg slot that commuters `ids`, waiting on a platform, wait for: their first leg not alighted
@@ -231,3 +227,22 @@ _TICKET_FIELDS = frozenset({"leg_ticket_call", "leg_ticket", "leg_missed_trains"
 """Leg buffers that are empty (and stay so) when no line has reserved seats."""
 _FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan, "slot_facility": -1,
                "service_s": np.nan}
+
+
+@numba.njit(cache=True, nogil=True)
+def _deny(ids: np.ndarray, slot: np.ndarray, call: int, t_boarding: float, denied: np.ndarray,
+          last_denied_call: np.ndarray, leg_t_denied: np.ndarray, leg_ride_denied_s: np.ndarray,
+          leg_ride_s: np.ndarray) -> None:
+    """Records.deny for distinct commuters `ids` waiting for leg slots `slot`."""
+    # compiled: the backlog of an overfull platform is denied again at every train, and the array
+    # operations of a denial cost more than their arithmetic
+    for i in range(len(ids)):
+        c = ids[i]
+        if last_denied_call[c] == call:
+            continue
+        denied[c] += 1
+        last_denied_call[c] = call
+        s = slot[i]
+        if np.isnan(leg_t_denied[s]):
+            leg_t_denied[s] = t_boarding
+            leg_ride_denied_s[s] = leg_ride_s[s]

@@ -1,4 +1,4 @@
-"""The compiled FIFO server loop (engine.queues.serve_fifo) against the loop written plainly."""
+"""The compiled loops of the bulk engine's queues (engine.queues) against the rules written plainly."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.engine.queues import serve_fifo
+from sim.engine.queues import PlatformQueue, serve_fifo
 
 
 def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple[list[float], list[float]]:
@@ -52,3 +52,51 @@ def test_serve_fifo_of_nobody_changes_nothing():
     free = np.asarray([3.0, 5.0])
     start, end = serve_fifo(free, np.zeros(0), np.zeros(0))
     assert len(start) == len(end) == 0 and free.tolist() == [3.0, 5.0]
+
+
+def plain_board(queue: list[tuple[float, int, int]], until: float, pos: int, stop_pos: list[int], room: int,
+                last: int, let_go: set[int], only: set[int] | None):
+    """PlatformQueue.board's rule read one commuter at a time, in queue order: (boarded, their
+    stations, denied, shown short, the queue left)."""
+    boarded, stations, denied, short, left = [], [], [], [], []
+    for t, c, a in queue:
+        eligible = t <= until and (only is None or c in only)
+        if eligible and stop_pos[a] > max(pos, last):
+            short.append(c)
+        if eligible and pos < stop_pos[a] <= last and a not in let_go:
+            if len(boarded) < room:
+                boarded.append(c)
+                stations.append(a)
+                continue
+            denied.append(c)
+        left.append((t, c, a))
+    return boarded, stations, denied, short, left
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_boarding_is_the_rule_read_one_commuter_at_a_time(seed):
+    rng = np.random.default_rng(seed)
+    n_stations = 9
+    queue = PlatformQueue()
+    mine: list[tuple[float, int, int]] = []
+    next_id = 0
+    for call in range(6):  # the queue carries over between trains; some arrive after the doors close
+        n = int(rng.integers(0, 60))
+        t = np.round(call * 60.0 + rng.uniform(-30, 90, n))
+        ids = np.arange(next_id, next_id + n, dtype=np.int64)
+        next_id += n
+        alight = rng.integers(0, n_stations, n).astype(np.int32)
+        queue.push(t, ids, alight)
+        mine = sorted(mine + list(zip(t.tolist(), ids.tolist(), alight.tolist())))
+        stop_pos = rng.permutation(n_stations) - 1  # -1: not served
+        pos, last = int(rng.integers(-1, 4)), int(rng.integers(3, n_stations))
+        room = int(rng.integers(0, 30))
+        let_go = set(rng.choice(n_stations, int(rng.integers(0, 3)), replace=False).tolist())
+        only = set(rng.choice(max(next_id, 1), next_id // 2).tolist()) if call % 3 == 2 else None
+        got = queue.board(call * 60.0, pos, stop_pos, room, last, np.asarray(sorted(let_go), dtype=np.int64),
+                          None if only is None else np.asarray(sorted(only), dtype=np.int64))
+        boarded, stations, denied, short, mine = plain_board(mine, call * 60.0, pos, stop_pos.tolist(), room,
+                                                             last, let_go, only)
+        assert got[0].tolist() == boarded and got[1].tolist() == stations and got[2].tolist() == denied
+        assert queue.shown_short.tolist() == short
+        assert list(zip(queue.t.tolist(), queue.c.tolist(), queue.alight.tolist())) == mine
