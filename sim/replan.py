@@ -181,12 +181,15 @@ class Replanner:
 
     def decide(self, reason: str, commuters: np.ndarray, station: np.ndarray, platform: np.ndarray,
                t: np.ndarray, planned_id: np.ndarray, n: np.ndarray,
-               aboard: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               aboard: tuple[int, int, float] | None = None,
+               left: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The choice of each commuter standing on `platform` of `station` at time t (s), whose
         planned legs from here are those numbered `planned_id` (plan_number; the leg waited for
         first), deciding for the n-th time: (keep: bool per commuter, the Choice per commuter as an
         object array; None where kept). `aboard` (reason ABOARD): the station, platform and time (s)
-        where their train ends."""
+        where their train ends. `left`: per key of the departure board, its trains still to leave
+        (None: every one); a key with none left carries no one, whatever the timetable says (its
+        last train may have left at t itself)."""
         u = self.uniform(commuters, n)
         # commuters in the same place, at the same time, for the same destination, medium and plan share
         # their options and costs; only the draw is their own
@@ -195,11 +198,11 @@ class Replanner:
         first, group_of = _groups((planned_id.astype(np.int64) * n_media + medium) * n_st + dest, platform, t)
         sid = self._situation_ids(reason not in (STRANDED, ABOARD), platform[first], dest[first], medium[first],
                                   planned_id[first], self._bands(t[first]))
-        cost = self._costs(sid, t[first], strictly=reason == DENIED, off_platform=reason == ABOARD)
+        cost = self._costs(sid, t[first], strictly=reason == DENIED, off_platform=reason == ABOARD, left=left)
         if reason == ABOARD:
             assert aboard is not None
-            cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], planned_id[first], t[first]),
-                                    cost])
+            cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], planned_id[first], t[first],
+                                                      left), cost])
         picks = _logit_picks(cost, group_of, u, self.theta)
         picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, cost.shape[1] - 1)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
@@ -212,11 +215,12 @@ class Replanner:
             chosen[i] = self._choice(self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift], key)
         return keep, chosen
 
-    def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool) -> np.ndarray:
+    def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool,
+               left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of the options of each situation `sid` (index in `_sits`) at its time t:
         a row per situation, its rail options in order, then the outside option in the last column
         (inf: not available; rows with fewer options padded with inf before it). `off_platform`: options
-        boarding on the platform where they stand are not available."""
+        boarding on the platform where they stand are not available; `left`: see decide."""
         size, first_row, outside = (a[sid] for a in self._sit_arrays)
         n_rail = size - 1  # every option but leaving
         width = int(size.max())
@@ -226,18 +230,18 @@ class Replanner:
         cost[:, width - 1] = outside
         if len(group_of_row):
             rail = self._book.take(first_row[group_of_row] + column)
-            rail_cost = self._rail_costs(rail, t[group_of_row], strictly)
+            rail_cost = self._rail_costs(rail, t[group_of_row], strictly, left)
             cost[group_of_row, column] = np.where(rail.same_platform, np.inf, rail_cost) if off_platform else rail_cost
         return cost
 
     def _stay_aboard(self, end: tuple[int, int, float], dest: np.ndarray, medium: np.ndarray,
-                     planned_id: np.ndarray, t: np.ndarray) -> np.ndarray:
+                     planned_id: np.ndarray, t: np.ndarray, left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of staying aboard from times t to where the train ends (`end`:
         station, platform, arrival time) and going on by the cheapest option there."""
         _, platform, t_end = end
         at_end = np.full(len(dest), t_end)
         there = self._situation_ids(True, np.full(len(dest), platform), dest, medium, planned_id, self._bands(at_end))
-        return (t_end - t) + self._costs(there, at_end, strictly=False, off_platform=False).min(axis=1)
+        return (t_end - t) + self._costs(there, at_end, strictly=False, off_platform=False, left=left).min(axis=1)
 
     def _codes(self, with_plan: bool, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
                planned_id: np.ndarray, band: np.ndarray) -> np.ndarray:
@@ -387,10 +391,11 @@ class Replanner:
                     legs for legs in found
                     if full[legs[0]].board == station or (station, full[legs[0]].board) in self.net.transfers]
 
-    def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool) -> np.ndarray:
+    def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool, left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to
         the next trains on the board (after t for a first leg boarded on the platform where the
-        commuter stands when `strictly`: a full train has just left); inf where no train is left."""
+        commuter stands when `strictly`: a full train has just left); inf where no train is left (by
+        the timetable after t, or by `left`: see decide)."""
         spec, keys = self.spec, rows.keys
         tau = t + rows.walk_before[:, 0]
         waits, rides = np.zeros(len(t)), np.zeros(len(t))
@@ -403,6 +408,9 @@ class Replanner:
                 tau = tau + np.where(used, rows.walk_before[:, j], 0.0)
             # strictly after t on the platform where the commuter stands (a full train has just left)
             dep, arr = self._next_after(keys[:, j], tau, believe, rows.same_platform if strictly and j == 0 else False)
+            if left is not None:
+                gone = used & (left[np.maximum(keys[:, j], 0)] == 0)
+                dep, arr = np.where(gone, np.inf, dep), np.where(gone, np.inf, arr)
             with np.errstate(invalid="ignore"):
                 waits += np.where(used, dep - tau, 0.0)
                 rides += np.where(used, arr - dep, 0.0)

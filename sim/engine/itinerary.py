@@ -250,7 +250,8 @@ class Itineraries:
             who, where, when = c[live], platform[live], t[live]
             # itineraries at other steps may plan the same legs from here: they share a number
             keep[live], out[live] = self.hook.decide(reason, who, self.platform_station[where], where, when,
-                                                     self.planned_ids(self.ptr[who]), n[live], aboard)
+                                                     self.planned_ids(self.ptr[who]), n[live], aboard,
+                                                     self.remaining)
             rec.rechoices[who] += 1
             rec.t_decided[who] = np.fmax(rec.t_decided[who], when)
         if reason == STRANDED:

@@ -83,6 +83,21 @@ def test_nothing_left_to_carry_them_they_leave_where_they_stand(tmp_path, engine
     assert res.summary["on_the_way"]["left_at"] == {"A": len(left)}
 
 
+@pytest.mark.parametrize("engine", ["bulk", "reference"])
+def test_left_behind_by_the_last_train_they_take_another_line_not_the_train_just_gone(tmp_path, engine):
+    # L's trains carry 5 riders each and its last leaves A at 06:30; riders still on its platform then choose at
+    # 06:30 (no outside option, no choice after a denial). The timetable still shows that train at 06:30, but it
+    # has gone: they walk to M (60 s) and take its next train, at 06:35, once each
+    res = run(parallel_lines(tmp_path, "06:30", "08:00", 300, "06:00", "06:25",
+                             {"outside_option": None, "decisions": {"after_denial": False}}, l_capacity=5),
+              engine=engine)
+    trips, legs = res.trips.set_index("commuter_id"), res.legs
+    assert (trips["status"] == "arrived").all()
+    late = trips[trips["rechoices"] > 0]
+    assert len(late) > 20 and (late["rechoices"] == 1).all() and late["rerouted_on_way"].all()
+    on_m = legs[legs["commuter_id"].isin(late.index) & (legs["line"].astype(str) == "M")]
+    assert len(on_m) == len(late) and (on_m["t_board"] == 6 * H + 35 * 60).all()
+
 def test_engines_agree_with_choices_on_the_way(tmp_path):
     scn = parallel_lines(tmp_path, "06:30", "06:45", 600, "06:00", "06:50", l_capacity=8)
     a, b = run(scn, engine="bulk"), run(scn, engine="reference")
