@@ -244,7 +244,7 @@ class BulkEngine:
         boarded, alight, denied = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
                                               int(tr.call_serves_to[call]), let_go, only)
         if len(denied):
-            self.rec.deny(denied, call, self.it.leg_slot(denied, self.it.ptr[denied]))
+            self.rec.deny(denied, call, (self.it.ptr, self.it.ordinal))
             if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
                 # those past their last choice wait on whatever happens: only the others are asked
                 self._rechoose_waiting(DENIED, queue, denied[self.it.choosing(DENIED, denied)], platform, t)

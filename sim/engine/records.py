@@ -15,6 +15,9 @@ import numpy as np
 
 from ..plan import Plan
 
+_NO_SLOTS = np.zeros(0, dtype=np.int64)
+_NO_STEPS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
+
 
 @dataclass
 class Records:
@@ -183,16 +186,17 @@ class Records:
             base[:] = start
         self.leg_used, self.fac_used = int(self.leg_count.sum()), int(self.fac_count.sum())
 
-    def deny(self, commuters: np.ndarray | int, call: int, slots: np.ndarray | None = None) -> None:
+    def deny(self, commuters: np.ndarray | int, call: int, steps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Commuters left behind by a full train at `call`: counted once per train call, even when the
         doors open for boarding a second time (dynamic operations). The first denial on a leg also
         records the time (the call's boarding, `call_t_boarding`) and the time aboard trains cut short
-        so far, from which the tables take the wait it caused. `slots`: the leg slot each waits for,
-        when the caller knows them (else found by `_waiting_leg`)."""
+        so far, from which the tables take the wait it caused. `steps`: the engine's step pointer per
+        commuter and leg ordinal per step, when the caller has them: the leg slot each waits for is
+        leg_base + ordinal[pointer] (else found by `_waiting_leg`)."""
         ids = np.atleast_1d(np.asarray(commuters, dtype=np.int64))
-        slot = self._waiting_leg(ids) if slots is None else np.asarray(slots, dtype=np.int64)
-        _deny(ids, slot, call, float(self.call_t_boarding[call]), self.denied, self.last_denied_call,
-              self.leg_t_denied, self.leg_ride_denied_s, self.leg_ride_s)
+        slot, (ptr, ordinal) = (_NO_SLOTS, steps) if steps is not None else (self._waiting_leg(ids), _NO_STEPS)
+        _deny(ids, slot, ptr, ordinal, self.leg_base, call, float(self.call_t_boarding[call]), self.denied,
+              self.last_denied_call, self.leg_t_denied, self.leg_ride_denied_s, self.leg_ride_s)
 
     def _waiting_leg(self, ids: np.ndarray) -> np.ndarray:
         """Leg slot that commuters `ids`, waiting on a platform, wait for: their first leg not alighted
@@ -230,10 +234,11 @@ _FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan,
 
 
 @numba.njit(cache=True, nogil=True)
-def _deny(ids: np.ndarray, slot: np.ndarray, call: int, t_boarding: float, denied: np.ndarray,
-          last_denied_call: np.ndarray, leg_t_denied: np.ndarray, leg_ride_denied_s: np.ndarray,
-          leg_ride_s: np.ndarray) -> None:
-    """Records.deny for distinct commuters `ids` waiting for leg slots `slot`."""
+def _deny(ids: np.ndarray, slot: np.ndarray, ptr: np.ndarray, ordinal: np.ndarray, leg_base: np.ndarray, call: int,
+          t_boarding: float, denied: np.ndarray, last_denied_call: np.ndarray, leg_t_denied: np.ndarray,
+          leg_ride_denied_s: np.ndarray, leg_ride_s: np.ndarray) -> None:
+    """Records.deny for distinct commuters `ids` waiting for leg slots `slot`, or when it is empty
+    for slots leg_base + ordinal[ptr] (per commuter)."""
     # compiled: the backlog of an overfull platform is denied again at every train, and the array
     # operations of a denial cost more than their arithmetic
     for i in range(len(ids)):
@@ -242,7 +247,7 @@ def _deny(ids: np.ndarray, slot: np.ndarray, call: int, t_boarding: float, denie
             continue
         denied[c] += 1
         last_denied_call[c] = call
-        s = slot[i]
+        s = slot[i] if len(slot) else leg_base[c] + ordinal[ptr[c]]
         if np.isnan(leg_t_denied[s]):
             leg_t_denied[s] = t_boarding
             leg_ride_denied_s[s] = leg_ride_s[s]

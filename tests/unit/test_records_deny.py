@@ -22,8 +22,10 @@ def test_denials_count_once_per_call_and_the_first_on_a_leg_is_timed(seed):
         call = int(rng.integers(0, 4))  # the same call again: doors opened a second time
         rec.call_t_boarding[call] = 1000.0 + step
         ids = rng.permutation(n)[: int(rng.integers(0, n))].astype(np.int64)
-        slots = rec.leg_base[ids] + rng.integers(0, rec.leg_count[ids])
-        rec.deny(ids, call, slots)
+        ptr = np.zeros(n, dtype=np.int64)  # each waits for a leg of theirs: its number is the ordinal of step ptr
+        ptr[ids] = rng.integers(0, rec.leg_count[ids])
+        slots = rec.leg_base[ids] + ptr[ids]
+        rec.deny(ids, call, (ptr, np.arange(3, dtype=np.int32)))
         for c, s in zip(ids.tolist(), slots.tolist()):
             if last_call[c] == call:
                 continue
