@@ -6,6 +6,7 @@ Every KPI is defined in docs/outputs.md. Times in seconds, money in CNY, densiti
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -549,8 +550,12 @@ def _summarize(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, tr
         out["warm_up"] = {"until_s": setup.kpi_from, "commuters_excluded": int((~keep).sum()),
                           "all_commuters": trip_kpis(columns)}
         return out
-    out = _kpis(trips, columns, legs, trains, setup, fares)
-    out["facilities"] = facility_kpis(facilities, setup.servers)
+    # the facility KPIs are sorts and searches that release the GIL: a second thread computes them while
+    # this one computes the others
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        facility = pool.submit(facility_kpis, facilities, setup.servers)
+        out = _kpis(trips, columns, legs, trains, setup, fares)
+        out["facilities"] = facility.result()
     out["windows"] = {}
     t0, t1 = peak_hour(trips)
     for name, (w0, w1) in {"peak_hour": (t0, t1), **setup.windows}.items():
