@@ -26,11 +26,18 @@ def run_engine(plan: Plan, engine: str = "bulk", progress: Callable[[float], Non
         from .reference import run_reference as run
     else:
         raise ValueError(f"unknown engine {engine!r} (expected 'bulk' or 'reference')")
-    rec = run(plan, progress, way)
-    # the SimPy environment and the processes still waiting in it at the end refer to each other, and
-    # through them to the engine's queues and itineraries: let them go now, not when the collector next
-    # runs (which may be after the tables, holding hundreds of MB the tables could have used)
-    gc.collect()
+    # what exists before the run (the plan, the route search's candidates, the decision hook's choices)
+    # outlives it: the collector, full passes included, need not walk it while the engine runs
+    gc.freeze()
+    try:
+        rec = run(plan, progress, way)
+        # the SimPy environment and the processes still waiting in it at the end refer to each other,
+        # and through them to the engine's queues and itineraries: let them go now, not when the
+        # collector next runs (which may be after the tables, holding hundreds of MB the tables could
+        # have used)
+        gc.collect()
+    finally:
+        gc.unfreeze()
     return rec
 
 
