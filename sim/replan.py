@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from . import rng as rngmod
-from .departures import Departures
+from .departures import SPAN_S, Departures
 from .fares import FareSystem, leg_fares
 from .network import Network
 from .plan import Step, StepCompiler
@@ -204,7 +205,6 @@ class Replanner:
             cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], planned_id[first], t[first],
                                                       left), cost])
         picks = _logit_picks(cost, group_of, u, self.theta)
-        picks = np.where(np.isfinite(cost).any(axis=1)[group_of], picks, cost.shape[1] - 1)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
         shift = 1 if reason == ABOARD else 0  # the column of staying aboard comes first
         last = self._sit_arrays[0][sid][group_of] - 1 + shift
@@ -394,50 +394,29 @@ class Replanner:
     def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool, left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to
         the next trains on the board (after t for a first leg boarded on the platform where the
-        commuter stands when `strictly`: a full train has just left); inf where no train is left (by
-        the timetable after t, or by `left`: see decide)."""
-        spec, keys = self.spec, rows.keys
-        tau = t + rows.walk_before[:, 0]
+        commuter stands when `strictly`: a full train has just left), on the board of the trains
+        commuters believe will run where they weigh those (`_believing`); inf where no train is left
+        (by the timetable after t, or by `left`: see decide)."""
+        spec, board = self.spec, self.board
+        believed = self.believed if self.believed is not None else board
         waits, rides = np.zeros(len(t)), np.zeros(len(t))
-        believe = self._believing(t)
-        for j in range(keys.shape[1]):
-            used = keys[:, j] >= 0
-            if not used.any():
-                break
-            if j:
-                tau = tau + np.where(used, rows.walk_before[:, j], 0.0)
-            # strictly after t on the platform where the commuter stands (a full train has just left)
-            dep, arr = self._next_after(keys[:, j], tau, believe, rows.same_platform if strictly and j == 0 else False)
-            if left is not None:
-                gone = used & (left[np.maximum(keys[:, j], 0)] == 0)
-                dep, arr = np.where(gone, np.inf, dep), np.where(gone, np.inf, arr)
-            with np.errstate(invalid="ignore"):
-                waits += np.where(used, dep - tau, 0.0)
-                rides += np.where(used, arr - dep, 0.0)
-            tau = np.where(used, arr, tau)
+        found = _waits_and_rides(rows.keys, rows.walk_before, np.asarray(t, dtype=np.float64),
+                                 rows.same_platform & strictly, self._believing(t), _NO_KEYS if left is None else left,
+                                 board.sort_key, board.start, board.dep, board.arr, believed.sort_key, believed.start,
+                                 believed.dep, believed.arr, self._believed_key, waits, rides)
         walks = rows.walk_after + rows.walk_before.sum(axis=1)
         cost = (spec.wait_weight * waits + rides + spec.walk_weight * walks + spec.transfer_penalty_s * rows.boardings
                 + rows.fare / spec.value_of_time_cny_per_h * 3600.0)
-        return np.where(np.isfinite(tau), cost, np.inf)
+        return np.where(found, cost, np.inf)
 
     def _believing(self, t: np.ndarray) -> np.ndarray:
         """Whether decisions at times t weigh the trains as commuters believe them (a closure
         announced, before its expected end and its true one) rather than as they run."""
         out = np.zeros(len(t), dtype=bool)
-        for start, end in self.belief_spans:
-            out |= (t >= start) & (t < end)
+        if self.believed is not None:
+            for start, end in self.belief_spans:
+                out |= (t >= start) & (t < end)
         return out
-
-    def _next_after(self, key: np.ndarray, t: np.ndarray, believe: np.ndarray,
-                    strictly: bool | np.ndarray = False) -> tuple[np.ndarray, np.ndarray]:
-        """Departures.next_after on the board of the trains that run, or where `believe`, of the
-        trains commuters believe will run."""
-        dep, arr = self.board.next_after(key, t, strictly)
-        if self.believed is not None and believe.any():
-            mapped = np.where(key[believe] >= 0, self._believed_key[np.maximum(key[believe], 0)], -1)
-            dep[believe], arr[believe] = self.believed.next_after(
-                mapped, t[believe], strictly[believe] if isinstance(strictly, np.ndarray) else strictly)
-        return dep, arr
 
     def _fixed(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int) -> tuple[float, int, float]:
         """What does not depend on the time: the walk (s) out of the last station and on to `dest`,
@@ -524,12 +503,84 @@ def _groups(code: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
     """Column drawn for each commuter by multinomial logit on the costs of their group's row of
-    `cost` (inf: not available) with their uniform u (meaningful where the row has an option)."""
+    `cost` (inf: not available) with their uniform u; the last column where the row has no option."""
     finite = np.isfinite(cost)
     best = np.where(finite, cost, np.inf).min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):
         p = np.where(finite, np.exp(-theta_per_s * (cost - np.where(np.isfinite(best), best, 0.0))), 0.0)
     total = p.sum(axis=1, keepdims=True)
     cum = np.cumsum(p / np.where(total > 0, total, 1.0), axis=1)
-    last_feasible = cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
-    return np.minimum((cum[group] <= u[:, None]).sum(axis=1), last_feasible[group]).astype(np.int64)
+    last_feasible = np.where(finite.any(axis=1), cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1), -1)
+    return _draw(cum, last_feasible, group, u)
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per commuter of row `group`: the number of columns of its cumulative probabilities `cum` at or
+    below u, at most its last feasible column (-1: none, the last column then)."""
+    # compiled: every denied rider draws, and the comparison row by row makes a matrix as large as
+    # the riders times the options in array form
+    out = np.empty(len(group), dtype=np.int64)
+    for i in range(len(group)):
+        g = group[i]
+        if last_feasible[g] < 0:
+            out[i] = cum.shape[1] - 1
+            continue
+        n = 0
+        for j in range(cum.shape[1]):
+            if cum[g, j] <= u[i]:
+                n += 1
+        out[i] = min(n, last_feasible[g])
+    return out
+
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _waits_and_rides(keys: np.ndarray, walk_before: np.ndarray, t: np.ndarray, strict_first: np.ndarray,
+                     believe: np.ndarray, left: np.ndarray, sort_key: np.ndarray, start: np.ndarray, dep: np.ndarray,
+                     arr: np.ndarray, b_sort_key: np.ndarray, b_start: np.ndarray, b_dep: np.ndarray,
+                     b_arr: np.ndarray, believed_key: np.ndarray, waits: np.ndarray, rides: np.ndarray) -> np.ndarray:
+    """For each row of option legs (`keys`: departure-board key indices, -1 past the last) leaving at t
+    (s) after the walks `walk_before` each leg: the waits and rides (s, added into `waits` and
+    `rides`) to the next trains, as Departures.next_after finds them (after the time for the first
+    leg where `strict_first`), on the believed board (b_*, keys mapped by `believed_key`) where
+    `believe` (empty: nowhere), a key with no train `left` (empty: all have some) carrying no one.
+    Returns where every leg found a train."""
+    # compiled: a decision prices a few rows a few legs long, and array operations cost more per call
+    # than the arithmetic of all of them
+    found = np.ones(len(t), dtype=np.bool_)
+    for i in range(len(t)):
+        tau = t[i] + walk_before[i, 0]
+        for j in range(keys.shape[1]):
+            key = keys[i, j]
+            if key < 0:
+                break
+            if j:
+                tau = tau + walk_before[i, j]
+            if len(left) and left[key] == 0:
+                found[i] = False
+                break
+            on_belief = len(believe) > 0 and believe[i]
+            k = believed_key[key] if on_belief else key
+            sk, st, dp, ar = (b_sort_key, b_start, b_dep, b_arr) if on_belief else (sort_key, start, dep, arr)
+            if k < 0:
+                found[i] = False
+                break
+            query = k * SPAN_S + tau
+            # the first departure of key k at or after tau (after, when strict), as np.searchsorted
+            lo, hi = st[k], st[k + 1]
+            strict = j == 0 and strict_first[i]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if sk[mid] < query or (strict and sk[mid] == query):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo >= st[k + 1] or np.isnan(ar[lo]):
+                found[i] = False
+                break
+            waits[i] += dp[lo] - tau
+            rides[i] += ar[lo] - dp[lo]
+            tau = ar[lo]
+    return found

@@ -1,0 +1,79 @@
+"""The compiled loops of the decision hook (sim.replan) against the array code they stand for: the
+waits and rides to the next trains as Departures.next_after finds them, and the logit draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.departures import SPAN_S, Departures
+from sim.replan import _draw, _waits_and_rides
+
+
+def _board(rng: np.random.Generator, n_keys: int) -> Departures:
+    """A board of n_keys keys with 0..6 departures each (ties included), some put off (NaN arrival)."""
+    counts = rng.integers(0, 7, n_keys)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    key_of = np.repeat(np.arange(n_keys), counts)
+    dep = np.concatenate([np.sort(rng.choice(np.arange(0.0, 600.0, 30.0), c)) for c in counts])
+    arr = dep + rng.uniform(60, 300, len(dep))
+    arr[rng.random(len(dep)) < 0.1] = np.nan
+    n = len(dep)
+    return Departures(n_stations=1, keys=np.arange(n_keys, dtype=np.int64), start=start, call=np.zeros(n, dtype=np.int64),
+                      dep=dep, arr=arr, key_of=key_of, call_rows=np.zeros(0, dtype=np.int64),
+                      call_row_start=np.zeros(1, dtype=np.int64), sort_key=key_of * SPAN_S + dep)
+
+
+def _by_next_after(board: Departures, believed: Departures, believed_key: np.ndarray, keys: np.ndarray,
+                   walk: np.ndarray, t: np.ndarray, strict: np.ndarray, believe: np.ndarray, left: np.ndarray):
+    """Waits, rides and whether every leg found a train, one row at a time with Departures.next_after."""
+    waits, rides, found = np.zeros(len(t)), np.zeros(len(t)), np.ones(len(t), dtype=bool)
+    for i in range(len(t)):
+        tau = t[i]
+        for j in np.flatnonzero(keys[i] >= 0).tolist():
+            tau += walk[i, j]
+            key, on = int(keys[i, j]), board
+            if believe[i]:
+                key, on = int(believed_key[key]), believed
+            dep, arr = (x[0] for x in on.next_after(np.asarray([key]), np.asarray([tau]), bool(j == 0 and strict[i])))
+            if left[int(keys[i, j])] == 0 or not np.isfinite(arr):
+                found[i] = False
+                break
+            waits[i] += dep - tau
+            rides[i] += arr - dep
+            tau = arr
+    return waits, rides, found
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_waits_and_rides_are_those_of_next_after(seed):
+    rng = np.random.default_rng(seed)
+    board, believed = _board(rng, 12), _board(rng, 12)
+    believed_key = rng.integers(-1, 12, 12)
+    n, width = 300, 3
+    keys = rng.integers(0, 12, (n, width))
+    legs = rng.integers(1, width + 1, n)
+    keys[np.arange(width) >= legs[:, None]] = -1
+    walk = np.where(keys >= 0, rng.choice([0.0, 30.0, 45.5], (n, width)), 0.0)
+    t = rng.choice(np.arange(0.0, 700.0, 15.0), n)  # on the departures' grid: ties with a departure
+    strict, believe = rng.random(n) < 0.5, rng.random(n) < 0.3
+    left = rng.integers(0, 3, 12)
+    waits, rides = np.zeros(n), np.zeros(n)
+    found = _waits_and_rides(keys, walk, t, strict, believe, left, board.sort_key, board.start, board.dep, board.arr,
+                             believed.sort_key, believed.start, believed.dep, believed.arr, believed_key, waits, rides)
+    want_waits, want_rides, want_found = _by_next_after(board, believed, believed_key, keys, walk, t, strict,
+                                                        believe, left)
+    assert found.tolist() == want_found.tolist() and want_found.any() and not want_found.all()
+    assert waits[found].tolist() == want_waits[found].tolist()
+    assert rides[found].tolist() == want_rides[found].tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_draw_counts_the_cumulative_probabilities_below_u(seed):
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(rng.dirichlet(np.ones(5), 20), axis=1)
+    last_feasible = rng.integers(-1, 5, 20)
+    group, u = rng.integers(0, 20, 500), rng.random(500)
+    want = np.minimum((cum[group] <= u[:, None]).sum(axis=1), last_feasible[group])
+    want = np.where(last_feasible[group] < 0, 4, want)
+    assert _draw(cum, last_feasible, group, u).tolist() == want.tolist()
