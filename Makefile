@@ -12,6 +12,7 @@ $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -c "import sim.api"  # compiles the engine's loops once (numba keeps them in __pycache__)
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -514,7 +514,7 @@ def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s
     return _draw(cum, last_feasible, group, u)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("i8[:](f8[:, :], i8[:], i8[:], f8[:])", cache=True, nogil=True)
 def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Per commuter of row `group`: the number of columns of its cumulative probabilities `cum` at or
     below u, at most its last feasible column (-1: none, the last column then)."""
@@ -536,7 +536,8 @@ def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.n
 _NO_KEYS = np.zeros(0, dtype=np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("b1[:](i8[:, :], f8[:, :], f8[:], b1[:], b1[:], i8[:], f8[:], i8[:], f8[:], f8[:], f8[:], i8[:], f8[:], f8[:], i8[:],"
+             " f8[:], f8[:])", cache=True, nogil=True)
 def _waits_and_rides(keys: np.ndarray, walk_before: np.ndarray, t: np.ndarray, strict_first: np.ndarray,
                      believe: np.ndarray, left: np.ndarray, sort_key: np.ndarray, start: np.ndarray, dep: np.ndarray,
                      arr: np.ndarray, b_sort_key: np.ndarray, b_start: np.ndarray, b_dep: np.ndarray,

@@ -28,7 +28,7 @@ def serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tup
     return starts, ends
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("void(f8[:], f8[:], f8[:], f8[:], f8[:])", cache=True, nogil=True)
 def _serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray, starts: np.ndarray,
                 ends: np.ndarray) -> None:
     # compiled: each start waits for the server freed before it, so the loop cannot be vectorised
@@ -65,7 +65,8 @@ def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.lexsort((c, t))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("UniTuple(i8, 4)(f8[:], i8[:], i4[:], i8, i4[:], i8, i8, i8, b1[:], b1[:], i8[:], i4[:], i8[:], i8[:])",
+             cache=True, nogil=True)
 def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, n_ready: int, stop_pos: np.ndarray, pos: int,
            last: int, room: int, skip: np.ndarray, mine: np.ndarray, out_c: np.ndarray, out_a: np.ndarray,
            denied: np.ndarray, short: np.ndarray) -> tuple[int, int, int, int]:
@@ -168,7 +169,7 @@ class PlatformQueue:
         shortened by a disruption."""
 
     def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
-        self.chunks.append((t, c, alight))
+        self.chunks.append((t, c, alight.astype(np.int32, copy=False)))
 
     def _merge(self) -> None:
         if not self.chunks:
@@ -203,7 +204,8 @@ class PlatformQueue:
         mine = _NONE if only is None else np.isin(self.c[:n_ready], only)
         out_c, out_a = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=self.alight.dtype)
         denied, short = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=np.int64)
-        n_board, n_denied, n_short, n_left = _board(self.t, self.c, self.alight, n_ready, stop_pos, pos, last, room,
+        n_board, n_denied, n_short, n_left = _board(self.t, self.c, self.alight, n_ready,
+                                                    np.asarray(stop_pos, dtype=np.int32), pos, last, room,
                                                     skip, mine, out_c, out_a, denied, short)
         self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
         self.shown_short = short[:n_short]

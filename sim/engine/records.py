@@ -233,7 +233,7 @@ _FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan,
                "service_s": np.nan}
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("void(i8[:], i8[:], i8[:], i4[:], i8[:], i8, f8, i4[:], i8[:], f8[:], f8[:], f8[:])", cache=True, nogil=True)
 def _deny(ids: np.ndarray, slot: np.ndarray, ptr: np.ndarray, ordinal: np.ndarray, leg_base: np.ndarray, call: int,
           t_boarding: float, denied: np.ndarray, last_denied_call: np.ndarray, leg_t_denied: np.ndarray,
           leg_ride_denied_s: np.ndarray, leg_ride_s: np.ndarray) -> None:
