@@ -383,10 +383,7 @@ def crowd_control_kpis(facilities: pd.DataFrame, controls: dict[str, tuple[str, 
         window = (join > start) & (join < end)
         wait = begin[window] - join[window]
         served = ~np.isnan(wait)
-        went_in = begin[~np.isnan(begin)]
-        queue_max = int(_longest_queues(join, np.zeros(len(join), dtype=np.int64), went_in,
-                                        np.zeros(len(went_in), dtype=np.int64), np.asarray([len(join)]))[0]) \
-            if len(join) else 0
+        queue_max = int(_longest_queues(join, begin, np.zeros(len(join), dtype=np.int64), 1)[0])
         out[station] = {
             "holding_limit": int(limit), "window": {"from_s": start, "to_s": end},
             "reached_entrance": int(window.sum()), "held": int((wait[served] > 0).sum()),
@@ -429,7 +426,7 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
     p95 = _grouped_p95(wait, wcode, n_served)
-    longest = _longest_queues(join, code, start[served], wcode, visits)
+    longest = _longest_queues(join, start, code, n)
     peak_busy = _busiest_hour(start, end, code, n)
     out = {}
     for k in np.flatnonzero(visits).tolist():
@@ -441,23 +438,30 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     return out
 
 
-def _longest_queues(join: np.ndarray, jcode: np.ndarray, start: np.ndarray, scode: np.ndarray,
-                    visits: np.ndarray) -> np.ndarray:
-    """Per group code: the most persons waiting at once (joined by t less started by t, those starting
-    at t first). The queue is longest just after a join: at each join, the joins of its group up to
-    its time (ties included) less the starts up to then, both counted by binary search in the times
-    sorted within groups (group code x span + time)."""
+def _longest_queues(join: np.ndarray, start: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
+    """Per group code (0..n-1) of visits joining at `join` and starting at `start` (NaN: never, they
+    wait to the end): the most persons waiting at once (joined by t less started by t, those starting
+    at t first). A visit that starts the moment it joins adds one and takes one away at the same
+    times: only visits that waited count. The queue is longest just after a join: at each join, the
+    joins of its group up to its time (ties included) less the starts up to then, both counted by
+    binary search in the times sorted within groups (group code x span + time)."""
+    waited = ~(start <= join)
+    join, start, code = join[waited], start[waited], code[waited]
+    began = ~np.isnan(start)
+    start, scode = start[began], code[began]
+    out = np.zeros(n, dtype=np.int64)
+    if not len(join):
+        return out
+    visits = np.bincount(code, minlength=n)
     span = float(max(join.max(), start.max(initial=0.0))) + 1.0
-    joins, starts = np.sort(jcode * span + join), np.sort(scode * span + start)
-    bounds = np.arange(len(visits) + 1) * span
+    joins, starts = np.sort(code * span + join), np.sort(scode * span + start)
+    bounds = np.arange(n + 1) * span
     j0, s0 = np.searchsorted(joins, bounds[:-1]), np.searchsorted(starts, bounds[:-1])
-    group = np.repeat(np.arange(len(visits)), visits)  # of each sorted join
+    group = np.repeat(np.arange(n), visits)  # of each sorted join
     queue = (np.searchsorted(joins, joins, side="right") - j0[group]) - (
         np.searchsorted(starts, joins, side="right") - s0[group])
-    out = np.zeros(len(visits), dtype=np.int64)
     present = np.flatnonzero(visits)
-    if len(present):
-        out[present] = np.maximum.reduceat(queue, j0[present])
+    out[present] = np.maximum.reduceat(queue, j0[present])
     return out
 
 
