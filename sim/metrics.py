@@ -76,15 +76,16 @@ def trip_kpis(trips: pd.DataFrame | TripColumns, rows: np.ndarray | None = None)
     arrived = t.arrived & rows
     tt = t.travel_time[arrived]
     n = int(rows.sum())
+    p50, p85, p95 = np.percentile(tt, [50, 85, 95]).tolist() if len(tt) else (math.nan,) * 3  # one partition
     out: dict = {
         "commuters": n,
         "arrived": int(arrived.sum()),
         "in_system": int((t.in_system & rows).sum()),
         "left": int((t.left & rows).sum()),
         "travel_time_mean_s": _num(tt.mean()) if len(tt) else None,
-        "travel_time_p50_s": _num(np.percentile(tt, 50)) if len(tt) else None,
-        "travel_time_p85_s": _num(np.percentile(tt, 85)) if len(tt) else None,
-        "travel_time_p95_s": _num(np.percentile(tt, 95)) if len(tt) else None,
+        "travel_time_p50_s": _num(p50),
+        "travel_time_p85_s": _num(p85),
+        "travel_time_p95_s": _num(p95),
     }
     for c, values in t.components.items():
         out[f"{c[:-2]}_mean_s"] = _mean(values[arrived]) if len(tt) else None
