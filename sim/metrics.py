@@ -57,8 +57,14 @@ class TripColumns:
 def _mode_labels(modes: pd.Series, left: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Per trip, the index of its mode-share label in the labels, and the labels in sorted order:
     the modes ridden ('metro+rail'), 'left' for who left the rail network on the way, 'none' for
-    who boarded nothing. Coded once: the shares of many subsets count codes."""
-    codes, uniques = pd.factorize(modes.astype(str), use_na_sentinel=False)
+    who boarded nothing. Coded once: the shares of many subsets count codes (labels no trip has
+    count none and are not shown)."""
+    if isinstance(modes.dtype, pd.CategoricalDtype):  # by code: no string per trip (a missing one reads 'nan')
+        uniques = [str(x) for x in modes.cat.categories] + ["nan"]
+        codes = modes.cat.codes.to_numpy().astype(np.int64)
+        codes[codes < 0] = len(uniques) - 1
+    else:
+        codes, uniques = pd.factorize(modes.astype(str), use_na_sentinel=False)
     labels = ["none" if u == "" else str(u) for u in uniques] + ["left"]
     names = sorted(set(labels))
     index = {x: i for i, x in enumerate(names)}
