@@ -64,7 +64,8 @@ def _mode_labels(modes: pd.Series, left: np.ndarray) -> tuple[np.ndarray, list[s
         codes = modes.cat.codes.to_numpy().astype(np.int64)
         codes[codes < 0] = len(uniques) - 1
     else:
-        codes, uniques = pd.factorize(modes.astype(str), use_na_sentinel=False)
+        codes, found = pd.factorize(modes.astype(str), use_na_sentinel=False)
+        uniques = [str(x) for x in found]
     labels = ["none" if u == "" else str(u) for u in uniques] + ["left"]
     names = sorted(set(labels))
     index = {x: i for i, x in enumerate(names)}
