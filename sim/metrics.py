@@ -315,8 +315,8 @@ def _series_mean(values: np.ndarray) -> float:
 
 def _by_value(x: dict[str, np.ndarray], column: str) -> dict:
     """_transfer_stats of the transfers `x` with each value of `column`, the values sorted."""
-    return {str(v): _transfer_stats({k: c[x[column] == v] for k, c in x.items()})
-            for v in sorted(set(x[column].tolist()))}
+    values, code = np.unique(x[column], return_inverse=True)  # compared as codes, not as strings
+    return {str(v): _transfer_stats({k: c[code == i] for k, c in x.items()}) for i, v in enumerate(values.tolist())}
 
 
 def interchange_kpis(legs: pd.DataFrame, trips: pd.DataFrame, stations: tuple[str, str],
