@@ -15,12 +15,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .timetable import Trains
 
 SPAN_S = float(2**20)
 """Seconds beyond any clock time of a run: departures of all keys sorted as key * SPAN_S + time."""
+
+
+@numba.njit("i8(f8[:], i8[:], i8, f8, b1)", cache=True, nogil=True)
+def first_departure(sort_key: np.ndarray, start: np.ndarray, k: int, t: float, strict: bool) -> int:
+    """Row of the first departure of key index k at or after t (s; after t when `strict`) on a board's
+    `sort_key` and `start` (Departures); -1 where none is left. The one search of the departure
+    board: Departures.next_after and the decision hook's pricing (sim.replan) both call it."""
+    query = k * SPAN_S + t
+    lo, hi = start[k], start[k + 1]
+    while lo < hi:  # binary search within the key's departures, as np.searchsorted would
+        mid = (lo + hi) // 2
+        if sort_key[mid] < query or (strict and sort_key[mid] == query):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < start[k + 1] else -1
+
+
+@numba.njit("i8[:](f8[:], i8[:], i8[:], f8[:], b1[:])", cache=True, nogil=True)
+def _first_departures(sort_key: np.ndarray, start: np.ndarray, key: np.ndarray, t: np.ndarray,
+                      strict: np.ndarray) -> np.ndarray:
+    """first_departure of each (key, t, strict); -1 also where the key is -1."""
+    out = np.full(len(key), -1, dtype=np.int64)
+    for i in range(len(key)):
+        if key[i] >= 0:
+            out[i] = first_departure(sort_key, start, key[i], t[i], strict[i])
+    return out
 
 
 @dataclass(frozen=True)
@@ -57,22 +85,14 @@ class Departures:
         """Timetabled (departure, arrival) of the first departure of each key at or after t (after
         t when `strictly`: for all, or where a bool per key says so); (inf, inf) where none is left
         or the key is -1."""
-        key = np.asarray(key, dtype=np.int64)
-        t = np.broadcast_to(np.asarray(t, dtype=float), key.shape)
+        key = np.ascontiguousarray(key, dtype=np.int64)
         if not len(self.sort_key):
             return np.full(key.shape, np.inf), np.full(key.shape, np.inf)
-        ok = key >= 0
-        k = np.where(ok, key, 0)  # a key of the board for those without one: their answer is inf
-        # one search over all keys at once: departures sorted by (key, time) as key * span + time
-        query = k * SPAN_S + t
-        idx = np.searchsorted(self.sort_key, query, side="right" if strictly is True else "left")
-        if isinstance(strictly, np.ndarray):  # side "right" where strict: past the departures at t itself
-            step = strictly & (idx < len(self.sort_key))
-            while step.any():
-                step[step] = self.sort_key[idx[step]] == query[step]
-                idx[step] += 1
-                step &= idx < len(self.sort_key)
-        found = ok & (idx < self.start[k + 1])
+        # copies (astype): a broadcast view is read-only, which the compiled search does not take
+        t = np.broadcast_to(np.asarray(t, dtype=float), key.shape).astype(np.float64)
+        strict = np.broadcast_to(np.asarray(strictly, dtype=bool), key.shape).astype(np.bool_)
+        idx = _first_departures(self.sort_key, self.start, key, t, strict)
+        found = idx >= 0
         rows = np.where(found, idx, 0)
         arr = self.arr[rows]
         return np.where(found, self.dep[rows], np.inf), np.where(found & ~np.isnan(arr), arr, np.inf)

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from . import rng as rngmod
-from .departures import SPAN_S, Departures
+from .departures import Departures, first_departure
 from .fares import FareSystem, leg_fares
 from .network import Network
 from .plan import Step, StepCompiler
@@ -544,9 +544,10 @@ def _waits_and_rides(keys: np.ndarray, walk_before: np.ndarray, t: np.ndarray, s
                      b_arr: np.ndarray, believed_key: np.ndarray, waits: np.ndarray, rides: np.ndarray) -> np.ndarray:
     """For each row of option legs (`keys`: departure-board key indices, -1 past the last) leaving at t
     (s) after the walks `walk_before` each leg: the waits and rides (s, added into `waits` and
-    `rides`) to the next trains, as Departures.next_after finds them (after the time for the first
-    leg where `strict_first`), on the believed board (b_*, keys mapped by `believed_key`) where
-    `believe` (empty: nowhere), a key with no train `left` (empty: all have some) carrying no one.
+    `rides`) to the next trains, as Departures.next_after finds them (by first_departure; after the
+    time for the first leg where `strict_first`), on the believed board (b_*, keys mapped by
+    `believed_key`) where `believe` (empty: nowhere), a key with no train `left` (empty: all have
+    some) carrying no one.
     Returns where every leg found a train."""
     # compiled: a decision prices a few rows a few legs long, and array operations cost more per call
     # than the arithmetic of all of them
@@ -565,23 +566,11 @@ def _waits_and_rides(keys: np.ndarray, walk_before: np.ndarray, t: np.ndarray, s
             on_belief = len(believe) > 0 and believe[i]
             k = believed_key[key] if on_belief else key
             sk, st, dp, ar = (b_sort_key, b_start, b_dep, b_arr) if on_belief else (sort_key, start, dep, arr)
-            if k < 0:
+            row = first_departure(sk, st, k, tau, j == 0 and strict_first[i]) if k >= 0 else -1
+            if row < 0 or np.isnan(ar[row]):
                 found[i] = False
                 break
-            query = k * SPAN_S + tau
-            # the first departure of key k at or after tau (after, when strict), as np.searchsorted
-            lo, hi = st[k], st[k + 1]
-            strict = j == 0 and strict_first[i]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if sk[mid] < query or (strict and sk[mid] == query):
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo >= st[k + 1] or np.isnan(ar[lo]):
-                found[i] = False
-                break
-            waits[i] += dp[lo] - tau
-            rides[i] += ar[lo] - dp[lo]
-            tau = ar[lo]
+            waits[i] += dp[row] - tau
+            rides[i] += ar[row] - dp[row]
+            tau = ar[row]
     return found

@@ -1,5 +1,6 @@
 """The compiled loops of the decision hook (sim.replan) against the array code they stand for: the
-waits and rides to the next trains as Departures.next_after finds them, and the logit draw."""
+waits and rides to the next trains (and Departures.next_after) against a search of the whole board
+by np.searchsorted, and the logit draw."""
 
 from __future__ import annotations
 
@@ -24,9 +25,22 @@ def _board(rng: np.random.Generator, n_keys: int) -> Departures:
                       call_row_start=np.zeros(1, dtype=np.int64), sort_key=key_of * SPAN_S + dep)
 
 
+def _next(board: Departures, key: int, t: float, strict: bool) -> tuple[float, float]:
+    """The next departure and arrival of key index `key` at or after t (after t when strict) by
+    np.searchsorted over the whole board; (inf, inf) where none is left, an arrival of inf where the
+    train's run ends before the station."""
+    if key < 0:
+        return np.inf, np.inf
+    i = int(np.searchsorted(board.sort_key, key * SPAN_S + t, side="right" if strict else "left"))
+    if i >= board.start[key + 1]:
+        return np.inf, np.inf
+    return float(board.dep[i]), np.inf if np.isnan(board.arr[i]) else float(board.arr[i])
+
+
 def _by_next_after(board: Departures, believed: Departures, believed_key: np.ndarray, keys: np.ndarray,
                    walk: np.ndarray, t: np.ndarray, strict: np.ndarray, believe: np.ndarray, left: np.ndarray):
-    """Waits, rides and whether every leg found a train, one row at a time with Departures.next_after."""
+    """Waits, rides and whether every leg found a train, one row at a time, by `_next` and by
+    Departures.next_after (which must agree)."""
     waits, rides, found = np.zeros(len(t)), np.zeros(len(t)), np.ones(len(t), dtype=bool)
     for i in range(len(t)):
         tau = t[i]
@@ -35,7 +49,9 @@ def _by_next_after(board: Departures, believed: Departures, believed_key: np.nda
             key, on = int(keys[i, j]), board
             if believe[i]:
                 key, on = int(believed_key[key]), believed
-            dep, arr = (x[0] for x in on.next_after(np.asarray([key]), np.asarray([tau]), bool(j == 0 and strict[i])))
+            dep, arr = _next(on, key, tau, bool(j == 0 and strict[i]))
+            got = on.next_after(np.asarray([key]), np.asarray([tau]), bool(j == 0 and strict[i]))
+            assert (float(got[0][0]), float(got[1][0])) == (dep, arr)
             if left[int(keys[i, j])] == 0 or not np.isfinite(arr):
                 found[i] = False
                 break
