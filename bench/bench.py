@@ -76,7 +76,7 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
     t0 = time.perf_counter()
     overrides = {"demand.total": total, **({"operations.mode": "timetable"} if kind == "timetable" else {}),
                  **(NO_CHOICES if kind == "nochoice" else {})}
-    scn = load_scenario(scenario_path(kind, total, out)).with_overrides(overrides)
+    scn = load_scenario(scenario_path(kind, total, out), overrides)  # loaded once, as `run --set` does
     timings["load"] = time.perf_counter() - t0
     result = api.run(scn, engine=engine)
     timings.update(result.timings_s)

@@ -6,40 +6,64 @@ in `walk_s * factor_i`, factor_i = (1 / v_i) / E[1 / v] with speeds v_i from a n
 truncated to [min, max] (Weidmann 1993: free walking speed 1.34 m/s, standard deviation 0.26 m/s):
 the mean walk time stays the network's, and a train's load reaches the next gate bank spread over
 the walk rather than in one second.
+
+The truncated normal is computed here with `scipy.special` rather than taken from `scipy.stats`,
+whose import alone takes half a second of every run: by inverse transform of one uniform per
+commuter, and its moments by adaptive quadrature, the way `scipy.stats.truncnorm` computes its
+`rvs` and `expect` (the tests hold both to equality with it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
+from scipy import special
 
 from .schema import WalkingSpec
 
-if TYPE_CHECKING:  # scipy has no public names for these types
-    from scipy.stats._continuous_distns import truncnorm_gen
-    from scipy.stats._distn_infrastructure import rv_continuous_frozen
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def _speeds(spec: WalkingSpec) -> rv_continuous_frozen[truncnorm_gen, float | np.float64]:
-    from scipy import stats  # imported here: scipy.stats takes half a second to import, and most commands never walk
+class _TruncatedNormal:
+    """Speeds (m/s): normal with the spec's mean and standard deviation, truncated to its bounds."""
 
-    sd = spec.speed_sd_m_s
-    a, b = (spec.speed_min_m_s - spec.speed_mean_m_s) / sd, (spec.speed_max_m_s - spec.speed_mean_m_s) / sd
-    return stats.truncnorm(a, b, loc=spec.speed_mean_m_s, scale=sd)
+    def __init__(self, spec: WalkingSpec) -> None:
+        self.loc, self.scale = spec.speed_mean_m_s, spec.speed_sd_m_s
+        self.a = (spec.speed_min_m_s - self.loc) / self.scale  # the bounds in standard deviations
+        self.b = (spec.speed_max_m_s - self.loc) / self.scale
+        # log of the standard normal's mass in [a, b] (a < 0 < b: the mean lies inside the bounds)
+        self.log_mass = special.log1p(-special.ndtr(self.a) - special.ndtr(-self.b))
+
+    def ppf(self, q: np.ndarray) -> np.ndarray:
+        """Speeds (m/s) at cumulative probabilities `q` (computed in logs: exact in either tail)."""
+        log_phi = special.logsumexp([np.full_like(q, special.log_ndtr(self.a)), np.log(q) + self.log_mass], axis=0)
+        return special.ndtri_exp(log_phi) * self.scale + self.loc
+
+    def pdf(self, v: float) -> float:
+        """Density (s/m) at speed `v` (m/s) inside the bounds."""
+        z = (v - self.loc) / self.scale
+        return float(np.exp(-z**2 / 2.0 - _LOG_SQRT_2PI - self.log_mass) / self.scale)
+
+    def expect(self, g: Callable[[float], float]) -> float:
+        """E[g(v)], by quadrature over the body and the two 5 % tails apart."""
+        from scipy import integrate  # imported here: only runs that walk need it
+
+        lo, hi = self.loc + self.a * self.scale, self.loc + self.b * self.scale
+        body_lo, body_hi = self.ppf(np.array([0.05, 0.95]))
+        return sum(integrate.quad(lambda v: g(v) * self.pdf(v), x0, x1)[0]
+                   for x0, x1 in ((lo, body_lo), (body_lo, body_hi), (body_hi, hi)))
 
 
 def mean_pace(spec: WalkingSpec) -> float:
     """E[1 / v] in s/m over the truncated speed distribution (numerical integration)."""
-    dist = _speeds(spec)
-    return float(dist.expect(lambda v: 1.0 / v))
+    return _TruncatedNormal(spec).expect(lambda v: 1.0 / v)
 
 
 def factor_moments(spec: WalkingSpec) -> tuple[float, float]:
     """Mean (1 by construction) and variance of the walk-time factor."""
-    dist = _speeds(spec)
     pace = mean_pace(spec)
-    second = float(dist.expect(lambda v: 1.0 / v**2))
+    second = _TruncatedNormal(spec).expect(lambda v: 1.0 / v**2)
     return 1.0, second / pace**2 - 1.0
 
 
@@ -48,5 +72,5 @@ def walk_factors(spec: WalkingSpec | None, n: int, rng: np.random.Generator) -> 
     network's times)."""
     if spec is None:
         return np.ones(n)
-    v = _speeds(spec).rvs(size=n, random_state=rng)
+    v = _TruncatedNormal(spec).ppf(rng.uniform(size=n))
     return (1.0 / v) / mean_pace(spec)

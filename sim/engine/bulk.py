@@ -46,6 +46,10 @@ class BulkEngine:
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
         self.tickets = Tickets(plan, self.rec)
         self.tickets.book_ahead()
+        spec = self.it.spec
+        self.asked_after_denial = (self.it.most_choices(DENIED) if self.it.active and spec is not None
+                                   and spec.after_denial else 0)
+        """Choices on the way below which a commuter left behind by a full train chooses again (0: none)."""
 
     # -- moving commuters -------------------------------------------------------------------------
 
@@ -94,7 +98,7 @@ class BulkEngine:
                 keep = ~cut
                 c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
             for target, sel in _groups(platform):
-                self.pq[target].push(t[sel], c[sel], alight[sel])
+                self.pq[target].push(t[sel], c[sel], alight[sel], rec.last_denied_call[c[sel]])
         elif kind == STEP_END:
             rec.t_arrive[c] = t
             self._release(c, t)
@@ -192,7 +196,7 @@ class BulkEngine:
             slots = self.it.leg_slot(c, self.it.ptr[c])
             self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
             platform = int(tr.call_platform[call])
-            self.pq[platform].push(np.full(len(c), t), c, a)
+            self.pq[platform].push(np.full(len(c), t), c, a, self.rec.last_denied_call[c])
             n_off += len(c)
             self.on_c[k], self.on_a[k] = c[:0], a[:0]
             if self.it.active:
@@ -241,13 +245,15 @@ class BulkEngine:
         else:
             let_go = self.it.let_go(call, platform, t, queue.present_stations(ready_by)) if self.it.informed[platform] \
                 else None
-        boarded, alight, denied = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
-                                              int(tr.call_serves_to[call]), let_go, only)
-        if len(denied):
-            self.rec.deny(denied, call, (self.it.ptr, self.it.ordinal))
-            if self.it.active and self.it.spec is not None and self.it.spec.after_denial:
-                # those past their last choice wait on whatever happens: only the others are asked
-                self._rechoose_waiting(DENIED, queue, denied[self.it.choosing(DENIED, denied)], platform, t)
+        # those past their last choice wait on whatever happens: only the others are asked
+        done = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
+                           int(tr.call_serves_to[call]), call, let_go, only, self.rec.rechoices, self.asked_after_denial)
+        boarded, alight = done.boarded.c, done.alight
+        self.rec.tally(*done.boarded)
+        if len(done.first_denied):
+            self.rec.time_first_denials(self.it.leg_slot(done.first_denied, self.it.ptr[done.first_denied]), call)
+        if len(done.asking):
+            self._rechoose_waiting(DENIED, queue, done.asking, platform, t)
         self.rec.left_by_short_run[queue.shown_short] = True
         if len(boarded):
             slots = self.it.leg_slot(boarded, self.it.ptr[boarded])
@@ -298,7 +304,7 @@ class BulkEngine:
         if keep.all():
             return keep
         going = c[~keep]
-        queue.remove(going)
+        self.rec.tally(*queue.remove(going))
         self.it.switch(going, choices[~keep], platform)
         self.advance(going, at[~keep])
         return keep
@@ -332,6 +338,8 @@ class BulkEngine:
                 self.serve(f, p.t_end)
             if all(q.next_time() > p.t_end for q in self.fq):
                 break
+        for queue in self.pq:
+            self.rec.tally(*queue.tallies())
         self.rec.truncate(p.t_end)
         self.rec.compact()
         return self.rec

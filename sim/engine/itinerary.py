@@ -262,12 +262,16 @@ class Itineraries:
         return keep, out
 
     def choosing(self, reason: str, c: np.ndarray) -> np.ndarray:
-        """Which of commuters `c` still choose for `reason` (bool array): past their last choice
+        """Which of commuters `c` still choose for `reason` (bool array): those whose choices made
+        (`rec.rechoices`) are fewer than `most_choices(reason)`."""
+        return self.rec.rechoices[c] < self.most_choices(reason)
+
+    def most_choices(self, reason: str) -> int:
+        """How many choices on the way a commuter makes for `reason`: past their last choice
         commuters wait on, unless nothing is left to wait for (STRANDED): then they still choose (a
         bounded number of times more, each at a later time, before they leave)."""
         assert self.spec is not None
-        most = STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices
-        return self.rec.rechoices[c] < most
+        return STRANDED_CHOICES * self.spec.max_rechoices if reason == STRANDED else self.spec.max_rechoices
 
     def switch(self, c: np.ndarray, choices: Sequence[Choice] | np.ndarray, platform: np.ndarray | int) -> None:
         """Commuters `c` (distinct), each waiting on its `platform` for their current leg, follow their

@@ -6,11 +6,14 @@ time, ties by commuter id. That order makes results independent of how the engin
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
 _EMPTY_F = np.zeros(0)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_I4 = np.zeros(0, dtype=np.int32)
 _NONE = np.zeros(0, dtype=np.bool_)
 """An empty mask: no one excepted (see _board)."""
 
@@ -65,20 +68,26 @@ def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.lexsort((c, t))
 
 
-@numba.njit("UniTuple(i8, 4)(f8[:], i8[:], i4[:], i8, i4[:], i8, i8, i8, b1[:], b1[:], i8[:], i4[:], i8[:], i8[:])",
-             cache=True, nogil=True)
-def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, n_ready: int, stop_pos: np.ndarray, pos: int,
-           last: int, room: int, skip: np.ndarray, mine: np.ndarray, out_c: np.ndarray, out_a: np.ndarray,
-           denied: np.ndarray, short: np.ndarray) -> tuple[int, int, int, int]:
-    """PlatformQueue.board over the first n_ready of the queue (t, c, alight), which it compacts in
-    place (those who board leave it): fills out_c and out_a with who boards and their stations,
-    `denied` and `short` (see PlatformQueue.shown_short). `skip`: per station, let go (empty: none);
-    `mine`: per ready commuter, eligible (empty: all). Returns how many boarded, were denied and
-    were shown short, and the queue's new length."""
-    # compiled: one pass instead of a dozen whole-queue array operations at every call (the backlog
-    # of an overfull platform is walked at each train)
-    n_board = n_denied = n_short = kept = 0
-    shown_to = max(pos, last)
+@numba.njit("UniTuple(i8, 5)(f8[:], i8[:], i4[:], i4[:], i8[:], b1[:], i8, i4[:], i8, i8, i8, b1[:], b1[:], i8, i4[:], "
+             "i8, i8[:], i4[:], i4[:], i8[:], i8[:], i8[:], i8[:])", cache=True, nogil=True)
+def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, last: np.ndarray, quiet: np.ndarray,
+           n_ready: int,
+           stop_pos: np.ndarray, pos: int, shown: int, room: int, skip: np.ndarray, mine: np.ndarray, call: int,
+           counts: np.ndarray, most: int, out_c: np.ndarray, out_a: np.ndarray, out_den: np.ndarray,
+           out_last: np.ndarray, first: np.ndarray, asking: np.ndarray, short: np.ndarray) -> tuple[int, int, int, int, int]:
+    """PlatformQueue.board over the first n_ready of the queue (t, c, alight, den, last, quiet), which
+    it compacts in place (those who board leave it): fills out_c, out_a, out_den and out_last with
+    who boards, their stations and their denial tallies, `first` with those left behind for the first
+    time in this wait, `asking` with those left behind whose `counts` are below `most` (`quiet`
+    marks those whose counts were found not below it: counts only grow), and `short`
+    (see PlatformQueue.shown_short). `skip`: per station, let go (empty: none); `mine`: per ready
+    commuter, eligible (empty: all). Returns how many boarded, were left behind for the first time,
+    are asked, were shown short, and the queue's new length."""
+    # compiled: one pass instead of a dozen whole-queue array operations at every call; the backlog
+    # of an overfull platform is walked at each train, and its denials are tallied here, in queue
+    # order, rather than per commuter (a random read of several arrays for each of millions)
+    n_board = n_first = n_asking = n_short = kept = 0
+    shown_to = max(pos, shown)
     for i in range(n_ready):
         a = alight[i]
         at = stop_pos[a]
@@ -86,23 +95,53 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, n_ready: int, stop_
         if eligible and at > shown_to:
             short[n_short] = c[i]
             n_short += 1
-        if eligible and pos < at <= last and not (len(skip) and skip[a]):
+        if eligible and pos < at <= shown and not (len(skip) and skip[a]):
             if n_board < room:
-                out_c[n_board] = c[i]
-                out_a[n_board] = a
+                out_c[n_board], out_a[n_board] = c[i], a
+                out_den[n_board], out_last[n_board] = den[i], last[i]
                 n_board += 1
                 continue
-            denied[n_denied] = c[i]
-            n_denied += 1
-        t[kept], c[kept], alight[kept] = t[i], c[i], a
+            if last[i] != call:  # a call that opens its doors twice leaves each behind once
+                if den[i] == 0:
+                    first[n_first] = c[i]
+                    n_first += 1
+                den[i] += 1
+                last[i] = call
+            if most > 0 and not quiet[i]:
+                if counts[c[i]] < most:
+                    asking[n_asking] = c[i]
+                    n_asking += 1
+                else:
+                    quiet[i] = True
+        if kept < i:
+            t[kept], c[kept], alight[kept], den[kept], last[kept], quiet[kept] = t[i], c[i], a, den[i], last[i], quiet[i]
         kept += 1
     if n_board:
         for i in range(n_ready, len(t)):
-            t[kept], c[kept], alight[kept] = t[i], c[i], alight[i]
+            t[kept], c[kept], alight[kept], den[kept], last[kept], quiet[kept] = (t[i], c[i], alight[i], den[i],
+                                                                                  last[i], quiet[i])
             kept += 1
     else:
         kept = len(t)
-    return n_board, n_denied, n_short, kept
+    return n_board, n_first, n_asking, n_short, kept
+
+
+class Leaving(NamedTuple):
+    """Commuters leaving a platform queue, with their denials while they waited in it: to be added
+    to their counts (see sim.engine.records.Records.tally)."""
+
+    c: np.ndarray  # int64 ids
+    denied: np.ndarray  # int32: trains that left each behind while in the queue
+    last_call: np.ndarray  # int64: the train call that last left each behind (-1 none, ever)
+
+
+class Boarding(NamedTuple):
+    """What a train's boarding did to a platform queue (see PlatformQueue.board)."""
+
+    boarded: Leaving  # who boards, in queue order
+    alight: np.ndarray  # int32: their alighting stations
+    first_denied: np.ndarray  # ids left behind for the first time in this wait
+    asking: np.ndarray  # ids left behind who may still choose
 
 
 class FacilityQueue:
@@ -157,19 +196,25 @@ class FacilityQueue:
 
 
 class PlatformQueue:
-    """Commuters on (or walking to) a platform: arrival time, id and alighting station."""
+    """Commuters on (or walking to) a platform: arrival time, id and alighting station, and the
+    denials of each while in the queue (trains that left them behind, the last such train call)."""
 
-    __slots__ = ("t", "c", "alight", "chunks", "shown_short")
+    __slots__ = ("t", "c", "alight", "den", "last", "quiet", "chunks", "shown_short")
 
     def __init__(self) -> None:
-        self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, np.zeros(0, dtype=np.int32)
-        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, _EMPTY_I4
+        self.den, self.last, self.quiet = _EMPTY_I4, _EMPTY_I, _NONE
+        """Per entry: trains that left it behind in this wait, the last such train call (-1 none,
+        ever), and whether it is past the choices a denial asks for (see board)."""
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.shown_short = _EMPTY_I
         """After board(): those present whose station the train would serve but for a run shown
         shortened by a disruption."""
 
-    def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
-        self.chunks.append((t, c, alight.astype(np.int32, copy=False)))
+    def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray, last_call: np.ndarray) -> None:
+        """Commuters `c` reach the platform at times `t` for `alight`; `last_call`: the train call
+        that last left each behind (-1 none), so that a call leaves no one behind twice."""
+        self.chunks.append((t, c, alight.astype(np.int32, copy=False), last_call))
 
     def _merge(self) -> None:
         if not self.chunks:
@@ -177,8 +222,12 @@ class PlatformQueue:
         t = np.concatenate([self.t] + [x[0] for x in self.chunks])
         c = np.concatenate([self.c] + [x[1] for x in self.chunks])
         a = np.concatenate([self.alight] + [x[2] for x in self.chunks])
+        last = np.concatenate([self.last] + [x[3] for x in self.chunks])
+        den = np.concatenate([self.den, np.zeros(len(t) - len(self.den), dtype=np.int32)])
+        quiet = np.concatenate([self.quiet, np.zeros(len(t) - len(self.quiet), dtype=bool)])
         order = _canonical(t, c)
-        self.t, self.c, self.alight = t[order], c[order], a[order]
+        self.t, self.c, self.alight, self.den, self.last = t[order], c[order], a[order], den[order], last[order]
+        self.quiet = quiet[order]
         self.chunks = []
 
     def present_stations(self, until: float) -> np.ndarray:
@@ -186,30 +235,34 @@ class PlatformQueue:
         self._merge()
         return np.unique(self.alight[: int(np.searchsorted(self.t, until, side="right"))])
 
-    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int, last: int,
-              let_go: np.ndarray | None = None,
-              only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """FIFO boarding at departure time `until` of a train at stop position `pos` whose pattern
-        positions are `stop_pos` (per station) and which shows a run to stop position `last`.
-        Returns (boarded ids, their alighting stations, denied ids): those present by `until` whose
-        station the train serves later, up to `last`, but for those going to a station in `let_go`
-        (waiting for a better train) and, given `only`, but for those not in it (ids: the holders of
-        a ticket for this train); the first `room` board, the rest are left behind."""
+    def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int, last: int, call: int,
+              let_go: np.ndarray | None = None, only: np.ndarray | None = None,
+              counts: np.ndarray = _EMPTY_I4, most: int = 0) -> Boarding:
+        """FIFO boarding at departure time `until` of train call `call` at stop position `pos` whose
+        pattern positions are `stop_pos` (per station) and which shows a run to stop position `last`:
+        those present by `until` whose station the train serves later, up to `last`, but for those
+        going to a station in `let_go` (waiting for a better train) and, given `only`, but for those
+        not in it (ids: the holders of a ticket for this train); the first `room` board and leave
+        the queue, the rest are left behind (once per call, however often its doors open). Those
+        left behind whose `counts` (int32 per commuter) are below `most` are `asking`."""
         self._merge()
         n_ready = int(np.searchsorted(self.t, until, side="right"))
         self.shown_short = _EMPTY_I
         if n_ready == 0:
-            return _EMPTY_I, self.alight[:0], _EMPTY_I
+            return Boarding(Leaving(_EMPTY_I, _EMPTY_I4, _EMPTY_I), _EMPTY_I4, _EMPTY_I, _EMPTY_I)
         skip = _NONE if let_go is None or not len(let_go) else np.isin(np.arange(len(stop_pos)), let_go)
         mine = _NONE if only is None else np.isin(self.c[:n_ready], only)
-        out_c, out_a = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=self.alight.dtype)
-        denied, short = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=np.int64)
-        n_board, n_denied, n_short, n_left = _board(self.t, self.c, self.alight, n_ready,
-                                                    np.asarray(stop_pos, dtype=np.int32), pos, last, room,
-                                                    skip, mine, out_c, out_a, denied, short)
+        out_c, out_a = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=np.int32)
+        out_den, out_last = np.empty(n_ready, dtype=np.int32), np.empty(n_ready, dtype=np.int64)
+        first, asking, short = (np.empty(n_ready, dtype=np.int64) for _ in range(3))
+        n_board, n_first, n_asking, n_short, n_left = _board(
+            self.t, self.c, self.alight, self.den, self.last, self.quiet, n_ready, np.asarray(stop_pos, dtype=np.int32), pos,
+            last, room, skip, mine, call, counts, most, out_c, out_a, out_den, out_last, first, asking, short)
         self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
+        self.den, self.last, self.quiet = self.den[:n_left], self.last[:n_left], self.quiet[:n_left]
         self.shown_short = short[:n_short]
-        return out_c[:n_board], out_a[:n_board], denied[:n_denied]
+        return Boarding(Leaving(out_c[:n_board], out_den[:n_board], out_last[:n_board]), out_a[:n_board],
+                        first[:n_first], asking[:n_asking])
 
     def waiting_for(self, stations: np.ndarray) -> np.ndarray:
         """Ids of everyone in the queue (whenever they reach the platform) going to one of `stations`."""
@@ -223,11 +276,23 @@ class PlatformQueue:
         order = np.argsort(self.c[pos])
         return self.t[pos[order]][np.searchsorted(self.c[pos[order]], c)]
 
-    def remove(self, c: np.ndarray) -> None:
+    def remove(self, c: np.ndarray) -> Leaving:
         """Take commuters `c` out of the queue."""
         self._merge()
-        keep = ~np.isin(self.c, c)
-        self.t, self.c, self.alight = self.t[keep], self.c[keep], self.alight[keep]
+        gone = np.isin(self.c, c)
+        out = Leaving(self.c[gone], self.den[gone], self.last[gone])
+        keep = ~gone
+        self.t, self.c, self.alight, self.den, self.last, self.quiet = (
+            self.t[keep], self.c[keep], self.alight[keep], self.den[keep], self.last[keep], self.quiet[keep])
+        return out
+
+    def tallies(self) -> Leaving:
+        """Everyone still in the queue (at the end of the simulation) with their denials in it so far,
+        which the queue then forgets (each is to be counted once)."""
+        self._merge()
+        out = Leaving(self.c.copy(), self.den, self.last.copy())
+        self.den = np.zeros(len(self.c), dtype=np.int32)
+        return out
 
     def n_present(self, until: float) -> int:
         """How many are on the platform by `until`."""

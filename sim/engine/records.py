@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..plan import Plan
-
-_NO_SLOTS = np.zeros(0, dtype=np.int64)
-_NO_STEPS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
 
 
 @dataclass
@@ -186,17 +182,33 @@ class Records:
             base[:] = start
         self.leg_used, self.fac_used = int(self.leg_count.sum()), int(self.fac_count.sum())
 
-    def deny(self, commuters: np.ndarray | int, call: int, steps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Commuters left behind by a full train at `call`: counted once per train call, even when the
-        doors open for boarding a second time (dynamic operations). The first denial on a leg also
-        records the time (the call's boarding, `call_t_boarding`) and the time aboard trains cut short
-        so far, from which the tables take the wait it caused. `steps`: the engine's step pointer per
-        commuter and leg ordinal per step, when the caller has them: the leg slot each waits for is
-        leg_base + ordinal[pointer] (else found by `_waiting_leg`)."""
+    def deny(self, commuters: np.ndarray | int, call: int) -> None:
+        """Commuters waiting on a platform left behind by a full train at `call` (one at a time, by the
+        reference engine): counted once per train call, even when the doors open for boarding a second
+        time (dynamic operations); the first denial on a leg is timed (see time_first_denials)."""
         ids = np.atleast_1d(np.asarray(commuters, dtype=np.int64))
-        slot, (ptr, ordinal) = (_NO_SLOTS, steps) if steps is not None else (self._waiting_leg(ids), _NO_STEPS)
-        _deny(ids, slot, ptr, ordinal, self.leg_base, call, float(self.call_t_boarding[call]), self.denied,
-              self.last_denied_call, self.leg_t_denied, self.leg_ride_denied_s, self.leg_ride_s)
+        ids = ids[self.last_denied_call[ids] != call]
+        self.denied[ids] += 1
+        self.last_denied_call[ids] = call
+        self.time_first_denials(self._waiting_leg(ids), call)
+
+    def tally(self, c: np.ndarray, denied: np.ndarray, last_call: np.ndarray) -> None:
+        """Add to the counts of commuters `c` (distinct) the `denied` trains that left them behind on
+        a platform, the last at train call `last_call` (the bulk engine counts them in its platform
+        queues, see sim.engine.queues.Leaving)."""
+        some = denied > 0
+        c = c[some]
+        self.denied[c] += denied[some]
+        self.last_denied_call[c] = last_call[some]
+
+    def time_first_denials(self, slots: np.ndarray, call: int) -> None:
+        """Leg `slots` (distinct) of commuters left behind at `call` for the first time while waiting
+        for them: those not left behind on that leg before record the call's boarding time
+        (`call_t_boarding`) and the time aboard trains cut short so far, from which the tables take
+        the wait the denial caused."""
+        slots = slots[np.isnan(self.leg_t_denied[slots])]
+        self.leg_t_denied[slots] = self.call_t_boarding[call]
+        self.leg_ride_denied_s[slots] = self.leg_ride_s[slots]
 
     def _waiting_leg(self, ids: np.ndarray) -> np.ndarray:
         """Leg slot that commuters `ids`, waiting on a platform, wait for: their first leg not alighted
@@ -231,23 +243,3 @@ _TICKET_FIELDS = frozenset({"leg_ticket_call", "leg_ticket", "leg_missed_trains"
 """Leg buffers that are empty (and stay so) when no line has reserved seats."""
 _FAC_FIELDS = {"fac_t_join": np.nan, "fac_t_start": np.nan, "fac_t_end": np.nan, "slot_facility": -1,
                "service_s": np.nan}
-
-
-@numba.njit("void(i8[:], i8[:], i8[:], i4[:], i8[:], i8, f8, i4[:], i8[:], f8[:], f8[:], f8[:])", cache=True, nogil=True)
-def _deny(ids: np.ndarray, slot: np.ndarray, ptr: np.ndarray, ordinal: np.ndarray, leg_base: np.ndarray, call: int,
-          t_boarding: float, denied: np.ndarray, last_denied_call: np.ndarray, leg_t_denied: np.ndarray,
-          leg_ride_denied_s: np.ndarray, leg_ride_s: np.ndarray) -> None:
-    """Records.deny for distinct commuters `ids` waiting for leg slots `slot`, or when it is empty
-    for slots leg_base + ordinal[ptr] (per commuter)."""
-    # compiled: the backlog of an overfull platform is denied again at every train, and the array
-    # operations of a denial cost more than their arithmetic
-    for i in range(len(ids)):
-        c = ids[i]
-        if last_denied_call[c] == call:
-            continue
-        denied[c] += 1
-        last_denied_call[c] = call
-        s = slot[i] if len(slot) else leg_base[c] + ordinal[ptr[c]]
-        if np.isnan(leg_t_denied[s]):
-            leg_t_denied[s] = t_boarding
-            leg_ride_denied_s[s] = leg_ride_s[s]

@@ -38,6 +38,23 @@ def test_the_factor_keeps_the_mean_walk_and_has_the_distributions_spread():
     assert (walk_factors(None, 5, np.random.default_rng(0)) == 1.0).all()
 
 
+@pytest.mark.parametrize("walking", [WALKING, {"speed_mean_m_s": 0.8, "speed_sd_m_s": 0.4, "speed_min_m_s": 0.3,
+                                                  "speed_max_m_s": 1.1}])
+def test_speeds_and_moments_are_scipys_truncated_normal(walking):
+    # sim.walking computes the truncated normal with scipy.special (scipy.stats is slow to import):
+    # the same draws from the same generator, and the same moments, as scipy.stats.truncnorm
+    from scipy import stats
+
+    spec = WalkingSpec.model_validate(walking)
+    sd = spec.speed_sd_m_s
+    dist = stats.truncnorm((spec.speed_min_m_s - spec.speed_mean_m_s) / sd,
+                           (spec.speed_max_m_s - spec.speed_mean_m_s) / sd, loc=spec.speed_mean_m_s, scale=sd)
+    pace = float(dist.expect(lambda v: 1.0 / v))
+    expected = (1.0 / dist.rvs(size=50_000, random_state=np.random.default_rng(11))) / pace
+    assert np.array_equal(walk_factors(spec, 50_000, np.random.default_rng(11)), expected)
+    assert factor_moments(spec) == (1.0, float(dist.expect(lambda v: 1.0 / v**2)) / pace**2 - 1.0)
+
+
 def test_a_trains_riders_reach_the_gates_spread_as_their_speeds_imply(tmp_path):
     walk = 120.0
     gates = {"kind": "gate", "servers": 1000, "service": {"dist": "deterministic", "mean_s": 1.0}}

@@ -54,23 +54,29 @@ def test_serve_fifo_of_nobody_changes_nothing():
     assert len(start) == len(end) == 0 and free.tolist() == [3.0, 5.0]
 
 
-def plain_board(queue: list[tuple[float, int, int]], until: float, pos: int, stop_pos: list[int], room: int,
-                last: int, let_go: set[int], only: set[int] | None):
-    """PlatformQueue.board's rule read one commuter at a time, in queue order: (boarded, their
-    stations, denied, shown short, the queue left)."""
-    boarded, stations, denied, short, left = [], [], [], [], []
-    for t, c, a in queue:
+def plain_board(queue: list[list], until: float, pos: int, stop_pos: list[int], room: int, last: int, call: int,
+                let_go: set[int], only: set[int] | None, counts: list[int], most: int):
+    """PlatformQueue.board's rule read one commuter at a time, in queue order, over entries [t, id,
+    station, denials, last call]: (boarded entries, denied for the first time, asking, shown short,
+    the queue left)."""
+    boarded, first, asking, short, left = [], [], [], [], []
+    for entry in queue:
+        t, c, a, den, last_call = entry
         eligible = t <= until and (only is None or c in only)
         if eligible and stop_pos[a] > max(pos, last):
             short.append(c)
         if eligible and pos < stop_pos[a] <= last and a not in let_go:
             if len(boarded) < room:
-                boarded.append(c)
-                stations.append(a)
+                boarded.append(entry)
                 continue
-            denied.append(c)
-        left.append((t, c, a))
-    return boarded, stations, denied, short, left
+            if last_call != call:
+                if den == 0:
+                    first.append(c)
+                entry[3], entry[4] = den + 1, call
+            if counts[c] < most:
+                asking.append(c)
+        left.append(entry)
+    return boarded, first, asking, short, left
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -78,25 +84,44 @@ def test_boarding_is_the_rule_read_one_commuter_at_a_time(seed):
     rng = np.random.default_rng(seed)
     n_stations = 9
     queue = PlatformQueue()
-    mine: list[tuple[float, int, int]] = []
-    next_id = 0
-    for call in range(6):  # the queue carries over between trains; some arrive after the doors close
+    mine: list[list] = []
+    next_id, call = 0, 0
+    counts, most = np.zeros(0, dtype=np.int32), int(rng.integers(0, 4))  # most 0: nobody is asked
+    for step in range(10):  # the queue carries over between trains; some arrive after the doors close
         n = int(rng.integers(0, 60))
-        t = np.round(call * 60.0 + rng.uniform(-30, 90, n))
+        t = np.round(step * 60.0 + rng.uniform(-30, 90, n))
         ids = np.arange(next_id, next_id + n, dtype=np.int64)
         next_id += n
         alight = rng.integers(0, n_stations, n).astype(np.int32)
-        queue.push(t, ids, alight)
-        mine = sorted(mine + list(zip(t.tolist(), ids.tolist(), alight.tolist())))
+        last_call = rng.integers(-1, 3, n).astype(np.int64)  # left behind in an earlier wait, or never
+        queue.push(t, ids, alight, last_call)
+        mine = sorted(mine + [list(e) for e in zip(t.tolist(), ids.tolist(), alight.tolist(), [0] * n,
+                                                   last_call.tolist())])
+        if step % 4 != 3:  # else: the same call opens its doors again
+            call += 1
         stop_pos = rng.permutation(n_stations) - 1  # -1: not served
         pos, last = int(rng.integers(-1, 4)), int(rng.integers(3, n_stations))
         room = int(rng.integers(0, 30))
         let_go = set(rng.choice(n_stations, int(rng.integers(0, 3)), replace=False).tolist())
-        only = set(rng.choice(max(next_id, 1), next_id // 2).tolist()) if call % 3 == 2 else None
-        got = queue.board(call * 60.0, pos, stop_pos, room, last, np.asarray(sorted(let_go), dtype=np.int64),
-                          None if only is None else np.asarray(sorted(only), dtype=np.int64))
-        boarded, stations, denied, short, mine = plain_board(mine, call * 60.0, pos, stop_pos.tolist(), room,
-                                                             last, let_go, only)
-        assert got[0].tolist() == boarded and got[1].tolist() == stations and got[2].tolist() == denied
+        only = set(rng.choice(max(next_id, 1), next_id // 2).tolist()) if step % 3 == 2 else None
+        # choices made so far: they only grow (those past `most` are not read again)
+        counts = np.concatenate([counts, np.zeros(next_id - len(counts), dtype=np.int32)])
+        counts += rng.integers(0, 2, next_id).astype(np.int32)
+        got = queue.board(step * 60.0, pos, stop_pos, room, last, call, np.asarray(sorted(let_go), dtype=np.int64),
+                          None if only is None else np.asarray(sorted(only), dtype=np.int64), counts, most)
+        boarded, first, asking, short, mine = plain_board(mine, step * 60.0, pos, stop_pos.tolist(), room, last, call,
+                                                          let_go, only, counts.tolist(), most)
+        assert [list(e) for e in zip(got.boarded.c.tolist(), got.alight.tolist(), got.boarded.denied.tolist(),
+                                     got.boarded.last_call.tolist())] == [[e[1], e[2], e[3], e[4]] for e in boarded]
+        assert got.first_denied.tolist() == first and got.asking.tolist() == asking
         assert queue.shown_short.tolist() == short
-        assert list(zip(queue.t.tolist(), queue.c.tolist(), queue.alight.tolist())) == mine
+        assert [list(e) for e in zip(queue.t.tolist(), queue.c.tolist(), queue.alight.tolist(), queue.den.tolist(),
+                                     queue.last.tolist())] == mine
+        gone = rng.choice(queue.c, min(3, len(queue.c)), replace=False) if step % 5 == 4 else queue.c[:0]
+        left = queue.remove(gone)  # choosing another way, with the denials of their wait
+        assert sorted(zip(left.c.tolist(), left.denied.tolist(), left.last_call.tolist())) == \
+            sorted((e[1], e[3], e[4]) for e in mine if e[1] in set(gone.tolist()))
+        mine = [e for e in mine if e[1] not in set(gone.tolist())]
+    tallied = queue.tallies()
+    assert sorted(zip(tallied.c.tolist(), tallied.denied.tolist())) == sorted((e[1], e[3]) for e in mine)
+    assert not queue.tallies().denied.any()  # handed over once
