@@ -20,7 +20,7 @@ from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
 from .facility_graph import facility_order, on_the_way_order
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter, entrance_meters
-from .queues import FacilityQueue, PlatformQueue, serve_fifo
+from .queues import DenialBook, FacilityQueue, PlatformQueue, serve_fifo
 from .records import Records
 from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
@@ -33,7 +33,11 @@ class BulkEngine:
         self.rec = Records.allocate(plan)
         self.it = Itineraries(plan, self.rec, way)
         self.fq = [FacilityQueue(int(c)) for c in plan.fac_servers]
-        self.pq = [PlatformQueue() for _ in range(plan.n_platforms)]
+        spec = self.it.spec
+        # riders left behind by a full train choose again until they are past their last choice
+        asked = self.it.most_choices(DENIED) if self.it.active and spec is not None and spec.after_denial else 0
+        book = DenialBook(self.rec.denied, self.rec.last_denied_call, self.rec.rechoices, asked)
+        self.pq = [PlatformQueue(book) for _ in range(plan.n_platforms)]
         self.meters, self.meters_at = entrance_meters(plan, self.it)
         metered = frozenset(self.meters)
         self.order, self.static, self.upstream = (on_the_way_order(plan, way, metered) if self.it.active and way is not None
@@ -46,10 +50,6 @@ class BulkEngine:
         self.on_a: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * n_trains
         self.tickets = Tickets(plan, self.rec)
         self.tickets.book_ahead()
-        spec = self.it.spec
-        self.asked_after_denial = (self.it.most_choices(DENIED) if self.it.active and spec is not None
-                                   and spec.after_denial else 0)
-        """Choices on the way below which a commuter left behind by a full train chooses again (0: none)."""
 
     # -- moving commuters -------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ class BulkEngine:
                 keep = ~cut
                 c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
             for target, sel in _groups(platform):
-                self.pq[target].push(t[sel], c[sel], alight[sel], rec.last_denied_call[c[sel]])
+                self.pq[target].push(t[sel], c[sel], alight[sel])
         elif kind == STEP_END:
             rec.t_arrive[c] = t
             self._release(c, t)
@@ -196,7 +196,7 @@ class BulkEngine:
             slots = self.it.leg_slot(c, self.it.ptr[c])
             self.rec.leg_ride_s[slots] += t - self.rec.leg_t_board[slots]
             platform = int(tr.call_platform[call])
-            self.pq[platform].push(np.full(len(c), t), c, a, self.rec.last_denied_call[c])
+            self.pq[platform].push(np.full(len(c), t), c, a)
             n_off += len(c)
             self.on_c[k], self.on_a[k] = c[:0], a[:0]
             if self.it.active:
@@ -245,11 +245,9 @@ class BulkEngine:
         else:
             let_go = self.it.let_go(call, platform, t, queue.present_stations(ready_by)) if self.it.informed[platform] \
                 else None
-        # those past their last choice wait on whatever happens: only the others are asked
         done = queue.board(ready_by, int(tr.call_seq[call]), p.stop_pos[tr.pattern[k]], room,
-                           int(tr.call_serves_to[call]), call, let_go, only, self.rec.rechoices, self.asked_after_denial)
-        boarded, alight = done.boarded.c, done.alight
-        self.rec.tally(*done.boarded)
+                           int(tr.call_serves_to[call]), call, let_go, only)
+        boarded, alight = done.boarded, done.alight
         if len(done.first_denied):
             self.rec.time_first_denials(self.it.leg_slot(done.first_denied, self.it.ptr[done.first_denied]), call)
         if len(done.asking):
@@ -304,7 +302,7 @@ class BulkEngine:
         if keep.all():
             return keep
         going = c[~keep]
-        self.rec.tally(*queue.remove(going))
+        queue.remove(going)
         self.it.switch(going, choices[~keep], platform)
         self.advance(going, at[~keep])
         return keep
@@ -339,7 +337,7 @@ class BulkEngine:
             if all(q.next_time() > p.t_end for q in self.fq):
                 break
         for queue in self.pq:
-            self.rec.tally(*queue.tallies())
+            queue.close()
         self.rec.truncate(p.t_end)
         self.rec.compact()
         return self.rec

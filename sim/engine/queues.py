@@ -6,6 +6,7 @@ time, ties by commuter id. That order makes results independent of how the engin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numba
@@ -68,23 +69,23 @@ def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.lexsort((c, t))
 
 
-@numba.njit("UniTuple(i8, 5)(f8[:], i8[:], i4[:], i4[:], i8[:], b1[:], i8, i4[:], i8, i8, i8, b1[:], b1[:], i8, i4[:], "
-             "i8, i8[:], i4[:], i4[:], i8[:], i8[:], i8[:], i8[:])", cache=True, nogil=True)
+@numba.njit("UniTuple(i8, 4)(f8[:], i8[:], i4[:], i4[:], i8[:], b1[:], i8, i4[:], i8, i8, i8, b1[:], b1[:], i8, "
+             "i4[:], i8, i4[:], i8[:], i8[:], i4[:], i8[:], i8[:], i8[:])", cache=True, nogil=True)
 def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, last: np.ndarray, quiet: np.ndarray,
-           n_ready: int,
-           stop_pos: np.ndarray, pos: int, shown: int, room: int, skip: np.ndarray, mine: np.ndarray, call: int,
-           counts: np.ndarray, most: int, out_c: np.ndarray, out_a: np.ndarray, out_den: np.ndarray,
-           out_last: np.ndarray, first: np.ndarray, asking: np.ndarray, short: np.ndarray) -> tuple[int, int, int, int, int]:
+           n_ready: int, stop_pos: np.ndarray, pos: int, shown: int, room: int, skip: np.ndarray, mine: np.ndarray,
+           call: int, choices: np.ndarray, most: int, book_denied: np.ndarray, book_last: np.ndarray,
+           out_c: np.ndarray, out_a: np.ndarray, first: np.ndarray, asking: np.ndarray,
+           short: np.ndarray) -> tuple[int, int, int, int]:
     """PlatformQueue.board over the first n_ready of the queue (t, c, alight, den, last, quiet), which
-    it compacts in place (those who board leave it): fills out_c, out_a, out_den and out_last with
-    who boards, their stations and their denial tallies, `first` with those left behind for the first
-    time in this wait, `asking` with those left behind whose `counts` are below `most` (`quiet`
-    marks those whose counts were found not below it: counts only grow), and `short`
-    (see PlatformQueue.shown_short). `skip`: per station, let go (empty: none); `mine`: per ready
+    it compacts in place (those who board leave it, their denials added to book_denied and
+    book_last): fills out_c and out_a with who boards and their stations, `first` with those left
+    behind for the first time in this wait, `asking` with those left behind whose `choices` are
+    below `most` (`quiet` marks those found not below it: choices only grow), and `short` (see
+    PlatformQueue.shown_short). `skip`: per station, let go (empty: none); `mine`: per ready
     commuter, eligible (empty: all). Returns how many boarded, were left behind for the first time,
-    are asked, were shown short, and the queue's new length."""
+    are asked, and were shown short; the queue keeps the rest."""
     # compiled: one pass instead of a dozen whole-queue array operations at every call; the backlog
-    # of an overfull platform is walked at each train, and its denials are tallied here, in queue
+    # of an overfull platform is walked at each train, and its denials are counted here, in queue
     # order, rather than per commuter (a random read of several arrays for each of millions)
     n_board = n_first = n_asking = n_short = kept = 0
     shown_to = max(pos, shown)
@@ -98,8 +99,10 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
         if eligible and pos < at <= shown and not (len(skip) and skip[a]):
             if n_board < room:
                 out_c[n_board], out_a[n_board] = c[i], a
-                out_den[n_board], out_last[n_board] = den[i], last[i]
                 n_board += 1
+                if den[i]:
+                    book_denied[c[i]] += den[i]
+                    book_last[c[i]] = last[i]
                 continue
             if last[i] != call:  # a call that opens its doors twice leaves each behind once
                 if den[i] == 0:
@@ -108,7 +111,7 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
                 den[i] += 1
                 last[i] = call
             if most > 0 and not quiet[i]:
-                if counts[c[i]] < most:
+                if choices[c[i]] < most:
                     asking[n_asking] = c[i]
                     n_asking += 1
                 else:
@@ -121,27 +124,68 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
             t[kept], c[kept], alight[kept], den[kept], last[kept], quiet[kept] = (t[i], c[i], alight[i], den[i],
                                                                                   last[i], quiet[i])
             kept += 1
-    else:
-        kept = len(t)
-    return n_board, n_first, n_asking, n_short, kept
+    return n_board, n_first, n_asking, n_short
 
 
-class Leaving(NamedTuple):
-    """Commuters leaving a platform queue, with their denials while they waited in it: to be added
-    to their counts (see sim.engine.records.Records.tally)."""
+@numba.njit("Tuple((f8[:], i8[:], i4[:], i4[:], i8[:], b1[:]))(f8[:], i8[:], i4[:], i4[:], i8[:], b1[:], f8[:], i8[:], "
+             "i4[:], i8[:])", cache=True, nogil=True)
+def _merged(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, last: np.ndarray, quiet: np.ndarray,
+            new_t: np.ndarray, new_c: np.ndarray, new_a: np.ndarray, book_last: np.ndarray):
+    """The queue (t, c, alight, den, last, quiet), in canonical order (time, ties by id), with the
+    newcomers (new_t, new_c, new_a, in any order) merged in that order; newcomers start with no
+    denial in this wait and the last call that left them behind from book_last."""
+    # compiled: a platform's queue takes newcomers at nearly every train; one merging pass instead of a
+    # sort and a dozen array copies of the whole queue
+    order = np.argsort(new_t, kind="mergesort")
+    k = 0
+    while k < len(order):  # equal times: by id
+        e = k + 1
+        while e < len(order) and new_t[order[e]] == new_t[order[k]]:
+            e += 1
+        if e - k > 1:
+            run = order[k:e].copy()
+            order[k:e] = run[np.argsort(new_c[run])]
+        k = e
+    new_t, new_c, new_a = new_t[order], new_c[order], new_a[order]
+    n, m = len(t), len(new_t)
+    out_t, out_c, out_a = np.empty(n + m), np.empty(n + m, np.int64), np.empty(n + m, np.int32)
+    out_den, out_last, out_quiet = np.empty(n + m, np.int32), np.empty(n + m, np.int64), np.empty(n + m, np.bool_)
+    i = j = 0
+    for k in range(n + m):
+        if j == m or (i < n and (t[i] < new_t[j] or (t[i] == new_t[j] and c[i] < new_c[j]))):
+            out_t[k], out_c[k], out_a[k] = t[i], c[i], alight[i]
+            out_den[k], out_last[k], out_quiet[k] = den[i], last[i], quiet[i]
+            i += 1
+        else:
+            out_t[k], out_c[k], out_a[k] = new_t[j], new_c[j], new_a[j]
+            out_den[k], out_last[k], out_quiet[k] = 0, book_last[new_c[j]], False
+            j += 1
+    return out_t, out_c, out_a, out_den, out_last, out_quiet
 
-    c: np.ndarray  # int64 ids
-    denied: np.ndarray  # int32: trains that left each behind while in the queue
-    last_call: np.ndarray  # int64: the train call that last left each behind (-1 none, ever)
+
+@dataclass(frozen=True)
+class DenialBook:
+    """Per commuter, where platform queues count the trains that leave riders behind (int32, added
+    when a wait ends: boarding, leaving the queue, or the end of the run) and the train call that
+    last did (int64, -1 none); and the choices on the way each has made (int32), below `most` of
+    which a rider left behind is asked to choose (0: nobody is)."""
+
+    denied: np.ndarray
+    last_call: np.ndarray
+    choices: np.ndarray
+    most: int = 0
 
 
 class Boarding(NamedTuple):
     """What a train's boarding did to a platform queue (see PlatformQueue.board)."""
 
-    boarded: Leaving  # who boards, in queue order
+    boarded: np.ndarray  # ids of who boards, in queue order
     alight: np.ndarray  # int32: their alighting stations
     first_denied: np.ndarray  # ids left behind for the first time in this wait
     asking: np.ndarray  # ids left behind who may still choose
+
+
+_NOBODY = Boarding(_EMPTY_I, np.zeros(0, dtype=np.int32), _EMPTY_I, _EMPTY_I)
 
 
 class FacilityQueue:
@@ -197,37 +241,36 @@ class FacilityQueue:
 
 class PlatformQueue:
     """Commuters on (or walking to) a platform: arrival time, id and alighting station, and the
-    denials of each while in the queue (trains that left them behind, the last such train call)."""
+    denials of each while in the queue, counted into `book` when they leave it."""
 
-    __slots__ = ("t", "c", "alight", "den", "last", "quiet", "chunks", "shown_short")
+    __slots__ = ("book", "t", "c", "alight", "den", "last", "quiet", "chunks", "shown_short")
 
-    def __init__(self) -> None:
+    def __init__(self, book: DenialBook) -> None:
+        self.book = book
         self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, _EMPTY_I4
         self.den, self.last, self.quiet = _EMPTY_I4, _EMPTY_I, _NONE
         """Per entry: trains that left it behind in this wait, the last such train call (-1 none,
         ever), and whether it is past the choices a denial asks for (see board)."""
-        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.shown_short = _EMPTY_I
         """After board(): those present whose station the train would serve but for a run shown
         shortened by a disruption."""
 
-    def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray, last_call: np.ndarray) -> None:
-        """Commuters `c` reach the platform at times `t` for `alight`; `last_call`: the train call
-        that last left each behind (-1 none), so that a call leaves no one behind twice."""
-        self.chunks.append((t, c, alight.astype(np.int32, copy=False), last_call))
+    def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
+        self.chunks.append((t, c, alight.astype(np.int32, copy=False)))
 
     def _merge(self) -> None:
         if not self.chunks:
             return
-        t = np.concatenate([self.t] + [x[0] for x in self.chunks])
-        c = np.concatenate([self.c] + [x[1] for x in self.chunks])
-        a = np.concatenate([self.alight] + [x[2] for x in self.chunks])
-        last = np.concatenate([self.last] + [x[3] for x in self.chunks])
-        den = np.concatenate([self.den, np.zeros(len(t) - len(self.den), dtype=np.int32)])
-        quiet = np.concatenate([self.quiet, np.zeros(len(t) - len(self.quiet), dtype=bool)])
-        order = _canonical(t, c)
-        self.t, self.c, self.alight, self.den, self.last = t[order], c[order], a[order], den[order], last[order]
-        self.quiet = quiet[order]
+        chunks = self.chunks
+        if len(chunks) == 1:
+            t, c, a = chunks[0]
+        else:
+            t = np.concatenate([x[0] for x in chunks])
+            c = np.concatenate([x[1] for x in chunks])
+            a = np.concatenate([x[2] for x in chunks])
+        self.t, self.c, self.alight, self.den, self.last, self.quiet = _merged(
+            self.t, self.c, self.alight, self.den, self.last, self.quiet, t, c, a, self.book.last_call)
         self.chunks = []
 
     def present_stations(self, until: float) -> np.ndarray:
@@ -236,33 +279,34 @@ class PlatformQueue:
         return np.unique(self.alight[: int(np.searchsorted(self.t, until, side="right"))])
 
     def board(self, until: float, pos: int, stop_pos: np.ndarray, room: int, last: int, call: int,
-              let_go: np.ndarray | None = None, only: np.ndarray | None = None,
-              counts: np.ndarray = _EMPTY_I4, most: int = 0) -> Boarding:
+              let_go: np.ndarray | None = None, only: np.ndarray | None = None) -> Boarding:
         """FIFO boarding at departure time `until` of train call `call` at stop position `pos` whose
         pattern positions are `stop_pos` (per station) and which shows a run to stop position `last`:
         those present by `until` whose station the train serves later, up to `last`, but for those
         going to a station in `let_go` (waiting for a better train) and, given `only`, but for those
         not in it (ids: the holders of a ticket for this train); the first `room` board and leave
-        the queue, the rest are left behind (once per call, however often its doors open). Those
-        left behind whose `counts` (int32 per commuter) are below `most` are `asking`."""
+        the queue, the rest are left behind (once per call, however often its doors open)."""
         self._merge()
         n_ready = int(np.searchsorted(self.t, until, side="right"))
         self.shown_short = _EMPTY_I
         if n_ready == 0:
-            return Boarding(Leaving(_EMPTY_I, _EMPTY_I4, _EMPTY_I), _EMPTY_I4, _EMPTY_I, _EMPTY_I)
+            return _NOBODY
         skip = _NONE if let_go is None or not len(let_go) else np.isin(np.arange(len(stop_pos)), let_go)
         mine = _NONE if only is None else np.isin(self.c[:n_ready], only)
         out_c, out_a = np.empty(n_ready, dtype=np.int64), np.empty(n_ready, dtype=np.int32)
-        out_den, out_last = np.empty(n_ready, dtype=np.int32), np.empty(n_ready, dtype=np.int64)
         first, asking, short = (np.empty(n_ready, dtype=np.int64) for _ in range(3))
-        n_board, n_first, n_asking, n_short, n_left = _board(
-            self.t, self.c, self.alight, self.den, self.last, self.quiet, n_ready, np.asarray(stop_pos, dtype=np.int32), pos,
-            last, room, skip, mine, call, counts, most, out_c, out_a, out_den, out_last, first, asking, short)
-        self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
-        self.den, self.last, self.quiet = self.den[:n_left], self.last[:n_left], self.quiet[:n_left]
-        self.shown_short = short[:n_short]
-        return Boarding(Leaving(out_c[:n_board], out_den[:n_board], out_last[:n_board]), out_a[:n_board],
-                        first[:n_first], asking[:n_asking])
+        book = self.book
+        n_board, n_first, n_asking, n_short = _board(
+            self.t, self.c, self.alight, self.den, self.last, self.quiet, n_ready,
+            np.asarray(stop_pos, dtype=np.int32), pos, last, room, skip, mine, call, book.choices, book.most,
+            book.denied, book.last_call, out_c, out_a, first, asking, short)
+        if n_board:
+            n_left = len(self.t) - n_board
+            self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
+            self.den, self.last, self.quiet = self.den[:n_left], self.last[:n_left], self.quiet[:n_left]
+        if n_short:
+            self.shown_short = short[:n_short]
+        return Boarding(out_c[:n_board], out_a[:n_board], first[:n_first], asking[:n_asking])
 
     def waiting_for(self, stations: np.ndarray) -> np.ndarray:
         """Ids of everyone in the queue (whenever they reach the platform) going to one of `stations`."""
@@ -276,23 +320,27 @@ class PlatformQueue:
         order = np.argsort(self.c[pos])
         return self.t[pos[order]][np.searchsorted(self.c[pos[order]], c)]
 
-    def remove(self, c: np.ndarray) -> Leaving:
+    def remove(self, c: np.ndarray) -> None:
         """Take commuters `c` out of the queue."""
         self._merge()
         gone = np.isin(self.c, c)
-        out = Leaving(self.c[gone], self.den[gone], self.last[gone])
+        self._count(gone)
         keep = ~gone
         self.t, self.c, self.alight, self.den, self.last, self.quiet = (
             self.t[keep], self.c[keep], self.alight[keep], self.den[keep], self.last[keep], self.quiet[keep])
-        return out
 
-    def tallies(self) -> Leaving:
-        """Everyone still in the queue (at the end of the simulation) with their denials in it so far,
-        which the queue then forgets (each is to be counted once)."""
+    def close(self) -> None:
+        """The end of the run: count the denials of everyone still waiting into the book."""
         self._merge()
-        out = Leaving(self.c.copy(), self.den, self.last.copy())
+        self._count(np.ones(len(self.c), dtype=bool))
         self.den = np.zeros(len(self.c), dtype=np.int32)
-        return out
+
+    def _count(self, which: np.ndarray) -> None:
+        """Add the denials of the entries `which` (bool per entry), whose wait ends, to the book."""
+        which = which & (self.den > 0)
+        c = self.c[which]
+        self.book.denied[c] += self.den[which]
+        self.book.last_call[c] = self.last[which]
 
     def n_present(self, until: float) -> int:
         """How many are on the platform by `until`."""

@@ -192,15 +192,6 @@ class Records:
         self.last_denied_call[ids] = call
         self.time_first_denials(self._waiting_leg(ids), call)
 
-    def tally(self, c: np.ndarray, denied: np.ndarray, last_call: np.ndarray) -> None:
-        """Add to the counts of commuters `c` (distinct) the `denied` trains that left them behind on
-        a platform, the last at train call `last_call` (the bulk engine counts them in its platform
-        queues, see sim.engine.queues.Leaving)."""
-        some = denied > 0
-        c = c[some]
-        self.denied[c] += denied[some]
-        self.last_denied_call[c] = last_call[some]
-
     def time_first_denials(self, slots: np.ndarray, call: int) -> None:
         """Leg `slots` (distinct) of commuters left behind at `call` for the first time while waiting
         for them: those not left behind on that leg before record the call's boarding time

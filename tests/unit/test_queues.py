@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.engine.queues import PlatformQueue, serve_fifo
+from sim.engine.queues import DenialBook, PlatformQueue, serve_fifo
 
 
 def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple[list[float], list[float]]:
@@ -83,20 +83,30 @@ def plain_board(queue: list[list], until: float, pos: int, stop_pos: list[int], 
 def test_boarding_is_the_rule_read_one_commuter_at_a_time(seed):
     rng = np.random.default_rng(seed)
     n_stations = 9
-    queue = PlatformQueue()
+    n_ids = 600
+    # choices made so far only grow (those past `most` are not read again); most 0: nobody is asked
+    book = DenialBook(np.zeros(n_ids, dtype=np.int32), rng.integers(-1, 3, n_ids).astype(np.int64),
+                      np.zeros(n_ids, dtype=np.int32), int(rng.integers(0, 4)))
+    denied, last_call = [0] * n_ids, book.last_call.tolist()  # the book by hand
+
+    def count(entries: list[list]) -> None:
+        for e in entries:
+            if e[3]:
+                denied[e[1]] += e[3]
+                last_call[e[1]] = e[4]
+
+    queue = PlatformQueue(book)
     mine: list[list] = []
     next_id, call = 0, 0
-    counts, most = np.zeros(0, dtype=np.int32), int(rng.integers(0, 4))  # most 0: nobody is asked
     for step in range(10):  # the queue carries over between trains; some arrive after the doors close
         n = int(rng.integers(0, 60))
         t = np.round(step * 60.0 + rng.uniform(-30, 90, n))
-        ids = np.arange(next_id, next_id + n, dtype=np.int64)
+        ids = rng.permutation(np.arange(next_id, next_id + n, dtype=np.int64))  # ties in time: by id
         next_id += n
         alight = rng.integers(0, n_stations, n).astype(np.int32)
-        last_call = rng.integers(-1, 3, n).astype(np.int64)  # left behind in an earlier wait, or never
-        queue.push(t, ids, alight, last_call)
+        queue.push(t, ids, alight)  # each starts its wait with the last call that left them behind before
         mine = sorted(mine + [list(e) for e in zip(t.tolist(), ids.tolist(), alight.tolist(), [0] * n,
-                                                   last_call.tolist())])
+                                                   book.last_call[ids].tolist())])
         if step % 4 != 3:  # else: the same call opens its doors again
             call += 1
         stop_pos = rng.permutation(n_stations) - 1  # -1: not served
@@ -104,24 +114,23 @@ def test_boarding_is_the_rule_read_one_commuter_at_a_time(seed):
         room = int(rng.integers(0, 30))
         let_go = set(rng.choice(n_stations, int(rng.integers(0, 3)), replace=False).tolist())
         only = set(rng.choice(max(next_id, 1), next_id // 2).tolist()) if step % 3 == 2 else None
-        # choices made so far: they only grow (those past `most` are not read again)
-        counts = np.concatenate([counts, np.zeros(next_id - len(counts), dtype=np.int32)])
-        counts += rng.integers(0, 2, next_id).astype(np.int32)
+        book.choices[:] += rng.integers(0, 2, n_ids).astype(np.int32)
         got = queue.board(step * 60.0, pos, stop_pos, room, last, call, np.asarray(sorted(let_go), dtype=np.int64),
-                          None if only is None else np.asarray(sorted(only), dtype=np.int64), counts, most)
+                          None if only is None else np.asarray(sorted(only), dtype=np.int64))
         boarded, first, asking, short, mine = plain_board(mine, step * 60.0, pos, stop_pos.tolist(), room, last, call,
-                                                          let_go, only, counts.tolist(), most)
-        assert [list(e) for e in zip(got.boarded.c.tolist(), got.alight.tolist(), got.boarded.denied.tolist(),
-                                     got.boarded.last_call.tolist())] == [[e[1], e[2], e[3], e[4]] for e in boarded]
+                                                          let_go, only, book.choices.tolist(), book.most)
+        count(boarded)
+        assert got.boarded.tolist() == [e[1] for e in boarded] and got.alight.tolist() == [e[2] for e in boarded]
         assert got.first_denied.tolist() == first and got.asking.tolist() == asking
         assert queue.shown_short.tolist() == short
         assert [list(e) for e in zip(queue.t.tolist(), queue.c.tolist(), queue.alight.tolist(), queue.den.tolist(),
                                      queue.last.tolist())] == mine
         gone = rng.choice(queue.c, min(3, len(queue.c)), replace=False) if step % 5 == 4 else queue.c[:0]
-        left = queue.remove(gone)  # choosing another way, with the denials of their wait
-        assert sorted(zip(left.c.tolist(), left.denied.tolist(), left.last_call.tolist())) == \
-            sorted((e[1], e[3], e[4]) for e in mine if e[1] in set(gone.tolist()))
+        queue.remove(gone)  # choosing another way: their wait's denials are counted
+        count([e for e in mine if e[1] in set(gone.tolist())])
         mine = [e for e in mine if e[1] not in set(gone.tolist())]
-    tallied = queue.tallies()
-    assert sorted(zip(tallied.c.tolist(), tallied.denied.tolist())) == sorted((e[1], e[3]) for e in mine)
-    assert not queue.tallies().denied.any()  # handed over once
+        assert book.denied.tolist() == denied and book.last_call.tolist() == last_call
+    queue.close()
+    queue.close()  # counted once
+    count(mine)
+    assert book.denied.tolist() == denied and book.last_call.tolist() == last_call

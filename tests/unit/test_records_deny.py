@@ -1,8 +1,7 @@
 """Denials in the records against their rule read one commuter at a time: a denial counts once per
 train call, and the first denial on a leg records the call's boarding time and the time aboard
-trains cut short so far. The reference engine records each denial (`Records.deny`); the bulk engine
-counts them in its platform queues and adds each wait's count when it ends (`Records.tally`), timing
-the first of each wait (`Records.time_first_denials`): both give the same records."""
+trains cut short so far (the reference engine's `Records.deny`; the bulk engine counts denials in its
+platform queues, tests/unit/test_queues.py)."""
 
 from __future__ import annotations
 
@@ -63,31 +62,4 @@ def test_denials_one_at_a_time_count_once_per_call_and_the_first_on_a_leg_is_tim
             rec.leg_t_alight[rec.leg_base[c]: rec.leg_base[c] + k] = 0.0
         for c in ids.tolist():
             rec.deny(c, call)
-    _check(rec, expected)
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_denials_tallied_per_wait_are_the_same_records(seed):
-    # each commuter waits for one leg until it changes; the wait's denials are added when it ends
-    rec, rounds = _denials(seed)
-    expected = _by_hand(rec, rounds)
-    n = len(rec.leg_base)
-    waiting, den, last = np.full(n, -1), np.zeros(n, dtype=np.int32), np.full(n, -1, dtype=np.int64)
-
-    def end_wait(c: np.ndarray) -> None:
-        rec.tally(c, den[c], last[c])
-        den[c] = 0
-
-    for call, t, ids, leg in rounds:
-        rec.call_t_boarding[call] = t
-        moved = ids[waiting[ids] != leg]
-        end_wait(moved)
-        last[moved] = rec.last_denied_call[moved]  # a new wait starts from the records
-        waiting[ids] = leg
-        counted = ids[last[ids] != call]
-        first = counted[den[counted] == 0]
-        den[counted] += 1
-        last[counted] = call
-        rec.time_first_denials(rec.leg_base[first] + leg[np.isin(ids, first)], call)
-    end_wait(np.arange(n))
     _check(rec, expected)
