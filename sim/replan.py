@@ -533,7 +533,9 @@ def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.n
         out[i] = min(n, last_feasible[g])
     return out
 
+
 _NO_KEYS = np.zeros(0, dtype=np.int64)
+"""No count of trains left per key (see _waits_and_rides): every key has some."""
 
 
 @numba.njit("b1[:](i8[:, :], f8[:, :], f8[:], b1[:], b1[:], i8[:], f8[:], i8[:], f8[:], f8[:], f8[:], i8[:], f8[:], f8[:], i8[:],"

@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.engine.queues import DenialBook, PlatformQueue, serve_fifo
+from sim.engine.queues import DenialBook, PlatformQueue, _canonical, _canonical_order, serve_fifo
 
 
 def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple[list[float], list[float]]:
@@ -134,3 +134,13 @@ def test_boarding_is_the_rule_read_one_commuter_at_a_time(seed):
     queue.close()  # counted once
     count(mine)
     assert book.denied.tolist() == denied and book.last_call.tolist() == last_call
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_canonical_order_is_the_canonical_order(seed):
+    # platform queues merge newcomers by the compiled order, facility queues sort by _canonical
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    t = np.round(rng.uniform(0, 50, n))  # many equal times
+    c = rng.permutation(n).astype(np.int64)
+    assert _canonical_order(t, c).tolist() == _canonical(t, c).tolist() == np.lexsort((c, t)).tolist()
