@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .arrays import unique_inverse
@@ -108,22 +109,22 @@ class RouteCosts:
         """wait_weight * expected waits of routes `rows` for commuters of `medium` starting at
         clock times t, each leg's wait taken in the bin in which it is expected to be reached;
         with `crowd`, plus its extra wait and its in-vehicle time times (multiplier - 1)."""
-        total = np.zeros(len(rows))
-        crowding = np.zeros(len(rows))
-        tau = t + self.walk_before[rows, 0, medium]
-        for j in range(self.route_legs.shape[1]):
-            has = self.valid[rows, j]
-            leg = np.where(has, self.route_legs[rows, j], 0)
-            w = self.legs.expected_wait(leg, tau)
-            if crowd is not None:
-                b = self.legs.wait_bin(tau)
-                w = w + crowd.extra_wait[leg, b]
-                crowding += np.where(has, self.leg_ivt[rows, j] * (crowd.ivt_factor[leg, b] - 1.0), 0.0)
-            w = np.where(has, w, 0.0)
-            total += w
-            if j + 1 < self.route_legs.shape[1]:
-                tau = tau + w + self.leg_ivt[rows, j] + self.walk_before[rows, j + 1, medium]
-        return self.spec.wait_weight * total + crowding
+        return self._costs(np.asarray(rows, dtype=np.int64)[:, None], medium, t, crowd, False)[:, 0]
+
+    def expected_costs(self, options: np.ndarray, medium: np.ndarray, t: np.ndarray,
+                       crowd: CrowdingField | None = None) -> np.ndarray:
+        """Cost (s) of each option of each row (route indices, -1 padded; inf there) for a commuter of
+        the row's `medium` starting at the row's clock time t: `base` plus expected_wait_cost."""
+        return self._costs(options, medium, t, crowd, True)
+
+    def _costs(self, options: np.ndarray, medium: np.ndarray, t: np.ndarray, crowd: CrowdingField | None,
+               with_base: bool) -> np.ndarray:
+        legs = self.legs
+        extra, factor = (crowd.extra_wait, crowd.ivt_factor) if crowd is not None else (_NO_FIELD, _NO_FIELD)
+        return _option_wait_costs(options, np.asarray(medium, dtype=np.int64), np.asarray(t, dtype=np.float64),
+                                  self.route_legs, self.leg_ivt, self.walk_before, legs.wait_bins, float(legs.t_start),
+                                  WAIT_BIN_S, float(self.spec.wait_weight), extra, factor, crowd is not None,
+                                  self.base, with_base)
 
     def expected_travel_time(self, rows: np.ndarray, medium: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Expected travel time (s) of routes `rows` for commuters of `medium` starting at t, with no
@@ -158,6 +159,51 @@ class RouteCosts:
             if j + 1 < self.route_legs.shape[1]:
                 tau = np.where(has, tau + w + ride, tau) + self.walk_before[rows, j + 1, medium]
         return (self.base[rows, medium] - self.ivt[rows] + ivt) + self.spec.wait_weight * waits
+
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+_NO_FIELD = np.zeros((0, 0))
+"""The crowding field's arrays when there is none."""
+
+
+@numba.njit("f8[:, :](i8[:, :], i8[:], f8[:], i8[:, :], f8[:, :], f8[:, :, :], f8[:, :], f8, f8, f8, f8[:, :], f8[:, :], "
+            "b1, f8[:, :], b1)", cache=True, nogil=True)
+def _option_wait_costs(options, medium, t, route_legs, leg_ivt, walk_before, wait_bins, t_start, bin_s, wait_weight,
+                       extra_wait, ivt_factor, crowded, base, with_base):  # pragma: no cover - compiled
+    """RouteCosts.expected_wait_cost of each option (route, -1: none, inf) of each row, for the row's
+    medium and start time t (s); plus the route's base cost when `with_base`. One pass per option
+    where numpy would index every leg position of every option (a loop of at most four legs)."""
+    n, k = options.shape
+    width = route_legs.shape[1]
+    last_bin = wait_bins.shape[1] - 1
+    out = np.full((n, k), np.inf)
+    for g in range(n):
+        m = medium[g]
+        for j in range(k):
+            r = options[g, j]
+            if r < 0:
+                continue
+            tau = t[g] + walk_before[r, 0, m]
+            total = 0.0
+            crowding = 0.0
+            for p in range(width):
+                leg = route_legs[r, p]
+                if leg < 0:
+                    break
+                # LegNetwork.wait_bin: NaN counts as 0 and inf as 1e12, clipped to the tabulated bins
+                x = 0.0 if np.isnan(tau) else (1e12 if tau == np.inf else max(tau, -_FLOAT_MAX))
+                q = (x - t_start) // bin_s
+                b = 0 if q < 0 else (last_bin if q > last_bin else int(q))
+                w = wait_bins[leg, b]
+                if crowded:
+                    w = w + extra_wait[leg, b]
+                    crowding += leg_ivt[r, p] * (ivt_factor[leg, b] - 1.0)
+                total += w
+                if p + 1 < width:
+                    tau = tau + w + leg_ivt[r, p] + walk_before[r, p + 1, m]
+            cost = wait_weight * total + crowding
+            out[g, j] = base[r, m] + cost if with_base else cost
+    return out
 
 
 def _widened(a: np.ndarray, width: int, fill) -> np.ndarray:
@@ -293,9 +339,7 @@ class Chooser:
         g_odb, g_m, g_bin = uniq_key // (n_media * n_bins), (uniq_key // n_bins) % n_media, uniq_key % n_bins
         g_t = legs.t_start + (g_bin + 0.5) * WAIT_BIN_S
         options = self.cand_mat[g_odb]
-        cost = _option_costs(options, lambda rows, g: costs.base[rows, g_m[g]] + costs.expected_wait_cost(
-            rows, g_m[g], g_t[g], crowd))
-        return options, cost, key_inv, g_odb, g_m
+        return options, costs.expected_costs(options, g_m, g_t, crowd), key_inv, g_odb, g_m
 
     def _nests(self, options: np.ndarray) -> np.ndarray | None:
         """The mode nest of each candidate of `options` (route indices, -1 padded; -1 where none), or

@@ -33,7 +33,7 @@ from .departures import Departures, first_departure
 from .fares import FareSystem, leg_fares
 from .network import Network
 from .plan import Step, StepCompiler
-from .routing import Access, CandidateSearch, LegNetwork, candidate_sets
+from .routing import Access, CandidateSearch, LegNetwork, RoutePool, candidate_sets
 from .schema import OutsideOptionSpec, RoutingSpec
 
 STRANDED = "stranded"
@@ -146,6 +146,10 @@ class Replanner:
         self.key = rngmod.stream_key(seed, replication, "decisions")
         self.km = network.station_km_matrix()
         self._candidates: dict[tuple[int, int, int], list[tuple[int, ...]]] = {}
+        self._pools = {False: RoutePool(search), True: RoutePool(during) if during is not None else None}
+        """Per search (the everyday one, the one during closures): the routes found so far."""
+        self._whole: dict[bool, list[tuple[int, ...]]] = {False: [], True: []}
+        """Per search: the legs of each route of its pool as legs of the whole network."""
         self._made: dict[tuple | int, Choice] = {}
         """Every choice made so far, kept: those who make the same choice share its object (and the
         engines its steps)."""
@@ -380,12 +384,15 @@ class Replanner:
             assert search is not None
             od = np.asarray([station * n_st + dest for station, dest, _ in mine], dtype=np.int64)
             bands = np.asarray([-1 - band if during else band for _, _, band in mine], dtype=np.int64)
-            routes, cand = candidate_sets(search, od, bands, unrouted_ok=True)  # a row of -1: no route from here
-            options = search.legs.options
+            pool = self._pools[during]
+            assert pool is not None
+            routes, cand = candidate_sets(search, od, bands, unrouted_ok=True, pool=pool)  # a row of -1: no route from here
+            whole, options = self._whole[during], search.legs.options
+            # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
+            whole.extend(tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in route.legs)
+                         for route in routes[len(whole):])
             for key, row in zip(mine, cand.tolist()):
-                # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
-                found = [tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in routes[i].legs)
-                         for i in row if i >= 0]
+                found = [whole[i] for i in row if i >= 0]
                 station = key[0]
                 self._candidates[key] = [
                     legs for legs in found

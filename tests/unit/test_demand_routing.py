@@ -595,3 +595,53 @@ def test_route_shares_nested_by_mode_equal_the_nested_logit(tmp_path, mu):
     if mu < 1:  # the nest takes rail's share from the metro routes in proportion less than the MNL would
         mnl = nested_shares(dc, {"P": "metro", "Q": "metro", "R": "rail"}, theta / 60, 1.0)
         assert hand["R"] > mnl["R"]
+
+
+def _waits_leg_by_leg(costs: RouteCosts, legs: LegNetwork, rows, medium, t, crowd) -> np.ndarray:
+    """RouteCosts.expected_wait_cost computed leg position by leg position over all rows at once
+    (the rule the compiled loop follows)."""
+    total, crowding = np.zeros(len(rows)), np.zeros(len(rows))
+    tau = t + costs.walk_before[rows, 0, medium]
+    for j in range(costs.route_legs.shape[1]):
+        has = costs.valid[rows, j]
+        leg = np.where(has, costs.route_legs[rows, j], 0)
+        b = legs.wait_bin(tau)
+        w = legs.wait_bins[leg, b]
+        if crowd is not None:
+            w = w + crowd.extra_wait[leg, b]
+            crowding += np.where(has, costs.leg_ivt[rows, j] * (crowd.ivt_factor[leg, b] - 1.0), 0.0)
+        w = np.where(has, w, 0.0)
+        total += w
+        if j + 1 < costs.route_legs.shape[1]:
+            tau = tau + w + costs.leg_ivt[rows, j] + costs.walk_before[rows, j + 1, medium]
+    return RoutingSpec().wait_weight * total + crowding
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_expected_costs_equal_the_leg_by_leg_rule(crowded):
+    # the routes of 60 OD pairs of the shipped baseline (changes between operators, walks between
+    # stations), start times over and beyond the period, NaN and inf among them
+    from sim.crowding import CrowdingField
+    from sim.scenario import load_scenario
+
+    net = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml").network
+    rt = routing(net, t_end=T9)
+    gen = np.random.default_rng(5)
+    routes = [r for o, d in gen.integers(0, len(net.stations), (60, 2)).tolist() if o != d
+              for r in rt.search.candidates(o, d)]
+    costs = rt.costs(routes)
+    assert costs.route_legs.shape[1] >= 3
+    options = gen.integers(-1, len(routes), (400, 5))
+    medium = gen.integers(0, len(rt.access.media), 400)
+    t = gen.uniform(T6 - 3600, T9 + 3600, 400)
+    t[:2] = [np.nan, np.inf]
+    crowd = CrowdingField(gen.uniform(1.0, 1.6, rt.legs.wait_bins.shape),
+                          gen.uniform(0.0, 300.0, rt.legs.wait_bins.shape)) if crowded else None
+    got = costs.expected_costs(options, medium, t, crowd)
+    row, col = np.nonzero(options >= 0)
+    rows = options[row, col]
+    want = np.full(options.shape, np.inf)
+    want[row, col] = costs.base[rows, medium[row]] + _waits_leg_by_leg(costs, rt.legs, rows, medium[row], t[row], crowd)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(costs.expected_wait_cost(rows, medium[row], t[row], crowd),
+                                  _waits_leg_by_leg(costs, rt.legs, rows, medium[row], t[row], crowd))
