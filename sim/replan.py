@@ -275,21 +275,27 @@ class Replanner:
         self._fetch([(key[1], key[3], key[6]) for key in new.values()])
         options = {code: self._options(*key) for code, key in new.items()}
         self._price([(legs, new[code][4]) for code, mine in options.items() for legs in mine])
-        for code, mine in options.items():
-            self._situation_of[code] = self._keep(self._situation(new[code], mine))
+        first = self._keep(self._situations([new[code] for code in options], list(options.values())))
+        self._situation_of.update(zip(options, range(first, len(self._sits))))
         sid[missing] = [self._situation_of[k] for k in codes[missing].tolist()]
         return sid
 
-    def _keep(self, sit: _Situation) -> int:
-        """Keep a new situation in `_sits` and its `_sit_arrays` (grown by doubling); its index."""
-        n = len(self._sits)
-        self._sits.append(sit)
-        if n == len(self._sit_arrays[0]):
-            self._sit_arrays = tuple(np.concatenate([a, np.zeros(max(64, n), dtype=a.dtype)])  # type: ignore[assignment]
+    def _keep(self, sits: list[_Situation]) -> int:
+        """Keep new situations in `_sits` and their `_sit_arrays` (grown by doubling); the index of the first."""
+        lo = len(self._sits)
+        self._sits.extend(sits)
+        hi = len(self._sits)
+        if hi > len(self._sit_arrays[0]):
+            size = max(64, len(self._sit_arrays[0]))
+            while size < hi:
+                size *= 2
+            self._sit_arrays = tuple(np.concatenate([a, np.zeros(size - len(a), dtype=a.dtype)])  # type: ignore[assignment]
                                      for a in self._sit_arrays)
-        for a, value in zip(self._sit_arrays, (len(sit.options), sit.first_row, sit.outside)):
-            a[n] = value
-        return n
+        size_of, first_row, outside = self._sit_arrays
+        size_of[lo:hi] = [len(sit.options) for sit in sits]
+        first_row[lo:hi] = [sit.first_row for sit in sits]
+        outside[lo:hi] = [sit.outside for sit in sits]
+        return lo
 
     def _options(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
                  planned: tuple[int, ...], band: int) -> list[tuple[int, ...]]:
@@ -301,22 +307,32 @@ class Replanner:
         mine: list[tuple[int, ...]] = [planned] if with_plan else []
         return mine + [legs for legs in self._from_here(station, dest, band) if legs not in mine]
 
-    def _situation(self, key: tuple, mine: list[tuple[int, ...]]) -> _Situation:
-        """A new situation (see _situation_ids) with rail options `mine`, priced already."""
-        _, station, platform, dest, medium, _, _ = key
-        same = (station, platform, dest, medium, tuple(mine))  # other bands often have the same options
-        if same not in self._by_options:
-            width = max((len(x) for x in mine), default=1)
-            keys = np.full((len(mine), width), -1, dtype=np.int64)
-            walk_before = np.zeros((len(mine), width))
-            for i, legs in enumerate(mine):
-                keys[i, : len(legs)] = [self._key(k) for k in legs]
-                walk_before[i, : len(legs)] = self._walks_before(legs, station, platform, medium)
-            fixed = np.asarray([self._fixed(legs, station, platform, dest, medium) for legs in mine]).reshape(-1, 3)
-            rows = _Rows(keys, walk_before, fixed[:, 0], fixed[:, 1], fixed[:, 2],
-                         np.asarray([self.legs.options[x[0]].platform == platform for x in mine], dtype=bool))
-            self._by_options[same] = _Situation([*mine, None], self._book.add(rows), self._outside_cost(station, dest))
-        return self._by_options[same]
+    def _situations(self, keys: list[tuple], options: list[list[tuple[int, ...]]]) -> list[_Situation]:
+        """New situations (see _situation_ids), each with its rail options, priced already. Situations
+        in the same place for the same destination and medium often have the same options (other
+        bands, other plans among the candidates): those share their rows, the new rows kept in one go."""
+        sames = [(key[1], key[2], key[3], key[4], tuple(mine)) for key, mine in zip(keys, options)]
+        fresh = [same for same in dict.fromkeys(sames) if same not in self._by_options]
+        if fresh:
+            width = max((len(legs) for same in fresh for legs in same[4]), default=1)
+            keys_of, walks_of, fixed, same_platform = [], [], [], []
+            for station, platform, dest, medium, mine in fresh:
+                for legs in mine:
+                    pad = [-1] * (width - len(legs))
+                    keys_of.append([self._key(k) for k in legs] + pad)
+                    walks_of.append(self._walks_before(legs, station, platform, medium) + [0.0] * len(pad))
+                    fixed.append(self._fixed(legs, station, platform, dest, medium))
+                    same_platform.append(self.legs.options[legs[0]].platform == platform)
+            n = len(keys_of)
+            cost = np.asarray(fixed, dtype=np.float64).reshape(n, 3)
+            row = self._book.add(_Rows(np.asarray(keys_of, dtype=np.int64).reshape(n, width),
+                                       np.asarray(walks_of, dtype=np.float64).reshape(n, width), cost[:, 0],
+                                       cost[:, 1], cost[:, 2], np.asarray(same_platform, dtype=bool)))
+            for same in fresh:
+                station, _, dest, _, mine = same
+                self._by_options[same] = _Situation([*mine, None], row, self._outside_cost(station, dest))
+                row += len(mine)
+        return [self._by_options[same] for same in sames]
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
         """Other legs from here (or leaving when None), with the steps to and along them."""
