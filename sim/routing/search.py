@@ -125,6 +125,16 @@ class CandidateSearch:
         """Whether a pair's candidates are searched once for the whole period (see candidate_sets);
         else once per start band, on that band's waits alone."""
         self.street_walk = access.street_walk
+        walks = list(access.street_walk.items())
+        walk_from = np.asarray([a for (a, _), _ in walks], dtype=np.int64)
+        self._walk_order = np.argsort(walk_from, kind="stable")
+        """The street walks (in street_walk's order) sorted by the station they leave from."""
+        self._walk_from = walk_from[self._walk_order]
+        self._walk_to = np.asarray([b for (_, b), _ in walks], dtype=np.int64)
+        self._walk_cost = np.asarray([spec.walk_weight * w for _, w in walks], dtype=float)
+        self._finals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        """Per destination: the legs into it or into a station with a street walk to it, by boarding
+        station, and the search cost after each (see candidates_many)."""
         self.transfer_points = transfer_points(network)
         # legs alighting at a transfer point, ordered by boarding station (ties: by leg index)
         tp = np.flatnonzero(np.isin(legs.alight, sorted(self.transfer_points)))
@@ -201,13 +211,24 @@ class CandidateSearch:
         """Start states (origin row, station, cost so far): board at the origin, or walk in the
         street to a station joined to it."""
         n_o = len(origins)
-        org_parts, sta_parts, g_parts = [np.arange(n_o)], [origins], [np.zeros(n_o)]
-        for (a, b), w in self.street_walk.items():
-            hit = np.flatnonzero(origins == a)
-            org_parts.append(hit)
-            sta_parts.append(np.full(len(hit), b, dtype=np.int64))
-            g_parts.append(np.full(len(hit), self.spec.walk_weight * w))
-        return np.concatenate(org_parts), np.concatenate(sta_parts), np.concatenate(g_parts)
+        row, walk = _expand(origins, self._walk_from, self._walk_order)
+        # in the order a loop over the street walks would give: walk by walk, origins in order within each
+        order = np.lexsort((row, walk))
+        row, walk = row[order], walk[order]
+        return (np.concatenate([np.arange(n_o), row]), np.concatenate([origins, self._walk_to[walk]]),
+                np.concatenate([np.zeros(n_o), self._walk_cost[walk]]))
+
+    def _final_legs(self, dest: int) -> tuple[np.ndarray, np.ndarray]:
+        """The legs into `dest` or into a station with a street walk to it, ordered by boarding
+        station (ties: by leg index), and the search cost of the walk after each (0 into dest)."""
+        if dest not in self._finals:
+            legs = self.legs
+            near = {dest: 0.0}
+            near.update({a: self.spec.walk_weight * w for (a, b), w in self.street_walk.items() if b == dest})
+            final = np.flatnonzero(np.isin(legs.alight, list(near)))
+            final = final[np.argsort(legs.board[final], kind="stable")]
+            self._finals[dest] = final, np.asarray([near[int(a)] for a in legs.alight[final]], dtype=float)
+        return self._finals[dest]
 
     def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray,
                         regime: int = 0, widen: bool = False) -> list[Found]:
@@ -235,12 +256,7 @@ class CandidateSearch:
         chosen = np.full((len(org), max_legs), -1, dtype=np.int64)  # the legs of each partial route
         visited = np.full((len(org), 2 * max_legs + 2), -1, dtype=np.int64)
         visited[:, 0], visited[:, 1] = origins[org], sta
-        # legs into the destination or a station with a street walk to it
-        near = {dest: 0.0}
-        near.update({a: spec.walk_weight * w for (a, b), w in self.street_walk.items() if b == dest})
-        final = np.flatnonzero(np.isin(legs.alight, list(near)))
-        final = final[np.argsort(legs.board[final], kind="stable")]
-        final_tail = np.asarray([near[int(a)] for a in legs.alight[final]])
+        final, final_tail = self._final_legs(dest)
         done_org, done_cost, done_legs = [], [], []
         for level in range(max_legs):
             # finish: ride a leg to the destination (or a station with a street walk to it)
