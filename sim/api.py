@@ -41,7 +41,7 @@ from .plausibility import (
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
-from .tables import RideTables, Tables, build_tables, ride_tables
+from .tables import RideTables, TablePlan, Tables, build_tables, ride_tables
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
 from .tours import place_returns, waits_for
@@ -73,7 +73,8 @@ class Prepared:
     demand: Demand
     legs: LegNetwork
     access: Access
-    chooser: Chooser
+    chooser: Chooser | None
+    """The route chooser with every candidate it priced; None once let go (see run)."""
     assignment: Assignment
     plan: Plan
     groups: dict[str, np.ndarray]
@@ -341,6 +342,7 @@ def _choose_departures(prep: Prepared, engine: str, timings: dict[str, float]) -
     assert spec is not None  # the caller's condition
     demand, plan = prep.demand, prep.plan
     route_of = prep.assignment.route_of
+    assert prep.chooser is not None  # let go only after the departures are chosen
     free = prep.chooser.costs.expected_travel_time(route_of.astype(np.int64), demand.payment.astype(np.int64),
                                                    demand.t_depart)
     period = prep.scenario.model.period
@@ -378,9 +380,10 @@ def _iterate_crowding(prep: Prepared, engine: str, progress, timings: dict[str, 
     t = _add_time(timings, "simulation", t)
     assignment, plan, info, ride = prep.assignment, prep.plan, None, None
     if spec is not None:
+        assert prep.chooser is not None  # kept for crowding (see run)
         paths, lookup, field, changed = leg_paths(net, legs), PlatformLookup(net, legs), None, []
         for n in range(1, spec.max_iterations):
-            ride = ride_tables(net, demand, legs, assignment, plan, rec)
+            ride = ride_tables(net, demand, legs, assignment, TablePlan.of(plan), rec)
             t = _add_time(timings, "tables", t)
             aux = crowding.measure(net, legs, ride.legs, ride.trains, spec, paths, lookup)
             field = aux if field is None else crowding.average(field, aux, n)
@@ -464,13 +467,18 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     departures = None
     if scenario.model.demand.departure_time is not None:
         prep, departures = _choose_departures(prep, engine, timings)
+    if scenario.model.routing.crowding is None:
+        # nothing chooses routes again: the candidates it priced (hundreds of MB for a city's day) need
+        # not outlive the simulation, which needs the room
+        prep = replace(prep, chooser=None)
     last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     kept = _Kept.of(prep)
     del prep  # the route chooser with every candidate searched, and the decision hook: the tables need the room
     t1 = time.perf_counter()
-    tables = build_tables(scenario.network, kept.demand, kept.legs, last.assignment, last.plan, last.rec, kept.rerouted,
-                          last.ride)
-    del last  # the records and plan: the tables hold what is kept of them
+    assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec, last.ride
+    del last  # the plan's steps, service times and walking speeds: the engine's alone
+    tables = build_tables(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
+    del rec, ride  # the records: the tables hold what is kept of them
     tables, summary = _summary(kept, tables, crowding_info, tours, departures)
     _add_time(timings, "tables", t1)
     return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings)

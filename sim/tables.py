@@ -20,8 +20,9 @@ from .engine.records import Records
 from .engine.tickets import AHEAD, CLASS
 from .fares import FareSystem, piece_fares
 from .network import Network
-from .plan import Plan
+from .plan import Plan, TicketRules
 from .routing import LegNetwork, LegOption, Route, leg_matrix
+from .timetable import Trains
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,25 @@ class Tables:
     zone_trips: pd.DataFrame | None = None
     """One row per commuter drawn between zones, with the mode chosen (sim.zones.zone_trips_table);
     None without zones."""
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """What the tables read of a run's plan (sim.plan.Plan): its trains, each commuter's planned
+    start (s) and the reserved-seat rules. The rest of a plan (steps, service times, walking speeds:
+    about 100 bytes per journey) only the engines read, and can be let go before the tables."""
+
+    trains: Trains
+    t_depart: np.ndarray
+    tickets: TicketRules | None
+
+    @classmethod
+    def of(cls, plan: Plan) -> TablePlan:
+        return cls(plan.trains, plan.t_depart, plan.tickets)
+
+    @property
+    def n_commuters(self) -> int:
+        return len(self.t_depart)
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,7 @@ class Rides:
     stays: np.ndarray  # int64 per commuter: bit j set when planned leg j + 1 continued leg j on its train
 
 
-def ridden(plan: Plan, rec: Records, board: np.ndarray, alight: np.ndarray) -> Rides:
+def ridden(plan: TablePlan, rec: Records, board: np.ndarray, alight: np.ndarray) -> Rides:
     """Rides from the records; `board`, `alight`: per leg slot, the planned boarding and alighting
     station."""
     n = plan.n_commuters
@@ -168,8 +188,28 @@ def _per_distinct_row(codes: np.ndarray, text) -> list[str]:
     return [texts[i] for i in row.tolist()]
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """The operator pieces of the fare rows (see _leg_fares), flat: row r owns pieces start[r] ..
+    start[r] + count[r] - 1, each with its planned leg (`col`), operator, km and fare (CNY)."""
+
+    count: np.ndarray
+    start: np.ndarray
+    col: np.ndarray
+    op: np.ndarray
+    km: np.ndarray
+    fare: np.ndarray
+
+    @classmethod
+    def flat(cls, col: np.ndarray, op: np.ndarray, km: np.ndarray, fare: np.ndarray) -> _Pieces:
+        """The pieces of piece_fares' matrices (padded where `op` is -1), flat."""
+        ok = op >= 0
+        count = ok.sum(axis=1)
+        return cls(count, np.concatenate([[0], np.cumsum(count)]).astype(np.int64), col[ok], op[ok], km[ok], fare[ok])
+
+
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
-               plan: Plan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+               plan: TablePlan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Pieces]:
     """Per leg slot: its leg option and fare; and the operator pieces per row of fares (see
     _fare_rows) with each commuter's row, for the fare sections."""
     fares = FareSystem(network, demand.media)
@@ -183,7 +223,8 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     pair_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
     owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
     flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
-    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, pieces
+    # the pieces flat: as matrices, padded to the row with the most, they take several times the room
+    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, _Pieces.flat(*pieces)
 
 
 def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, demand: Demand,
@@ -221,13 +262,13 @@ def _ride_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, starts) if len(starts) else np.zeros(0)
 
 
-def started(plan: Plan, rec: Records) -> np.ndarray:
+def started(plan: TablePlan, rec: Records) -> np.ndarray:
     """Per commuter: when their journey started (s; Records.t_start), or for one that never started
     (held for a journey still travelling at the end, Plan.after) when it was to start."""
     return np.where(np.isnan(rec.t_start), plan.t_depart, rec.t_start)
 
 
-def _trip_times(plan: Plan, rec: Records, rides: Rides) -> dict[str, np.ndarray]:
+def _trip_times(plan: TablePlan, rec: Records, rides: Rides) -> dict[str, np.ndarray]:
     """Per commuter: the travel-time components over their rides (s; a change of train only between
     rides)."""
     tp, tb = rec.leg_t_platform[rides.first], rec.leg_t_board[rides.first]
@@ -255,12 +296,12 @@ class _Slots:
     option: dict[str, np.ndarray]  # per leg slot: the planned line, boarding and alighting station
     leg_fare: np.ndarray  # per leg slot (CNY): none for a leg not boarded by who left the network
     pair_of: np.ndarray  # per commuter: their row of the fare pieces
-    pieces: tuple[np.ndarray, ...]  # the fare pieces per row (see _leg_fares)
+    pieces: _Pieces  # the fare pieces per row (see _leg_fares)
     rides: Rides
     denied_wait: np.ndarray  # per leg slot (s; see _denied_wait)
 
 
-def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
            rec: Records) -> _Slots:
     assignment = as_ridden(assignment, rec, legs, demand)
     leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
@@ -283,7 +324,7 @@ class RideTables:
     slots: _Slots
 
 
-def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
                 rec: Records) -> RideTables:
     """The legs and trains tables of one run alone (what crowding measures between the runs of
     route choice)."""
@@ -291,18 +332,28 @@ def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: 
     return RideTables(*_ride_tables(network, plan, rec, slots), slots)
 
 
-def _ride_tables(network: Network, plan: Plan, rec: Records, slots: _Slots) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _ride_tables(network: Network, plan: TablePlan, rec: Records, slots: _Slots) -> tuple[pd.DataFrame, pd.DataFrame]:
     rides, board = slots.rides, slots.option["board"]
     stayed = _stay_calls(plan, rec.leg_train[rides.stay], board[rides.stay], len(network.stations))
     return (_legs_table(network, plan, rec, rides, slots.option, slots.leg_fare, slots.denied_wait),
             _trains_table(network, plan, rec, stayed))
 
 
-def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: Plan,
+def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
                  rec: Records, rerouted: np.ndarray | None = None, ride: RideTables | None = None) -> Tables:
     """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
     commuter, chose another route because of a closure; `ride`: the run's legs and trains tables
     when built already, by ride_tables)."""
+    trips, legs_table, trains, fares = _rider_tables(network, demand, legs, assignment, plan, rec, rerouted, ride)
+    # built last, once the rides and fare pieces the others were built from are let go (a few hundred
+    # bytes per journey: gigabytes for a city's day)
+    return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
+
+
+def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
+                  rec: Records, rerouted: np.ndarray | None,
+                  ride: RideTables | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The trips, legs, trains and fares tables of build_tables."""
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
     slots = ride.slots if ride is not None else _slots(network, demand, legs, assignment, plan, rec)
@@ -343,8 +394,7 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
         "t_left": rec.t_left,
     }, copy=False)
     legs_table, trains = (ride.legs, ride.trains) if ride is not None else _ride_tables(network, plan, rec, slots)
-    fares = _fare_sections(network, plan, rec, rides, slots.pair_of, *slots.pieces)
-    return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
+    return trips, legs_table, trains, _fare_sections(network, rec, rides, slots.pair_of, slots.pieces)
 
 
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:
@@ -380,7 +430,7 @@ def as_ridden(assignment: Assignment, rec: Records, legs: LegNetwork, demand: De
     return Assignment(tuple(routes), route_of)
 
 
-def _stay_calls(plan: Plan, train: np.ndarray, station: np.ndarray, n_stations: int) -> np.ndarray:
+def _stay_calls(plan: TablePlan, train: np.ndarray, station: np.ndarray, n_stations: int) -> np.ndarray:
     """The train call at which each of the given commuters stayed aboard (`train` at `station`): the
     engines let them off and on again there, the tables count neither."""
     tr = plan.trains
@@ -391,7 +441,7 @@ def _stay_calls(plan: Plan, train: np.ndarray, station: np.ndarray, n_stations: 
     return stops[order[np.searchsorted(key[order], train.astype(np.int64) * n_stations + station)]]
 
 
-def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option: dict[str, np.ndarray],
+def _legs_table(network: Network, plan: TablePlan, rec: Records, rides: Rides, option: dict[str, np.ndarray],
                 leg_fare: np.ndarray, denied_wait: np.ndarray) -> pd.DataFrame:
     """One row per ride whose first platform the commuter reached: boarding (line, station, times) as
     its first leg slot, alighting as its last; fares, time aboard trains cut short and denied waits
@@ -426,7 +476,7 @@ def _legs_table(network: Network, plan: Plan, rec: Records, rides: Rides, option
     }, copy=False)
 
 
-def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray) -> pd.DataFrame:
+def _trains_table(network: Network, plan: TablePlan, rec: Records, stayed: np.ndarray) -> pd.DataFrame:
     """One row per train call reached. `direction` is that of the call's platform on the line whose
     track it is: a through train runs `up` or `down` by the km posts of each track it runs on.
     `stayed`: a call per commuter who stayed aboard there (neither alighted nor boarded)."""
@@ -461,7 +511,7 @@ def _trains_table(network: Network, plan: Plan, rec: Records, stayed: np.ndarray
     }, copy=False)
 
 
-def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFrame:
+def _facilities_table(network: Network, plan: TablePlan, rec: Records) -> pd.DataFrame:
     """One row per facility visit (joined its queue before the end)."""
     joined = ~np.isnan(rec.fac_t_join)
     fac_owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.fac_offset))
@@ -480,27 +530,43 @@ def _facilities_table(network: Network, plan: Plan, rec: Records) -> pd.DataFram
     }, copy=False)
 
 
-def _fare_sections(network: Network, plan: Plan, rec: Records, rides: Rides, pair_of: np.ndarray, col: np.ndarray,
-                   op: np.ndarray, km: np.ndarray, fare: np.ndarray) -> pd.DataFrame:
+_BLOCK = 1 << 20
+"""Commuters per block of the fare sections: the arrays per operator piece stay small (whole, a
+city's day holds gigabytes of them at once)."""
+
+
+def _fare_sections(network: Network, rec: Records, rides: Rides, pair_of: np.ndarray, pieces: _Pieces) -> pd.DataFrame:
     """One row per operator section of every leg boarded: the commuter, the leg (a ride: as in the
     legs table), the operator, its km and the fare attributed to it (CNY; a through leg has one row
     per operator it runs on, planned legs ridden on one train are joined where they meet on one
-    operator). `col`, `op`, `km`, `fare`: the pieces per (route, medium) pair, by planned leg."""
-    ok = op >= 0
-    count = ok.sum(axis=1)
-    start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-    p_col, p_op, p_km, p_fare = col[ok], op[ok], km[ok], fare[ok]
-    per = count[pair_of]
-    owner = np.repeat(np.arange(len(pair_of), dtype=np.int64), per)
-    idx = start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-    slot = rec.leg_offset[owner] + p_col[idx]
-    boarded = ~np.isnan(rec.leg_t_board[slot])
-    ride, piece_op = rides.slot_ride[slot[boarded]], p_op[idx][boarded]
-    section = np.flatnonzero(np.concatenate([[len(ride) > 0], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
+    operator). `pieces`: those of each commuter's row of fares (`pair_of`), by planned leg. Built a
+    block of commuters at a time: a section never spans two commuters."""
+    leg_offset = rec.leg_offset
+    blocks = [_block_sections(rides, leg_offset, rec.leg_t_board, pair_of, lo, min(lo + _BLOCK, len(pair_of)), pieces)
+              for lo in range(0, max(len(pair_of), 1), _BLOCK)]
+
+    def joined(name: str) -> np.ndarray:  # a column at a time, each block's part let go as it is joined
+        return np.concatenate([b.pop(name) for b in blocks])
+
     return pd.DataFrame({
-        "commuter_id": rides.owner[ride[section]],
-        "leg": rides.ordinal[ride[section]],
-        "operator": _cat(piece_op[section], [o.id for o in network.operators]),
-        "km": np.round(_ride_sums(p_km[idx][boarded], section), 4),
-        "fare_cny": _ride_sums(p_fare[idx][boarded], section),
+        "commuter_id": joined("commuter_id"),
+        "leg": joined("leg"),
+        "operator": _cat(joined("operator"), [o.id for o in network.operators]),
+        "km": joined("km"),
+        "fare_cny": joined("fare_cny"),
     }, copy=False)
+
+
+def _block_sections(rides: Rides, leg_offset: np.ndarray, leg_t_board: np.ndarray, pair_of: np.ndarray, lo: int,
+                    hi: int, pieces: _Pieces) -> dict[str, np.ndarray]:
+    """The fare sections (columns of _fare_sections, operator as a code) of commuters lo .. hi - 1."""
+    per = pieces.count[pair_of[lo:hi]]
+    owner = np.repeat(np.arange(lo, hi, dtype=np.int64), per)
+    idx = pieces.start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    slot = leg_offset[owner] + pieces.col[idx]
+    boarded = ~np.isnan(leg_t_board[slot])
+    ride, piece_op = rides.slot_ride[slot[boarded]], pieces.op[idx][boarded]
+    section = np.flatnonzero(np.concatenate([[len(ride) > 0], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
+    return {"commuter_id": rides.owner[ride[section]], "leg": rides.ordinal[ride[section]],
+            "operator": piece_op[section], "km": np.round(_ride_sums(pieces.km[idx][boarded], section), 4),
+            "fare_cny": _ride_sums(pieces.fare[idx][boarded], section)}

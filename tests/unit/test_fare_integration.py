@@ -4,10 +4,12 @@ clearing on both sides of each distance threshold, and revenue that adds up to t
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 import toynet as T
+from sim import tables
 from sim.api import run
 from sim.errors import UserError
 from sim.fares import FareSystem
@@ -112,6 +114,20 @@ def test_revenue_adds_up_to_the_fares_paid_in_a_run(tmp_path):
     assert revenue["OA"] + revenue["OB"] == pytest.approx(res.trips["fare_cny"].sum(), abs=1e-6)
     crossing = res.trips[res.trips["route"].astype(str) == "LA>LB"]
     assert len(crossing) and (crossing["fare_cny"] == 4.0).all()  # A1->B2: 5 + 5 km, 4 CNY by OA's tariff
+
+
+def test_fare_sections_built_by_blocks_of_commuters_are_those_built_whole(tmp_path, monkeypatch):
+    # blocks of 7 commuters split the run's 500 commuters (and their sections of two operators)
+    # everywhere: the table is the same row for row
+    rule = {"id": "r", "operators": ["OA", "OB"], "policy": "separate"}
+    net = T.boundary_network(fare_rule=rule, fares=(OA_FARE, OB_FARE))
+    scn = T.write(tmp_path, net, T.scenario(500, ["A1", "A2"], ["B1", "B2", "A2"], start="06:00", end="08:00",
+                                            sim_end="10:00"))
+    whole = run(scn).fares
+    monkeypatch.setattr(tables, "_BLOCK", 7)
+    blocks = run(scn).fares
+    assert len(whole) > 500 and whole["operator"].nunique() == 2 and whole["commuter_id"].is_monotonic_increasing
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
 
 
 def test_fare_rule_errors_name_the_field(tmp_path):

@@ -17,7 +17,7 @@ from sim.engine import run_engine
 from sim.metrics import KpiSetup, summarize
 from sim.plan import build_plan
 from sim.routing import Route
-from sim.tables import Tables, build_tables
+from sim.tables import TablePlan, Tables, build_tables
 
 H = 3600.0
 T0 = 6 * H + 30 * 60  # the through train leaves A1 at 06:30
@@ -56,7 +56,7 @@ def riding(tmp_path, net: dict, route: list[tuple[str, str]], total: int = 4, en
     p = prep.plan
     plan = build_plan(network, prep.legs, prep.access, assignment, prep.demand.payment, prep.demand.media, prep.demand.t_depart,
                       p.trains, p.ops, p.t_end, prep.seed, 0)
-    return build_tables(network, prep.demand, prep.legs, assignment, plan, run_engine(plan, engine))
+    return build_tables(network, prep.demand, prep.legs, assignment, TablePlan.of(plan), run_engine(plan, engine))
 
 
 @pytest.mark.parametrize("km_a, km_b, expected", [
