@@ -424,16 +424,13 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
         return {}
     ids = facilities["facility_id"]
     ids = ids if isinstance(ids.dtype, pd.CategoricalDtype) else ids.astype("category")
-    names, code = [str(x) for x in ids.cat.categories], ids.cat.codes.to_numpy().astype(np.int64)
+    # the codes as pandas keeps them (8 or 16 bits): every step below widens what it needs, and lets
+    # it go before the next (a city's day has tens of millions of visits)
+    names, code = [str(x) for x in ids.cat.categories], ids.cat.codes.to_numpy()
     n = len(names)
     join, start, end = (facilities[c].to_numpy(dtype=float) for c in ("t_join", "t_start", "t_end"))
-    served = ~np.isnan(start)
     visits = np.bincount(code, minlength=n)
-    n_served = np.bincount(code[served], minlength=n)
-    wait, wcode = start[served] - join[served], code[served]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
-    p95 = _grouped_p95(wait, wcode, n_served)
+    n_served, mean_wait, p95 = _waits(join, start, code, n)
     longest = _longest_queues(join, start, code, n)
     peak_busy = _busiest_hour(start, end, code, n)
     out = {}
@@ -446,30 +443,39 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     return out
 
 
+def _waits(join: np.ndarray, start: np.ndarray, code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group code (0..n-1) of visits joining at `join` and starting service at `start` (NaN:
+    never): the visits served, their mean and 95th-percentile queueing wait (s; NaN without any)."""
+    served = ~np.isnan(start)
+    n_served = np.bincount(code[served], minlength=n)
+    wait, wcode = start[served] - join[served], code[served]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_wait = np.bincount(wcode, weights=wait, minlength=n) / n_served
+    return n_served, mean_wait, _grouped_p95(wait, wcode, n_served)
+
+
 def _longest_queues(join: np.ndarray, start: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
     """Per group code (0..n-1) of visits joining at `join` and starting at `start` (NaN: never, they
     wait to the end): the most persons waiting at once (joined by t less started by t, those starting
     at t first). A visit that starts the moment it joins adds one and takes one away at the same
     times: only visits that waited count. The queue is longest just after a join: at each join, the
     joins of its group up to its time (ties included) less the starts up to then, both counted by
-    binary search in the times sorted within groups (group code x span + time)."""
+    binary search in the group's times, sorted as group code x span + time."""
     waited = ~(start <= join)
-    join, start, code = join[waited], start[waited], code[waited]
-    began = ~np.isnan(start)
-    start, scode = start[began], code[began]
     out = np.zeros(n, dtype=np.int64)
-    if not len(join):
+    if not waited.any():
         return out
-    visits = np.bincount(code, minlength=n)
-    span = float(max(join.max(), start.max(initial=0.0))) + 1.0
-    joins, starts = np.sort(code * span + join), np.sort(scode * span + start)
+    began = waited & ~np.isnan(start)
+    span = float(max(join[waited].max(), start[began].max(initial=0.0))) + 1.0
+    joins = np.sort(code[waited] * span + join[waited])
+    starts = np.sort(code[began] * span + start[began])
     bounds = np.arange(n + 1) * span
-    j0, s0 = np.searchsorted(joins, bounds[:-1]), np.searchsorted(starts, bounds[:-1])
-    group = np.repeat(np.arange(n), visits)  # of each sorted join
-    queue = (np.searchsorted(joins, joins, side="right") - j0[group]) - (
-        np.searchsorted(starts, joins, side="right") - s0[group])
-    present = np.flatnonzero(visits)
-    out[present] = np.maximum.reduceat(queue, j0[present])
+    j, s = np.searchsorted(joins, bounds), np.searchsorted(starts, bounds)
+    # a group at a time: the counts for all visits at once would take several arrays of every visit
+    for k in np.flatnonzero(np.diff(j)).tolist():
+        times = joins[j[k]:j[k + 1]]
+        queue = np.searchsorted(times, times, side="right") - np.searchsorted(starts[s[k]:s[k + 1]], times, side="right")
+        out[k] = queue.max()
     return out
 
 
@@ -496,7 +502,7 @@ def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) 
     done = ~np.isnan(start) & ~np.isnan(end)
     if not done.any():
         return np.zeros(n)
-    s, e, c = start[done], end[done], code[done]
+    s, e, c = start[done], end[done], code[done].astype(np.int64)
     h0 = np.floor(s / 3600.0).astype(np.int64)
     first, hours = int(h0.min()), int(np.floor(e.max() / 3600.0)) - int(h0.min()) + 1
     busy = np.zeros(n * hours)

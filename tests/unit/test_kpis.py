@@ -9,6 +9,7 @@ import pytest
 
 from sim.metrics import (
     KpiSetup,
+    _longest_queues,
     confidence_intervals,
     facility_kpis,
     interchange_kpis,
@@ -144,3 +145,23 @@ def test_a_group_counts_the_boardings_of_its_own_commuters_by_line():
     # commuter 0 rides L1 and L2, commuter 2 never boards its L2 leg and rides L3; commuter 1 is not in it
     assert s["groups"]["g"]["line_boardings"] == {"L1": 1, "L2": 1, "L3": 1}
     assert s["line_boardings"] == {"L1": 2, "L2": 1, "L3": 1}
+
+
+def test_longest_queue_of_each_facility_is_that_of_a_sweep_over_its_joins():
+    # 3,000 visits to 7 facilities (one never visited), whole seconds so that joins and starts tie,
+    # a third served the moment they join, 5 % never served; the sweep counts, just after each join
+    # time of a facility, its visits that waited and joined by then less those that started by then
+    rng = np.random.default_rng(3)
+    n, size = 7, 3000
+    code = rng.integers(0, n, size).astype(np.int16)
+    code[code == 5] = 6
+    join = np.round(rng.uniform(0.0, 500.0, size))
+    start = join + np.where(rng.random(size) < 0.3, 0.0, np.round(rng.exponential(20.0, size)))
+    start[rng.random(size) < 0.05] = np.nan
+    got = _longest_queues(join, start, code, n)
+    for g in range(n):
+        mine = code == g
+        waited = mine & ~(start <= join)
+        sweep = [int((waited & (join <= t)).sum() - (waited & (start <= t)).sum()) for t in np.unique(join[mine])]
+        assert got[g] == max(sweep, default=0), g
+    assert got[5] == 0 and got.max() > 5
