@@ -29,6 +29,7 @@ from .departures import build_departures
 from .engine import OnTheWay, Records, run_engine
 from .errors import Problem, UserError
 from .loading import with_lines
+from .memory import trim_heap
 from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
@@ -249,6 +250,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     believed = (disruptions.apply(scenario.network, planned.trains, tuple(c.believed for c in closures))[0]
                 if any(c.expected_end is not None and c.expected_end != c.end for c in closures) else None)
     way = on_the_way(scenario, legs, access, search, plan, demand, seed, replication, closures, believed)
+    trim_heap()  # what routing and planning freed: the simulation needs the room
     return Prepared(scenario, seed, replication, demand, legs, access, chooser, assignment, plan, groups, warnings,
                     closures, cut, informed, rerouted, way, modes)
 
@@ -479,6 +481,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     del last  # the plan's steps, service times and walking speeds: the engine's alone
     tables = build_tables(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
     del rec, ride  # the records: the tables hold what is kept of them
+    trim_heap()
     tables, summary = _summary(kept, tables, crowding_info, tours, departures)
     _add_time(timings, "tables", t1)
     return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings)

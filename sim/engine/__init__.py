@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
+from ..memory import trim_heap
 from ..plan import Plan
 from .itinerary import OnTheWay
 from .records import Records
@@ -38,6 +39,7 @@ def run_engine(plan: Plan, engine: str = "bulk", progress: Callable[[float], Non
         gc.collect()
     finally:
         gc.unfreeze()
+    trim_heap()  # the engine's queues and itineraries, freed: the tables need the room
     return rec
 
 
