@@ -189,10 +189,12 @@ def _per_distinct_row(codes: np.ndarray, text) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Pieces:
+class _FarePieces:
     """The operator pieces of the fare rows (see _leg_fares), flat: row r owns pieces start[r] ..
-    start[r] + count[r] - 1, each with its planned leg (`col`), operator, km and fare (CNY)."""
+    start[r] + count[r] - 1, each with its planned leg (`col`), operator, km and fare (CNY); each
+    commuter's row is row_of."""
 
+    row_of: np.ndarray
     count: np.ndarray
     start: np.ndarray
     col: np.ndarray
@@ -201,15 +203,16 @@ class _Pieces:
     fare: np.ndarray
 
     @classmethod
-    def flat(cls, col: np.ndarray, op: np.ndarray, km: np.ndarray, fare: np.ndarray) -> _Pieces:
+    def flat(cls, row_of: np.ndarray, col: np.ndarray, op: np.ndarray, km: np.ndarray,
+             fare: np.ndarray) -> _FarePieces:
         """The pieces of piece_fares' matrices (padded where `op` is -1), flat."""
         ok = op >= 0
         count = ok.sum(axis=1)
-        return cls(count, np.concatenate([[0], np.cumsum(count)]).astype(np.int64), col[ok], op[ok], km[ok], fare[ok])
+        return cls(row_of, count, np.concatenate([[0], np.cumsum(count)]).astype(np.int64), col[ok], op[ok], km[ok], fare[ok])
 
 
 def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, demand: Demand,
-               plan: TablePlan, rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Pieces]:
+               plan: TablePlan, rec: Records) -> tuple[np.ndarray, np.ndarray, _FarePieces]:
     """Per leg slot: its leg option and fare; and the operator pieces per row of fares (see
     _fare_rows) with each commuter's row, for the fare sections."""
     fares = FareSystem(network, demand.media)
@@ -224,7 +227,7 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
     flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
     # the pieces flat: as matrices, padded to the row with the most, they take several times the room
-    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pair_of, _Pieces.flat(*pieces)
+    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], _FarePieces.flat(pair_of, *pieces)
 
 
 def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, demand: Demand,
@@ -295,23 +298,22 @@ class _Slots:
     assignment: Assignment
     option: dict[str, np.ndarray]  # per leg slot: the planned line, boarding and alighting station
     leg_fare: np.ndarray  # per leg slot (CNY): none for a leg not boarded by who left the network
-    pair_of: np.ndarray  # per commuter: their row of the fare pieces
-    pieces: _Pieces  # the fare pieces per row (see _leg_fares)
     rides: Rides
     denied_wait: np.ndarray  # per leg slot (s; see _denied_wait)
 
 
 def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
-           rec: Records) -> _Slots:
+           rec: Records) -> tuple[_Slots, _FarePieces]:
+    """What the tables are built from, and the fare pieces (those the fares table alone reads)."""
     assignment = as_ridden(assignment, rec, legs, demand)
-    leg_option, leg_fare, pair_of, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
+    leg_option, leg_fare, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
     option = {"line": legs.line[leg_option], "board": legs.board[leg_option], "alight": legs.alight[leg_option]}
     left = rec.left_station >= 0
     # who left the network pays for the legs they boarded only
     leg_fare = np.where(left[np.repeat(np.arange(plan.n_commuters), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0,
                         leg_fare)
-    return _Slots(assignment, option, leg_fare, pair_of, pieces, ridden(plan, rec, option["board"], option["alight"]),
-                  _denied_wait(rec))
+    return _Slots(assignment, option, leg_fare, ridden(plan, rec, option["board"], option["alight"]),
+                  _denied_wait(rec)), pieces
 
 
 @dataclass(frozen=True)
@@ -322,14 +324,15 @@ class RideTables:
     legs: pd.DataFrame
     trains: pd.DataFrame
     slots: _Slots
+    fare_pieces: _FarePieces
 
 
 def ride_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
                 rec: Records) -> RideTables:
     """The legs and trains tables of one run alone (what crowding measures between the runs of
     route choice)."""
-    slots = _slots(network, demand, legs, assignment, plan, rec)
-    return RideTables(*_ride_tables(network, plan, rec, slots), slots)
+    slots, pieces = _slots(network, demand, legs, assignment, plan, rec)
+    return RideTables(*_ride_tables(network, plan, rec, slots), slots, pieces)
 
 
 def _ride_tables(network: Network, plan: TablePlan, rec: Records, slots: _Slots) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -356,7 +359,10 @@ def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment
     """The trips, legs, trains and fares tables of build_tables."""
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
-    slots = ride.slots if ride is not None else _slots(network, demand, legs, assignment, plan, rec)
+    slots, pieces = (ride.slots, ride.fare_pieces) if ride is not None else _slots(network, demand, legs, assignment,
+                                                                                    plan, rec)
+    fares = _fare_sections(network, rec, slots.rides, pieces)
+    del pieces  # built first: the fare pieces (a quarter of what the tables are built from) are let go
     rides, denied_wait = slots.rides, slots.denied_wait
     route, changes = _route_columns(slots.assignment, rides.stays, legs.options, station_ids)
     first = rec.leg_offset[:-1]
@@ -394,7 +400,7 @@ def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment
         "t_left": rec.t_left,
     }, copy=False)
     legs_table, trains = (ride.legs, ride.trains) if ride is not None else _ride_tables(network, plan, rec, slots)
-    return trips, legs_table, trains, _fare_sections(network, rec, rides, slots.pair_of, slots.pieces)
+    return trips, legs_table, trains, fares
 
 
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:
@@ -535,15 +541,16 @@ _BLOCK = 1 << 20
 city's day holds gigabytes of them at once)."""
 
 
-def _fare_sections(network: Network, rec: Records, rides: Rides, pair_of: np.ndarray, pieces: _Pieces) -> pd.DataFrame:
+def _fare_sections(network: Network, rec: Records, rides: Rides, pieces: _FarePieces) -> pd.DataFrame:
     """One row per operator section of every leg boarded: the commuter, the leg (a ride: as in the
     legs table), the operator, its km and the fare attributed to it (CNY; a through leg has one row
     per operator it runs on, planned legs ridden on one train are joined where they meet on one
-    operator). `pieces`: those of each commuter's row of fares (`pair_of`), by planned leg. Built a
+    operator). `pieces`: those of each commuter's row of fares, by planned leg. Built a
     block of commuters at a time: a section never spans two commuters."""
     leg_offset = rec.leg_offset
-    blocks = [_block_sections(rides, leg_offset, rec.leg_t_board, pair_of, lo, min(lo + _BLOCK, len(pair_of)), pieces)
-              for lo in range(0, max(len(pair_of), 1), _BLOCK)]
+    n = len(pieces.row_of)
+    blocks = [_block_sections(rides, leg_offset, rec.leg_t_board, lo, min(lo + _BLOCK, n), pieces)
+              for lo in range(0, max(n, 1), _BLOCK)]
 
     def joined(name: str) -> np.ndarray:  # a column at a time, each block's part let go as it is joined
         return np.concatenate([b.pop(name) for b in blocks])
@@ -557,12 +564,12 @@ def _fare_sections(network: Network, rec: Records, rides: Rides, pair_of: np.nda
     }, copy=False)
 
 
-def _block_sections(rides: Rides, leg_offset: np.ndarray, leg_t_board: np.ndarray, pair_of: np.ndarray, lo: int,
-                    hi: int, pieces: _Pieces) -> dict[str, np.ndarray]:
+def _block_sections(rides: Rides, leg_offset: np.ndarray, leg_t_board: np.ndarray, lo: int, hi: int,
+                    pieces: _FarePieces) -> dict[str, np.ndarray]:
     """The fare sections (columns of _fare_sections, operator as a code) of commuters lo .. hi - 1."""
-    per = pieces.count[pair_of[lo:hi]]
+    per = pieces.count[pieces.row_of[lo:hi]]
     owner = np.repeat(np.arange(lo, hi, dtype=np.int64), per)
-    idx = pieces.start[pair_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    idx = pieces.start[pieces.row_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
     slot = leg_offset[owner] + pieces.col[idx]
     boarded = ~np.isnan(leg_t_board[slot])
     ride, piece_op = rides.slot_ride[slot[boarded]], pieces.op[idx][boarded]
