@@ -16,3 +16,8 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return np.asarray(uniq)[order], rank[codes]
+
+
+def index_dtype(n: int) -> type[np.signedinteger]:
+    """The narrowest of int32 and int64 that numbers `n` things (0 .. n - 1) and their count."""
+    return np.int32 if n < 2**31 else np.int64

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .arrays import unique_inverse
+from .arrays import index_dtype, unique_inverse
 from .choice import Assignment
 from .demand import TOUR_LEGS, Demand
 from .engine.records import Records
@@ -63,12 +63,13 @@ class Rides:
     a slot joins the ride of the slot before when the commuter boarded the same train again where
     they had alighted from it."""
 
-    slot_ride: np.ndarray  # int64 per leg slot: its ride
+    # slots and rides are numbered in 32 bits while they fit (half the room, for tens of millions of rides)
+    slot_ride: np.ndarray  # int per leg slot: its ride
     stay: np.ndarray  # bool per leg slot: continues the slot before aboard the same train
-    first: np.ndarray  # int64 per ride: its first leg slot
-    last: np.ndarray  # int64 per ride: its last leg slot
-    owner: np.ndarray  # int64 per ride: the commuter
-    ordinal: np.ndarray  # int64 per ride: position among the commuter's rides (the tables' `leg`)
+    first: np.ndarray  # int per ride: its first leg slot
+    last: np.ndarray  # int per ride: its last leg slot
+    owner: np.ndarray  # int per ride: the commuter
+    ordinal: np.ndarray  # int per ride: position among the commuter's rides (the tables' `leg`)
     start: np.ndarray  # int64 per commuter + 1: the commuter's first ride
     stays: np.ndarray  # int64 per commuter: bit j set when planned leg j + 1 continued leg j on its train
 
@@ -85,13 +86,17 @@ def ridden(plan: TablePlan, rec: Records, board: np.ndarray, alight: np.ndarray)
     # the same train, boarded where they left it (it had not moved on); a leg started on a train cut
     # short records the train boarded after it (elsewhere), so it never continues the leg before
     stay[j] = (train[j] >= 0) & (train[j] == train[j - 1]) & (board[j] == alight[j - 1]) & (rec.leg_ride_s[j] == 0)
-    first = np.flatnonzero(~stay)
-    ride_owner = owner[first]
-    start = np.concatenate([[0], np.cumsum(np.bincount(ride_owner, minlength=n))]).astype(np.int64)
     stays = np.zeros(n, dtype=np.int64)
     np.add.at(stays, owner[stay], np.left_shift(1, ordinal[stay] - 1))
-    return Rides(slot_ride=np.cumsum(~stay) - 1, stay=stay, first=first, last=np.append(first[1:], len(owner))[:len(first)] - 1,
-                 owner=ride_owner, ordinal=np.arange(len(first), dtype=np.int64) - start[ride_owner], start=start,
+    del ordinal
+    index = index_dtype(len(owner))
+    first = np.flatnonzero(~stay).astype(index)
+    ride_owner = owner[first].astype(index)
+    del owner
+    start = np.concatenate([[0], np.cumsum(np.bincount(ride_owner, minlength=n))]).astype(np.int64)
+    return Rides(slot_ride=(np.cumsum(~stay) - 1).astype(index), stay=stay, first=first,
+                 last=(np.append(first[1:], len(stay))[:len(first)] - 1).astype(index), owner=ride_owner,
+                 ordinal=(np.arange(len(first), dtype=np.int64) - start[ride_owner]).astype(index), start=start,
                  stays=stays)
 
 
@@ -307,7 +312,8 @@ def _slots(network: Network, demand: Demand, legs: LegNetwork, assignment: Assig
     """What the tables are built from, and the fare pieces (those the fares table alone reads)."""
     assignment = as_ridden(assignment, rec, legs, demand)
     leg_option, leg_fare, pieces = _leg_fares(network, legs, assignment, demand, plan, rec)
-    option = {"line": legs.line[leg_option], "board": legs.board[leg_option], "alight": legs.alight[leg_option]}
+    # in 32 bits: one per leg slot each
+    option = {name: getattr(legs, name).astype(np.int32)[leg_option] for name in ("line", "board", "alight")}
     left = rec.left_station >= 0
     # who left the network pays for the legs they boarded only
     leg_fare = np.where(left[np.repeat(np.arange(plan.n_commuters), rec.leg_count)] & np.isnan(rec.leg_t_board), 0.0,
@@ -465,8 +471,8 @@ def _legs_table(network: Network, plan: TablePlan, rec: Records, rides: Rides, o
         tickets = {"ticket": _cat(held & CLASS, ["", "seat", "standing"]), "booked_ahead": (held & AHEAD) > 0,
                    "missed_trains": _ride_sums(rec.leg_missed_trains.astype(np.int64), rides.first)[reached]}
     return pd.DataFrame({
-        "commuter_id": rides.owner[reached],
-        "leg": rides.ordinal[reached],
+        "commuter_id": rides.owner[reached].astype(np.int64),
+        "leg": rides.ordinal[reached].astype(np.int64),
         "line": _cat(option["line"][first], line_ids),
         "operator": _cat(line_operator[option["line"][first]], [o.id for o in network.operators]),
         "train_id": _cat(np.where(train >= 0, train, len(train_ids) - 1), train_ids),
@@ -574,6 +580,6 @@ def _block_sections(rides: Rides, leg_offset: np.ndarray, leg_t_board: np.ndarra
     boarded = ~np.isnan(leg_t_board[slot])
     ride, piece_op = rides.slot_ride[slot[boarded]], pieces.op[idx][boarded]
     section = np.flatnonzero(np.concatenate([[len(ride) > 0], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
-    return {"commuter_id": rides.owner[ride[section]], "leg": rides.ordinal[ride[section]],
+    return {"commuter_id": rides.owner[ride[section]].astype(np.int64), "leg": rides.ordinal[ride[section]].astype(np.int64),
             "operator": piece_op[section], "km": np.round(_ride_sums(pieces.km[idx][boarded], section), 4),
             "fare_cny": _ride_sums(pieces.fare[idx][boarded], section)}
