@@ -475,13 +475,13 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         prep = replace(prep, chooser=None)
     last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     kept = _Kept.of(prep)
-    del prep  # the route chooser with every candidate searched, and the decision hook: the tables need the room
+    del prep  # the decision hook (and the route chooser, kept for crowding): the tables need the room
     t1 = time.perf_counter()
     assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec, last.ride
     del last  # the plan's steps, service times and walking speeds: the engine's alone
     tables = build_tables(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
     del rec, ride  # the records: the tables hold what is kept of them
-    trim_heap()
+    trim_heap()  # what building the tables freed: the summary needs the room
     tables, summary = _summary(kept, tables, crowding_info, tours, departures)
     _add_time(timings, "tables", t1)
     return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings)
