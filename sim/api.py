@@ -477,8 +477,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     kept = _Kept.of(prep)
     del prep  # the decision hook (and the route chooser, kept for crowding): the tables need the room
     t1 = time.perf_counter()
-    assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec, last.ride
-    del last  # the plan's steps, service times and walking speeds: the engine's alone
+    assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec.outcomes_only(), last.ride
+    del last  # the plan's steps, service times and walking speeds, the records' working state: the engine's alone
     tables = build_tables(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
     del rec, ride  # the records: the tables hold what is kept of them
     trim_heap()  # what building the tables freed: the summary needs the room

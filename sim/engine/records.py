@@ -8,7 +8,7 @@ so that the tables read leg_offset[i] .. leg_offset[i + 1] - 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -122,6 +122,13 @@ class Records:
     def fac_offset(self) -> np.ndarray:
         """Slot of each commuter's facility visit 0, and the end (after `compact`)."""
         return np.append(self.fac_base, self.fac_base[-1] + self.fac_count[-1] if len(self.fac_base) else 0)
+
+    def outcomes_only(self) -> Records:
+        """These records without the engines' working state, which no table reads: each facility
+        slot's service time, each commuter's last denial call, latest choice time and knowledge of
+        closures (empty arrays here; about 40 bytes per journey). For the tables, after the run."""
+        return replace(self, service_s=np.zeros(0), last_denied_call=np.zeros(0, dtype=np.int64), t_decided=np.zeros(0),
+                       knows_closure=np.zeros(0, dtype=bool))
 
     def relocate(self, c: np.ndarray, n_legs: np.ndarray, n_facs: np.ndarray) -> None:
         """Give commuters `c` (distinct) room for `n_legs` leg slots and `n_facs` facility slots each
