@@ -222,17 +222,15 @@ def _leg_fares(network: Network, legs: LegNetwork, assignment: Assignment, deman
     _fare_rows) with each commuter's row, for the fare sections."""
     fares = FareSystem(network, demand.media)
     pair_matrix, medium, t_board, pair_of = _fare_rows(fares, legs, assignment, demand, rec)
-    pieces = piece_fares(legs, fares, pair_matrix, medium, t_board)
-    piece_col, piece_op, _, piece_fare = pieces
+    # the pieces flat: as matrices, padded to the row with the most, they take several times the room
+    pieces = _FarePieces.flat(pair_of, *piece_fares(legs, fares, pair_matrix, medium, t_board))
     pair_fares = np.zeros(pair_matrix.shape)
-    has_piece = piece_op >= 0
-    np.add.at(pair_fares, (np.nonzero(has_piece)[0], piece_col[has_piece]), piece_fare[has_piece])
+    np.add.at(pair_fares, (np.repeat(np.arange(len(pieces.count)), pieces.count), pieces.col), pieces.fare)
     valid = pair_matrix >= 0
     pair_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int64)
     owner = np.repeat(np.arange(plan.n_commuters, dtype=np.int64), np.diff(rec.leg_offset))
     flat_idx = pair_start[pair_of[owner]] + np.arange(len(owner), dtype=np.int64) - rec.leg_offset[owner]
-    # the pieces flat: as matrices, padded to the row with the most, they take several times the room
-    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], _FarePieces.flat(pair_of, *pieces)
+    return pair_matrix[valid][flat_idx], pair_fares[valid][flat_idx], pieces
 
 
 def _fare_rows(fares: FareSystem, legs: LegNetwork, assignment: Assignment, demand: Demand,
@@ -354,8 +352,8 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     commuter, chose another route because of a closure; `ride`: the run's legs and trains tables
     when built already, by ride_tables)."""
     trips, legs_table, trains, fares = _rider_tables(network, demand, legs, assignment, plan, rec, rerouted, ride)
-    # built last, once the rides and fare pieces the others were built from are let go (a few hundred
-    # bytes per journey: gigabytes for a city's day)
+    # built last, once the rides the others were built from are let go (a few hundred bytes per
+    # journey: gigabytes for a city's day)
     return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
 
 
