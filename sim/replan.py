@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba import types
+from numba.typed import Dict
 
 from . import rng as rngmod
 from .departures import Departures, first_departure
@@ -159,8 +161,9 @@ class Replanner:
         self._plans: list[tuple[int, ...]] = []
         """Every distinct tuple of planned legs asked for, numbered in order (see plan_number)."""
         self._plan_number: dict[tuple[int, ...], int] = {}
-        self._situation_of: dict[int, int] = {}
-        """Situation code (see _codes) -> index in `_sits`."""
+        self._situation_of = Dict.empty(types.int64, types.int64)
+        """Situation code (see _codes) -> index in `_sits` (a compiled dict: every decision looks its
+        situations up, tens of millions of them in a city's day)."""
         self._sits: list[_Situation] = []
         self._sit_arrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
@@ -262,8 +265,7 @@ class Replanner:
         start band `band`, and what of their costs does not depend on the time (kept once asked; the
         new ones' fares priced in one go)."""
         codes = self._codes(with_plan, platform, dest, medium, planned_id, band)
-        get = self._situation_of.get
-        sid = np.fromiter((get(k, -1) for k in codes.tolist()), dtype=np.int64, count=len(codes))
+        sid = _look_up(self._situation_of, codes)
         missing = np.flatnonzero(sid < 0)
         if not len(missing):
             return sid
@@ -276,8 +278,8 @@ class Replanner:
         options = {code: self._options(*key) for code, key in new.items()}
         self._price([(legs, new[code][4]) for code, mine in options.items() for legs in mine])
         first = self._keep(self._situations([new[code] for code in options], list(options.values())))
-        self._situation_of.update(zip(options, range(first, len(self._sits))))
-        sid[missing] = [self._situation_of[k] for k in codes[missing].tolist()]
+        _number(self._situation_of, np.fromiter(options, dtype=np.int64, count=len(options)), first)
+        sid[missing] = _look_up(self._situation_of, codes[missing])
         return sid
 
     def _keep(self, sits: list[_Situation]) -> int:
@@ -555,6 +557,23 @@ def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.n
                 n += 1
         out[i] = min(n, last_feasible[g])
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _look_up(table, codes: np.ndarray) -> np.ndarray:
+    """The value of each of `codes` in the compiled dict `table` (int64 -> int64), -1 where missing."""
+    # compiled: a dict lookup per code from Python costs about as much as the rest of a decision
+    out = np.empty(len(codes), dtype=np.int64)
+    for i in range(len(codes)):
+        out[i] = table.get(codes[i], -1)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _number(table, codes: np.ndarray, first: int) -> None:
+    """Enter `codes` in the compiled dict `table`, numbered from `first` in order."""
+    for i in range(len(codes)):
+        table[codes[i]] = first + i
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
