@@ -499,20 +499,33 @@ def _busiest_hour(start: np.ndarray, end: np.ndarray, code: np.ndarray, n: int) 
     """Per group code (n groups): the most server-seconds busy in one clock hour, each service split
     exactly between the hours it spans (services still running at the end count up to their
     recorded end only)."""
-    done = ~np.isnan(start) & ~np.isnan(end)
-    if not done.any():
-        return np.zeros(n)
-    s, e, c = start[done], end[done], code[done].astype(np.int64)
+    out = np.zeros(n)
+    order = _by_code(code, n)
+    bounds = np.searchsorted(code[order], np.arange(n + 1))
+    # a group at a time (its visits in input order, so each hour's sum adds them as over all at once):
+    # the hours of every visit at once would take several arrays of every visit
+    for k in np.flatnonzero(np.diff(bounds)).tolist():
+        mine = order[bounds[k]:bounds[k + 1]]
+        s, e = start[mine], end[mine]
+        done = ~np.isnan(s) & ~np.isnan(e)
+        if done.any():
+            out[k] = _hours_busy(s[done], e[done]).max()
+    return out
+
+
+def _hours_busy(s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Server-seconds busy in each clock hour from the first service's to the last's, each service
+    (start s, end e) split exactly between the hours it spans."""
     h0 = np.floor(s / 3600.0).astype(np.int64)
     first, hours = int(h0.min()), int(np.floor(e.max() / 3600.0)) - int(h0.min()) + 1
-    busy = np.zeros(n * hours)
+    busy = np.zeros(hours)
     for k in range(int((np.floor(e / 3600.0).astype(np.int64) - h0).max()) + 1):
         if k:  # only services running past the hour they start in have a part in later hours
             spill = e > (h0 + k) * 3600.0
-            s, e, c, h0 = s[spill], e[spill], c[spill], h0[spill]
+            s, e, h0 = s[spill], e[spill], h0[spill]
         part = np.clip(np.minimum(e, (h0 + k + 1) * 3600.0) - np.maximum(s, (h0 + k) * 3600.0), 0.0, None)
-        busy += np.bincount(c * hours + np.minimum(h0 + k - first, hours - 1), weights=part, minlength=n * hours)
-    return busy.reshape(n, hours).max(axis=1)
+        busy += np.bincount(np.minimum(h0 + k - first, hours - 1), weights=part, minlength=hours)
+    return busy
 
 
 _TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
