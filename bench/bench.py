@@ -69,7 +69,7 @@ def scenario_path(kind: str, total: int, workdir: Path) -> Path:
 def child(kind: str, total: int, engine: str, out: Path) -> None:
     """Run one case in this process and print its figures as JSON."""
     from sim import api
-    from sim.io import write_tables
+    from sim.io import TABLES, write_tables
     from sim.scenario import load_scenario
 
     timings: dict[str, float] = {}
@@ -78,12 +78,12 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
                  **(NO_CHOICES if kind == "nochoice" else {})}
     scn = load_scenario(scenario_path(kind, total, out), overrides)  # loaded once, as `run --set` does
     timings["load"] = time.perf_counter() - t0
-    result = api.run(scn, engine=engine)
+    out.mkdir(parents=True, exist_ok=True)
+    result = api.run(scn, engine=engine, tables_to=out)  # the tables written as they are built, as `run` does
     timings.update(result.timings_s)
     t1 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    write_tables(out, result.tables)
-    timings["writing"] = time.perf_counter() - t1
+    write_tables(out, result.tables, tuple(name for name in TABLES if name not in result.written))
+    timings["writing"] = timings.get("writing", 0.0) + time.perf_counter() - t1
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # engine runs: those of route choice with crowding (one without)

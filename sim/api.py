@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,7 @@ from .departure_choice import DepartureChooser
 from .departures import build_departures
 from .engine import OnTheWay, Records, run_engine
 from .errors import Problem, UserError
+from .io import TABLES, read_tables, write_table
 from .loading import with_lines
 from .memory import trim_heap
 from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize
@@ -42,7 +46,7 @@ from .plausibility import (
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
 from .scenario import Scenario
-from .tables import RideTables, TablePlan, Tables, build_tables, ride_tables
+from .tables import RideTables, TablePlan, Tables, ride_tables, table_parts
 from .timetable import Trains, build_operations
 from .timetable_plan import plan_trains
 from .tours import place_returns, waits_for
@@ -104,6 +108,8 @@ class RunResult:
     groups: dict[str, np.ndarray]
     """Boolean mask over trips per named OD group."""
     timings_s: dict[str, float] = field(default_factory=dict)
+    written: dict[str, Path] = field(default_factory=dict)
+    """Table name -> the Parquet file it was written to as it was built (run's tables_to)."""
 
     @property
     def trips(self) -> pd.DataFrame:
@@ -454,16 +460,21 @@ def _build_routing(scenario: Scenario) -> tuple[LegNetwork, Access, CandidateSea
 
 
 def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engine: str = "bulk",
-        progress: Callable[[float], None] | None = None, routing_cache: RoutingCache | None = None) -> RunResult:
-    """Run one replication in memory and return its tables and KPIs (`routing_cache`: see prepare). A
-    coordination rule whose offset is chosen by simulation runs the scenario once per candidate
-    offset (sim.offsets); the run at the chosen offset is returned."""
+        progress: Callable[[float], None] | None = None, routing_cache: RoutingCache | None = None,
+        tables_to: Path | None = None) -> RunResult:
+    """Run one replication in memory and return its tables and KPIs (`routing_cache`: see prepare;
+    `tables_to`: an existing folder without them where the tables are written as they are built,
+    see _collect; RunResult.written names the files). A coordination rule whose offset is chosen by
+    simulation runs the scenario once per candidate offset (sim.offsets); the run at the chosen
+    offset is returned, its tables in memory alone (nothing written)."""
     searched = offsets.searched_rules(scenario.network)
     if searched:
         # the candidates share their routes' search
         routing_cache = {} if routing_cache is None else routing_cache
         return offsets.search(scenario, searched,
                               lambda scn: run(scn, seed, replication, engine, progress, routing_cache))
+    if tables_to is not None:
+        _check_free(tables_to)
     timings: dict[str, float] = {}
     prep = prepare(scenario, seed, replication, timings, routing_cache)
     departures = None
@@ -476,15 +487,66 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
     kept = _Kept.of(prep)
     del prep  # the decision hook (and the route chooser, kept for crowding): the tables need the room
-    t1 = time.perf_counter()
+    t1, wrote = time.perf_counter(), timings.get("writing", 0.0)
     assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec.outcomes_only(), last.ride
     del last  # the plan's steps, service times and walking speeds, the records' working state: the engine's alone
-    tables = build_tables(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
-    del rec, ride  # the records: the tables hold what is kept of them
+    parts = table_parts(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
+    del rec, ride  # the records: the tables hold what is kept of them (and `parts` lets go of what it no longer needs)
+    tables, written = _collect(parts, kept.groups, tables_to, timings)
     trim_heap()  # what building the tables freed: the summary needs the room
     tables, summary = _summary(kept, tables, crowding_info, tours, departures)
-    _add_time(timings, "tables", t1)
-    return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings)
+    _add_time(timings, "tables", t1 + timings.get("writing", 0.0) - wrote)  # the writing apart
+    return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings, written)
+
+
+def _collect(parts: Iterator[tuple[str, pd.DataFrame]], groups: dict[str, np.ndarray], directory: Path | None,
+             timings: dict[str, float]) -> tuple[Tables, dict[str, Path]]:
+    """The tables of table_parts, the trips with a `group_<name>` column per named OD group, and the
+    file each was written to. With `directory`, each is written there (<name>.parquet) while the next
+    is built, and let go once written; then all are read back (the time waited for the writes and
+    reading them added to timings' `writing`): a city's day then never holds its tables beside the
+    records they are built from."""
+    if directory is None:
+        frames = dict(parts)
+        _add_groups(frames["trips"], groups)
+        return Tables(**frames), {}
+    written: dict[str, Path] = {}
+    # one table written at a time, in a thread (pyarrow encodes without holding the interpreter)
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future | None = None
+        for name, table in parts:  # the next table is built while the one before is written
+            if name == "trips":
+                _add_groups(table, groups)
+            t0 = time.perf_counter()
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(write_table, directory, name, table)
+            del table  # the writer's alone: let go once written
+            _add_time(timings, "writing", t0)
+            written[name] = directory / f"{name}.parquet"
+        t0 = time.perf_counter()
+        if pending is not None:
+            pending.result()
+    trim_heap()  # what building the tables freed: reading them back needs the room
+    tables = Tables(**read_tables(directory, tuple(written)))
+    _add_time(timings, "writing", t0)
+    return tables, written
+
+
+def _check_free(directory: Path) -> None:
+    """UserError unless `directory` is a folder holding none of the tables' files: it is the
+    caller's, and nothing in it is replaced (nor a link in it followed)."""
+    if not directory.is_dir():
+        raise UserError.single(str(directory), "", "expected an existing folder to write the tables into")
+    there = [name for name in TABLES if os.path.lexists(directory / f"{name}.parquet")]
+    if there:
+        raise UserError.single(str(directory), "", f"already holds {there[0]}.parquet: the tables are written "
+                               "only into a folder without them")
+
+
+def _add_groups(trips: pd.DataFrame, groups: dict[str, np.ndarray]) -> None:
+    for name, mask in groups.items():
+        trips[f"group_{name}"] = mask
 
 
 @dataclass(frozen=True)
@@ -526,8 +588,6 @@ def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dic
                      standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
                      servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
                      windows=dict(scenario.model.kpis.windows))
-    for name, mask in kept.groups.items():
-        tables.trips[f"group_{name}"] = mask
     summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
     if crowding_info is not None:
         summary["crowding"] = crowding_info

@@ -218,7 +218,7 @@ def cmd_run(args) -> int:
             bar, update = _progress_bar(scn.model.period.start, scn.t_end, interactive, label)
             try:
                 with _warnings_above(bar):
-                    result = api.run(scn, args.seed, rep, args.engine, update)
+                    result = api.run(scn, args.seed, rep, args.engine, update, tables_to=target)
             finally:
                 if bar is not None:
                     bar.close()

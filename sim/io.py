@@ -61,17 +61,27 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
+def write_table(directory: Path, name: str, table: pd.DataFrame) -> None:
+    """One table as <name>.parquet in `directory`."""
+    table.to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+
+
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
     """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`
     (those it has: zone_trips only with zones). Two are written at a time: pyarrow encodes and
     compresses without holding the interpreter, and every file is the same as written alone."""
-    def write(name: str) -> None:
-        getattr(tables, name).to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow",
-                                         compression="zstd")
-
     with ThreadPoolExecutor(max_workers=2) as pool:
         # list(): an error writing a table is raised here
-        list(pool.map(write, [name for name in names if getattr(tables, name) is not None]))
+        list(pool.map(lambda name: write_table(directory, name, getattr(tables, name)),
+                      [name for name in names if getattr(tables, name) is not None]))
+
+
+def read_tables(directory: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The tables `names` read back from their <name>.parquet files in `directory` (as written by
+    write_table), the largest file first: reading one holds it twice for a moment (pyarrow's and
+    pandas' copies), best done while few others are held."""
+    order = sorted(names, key=lambda name: -(directory / f"{name}.parquet").stat().st_size)
+    return {name: pd.read_parquet(directory / f"{name}.parquet", engine="pyarrow") for name in order}
 
 
 def write_gis(directory: Path, network, trains: pd.DataFrame, window: tuple[float, float]) -> None:

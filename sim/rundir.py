@@ -29,7 +29,8 @@ def write_run_dir(target: Path, result, command: list[str], started: float, tabl
     wall time since `started`, a time.perf_counter() reading, and `extra_manifest` merged in).
     Returns the summary as written (rounded)."""
     t_write = time.perf_counter()
-    write_tables(target, result.tables, tables)
+    # those written as they were built are in place already
+    write_tables(target, result.tables, tuple(n for n in tables if result.written.get(n) != target / f"{n}.parquet"))
     peak = result.summary["windows"]["peak_hour"]
     write_gis(target, result.scenario.network, result.trains, (peak["from_s"], peak["to_s"]))
     summary = rounded(result.summary)
@@ -39,7 +40,7 @@ def write_run_dir(target: Path, result, command: list[str], started: float, tabl
 
         view = RunView.of_result(result)
         write_run_report(view, standard_charts(view, target / "plots"), target / "report.html")
-    result.timings_s["writing"] = time.perf_counter() - t_write
+    result.timings_s["writing"] = result.timings_s.get("writing", 0.0) + time.perf_counter() - t_write
     doc = manifest(result, command, time.perf_counter() - started, result.scenario.network_files)
     write_json(target / "manifest.json", {**doc, **(extra_manifest or {})})
     return summary

@@ -8,6 +8,7 @@ string columns are pandas categoricals (dictionary-encoded in Parquet).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -351,22 +352,32 @@ def build_tables(network: Network, demand: Demand, legs: LegNetwork, assignment:
     """The tables of one run from its records (routes as leg indices of `legs`; `rerouted`: per
     commuter, chose another route because of a closure; `ride`: the run's legs and trains tables
     when built already, by ride_tables)."""
-    trips, legs_table, trains, fares = _rider_tables(network, demand, legs, assignment, plan, rec, rerouted, ride)
-    # built last, once the rides the others were built from are let go (a few hundred bytes per
-    # journey: gigabytes for a city's day)
-    return Tables(trips, legs_table, trains, _facilities_table(network, plan, rec), fares)
+    return Tables(**dict(table_parts(network, demand, legs, assignment, plan, rec, rerouted, ride)))
+
+
+def table_parts(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
+                rec: Records, rerouted: np.ndarray | None = None,
+                ride: RideTables | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The tables of build_tables one at a time, as (name, table), in the order that holds the least
+    at once: facilities first, after which the records' facility visits are let go; then fares,
+    trips, legs and trains. A caller that writes each table as it comes, and lets it go, never holds
+    them all beside the records (a city's day: gigabytes of each), provided it keeps no other
+    reference to `rec` and `ride`."""
+    yield "facilities", _facilities_table(network, plan, rec)
+    rec = rec.without_visits()
+    yield from _rider_tables(network, demand, legs, assignment, plan, rec, rerouted, ride)
 
 
 def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment: Assignment, plan: TablePlan,
                   rec: Records, rerouted: np.ndarray | None,
-                  ride: RideTables | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The trips, legs, trains and fares tables of build_tables."""
+                  ride: RideTables | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The fares, trips, legs and trains tables of table_parts, in that order."""
     n = plan.n_commuters
     station_ids = [s.id for s in network.stations]
     slots, pieces = (ride.slots, ride.fare_pieces) if ride is not None else _slots(network, demand, legs, assignment,
                                                                                     plan, rec)
-    fares = _fare_sections(network, rec, slots.rides, pieces)
-    del pieces  # built first: the fare pieces (a quarter of what the tables are built from) are let go
+    yield "fares", _fare_sections(network, rec, slots.rides, pieces)
+    del pieces  # the fare pieces (a quarter of what the tables are built from) are let go
     rides, denied_wait = slots.rides, slots.denied_wait
     route, changes = _route_columns(slots.assignment, rides.stays, legs.options, station_ids)
     first = rec.leg_offset[:-1]
@@ -375,7 +386,7 @@ def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment
     times = {k: np.where(arrived, v, np.nan) for k, v in _trip_times(plan, rec, rides).items()}
     put_off = (_ride_sums(rec.leg_ride_s > 0, first) > 0) | rec.put_off_here
     t_depart = started(plan, rec)
-    trips = pd.DataFrame({
+    yield "trips", pd.DataFrame({
         "commuter_id": np.arange(n, dtype=np.int64),
         "origin": _cat(demand.origin, station_ids),
         "destination": _cat(demand.destination, station_ids),
@@ -403,8 +414,11 @@ def _rider_tables(network: Network, demand: Demand, legs: LegNetwork, assignment
         "left_station": _cat(np.where(left, rec.left_station, len(station_ids)), [*station_ids, ""]),
         "t_left": rec.t_left,
     }, copy=False)
+    del route, changes, times, put_off, t_depart
     legs_table, trains = (ride.legs, ride.trains) if ride is not None else _ride_tables(network, plan, rec, slots)
-    return trips, legs_table, trains, fares
+    yield "legs", legs_table
+    del legs_table  # let go by the caller before the trains
+    yield "trains", trains
 
 
 def _modes(network: Network, rec: Records, slot_line: np.ndarray) -> pd.Categorical:

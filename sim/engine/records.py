@@ -130,6 +130,12 @@ class Records:
         return replace(self, service_s=np.zeros(0), last_denied_call=np.zeros(0, dtype=np.int64), t_decided=np.zeros(0),
                        knows_closure=np.zeros(0, dtype=bool))
 
+    def without_visits(self) -> Records:
+        """These records without their facility visits (empty arrays here: about 30 bytes per visit),
+        for the tables built after the facilities table."""
+        return replace(self, slot_facility=np.zeros(0, dtype=self.slot_facility.dtype), fac_t_join=np.zeros(0),
+                       fac_t_start=np.zeros(0), fac_t_end=np.zeros(0))
+
     def relocate(self, c: np.ndarray, n_legs: np.ndarray, n_facs: np.ndarray) -> None:
         """Give commuters `c` (distinct) room for `n_legs` leg slots and `n_facs` facility slots each
         (keeping what is recorded in theirs): new slots at the end of the buffers, in the order of
