@@ -34,7 +34,7 @@ from .errors import Problem, UserError
 from .io import TABLES, read_tables, write_table
 from .loading import with_lines
 from .memory import trim_heap
-from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize
+from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize, visit_summary
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     after_last_train_warnings,
@@ -125,6 +125,9 @@ class RunResult:
 
     @property
     def facilities(self) -> pd.DataFrame:
+        if self.tables.facilities is None:  # written as built and not read back (run's tables_to): read now
+            self.tables = replace(self.tables, facilities=pd.read_parquet(self.written["facilities"]))
+        assert self.tables.facilities is not None  # just read
         return self.tables.facilities
 
     @property
@@ -492,31 +495,41 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
     del last  # the plan's steps, service times and walking speeds, the records' working state: the engine's alone
     parts = table_parts(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
     del rec, ride  # the records: the tables hold what is kept of them (and `parts` lets go of what it no longer needs)
-    tables, written = _collect(parts, kept.groups, tables_to, timings)
+    written: dict[str, Path] = {}
+    visits: dict | None = None
+    if tables_to is None:
+        tables = _in_memory(parts, kept)
+    else:
+        tables, written, visits = _written(parts, kept, tables_to, timings)
     trim_heap()  # what building the tables freed: the summary needs the room
-    tables, summary = _summary(kept, tables, crowding_info, tours, departures)
+    tables, summary = _summary(kept, tables, crowding_info, tours, departures, visits)
     _add_time(timings, "tables", t1 + timings.get("writing", 0.0) - wrote)  # the writing apart
     return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings, written)
 
 
-def _collect(parts: Iterator[tuple[str, pd.DataFrame]], groups: dict[str, np.ndarray], directory: Path | None,
-             timings: dict[str, float]) -> tuple[Tables, dict[str, Path]]:
-    """The tables of table_parts, the trips with a `group_<name>` column per named OD group, and the
-    file each was written to. With `directory`, each is written there (<name>.parquet) while the next
-    is built, and let go once written; then all are read back (the time waited for the writes and
-    reading them added to timings' `writing`): a city's day then never holds its tables beside the
-    records they are built from."""
-    if directory is None:
-        frames = dict(parts)
-        _add_groups(frames["trips"], groups)
-        return Tables(**frames), {}
+def _in_memory(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept) -> Tables:
+    """The tables of table_parts, the trips with a `group_<name>` column per named OD group."""
+    frames = dict(parts)
+    _add_groups(frames["trips"], kept.groups)
+    return Tables(**frames)
+
+
+def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: Path,
+             timings: dict[str, float]) -> tuple[Tables, dict[str, Path], dict]:
+    """The tables of table_parts (trips with their group columns) written into `directory`
+    (<name>.parquet) as they come, each while the next is built and let go once written; then the
+    KPIs of the facility visits (_visit_kpis) from the facilities table read back alone, and the
+    other tables read back, the facilities not (RunResult reads them when asked). The time waited
+    for the writes and reading back goes to timings' `writing`. A city's day thus never holds its
+    tables beside the records they are built from, nor the visits beside the other tables. Returns
+    the tables, the file of each, and the visit KPIs."""
     written: dict[str, Path] = {}
     # one table written at a time, in a thread (pyarrow encodes without holding the interpreter)
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending: Future | None = None
         for name, table in parts:  # the next table is built while the one before is written
             if name == "trips":
-                _add_groups(table, groups)
+                _add_groups(table, kept.groups)
             t0 = time.perf_counter()
             if pending is not None:
                 pending.result()
@@ -528,9 +541,12 @@ def _collect(parts: Iterator[tuple[str, pd.DataFrame]], groups: dict[str, np.nda
         if pending is not None:
             pending.result()
     trim_heap()  # what building the tables freed: reading them back needs the room
-    tables = Tables(**read_tables(directory, tuple(written)))
+    starts = pd.read_parquet(written["trips"], columns=["commuter_id", "t_depart"])
+    visits = _visit_kpis(kept, pd.read_parquet(written["facilities"]), starts)
+    del starts
+    frames = read_tables(directory, tuple(name for name in written if name != "facilities"))
     _add_time(timings, "writing", t0)
-    return tables, written
+    return Tables(**frames, facilities=None), written, visits
 
 
 def _check_free(directory: Path) -> None:
@@ -575,20 +591,54 @@ class _Kept:
                    prep.trains_cut, prep.rerouted, prep.modes, prep.plan.t_depart, prep.way is not None)
 
 
-def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dict | None,
-             departures: DepartureChooser | None) -> tuple[Tables, dict]:
-    """summary.json of a run from its tables (which gain the group columns, and the zone trips where
-    commuters were drawn between zones)."""
+def _whole(table: pd.DataFrame | None) -> pd.DataFrame:
+    """A table of Tables kept in memory (not None)."""
+    assert table is not None  # only tables written as built are left out
+    return table
+
+
+def _kpi_setup(kept: _Kept) -> KpiSetup:
+    """What the KPIs of a run need besides its tables."""
     scenario = kept.scenario
     net = scenario.network
     interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
         ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id, ic.bidirectional)
         for ic in net.interchanges}
-    setup = KpiSetup(groups=kept.groups, interchanges=interchanges,
-                     standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
-                     servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
-                     windows=dict(scenario.model.kpis.windows))
-    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities, setup, tables.fares)
+    return KpiSetup(groups=kept.groups, interchanges=interchanges,
+                    standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
+                    servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
+                    windows=dict(scenario.model.kpis.windows))
+
+
+def _visit_kpis(kept: _Kept, facilities: pd.DataFrame, starts: pd.DataFrame) -> dict:
+    """summary.json's parts from the facility visits alone (given the trips' `commuter_id` and
+    `t_depart` in `starts`): `facilities`, and `crowd_control` where stations control their entry."""
+    out = {"facilities": visit_summary(facilities, starts, _kpi_setup(kept))}
+    controls = _controls(kept.scenario.network)
+    if controls:
+        out["crowd_control"] = crowd_control_kpis(facilities, controls)
+    return out
+
+
+def _controls(net) -> dict[str, tuple[str, int, float, float]]:
+    """Per entrance facility id of a station controlling its entry: the station id, holding limit,
+    window start and end (s)."""
+    return {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
+                                                           st.entry_control.end_s)
+            for st in net.stations if st.entry_control is not None}
+
+
+def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dict | None,
+             departures: DepartureChooser | None, visits: dict | None) -> tuple[Tables, dict]:
+    """summary.json of a run from its tables (which gain the zone trips where commuters were drawn
+    between zones); `visits`: the KPIs of the facility visits (_visit_kpis), None to find them from
+    the tables' facilities."""
+    scenario = kept.scenario
+    net = scenario.network
+    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities if visits is None else None,
+                        _kpi_setup(kept), tables.fares)
+    if visits is not None:
+        summary["facilities"] = visits["facilities"]  # in its place among the KPIs
     if crowding_info is not None:
         summary["crowding"] = crowding_info
     if tours is not None:
@@ -610,10 +660,9 @@ def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dic
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if kept.closures:
         summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, tables)
-    controls = {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
-                                                               st.entry_control.end_s)
-                for st in net.stations if st.entry_control is not None}
+    controls = _controls(net)
     if controls:
-        summary["crowd_control"] = crowd_control_kpis(tables.facilities, controls)
+        summary["crowd_control"] = (visits["crowd_control"] if visits is not None
+                                    else crowd_control_kpis(_whole(tables.facilities), controls))
     summary["warnings"] = list(scenario.warnings) + kept.warnings  # the scenario's were logged when it loaded
     return tables, summary

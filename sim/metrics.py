@@ -568,6 +568,15 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     return _summarize(trips, TripColumns(trips), legs, trains, facilities, setup, fares)
 
 
+def visit_summary(facilities: pd.DataFrame, trips: pd.DataFrame, setup: KpiSetup) -> dict:
+    """summary.json's `facilities` as summarize finds it, from the facility visits and the trips'
+    `commuter_id` and `t_depart` alone (the visits of commuters starting at or after the warm-up)."""
+    if setup.kpi_from is not None:
+        keep = (trips["t_depart"] >= setup.kpi_from).to_numpy()
+        facilities = _of_commuters(facilities, trips["commuter_id"].to_numpy()[keep])
+    return facility_kpis(facilities, setup.servers)
+
+
 def _summarize(trips: pd.DataFrame, columns: TripColumns, legs: pd.DataFrame, trains: pd.DataFrame,
                facilities: pd.DataFrame, setup: KpiSetup, fares: pd.DataFrame) -> dict:
     """summarize, given the TripColumns of `trips` (subsets take theirs from them)."""

@@ -31,7 +31,8 @@ class Tables:
     trips: pd.DataFrame
     legs: pd.DataFrame
     trains: pd.DataFrame
-    facilities: pd.DataFrame
+    facilities: pd.DataFrame | None
+    """None when written as built and not read back (sim.api.RunResult.facilities reads it)."""
     fares: pd.DataFrame
     """One row per operator section of every leg boarded (revenue per operator)."""
     zone_trips: pd.DataFrame | None = None
