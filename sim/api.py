@@ -467,7 +467,7 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         tables_to: Path | None = None) -> RunResult:
     """Run one replication in memory and return its tables and KPIs (`routing_cache`: see prepare;
     `tables_to`: an existing folder without them where the tables are written as they are built,
-    see _collect; RunResult.written names the files). A coordination rule whose offset is chosen by
+    see _written; RunResult.written names the files). A coordination rule whose offset is chosen by
     simulation runs the scenario once per candidate offset (sim.offsets); the run at the chosen
     offset is returned, its tables in memory alone (nothing written)."""
     searched = offsets.searched_rules(scenario.network)
@@ -561,6 +561,7 @@ def _check_free(directory: Path) -> None:
 
 
 def _add_groups(trips: pd.DataFrame, groups: dict[str, np.ndarray]) -> None:
+    """Give the trips a boolean column `group_<name>` per named OD group (docs/outputs.md)."""
     for name, mask in groups.items():
         trips[f"group_{name}"] = mask
 
