@@ -542,8 +542,11 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
             pending.result()
     trim_heap()  # what building the tables freed: reading them back needs the room
     starts = pd.read_parquet(written["trips"], columns=["commuter_id", "t_depart"])
-    visits = _visit_kpis(kept, pd.read_parquet(written["facilities"]), starts)
-    del starts
+    facilities = pd.read_parquet(written["facilities"])
+    _add_time(timings, "writing", t0)
+    visits = _visit_kpis(kept, facilities, starts)  # the summary's work (timed with the tables)
+    del facilities, starts
+    t0 = time.perf_counter()
     frames = read_tables(directory, tuple(name for name in written if name != "facilities"))
     _add_time(timings, "writing", t0)
     return Tables(**frames, facilities=None), written, visits
