@@ -112,8 +112,10 @@ def same_trips(a: Path, b: Path) -> bool:
 
 
 def median_run(kind: str, total: int, engine: str, out: Path, repeat: int) -> dict:
-    """Run a case `repeat` times; the run with the median wall time, with the range of walls."""
-    runs = sorted((run_child(kind, total, engine, out) for _ in range(repeat)), key=lambda r: r["wall_s"])
+    """Run a case `repeat` times, each writing into its own folder out/run-<i> (a run writes its
+    tables only into a folder without them); the run with the median wall time, with the range of
+    walls."""
+    runs = sorted((run_child(kind, total, engine, out / f"run-{i}") for i in range(repeat)), key=lambda r: r["wall_s"])
     chosen = dict(runs[len(runs) // 2])
     chosen["wall_range"] = (runs[0]["wall_s"], runs[-1]["wall_s"])
     chosen["repeat"] = repeat
@@ -157,7 +159,7 @@ def main() -> int:
             if ref == "ref":
                 reference = median_run(kind, int(total), "reference", out / "reference", args.repeat)
                 print(describe(reference), flush=True)
-                same = same_trips(out / "bulk", out / "reference")
+                same = same_trips(out / "bulk" / "run-0", out / "reference" / "run-0")
                 sim_ratio = reference["phases_s"]["simulation"] / bulk["phases_s"]["simulation"]
                 print(f"  reference / bulk: wall {reference['wall_s'] / bulk['wall_s']:.1f}x, "
                       f"simulation phase {sim_ratio:.1f}x; trips identical: {same}", flush=True)
