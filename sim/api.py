@@ -616,20 +616,18 @@ def _kpi_setup(kept: _Kept) -> KpiSetup:
 
 def _visit_kpis(kept: _Kept, facilities: pd.DataFrame, starts: pd.DataFrame) -> dict:
     """summary.json's parts from the facility visits alone (given the trips' `commuter_id` and
-    `t_depart` in `starts`): `facilities`, and `crowd_control` where stations control their entry."""
-    out = {"facilities": visit_summary(facilities, starts, _kpi_setup(kept))}
-    controls = _controls(kept.scenario.network)
-    if controls:
-        out["crowd_control"] = crowd_control_kpis(facilities, controls)
-    return out
+    `t_depart` in `starts`): `facilities`, and `crowd_control` (None where no station controls its
+    entry)."""
+    return {"facilities": visit_summary(facilities, starts, _kpi_setup(kept)),
+            "crowd_control": _crowd_control(kept.scenario.network, facilities)}
 
 
-def _controls(net) -> dict[str, tuple[str, int, float, float]]:
-    """Per entrance facility id of a station controlling its entry: the station id, holding limit,
-    window start and end (s)."""
-    return {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
-                                                           st.entry_control.end_s)
-            for st in net.stations if st.entry_control is not None}
+def _crowd_control(net, facilities: pd.DataFrame) -> dict | None:
+    """summary.json's `crowd_control` from the facility visits; None when no station controls its entry."""
+    controls = {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
+                                                               st.entry_control.end_s)
+                for st in net.stations if st.entry_control is not None}
+    return crowd_control_kpis(facilities, controls) if controls else None
 
 
 def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dict | None,
@@ -664,9 +662,8 @@ def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dic
         summary["on_the_way"] = on_the_way_kpis(tables.trips)
     if kept.closures:
         summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, tables)
-    controls = _controls(net)
-    if controls:
-        summary["crowd_control"] = (visits["crowd_control"] if visits is not None
-                                    else crowd_control_kpis(_whole(tables.facilities), controls))
+    crowd = visits["crowd_control"] if visits is not None else _crowd_control(net, _whole(tables.facilities))
+    if crowd is not None:
+        summary["crowd_control"] = crowd
     summary["warnings"] = list(scenario.warnings) + kept.warnings  # the scenario's were logged when it loaded
     return tables, summary
