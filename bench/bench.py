@@ -82,7 +82,7 @@ def child(kind: str, total: int, engine: str, out: Path) -> None:
     result = api.run(scn, engine=engine, tables_to=out)  # the tables written as they are built, as `run` does
     timings.update(result.timings_s)
     t1 = time.perf_counter()
-    write_tables(out, result.tables, tuple(name for name in TABLES if name not in result.written))
+    write_tables(out, result, tuple(name for name in TABLES if name not in result.written))
     timings["writing"] = timings.get("writing", 0.0) + time.perf_counter() - t1
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

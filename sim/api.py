@@ -34,7 +34,17 @@ from .errors import Problem, UserError
 from .io import TABLES, read_tables, write_table
 from .loading import with_lines
 from .memory import trim_heap
-from .metrics import KpiSetup, crowd_control_kpis, disruption_kpis, on_the_way_kpis, summarize, visit_summary
+from .metrics import (
+    FARE_COLUMNS,
+    LEG_COLUMNS,
+    TRIP_COLUMNS,
+    KpiSetup,
+    crowd_control_kpis,
+    disruption_kpis,
+    on_the_way_kpis,
+    summarize,
+    visit_summary,
+)
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     after_last_train_warnings,
@@ -113,26 +123,37 @@ class RunResult:
 
     @property
     def trips(self) -> pd.DataFrame:
-        return self.tables.trips
+        return self._table("trips")
 
     @property
     def legs(self) -> pd.DataFrame:
-        return self.tables.legs
+        return self._table("legs")
 
     @property
     def trains(self) -> pd.DataFrame:
-        return self.tables.trains
+        return self._table("trains")
 
     @property
     def facilities(self) -> pd.DataFrame:
-        if self.tables.facilities is None:  # written as built and not read back (run's tables_to): read now
-            self.tables = replace(self.tables, facilities=pd.read_parquet(self.written["facilities"]))
-        assert self.tables.facilities is not None  # just read
-        return self.tables.facilities
+        return self._table("facilities")
 
     @property
     def fares(self) -> pd.DataFrame:
-        return self.tables.fares
+        return self._table("fares")
+
+    @property
+    def zone_trips(self) -> pd.DataFrame | None:
+        """None without zones."""
+        return self.tables.zone_trips
+
+    def _table(self, name: str) -> pd.DataFrame:
+        """The table `name`, read from its file when first asked if it was written as built (run's
+        tables_to) and not kept."""
+        table = getattr(self.tables, name)
+        if table is None:
+            table = pd.read_parquet(self.written[name], engine="pyarrow")
+            self.tables = replace(self.tables, **{name: table})
+        return table
 
 
 def policy_summary(network) -> dict:
@@ -308,7 +329,7 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
 
 
 def disruption_summary(scenario: Scenario, closures: tuple[Closure, ...], trains_cut: dict[str, int],
-                       tables: Tables) -> dict:
+                       trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame) -> dict:
     """The `closures` (where, when, the number of trains each cut: `trains_cut`) and the commuters
     they touched, over every commuter, warm-up included (see metrics.disruption_kpis)."""
     net = scenario.network
@@ -316,7 +337,6 @@ def disruption_summary(scenario: Scenario, closures: tuple[Closure, ...], trains
                   "start_s": c.start, "end_s": c.end, "announced_s": c.announced,
                   "expected_end_s": c.believed.end, "trains_cut": trains_cut.get(c.id, 0)}
            for c in closures}
-    trains, legs = tables.trains, tables.legs
     for spec in scenario.model.disruptions:
         if spec.bus_bridge is None or spec.id not in out:
             continue
@@ -327,7 +347,7 @@ def disruption_summary(scenario: Scenario, closures: tuple[Closure, ...], trains
             "riders": int(((legs["line"].astype(str) == line) & legs["t_board"].notna()).sum()),
             "load_max": int(calls["load_after"].max()) if len(calls) else 0,
             "capacity": spec.bus_bridge.capacity}
-    return {"closures": out, **disruption_kpis(tables.trips)}
+    return {"closures": out, **disruption_kpis(trips)}
 
 
 def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
@@ -503,6 +523,8 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         tables, written, visits = _written(parts, kept, tables_to, timings)
     trim_heap()  # what building the tables freed: the summary needs the room
     tables, summary = _summary(kept, tables, crowding_info, tours, departures, visits)
+    # the tables written as built are read again when asked (RunResult), whole: the summary's are its columns alone
+    tables = replace(tables, **dict.fromkeys(written, None))
     _add_time(timings, "tables", t1 + timings.get("writing", 0.0) - wrote)  # the writing apart
     return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings, written)
 
@@ -517,12 +539,13 @@ def _in_memory(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept) -> Tables
 def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: Path,
              timings: dict[str, float]) -> tuple[Tables, dict[str, Path], dict]:
     """The tables of table_parts (trips with their group columns) written into `directory`
-    (<name>.parquet) as they come, each while the next is built and let go once written; then the
-    KPIs of the facility visits (_visit_kpis) from the facilities table read back alone, and the
-    other tables read back, the facilities not (RunResult reads them when asked). The time waited
-    for the writes and reading back goes to timings' `writing`. A city's day thus never holds its
-    tables beside the records they are built from, nor the visits beside the other tables. Returns
-    the tables, the file of each, and the visit KPIs."""
+    (<name>.parquet) as they come, each while the next is built (but the trips, see below) and let
+    go once written; then the KPIs of the facility visits (_visit_kpis) from the facilities table
+    read back alone, and the other tables read back with the columns the summary reads alone
+    (SUMMARY_COLUMNS; RunResult reads each whole when asked). The time waited for the writes and
+    reading back goes to timings' `writing`. A city's day thus never holds its tables beside the
+    records they are built from, nor the visits beside the other tables. Returns the tables for the
+    summary, the file of each, and the visit KPIs."""
     written: dict[str, Path] = {}
     # one table written at a time, in a thread (pyarrow encodes without holding the interpreter)
     with ThreadPoolExecutor(max_workers=1) as writer:
@@ -535,6 +558,9 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
                 pending.result()
             pending = writer.submit(write_table, directory, name, table)
             del table  # the writer's alone: let go once written
+            if name == "trips":
+                # written before the legs are built: held beside them, the trips set a city day's peak
+                pending.result()
             _add_time(timings, "writing", t0)
             written[name] = directory / f"{name}.parquet"
         t0 = time.perf_counter()
@@ -547,9 +573,17 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
     visits = _visit_kpis(kept, facilities, starts)  # the summary's work (timed with the tables)
     del facilities, starts
     t0 = time.perf_counter()
-    frames = read_tables(directory, tuple(name for name in written if name != "facilities"))
+    frames = read_tables(directory, tuple(name for name in written if name != "facilities"), SUMMARY_COLUMNS)
     _add_time(timings, "writing", t0)
     return Tables(**frames, facilities=None), written, visits
+
+
+SUMMARY_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "trips": (*TRIP_COLUMNS, "disruption", "rechoices", "rerouted_on_way", "left_station", "t_left"),
+    "legs": LEG_COLUMNS, "fares": FARE_COLUMNS, "trains": None}
+"""The columns of each table that the summary reads (_summary: summarize's, the disruptions' and
+choices on the way's; None: all). Tables written as built are read back for it with these alone:
+at a city's day, a third less than whole."""
 
 
 def _check_free(directory: Path) -> None:
@@ -596,8 +630,8 @@ class _Kept:
 
 
 def _whole(table: pd.DataFrame | None) -> pd.DataFrame:
-    """A table of Tables kept in memory (not None)."""
-    assert table is not None  # only tables written as built are left out
+    """A table of Tables held (not None)."""
+    assert table is not None  # only tables written as built are left out, and read back for the summary
     return table
 
 
@@ -637,8 +671,8 @@ def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dic
     the tables' facilities."""
     scenario = kept.scenario
     net = scenario.network
-    summary = summarize(tables.trips, tables.legs, tables.trains, tables.facilities if visits is None else None,
-                        _kpi_setup(kept), tables.fares)
+    trips, legs, trains, fares = _whole(tables.trips), _whole(tables.legs), _whole(tables.trains), _whole(tables.fares)
+    summary = summarize(trips, legs, trains, tables.facilities if visits is None else None, _kpi_setup(kept), fares)
     if visits is not None:
         summary["facilities"] = visits["facilities"]  # in its place among the KPIs
     if crowding_info is not None:
@@ -647,21 +681,21 @@ def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dic
         summary["tours"] = tours
     if departures is not None:
         travel = np.full(kept.demand.size, np.nan)
-        travel[tables.trips["commuter_id"].to_numpy()] = tables.trips["travel_time_s"].to_numpy()
+        travel[trips["commuter_id"].to_numpy()] = trips["travel_time_s"].to_numpy()
         summary["departure_time"] = departures.schedule_delay(kept.t_depart, travel)
     summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
     summary["policies"] = policy_summary(net)
-    summary["policies"]["payment"] = payment_summary(net, tables.trips, tables.fares, scenario.model.period.warm_up_until)
+    summary["policies"]["payment"] = payment_summary(net, trips, fares, scenario.model.period.warm_up_until)
     if kept.modes is not None:
-        tables = replace(tables, zone_trips=zone_trips_table(kept.modes, tables.trips))
+        tables = replace(tables, zone_trips=zone_trips_table(kept.modes, trips))
         assert tables.zone_trips is not None  # just built
         zones_spec = scenario.model.demand.zones
         summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until,
                                                   zones_spec.groups if zones_spec is not None else None)
     if kept.chose_on_the_way:
-        summary["on_the_way"] = on_the_way_kpis(tables.trips)
+        summary["on_the_way"] = on_the_way_kpis(trips)
     if kept.closures:
-        summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, tables)
+        summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, trips, legs, trains)
     crowd = visits["crowd_control"] if visits is not None else _crowd_control(net, _whole(tables.facilities))
     if crowd is not None:
         summary["crowd_control"] = crowd

@@ -67,8 +67,8 @@ def write_table(directory: Path, name: str, table: pd.DataFrame) -> None:
 
 
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
-    """The tables `names` of `tables` (sim.tables.Tables) as <name>.parquet files in `directory`
-    (those it has: zone_trips only with zones). Two are written at a time: pyarrow encodes and
+    """The tables `names` of `tables` (sim.tables.Tables, or sim.api.RunResult, which reads those
+    written as built) as <name>.parquet files in `directory` (those it has: zone_trips only with zones). Two are written at a time: pyarrow encodes and
     compresses without holding the interpreter, and every file is the same as written alone."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         # list(): an error writing a table is raised here
@@ -76,12 +76,24 @@ def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> No
                       [name for name in names if getattr(tables, name) is not None]))
 
 
-def read_tables(directory: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+def read_tables(directory: Path, names: tuple[str, ...],
+                columns: dict[str, tuple[str, ...] | None] | None = None) -> dict[str, pd.DataFrame]:
     """The tables `names` read back from their <name>.parquet files in `directory` (as written by
     write_table), the largest file first: reading one holds it twice for a moment (pyarrow's and
-    pandas' copies), best done while few others are held."""
+    pandas' copies), best done while few others are held. `columns`: per table, the columns to read
+    (those of them it has; None or no entry: all)."""
+    import pyarrow.parquet as pq
+
+    def read(name: str) -> pd.DataFrame:
+        path = directory / f"{name}.parquet"
+        wanted = (columns or {}).get(name)
+        if wanted is None:
+            return pd.read_parquet(path, engine="pyarrow")
+        there = set(pq.read_schema(path).names)
+        return pd.read_parquet(path, engine="pyarrow", columns=[c for c in wanted if c in there])
+
     order = sorted(names, key=lambda name: -(directory / f"{name}.parquet").stat().st_size)
-    return {name: pd.read_parquet(directory / f"{name}.parquet", engine="pyarrow") for name in order}
+    return {name: read(name) for name in order}
 
 
 def write_gis(directory: Path, network, trains: pd.DataFrame, window: tuple[float, float]) -> None:

@@ -528,13 +528,13 @@ def _hours_busy(s: np.ndarray, e: np.ndarray) -> np.ndarray:
     return busy
 
 
-_TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
+TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
                  "denied_boardings", "denied_wait_s", "n_transfers", "fare_cny", "modes")
 """The trips columns the KPIs of summarize read (TripColumns, stations, segments, windows, payment)."""
-_LEG_COLUMNS = ("commuter_id", "leg", "line", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
+LEG_COLUMNS = ("commuter_id", "leg", "line", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
                 "ticket", "missed_trains", "booked_ahead")
 """The legs columns they read (boardings, reserved seats, changes of train)."""
-_FARE_COLUMNS = ("commuter_id", "operator", "fare_cny", "t_board")
+FARE_COLUMNS = ("commuter_id", "operator", "fare_cny", "t_board")
 """The fares columns they read (revenue; `t_board` where legs stand for the fares)."""
 
 
@@ -563,8 +563,8 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     setup = setup or KpiSetup()
     visit_columns = ["facility_id", "t_join", "t_start", "t_end", "commuter_id"]  # what facility_kpis reads
     facilities = facilities[visit_columns] if facilities is not None else pd.DataFrame(columns=visit_columns)
-    fares = _only(fares if fares is not None else legs, _FARE_COLUMNS)
-    trips, legs = _only(trips, _TRIP_COLUMNS), _only(legs, _LEG_COLUMNS)
+    fares = _only(fares if fares is not None else legs, FARE_COLUMNS)
+    trips, legs = _only(trips, TRIP_COLUMNS), _only(legs, LEG_COLUMNS)
     return _summarize(trips, TripColumns(trips), legs, trains, facilities, setup, fares)
 
 

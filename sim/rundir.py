@@ -30,7 +30,7 @@ def write_run_dir(target: Path, result, command: list[str], started: float, tabl
     Returns the summary as written (rounded)."""
     t_write = time.perf_counter()
     # those written as they were built are in place already
-    write_tables(target, result.tables, tuple(n for n in tables if result.written.get(n) != target / f"{n}.parquet"))
+    write_tables(target, result, tuple(n for n in tables if result.written.get(n) != target / f"{n}.parquet"))
     peak = result.summary["windows"]["peak_hour"]
     write_gis(target, result.scenario.network, result.trains, (peak["from_s"], peak["to_s"]))
     summary = rounded(result.summary)

@@ -28,12 +28,12 @@ from .timetable import Trains
 
 @dataclass(frozen=True)
 class Tables:
-    trips: pd.DataFrame
-    legs: pd.DataFrame
-    trains: pd.DataFrame
+    trips: pd.DataFrame | None
+    """Each table None when written as built and not kept (sim.api.RunResult reads it when asked)."""
+    legs: pd.DataFrame | None
+    trains: pd.DataFrame | None
     facilities: pd.DataFrame | None
-    """None when written as built and not read back (sim.api.RunResult.facilities reads it)."""
-    fares: pd.DataFrame
+    fares: pd.DataFrame | None
     """One row per operator section of every leg boarded (revenue per operator)."""
     zone_trips: pd.DataFrame | None = None
     """One row per commuter drawn between zones, with the mode chosen (sim.zones.zone_trips_table);
