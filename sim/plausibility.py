@@ -11,6 +11,7 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from .bus_bridges import OPERATOR as BUS_BRIDGE
@@ -18,6 +19,7 @@ from .errors import Problem, UserError
 from .network import Network
 from .plan import STEP_RIDE, Plan
 from .routing import LegNetwork
+from .routing.legs import departure_key
 from .timetable import Operations, Trains, build_operations
 from .timetable_plan import plan_trains
 from .units import format_time
@@ -187,14 +189,30 @@ class _Rides:
 
 
 def _rides(plan: Plan, legs: LegNetwork) -> _Rides:
-    leg_of = {(leg.platform, leg.alight): k for k, leg in enumerate(legs.options)}
     step = np.flatnonzero(plan.step_kind == STEP_RIDE)
     template = np.searchsorted(plan.template_start, step, side="right") - 1
-    leg = np.asarray([leg_of[(int(plan.step_target[s]), int(plan.step_alight[s]))] for s in step], dtype=np.int64)
+    leg = legs.leg_at(plan.step_target[step], plan.step_alight[step])
     walked = np.cumsum(plan.step_walk)
     start = plan.template_start[template]
     walk_before = walked[step] - np.where(start > 0, walked[start - 1], 0.0)
     return _Rides(step, template, leg, walk_before, np.searchsorted(step, plan.template_start))
+
+
+@numba.njit(cache=True, nogil=True)
+def _stuck(template: np.ndarray, first: np.ndarray, leg: np.ndarray, walk_before: np.ndarray, t_depart: np.ndarray,
+           walk_factor: np.ndarray, last_keys: np.ndarray) -> np.ndarray:
+    """Per commuter: on some ride of their template no train leaves between the time they reach its
+    platform at the earliest (start plus the walks before it) and the end (see LegNetwork.last_keys)."""
+    # compiled: each commuter's rides in turn; as arrays of every commuter's every ride (a city's day:
+    # 2 x 10^7 rides) they cost seconds and gigabytes
+    stuck = np.zeros(len(template), dtype=np.bool_)
+    for c in range(len(template)):
+        for r in range(first[template[c]], first[template[c] + 1]):
+            reach = t_depart[c] + walk_before[r] * walk_factor[c]  # a lower bound
+            if not departure_key(leg[r], reach) <= last_keys[leg[r]]:
+                stuck[c] = True
+                break
+    return stuck
 
 
 def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
@@ -229,14 +247,8 @@ def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork, re
     if plan.n_commuters == 0:
         return []
     rides = _rides(plan, legs)
-    n_rides = np.diff(rides.first)[plan.template]
-    commuter = np.repeat(np.arange(plan.n_commuters), n_rides)
-    k = np.arange(len(commuter)) - np.repeat(np.cumsum(n_rides) - n_rides, n_rides)
-    ride = rides.first[plan.template[commuter]] + k  # each of the commuter's rides
-    reach = plan.t_depart[commuter] + rides.walk_before[ride] * plan.walk_factor[commuter]  # a lower bound
-    late = ~legs.departs_before(rides.leg[ride], reach, plan.t_end)
-    stuck = np.zeros(plan.n_commuters, dtype=bool)
-    stuck[commuter[late]] = True
+    stuck = _stuck(plan.template, rides.first, rides.leg, rides.walk_before, plan.t_depart, plan.walk_factor,
+                   legs.last_keys(plan.t_end))
     if not stuck.any():
         return []
     destination = plan.step_alight[rides.step[rides.first[1:] - 1]]  # each template's last ride

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..network import Network
@@ -25,6 +26,19 @@ WAIT_BIN_S = 900.0
 """Width of the time bins (s) in which expected waits are tabulated."""
 DAY_KEY_S = 1e6
 """Spacing (s) of the legs' departures in one sorted array (more than any clock time)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def departure_key(leg: int, t: float) -> float:
+    """The search key of time t (s) on leg `leg` (see LegNetwork.last_keys), for compiled loops: the
+    same operations as LegNetwork.departs_before's."""
+    if np.isnan(t):
+        t = 0.0
+    elif t == np.inf:
+        t = 1e12
+    elif t == -np.inf:
+        t = -1.7976931348623157e308
+    return leg * DAY_KEY_S + min(t, DAY_KEY_S - 1)
 
 
 @dataclass(frozen=True)
@@ -172,9 +186,9 @@ class LegNetwork:
         self.up: np.ndarray = np.asarray([network.platforms[leg.platform].direction == "up" for leg in opts])
         self.platform: np.ndarray = np.asarray([leg.platform for leg in opts], dtype=np.int64)
         self._n_stations = len(network.stations)
-        self._direct = np.zeros(len(network.platforms) * self._n_stations, dtype=bool)
-        self._direct[self.platform * self._n_stations + self.alight] = True
-        """Whether a leg runs from each platform to each station [platform * n_stations + station]:
+        self._leg_at = np.full(len(network.platforms) * self._n_stations, -1, dtype=np.int64)
+        self._leg_at[self.platform * self._n_stations + self.alight] = np.arange(len(opts))
+        """The leg from each platform to each station [platform * n_stations + station] (-1: none):
         where one train goes straight through."""
         self.first_hop: np.ndarray = np.asarray([leg.first_hop for leg in opts], dtype=np.int64)
         self.last_hop: np.ndarray = np.asarray([leg.last_hop for leg in opts], dtype=np.int64)
@@ -201,7 +215,11 @@ class LegNetwork:
 
     def direct(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
         """Whether some train goes from `platform` to station `alight` without a change (bool array)."""
-        return self._direct[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
+        return self.leg_at(platform, alight) >= 0
+
+    def leg_at(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
+        """The leg from each `platform` to each station `alight` (int64, -1: none)."""
+        return self._leg_at[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
 
     def zone_bits(self, operator: int, zone_of: np.ndarray) -> np.ndarray:
         """Per piece of `operator` (others 0): the bits 1 << zone_of[s] of every station s along the
@@ -284,12 +302,16 @@ class LegNetwork:
         if not len(self.dep_all):
             return np.zeros(np.shape(legs), dtype=bool)
         t = np.nan_to_num(np.asarray(t, dtype=float), posinf=1e12)
+        return legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1) <= self.last_keys(t_end)[legs]
+
+    def last_keys(self, t_end: float) -> np.ndarray:
+        """Per leg, the search key of its last train leaving before t_end (-inf: none). A train of
+        leg k leaves at or after t and before t_end exactly when departure_key(k, t) <= this[k]."""
         # the first train at or after t leaves before t_end exactly when the search key of t is at most
         # that of the leg's last train before t_end: one look-up per leg rather than a search per t
         below = np.concatenate([[0], np.cumsum(self.dep_all < t_end)])
         first_late = self.dep_start[:-1] + below[self.dep_start[1:]] - below[self.dep_start[:-1]]
-        last_key = np.where(first_late > self.dep_start[:-1], self._dep_key[np.maximum(first_late - 1, 0)], -np.inf)
-        return legs * DAY_KEY_S + np.minimum(t, DAY_KEY_S - 1) <= last_key[legs]
+        return np.where(first_late > self.dep_start[:-1], self._dep_key[np.maximum(first_late - 1, 0)], -np.inf)
 
     def next_train(self, legs: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Departure and arrival (s) of the first train of each leg leaving at or after t; where
