@@ -21,7 +21,6 @@ import pandas as pd
 
 from . import crowding, disruptions, offsets
 from . import rng as rngmod
-from .bus_bridges import bridge_line_id
 from .choice import Assignment, Chooser
 from .closures import Closure
 from .closures import resolve as resolve_closures
@@ -34,17 +33,6 @@ from .errors import Problem, UserError
 from .io import TABLES, read_tables, write_table
 from .loading import with_lines
 from .memory import trim_heap
-from .metrics import (
-    FARE_COLUMNS,
-    LEG_COLUMNS,
-    TRIP_COLUMNS,
-    KpiSetup,
-    crowd_control_kpis,
-    disruption_kpis,
-    on_the_way_kpis,
-    summarize,
-    visit_summary,
-)
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     after_last_train_warnings,
@@ -55,6 +43,7 @@ from .plausibility import (
 )
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
+from .run_summary import SUMMARY_COLUMNS, RunFacts, run_summary, visit_kpis
 from .scenario import Scenario
 from .tables import RideTables, TablePlan, Tables, ride_tables, table_parts
 from .timetable import Trains, build_operations
@@ -66,9 +55,7 @@ from .zones import (
     check_groups,
     choose_modes,
     load_zones,
-    mode_choice_kpis,
     segment_weights,
-    zone_trips_table,
 )
 
 log = logging.getLogger(__name__)
@@ -156,41 +143,8 @@ class RunResult:
         return table
 
 
-def policy_summary(network) -> dict:
-    """The integration policies in force: per interchange its security and seamless media, each
-    fare rule, each coordination rule with the offset it chose and its planned transfer waits."""
-    return {
-        "interchanges": {ic.id: {"security": ic.security,
-                                 "seamless_media": sorted(ic.seamless_media) if ic.seamless_media is not None else None}
-                         for ic in network.interchanges},
-        "fare_integration": {r.id: {"operators": sorted(network.operators[o].id for o in r.operators),
-                                    "policy": r.policy, "clearing": r.clearing,
-                                    "discount_cny": r.discount_cny} for r in network.fare_rules},
-        "coordination": {c.id: {"receiver": c.receiver, "mode": c.mode, "offset_s": c.offset_s, "method": c.method,
-                                "transfer_time_s": round(c.transfer_time_s, 3), "feeder_arrivals": c.feeder_arrivals,
-                                "planned_wait_independent_s": round(c.mean_wait_independent_s, 3),
-                                "planned_wait_s": round(c.mean_wait_s, 3)} for c in network.coordination_results},
-    }
 
 
-def payment_summary(network, trips: pd.DataFrame, fares: pd.DataFrame, kpi_from: float | None) -> dict:
-    """Per operator that does not accept every medium (payment compatibility off): the media it
-    accepts, the medium holders of the others pay with there, and the commuters (starting at or
-    after `kpi_from`) who did so, with the fare they paid that operator (CNY, mean per commuter)."""
-    out = {}
-    counted = trips if kpi_from is None else trips[trips["t_depart"] >= kpi_from]
-    paid_with = counted.set_index("commuter_id")["payment"]
-    for op in network.operators:
-        if op.accepts is None:
-            continue
-        sections = fares[(fares["operator"] == op.id) & fares["commuter_id"].isin(paid_with.index)]
-        medium = paid_with.reindex(sections["commuter_id"]).astype(str).to_numpy()
-        fell_back = sections[~np.isin(medium, list(op.accepts))]
-        per_commuter = fell_back.groupby("commuter_id")["fare_cny"].sum()
-        out[op.id] = {"accepts": sorted(op.accepts), "fallback_medium": op.fallback_medium,
-                      "fallback_commuters": int(len(per_commuter)),
-                      "fallback_fare_mean_cny": round(float(per_commuter.mean()), 2) if len(per_commuter) else None}
-    return out
 
 
 def generate_checked(scenario: Scenario, seed: int, replication: int,
@@ -328,26 +282,6 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
                     tuple((c.believed.end, c.end) for c in closures if c.extended))
 
 
-def disruption_summary(scenario: Scenario, closures: tuple[Closure, ...], trains_cut: dict[str, int],
-                       trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame) -> dict:
-    """The `closures` (where, when, the number of trains each cut: `trains_cut`) and the commuters
-    they touched, over every commuter, warm-up included (see metrics.disruption_kpis)."""
-    net = scenario.network
-    out = {c.id: {"line": c.line, "between": [net.stations[c.stations[0]].id, net.stations[c.stations[-1]].id],
-                  "start_s": c.start, "end_s": c.end, "announced_s": c.announced,
-                  "expected_end_s": c.believed.end, "trains_cut": trains_cut.get(c.id, 0)}
-           for c in closures}
-    for spec in scenario.model.disruptions:
-        if spec.bus_bridge is None or spec.id not in out:
-            continue
-        line = bridge_line_id(spec)
-        calls = trains[trains["line"].astype(str) == line]
-        out[spec.id]["bus_bridge"] = {
-            "line": line, "buses": int(calls["train_id"].nunique()),
-            "riders": int(((legs["line"].astype(str) == line) & legs["t_board"].notna()).sum()),
-            "load_max": int(calls["load_after"].max()) if len(calls) else 0,
-            "capacity": spec.bus_bridge.capacity}
-    return {"closures": out, **disruption_kpis(trips)}
 
 
 def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
@@ -508,39 +442,39 @@ def run(scenario: Scenario, seed: int | None = None, replication: int = 0, engin
         # not outlive the simulation, which needs the room
         prep = replace(prep, chooser=None)
     last, crowding_info, tours = _iterate_tours(prep, engine, progress, timings)
-    kept = _Kept.of(prep)
+    facts = _facts(prep)
     del prep  # the decision hook (and the route chooser, kept for crowding): the tables need the room
     t1, wrote = time.perf_counter(), timings.get("writing", 0.0)
     assignment, plan, rec, ride = last.assignment, TablePlan.of(last.plan), last.rec.outcomes_only(), last.ride
     del last  # the plan's steps, service times and walking speeds, the records' working state: the engine's alone
-    parts = table_parts(scenario.network, kept.demand, kept.legs, assignment, plan, rec, kept.rerouted, ride)
+    parts = table_parts(scenario.network, facts.demand, facts.legs, assignment, plan, rec, facts.rerouted, ride)
     del rec, ride  # the records: the tables hold what is kept of them (and `parts` lets go of what it no longer needs)
     written: dict[str, Path] = {}
     visits: dict | None = None
     if tables_to is None:
-        tables = _in_memory(parts, kept)
+        tables = _in_memory(parts, facts)
     else:
-        tables, written, visits = _written(parts, kept, tables_to, timings)
+        tables, written, visits = _written(parts, facts, tables_to, timings)
     trim_heap()  # what building the tables freed: the summary needs the room
-    tables, summary = _summary(kept, tables, crowding_info, tours, departures, visits)
+    tables, summary = run_summary(facts, tables, crowding_info, tours, departures, visits)
     # the tables written as built are read again when asked (RunResult), whole: the summary's are its columns alone
     tables = replace(tables, **dict.fromkeys(written, None))
     _add_time(timings, "tables", t1 + timings.get("writing", 0.0) - wrote)  # the writing apart
-    return RunResult(scenario, kept.seed, replication, engine, tables, summary, kept.groups, timings, written)
+    return RunResult(scenario, facts.seed, replication, engine, tables, summary, facts.groups, timings, written)
 
 
-def _in_memory(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept) -> Tables:
+def _in_memory(parts: Iterator[tuple[str, pd.DataFrame]], facts: RunFacts) -> Tables:
     """The tables of table_parts, the trips with a `group_<name>` column per named OD group."""
     frames = dict(parts)
-    _add_groups(frames["trips"], kept.groups)
+    _add_groups(frames["trips"], facts.groups)
     return Tables(**frames)
 
 
-def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: Path,
+def _written(parts: Iterator[tuple[str, pd.DataFrame]], facts: RunFacts, directory: Path,
              timings: dict[str, float]) -> tuple[Tables, dict[str, Path], dict]:
     """The tables of table_parts (trips with their group columns) written into `directory`
     (<name>.parquet) as they come, each while the next is built (but the trips, see below) and let
-    go once written; then the KPIs of the facility visits (_visit_kpis) from the facilities table
+    go once written; then the KPIs of the facility visits (visit_kpis) from the facilities table
     read back alone, and the other tables read back with the columns the summary reads alone
     (SUMMARY_COLUMNS; RunResult reads each whole when asked). The time waited for the writes and
     reading back goes to timings' `writing`. A city's day thus never holds its tables beside the
@@ -552,7 +486,7 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
         pending: Future | None = None
         for name, table in parts:  # the next table is built while the one before is written
             if name == "trips":
-                _add_groups(table, kept.groups)
+                _add_groups(table, facts.groups)
             t0 = time.perf_counter()
             if pending is not None:
                 pending.result()
@@ -570,7 +504,7 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
     starts = pd.read_parquet(written["trips"], columns=["commuter_id", "t_depart"])
     facilities = pd.read_parquet(written["facilities"])
     _add_time(timings, "writing", t0)
-    visits = _visit_kpis(kept, facilities, starts)  # the summary's work (timed with the tables)
+    visits = visit_kpis(facts, facilities, starts)  # the summary's work (timed with the tables)
     del facilities, starts
     t0 = time.perf_counter()
     frames = read_tables(directory, tuple(name for name in written if name != "facilities"), SUMMARY_COLUMNS)
@@ -578,12 +512,6 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], kept: _Kept, directory: 
     return Tables(**frames, facilities=None), written, visits
 
 
-SUMMARY_COLUMNS: dict[str, tuple[str, ...] | None] = {
-    "trips": (*TRIP_COLUMNS, "disruption", "rechoices", "rerouted_on_way", "left_station", "t_left"),
-    "legs": LEG_COLUMNS, "fares": FARE_COLUMNS, "trains": None}
-"""The columns of each table that the summary reads (_summary: summarize's, the disruptions' and
-choices on the way's; None: all). Tables written as built are read back for it with these alone:
-at a city's day, a third less than whole."""
 
 
 def _check_free(directory: Path) -> None:
@@ -603,101 +531,19 @@ def _add_groups(trips: pd.DataFrame, groups: dict[str, np.ndarray]) -> None:
         trips[f"group_{name}"] = mask
 
 
-@dataclass(frozen=True)
-class _Kept:
-    """What the tables and KPIs of a run take from its preparation (Prepared): the rest (the route
-    chooser with every candidate it searched, the access walks, the decision hook) is let go before
-    the tables are built."""
-
-    scenario: Scenario
-    seed: int
-    demand: Demand
-    legs: LegNetwork
-    groups: dict[str, np.ndarray]
-    warnings: list[str]
-    closures: tuple
-    trains_cut: dict[str, int]
-    rerouted: np.ndarray | None
-    modes: ModeChoice | None
-    t_depart: np.ndarray
-    """Per commuter: the start of the plan of the last run (s)."""
-    chose_on_the_way: bool
-
-    @classmethod
-    def of(cls, prep: Prepared) -> _Kept:
-        return cls(prep.scenario, prep.seed, prep.demand, prep.legs, prep.groups, prep.warnings, prep.closures,
-                   prep.trains_cut, prep.rerouted, prep.modes, prep.plan.t_depart, prep.way is not None)
+def _facts(prep: Prepared) -> RunFacts:
+    """What the tables and KPIs of a run take from its preparation."""
+    return RunFacts(prep.scenario, prep.seed, prep.demand, prep.legs, prep.groups, prep.warnings, prep.closures,
+                    prep.trains_cut, prep.rerouted, prep.modes, prep.plan.t_depart, prep.way is not None)
 
 
-def _whole(table: pd.DataFrame | None) -> pd.DataFrame:
-    """A table of Tables held (not None)."""
-    assert table is not None  # only tables written as built are left out, and read back for the summary
-    return table
 
 
-def _kpi_setup(kept: _Kept) -> KpiSetup:
-    """What the KPIs of a run need besides its tables."""
-    scenario = kept.scenario
-    net = scenario.network
-    interchanges: dict[str, tuple[str, str] | tuple[str, str, bool]] = {
-        ic.id: (net.stations[ic.stations[0]].id, net.stations[ic.stations[1]].id, ic.bidirectional)
-        for ic in net.interchanges}
-    return KpiSetup(groups=kept.groups, interchanges=interchanges,
-                    standing={ln.id: (ln.ops.seats, ln.ops.standing_area_m2) for ln in net.lines if ln.ops},
-                    servers={f.id: f.servers for f in net.facilities}, kpi_from=scenario.model.period.warm_up_until,
-                    windows=dict(scenario.model.kpis.windows))
 
 
-def _visit_kpis(kept: _Kept, facilities: pd.DataFrame, starts: pd.DataFrame) -> dict:
-    """summary.json's parts from the facility visits alone (given the trips' `commuter_id` and
-    `t_depart` in `starts`): `facilities`, and `crowd_control` (None where no station controls its
-    entry)."""
-    return {"facilities": visit_summary(facilities, starts, _kpi_setup(kept)),
-            "crowd_control": _crowd_control(kept.scenario.network, facilities)}
 
 
-def _crowd_control(net, facilities: pd.DataFrame) -> dict | None:
-    """summary.json's `crowd_control` from the facility visits; None when no station controls its entry."""
-    controls = {net.facilities[st.entry_control.facility].id: (st.id, st.entry_control.limit, st.entry_control.start_s,
-                                                               st.entry_control.end_s)
-                for st in net.stations if st.entry_control is not None}
-    return crowd_control_kpis(facilities, controls) if controls else None
 
 
-def _summary(kept: _Kept, tables: Tables, crowding_info: dict | None, tours: dict | None,
-             departures: DepartureChooser | None, visits: dict | None) -> tuple[Tables, dict]:
-    """summary.json of a run from its tables (which gain the zone trips where commuters were drawn
-    between zones); `visits`: the KPIs of the facility visits (_visit_kpis), None to find them from
-    the tables' facilities."""
-    scenario = kept.scenario
-    net = scenario.network
-    trips, legs, trains, fares = _whole(tables.trips), _whole(tables.legs), _whole(tables.trains), _whole(tables.fares)
-    summary = summarize(trips, legs, trains, tables.facilities if visits is None else None, _kpi_setup(kept), fares)
-    if visits is not None:
-        summary["facilities"] = visits["facilities"]  # in its place among the KPIs
-    if crowding_info is not None:
-        summary["crowding"] = crowding_info
-    if tours is not None:
-        summary["tours"] = tours
-    if departures is not None:
-        travel = np.full(kept.demand.size, np.nan)
-        travel[trips["commuter_id"].to_numpy()] = trips["travel_time_s"].to_numpy()
-        summary["departure_time"] = departures.schedule_delay(kept.t_depart, travel)
-    summary["currency"] = net.currency  # of every amount in the summary and the tables' fare columns
-    summary["policies"] = policy_summary(net)
-    summary["policies"]["payment"] = payment_summary(net, trips, fares, scenario.model.period.warm_up_until)
-    if kept.modes is not None:
-        tables = replace(tables, zone_trips=zone_trips_table(kept.modes, trips))
-        assert tables.zone_trips is not None  # just built
-        zones_spec = scenario.model.demand.zones
-        summary["mode_choice"] = mode_choice_kpis(tables.zone_trips, scenario.model.period.warm_up_until,
-                                                  zones_spec.groups if zones_spec is not None else None)
-    if kept.chose_on_the_way:
-        summary["on_the_way"] = on_the_way_kpis(trips)
-    if kept.closures:
-        summary["disruptions"] = disruption_summary(scenario, kept.closures, kept.trains_cut, trips, legs, trains)
-    crowd = visits["crowd_control"] if visits is not None else _crowd_control(net, _whole(tables.facilities))
-    if crowd is not None:
-        summary["crowd_control"] = crowd
-    summary["warnings"] = list(scenario.warnings) + kept.warnings  # the scenario's were logged when it loaded
-    return tables, summary
+
+

@@ -163,7 +163,7 @@ def test_removing_integration_never_lowers_a_cross_border_fare(medium):
 def test_the_payment_summary_counts_who_paid_with_the_fallback():
     import pandas as pd
 
-    from sim.api import payment_summary
+    from sim.run_summary import payment_summary
 
     class Op:
         def __init__(self, oid, accepts, fallback):
