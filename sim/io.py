@@ -68,8 +68,9 @@ def write_table(directory: Path, name: str, table: pd.DataFrame) -> None:
 
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
     """The tables `names` of `tables` (sim.tables.Tables, or sim.api.RunResult, which reads those
-    written as built) as <name>.parquet files in `directory` (those it has: zone_trips only with zones). Two are written at a time: pyarrow encodes and
-    compresses without holding the interpreter, and every file is the same as written alone."""
+    written as built) as <name>.parquet files in `directory` (those it has: zone_trips only with
+    zones). Two are written at a time: pyarrow encodes and compresses without holding the
+    interpreter, and every file is the same as written alone."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         # list(): an error writing a table is raised here
         list(pool.map(lambda name: write_table(directory, name, getattr(tables, name)),
