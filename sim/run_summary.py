@@ -154,7 +154,7 @@ def _crowd_control(net, facilities: pd.DataFrame) -> dict | None:
 
 
 def run_summary(facts: RunFacts, tables: Tables, crowding_info: dict | None, tours: dict | None,
-             departures: DepartureChooser | None, visits: dict | None) -> tuple[Tables, dict]:
+                departures: DepartureChooser | None, visits: dict | None) -> tuple[Tables, dict]:
     """summary.json of a run from its tables (which gain the zone trips where commuters were drawn
     between zones); `visits`: the KPIs of the facility visits (visit_kpis), None to find them from
     the tables' facilities."""
