@@ -63,7 +63,7 @@ def travel_time_distribution(trips_by_label: Mapping[str, pd.DataFrame],
     """
     curves: list[tuple[str, np.ndarray, int]] = []   # (label, minutes, n not arrived)
     for label, trips in trips_by_label.items():
-        arrived = (trips["status"].astype(str) == "arrived").to_numpy()
+        arrived = (trips["status"] == "arrived").to_numpy()
         tt = trips["travel_time_s"].to_numpy(dtype=float) / 60.0
         subsets = [(label, np.ones(len(trips), dtype=bool))]
         for gname, gmask in (groups or {}).items():
@@ -447,7 +447,8 @@ def queue_lengths(facilities: pd.DataFrame, labels: Mapping[str, str], t_from: f
     fig = _new_figure(11, 5.5 + 0.18 * ((len(labels) + 1) // 2))
     ax = fig.subplots()
     for k, (fid, label) in enumerate(labels.items()):
-        f = facilities[facilities["facility_id"].astype(str) == fid].dropna(subset=["t_start"])
+        # compared as they are (categories): as strings, a city day's 3 x 10^7 visits took 8 s and 2.7 GB each
+        f = facilities[facilities["facility_id"] == fid].dropna(subset=["t_start"])
         t = np.concatenate([f["t_join"].to_numpy(), f["t_start"].to_numpy()])
         step = np.concatenate([np.ones(len(f)), -np.ones(len(f))])
         order = np.lexsort((step, t))

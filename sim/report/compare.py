@@ -419,12 +419,12 @@ def load_jobs(views: list[RunView], out_dir: Path) -> list[Job]:
 
 
 def _arrived_tt(trips: pd.DataFrame) -> np.ndarray:
-    ok = (trips["status"].astype(str) == "arrived").to_numpy()
+    ok = (trips["status"] == "arrived").to_numpy()
     return trips["travel_time_s"].to_numpy(dtype=float)[ok]
 
 
 def _parts(trips: pd.DataFrame) -> pd.Series:
-    arrived = trips[trips["status"].astype(str) == "arrived"]
+    arrived = trips[trips["status"] == "arrived"]
     cols = ["access_s", "wait_s", "in_vehicle_s", "transfer_s", "egress_s"]
     return arrived[cols].mean() if len(arrived) else pd.Series(0.0, index=cols)
 

@@ -88,7 +88,7 @@ def _groups(run: LoadedRun) -> dict[str, np.ndarray]:
 
 
 def _arrived(run: LoadedRun) -> np.ndarray:
-    return (run.trips["status"].astype(str) == "arrived").to_numpy() & _counted(run)
+    return (run.trips["status"] == "arrived").to_numpy() & _counted(run)
 
 
 def commuter_changes(ref: RunSet, others: dict[str, RunSet]) -> dict[str, dict[str, np.ndarray]]:
