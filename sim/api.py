@@ -143,10 +143,6 @@ class RunResult:
         return table
 
 
-
-
-
-
 def generate_checked(scenario: Scenario, seed: int, replication: int,
                      total: int | None = None) -> tuple[Demand, Zones | None]:
     """Demand (of `total` commuters, default demand.total; those drawn between zones not yet at
@@ -280,8 +276,6 @@ def on_the_way(scenario: Scenario, legs: LegNetwork, access: Access, search: Can
                      tuple(c.believed_span for c in closures))
     return OnTheWay(scenario.network, hook, board, d, tuple((c.announced, c.end) for c in closures),
                     tuple((c.believed.end, c.end) for c in closures if c.extended))
-
-
 
 
 def _add_time(timings: dict[str, float], phase: str, since: float) -> float:
@@ -512,8 +506,6 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], facts: RunFacts, directo
     return Tables(**frames, facilities=None), written, visits
 
 
-
-
 def _check_free(directory: Path) -> None:
     """UserError unless `directory` is a folder holding none of the tables' files: it is the
     caller's, and nothing in it is replaced (nor a link in it followed)."""
@@ -535,15 +527,3 @@ def _facts(prep: Prepared) -> RunFacts:
     """What the tables and KPIs of a run take from its preparation."""
     return RunFacts(prep.scenario, prep.seed, prep.demand, prep.legs, prep.groups, prep.warnings, prep.closures,
                     prep.trains_cut, prep.rerouted, prep.modes, prep.plan.t_depart, prep.way is not None)
-
-
-
-
-
-
-
-
-
-
-
-
