@@ -529,10 +529,10 @@ def _hours_busy(s: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
-                 "denied_boardings", "denied_wait_s", "n_transfers", "fare_cny", "modes")
+                "denied_boardings", "denied_wait_s", "n_transfers", "fare_cny", "modes")
 """The trips columns the KPIs of summarize read (TripColumns, stations, segments, windows, payment)."""
 LEG_COLUMNS = ("commuter_id", "leg", "line", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
-                "ticket", "missed_trains", "booked_ahead")
+               "ticket", "missed_trains", "booked_ahead")
 """The legs columns they read (boardings, reserved seats, changes of train)."""
 FARE_COLUMNS = ("commuter_id", "operator", "fare_cny", "t_board")
 """The fares columns they read (revenue; `t_board` where legs stand for the fares)."""
