@@ -186,8 +186,8 @@ class LegNetwork:
         self.up: np.ndarray = np.asarray([network.platforms[leg.platform].direction == "up" for leg in opts])
         self.platform: np.ndarray = np.asarray([leg.platform for leg in opts], dtype=np.int64)
         self._n_stations = len(network.stations)
-        self._leg_at = np.full(len(network.platforms) * self._n_stations, -1, dtype=np.int64)
-        self._leg_at[self.platform * self._n_stations + self.alight] = np.arange(len(opts))
+        self.leg_table: np.ndarray = np.full(len(network.platforms) * self._n_stations, -1, dtype=np.int64)
+        self.leg_table[self.platform * self._n_stations + self.alight] = np.arange(len(opts))
         """The leg from each platform to each station [platform * n_stations + station] (-1: none):
         where one train goes straight through."""
         self.first_hop: np.ndarray = np.asarray([leg.first_hop for leg in opts], dtype=np.int64)
@@ -219,7 +219,7 @@ class LegNetwork:
 
     def leg_at(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
         """The leg from each `platform` to each station `alight` (int64, -1: none)."""
-        return self._leg_at[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
+        return self.leg_table[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
 
     def zone_bits(self, operator: int, zone_of: np.ndarray) -> np.ndarray:
         """Per piece of `operator` (others 0): the bits 1 << zone_of[s] of every station s along the

@@ -17,6 +17,7 @@ candidate_sets). `choice` prices the candidates at each commuter's own start tim
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..errors import Problem, UserError
 from ..network import Network
 from ..schema import RoutingSpec
 from .access import Access
+from .bounded import bounded_routes
 from .legs import LegNetwork, LegOption
 
 
@@ -45,6 +47,10 @@ class Route:
     def key(self) -> tuple:
         return (self.start, self.legs, self.end)
 
+
+SEARCH_THREADS = 2
+"""Destinations searched at once (threads): the compiled search (bounded.bounded_routes) releases
+the interpreter while it runs, so two keep both cores of a two-core machine busy."""
 
 BOUNDS_KEPT_BYTES = 256 * 2**20
 """The most memory the lower bounds kept by a search may take (bytes); beyond it they are computed
@@ -235,8 +241,8 @@ class CandidateSearch:
         """Loop-free routes from each origin to dest within the cost band, cheapest first (at most
         max_routes each), given the lower bounds hA, hB to dest (rows of lower_bounds).
 
-        A level-by-level search over all origins at once: each level boards a leg (to the
-        destination, to a station with a street walk to it, or to a transfer point) and changes
+        A depth-first search from each origin (bounded.bounded_routes): each level boards a leg (to
+        the destination, to a station with a street walk to it, or to a transfer point) and changes
         trains; partial routes whose cost plus lower bound exceeds the origin's band are dropped.
         A route may begin with a walk in the street from the origin to a station joined to it by
         an interchange and enter there, and end by leaving the last station and walking to the
@@ -244,89 +250,44 @@ class CandidateSearch:
         track just ridden (except a change of branch at a junction), and no station is visited
         twice. `widen`: no band from the lower bounds (which may count a route the rules above
         forbid, and so shut out every route there is): the band is set by the cheapest route found."""
+        origins = np.asarray(origins, dtype=np.int64)
+        d_org, d_cost, d_legs = self.within_band(dest, origins, hA, hB, regime, widen)
+        return _best_routes(self.legs.options, self.spec.max_routes, origins, dest, d_org, d_cost, d_legs)
+
+    def within_band(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray, regime: int = 0,
+                    widen: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every route candidates_many ranks, in no particular order: its origin's position in
+        `origins`, its search cost (s) and its legs (a row padded with -1 to max_transfers + 1)."""
         spec, legs, search_cost = self.spec, self.legs, self.search_costs[regime]
         max_legs = spec.max_transfers + 1
-        origins = np.asarray(origins, dtype=np.int64)
         org, sta, g = self._starts(origins)
         best = np.full(len(origins), np.inf)
         np.minimum.at(best, org, g + hB[sta])
         bound = np.full(len(origins), np.inf) if widen else best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
         live = np.ones(len(org), dtype=bool) if widen else np.isfinite(bound[org])
         org, sta, g = org[live], sta[live], g[live]
-        chosen = np.full((len(org), max_legs), -1, dtype=np.int64)  # the legs of each partial route
-        visited = np.full((len(org), 2 * max_legs + 2), -1, dtype=np.int64)
-        visited[:, 0], visited[:, 1] = origins[org], sta
         final, final_tail = self._final_legs(dest)
-        done_org, done_cost, done_legs = [], [], []
-        for level in range(max_legs):
-            # finish: ride a leg to the destination (or a station with a street walk to it)
-            si, k = _expand(sta, legs.board[final])
-            tail = final_tail[k]
-            k = final[k]
-            cost = g[si] + search_cost[k] + tail
-            ok = cost <= bound[org[si]]
-            if level:
-                ok &= _may_follow(legs, chosen[si, level - 1], k)
-            si, k, cost = si[ok], k[ok], cost[ok]
-            row = chosen[si].copy()
-            row[:, level] = k
-            done_org.append(org[si])
-            done_cost.append(cost)
-            done_legs.append(row)
-            if level + 1 >= max_legs:
-                break
-            # ride on to a transfer point
-            si, k = _expand(sta, self.tp_board_sorted, self.tp_leg_sorted)
-            a = legs.alight[k]
-            g2 = g[si] + search_cost[k]
-            ok = g2 + hA[a] <= bound[org[si]]  # the cheap test first: it drops most
-            si, k, a, g2 = si[ok], k[ok], a[ok], g2[ok]
-            ok = (a != dest) & ~_seen(visited, si, a, 2 + 2 * level)
-            if level:
-                ok &= _may_follow(legs, chosen[si, level - 1], k)
-            si, k, a, g2 = si[ok], k[ok], a[ok], g2[ok]
-            org, g, chosen, visited = org[si], g2, chosen[si].copy(), visited[si].copy()
-            chosen[:, level] = k
-            visited[:, 2 + 2 * level] = a
-            # change trains: at the same station or through an interchange
-            si, t = _expand(a, self.tr_from)
-            b = self.tr_to[t]
-            g2 = g[si] + self.tr_cost[t]
-            ok = g2 + hB[b] <= bound[org[si]]
-            si, b, g2 = si[ok], b[ok], g2[ok]
-            ok = (b == a[si]) | ~_seen(visited, si, b, 3 + 2 * level)
-            si, b, g2 = si[ok], b[ok], g2[ok]
-            org, sta, g, chosen, visited = org[si], b, g2, chosen[si], visited[si].copy()
-            visited[:, 3 + 2 * level] = b
-        d_org, d_cost, d_legs = np.concatenate(done_org), np.concatenate(done_cost), np.concatenate(done_legs)
+        d_org, d_cost, d_legs = bounded_routes(
+            origins, org, sta, g, bound, hA, hB, dest, max_legs, legs.board, legs.alight, legs.line, legs.up,
+            legs.through, legs.last_hop, legs.first_hop, legs.platform, legs.leg_table, len(self.net.stations),
+            search_cost, final, legs.board[final], final_tail, self.tp_leg_sorted, self.tp_board_sorted,
+            self.tr_from, self.tr_to, self.tr_cost)
         if widen and len(d_org):  # the band around the cheapest route each origin has
             cheapest = np.full(len(origins), np.inf)
             np.minimum.at(cheapest, d_org, d_cost)
             ok = d_cost <= cheapest[d_org] * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
             d_org, d_cost, d_legs = d_org[ok], d_cost[ok], d_legs[ok]
-        return _best_routes(self.legs.options, spec.max_routes, origins, dest, d_org, d_cost, d_legs)
+        return d_org, d_cost, d_legs
 
-
-def _seen(visited: np.ndarray, rows: np.ndarray, station: np.ndarray, filled: int) -> np.ndarray:
-    """Whether each station is among the first `filled` stations visited by its partial route
-    (rows of `visited`)."""
-    out = np.zeros(len(rows), dtype=bool)
-    for c in range(filled):  # a few columns: one comparison each, no copy of the rows
-        out |= visited[rows, c] == station
-    return out
-
-
-def _may_follow(legs: LegNetwork, prev: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Whether leg k may follow leg prev: not the same line and direction again where common lines
-    already cover it (a train from prev's platform to k's station) unless k is a through train onto
-    another line, and not back along the track just ridden (only a change of branch at a junction
-    may reverse direction on the same line). A change on the same line and direction is a way
-    where no train runs straight through (a station some trains serve to one others serve)."""
-    same_line = (legs.line[prev] == legs.line[k]) & ~legs.through[k]
-    same_dir = legs.up[prev] == legs.up[k]
-    retrace = (legs.alight[prev] == legs.board[k]) & (legs.last_hop[prev] == legs.first_hop[k])
-    covered = legs.direct(legs.platform[prev], legs.alight[k])
-    return ~same_line | (~same_dir & ~retrace) | (same_dir & ~covered)
+    def found_to(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray, regime: int) -> list[Found]:
+        """candidates_many, and again without the band from the lower bounds for the origins it
+        finds no route from (the bounds may count a route the search rules forbid)."""
+        found = self.candidates_many(dest, origins, hA, hB, regime)
+        missed = np.asarray([i for i, f in enumerate(found) if not f.routes], dtype=np.int64)
+        if len(missed):
+            for i, f in zip(missed.tolist(), self.candidates_many(dest, origins[missed], hA, hB, regime, widen=True)):
+                found[i] = f
+        return found
 
 
 def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.ndarray, dest: int, org: np.ndarray,
@@ -492,24 +453,19 @@ def _blocks(search: CandidateSearch, dests: np.ndarray) -> list[np.ndarray]:
 
 def _search(search: CandidateSearch, codes: np.ndarray, regimes: np.ndarray) -> None:
     """Search the candidates of each (OD code, regime) not searched before into search.found,
-    destination by destination (the lower bounds of many destinations at once)."""
+    destination by destination (the lower bounds of many destinations at once; SEARCH_THREADS
+    destinations at a time)."""
     n_st = len(search.net.stations)
     found_by = search.found
-    for regime in sorted(set(regimes.tolist())):
-        wanted = [code for code in codes[regimes == regime].tolist() if (code, regime) not in found_by]
-        by_dest: dict[int, list[int]] = {}
-        for code in wanted:
-            by_dest.setdefault(code % n_st, []).append(code // n_st)
-        for block in _blocks(search, np.asarray(sorted(by_dest), dtype=np.int64)):
-            hA, hB = search.bounds(block, regime)
-            for row, d in enumerate(block.tolist()):
-                origins = np.asarray(by_dest[d])
-                for o, found in zip(origins.tolist(), search.candidates_many(d, origins, hA[row], hB[row], regime)):
-                    found_by[(o * n_st + d, regime)] = found
-                # the bounds may count a route the search rules forbid: then search without them
-                missed = np.asarray([o for o in origins.tolist() if not found_by[(o * n_st + d, regime)].routes],
-                                    dtype=np.int64)
-                if len(missed):
-                    for o, found in zip(missed.tolist(), search.candidates_many(d, missed, hA[row], hB[row], regime,
-                                                                                 widen=True)):
-                        found_by[(o * n_st + d, regime)] = found
+    with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
+        for regime in sorted(set(regimes.tolist())):
+            wanted = [code for code in codes[regimes == regime].tolist() if (code, regime) not in found_by]
+            by_dest: dict[int, list[int]] = {}
+            for code in wanted:
+                by_dest.setdefault(code % n_st, []).append(code // n_st)
+            for block in _blocks(search, np.asarray(sorted(by_dest), dtype=np.int64)):
+                hA, hB = search.bounds(block, regime)
+                jobs = [(d, np.asarray(by_dest[d]), hA[row], hB[row], regime) for row, d in enumerate(block.tolist())]
+                for (d, origins, *_), found in zip(jobs, pool.map(lambda job: search.found_to(*job), jobs)):
+                    for o, routes in zip(origins.tolist(), found):
+                        found_by[(o * n_st + d, regime)] = routes
