@@ -17,6 +17,7 @@ candidate_sets). `choice` prices the candidates at each commuter's own start tim
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -51,6 +52,10 @@ class Route:
 SEARCH_THREADS = 2
 """Destinations searched at once (threads): the compiled search (bounded.bounded_routes) releases
 the interpreter while it runs, so two keep both cores of a two-core machine busy."""
+
+THREADED_PAIRS = 2000
+"""The fewest pairs searched in one go for which threads are started: fewer take less time than
+starting them (a decision on the way searches a few at a time)."""
 
 BOUNDS_KEPT_BYTES = 256 * 2**20
 """The most memory the lower bounds kept by a search may take (bytes); beyond it they are computed
@@ -454,18 +459,29 @@ def _blocks(search: CandidateSearch, dests: np.ndarray) -> list[np.ndarray]:
 def _search(search: CandidateSearch, codes: np.ndarray, regimes: np.ndarray) -> None:
     """Search the candidates of each (OD code, regime) not searched before into search.found,
     destination by destination (the lower bounds of many destinations at once; SEARCH_THREADS
-    destinations at a time)."""
+    destinations at a time when there are at least THREADED_PAIRS to search)."""
     n_st = len(search.net.stations)
-    found_by = search.found
+    wanted: dict[int, dict[int, list[int]]] = {}
+    """Per regime, per destination: the origins to search."""
+    for code, regime in zip(codes.tolist(), regimes.tolist()):
+        if (code, regime) not in search.found:
+            wanted.setdefault(regime, {}).setdefault(code % n_st, []).append(code // n_st)
+    if sum(len(origins) for by_dest in wanted.values() for origins in by_dest.values()) < THREADED_PAIRS:
+        _search_wanted(search, wanted, map)
+        return
     with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
-        for regime in sorted(set(regimes.tolist())):
-            wanted = [code for code in codes[regimes == regime].tolist() if (code, regime) not in found_by]
-            by_dest: dict[int, list[int]] = {}
-            for code in wanted:
-                by_dest.setdefault(code % n_st, []).append(code // n_st)
-            for block in _blocks(search, np.asarray(sorted(by_dest), dtype=np.int64)):
-                hA, hB = search.bounds(block, regime)
-                jobs = [(d, np.asarray(by_dest[d]), hA[row], hB[row], regime) for row, d in enumerate(block.tolist())]
-                for (d, origins, *_), found in zip(jobs, pool.map(lambda job: search.found_to(*job), jobs)):
-                    for o, routes in zip(origins.tolist(), found):
-                        found_by[(o * n_st + d, regime)] = routes
+        _search_wanted(search, wanted, pool.map)
+
+
+def _search_wanted(search: CandidateSearch, wanted: dict[int, dict[int, list[int]]], run: Callable) -> None:
+    """_search's searches, mapped over destinations by `run` (map, or a thread pool's), the results
+    taken in order."""
+    n_st = len(search.net.stations)
+    for regime in sorted(wanted):
+        by_dest = wanted[regime]
+        for block in _blocks(search, np.asarray(sorted(by_dest), dtype=np.int64)):
+            hA, hB = search.bounds(block, regime)
+            jobs = [(d, np.asarray(by_dest[d]), hA[row], hB[row], regime) for row, d in enumerate(block.tolist())]
+            for (d, origins, *_), found in zip(jobs, run(lambda job: search.found_to(*job), jobs)):
+                for o, routes in zip(origins.tolist(), found):
+                    search.found[(o * n_st + d, regime)] = routes
