@@ -29,7 +29,7 @@ from ..network import Network
 from ..schema import RoutingSpec
 from .access import Access
 from .bounded import bounded_routes
-from .legs import LegNetwork, LegOption
+from .legs import LegNetwork
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +143,7 @@ class CandidateSearch:
         self._walk_from = walk_from[self._walk_order]
         self._walk_to = np.asarray([b for (_, b), _ in walks], dtype=np.int64)
         self._walk_cost = np.asarray([spec.walk_weight * w for _, w in walks], dtype=float)
+        self._labels = [leg.label for leg in legs.options]
         self._finals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         """Per destination: the legs into it or into a station with a street walk to it, by boarding
         station, and the search cost after each (see candidates_many)."""
@@ -257,7 +258,7 @@ class CandidateSearch:
         forbid, and so shut out every route there is): the band is set by the cheapest route found."""
         origins = np.asarray(origins, dtype=np.int64)
         d_org, d_cost, d_legs = self.within_band(dest, origins, hA, hB, regime, widen)
-        return _best_routes(self.legs.options, self.spec.max_routes, origins, dest, d_org, d_cost, d_legs)
+        return _best_routes(self._labels, self.spec.max_routes, origins, dest, d_org, d_cost, d_legs)
 
     def within_band(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray, regime: int = 0,
                     widen: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -295,11 +296,11 @@ class CandidateSearch:
         return found
 
 
-def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.ndarray, dest: int, org: np.ndarray,
+def _best_routes(labels: list[str], max_routes: int, origins: np.ndarray, dest: int, org: np.ndarray,
                  cost: np.ndarray, legs: np.ndarray) -> list[Found]:
     """Per origin: distinct leg sequences (rows of `legs`, reaching dest from origins[org] at
     `cost`), cheapest first (ties: shorter, then lower leg ids), at most max_routes, with their
-    search costs."""
+    search costs; `labels`: the label of each leg."""
     out: list[tuple[list[Route], list[float]]] = [([], []) for _ in origins]
     if len(org) > 0:
         order = np.lexsort(tuple(legs[:, c] for c in range(legs.shape[1] - 1, -1, -1)) + (cost, org))
@@ -310,9 +311,10 @@ def _best_routes(options: tuple[LegOption, ...], max_routes: int, origins: np.nd
         group_start = np.flatnonzero(np.concatenate([[True], org[1:] != org[:-1]]))
         rank = np.arange(len(org)) - np.repeat(group_start, np.diff(np.append(group_start, len(org))))
         keep = rank < max_routes
+        width = legs.shape[1]
         for o, row, c in zip(org[keep].tolist(), legs[keep].tolist(), cost[keep].tolist()):
-            seq = tuple(k for k in row if k >= 0)
-            label = sys.intern(">".join(options[k].label for k in seq))  # shared by the many routes of one label
+            seq = tuple(row[: width - row.count(-1)])  # the legs, then -1 padding
+            label = sys.intern(">".join([labels[k] for k in seq]))  # shared by the many routes of one label
             out[o][0].append(Route(int(origins[o]), seq, dest, label))
             out[o][1].append(c)
     return [Found(tuple(r), np.asarray(c, dtype=float)) for r, c in out]
