@@ -110,13 +110,33 @@ class _RowBook:
                      r.same_platform[idx])
 
 
+class _Growing:
+    """An int64 array grown by doubling, appended to in blocks."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.values = np.zeros(64, dtype=np.int64)
+
+    def extend(self, block: np.ndarray) -> int:
+        """Append `block`; the index of its first value."""
+        lo, hi = self.n, self.n + len(block)
+        if hi > len(self.values):
+            size = len(self.values)
+            while size < hi:
+                size *= 2
+            self.values = np.concatenate([self.values[:lo], np.zeros(size - lo, dtype=np.int64)])
+        self.values[lo:hi] = block
+        self.n = hi
+        return lo
+
+
 @dataclass(frozen=True)
 class _Situation:
     """The options of commuters in one place for one destination, medium and plan (None: leaving)."""
 
     options: list
     first_row: int
-    """Index of the first of its rail options' rows in the decision maker's _RowBook."""
+    """Index of the first of its rail options' rows in the decision maker's `_option_rows`."""
     outside: float
     """Generalised cost (s) of leaving by the outside option (inf without one)."""
 
@@ -157,7 +177,10 @@ class Replanner:
         engines its steps)."""
         self._fares_of: dict[tuple[tuple[int, ...], int], float] = {}
         self._keys: dict[int, int] = {}
-        self._fixed_of: dict[tuple, tuple[float, int, float]] = {}
+        self._row_of: dict[tuple, int] = {}
+        """(legs, station, platform, destination, medium code) of each rail option row priced -> its row in `_book`."""
+        self._option_rows = _Growing()
+        """The rows in `_book` of the rail options of every situation, situation by situation (see first_row)."""
         self._plans: list[tuple[int, ...]] = []
         """Every distinct tuple of planned legs asked for, numbered in order (see plan_number)."""
         self._plan_number: dict[tuple[int, ...], int] = {}
@@ -236,7 +259,7 @@ class Replanner:
         cost = np.full((len(sid), width), np.inf)
         cost[:, width - 1] = outside
         if len(group_of_row):
-            rail = self._book.take(first_row[group_of_row] + column)
+            rail = self._book.take(self._option_rows.values[first_row[group_of_row] + column])
             rail_cost = self._rail_costs(rail, t[group_of_row], strictly, left)
             cost[group_of_row, column] = np.where(rail.same_platform, np.inf, rail_cost) if off_platform else rail_cost
         return cost
@@ -316,25 +339,37 @@ class Replanner:
         sames = [(key[1], key[2], key[3], key[4], tuple(mine)) for key, mine in zip(keys, options)]
         fresh = [same for same in dict.fromkeys(sames) if same not in self._by_options]
         if fresh:
-            width = max((len(legs) for same in fresh for legs in same[4]), default=1)
-            keys_of, walks_of, fixed, same_platform = [], [], [], []
-            for station, platform, dest, medium, mine in fresh:
-                for legs in mine:
-                    pad = [-1] * (width - len(legs))
-                    keys_of.append([self._key(k) for k in legs] + pad)
-                    walks_of.append(self._walks_before(legs, station, platform, medium) + [0.0] * len(pad))
-                    fixed.append(self._fixed(legs, station, platform, dest, medium))
-                    same_platform.append(self.legs.options[legs[0]].platform == platform)
-            n = len(keys_of)
-            cost = np.asarray(fixed, dtype=np.float64).reshape(n, 3)
-            row = self._book.add(_Rows(np.asarray(keys_of, dtype=np.int64).reshape(n, width),
-                                       np.asarray(walks_of, dtype=np.float64).reshape(n, width), cost[:, 0],
-                                       cost[:, 1], cost[:, 2], np.asarray(same_platform, dtype=bool)))
+            # a row per (legs, station, platform, destination, medium): the same option in another
+            # situation (another band, another plan among the options) takes the same row
+            wanted = [(legs, station, platform, dest, medium) for station, platform, dest, medium, mine in fresh
+                      for legs in mine]
+            new = [key for key in dict.fromkeys(wanted) if key not in self._row_of]
+            if new:
+                first = self._book.add(self._rows(new))
+                self._row_of.update(zip(new, range(first, first + len(new))))
+            row = self._option_rows.extend(np.fromiter((self._row_of[key] for key in wanted), dtype=np.int64,
+                                                       count=len(wanted)))
             for same in fresh:
                 station, _, dest, _, mine = same
                 self._by_options[same] = _Situation([*mine, None], row, self._outside_cost(station, dest))
                 row += len(mine)
         return [self._by_options[same] for same in sames]
+
+    def _rows(self, keys: list[tuple]) -> _Rows:
+        """The rows of rail options (legs, station, platform, destination, medium code)."""
+        width = max((len(key[0]) for key in keys), default=1)
+        keys_of, walks_of, fixed, same_platform = [], [], [], []
+        for legs, station, platform, dest, medium in keys:
+            pad = [-1] * (width - len(legs))
+            keys_of.append([self._key(k) for k in legs] + pad)
+            walks_of.append(self._walks_before(legs, station, platform, medium) + [0.0] * len(pad))
+            fixed.append(self._fixed(legs, station, platform, dest, medium))
+            same_platform.append(self.legs.options[legs[0]].platform == platform)
+        n = len(keys)
+        cost = np.asarray(fixed, dtype=np.float64).reshape(n, 3)
+        return _Rows(np.asarray(keys_of, dtype=np.int64).reshape(n, width),
+                     np.asarray(walks_of, dtype=np.float64).reshape(n, width), cost[:, 0], cost[:, 1], cost[:, 2],
+                     np.asarray(same_platform, dtype=bool))
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
         """Other legs from here (or leaving when None), with the steps to and along them."""
@@ -447,13 +482,10 @@ class Replanner:
         """What does not depend on the time: the walk (s) out of the last station and on to `dest`,
         the boardings after the first (one more for a first boarding on another platform) and the
         fare (CNY)."""
-        key = (legs, station, platform, dest, medium)
-        if key not in self._fixed_of:
-            last = self.legs.options[legs[-1]].alight
-            boardings = len(legs) - 1 + (self.legs.options[legs[0]].platform != platform)
-            self._fixed_of[key] = (float(self.access.exit_walk[last] + self.access.street_walk.get((last, dest), 0.0)),
-                                   boardings, self._fares_of[(legs, medium)])
-        return self._fixed_of[key]
+        last = self.legs.options[legs[-1]].alight
+        boardings = len(legs) - 1 + (self.legs.options[legs[0]].platform != platform)
+        return (float(self.access.exit_walk[last] + self.access.street_walk.get((last, dest), 0.0)), boardings,
+                self._fares_of[(legs, medium)])
 
     def _walks_before(self, legs: tuple[int, ...], station: int, platform: int, medium: int) -> list[float]:
         """The walk (s, with mean service) before each leg: from `platform` of `station` to the first
