@@ -150,10 +150,10 @@ def main() -> int:
     cases = args.cases or (QUICK_CASES if args.quick else DEFAULT_CASES)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; each case in a fresh process")
     with tempfile.TemporaryDirectory() as tmp:
-        for case in cases:
+        for number, case in enumerate(cases):
             spec, _, ref = case.partition("+")
             kind, _, total = spec.partition(":")
-            out = Path(tmp) / f"{kind}-{total}"
+            out = Path(tmp) / f"{number}-{kind}-{total}"  # a case may be listed twice (a sitting's before and after)
             bulk = median_run(kind, int(total), "bulk", out / "bulk", args.repeat)
             print(describe(bulk), flush=True)
             if ref == "ref":

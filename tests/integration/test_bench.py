@@ -15,3 +15,11 @@ def test_a_repeated_case_with_the_reference_check_runs_and_finds_the_trips_ident
                            "baseline:2000+ref"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "n=2" in done.stdout and "trips identical: True" in done.stdout
+
+
+def test_a_case_listed_twice_runs_twice():
+    """A sitting lists a case before and after another (the same folder name would be taken)."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--cases", "baseline:1000",
+                           "baseline:1000"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("baseline     1,000 bulk") == 2, done.stdout
