@@ -1,4 +1,4 @@
-"""The compiled core of the candidate search (search.CandidateSearch.candidates_many): every
+"""The compiled core of the candidate search (search.CandidateSearch.within_band): every
 sequence of legs from a set of start states to one destination whose search cost stays within each
 origin's band, by depth-first enumeration. Arrays only: the search's rules are spelled out below,
 its data (legs, changes, bounds) come from the caller."""
