@@ -111,11 +111,11 @@ class _RowBook:
 
 
 class _Growing:
-    """An int64 array grown by doubling, appended to in blocks."""
+    """A 1-d array grown by doubling, appended to in blocks; `values[:n]` in use."""
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: type = np.int64) -> None:
         self.n = 0
-        self.values = np.zeros(64, dtype=np.int64)
+        self.values: np.ndarray = np.zeros(64, dtype=dtype)
 
     def extend(self, block: np.ndarray) -> int:
         """Append `block`; the index of its first value."""
@@ -124,7 +124,7 @@ class _Growing:
             size = len(self.values)
             while size < hi:
                 size *= 2
-            self.values = np.concatenate([self.values[:lo], np.zeros(size - lo, dtype=np.int64)])
+            self.values = np.concatenate([self.values[:lo], np.zeros(size - lo, dtype=self.values.dtype)])
         self.values[lo:hi] = block
         self.n = hi
         return lo
@@ -188,7 +188,7 @@ class Replanner:
         """Situation code (see _codes) -> index in `_sits` (a compiled dict: every decision looks its
         situations up, tens of millions of them in a city's day)."""
         self._sits: list[_Situation] = []
-        self._sit_arrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+        self._sit_arrays = (_Growing(), _Growing(), _Growing(np.float64))
         """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
         self._by_options: dict[tuple, _Situation] = {}
         self._platform_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
@@ -237,7 +237,7 @@ class Replanner:
         picks = _logit_picks(cost, group_of, u, self.theta)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
         shift = 1 if reason == ABOARD else 0  # the column of staying aboard comes first
-        last = self._sit_arrays[0][sid][group_of] - 1 + shift
+        last = self._sit_arrays[0].values[sid][group_of] - 1 + shift
         picks = np.where(picks >= cost.shape[1] - 1, last, picks)  # the outside option: each row's last
         chosen = np.empty(len(commuters), dtype=object)
         for i in np.flatnonzero(~keep).tolist():
@@ -251,7 +251,7 @@ class Replanner:
         a row per situation, its rail options in order, then the outside option in the last column
         (inf: not available; rows with fewer options padded with inf before it). `off_platform`: options
         boarding on the platform where they stand are not available; `left`: see decide."""
-        size, first_row, outside = (a[sid] for a in self._sit_arrays)
+        size, first_row, outside = (a.values[sid] for a in self._sit_arrays)
         n_rail = size - 1  # every option but leaving
         width = int(size.max())
         group_of_row = np.repeat(np.arange(len(sid)), n_rail)
@@ -306,20 +306,13 @@ class Replanner:
         return sid
 
     def _keep(self, sits: list[_Situation]) -> int:
-        """Keep new situations in `_sits` and their `_sit_arrays` (grown by doubling); the index of the first."""
+        """Keep new situations in `_sits` and their `_sit_arrays`; the index of the first."""
         lo = len(self._sits)
         self._sits.extend(sits)
-        hi = len(self._sits)
-        if hi > len(self._sit_arrays[0]):
-            size = max(64, len(self._sit_arrays[0]))
-            while size < hi:
-                size *= 2
-            self._sit_arrays = tuple(np.concatenate([a, np.zeros(size - len(a), dtype=a.dtype)])  # type: ignore[assignment]
-                                     for a in self._sit_arrays)
         size_of, first_row, outside = self._sit_arrays
-        size_of[lo:hi] = [len(sit.options) for sit in sits]
-        first_row[lo:hi] = [sit.first_row for sit in sits]
-        outside[lo:hi] = [sit.outside for sit in sits]
+        size_of.extend(np.asarray([len(sit.options) for sit in sits], dtype=np.int64))
+        first_row.extend(np.asarray([sit.first_row for sit in sits], dtype=np.int64))
+        outside.extend(np.asarray([sit.outside for sit in sits], dtype=np.float64))
         return lo
 
     def _options(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
