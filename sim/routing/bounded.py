@@ -119,7 +119,6 @@ def bounded_routes(origins, start_org, start_sta, start_g, bound, h_alighted, h_
                 entering = True
                 continue
             if ride_at[level] >= ride_end[level]:
-                chosen[level] = -1
                 level -= 1
                 continue
             k = tp_legs[ride_at[level]]

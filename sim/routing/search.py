@@ -144,9 +144,9 @@ class CandidateSearch:
         self._walk_to = np.asarray([b for (_, b), _ in walks], dtype=np.int64)
         self._walk_cost = np.asarray([spec.walk_weight * w for _, w in walks], dtype=float)
         self._labels = [leg.label for leg in legs.options]
-        self._finals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._finals: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         """Per destination: the legs into it or into a station with a street walk to it, by boarding
-        station, and the search cost after each (see candidates_many)."""
+        station, their boarding stations, and the search cost after each (see _final_legs)."""
         self.transfer_points = transfer_points(network)
         # legs alighting at a transfer point, ordered by boarding station (ties: by leg index)
         tp = np.flatnonzero(np.isin(legs.alight, sorted(self.transfer_points)))
@@ -230,16 +230,18 @@ class CandidateSearch:
         return (np.concatenate([np.arange(n_o), row]), np.concatenate([origins, self._walk_to[walk]]),
                 np.concatenate([np.zeros(n_o), self._walk_cost[walk]]))
 
-    def _final_legs(self, dest: int) -> tuple[np.ndarray, np.ndarray]:
+    def _final_legs(self, dest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The legs into `dest` or into a station with a street walk to it, ordered by boarding
-        station (ties: by leg index), and the search cost of the walk after each (0 into dest)."""
+        station (ties: by leg index), their boarding stations, and the search cost of the walk after
+        each (0 into dest)."""
         if dest not in self._finals:
             legs = self.legs
             near = {dest: 0.0}
             near.update({a: self.spec.walk_weight * w for (a, b), w in self.street_walk.items() if b == dest})
             final = np.flatnonzero(np.isin(legs.alight, list(near)))
             final = final[np.argsort(legs.board[final], kind="stable")]
-            self._finals[dest] = final, np.asarray([near[int(a)] for a in legs.alight[final]], dtype=float)
+            self._finals[dest] = (final, legs.board[final],
+                                  np.asarray([near[int(a)] for a in legs.alight[final]], dtype=float))
         return self._finals[dest]
 
     def candidates_many(self, dest: int, origins: np.ndarray, hA: np.ndarray, hB: np.ndarray,
@@ -272,11 +274,11 @@ class CandidateSearch:
         bound = np.full(len(origins), np.inf) if widen else best * (1 + spec.cost_band_rel) + spec.cost_band_abs_s + 1e-6
         live = np.ones(len(org), dtype=bool) if widen else np.isfinite(bound[org])
         org, sta, g = org[live], sta[live], g[live]
-        final, final_tail = self._final_legs(dest)
+        final, final_board, final_tail = self._final_legs(dest)
         d_org, d_cost, d_legs = bounded_routes(
             origins, org, sta, g, bound, hA, hB, dest, max_legs, legs.board, legs.alight, legs.line, legs.up,
             legs.through, legs.last_hop, legs.first_hop, legs.platform, legs.leg_table, len(self.net.stations),
-            search_cost, final, legs.board[final], final_tail, self.tp_leg_sorted, self.tp_board_sorted,
+            search_cost, final, final_board, final_tail, self.tp_leg_sorted, self.tp_board_sorted,
             self.tr_from, self.tr_to, self.tr_cost)
         if widen and len(d_org):  # the band around the cheapest route each origin has
             cheapest = np.full(len(origins), np.inf)
