@@ -24,6 +24,7 @@ to get there from the platform), or leaving the network (`legs` empty, steps out
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numba
 import numpy as np
@@ -32,8 +33,9 @@ from numba.typed import Dict
 
 from . import rng as rngmod
 from .departures import Departures, first_departure
-from .fares import FareSystem, leg_fares
+from .fares import FareSystem
 from .network import Network
+from .option_rows import Growing, OptionRows, RouteIds, Rows, look_up, number
 from .plan import Step, StepCompiler
 from .routing import Access, CandidateSearch, LegNetwork, RoutePool, candidate_sets
 from .schema import OutsideOptionSpec, RoutingSpec
@@ -59,82 +61,11 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class _Rows:
-    """Rail options as rows: what of their cost does not depend on the time."""
-
-    keys: np.ndarray  # int64 [row, leg]: departure-board key index of each leg, -1 past the last
-    walk_before: np.ndarray  # float64 [row, leg]: walk (s, with mean service) before each leg
-    walk_after: np.ndarray  # float64: out of the last station and on to the destination (s)
-    boardings: np.ndarray  # float64: boardings after the first, and one for a first on another platform
-    fare: np.ndarray  # float64: CNY
-    same_platform: np.ndarray  # bool: the first leg leaves from the platform where the commuter stands
-
-
-class _RowBook:
-    """Every rail option row priced so far, in one set of growing arrays (grown by doubling), so
-    that the rows of a decision are one fancy index away."""
-
-    def __init__(self, width: int) -> None:
-        self.n = 0
-        self.rows = _Rows(np.full((64, width), -1, dtype=np.int64), np.zeros((64, width)), np.zeros(64), np.zeros(64),
-                          np.zeros(64), np.zeros(64, dtype=bool))
-
-    def add(self, rows: _Rows) -> int:
-        """Keep `rows`; the index of the first."""
-        lo, hi = self.n, self.n + len(rows.fare)
-        width = max(self.rows.keys.shape[1], rows.keys.shape[1])
-        size = max(len(self.rows.fare), 1)
-        while size < hi:
-            size *= 2
-        if size > len(self.rows.fare) or width > self.rows.keys.shape[1]:
-            old = self.rows
-            keys = np.full((size, width), -1, dtype=np.int64)
-            walk = np.zeros((size, width))
-            keys[: lo, : old.keys.shape[1]] = old.keys[:lo]
-            walk[: lo, : old.keys.shape[1]] = old.walk_before[:lo]
-            grown = [np.zeros(size, dtype=getattr(old, f).dtype) for f in ("walk_after", "boardings", "fare", "same_platform")]
-            for g, f in zip(grown, ("walk_after", "boardings", "fare", "same_platform")):
-                g[:lo] = getattr(old, f)[:lo]
-            self.rows = _Rows(keys, walk, *grown)
-        r = self.rows
-        r.keys[lo:hi, : rows.keys.shape[1]] = rows.keys
-        r.walk_before[lo:hi, : rows.keys.shape[1]] = rows.walk_before
-        for f in ("walk_after", "boardings", "fare", "same_platform"):
-            getattr(r, f)[lo:hi] = getattr(rows, f)
-        self.n = hi
-        return lo
-
-    def take(self, idx: np.ndarray) -> _Rows:
-        r = self.rows
-        return _Rows(r.keys[idx], r.walk_before[idx], r.walk_after[idx], r.boardings[idx], r.fare[idx],
-                     r.same_platform[idx])
-
-
-class _Growing:
-    """A 1-d array grown by doubling, appended to in blocks; `values[:n]` in use."""
-
-    def __init__(self, dtype: type = np.int64) -> None:
-        self.n = 0
-        self.values: np.ndarray = np.zeros(64, dtype=dtype)
-
-    def extend(self, block: np.ndarray) -> int:
-        """Append `block`; the index of its first value."""
-        lo, hi = self.n, self.n + len(block)
-        if hi > len(self.values):
-            size = len(self.values)
-            while size < hi:
-                size *= 2
-            self.values = np.concatenate([self.values[:lo], np.zeros(size - lo, dtype=self.values.dtype)])
-        self.values[lo:hi] = block
-        self.n = hi
-        return lo
-
-
-@dataclass(frozen=True)
 class _Situation:
-    """The options of commuters in one place for one destination, medium and plan (None: leaving)."""
+    """The options of commuters in one place for one destination, medium and plan: route ids
+    (option_rows.RouteIds), then None (leaving)."""
 
-    options: list
+    options: tuple[int | None, ...]
     first_row: int
     """Index of the first of its rail options' rows in the decision maker's `_option_rows`."""
     outside: float
@@ -167,20 +98,23 @@ class Replanner:
         self.theta = spec.logit_scale_per_min / 60.0
         self.key = rngmod.stream_key(seed, replication, "decisions")
         self.km = network.station_km_matrix()
-        self._candidates: dict[tuple[int, int, int], list[tuple[int, ...]]] = {}
+        self._routes = RouteIds(spec.max_transfers + 1)
+        """Every route met, numbered (the options of situations are route ids)."""
+        self._rows = OptionRows(network, legs, access, departures, self._routes, self.fares)
+        self._candidates: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._pools = {False: RoutePool(search), True: RoutePool(during) if during is not None else None}
         """Per search (the everyday one, the one during closures): the routes found so far."""
-        self._whole: dict[bool, list[tuple[int, ...]]] = {False: [], True: []}
-        """Per search: the legs of each route of its pool as legs of the whole network."""
+        self._whole = {False: Growing(), True: Growing()}
+        """Per search: the route id of each route of its pool (its legs as legs of the whole network)."""
+        self._reach = np.zeros((len(network.stations),) * 2, dtype=bool)
+        """Whether an interchange leads from one station to the other inside."""
+        for a, b in network.transfers:
+            self._reach[a, b] = True
         self._made: dict[tuple | int, Choice] = {}
         """Every choice made so far, kept: those who make the same choice share its object (and the
         engines its steps)."""
-        self._fares_of: dict[tuple[tuple[int, ...], int], float] = {}
-        self._keys: dict[int, int] = {}
-        self._row_of: dict[tuple, int] = {}
-        """(legs, station, platform, destination, medium code) of each rail option row priced -> its row in `_book`."""
-        self._option_rows = _Growing()
-        """The rows in `_book` of the rail options of every situation, situation by situation (see first_row)."""
+        self._option_rows = Growing()
+        """The rows (OptionRows) of the rail options of every situation, situation by situation (see first_row)."""
         self._plans: list[tuple[int, ...]] = []
         """Every distinct tuple of planned legs asked for, numbered in order (see plan_number)."""
         self._plan_number: dict[tuple[int, ...], int] = {}
@@ -188,15 +122,14 @@ class Replanner:
         """Situation code (see _codes) -> index in `_sits` (a compiled dict: every decision looks its
         situations up, tens of millions of them in a city's day)."""
         self._sits: list[_Situation] = []
-        self._sit_arrays = (_Growing(), _Growing(), _Growing(np.float64))
+        self._sit_arrays = (Growing(), Growing(), Growing(np.float64))
         """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
         self._by_options: dict[tuple, _Situation] = {}
+        self._outside: dict[tuple[int, int], float] = {}
         self._platform_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
         self._low_band = -during.legs.n_bands if during is not None else 0
         """The lowest start band (see _bands)."""
-        self._book = _RowBook(spec.max_transfers + 1)
         self._leg_at = {(o.platform, o.alight): k for k, o in enumerate(legs.options)}
-        self._walks_of: dict[tuple, list[float]] = {}
 
     def uniform(self, commuters: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The uniform number of each commuter's n-th decision."""
@@ -242,7 +175,8 @@ class Replanner:
         chosen = np.empty(len(commuters), dtype=object)
         for i in np.flatnonzero(~keep).tolist():
             key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
-            chosen[i] = self._choice(self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift], key)
+            route = self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift]
+            chosen[i] = self._choice(None if route is None else self._routes.legs_of[route], key)
         return keep, chosen
 
     def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool,
@@ -259,7 +193,7 @@ class Replanner:
         cost = np.full((len(sid), width), np.inf)
         cost[:, width - 1] = outside
         if len(group_of_row):
-            rail = self._book.take(self._option_rows.values[first_row[group_of_row] + column])
+            rail = self._rows.take(self._option_rows.values[first_row[group_of_row] + column])
             rail_cost = self._rail_costs(rail, t[group_of_row], strictly, left)
             cost[group_of_row, column] = np.where(rail.same_platform, np.inf, rail_cost) if off_platform else rail_cost
         return cost
@@ -286,23 +220,21 @@ class Replanner:
         """Index in `_sits` of each situation: the options of commuters on `platform` for `dest` paying
         with `medium`, whose plan from here is numbered `planned_id` (an option when `with_plan`), in
         start band `band`, and what of their costs does not depend on the time (kept once asked; the
-        new ones' fares priced in one go)."""
+        new ones' rows built in one go)."""
         codes = self._codes(with_plan, platform, dest, medium, planned_id, band)
-        sid = _look_up(self._situation_of, codes)
+        sid = look_up(self._situation_of, codes)
         missing = np.flatnonzero(sid < 0)
         if not len(missing):
             return sid
-        new = {}
-        for i in missing.tolist():
-            if int(codes[i]) not in new:
-                new[int(codes[i])] = (with_plan, int(self._platform_station[platform[i]]), int(platform[i]),
-                                      int(dest[i]), int(medium[i]), self._plans[int(planned_id[i])], int(band[i]))
-        self._fetch([(key[1], key[3], key[6]) for key in new.values()])
-        options = {code: self._options(*key) for code, key in new.items()}
-        self._price([(legs, new[code][4]) for code, mine in options.items() for legs in mine])
-        first = self._keep(self._situations([new[code] for code in options], list(options.values())))
-        _number(self._situation_of, np.fromiter(options, dtype=np.int64, count=len(options)), first)
-        sid[missing] = _look_up(self._situation_of, codes[missing])
+        new, first = np.unique(codes[missing], return_index=True)
+        at = missing[first]
+        station = self._platform_station[platform[at]]
+        keys = list(zip(station.tolist(), dest[at].tolist(), band[at].tolist()))
+        self._fetch(keys)
+        options = [self._candidates[key] if not with_plan else self._with_plan(self._candidates[key], plan, where)
+                   for key, plan, where in zip(keys, planned_id[at].tolist(), platform[at].tolist())]
+        number(self._situation_of, new, self._keep(self._situations(platform[at], dest[at], medium[at], options)))
+        sid[missing] = look_up(self._situation_of, codes[missing])
         return sid
 
     def _keep(self, sits: list[_Situation]) -> int:
@@ -315,54 +247,36 @@ class Replanner:
         outside.extend(np.asarray([sit.outside for sit in sits], dtype=np.float64))
         return lo
 
-    def _options(self, with_plan: bool, station: int, platform: int, dest: int, medium: int,
-                 planned: tuple[int, ...], band: int) -> list[tuple[int, ...]]:
-        """The rail options of a situation (see _situation_ids): its plan, then the candidates from here."""
+    def _with_plan(self, candidates: tuple[int, ...], plan: int, platform: int) -> tuple[int, ...]:
+        """The rail options (route ids) of a situation with its plan (numbered `plan`, see plan_number)
+        on `platform`: the plan, then the other candidates from here."""
+        planned = self._plans[plan]
         first = self.legs.options[planned[0]]
         if first.platform != platform:  # put off a train cut short: the same ride from where they stand
             here = self._leg_at.get((platform, first.alight))
             planned = planned if here is None else (here, *planned[1:])
-        mine: list[tuple[int, ...]] = [planned] if with_plan else []
-        return mine + [legs for legs in self._from_here(station, dest, band) if legs not in mine]
+        mine = self._routes.id_of(planned)
+        return (mine, *[route for route in candidates if route != mine])
 
-    def _situations(self, keys: list[tuple], options: list[list[tuple[int, ...]]]) -> list[_Situation]:
-        """New situations (see _situation_ids), each with its rail options, priced already. Situations
-        in the same place for the same destination and medium often have the same options (other
-        bands, other plans among the candidates): those share their rows, the new rows kept in one go."""
-        sames = [(key[1], key[2], key[3], key[4], tuple(mine)) for key, mine in zip(keys, options)]
+    def _situations(self, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
+                    options: list[tuple[int, ...]]) -> list[_Situation]:
+        """New situations (see _situation_ids) with their rail options (route ids). Situations in the
+        same place for the same destination and medium often have the same options (other bands, other
+        plans among the candidates): those share one _Situation, and the same option in another
+        situation takes the same row (OptionRows)."""
+        sames = list(zip(platform.tolist(), dest.tolist(), medium.tolist(), options))
         fresh = [same for same in dict.fromkeys(sames) if same not in self._by_options]
         if fresh:
-            # a row per (legs, station, platform, destination, medium): the same option in another
-            # situation (another band, another plan among the options) takes the same row
-            wanted = [(legs, station, platform, dest, medium) for station, platform, dest, medium, mine in fresh
-                      for legs in mine]
-            new = [key for key in dict.fromkeys(wanted) if key not in self._row_of]
-            if new:
-                first = self._book.add(self._rows(new))
-                self._row_of.update(zip(new, range(first, first + len(new))))
-            row = self._option_rows.extend(np.fromiter((self._row_of[key] for key in wanted), dtype=np.int64,
-                                                       count=len(wanted)))
-            for same in fresh:
-                station, _, dest, _, mine = same
-                self._by_options[same] = _Situation([*mine, None], row, self._outside_cost(station, dest))
-                row += len(mine)
+            size = np.fromiter((len(same[3]) for same in fresh), dtype=np.int64, count=len(fresh))
+            route = np.fromiter(chain.from_iterable(same[3] for same in fresh), dtype=np.int64, count=int(size.sum()))
+            where, to, paid = (np.repeat(np.asarray([same[k] for same in fresh], dtype=np.int64), size) for k in range(3))
+            row = self._option_rows.extend(self._rows.rows(route, where, to, paid))
+            for same, n in zip(fresh, size.tolist()):
+                where_at, dest_at, _, mine = same
+                self._by_options[same] = _Situation((*mine, None), row,
+                                                    self._outside_cost(int(self._platform_station[where_at]), dest_at))
+                row += n
         return [self._by_options[same] for same in sames]
-
-    def _rows(self, keys: list[tuple]) -> _Rows:
-        """The rows of rail options (legs, station, platform, destination, medium code)."""
-        width = max((len(key[0]) for key in keys), default=1)
-        keys_of, walks_of, fixed, same_platform = [], [], [], []
-        for legs, station, platform, dest, medium in keys:
-            pad = [-1] * (width - len(legs))
-            keys_of.append([self._key(k) for k in legs] + pad)
-            walks_of.append(self._walks_before(legs, station, platform, medium) + [0.0] * len(pad))
-            fixed.append(self._fixed(legs, station, platform, dest, medium))
-            same_platform.append(self.legs.options[legs[0]].platform == platform)
-        n = len(keys)
-        cost = np.asarray(fixed, dtype=np.float64).reshape(n, 3)
-        return _Rows(np.asarray(keys_of, dtype=np.int64).reshape(n, width),
-                     np.asarray(walks_of, dtype=np.float64).reshape(n, width), cost[:, 0], cost[:, 1], cost[:, 2],
-                     np.asarray(same_platform, dtype=bool))
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
         """Other legs from here (or leaving when None), with the steps to and along them."""
@@ -408,20 +322,14 @@ class Replanner:
             out = np.where(hit, -1 - self.during.legs.band_of(t), out)
         return out
 
-    def _from_here(self, station: int, dest: int, band: int) -> list[tuple[int, ...]]:
-        """Legs of the candidate routes from `station` to `dest` for start band `band` (see _bands)
-        that board at the station or at one its interchanges reach from inside (no walk in the street)."""
-        key = (station, dest, band)
-        if key not in self._candidates:
-            self._fetch([key])
-        return self._candidates[key]
-
     def _fetch(self, keys: list[tuple[int, int, int]]) -> None:
-        """Keep the candidates (see _from_here) of the (station, dest, band) keys not asked before,
-        searched in one go per search (the everyday one, the one during closures): a search's cost
-        is mostly per call."""
+        """Keep the candidates of the (station, dest, band) keys not asked before (see _bands): the
+        route ids of the candidate routes from `station` to `dest` for start band `band` that board at
+        the station or at one its interchanges reach from inside (no walk in the street), searched in
+        one go per search (the everyday one, the one during closures): a search's cost is mostly per
+        call."""
         new = [key for key in dict.fromkeys(keys) if key not in self._candidates]
-        n_st, full = len(self.net.stations), self.legs.options
+        n_st = len(self.net.stations)
         for during in (False, True):
             mine = [key for key in new if (key[2] < 0) == during]
             if not mine:
@@ -435,16 +343,17 @@ class Replanner:
             routes, cand = candidate_sets(search, od, bands, unrouted_ok=True, pool=pool)  # a row of -1: no route from here
             whole, options = self._whole[during], search.legs.options
             # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
-            whole.extend(tuple(self._leg_at[(options[k].platform, options[k].alight)] for k in route.legs)
-                         for route in routes[len(whole):])
-            for key, row in zip(mine, cand.tolist()):
-                found = [whole[i] for i in row if i >= 0]
-                station = key[0]
-                self._candidates[key] = [
-                    legs for legs in found
-                    if full[legs[0]].board == station or (station, full[legs[0]].board) in self.net.transfers]
+            whole.extend(np.fromiter((self._routes.id_of(tuple(self._leg_at[(options[k].platform, options[k].alight)]
+                                                               for k in route.legs))
+                                      for route in routes[whole.n:]), dtype=np.int64, count=len(routes) - whole.n))
+            route = np.where(cand >= 0, whole.values[np.maximum(cand, 0)], -1)
+            board = self.legs.board[self._routes.matrix[np.maximum(route, 0), 0]]
+            station = od[:, None] // n_st
+            ok = (route >= 0) & ((board == station) | self._reach[station, board])
+            for key, row, keep in zip(mine, route.tolist(), ok.tolist()):
+                self._candidates[key] = tuple(r for r, k in zip(row, keep) if k)
 
-    def _rail_costs(self, rows: _Rows, t: np.ndarray, strictly: bool, left: np.ndarray | None) -> np.ndarray:
+    def _rail_costs(self, rows: Rows, t: np.ndarray, strictly: bool, left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to
         the next trains on the board (after t for a first leg boarded on the platform where the
         commuter stands when `strictly`: a full train has just left), on the board of the trains
@@ -471,63 +380,18 @@ class Replanner:
                 out |= (t >= start) & (t < end)
         return out
 
-    def _fixed(self, legs: tuple[int, ...], station: int, platform: int, dest: int, medium: int) -> tuple[float, int, float]:
-        """What does not depend on the time: the walk (s) out of the last station and on to `dest`,
-        the boardings after the first (one more for a first boarding on another platform) and the
-        fare (CNY)."""
-        last = self.legs.options[legs[-1]].alight
-        boardings = len(legs) - 1 + (self.legs.options[legs[0]].platform != platform)
-        return (float(self.access.exit_walk[last] + self.access.street_walk.get((last, dest), 0.0)), boardings,
-                self._fares_of[(legs, medium)])
-
-    def _walks_before(self, legs: tuple[int, ...], station: int, platform: int, medium: int) -> list[float]:
-        """The walk (s, with mean service) before each leg: from `platform` of `station` to the first
-        (none on that platform), then the changes."""
-        key = (legs, station, platform, medium)
-        if key not in self._walks_of:
-            access, opts = self.access, self.legs.options
-            out = []
-            at, where = station, platform
-            for k in legs:
-                leg = opts[k]
-                if where == leg.platform:
-                    out.append(0.0)
-                elif at == leg.board:
-                    out.append(float(access.transfer_walk[at]))
-                else:
-                    out.append(float(access.change_walk(at, leg.board)[medium]))
-                at, where = leg.alight, -1
-            self._walks_of[key] = out
-        return self._walks_of[key]
-
-    def _key(self, leg: int) -> int:
-        """Departure-board key index of leg option `leg` (-1: no train runs it)."""
-        if leg not in self._keys:
-            option = self.legs.options[leg]
-            self._keys[leg] = int(self.board.key_index(np.asarray([option.platform]), np.asarray([option.alight]))[0])
-        return self._keys[leg]
-
-    def _price(self, options: list[tuple[tuple[int, ...], int]]) -> None:
-        """Keep the fares of the (legs, medium code) pairs not priced yet, in one go."""
-        new = [x for x in dict.fromkeys(options) if x not in self._fares_of]
-        if not new:
-            return
-        matrix = np.full((len(new), max(len(legs) for legs, _ in new)), -1, dtype=np.int64)
-        for i, (legs, _) in enumerate(new):
-            matrix[i, : len(legs)] = legs
-        media = np.asarray([m for _, m in new], dtype=np.int64)
-        for x, fare in zip(new, leg_fares(self.legs, self.fares, matrix, media).sum(axis=1).tolist()):
-            self._fares_of[x] = float(fare)
-
     def _outside_cost(self, station: int, dest: int) -> float:
         """Generalised cost (s) of leaving here by the outside option (inf without one)."""
         o = self.spec.outside_option
         if o is None:
             return np.inf
-        time_s, fare = outside_trip(o, float(self.km[station, dest]))
-        spec = self.spec
-        return (spec.wait_weight * o.wait_s + time_s + spec.walk_weight * self.access.exit_walk[station]
-                + fare / spec.value_of_time_cny_per_h * 3600.0)
+        if (station, dest) not in self._outside:
+            time_s, fare = outside_trip(o, float(self.km[station, dest]))
+            spec = self.spec
+            self._outside[(station, dest)] = float(spec.wait_weight * o.wait_s + time_s
+                                                   + spec.walk_weight * self.access.exit_walk[station]
+                                                   + fare / spec.value_of_time_cny_per_h * 3600.0)
+        return self._outside[(station, dest)]
 
 
 def outside_trip(option: OutsideOptionSpec, straight_km: float) -> tuple[float, float]:
@@ -582,23 +446,6 @@ def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.n
                 n += 1
         out[i] = min(n, last_feasible[g])
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _look_up(table, codes: np.ndarray) -> np.ndarray:
-    """The value of each of `codes` in the compiled dict `table` (int64 -> int64), -1 where missing."""
-    # compiled: a dict lookup per code from Python costs about as much as the rest of a decision
-    out = np.empty(len(codes), dtype=np.int64)
-    for i in range(len(codes)):
-        out[i] = table.get(codes[i], -1)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _number(table, codes: np.ndarray, first: int) -> None:
-    """Enter `codes` in the compiled dict `table`, numbered from `first` in order."""
-    for i in range(len(codes)):
-        table[codes[i]] = first + i
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
