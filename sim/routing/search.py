@@ -388,8 +388,10 @@ class RoutePool:
         self.search = search
         self.routes: list[Route] = []
         self._index: dict[tuple, int] = {}
-        self._fixed = np.zeros(0)
-        self._matrix = np.zeros((0, 1), dtype=np.int64)
+        # per route, in rows grown by doubling (a city day's decisions on the way gather new routes
+        # thousands of times: copying every route's row each time cost more than the search)
+        self._fixed = np.zeros(64)
+        self._matrix = np.full((64, 1), -1, dtype=np.int64)
 
     def gather(self, codes: np.ndarray, regimes: np.ndarray) -> np.ndarray:
         """The candidates of each (OD code, regime), searched where not found before, as rows of
@@ -398,6 +400,7 @@ class RoutePool:
         _search(search, codes, regimes)
         out = np.full((len(codes), search.spec.max_routes), -1, dtype=np.int64)
         new: list[tuple[Route, int, float]] = []
+        lo = len(self.routes)
         for i, (code, regime) in enumerate(zip(codes.tolist(), regimes.tolist())):
             found = search.found[(code, regime)]
             for j, (r, c) in enumerate(zip(found.routes, found.search_cost.tolist())):
@@ -411,10 +414,22 @@ class RoutePool:
             matrix = leg_matrix([r for r, _, _ in new])
             regime_of = np.asarray([g for _, g, _ in new], dtype=np.int64)
             legs_cost = np.where(matrix >= 0, search.search_costs[regime_of[:, None], np.maximum(matrix, 0)], 0.0)
-            self._fixed = np.concatenate([self._fixed, np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)])
-            width = max(self._matrix.shape[1], matrix.shape[1])
-            self._matrix = np.vstack([_pad(self._matrix, width), _pad(matrix, width)])
+            self._grow(len(self.routes), matrix.shape[1])
+            self._fixed[lo: len(self.routes)] = np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)
+            self._matrix[lo: len(self.routes), : matrix.shape[1]] = matrix
         return out
+
+    def _grow(self, rows: int, width: int) -> None:
+        """Room for `rows` routes of up to `width` legs, the rows kept (doubling the rows when short)."""
+        size, old_width = len(self._fixed), self._matrix.shape[1]
+        if rows <= size and width <= old_width:
+            return
+        while size < rows:
+            size *= 2
+        matrix = np.full((size, max(width, old_width)), -1, dtype=np.int64)
+        matrix[: len(self._matrix), : old_width] = self._matrix
+        self._matrix = matrix
+        self._fixed = np.concatenate([self._fixed, np.zeros(size - len(self._fixed))])
 
     def costs(self, cand: np.ndarray, regime: int) -> np.ndarray:
         """Search cost in `regime` (s) of each of the candidates (route indices, -1 padded; inf for
@@ -429,11 +444,6 @@ class RoutePool:
         cost[rows] = self._fixed[rows] + np.where(
             sub >= 0, self.search.search_costs[regime][np.maximum(sub, 0)], 0.0).sum(axis=1)
         return np.where(cand >= 0, cost[np.maximum(cand, 0)], np.inf)
-
-
-def _pad(matrix: np.ndarray, width: int) -> np.ndarray:
-    """Leg matrix rows padded with -1 to `width` columns."""
-    return np.pad(matrix, ((0, 0), (0, width - matrix.shape[1])), constant_values=-1)
 
 
 def _least_costs(search: CandidateSearch, codes: np.ndarray, regime: int) -> np.ndarray:
