@@ -62,8 +62,13 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_table(directory: Path, name: str, table: pd.DataFrame) -> None:
-    """One table as <name>.parquet in `directory`."""
-    table.to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+    """One table as <name>.parquet in `directory`. Its row groups carry the minimum and maximum of
+    each column but the categorical ones: the smallest and largest label of a station or a route
+    helps no reader, and pyarrow takes them from the labels of every row (a third of the time it
+    takes to write a city day's facility visits)."""
+    plain = [str(c) for c, dtype in table.dtypes.items() if not isinstance(dtype, pd.CategoricalDtype)]
+    table.to_parquet(directory / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd",
+                     write_statistics=plain)
 
 
 def write_tables(directory: Path, tables, names: tuple[str, ...] = TABLES) -> None:
