@@ -388,6 +388,9 @@ class RoutePool:
         self.search = search
         self.routes: list[Route] = []
         self._index: dict[tuple, int] = {}
+        self._rows: dict[tuple[int, int], list[int]] = {}
+        """Per (OD code, regime) gathered before: the indices of its candidates (a city's day gathers
+        the same pairs again for its decisions on the way and its return trips)."""
         # per route, in rows grown by doubling (a city day's decisions on the way gather new routes
         # thousands of times: copying every route's row each time cost more than the search)
         self._fixed = np.zeros(64)
@@ -402,14 +405,10 @@ class RoutePool:
         new: list[tuple[Route, int, float]] = []
         lo = len(self.routes)
         for i, (code, regime) in enumerate(zip(codes.tolist(), regimes.tolist())):
-            found = search.found[(code, regime)]
-            for j, (r, c) in enumerate(zip(found.routes, found.search_cost.tolist())):
-                k = self._index.get(r.key)
-                if k is None:
-                    k = self._index[r.key] = len(self.routes)
-                    self.routes.append(r)
-                    new.append((r, regime, c))
-                out[i, j] = k
+            row = self._rows.get((code, regime))
+            if row is None:
+                row = self._rows[(code, regime)] = self._indices(search.found[(code, regime)], regime, new)
+            out[i, : len(row)] = row
         if new:
             matrix = leg_matrix([r for r, _, _ in new])
             regime_of = np.asarray([g for _, g, _ in new], dtype=np.int64)
@@ -417,6 +416,19 @@ class RoutePool:
             self._grow(len(self.routes), matrix.shape[1])
             self._fixed[lo: len(self.routes)] = np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)
             self._matrix[lo: len(self.routes), : matrix.shape[1]] = matrix
+        return out
+
+    def _indices(self, found: Found, regime: int, new: list[tuple[Route, int, float]]) -> list[int]:
+        """The index of each of the routes `found` (for a pair in `regime`), those not met before
+        added to the pool and to `new` (with the regime and their search cost)."""
+        out = []
+        for r, c in zip(found.routes, found.search_cost.tolist()):
+            k = self._index.get(r.key)
+            if k is None:
+                k = self._index[r.key] = len(self.routes)
+                self.routes.append(r)
+                new.append((r, regime, c))
+            out.append(k)
         return out
 
     def _grow(self, rows: int, width: int) -> None:
