@@ -92,6 +92,8 @@ class Itineraries:
         self._plan_of_step = np.zeros(0, dtype=np.int64)
         """Per step: 1 + the number of its planned legs (Replanner.plan_number), 0 when not asked yet."""
         self._step_arrays: dict[tuple, _Steps] = {}
+        self._template_legs: dict[int, tuple[int, ...]] = {}
+        """The legs of each template asked for (riders of one template switch together)."""
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
         """Per platform: its riders know the departures and let a train go for a better later one."""
         if self.active and hook is not None and network is not None and decisions is not None and \
@@ -296,40 +298,59 @@ class Itineraries:
         rec.fac_count[c] = n_facs
         # their route as it stands: for who takes other legs, and for who leaves after being put off here
         # (the ride to here is a leg of their route now)
-        for i in np.flatnonzero(np.asarray([bool(ch.legs) for ch in distinct], dtype=bool)[code]).tolist() + \
-                [i for i in prefixes if not distinct[code[i]].legs]:
-            ci, legs = int(c[i]), distinct[code[i]].legs
-            prefix = prefixes[i] if i in prefixes else self._route_legs(ci)[:leg0[i]]
-            rec.leg_count[ci] = n_legs[i]
-            rec.route_legs[ci] = prefix + legs
-            rec.rerouted_on_way[ci] = bool(legs)
-        self._draw_services(c, fac0, [arrays[k].facs for k in code.tolist()])
+        other_legs = np.asarray([bool(ch.legs) for ch in distinct], dtype=bool)[code]
+        changed = other_legs.copy()
+        changed[list(prefixes)] = True
+        mine = np.flatnonzero(changed)
+        rec.leg_count[c[mine]] = n_legs[mine]
+        rec.rerouted_on_way[c[mine]] = other_legs[mine]
+        codes = code.tolist()
+        for i, ci, first in zip(mine.tolist(), c[mine].tolist(), leg0[mine].tolist()):
+            prefix = prefixes[i] if i in prefixes else self._route_legs(ci)[:first]
+            rec.route_legs[ci] = prefix + distinct[codes[i]].legs
+        self._draw_services(c, fac0, [arrays[k].facs for k in codes])
         self._share_steps(c, code, arrays, leg0, fac0)
 
     def _draw_services(self, c: np.ndarray, fac0: np.ndarray, facs: list[list[int]]) -> None:
         """The facility visits `facs` of commuters `c` from their visit number fac0 on, with service
         times of their own: drawn from the generator of (commuter, choices made), whatever the batch."""
         rec = self.rec
-        for i in [i for i, f in enumerate(facs) if f]:
-            ci = int(c[i])
-            g = self._streams(ci, int(rec.rechoices[ci]))
-            slots = rec.fac_base[ci] + fac0[i] + np.arange(len(facs[i]))
-            rec.slot_facility[slots] = facs[i]
-            rec.service_s[slots] = [float(self._fac_service[f].sample(g, 1)[0]) for f in facs[i]]
+        some = [i for i, f in enumerate(facs) if f]
+        if not some:
+            return
+        who = c[some]
+        drawn: list[float] = []
+        for ci, n, i in zip(who.tolist(), rec.rechoices[who].tolist(), some):
+            g = self._streams(ci, n)
+            drawn.extend(float(self._fac_service[f].sample(g, 1)[0]) for f in facs[i])
+        size = np.asarray([len(facs[i]) for i in some], dtype=np.int64)
+        # each commuter's slots from fac_base + fac0 on: a run of consecutive slots per commuter
+        start = np.repeat(rec.fac_base[who] + fac0[some] - np.cumsum(size) + size, size)
+        slots = start + np.arange(len(start))
+        rec.slot_facility[slots] = [f for i in some for f in facs[i]]
+        rec.service_s[slots] = drawn
 
     def _share_steps(self, c: np.ndarray, code: np.ndarray, arrays: list[_Steps], leg0: np.ndarray,
                      fac0: np.ndarray) -> None:
         """Append the steps of choice `arrays[code]` numbered on from leg0 and fac0 once per distinct
         (choice, leg0, fac0), and point each commuter just before the first of theirs."""
         width_leg, width_fac = int(leg0.max()) + 1, int(fac0.max()) + 1
-        groups, first, group_of = np.unique((code * width_leg + leg0) * width_fac + fac0, return_index=True,
-                                            return_inverse=True)
-        starts = np.empty(len(groups), dtype=np.int64)
-        for k, i in enumerate(first.tolist()):
-            a = arrays[code[i]]
-            ordinal = np.where(a.is_ride, leg0[i] + a.ride_rank, np.where(a.is_fac, fac0[i] + a.fac_rank, 0))
-            starts[k] = self.n_steps
-            self._append(a, ordinal, fac0[i] + a.facs_before)
+        _, first, group_of = np.unique((code * width_leg + leg0) * width_fac + fac0, return_index=True,
+                                       return_inverse=True)
+        # every group's steps appended in one go (a group at a time cost a dozen array operations each)
+        parts = [arrays[k] for k in code[first].tolist()]
+        size = np.asarray([len(a.kind) for a in parts], dtype=np.int64)
+        starts = self.n_steps + np.cumsum(size) - size
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(a, name) for a in parts])
+
+        is_ride, is_fac = joined("is_ride"), joined("is_fac")
+        leg_from, fac_from = np.repeat(leg0[first], size), np.repeat(fac0[first], size)
+        ordinal = np.where(is_ride, leg_from + joined("ride_rank"), np.where(is_fac, fac_from + joined("fac_rank"), 0))
+        self._append({"kind": joined("kind"), "target": joined("target"), "alight": joined("alight"),
+                      "walk": joined("walk"), "ordinal": ordinal, "leg": joined("leg"),
+                      "facs_before": fac_from + joined("facs_before")})
         self.ptr[c] = starts[group_of.reshape(-1)] - 1
 
     def _put_off_here(self, c: np.ndarray, ptr: np.ndarray, leg0: np.ndarray,
@@ -374,14 +395,16 @@ class Itineraries:
         if c in self.rec.route_legs:
             return self.rec.route_legs[c]
         p = self.plan
-        lo, hi = int(p.template_start[p.template[c]]), int(p.template_start[p.template[c] + 1])
-        return tuple(int(k) for k in p.step_leg[lo:hi] if k >= 0)
+        template = int(p.template[c])
+        legs = self._template_legs.get(template)
+        if legs is None:
+            lo, hi = int(p.template_start[template]), int(p.template_start[template + 1])
+            legs = self._template_legs[template] = tuple(k for k in p.step_leg[lo:hi].tolist() if k >= 0)
+        return legs
 
-    def _append(self, a: _Steps, ordinal: np.ndarray, facs_before: np.ndarray) -> None:
-        new = {"kind": a.kind, "target": a.target, "alight": a.alight, "walk": a.walk, "ordinal": ordinal,
-               "leg": a.leg, "facs_before": facs_before}
-        kinds = a.kind
-        lo, hi = self.n_steps, self.n_steps + len(kinds)
+    def _append(self, new: dict[str, np.ndarray]) -> None:
+        """Append steps: a value of each of _STEP_FIELDS per step."""
+        lo, hi = self.n_steps, self.n_steps + len(new["kind"])
         if hi > len(self.kind):  # grow by doubling: appending one continuation at a time stays linear
             room = max(hi, 2 * len(self.kind))
             for name in _STEP_FIELDS:
