@@ -200,15 +200,21 @@ _NOBODY = Boarding(_EMPTY_I, _EMPTY_I4, _EMPTY_I, _EMPTY_I)
 class FacilityQueue:
     """Commuters waiting to join a facility's queue, by join time. A sorted base (the commuters
     arriving from the street, known at the start) is read with a cursor; later arrivals collect in
-    chunks."""
+    chunks, and those of a chunk not taken yet (they join after the time served to: returns of
+    tours released hours before they start) in runs sorted by time, read with cursors like the base
+    (see take)."""
 
-    __slots__ = ("free", "base_t", "base_c", "cursor", "chunks", "extra_min")
+    __slots__ = ("free", "base_t", "base_c", "cursor", "chunks", "extra_min", "runs")
 
     def __init__(self, servers: int) -> None:
         self.free = np.full(servers, -np.inf)
         self.base_t, self.base_c, self.cursor = _EMPTY_F, _EMPTY_I, 0
         self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.runs: list[list] = []
+        """Runs [t, c, cursor] sorted by t, each at least twice as long as the next (merged as they come,
+        so that each arrival is merged O(log n) times)."""
         self.extra_min = np.inf
+        """The earliest join time in the chunks and runs (inf: none)."""
 
     def push(self, t: np.ndarray, c: np.ndarray) -> None:
         self.chunks.append((t, c))
@@ -235,17 +241,41 @@ class FacilityQueue:
         j = int(np.searchsorted(self.base_t, until, side="right"))
         bt, bc = self.base_t[self.cursor: j], self.base_c[self.cursor: j]
         self.cursor = max(self.cursor, j)
-        if not self.chunks or self.extra_min > until:
+        if self.extra_min > until:
             return bt, bc
-        t = np.concatenate([x for x, _ in self.chunks])
-        c = np.concatenate([y for _, y in self.chunks])
-        now = t <= until
-        rest_t, rest_c = t[~now], c[~now]
-        self.chunks = [(rest_t, rest_c)] if len(rest_t) else []
-        self.extra_min = float(rest_t.min()) if len(rest_t) else np.inf
-        t, c = np.concatenate([bt, t[now]]), np.concatenate([bc, c[now]])
+        parts_t, parts_c = [bt], [bc]
+        if self.chunks:
+            t = np.concatenate([x for x, _ in self.chunks])
+            c = np.concatenate([y for _, y in self.chunks])
+            self.chunks = []
+            now = t <= until
+            parts_t.append(t[now])
+            parts_c.append(c[now])
+            if not now.all():
+                self._add_run(t[~now], c[~now])
+        for run in self.runs:
+            k = int(np.searchsorted(run[0], until, side="right"))
+            if k > run[2]:
+                parts_t.append(run[0][run[2]: k])
+                parts_c.append(run[1][run[2]: k])
+                run[2] = k
+        self.runs = [run for run in self.runs if run[2] < len(run[0])]
+        self.extra_min = min((float(run[0][run[2]]) for run in self.runs), default=np.inf)
+        t, c = np.concatenate(parts_t), np.concatenate(parts_c)
         order = _canonical(t, c)
         return t[order], c[order]
+
+    def _add_run(self, t: np.ndarray, c: np.ndarray) -> None:
+        """Keep arrivals not taken yet as a run sorted by time, merged with the last runs while those
+        are at most twice as long (what the runs hold no longer is let go)."""
+        order = np.argsort(t, kind="stable")
+        t, c = t[order], c[order]
+        while self.runs and len(self.runs[-1][0]) - self.runs[-1][2] <= 2 * len(t):
+            last_t, last_c, k = self.runs.pop()
+            t, c = np.concatenate([last_t[k:], t]), np.concatenate([last_c[k:], c])
+            order = np.argsort(t, kind="stable")
+            t, c = t[order], c[order]
+        self.runs.append([t, c, 0])
 
 
 class PlatformQueue:

@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.engine.queues import DenialBook, PlatformQueue, _canonical, _canonical_order, serve_fifo
+from sim.engine.queues import DenialBook, FacilityQueue, PlatformQueue, _canonical, _canonical_order, serve_fifo
 
 
 def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple[list[float], list[float]]:
@@ -144,3 +144,35 @@ def test_the_compiled_canonical_order_is_the_canonical_order(seed):
     t = np.round(rng.uniform(0, 50, n))  # many equal times
     c = rng.permutation(n).astype(np.int64)
     assert _canonical_order(t, c).tolist() == _canonical(t, c).tolist() == np.lexsort((c, t)).tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_facility_queue_gives_everyone_joined_by_the_time_in_canonical_order(seed):
+    # arrivals from the street as the base, then batches pushed as the clock runs, some joining hours
+    # later (returns released early), taken at times that only grow: each take is everyone joined by
+    # then and not taken before, by time, ties by id
+    rng = np.random.default_rng(seed)
+    q, waiting, ids = FacilityQueue(3), [], iter(range(10**6))
+
+    def push(t):  # the engine pushes none but batches of someone
+        if not len(t):
+            return
+        c = np.asarray([next(ids) for _ in t], dtype=np.int64)
+        q.push(t, c)
+        waiting.extend(zip(t.tolist(), c.tolist()))
+
+    push(np.round(rng.uniform(0, 3000, int(rng.integers(0, 300)))))
+    q.freeze_base()
+    now = 0.0
+    for _ in range(200):
+        now += float(rng.exponential(30.0))
+        ahead = rng.random(int(rng.integers(0, 40))) < 0.3
+        push(np.where(ahead, now + np.round(rng.uniform(0, 20000, len(ahead))), now + np.round(rng.uniform(0, 60, len(ahead)))))
+        expected_next = min((t for t, _ in waiting), default=np.inf)
+        assert q.next_time() == expected_next
+        until = now + float(rng.uniform(0, 120))
+        t, c = q.take(until)
+        due = sorted(x for x in waiting if x[0] <= until)
+        waiting = [x for x in waiting if x[0] > until]
+        assert list(zip(t.tolist(), c.tolist())) == due
+    assert q.next_time() == min((t for t, _ in waiting), default=np.inf)
