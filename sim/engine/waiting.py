@@ -31,11 +31,13 @@ from ..plan import STEP_FACILITY, STEP_RIDE, Plan
 from .facility_graph import facility_edges, facility_links, platform_feeders, reach
 from .records import Records
 
-LOOKAHEAD_S = 3600.0
+LOOKAHEAD_S = 900.0
 """How long before a waiting journey's start the end of the one it waits for is served (s): the
 facilities where waiting journeys begin are then served ahead in batches of about that span. Any
 value gives the same results (a journey can only start later than its start); it sets how often
-the facilities are served, and so the speed."""
+the facilities are served, and so the speed. Measured on the whole Shanghai day in one sitting
+each (BENCHMARKS.md, sitting M): at 10,000,000 journeys 900 s took the simulation 134-142 s where
+3600 s took 150-161 s; at 2,000,000, 14,400 s was slower still and 300 s no faster."""
 
 Serve = Callable[[int, float], None]
 """Serve everyone who joined facility f by a time (s): the engine's."""

@@ -5,7 +5,8 @@ go from A to C in the morning and come back from C to A. Checked: every commuter
 journeys and each return starts after its outbound journey arrived (conservation over tours); the
 stay counts from the expected arrival (by hand); returns planned before that arrival start exactly
 at it, also when it is the end of a queue at the exit gates, and never while it is still travelling; the drawn stay follows the truncated normal; KPI windows that partition the day add up to
-the day's KPIs; the reference engine makes the same tours.
+the day's KPIs; the reference engine makes the same tours; how far ahead the bulk engine serves
+what returns wait for changes nothing in the trips.
 """
 
 from __future__ import annotations
@@ -193,3 +194,18 @@ def test_a_return_never_starts_while_its_outbound_journey_travels(tmp_path):
     started = res.facilities[res.facilities["commuter_id"].isin(idle.index)]
     assert started.empty  # none of them reached a gate
     assert tours["returns_before_outbound_arrival"] == 0
+
+
+def test_how_far_ahead_returns_are_served_sets_the_speed_not_the_results(tmp_path, monkeypatch):
+    # engine.waiting.LOOKAHEAD_S: how long before a return's start the end it waits for is served;
+    # short stays, full trains and queues at the gates, so that returns wait on journeys still in queues
+    from sim.engine import waiting
+
+    sc = _scenario(tmp_path, {"mean_h": 0.3, "sd_h": 0.2, "min_h": 0.05}, capacity=10, gates=True)
+    trips = []
+    for lookahead in (60.0, 900.0, 14400.0):
+        monkeypatch.setattr(waiting, "LOOKAHEAD_S", lookahead)
+        trips.append(run(sc).trips)
+    assert (trips[0]["denied_boardings"] > 0).any()
+    for other in trips[1:]:
+        pd_testing.assert_frame_equal(trips[0], other, check_exact=True)
