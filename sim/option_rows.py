@@ -51,7 +51,8 @@ class Growing:
         return lo
 
     def reserve(self, size: int) -> None:
-        """Room for `size` values (those beyond `n` hold `fill`)."""
+        """Room for `size` values, those added holding `fill` (OptionRows' fares write by index, not
+        through extend)."""
         if size > len(self.values):
             grown = len(self.values)
             while grown < size:
@@ -70,6 +71,7 @@ class RouteIds:
         self.matrix = np.full((64, width), -1, dtype=np.int64)
 
     def id_of(self, legs: tuple[int, ...]) -> int:
+        """The id of the route riding `legs`, numbered when first met."""
         number = self._id.get(legs)
         if number is None:
             number = self._id[legs] = len(self.legs_of)
