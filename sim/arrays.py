@@ -21,3 +21,17 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def index_dtype(n: int) -> type[np.signedinteger]:
     """The narrowest of int32 and int64 that numbers `n` things (0 .. n - 1) and their count."""
     return np.int32 if n < 2**31 else np.int64
+
+
+def with_room(matrix: np.ndarray, rows: int, width: int, fill: float) -> np.ndarray:
+    """`matrix` (2-d) itself when it has at least `rows` rows and `width` columns, else a copy grown
+    to them (its rows doubled until there are enough; the new cells hold `fill`): arrays appended
+    to row by row stay linear in what they hold."""
+    size, old_width = matrix.shape
+    if rows <= size and width <= old_width:
+        return matrix
+    while size < rows:
+        size *= 2
+    grown = np.full((size, max(width, old_width)), fill, dtype=matrix.dtype)
+    grown[: matrix.shape[0], :old_width] = matrix
+    return grown

@@ -16,6 +16,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
+from .arrays import with_room
 from .departures import Departures
 from .fares import FareSystem, leg_fares
 from .network import Network
@@ -76,11 +77,7 @@ class RouteIds:
         if number is None:
             number = self._id[legs] = len(self.legs_of)
             self.legs_of.append(legs)
-            size, width = self.matrix.shape
-            if number >= size or len(legs) > width:
-                grown = np.full((2 * size if number >= size else size, max(width, len(legs))), -1, dtype=np.int64)
-                grown[:size, :width] = self.matrix
-                self.matrix = grown
+            self.matrix = with_room(self.matrix, number + 1, len(legs), -1)
             self.matrix[number, : len(legs)] = legs
         return number
 
@@ -97,19 +94,13 @@ class _RowBook:
     def add(self, rows: Rows) -> int:
         """Keep `rows`; the index of the first."""
         lo, hi = self.n, self.n + len(rows.fare)
-        width = max(self.rows.keys.shape[1], rows.keys.shape[1])
-        size = max(len(self.rows.fare), 1)
-        while size < hi:
-            size *= 2
-        if size > len(self.rows.fare) or width > self.rows.keys.shape[1]:
-            old = self.rows
-            keys = np.full((size, width), -1, dtype=np.int64)
-            walk = np.zeros((size, width))
-            keys[: lo, : old.keys.shape[1]] = old.keys[:lo]
-            walk[: lo, : old.keys.shape[1]] = old.walk_before[:lo]
-            grown = [np.zeros(size, dtype=getattr(old, f).dtype) for f in ("walk_after", "boardings", "fare", "same_platform")]
-            for g, f in zip(grown, ("walk_after", "boardings", "fare", "same_platform")):
-                g[:lo] = getattr(old, f)[:lo]
+        old = self.rows
+        keys = with_room(old.keys, hi, rows.keys.shape[1], -1)
+        if keys is not old.keys:  # grown: the other fields to as many rows
+            size = len(keys)
+            walk = with_room(old.walk_before, size, keys.shape[1], 0.0)
+            grown = [with_room(getattr(old, f)[:, None], size, 1, 0)[:, 0]
+                     for f in ("walk_after", "boardings", "fare", "same_platform")]
             self.rows = Rows(keys, walk, *grown)
         r = self.rows
         r.keys[lo:hi, : rows.keys.shape[1]] = rows.keys

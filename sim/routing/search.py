@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arrays import unique_inverse
+from ..arrays import unique_inverse, with_room
 from ..errors import Problem, UserError
 from ..network import Network
 from ..schema import RoutingSpec
@@ -413,7 +413,8 @@ class RoutePool:
             matrix = leg_matrix([r for r, _, _ in new])
             regime_of = np.asarray([g for _, g, _ in new], dtype=np.int64)
             legs_cost = np.where(matrix >= 0, search.search_costs[regime_of[:, None], np.maximum(matrix, 0)], 0.0)
-            self._grow(len(self.routes), matrix.shape[1])
+            self._matrix = with_room(self._matrix, len(self.routes), matrix.shape[1], -1)
+            self._fixed = with_room(self._fixed[:, None], len(self._matrix), 1, 0.0)[:, 0]
             self._fixed[lo: len(self.routes)] = np.asarray([c for _, _, c in new]) - legs_cost.sum(axis=1)
             self._matrix[lo: len(self.routes), : matrix.shape[1]] = matrix
         return out
@@ -430,18 +431,6 @@ class RoutePool:
                 new.append((r, regime, c))
             out.append(k)
         return out
-
-    def _grow(self, rows: int, width: int) -> None:
-        """Room for `rows` routes of up to `width` legs, the rows kept (doubling the rows when short)."""
-        size, old_width = len(self._fixed), self._matrix.shape[1]
-        if rows <= size and width <= old_width:
-            return
-        while size < rows:
-            size *= 2
-        matrix = np.full((size, max(width, old_width)), -1, dtype=np.int64)
-        matrix[: len(self._matrix), : old_width] = self._matrix
-        self._matrix = matrix
-        self._fixed = np.concatenate([self._fixed, np.zeros(size - len(self._fixed))])
 
     def costs(self, cand: np.ndarray, regime: int) -> np.ndarray:
         """Search cost in `regime` (s) of each of the candidates (route indices, -1 padded; inf for
