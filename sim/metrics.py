@@ -157,12 +157,31 @@ def peak_standing_density(trains: pd.DataFrame, standing: dict[str, tuple[float,
 
 
 def line_boardings(legs: pd.DataFrame) -> dict[str, int]:
-    """Boardings per line: the legs boarded on its trains (a rider changing between two trains of
-    one line boards it twice), as a line's ridership counts them."""
-    if "line" not in legs:  # a minimal legs table (the KPI functions take any with the columns they read)
+    """Boardings per line: the legs boarded on its trains (`train_line`, see with_train_lines; a
+    rider changing between two trains of one line boards it twice), as a line's ridership counts
+    them."""
+    if "train_line" not in legs:  # a minimal legs table (the KPI functions take any with the columns they read)
         return {}
-    boarded = legs["line"][legs["t_board"].notna()]
+    boarded = legs["train_line"][legs["t_board"].notna()]
     return {str(k): int(v) for k, v in boarded.value_counts(sort=False).items() if v}
+
+
+def with_train_lines(legs: pd.DataFrame, trains: pd.DataFrame) -> pd.DataFrame:
+    """`legs` (changed in place) with `train_line`, the line of the train each leg boarded (missing
+    where it boarded none), from the trains' `train_id` and `line`: a leg's `line` is that of its
+    platform, where a train of another line may take it (Line 4's trains on Line 3's track, a
+    through train). Unchanged without those columns."""
+    if "train_id" not in legs or not {"train_id", "line"} <= set(trains.columns):
+        return legs
+    # by category: one lookup per train, not per leg (a city's day has tens of millions of legs)
+    ids = legs["train_id"].astype("category")
+    known = trains.drop_duplicates("train_id")
+    line_of = pd.Series(known["line"].astype(str).to_numpy(), index=known["train_id"].astype(str).to_numpy())
+    per_train = pd.Categorical(line_of.reindex(ids.cat.categories.astype(str)))
+    codes = ids.cat.codes.to_numpy()
+    line_codes = np.where(codes >= 0, per_train.codes[np.maximum(codes, 0)], -1)
+    legs["train_line"] = pd.Categorical.from_codes(line_codes, categories=per_train.categories)
+    return legs
 
 
 def revenue_by_operator(fares: pd.DataFrame) -> dict[str, float]:
@@ -531,7 +550,7 @@ def _hours_busy(s: np.ndarray, e: np.ndarray) -> np.ndarray:
 TRIP_COLUMNS = ("commuter_id", "t_depart", "origin", "segment", "payment", "status", "travel_time_s", *COMPONENTS,
                 "denied_boardings", "denied_wait_s", "n_transfers", "fare_cny", "modes")
 """The trips columns the KPIs of summarize read (TripColumns, stations, segments, windows, payment)."""
-LEG_COLUMNS = ("commuter_id", "leg", "line", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
+LEG_COLUMNS = ("commuter_id", "leg", "line", "train_id", "board_station", "alight_station", "t_platform", "t_board", "t_alight",
                "ticket", "missed_trains", "booked_ahead")
 """The legs columns they read (boardings, reserved seats, changes of train)."""
 FARE_COLUMNS = ("commuter_id", "operator", "fare_cny", "t_board")
@@ -564,7 +583,7 @@ def summarize(trips: pd.DataFrame, legs: pd.DataFrame, trains: pd.DataFrame,
     visit_columns = ["facility_id", "t_join", "t_start", "t_end", "commuter_id"]  # what facility_kpis reads
     facilities = facilities[visit_columns] if facilities is not None else pd.DataFrame(columns=visit_columns)
     fares = _only(fares if fares is not None else legs, FARE_COLUMNS)
-    trips, legs = _only(trips, TRIP_COLUMNS), _only(legs, LEG_COLUMNS)
+    trips, legs = _only(trips, TRIP_COLUMNS), with_train_lines(_only(legs, LEG_COLUMNS), trains)
     return _summarize(trips, TripColumns(trips), legs, trains, facilities, setup, fares)
 
 

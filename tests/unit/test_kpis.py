@@ -139,12 +139,39 @@ def test_a_group_counts_the_boardings_of_its_own_commuters_by_line():
     trips = _trips([7 * H, 7 * H, 7 * H], [600, 600, 600])
     legs = pd.DataFrame({"commuter_id": [0, 0, 1, 2, 2], "t_board": [1.0, 2.0, 3.0, np.nan, 5.0],
                          "line": pd.Categorical(["L1", "L2", "L1", "L2", "L3"]),
+                         "train_id": pd.Categorical(["a", "b", "c", None, "d"]),
                          "operator": pd.Categorical(["OP"] * 5), "fare_cny": 0.0})
-    trains = pd.DataFrame({"line": pd.Categorical([]), "load_after": [], "capacity": [], "t_depart": []})
+    trains = _trains_of({"a": "L1", "b": "L2", "c": "L1", "d": "L3", "e": "L2"})
     s = summarize(trips, legs, trains, None, KpiSetup(groups={"g": np.array([True, False, True])}))
     # commuter 0 rides L1 and L2, commuter 2 never boards its L2 leg and rides L3; commuter 1 is not in it
     assert s["groups"]["g"]["line_boardings"] == {"L1": 1, "L2": 1, "L3": 1}
     assert s["line_boardings"] == {"L1": 2, "L2": 1, "L3": 1}
+
+
+def test_boardings_count_under_the_line_of_the_train_not_of_the_platform():
+    # Line 4's trains call at Line 3's platforms on the track they share (the whole Shanghai Metro), and a
+    # through train takes riders at the platforms of the line it runs onto: those boardings are its line's
+    trips = _trips([7 * H, 7 * H, 9 * H], [600, 600, 600])
+    legs = pd.DataFrame({"commuter_id": [0, 1, 1, 2], "t_board": [1.0, 2.0, 3.0, 9 * H + 60.0],
+                         "line": pd.Categorical(["L3", "L3", "L4", "L3"]),
+                         "train_id": pd.Categorical(["L4.x@1", "L3.y@1", "L4.x@2", "L4.x@3"]),
+                         "operator": pd.Categorical(["OP"] * 4), "fare_cny": 0.0})
+    trains = _trains_of({"L4.x@1": "L4", "L3.y@1": "L3", "L4.x@2": "L4", "L4.x@3": "L4"}, t_depart=[60.0, 60.0, 60.0,
+                                                                                                   9 * H + 60.0])
+    s = summarize(trips, legs, trains, None, KpiSetup(groups={"g": np.array([False, True, False])},
+                                                      windows={"late": (9 * H, 10 * H)}))
+    assert s["line_boardings"] == {"L3": 1, "L4": 3}
+    assert s["groups"]["g"]["line_boardings"] == {"L3": 1, "L4": 1}
+    # a window's commuters' boardings, by the train's line however the trains of the window are chosen
+    assert s["windows"]["late"]["line_boardings"] == {"L4": 1}
+
+
+def _trains_of(line_of: dict[str, str], t_depart: list[float] | None = None) -> pd.DataFrame:
+    """A trains table with one call of each train (id -> line), empty at capacity 100."""
+    n = len(line_of)
+    return pd.DataFrame({"train_id": pd.Categorical(list(line_of)), "line": pd.Categorical(list(line_of.values())),
+                         "load_after": [0] * n, "capacity": [100] * n,
+                         "t_depart": t_depart if t_depart is not None else [60.0] * n})
 
 
 def test_longest_queue_of_each_facility_is_that_of_a_sweep_over_its_joins():
