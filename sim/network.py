@@ -295,6 +295,10 @@ class Network:
             out.setdefault(a, set()).add(b)
         return {s: sorted(nb) for s, nb in out.items()}
 
+    def platform_stations(self) -> np.ndarray:
+        """The station of each platform (int64, by platform index)."""
+        return np.asarray([pl.station for pl in self.platforms], dtype=np.int64)
+
     def station_km_matrix(self) -> np.ndarray:
         """Straight-line km between every pair of stations."""
         lat = np.asarray([s.lat for s in self.stations])

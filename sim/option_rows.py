@@ -129,7 +129,7 @@ class OptionRows:
         self.legs, self.routes, self.fares = legs, routes, fares
         n_st, n_media = len(network.stations), len(access.media)
         self._radix = (len(network.platforms), n_st, n_media)
-        self._platform_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
+        self._platform_station = network.platform_stations()
         self._leg_key = board.key_index(legs.platform, legs.alight)
         self._exit_walk = np.asarray(access.exit_walk, dtype=np.float64)
         self._transfer_walk = np.asarray(access.transfer_walk, dtype=np.float64)

@@ -37,7 +37,7 @@ from .fares import FareSystem
 from .network import Network
 from .option_rows import Growing, OptionRows, RouteIds, Rows, look_up, number
 from .plan import Step, StepCompiler
-from .routing import Access, CandidateSearch, LegNetwork, RoutePool, candidate_sets
+from .routing import Access, CandidateSearch, LegNetwork, Route, RoutePool, candidate_sets
 from .schema import OutsideOptionSpec, RoutingSpec
 
 STRANDED = "stranded"
@@ -126,10 +126,9 @@ class Replanner:
         """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
         self._by_options: dict[tuple, _Situation] = {}
         self._outside: dict[tuple[int, int], float] = {}
-        self._platform_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
+        self._platform_station = network.platform_stations()
         self._low_band = -during.legs.n_bands if during is not None else 0
         """The lowest start band (see _bands)."""
-        self._leg_at = {(o.platform, o.alight): k for k, o in enumerate(legs.options)}
 
     def uniform(self, commuters: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The uniform number of each commuter's n-th decision."""
@@ -253,8 +252,8 @@ class Replanner:
         planned = self._plans[plan]
         first = self.legs.options[planned[0]]
         if first.platform != platform:  # put off a train cut short: the same ride from where they stand
-            here = self._leg_at.get((platform, first.alight))
-            planned = planned if here is None else (here, *planned[1:])
+            here = int(self.legs.leg_at(platform, first.alight))
+            planned = planned if here < 0 else (here, *planned[1:])
         mine = self._routes.id_of(planned)
         return (mine, *[route for route in candidates if route != mine])
 
@@ -293,8 +292,7 @@ class Replanner:
     def written_next(self, platform: np.ndarray, alight: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The next departure (s) at or after t from `platform` of a train serving `alight` in the
         written timetable (closures aside); inf where none."""
-        legs = np.asarray([self._leg_at.get((int(p), int(a)), -1) for p, a in zip(platform.tolist(), alight.tolist())],
-                          dtype=np.int64)
+        legs = self.legs.leg_at(platform, alight)
         out = np.full(len(legs), np.inf)
         ok = legs >= 0
         out[ok] = self.legs.next_departure(legs[ok], t[ok])
@@ -303,7 +301,8 @@ class Replanner:
     def leg_at(self, leg: int, alight: int) -> int | None:
         """The leg option from the boarding platform of leg option `leg` to station `alight` (None if
         no train runs so)."""
-        return self._leg_at.get((self.legs.options[leg].platform, alight))
+        here = int(self.legs.leg_at(self.legs.platform[leg], alight))
+        return None if here < 0 else here
 
     def leave_choice(self, station: int) -> Choice:
         """Leaving the rail network through the exit of `station`."""
@@ -341,17 +340,27 @@ class Replanner:
             pool = self._pools[during]
             assert pool is not None
             routes, cand = candidate_sets(search, od, bands, unrouted_ok=True, pool=pool)  # a row of -1: no route from here
-            whole, options = self._whole[during], search.legs.options
-            # legs of the network as it runs, as legs of the whole network (the same platform and alighting)
-            whole.extend(np.fromiter((self._routes.id_of(tuple(self._leg_at[(options[k].platform, options[k].alight)]
-                                                               for k in route.legs))
-                                      for route in routes[whole.n:]), dtype=np.int64, count=len(routes) - whole.n))
+            whole = self._whole[during]
+            whole.extend(self._whole_ids(routes[whole.n:], search.legs))
             route = np.where(cand >= 0, whole.values[np.maximum(cand, 0)], -1)
             board = self.legs.board[self._routes.matrix[np.maximum(route, 0), 0]]
             station = od[:, None] // n_st
             ok = (route >= 0) & ((board == station) | self._reach[station, board])
             for key, row, keep in zip(mine, route.tolist(), ok.tolist()):
                 self._candidates[key] = tuple(r for r, k in zip(row, keep) if k)
+
+    def _whole_ids(self, routes: list[Route], legs: LegNetwork) -> np.ndarray:
+        """The route ids of `routes`, on `legs` (those of the network as it runs, with closures or
+        without), as routes of the whole network: each leg the one with its platform and alighting
+        station."""
+        size = np.fromiter((len(route.legs) for route in routes), dtype=np.int64, count=len(routes))
+        mine = np.fromiter(chain.from_iterable(route.legs for route in routes), dtype=np.int64, count=int(size.sum()))
+        whole = self.legs.leg_at(legs.platform[mine], legs.alight[mine])
+        assert (whole >= 0).all(), "a train of the network as it runs is one of the whole network's"
+        ends = np.cumsum(size).tolist()
+        legs_of = whole.tolist()
+        return np.fromiter((self._routes.id_of(tuple(legs_of[end - n: end])) for n, end in zip(size.tolist(), ends)),
+                           dtype=np.int64, count=len(routes))
 
     def _rail_costs(self, rows: Rows, t: np.ndarray, strictly: bool, left: np.ndarray | None) -> np.ndarray:
         """Generalised cost (s) of each row of options, leaving at times t: riding its legs on, waits to

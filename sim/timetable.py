@@ -133,7 +133,7 @@ def build_operations(network: Network, trains: Trains, dynamic: bool) -> Operati
     run = trains.call_t_arr[idx] - trains.call_t_dep[idx - 1]
     min_run[idx] = run - np.floor(run * recovery[train_line[call_train[idx]]] + 1e-9)
     plat_line = np.asarray([pl.line for pl in network.platforms], dtype=np.int64)
-    plat_station = np.asarray([pl.station for pl in network.platforms], dtype=np.int64)
+    plat_station = network.platform_stations()
     capacity = np.asarray([2 if network.lines[li].ops and s in network.lines[li].passing else 1
                            for li, s in zip(plat_line, plat_station)], dtype=np.int64)
     headway = np.asarray([network.lines[li].ops.min_headway_s if network.lines[li].ops else 0.0 for li in plat_line])

@@ -84,8 +84,7 @@ class Itineraries:
         self.active = hook is not None and departures is not None and decisions is not None
         self.remaining = departures.counts().copy() if departures is not None else np.zeros(0, dtype=np.int64)
         """Per leg key of the board: train calls still to leave that carry riders for it."""
-        self.platform_station = (np.asarray([p.station for p in network.platforms], dtype=np.int64)
-                                 if network is not None else np.zeros(0, dtype=np.int64))
+        self.platform_station = network.platform_stations() if network is not None else np.zeros(0, dtype=np.int64)
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
         self._streams = rngmod.KeyedStreams(hook.key if hook is not None else 0)
         self._planned: dict[int, tuple[int, ...]] = {}

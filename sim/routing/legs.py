@@ -217,8 +217,9 @@ class LegNetwork:
         """Whether some train goes from `platform` to station `alight` without a change (bool array)."""
         return self.leg_at(platform, alight) >= 0
 
-    def leg_at(self, platform: np.ndarray, alight: np.ndarray) -> np.ndarray:
-        """The leg from each `platform` to each station `alight` (int64, -1: none)."""
+    def leg_at(self, platform: np.ndarray | int, alight: np.ndarray | int) -> np.ndarray:
+        """The leg from each `platform` to each station `alight` (int64, -1: none; of one platform and
+        one station, a scalar)."""
         return self.leg_table[np.asarray(platform, dtype=np.int64) * self._n_stations + np.asarray(alight, dtype=np.int64)]
 
     def zone_bits(self, operator: int, zone_of: np.ndarray) -> np.ndarray:
