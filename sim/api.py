@@ -35,11 +35,10 @@ from .loading import with_lines
 from .memory import trim_heap
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
-    after_last_train_warnings,
-    before_first_train_warnings,
     check_runnable,
     facility_load_warnings,
     track_warnings,
+    train_reach_warnings,
 )
 from .replan import Replanner
 from .routing import Access, CandidateSearch, LegNetwork
@@ -223,8 +222,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     timings["plan"] = time.perf_counter() - t2
     warnings = (facility_load_warnings(plan, scenario.network) + planned.warnings
                 + track_warnings(scenario.network, trains, ops, planned.lines)
-                + before_first_train_warnings(plan, scenario.network, legs)
-                + after_last_train_warnings(plan, scenario.network, legs, m.routing.decisions.when_stranded))
+                + train_reach_warnings(plan, scenario.network, legs, m.routing.decisions.when_stranded))
     for w in warnings:
         log.warning("%s", w)
     believed = (disruptions.apply(scenario.network, planned.trains, tuple(c.believed for c in closures))[0]

@@ -215,12 +215,19 @@ def _stuck(template: np.ndarray, first: np.ndarray, leg: np.ndarray, walk_before
     return stuck
 
 
-def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) -> list[str]:
-    """Commuters who reach their first platform (start time plus the walks before it) before the
-    first train of the day that can carry them, per line (bus bridges aside)."""
+def train_reach_warnings(plan: Plan, network: Network, legs: LegNetwork, rechoose: bool = False) -> list[str]:
+    """The warnings of commuters who reach a platform before the first train that can carry them
+    (_before_first_train) and of those with a leg no train serves after they could reach it
+    (_after_last_train; `rechoose`: they choose again on the way)."""
     if plan.n_commuters == 0:
         return []
     rides = _rides(plan, legs)
+    return _before_first_train(plan, network, legs, rides) + _after_last_train(plan, network, legs, rides, rechoose)
+
+
+def _before_first_train(plan: Plan, network: Network, legs: LegNetwork, rides: _Rides) -> list[str]:
+    """Commuters who reach their first platform (start time plus the walks before it) before the
+    first train of the day that can carry them, per line (bus bridges aside)."""
     first_ride = rides.first[:-1]
     first_dep = np.asarray([legs.options[k].departures[0] for k in rides.leg[first_ride]])
     tpl = plan.template
@@ -239,14 +246,11 @@ def before_first_train_warnings(plan: Plan, network: Network, legs: LegNetwork) 
     return out
 
 
-def after_last_train_warnings(plan: Plan, network: Network, legs: LegNetwork, rechoose: bool = False) -> list[str]:
+def _after_last_train(plan: Plan, network: Network, legs: LegNetwork, rides: _Rides, rechoose: bool) -> list[str]:
     """Commuters with a leg of their route on which no train leaves between the time they could
     reach its platform at the earliest (start plus the walks before it) and the end of the
     simulation (e.g. no service towards the morning's counter-peak): they never arrive and count as
     still travelling. Their number and the busiest destinations."""
-    if plan.n_commuters == 0:
-        return []
-    rides = _rides(plan, legs)
     stuck = _stuck(plan.template, rides.first, rides.leg, rides.walk_before, plan.t_depart, plan.walk_factor,
                    legs.last_keys(plan.t_end))
     if not stuck.any():
