@@ -37,7 +37,11 @@ class _TruncatedNormal:
 
     def ppf(self, q: np.ndarray) -> np.ndarray:
         """Speeds (m/s) at cumulative probabilities `q` (computed in logs: exact in either tail)."""
-        log_phi = special.logsumexp([np.full_like(q, special.log_ndtr(self.a)), np.log(q) + self.log_mass], axis=0)
+        # log(ndtr(a) + q * mass): scipy.stats.truncnorm's logsumexp of the two terms, in the operations
+        # special.logsumexp does on them (bit for bit), without its general machinery (seconds for 10^7 q)
+        first, rest = special.log_ndtr(self.a), np.log(q) + self.log_mass
+        high = np.maximum(first, rest)
+        log_phi = np.log1p(np.exp(np.minimum(first, rest) - high)) + high
         return special.ndtri_exp(log_phi) * self.scale + self.loc
 
     def pdf(self, v: float) -> float:
