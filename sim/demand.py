@@ -84,12 +84,15 @@ def return_starts(tour: TourSpec, t_out: np.ndarray, period_end: float, u: np.nd
 
 
 def tour_partners(key: np.ndarray, leg: np.ndarray) -> np.ndarray:
-    """Per row: the row of the other journey of its tour (tours numbered by `key`, -1 for one-way
-    journeys; `leg` OUTBOUND or RETURN), -1 for one-way journeys."""
+    """Per row: the row of the other journey of its tour (tours numbered by `key` 0, 1, ..., each
+    with one OUTBOUND and one RETURN row in `leg`; -1 for one-way journeys), -1 for one-way journeys."""
     partner = np.full(len(key), -1, dtype=np.int64)
     out, ret = np.flatnonzero(leg == OUTBOUND), np.flatnonzero(leg == RETURN)
-    out, ret = out[np.argsort(key[out], kind="stable")], ret[np.argsort(key[ret], kind="stable")]
-    partner[out], partner[ret] = ret, out
+    row_of = np.empty(int(key.max(initial=-1)) + 1, dtype=np.int64)  # per tour: a row of it (no sort by key)
+    row_of[key[out]] = out
+    partner[ret] = row_of[key[ret]]
+    row_of[key[ret]] = ret
+    partner[out] = row_of[key[out]]
     return partner
 
 
