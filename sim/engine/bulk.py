@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import simpy
 
@@ -20,7 +21,7 @@ from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
 from .facility_graph import facility_order, on_the_way_order
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter, entrance_meters
-from .queues import DenialBook, FacilityQueue, PlatformQueue, serve_fifo
+from .queues import DenialBook, FacilityQueue, PlatformQueue, serve_visits
 from .records import Records
 from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
@@ -57,15 +58,11 @@ class BulkEngine:
         """Commuters `c` finished their current step at times `t`: walk on to the next step."""
         if len(c) == 0:
             return
-        it = self.it
-        ptr = it.ptr[c] + 1
-        it.ptr[c] = ptr
-        t2 = t + it.walk[ptr] * self.plan.walk_factor[c]
-        kind = it.kind[ptr]
-        first = kind[0]
-        if (kind == first).all():  # the usual case: one kind of next step for the whole batch
-            self._dispatch(int(first), c, t2, ptr)
+        ptr, t2, shared = self.it.step_on(c, t, self.plan.walk_factor)
+        if shared >= 0:  # the usual case: one kind of next step for the whole batch
+            self._dispatch(shared, c, t2, ptr)
             return
+        kind = self.it.kind[ptr]
         for k in (STEP_FACILITY, STEP_RIDE, STEP_END, STEP_LEAVE):
             sel = kind == k
             if sel.any():
@@ -76,10 +73,11 @@ class BulkEngine:
         it, rec = self.it, self.rec
         if kind == STEP_FACILITY:
             rec.fac_t_join[it.fac_slot(c, ptr)] = t
-            for target, sel in _groups(it.target[ptr]):
-                self.fq[target].push(t[sel], c[sel])
+            facility = it.target[ptr]
+            for f, sel in _groups(facility):
+                self.fq[f].push(t[sel], c[sel])
             if self.waiting is not None:
-                self.waiting.track(c, t, it.target[ptr])
+                self.waiting.track(c, t, facility)
         elif kind == STEP_RIDE:
             slot = it.leg_slot(c, ptr)
             # a leg chosen again on the way counts from the platform where the commuter first waited for it
@@ -132,10 +130,8 @@ class BulkEngine:
             go_in = self.meters[f].arrive(t, c)
             self._go_in(c[go_in], t[go_in])
             return
-        slots = self.it.fac_slot(c, self.it.ptr[c])
-        start, end = serve_fifo(q.free, t, self.rec.service_s[slots])
-        self.rec.fac_t_start[slots] = start
-        self.rec.fac_t_end[slots] = end
+        rec = self.rec
+        end = serve_visits(q.free, t, self.it.fac_slot(c, self.it.ptr[c]), rec.service_s, rec.fac_t_start, rec.fac_t_end)
         self.advance(c, end)
 
     def _go_in(self, c: np.ndarray, t: np.ndarray) -> None:
@@ -181,14 +177,10 @@ class BulkEngine:
         tr = self.plan.trains
         self.rec.call_done[call] = True
         station = tr.call_station[call]
-        onc, ona = self.on_c[k], self.on_a[k]
-        off = ona == station
-        n_off = int(off.sum())
+        c, self.on_c[k], self.on_a[k] = _alight(self.on_c[k], self.on_a[k], station, t, self.it.ptr, self.rec.leg_base,
+                                                self.it.ordinal, self.rec.leg_t_alight)
+        n_off = len(c)
         if n_off:
-            c = onc[off]
-            slots = self.it.leg_slot(c, self.it.ptr[c])
-            self.rec.leg_t_alight[slots] = t
-            self.on_c[k], self.on_a[k] = onc[~off], ona[~off]
             self.advance(c, np.full(n_off, t))
         n_off += self._told_aboard(k, call, t)
         if call == tr.call_start[k + 1] - 1 and len(self.on_c[k]):  # a run cut short: everyone off, wait here
@@ -360,3 +352,30 @@ def _groups(keys: np.ndarray):
 
 def run_bulk(plan: Plan, progress: Callable[[float], None] | None = None, way: OnTheWay | None = None) -> Records:
     return BulkEngine(plan, way).run(progress)
+
+
+@numba.njit(cache=True, nogil=True)
+def _alight(on_c: np.ndarray, on_a: np.ndarray, station: int, t: float, ptr: np.ndarray, leg_base: np.ndarray,
+            ordinal: np.ndarray, leg_t_alight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The riders of a train (ids `on_c`, alighting stations `on_a`) who get off at `station` at
+    time t (s), their leg's alighting time recorded (slot leg_base[c] + ordinal[ptr[c]]): those
+    getting off, and the ids and stations of those staying aboard, each in train order."""
+    # compiled: at every call of every train; a dozen array operations on a few hundred riders
+    n_off = 0
+    for i in range(len(on_c)):
+        if on_a[i] == station:
+            n_off += 1
+    off = np.empty(n_off, dtype=on_c.dtype)
+    stay_c = np.empty(len(on_c) - n_off, dtype=on_c.dtype)
+    stay_a = np.empty(len(on_c) - n_off, dtype=on_a.dtype)
+    j = k = 0
+    for i in range(len(on_c)):
+        c = on_c[i]
+        if on_a[i] == station:
+            off[j] = c
+            leg_t_alight[leg_base[c] + ordinal[ptr[c]]] = t
+            j += 1
+        else:
+            stay_c[k], stay_a[k] = c, on_a[i]
+            k += 1
+    return off, stay_c, stay_a

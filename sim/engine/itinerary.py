@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .. import rng as rngmod
@@ -103,6 +104,14 @@ class Itineraries:
                                        dtype=bool)
 
     # -- where commuters are -----------------------------------------------------------------------
+
+    def step_on(self, c: np.ndarray, t: np.ndarray, walk_factor: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Commuters `c` (distinct) finished their current step at times t (s): move each on to its
+        next step. Returns the steps, when they reach them (t plus the walk before each, times the
+        commuter's `walk_factor`) and the kind of step they share (-1: not all the same)."""
+        ptr, t_next = np.empty(len(c), dtype=np.int64), np.empty(len(c))
+        kind = _step_on(c, t, self.ptr, self.walk, walk_factor, self.kind, ptr, t_next)
+        return ptr, t_next, kind
 
     def leg_slot(self, c: np.ndarray | int, ptr: np.ndarray | int) -> np.ndarray:
         return self.rec.leg_base[c] + self.ordinal[ptr]
@@ -431,3 +440,23 @@ def _numbered(choices: Sequence[Choice] | np.ndarray) -> tuple[np.ndarray, list[
 
 
 __all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _step_on(c: np.ndarray, t: np.ndarray, ptr_of: np.ndarray, walk: np.ndarray, walk_factor: np.ndarray,
+             kind: np.ndarray, ptr: np.ndarray, t_next: np.ndarray) -> int:
+    """Itineraries.step_on: each commuter's step pointer `ptr_of` moved on by one (and copied into
+    `ptr`), the time they reach that step into `t_next`; the kind of step all share, else -1."""
+    # compiled: every batch the engine moves (alighting riders, a facility's served) takes this, and
+    # as array operations the gathers and scatters cost more per call than the arithmetic
+    shared = -1
+    for i in range(len(c)):
+        p = ptr_of[c[i]] + 1
+        ptr_of[c[i]] = p
+        ptr[i] = p
+        t_next[i] = t[i] + walk[p] * walk_factor[c[i]]
+        if i == 0:
+            shared = kind[p]
+        elif kind[p] != shared:
+            shared = -1
+    return shared

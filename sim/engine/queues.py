@@ -32,30 +32,52 @@ def serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tup
     return starts, ends
 
 
+@numba.njit(cache=True, nogil=True)
+def _take_server(free: np.ndarray, arrive: float, service: float) -> tuple[float, float]:
+    """Start and end (s) of one arrival served by the earliest free server of the min-heap `free`,
+    which then is free at the end (updated in place)."""
+    n_servers = len(free)
+    f = free[0]
+    st = arrive if arrive > f else f
+    e = st + service
+    # the earliest free server takes the commuter: replace the heap's root by e and sift it down
+    j = 0
+    while True:
+        child = 2 * j + 1
+        if child >= n_servers:
+            break
+        if child + 1 < n_servers and free[child + 1] < free[child]:
+            child += 1
+        if free[child] >= e:
+            break
+        free[j] = free[child]
+        j = child
+    free[j] = e
+    return st, e
+
+
 @numba.njit("void(f8[:], f8[:], f8[:], f8[:], f8[:])", cache=True, nogil=True)
 def _serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray, starts: np.ndarray,
                 ends: np.ndarray) -> None:
     # compiled: each start waits for the server freed before it, so the loop cannot be vectorised
-    n_servers = len(free)
     for i in range(len(arrive)):
-        f = free[0]
-        st = arrive[i] if arrive[i] > f else f
-        e = st + service[i]
-        starts[i] = st
-        ends[i] = e
-        # the earliest free server takes the commuter: replace the heap's root by e and sift it down
-        j = 0
-        while True:
-            child = 2 * j + 1
-            if child >= n_servers:
-                break
-            if child + 1 < n_servers and free[child + 1] < free[child]:
-                child += 1
-            if free[child] >= e:
-                break
-            free[j] = free[child]
-            j = child
-        free[j] = e
+        starts[i], ends[i] = _take_server(free, arrive[i], service[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def serve_visits(free: np.ndarray, arrive: np.ndarray, slot: np.ndarray, service_s: np.ndarray,
+                 t_start: np.ndarray, t_end: np.ndarray) -> np.ndarray:
+    """serve_fifo for facility visits: the visit in `slot` of each arrival (in service order) is
+    served for service_s[slot] (s); its start and end (s) go into t_start[slot] and t_end[slot].
+    Returns the ends in arrival order."""
+    # compiled: the bulk engine serves a facility at every train call that it feeds; as array
+    # operations the reads and writes around the loop cost more than the loop
+    ends = np.empty(len(arrive))
+    for i in range(len(arrive)):
+        k = slot[i]
+        t_start[k], ends[i] = _take_server(free, arrive[i], service_s[k])
+        t_end[k] = ends[i]
+    return ends
 
 
 def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -7,7 +7,15 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.engine.queues import DenialBook, FacilityQueue, PlatformQueue, _canonical, _canonical_order, serve_fifo
+from sim.engine.queues import (
+    DenialBook,
+    FacilityQueue,
+    PlatformQueue,
+    _canonical,
+    _canonical_order,
+    serve_fifo,
+    serve_visits,
+)
 
 
 def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple[list[float], list[float]]:
@@ -46,6 +54,26 @@ def plain_free(servers: int, arrive: list[float], service: list[float]) -> list[
     for a, s in zip(arrive, service):
         heapq.heapreplace(free, max(a, free[0]) + s)
     return free
+
+
+@pytest.mark.parametrize("servers", [1, 4])
+def test_serving_visits_records_each_slot_as_the_plain_loop_serves_it(servers):
+    # the engine's form of serve_fifo: service times read from, starts and ends written to the visits' slots
+    rng = np.random.default_rng(10 + servers)
+    n_slots = 1000
+    service_s = rng.exponential(3.0, n_slots)
+    t_start, t_end = np.full(n_slots, np.nan), np.full(n_slots, np.nan)
+    free = np.full(servers, -np.inf)
+    order = rng.permutation(n_slots)  # visits come in any slot order
+    done_a: list[float] = []
+    for batch in np.array_split(order, 4):
+        arrive = np.sort(len(done_a) * 2.0 + rng.exponential(1.0, len(batch)).cumsum().round(1))
+        ends = serve_visits(free, arrive, batch, service_s, t_start, t_end)
+        done_a += arrive.tolist()
+        assert ends.tolist() == t_end[batch].tolist()
+    want_start, want_end = plain_fifo(servers, done_a, service_s[order].tolist())
+    assert t_start[order].tolist() == want_start and t_end[order].tolist() == want_end
+    assert sorted(free.tolist()) == sorted(plain_free(servers, done_a, service_s[order].tolist()))
 
 
 def test_serve_fifo_of_nobody_changes_nothing():
