@@ -14,6 +14,7 @@ gets a commuter to their station at a lower generalised cost than the one at the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -67,10 +68,18 @@ class Departures:
     def key_index(self, platform: np.ndarray, station: np.ndarray) -> np.ndarray:
         """Index in `keys` of each (platform, alighting station); -1 where no train carries it."""
         key = np.asarray(platform, dtype=np.int64) * self.n_stations + np.asarray(station, dtype=np.int64)
-        if not len(self.keys):
-            return np.full(key.shape, -1, dtype=np.int64)
-        i = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        return np.where(self.keys[i] == key, i, -1)
+        table = self._key_table
+        inside = key < len(table)
+        return np.where(inside, table[np.where(inside, key, 0)], -1)
+
+    @cached_property
+    def _key_table(self) -> np.ndarray:
+        """Per leg key (platform * n_stations + station) up to the largest with a departure: its index
+        in `keys`, -1 for none (a table the size of LegNetwork.leg_table at most). The engines look
+        keys up at every train call: a search of the sorted keys cost seconds of a city's day."""
+        table = np.full(int(self.keys[-1]) + 1 if len(self.keys) else 1, -1, dtype=np.int64)
+        table[self.keys] = np.arange(len(self.keys))
+        return table
 
     def counts(self) -> np.ndarray:
         """Number of departures of each key (int64), the engines' countdown of trains to come."""
