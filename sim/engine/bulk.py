@@ -343,30 +343,11 @@ def _groups(keys: np.ndarray):
     if (keys == first).all():
         yield int(first), slice(None)
         return
-    order, values, bounds = _group_order(keys)
-    for g, key in enumerate(values.tolist()):
-        yield key, order[bounds[g]: bounds[g + 1]]
-
-
-@numba.njit(cache=True, nogil=True)
-def _group_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For _groups: the stable order of `keys`, their distinct values ascending, and where each
-    value's run begins in that order (and the end)."""
-    # compiled: the sort and the cuts are half a dozen array operations on a few hundred keys, per batch
-    order = np.argsort(keys, kind="mergesort")
-    n_groups = 1
-    for i in range(1, len(order)):
-        if keys[order[i]] != keys[order[i - 1]]:
-            n_groups += 1
-    values = np.empty(n_groups, dtype=np.int64)
-    bounds = np.empty(n_groups + 1, dtype=np.int64)
-    values[0], bounds[0], g = keys[order[0]], 0, 0
-    for i in range(1, len(order)):
-        if keys[order[i]] != keys[order[i - 1]]:
-            g += 1
-            values[g], bounds[g] = keys[order[i]], i
-    bounds[n_groups] = len(order)
-    return order, values, bounds
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    cuts = np.flatnonzero(sk[1:] != sk[:-1]) + 1
+    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(sk)]])):
+        yield int(sk[lo]), order[lo:hi]
 
 
 def run_bulk(plan: Plan, progress: Callable[[float], None] | None = None, way: OnTheWay | None = None) -> Records:
