@@ -19,64 +19,40 @@ _NONE = np.zeros(0, dtype=np.bool_)
 """An empty mask: no one excepted (see _board)."""
 
 
-def serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times (s) at a bank of identical servers with one FIFO queue.
-
-    `free` is a min-heap (array) of the times at which each server next becomes free (updated in
-    place); `arrive` must be in service order. Exact: start = max(arrival, earliest free server),
-    end = start + service, in the same floating-point operations as a process-based simulation.
-    """
-    starts, ends = np.empty(len(arrive)), np.empty(len(arrive))
-    _serve_fifo(free, np.ascontiguousarray(arrive, dtype=np.float64),
-                np.ascontiguousarray(service, dtype=np.float64), starts, ends)
-    return starts, ends
-
-
-@numba.njit(cache=True, nogil=True)
-def _take_server(free: np.ndarray, arrive: float, service: float) -> tuple[float, float]:
-    """Start and end (s) of one arrival served by the earliest free server of the min-heap `free`,
-    which then is free at the end (updated in place)."""
-    n_servers = len(free)
-    f = free[0]
-    st = arrive if arrive > f else f
-    e = st + service
-    # the earliest free server takes the commuter: replace the heap's root by e and sift it down
-    j = 0
-    while True:
-        child = 2 * j + 1
-        if child >= n_servers:
-            break
-        if child + 1 < n_servers and free[child + 1] < free[child]:
-            child += 1
-        if free[child] >= e:
-            break
-        free[j] = free[child]
-        j = child
-    free[j] = e
-    return st, e
-
-
-@numba.njit("void(f8[:], f8[:], f8[:], f8[:], f8[:])", cache=True, nogil=True)
-def _serve_fifo(free: np.ndarray, arrive: np.ndarray, service: np.ndarray, starts: np.ndarray,
-                ends: np.ndarray) -> None:
-    # compiled: each start waits for the server freed before it, so the loop cannot be vectorised
-    for i in range(len(arrive)):
-        starts[i], ends[i] = _take_server(free, arrive[i], service[i])
-
-
 @numba.njit(cache=True, nogil=True)
 def serve_visits(free: np.ndarray, arrive: np.ndarray, slot: np.ndarray, service_s: np.ndarray,
                  t_start: np.ndarray, t_end: np.ndarray) -> np.ndarray:
-    """serve_fifo for facility visits: the visit in `slot` of each arrival (in service order) is
-    served for service_s[slot] (s); its start and end (s) go into t_start[slot] and t_end[slot].
-    Returns the ends in arrival order."""
-    # compiled: the bulk engine serves a facility at every train call that it feeds; as array
-    # operations the reads and writes around the loop cost more than the loop
+    """Facility visits at a bank of identical servers with one FIFO queue: the visit in `slot` of
+    each arrival (times `arrive`, in service order) is served for service_s[slot] (s); its start
+    and end (s) go into t_start[slot] and t_end[slot]. Returns the ends in arrival order.
+
+    `free` is a min-heap (array) of the times at which each server next becomes free (updated in
+    place). Exact: start = max(arrival, earliest free server), end = start + service, in the same
+    floating-point operations as a process-based simulation."""
+    # compiled: each start waits for the server freed before it, so the loop cannot be vectorised; and
+    # the bulk engine serves a facility at every train call that it feeds, where array operations
+    # around the loop cost more than the loop
+    n_servers = len(free)
     ends = np.empty(len(arrive))
     for i in range(len(arrive)):
         k = slot[i]
-        t_start[k], ends[i] = _take_server(free, arrive[i], service_s[k])
-        t_end[k] = ends[i]
+        f = free[0]
+        st = arrive[i] if arrive[i] > f else f
+        e = st + service_s[k]
+        t_start[k], t_end[k], ends[i] = st, e, e
+        # the earliest free server takes the commuter: replace the heap's root by e and sift it down
+        j = 0
+        while True:
+            child = 2 * j + 1
+            if child >= n_servers:
+                break
+            if child + 1 < n_servers and free[child + 1] < free[child]:
+                child += 1
+            if free[child] >= e:
+                break
+            free[j] = free[child]
+            j = child
+        free[j] = e
     return ends
 
 

@@ -13,7 +13,6 @@ from sim.engine.queues import (
     PlatformQueue,
     _canonical,
     _canonical_order,
-    serve_fifo,
     serve_visits,
 )
 
@@ -30,8 +29,16 @@ def plain_fifo(servers: int, arrive: list[float], service: list[float]) -> tuple
     return starts, ends
 
 
+def served(free: np.ndarray, arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each arrival served in turn (serve_visits, with a slot per arrival)."""
+    start, end = np.full(len(arrive), np.nan), np.full(len(arrive), np.nan)
+    ends = serve_visits(free, arrive, np.arange(len(arrive)), service, start, end)
+    assert ends.tolist() == end.tolist()
+    return start, end
+
+
 @pytest.mark.parametrize("servers", [1, 2, 3, 7, 12])
-def test_serve_fifo_is_the_plain_loop_bit_for_bit(servers):
+def test_serving_is_the_plain_loop_bit_for_bit(servers):
     rng = np.random.default_rng(servers)
     free = np.full(servers, -np.inf)
     done_a: list[float] = []
@@ -40,7 +47,7 @@ def test_serve_fifo_is_the_plain_loop_bit_for_bit(servers):
         n = int(rng.integers(0, 400))
         arrive = np.sort(batch * 500.0 + rng.exponential(1.3, n).cumsum().round(1))  # ties included
         service = rng.exponential(2.0 * servers, n)
-        start, end = serve_fifo(free, arrive, service)
+        start, end = served(free, arrive, service)
         done_a += arrive.tolist()
         done_s += service.tolist()
         want_start, want_end = plain_fifo(servers, done_a, done_s)
@@ -58,7 +65,7 @@ def plain_free(servers: int, arrive: list[float], service: list[float]) -> list[
 
 @pytest.mark.parametrize("servers", [1, 4])
 def test_serving_visits_records_each_slot_as_the_plain_loop_serves_it(servers):
-    # the engine's form of serve_fifo: service times read from, starts and ends written to the visits' slots
+    # as the engine serves: service times read from, starts and ends written to the visits' slots
     rng = np.random.default_rng(10 + servers)
     n_slots = 1000
     service_s = rng.exponential(3.0, n_slots)
@@ -76,9 +83,9 @@ def test_serving_visits_records_each_slot_as_the_plain_loop_serves_it(servers):
     assert sorted(free.tolist()) == sorted(plain_free(servers, done_a, service_s[order].tolist()))
 
 
-def test_serve_fifo_of_nobody_changes_nothing():
+def test_serving_nobody_changes_nothing():
     free = np.asarray([3.0, 5.0])
-    start, end = serve_fifo(free, np.zeros(0), np.zeros(0))
+    start, end = served(free, np.zeros(0), np.zeros(0))
     assert len(start) == len(end) == 0 and free.tolist() == [3.0, 5.0]
 
 
