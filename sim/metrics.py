@@ -178,9 +178,7 @@ def with_train_lines(legs: pd.DataFrame, trains: pd.DataFrame) -> pd.DataFrame:
     known = trains.drop_duplicates("train_id")
     line_of = pd.Series(known["line"].astype(str).to_numpy(), index=known["train_id"].astype(str).to_numpy())
     per_train = pd.Categorical(line_of.reindex(ids.cat.categories.astype(str)))
-    codes = ids.cat.codes.to_numpy()
-    line_codes = np.where(codes >= 0, per_train.codes[np.maximum(codes, 0)], -1)
-    legs["train_line"] = pd.Categorical.from_codes(line_codes, categories=per_train.categories)
+    legs["train_line"] = per_train.take(ids.cat.codes.to_numpy(), allow_fill=True)  # code -1 (no train): missing
     return legs
 
 
