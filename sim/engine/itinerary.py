@@ -439,9 +439,6 @@ def _numbered(choices: Sequence[Choice] | np.ndarray) -> tuple[np.ndarray, list[
     return code, distinct
 
 
-__all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
-
-
 @numba.njit(cache=True, nogil=True)
 def _step_on(c: np.ndarray, t: np.ndarray, ptr_of: np.ndarray, walk: np.ndarray, walk_factor: np.ndarray,
              kind: np.ndarray, ptr: np.ndarray, t_next: np.ndarray) -> int:
@@ -460,3 +457,6 @@ def _step_on(c: np.ndarray, t: np.ndarray, ptr_of: np.ndarray, walk: np.ndarray,
         elif kind[p] != shared:
             shared = -1
     return shared
+
+
+__all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
