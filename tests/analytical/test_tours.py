@@ -5,8 +5,9 @@ go from A to C in the morning and come back from C to A. Checked: every commuter
 journeys and each return starts after its outbound journey arrived (conservation over tours); the
 stay counts from the expected arrival (by hand); returns planned before that arrival start exactly
 at it, also when it is the end of a queue at the exit gates, and never while it is still travelling; the drawn stay follows the truncated normal; KPI windows that partition the day add up to
-the day's KPIs; the reference engine makes the same tours; how far ahead the bulk engine serves
-what returns wait for changes nothing in the trips.
+the day's KPIs; the reference engine makes the same tours, also when returns fall due while what
+they wait for queues for hours at slow entrances; how far ahead the bulk engine serves what returns
+wait for changes nothing in the trips.
 """
 
 from __future__ import annotations
@@ -37,13 +38,17 @@ GATES = {"entry_gates": {"kind": "gate", "servers": 1, "service": {"dist": "expo
 
 
 def _scenario(tmp_path, tour: dict, capacity: int = 1000, gates: bool = False, routing: dict | None = None,
-              **demand):
-    op = (T.operator("OP", facilities=GATES, entry=[{"walk_s": 20}, "entry_gates"], exit=["exit_gates", {"walk_s": 20}])
-          if gates else T.operator("OP", facilities={}, entry=[], exit=[]))
+              op: dict | None = None, both_ways: bool = False, **demand):
+    """`op`: the operator, instead of GATES (`gates`) or no facilities; `both_ways`: commuters start
+    at A and at C."""
+    if op is None:
+        op = (T.operator("OP", facilities=GATES, entry=[{"walk_s": 20}, "entry_gates"], exit=["exit_gates", {"walk_s": 20}])
+              if gates else T.operator("OP", facilities={}, entry=[], exit=[]))
     every = T.headway("05:30", "23:30", 300)
     line = T.line("L", [("A", 0.0), ("B", 6.0), ("C", 14.0)], {"forward": every, "backward": every},
                   run_s={"A>B": 420, "B>C": 540}, dwell_s=30.0, capacity=capacity)
-    scn = T.scenario(N, ["A"], ["C"], start="05:30", end="23:30", sim_end="23:59",
+    ends = ["A", "C"] if both_ways else None
+    scn = T.scenario(N, ends or ["A"], ends or ["C"], start="05:30", end="23:30", sim_end="23:59",
                      profile=[["05:30", 0.0], ["07:30", 1.0], ["09:30", 0.0], ["23:30", 0.0]])
     scn["demand"]["segments"][0]["tour"] = tour
     scn["routing"] = routing or {}
@@ -167,6 +172,25 @@ def test_a_return_held_at_the_exit_queue_starts_when_its_outbound_journey_ends(t
     assert (back["t_depart"].to_numpy() > planned[back.index.to_numpy()]).sum() == bulk.summary["tours"]["returns_moved"] > N / 4
     queued = bulk.facilities[bulk.facilities["facility_id"].astype(str).str.endswith("exit_gates")]
     assert (queued["t_start"] - queued["t_join"]).max() > 10.0  # the exit gate did queue
+    pd_testing.assert_frame_equal(bulk.trips, ref.trips)
+    pd_testing.assert_frame_equal(bulk.facilities, ref.facilities)
+    assert bulk.summary["tours"] == ref.summary["tours"]
+
+
+def test_returns_held_behind_a_slow_entrance_start_as_the_reference_engine_starts_them(tmp_path):
+    # one entry gate of 60 s per station and nothing else: the journeys queue for hours at the gates,
+    # returns (stays of 36 s) fall due while the journeys they wait for queue or ride, and start the
+    # moment those alight, at entrances where journeys from the street queue too. The bulk engine
+    # serves those entrances ahead of the clock (waiting.WaitingJourneys.ahead), and only up to the
+    # train's time while a return there is overdue: served further, the returns would queue behind
+    # journeys that came after them
+    gate = {"kind": "gate", "servers": 1, "service": {"dist": "exponential", "mean_s": 60.0}}
+    op = T.operator("OP", facilities={"entry_gates": gate}, entry=["entry_gates"], exit=[])
+    sc = _scenario(tmp_path, {"mean_h": 0.01}, op=op, both_ways=True)
+    bulk, ref = run(sc, engine="bulk"), run(sc, engine="reference")
+    assert bulk.summary["tours"]["returns_moved"] > 0.9 * N
+    waited = bulk.facilities["t_start"] - bulk.facilities["t_join"]
+    assert waited.max() > 3600.0  # the journeys did queue for hours
     pd_testing.assert_frame_equal(bulk.trips, ref.trips)
     pd_testing.assert_frame_equal(bulk.facilities, ref.facilities)
     assert bulk.summary["tours"] == ref.summary["tours"]
