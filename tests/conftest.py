@@ -11,7 +11,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# helper modules whose checks assert: their failures explained as in the tests themselves
+pytest.register_assert_rewrite("gtfs_feed", "toy_text")
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from batch_means import batch_mean_se
 
 import toynet as T
 from sim.api import run
@@ -21,13 +22,6 @@ def erlang_c_wait(lam: float, mu: float, c: int) -> float:
     tail = a**c / math.factorial(c) / (1 - rho)
     p_wait = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
     return p_wait / (c * mu - lam)
-
-
-def batch_mean_se(x: np.ndarray, batches: int = 20) -> float:
-    """Standard error of the mean of a correlated series by non-overlapping batch means."""
-    usable = len(x) // batches * batches
-    means = x[:usable].reshape(batches, -1).mean(axis=1)
-    return float(means.std(ddof=1) / math.sqrt(batches))
 
 
 def test_single_commuter_travel_time_is_the_exact_sum_of_its_parts(tmp_path):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from test_theory import batch_mean_se
+from batch_means import batch_mean_se
 
 import toynet as T
 from sim.api import run

@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_gtfs import FEED, write_feed
+from gtfs_feed import FEED, write_feed
 
 from sim.errors import UserError
 from sim.gtfs import import_feed, write_network

@@ -5,15 +5,12 @@ patterns, run times and departures."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from gtfs_feed import check_feed
 
 import toynet as T
 from sim.gtfs import export_feed, import_feed, write_network
@@ -59,30 +56,6 @@ def round_trip(network, tmp_path: Path, **kw):
     imported = import_feed(feed, **kw)
     write_network(imported, tmp_path / "back.yaml")
     return feed, imported, load_network(tmp_path / "back.yaml")[0]
-
-
-def check_feed(feed: Path, tmp_path: Path) -> None:
-    """No ERROR from the GTFS validator when it is installed (package gtfs-validator, a Python port
-    of MobilityData's); the reference's essential checks always."""
-    exe = shutil.which("gtfs-validator") or str(Path(sys.executable).parent / "gtfs-validator")
-    if Path(exe).exists():
-        subprocess.run([exe, "-i", str(feed), "-o", str(tmp_path / "report"), "-c", "CN"], check=True,
-                       capture_output=True, timeout=300)
-        notices = json.loads((tmp_path / "report" / "report.json").read_text())["notices"]
-        assert [n for n in notices if n["severity"] == "ERROR"] == []
-    with zipfile.ZipFile(feed) as z:
-        tables = {n: pd.read_csv(z.open(n), dtype=str, keep_default_na=False) for n in z.namelist()}
-    for name in ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt", "calendar.txt"):
-        assert name in tables and len(tables[name])
-    st, stops = tables["stop_times.txt"], tables["stops.txt"]
-    assert st["stop_id"].isin(stops.loc[stops.location_type == "0", "stop_id"]).all()
-    assert st["trip_id"].isin(tables["trips.txt"]["trip_id"]).all()
-    assert tables["trips.txt"]["route_id"].isin(tables["routes.txt"]["route_id"]).all()
-    assert stops.loc[stops.parent_station != "", "parent_station"].isin(stops.loc[stops.location_type == "1", "stop_id"]).all()
-    secs = pd.to_timedelta(st["departure_time"]).dt.total_seconds()
-    arr = pd.to_timedelta(st["arrival_time"]).dt.total_seconds()
-    same = st["trip_id"].eq(st["trip_id"].shift())
-    assert ((arr >= secs.shift()) | ~same).all() and (secs >= arr).all()
 
 
 def test_toy_network_round_trip(tmp_path):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tests.unit.test_records_relocate import _records
+from slot_records import records_with_slots
 
 
 def _denials(seed: int):
@@ -16,7 +15,7 @@ def _denials(seed: int):
     leg each waits for, their alighted legs before it)."""
     rng = np.random.default_rng(seed)
     n = 30
-    rec = _records(rng.integers(1, 4, n).tolist(), [0] * n)
+    rec = records_with_slots(rng.integers(1, 4, n).tolist(), [0] * n)
     rec.leg_ride_s[:] = rng.uniform(0, 100, len(rec.leg_ride_s))
     rec.call_t_boarding = np.full(4, np.nan)  # four train calls
     rounds = []

@@ -3,29 +3,11 @@ or visits): against the same moves made one commuter at a time, by hand."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
+from slot_records import records_with_slots
 
 from sim.engine.records import Records
-
-
-def _records(legs: list[int], facs: list[int]) -> Records:
-    """Records of commuters with these numbers of leg and facility slots, every slot's times set to
-    a value naming it (commuter * 100 + slot number)."""
-    n = len(legs)
-    leg_offset = np.concatenate([[0], np.cumsum(legs)]).astype(np.int64)
-    fac_offset = np.concatenate([[0], np.cumsum(facs)]).astype(np.int64)
-    plan = SimpleNamespace(leg_offset=leg_offset, fac_offset=fac_offset, n_commuters=n, tickets=None, after=None,
-                           t_depart=np.zeros(n), slot_facility=np.zeros(int(fac_offset[-1]), dtype=np.int32),
-                           service_s=np.ones(int(fac_offset[-1])),
-                           trains=SimpleNamespace(call_station=np.zeros(0, dtype=np.int64)))
-    rec = Records.allocate(plan)  # type: ignore[arg-type]  # allocate reads these fields alone
-    for c in range(n):
-        rec.leg_t_board[leg_offset[c]:leg_offset[c + 1]] = c * 100 + np.arange(legs[c])
-        rec.fac_t_join[fac_offset[c]:fac_offset[c + 1]] = c * 100 + np.arange(facs[c])
-    return rec
 
 
 def _slots(rec: Records, c: int) -> tuple[list[float | None], list[float | None]]:
@@ -40,7 +22,7 @@ def test_moving_many_at_once_keeps_every_slot_and_gives_the_room_asked(seed):
     rng = np.random.default_rng(seed)
     n = 40
     legs, facs = rng.integers(1, 4, n).tolist(), rng.integers(0, 5, n).tolist()
-    rec = _records(legs, facs)
+    rec = records_with_slots(legs, facs)
     for _ in range(6):  # batches of choices, some commuters choosing again
         c = rng.permutation(n)[: int(rng.integers(1, 15))].astype(np.int64)
         want_legs = rec.leg_count[c] + rng.integers(-1, 3, len(c))  # some need fewer: nothing moves then

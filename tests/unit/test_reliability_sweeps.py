@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_sweep import GATES, sweep_file
+from sweep_files import GATES, sweep_file
 
 from sim.cli import main
 from sim.errors import UserError

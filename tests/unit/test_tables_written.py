@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_crowd_control import metered_station
+from metered import metered_station
 
 import toynet as T
 from sim import api

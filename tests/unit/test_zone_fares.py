@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from gtfs_feed import check_feed
 
 import toynet as T
 from sim.api import run
@@ -190,8 +191,6 @@ def test_zone_and_od_fares_survive_export_and_import(tmp_path):
     def built(net: dict, name: str):
         write_network(net, tmp_path / f"{name}.yaml")
         return load_network(tmp_path / f"{name}.yaml")[0]
-
-    from test_gtfs_roundtrip import check_feed
 
     zoned = built(import_feed(zone_feed(tmp_path / "feed"), date="20250303"), "zoned")
     check_feed(export_feed(zoned, tmp_path / "zoned.zip"), tmp_path / "v1")
