@@ -1,6 +1,5 @@
 """Records of commuters with given numbers of leg and facility slots, built from a stand-in plan, shared
-by the tests of the reference engine's records (tests/unit/test_records_relocate.py and
-test_records_deny.py)."""
+by the tests of the engines' records (tests/unit/test_records_relocate.py and test_records_deny.py)."""
 
 from __future__ import annotations
 
