@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pytest
-from batch_means import batch_mean_se
 
 import toynet as T
+from batch_means import batch_mean_se
 from sim.api import run
 
 

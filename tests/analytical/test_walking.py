@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 import pytest
-from batch_means import batch_mean_se
 
 import toynet as T
+from batch_means import batch_mean_se
 from sim.api import run
 from sim.schema import WalkingSpec
 from sim.walking import factor_moments, walk_factors

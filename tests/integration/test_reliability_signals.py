@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from toy_text import toy
 
 from sim.ownership import MARKER
 from sim.staging import StagedDir
+from toy_text import toy
 
 pytestmark = pytest.mark.slow  # starts commands and signals them: make test-all
 

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from toy_text import NET, SCN
 
 from sim.cli import main
+from toy_text import NET, SCN
 
 pytestmark = pytest.mark.slow  # make test-all
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from toy_text import EXTRA_STATIONS, LINE_2, NET, SCN
 
 from sim.api import check_scenario
 from sim.demand import generate_demand
@@ -14,6 +13,7 @@ from sim.errors import Problem, UserError
 from sim.loading import parse_set_arguments, parse_yaml_text, read_yaml
 from sim.overlay import apply_overrides
 from sim.scenario import load_network, load_scenario
+from toy_text import EXTRA_STATIONS, LINE_2, NET, SCN
 
 
 def with_interchange(steps: str, bidirectional: bool = True) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from metered import ENTRY_WALK_S, HEADWAY_S, LIMIT, metered_station
 
 import toynet as T
+from metered import ENTRY_WALK_S, HEADWAY_S, LIMIT, metered_station
 from sim.api import run
 from sim.errors import UserError
 

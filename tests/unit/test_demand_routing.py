@@ -10,7 +10,6 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from scipy import stats
-from toy_text import EXTRA_STATIONS, FIXTURES, LINE_2, NET
 
 from sim import rng as rngmod
 from sim.choice import RouteCosts, assign_routes
@@ -21,6 +20,7 @@ from sim.network import Network
 from sim.routing import Access, CandidateSearch, LegNetwork, build_leg_options, mean_wait_s
 from sim.scenario import load_network
 from sim.schema import DemandSpec, PeriodSpec, ProfileSpec, RoutingSpec
+from toy_text import EXTRA_STATIONS, FIXTURES, LINE_2, NET
 
 T6, T9 = 6 * 3600.0, 9 * 3600.0
 PERIOD = PeriodSpec(start="06:00", end="09:00")

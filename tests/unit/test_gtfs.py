@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from gtfs_feed import FEED, write_feed
 
 import toynet as T
+from gtfs_feed import FEED, write_feed
 from sim.api import run
 from sim.errors import UserError
 from sim.gtfs import import_feed, network_yaml, write_network

@@ -16,8 +16,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from gtfs_feed import FEED, write_feed
 
+from gtfs_feed import FEED, write_feed
 from sim.errors import UserError
 from sim.gtfs import import_feed, write_network
 from sim.gtfs.feed import MAX_COLUMNS, MAX_TABLE_BYTES, MAX_VALUES, MAX_ZIP_ENTRIES, one_line

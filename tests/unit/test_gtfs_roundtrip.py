@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from gtfs_feed import check_feed
 
 import toynet as T
+from gtfs_feed import check_feed
 from sim.gtfs import export_feed, import_feed, write_network
 from sim.scenario import load_network
 

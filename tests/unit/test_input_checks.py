@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from toy_text import FIXTURES, NET, SCN
 
 from sim.cli import main
 from sim.demand import generate_demand
 from sim.errors import Problem
 from sim.scenario import load_scenario
+from toy_text import FIXTURES, NET, SCN
 
 TOY_SCN = FIXTURES / "toy_scn.yaml"
 ROOT = Path(__file__).resolve().parents[2]

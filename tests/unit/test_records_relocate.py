@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from slot_records import records_with_slots
 
 from sim.engine.records import Records
+from slot_records import records_with_slots
 
 
 def _slots(rec: Records, c: int) -> tuple[list[float | None], list[float | None]]:

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from toy_text import NET, SCN, toy
 
 import sim.loading
 import sim.scenario
@@ -23,6 +22,7 @@ from sim.loading import read_yaml
 from sim.overlay import apply_network_changes
 from sim.report import RunView, all_charts
 from sim.scenario import load_scenario
+from toy_text import NET, SCN, toy
 
 ODD = r"$\foo{x}$"
 """A name mathtext would parse (and fail on)."""

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from toy_text import SCN, toy
 
 import sim.api
 import sim.cli
@@ -18,6 +17,7 @@ import sim.loading
 import sim.plausibility
 import sim.rundir
 from sim.cli import main
+from toy_text import SCN, toy
 
 REPO = Path(__file__).resolve().parents[2]
 TT = 'forward: {first: "06:00", last: "10:00", headways: [{from: "06:00", headway_s: 300}]}'

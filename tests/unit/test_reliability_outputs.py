@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 
 import pytest
-from toy_text import toy
 
 import sim.staging
 from sim.cli import main
 from sim.errors import UserError
 from sim.ownership import MARKER, read_marker, survey
 from sim.staging import STAGING_TOKEN, StagedDir
+from toy_text import toy
 
 
 def run_into(scn: Path, out: Path, *extra: str) -> int:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sweep_files import GATES, sweep_file
 
 from sim.cli import main
 from sim.errors import UserError
 from sim.sweep import check_points, load_sweep, run_sweep
 from sim.sweep.spec import MAX_RUNS
+from sweep_files import GATES, sweep_file
 
 
 def rewrite(path: Path, **fields) -> None:

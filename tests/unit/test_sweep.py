@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sweep_files import GATES, sweep_file
 
 from sim.errors import UserError
 from sim.sweep import load_sweep, run_sweep
 from sim.sweep.spec import SampleSpec, SweepFile, expand, sample
+from sweep_files import GATES, sweep_file
 
 EXIT_WALK = "changes.operators.OP.station_defaults.exit"
 HEADWAYS = "changes.lines.L.patterns.all.timetable.forward.headways"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from metered import metered_station
 
 import toynet as T
+from metered import metered_station
 from sim import api
 from sim.errors import UserError
 from sim.scenario import load_scenario

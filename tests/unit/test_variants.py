@@ -10,13 +10,13 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from toy_text import NET, SCN
 
 import toynet as T
 from sim.api import run
 from sim.errors import UserError
 from sim.io import manifest
 from sim.scenario import load_scenario
+from toy_text import NET, SCN
 
 
 def line_of(text: str, needle: str) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from gtfs_feed import check_feed
 
 import toynet as T
+from gtfs_feed import check_feed
 from sim.api import run
 from sim.errors import UserError
 from sim.gtfs import import_feed
