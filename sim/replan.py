@@ -172,10 +172,19 @@ class Replanner:
         last = self._sit_arrays[0].values[sid][group_of] - 1 + shift
         picks = np.where(picks >= cost.shape[1] - 1, last, picks)  # the outside option: each row's last
         chosen = np.empty(len(commuters), dtype=object)
-        for i in np.flatnonzero(~keep).tolist():
-            key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
-            route = self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift]
-            chosen[i] = self._choice(None if route is None else self._routes.legs_of[route], key)
+        going = np.flatnonzero(~keep)
+        if len(going):
+            # commuters of one group share station, platform, destination and medium: one choice per
+            # (group, pick) is made, and shared by those who took it
+            width = int(picks.max()) + 1
+            _, first_of, pair = np.unique(group_of[going] * width + picks[going], return_index=True,
+                                          return_inverse=True)
+            made = np.empty(len(first_of), dtype=object)
+            for j, i in enumerate(going[first_of].tolist()):
+                key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
+                route = self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift]
+                made[j] = self._choice(None if route is None else self._routes.legs_of[route], key)
+            chosen[going] = made[pair.ravel()]
         return keep, chosen
 
     def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool,
