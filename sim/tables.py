@@ -445,13 +445,15 @@ def as_ridden(assignment: Assignment, rec: Records, legs: LegNetwork, demand: De
     routes = list(assignment.routes)
     index = {r.key: i for i, r in enumerate(routes)}
     route_of = assignment.route_of.copy()
-    for c, leg_ids in sorted(rec.route_legs.items()):
-        route = Route(int(demand.origin[c]), leg_ids, int(demand.destination[c]),
-                      ">".join(legs.options[k].label for k in leg_ids))
-        if route.key not in index:
-            index[route.key] = len(routes)
-            routes.append(route)
-        route_of[c] = index[route.key]
+    who = np.fromiter(sorted(rec.route_legs), dtype=np.int64, count=len(rec.route_legs))
+    for c, start, end in zip(who.tolist(), demand.origin[who].tolist(), demand.destination[who].tolist()):
+        leg_ids = rec.route_legs[c]
+        key = (start, leg_ids, end)  # Route.key: a route is made (and labelled) once per key
+        k = index.get(key)
+        if k is None:
+            k = index[key] = len(routes)
+            routes.append(Route(start, leg_ids, end, ">".join(legs.options[j].label for j in leg_ids)))
+        route_of[c] = k
     return Assignment(tuple(routes), route_of)
 
 
