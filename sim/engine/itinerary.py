@@ -92,8 +92,6 @@ class Itineraries:
         self._plan_of_step = np.zeros(0, dtype=np.int64)
         """Per step: 1 + the number of its planned legs (Replanner.plan_number), 0 when not asked yet."""
         self._step_arrays: dict[tuple, _Steps] = {}
-        self._choice_arrays: dict[int, tuple[Choice, _Steps]] = {}
-        """Per choice object met (by id, the object kept so that its id stays its own): its steps' arrays."""
         self._template_legs: dict[int, tuple[int, ...]] = {}
         """The legs of each template asked for (riders of one template switch together)."""
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
@@ -301,7 +299,7 @@ class Itineraries:
         leg0, fac0 = self.ordinal[ptr].astype(np.int64), self.facs_before[ptr].astype(np.int64)
         prefixes = self._put_off_here(c, ptr, leg0, platform)  # leg0 moves on past their ride to here
         code, distinct = _numbered(choices)
-        arrays = [self._arrays_of(ch) for ch in distinct]
+        arrays = [self._arrays(ch.steps) for ch in distinct]
         n_legs = leg0 + np.asarray([a.n_rides for a in arrays], dtype=np.int64)[code]
         n_facs = fac0 + np.asarray([len(a.facs) for a in arrays], dtype=np.int64)[code]
         rec.relocate(c, np.maximum(n_legs, rec.leg_count[c]), n_facs)
@@ -384,15 +382,6 @@ class Itineraries:
             out[i] = (*self._route_legs(int(c[i]))[:leg0[i]], part)
             leg0[i] += 1
         return out
-
-    def _arrays_of(self, choice: Choice) -> _Steps:
-        """The steps of `choice` as arrays (see _arrays), looked up by the object: the hook makes each
-        choice once and hands the same object to everyone who takes it (hashing its steps each time
-        cost seconds in a city's day)."""
-        known = self._choice_arrays.get(id(choice))
-        if known is None or known[0] is not choice:
-            known = self._choice_arrays[id(choice)] = (choice, self._arrays(choice.steps))
-        return known[1]
 
     def _arrays(self, steps: tuple) -> _Steps:
         """The steps of a choice as arrays, with each RIDE's and FACILITY's rank among its kind (kept:
