@@ -260,19 +260,23 @@ def logit_pick(costs: np.ndarray, u: np.ndarray, theta_per_s: float, rows: np.nd
     last_feasible = costs.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
     if rows is None:
         return np.minimum((cum <= u[:, None]).sum(axis=1), last_feasible)
-    return _picks_of_rows(cum, np.asarray(rows, dtype=np.int64), np.asarray(u, dtype=np.float64),
-                          last_feasible.astype(np.int64))
+    return draw_columns(cum, last_feasible.astype(np.int64), np.asarray(rows, dtype=np.int64),
+                        np.asarray(u, dtype=np.float64))
 
 
-@numba.njit("i8[:](f8[:, :], i8[:], f8[:], i8[:])", cache=True, nogil=True)
-def _picks_of_rows(cum: np.ndarray, rows: np.ndarray, u: np.ndarray, last_feasible: np.ndarray) -> np.ndarray:
-    """logit_pick given `rows`: per u[i], how many of row rows[i]'s cumulative probabilities `cum`
-    are at or below it, at most the row's last feasible column."""
-    # compiled: a city's day draws for 10 million commuters sharing far fewer rows; as array
-    # operations each commuter's row of `cum` is copied out and compared, a matrix of each
-    out = np.empty(len(u), dtype=np.int64)
-    for i in range(len(u)):
+@numba.njit("i8[:](f8[:, :], i8[:], i8[:], f8[:])", cache=True, nogil=True)
+def draw_columns(cum: np.ndarray, last_feasible: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per u[i], drawn in row rows[i] of the cumulative probabilities `cum`: the number of the row's
+    columns at or below u[i], at most the row's last feasible column (-1: none, the last column then)."""
+    # compiled: commuters (millions in a city's day) share far fewer rows; as array operations each
+    # commuter's row of `cum` is copied out and compared, a matrix as large as the commuters times
+    # the columns
+    out = np.empty(len(rows), dtype=np.int64)
+    for i in range(len(rows)):
         r = rows[i]
+        if last_feasible[r] < 0:
+            out[i] = cum.shape[1] - 1
+            continue
         n = 0
         for j in range(cum.shape[1]):
             if cum[r, j] <= u[i]:

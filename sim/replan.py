@@ -32,6 +32,7 @@ from numba import types
 from numba.typed import Dict
 
 from . import rng as rngmod
+from .choice import draw_columns
 from .departures import Departures, first_departure
 from .fares import FareSystem
 from .network import Network
@@ -443,27 +444,7 @@ def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s
     total = p.sum(axis=1, keepdims=True)
     cum = np.cumsum(p / np.where(total > 0, total, 1.0), axis=1)
     last_feasible = np.where(finite.any(axis=1), cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1), -1)
-    return _draw(cum, last_feasible, group, u)
-
-
-@numba.njit("i8[:](f8[:, :], i8[:], i8[:], f8[:])", cache=True, nogil=True)
-def _draw(cum: np.ndarray, last_feasible: np.ndarray, group: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Per commuter of row `group`: the number of columns of its cumulative probabilities `cum` at or
-    below u, at most its last feasible column (-1: none, the last column then)."""
-    # compiled: every denied rider draws, and the comparison row by row makes a matrix as large as
-    # the riders times the options in array form
-    out = np.empty(len(group), dtype=np.int64)
-    for i in range(len(group)):
-        g = group[i]
-        if last_feasible[g] < 0:
-            out[i] = cum.shape[1] - 1
-            continue
-        n = 0
-        for j in range(cum.shape[1]):
-            if cum[g, j] <= u[i]:
-                n += 1
-        out[i] = min(n, last_feasible[g])
-    return out
+    return draw_columns(cum, last_feasible, group, u)
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.choice import draw_columns
 from sim.departures import SPAN_S, Departures
-from sim.replan import _draw, _waits_and_rides
+from sim.replan import _waits_and_rides
 
 
 def _board(rng: np.random.Generator, n_keys: int) -> Departures:
@@ -92,4 +93,4 @@ def test_the_draw_counts_the_cumulative_probabilities_below_u(seed):
     group, u = rng.integers(0, 20, 500), rng.random(500)
     want = np.minimum((cum[group] <= u[:, None]).sum(axis=1), last_feasible[group])
     want = np.where(last_feasible[group] < 0, 4, want)
-    assert _draw(cum, last_feasible, group, u).tolist() == want.tolist()
+    assert draw_columns(cum, last_feasible, group, u).tolist() == want.tolist()
