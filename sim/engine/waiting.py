@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
@@ -206,62 +207,84 @@ def _ride_bound(plan: Plan) -> np.ndarray:
     return out
 
 
-BUCKET_S = 300.0
-"""The span (s) of the ends _Ends keeps sorted together for the clock's next steps."""
-
-
 class _Ends:
     """Ends of journeys, each with the time by when it is to be served (`due`), when it joined its
-    facility and the facility, taken in order of `due`. Those due before `horizon` (the end of the
-    clock's current BUCKET_S) are kept sorted in one array read with a cursor; later ones in sorted
-    runs whose sizes at least double down the list (merged as they come, so that each end is merged
-    O(log n) times), from which each new bucket is cut once: the engine asks at every train, and
-    ends mostly come hours before they are due."""
+    facility and the facility, taken in order of `due`: a binary heap over growing arrays. The
+    engine asks at every train and adds at most facility arrivals; ends mostly come hours before
+    they are due, so each is sifted in once and out once, in compiled loops."""
 
     def __init__(self) -> None:
-        self.horizon = -np.inf
-        self.near = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
-        self.cursor = 0
-        self.fresh: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        """Ends due before the horizon, come since `near` was sorted."""
-        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.due, self.joined, self.facility = np.empty(1024), np.empty(1024), np.empty(1024, dtype=np.int64)
+        self.n = 0
+        """Ends held: the first n places of the arrays, a heap by `due`."""
 
     def add(self, due: np.ndarray, joined: np.ndarray, facility: np.ndarray) -> None:
-        soon = due < self.horizon
-        if soon.any():
-            self.fresh.append((due[soon], joined[soon], facility[soon]))
-        if soon.all():
-            return
-        run = _sorted((due[~soon], joined[~soon], facility[~soon]))
-        while self.runs and len(self.runs[-1][0]) <= 2 * len(run[0]):
-            last = self.runs.pop()
-            run = _sorted(tuple(np.concatenate([a, b]) for a, b in zip(last, run)))  # type: ignore[arg-type]
-        self.runs.append(run)
+        need = self.n + len(due)
+        if need > len(self.due):
+            size = max(need, 2 * len(self.due))
+            self.due, self.joined, self.facility = (np.concatenate([a[: self.n], np.empty(size - self.n, a.dtype)])
+                                                    for a in (self.due, self.joined, self.facility))
+        self.n = _heap_push(self.due, self.joined, self.facility, self.n, np.asarray(due, dtype=np.float64),
+                            np.asarray(joined, dtype=np.float64), np.asarray(facility, dtype=np.int64))
 
     def take(self, until: float) -> tuple[np.ndarray, np.ndarray]:
-        """Remove the ends due by `until`: when they joined, and their facilities."""
-        if until >= self.horizon:
-            self.horizon = (np.floor(until / BUCKET_S) + 1.0) * BUCKET_S
-            kept = []
-            for run in self.runs:
-                k = int(np.searchsorted(run[0], self.horizon, side="left"))
-                if k:
-                    self.fresh.append(tuple(a[:k] for a in run))  # type: ignore[arg-type]
-                if k < len(run[0]):
-                    kept.append(tuple(a[k:] for a in run))
-            self.runs = kept  # type: ignore[assignment]
-        if self.fresh:
-            rest = tuple(a[self.cursor:] for a in self.near)
-            self.near = _sorted(tuple(np.concatenate([r, *(x[i] for x in self.fresh)])  # type: ignore[arg-type]
-                                      for i, r in enumerate(rest)))
-            self.cursor, self.fresh = 0, []
-        due, joined, facility = self.near
-        k = int(np.searchsorted(due, until, side="right"))
-        lo, self.cursor = self.cursor, max(self.cursor, k)
-        return joined[lo:k], facility[lo:k]
+        """Remove the ends due by `until`: when they joined, and their facilities (in no set order)."""
+        if self.n == 0 or self.due[0] > until:  # the usual answer, without a call into compiled code
+            return _NO_TIMES, _NO_FACILITIES
+        joined, facility, self.n = _heap_pop(self.due, self.joined, self.facility, self.n, until)
+        return joined, facility
 
 
-def _sorted(ends: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(due, joined, facility) in order of due."""
-    order = np.argsort(ends[0], kind="stable")
-    return ends[0][order], ends[1][order], ends[2][order]
+_NO_TIMES = np.zeros(0)
+_NO_FACILITIES = np.zeros(0, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_push(due: np.ndarray, joined: np.ndarray, facility: np.ndarray, n: int, new_due: np.ndarray,
+               new_joined: np.ndarray, new_facility: np.ndarray) -> int:
+    """Push the new ends onto the heap of the first n places of (due, joined, facility), which have
+    room for them; returns the new n."""
+    # compiled: each end sifts up from the bottom of the heap, a loop with a data-dependent stop
+    for i in range(len(new_due)):
+        d = new_due[i]
+        j = n
+        n += 1
+        while j > 0:
+            parent = (j - 1) >> 1
+            if due[parent] <= d:
+                break
+            due[j], joined[j], facility[j] = due[parent], joined[parent], facility[parent]
+            j = parent
+        due[j], joined[j], facility[j] = d, new_joined[i], new_facility[i]
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_pop(due: np.ndarray, joined: np.ndarray, facility: np.ndarray, n: int,
+              until: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pop the ends due by `until` off the heap of the first n places of (due, joined, facility):
+    their join times and facilities, and the new n."""
+    # compiled: each pop sifts the last end down from the root, a loop with a data-dependent stop
+    out_joined, out_facility = np.empty(16), np.empty(16, dtype=np.int64)
+    k = 0
+    while n > 0 and due[0] <= until:
+        if k == len(out_joined):
+            out_joined = np.concatenate((out_joined, np.empty(k)))
+            out_facility = np.concatenate((out_facility, np.empty(k, dtype=np.int64)))
+        out_joined[k], out_facility[k] = joined[0], facility[0]
+        k += 1
+        n -= 1
+        d, jo, fa = due[n], joined[n], facility[n]
+        j = 0
+        while True:
+            child = 2 * j + 1
+            if child >= n:
+                break
+            if child + 1 < n and due[child + 1] < due[child]:
+                child += 1
+            if due[child] >= d:
+                break
+            due[j], joined[j], facility[j] = due[child], joined[child], facility[child]
+            j = child
+        due[j], joined[j], facility[j] = d, jo, fa
+    return out_joined[:k], out_facility[:k], n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine.waiting import BUCKET_S, _Ends
+from sim.engine.waiting import _Ends
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -22,8 +22,8 @@ def test_ends_are_taken_once_each_exactly_when_due(seed):
             serial += n
             ends.add(due, joined, facility)
             plain += list(zip(due.tolist(), joined.tolist(), facility.tolist()))
-        else:  # the engine asks: mostly later each time, by seconds to a bucket or more; sometimes earlier
-            clock += float(rng.choice([0.0, 1.0, 37.0, BUCKET_S, 2.5 * BUCKET_S, 3600.0]))
+        else:  # the engine asks: mostly later each time, by seconds to an hour; sometimes earlier
+            clock += float(rng.choice([0.0, 1.0, 37.0, 300.0, 750.0, 3600.0]))
             until = clock - (120.0 if rng.random() < 0.1 else 0.0)
             joined, facility = ends.take(until)
             want = sorted((j, f) for d, j, f in plain if d <= until)
