@@ -105,17 +105,7 @@ class WaitingJourneys:
         """Commuters `c` joined facilities `target` at times t: keep when journeys others wait for
         did so at a tracked facility, and by when their end is to be served: at the join, or
         LOOKAHEAD_S before the waiting journey's own start if later."""
-        tracked = self._tracked[target]  # first: most facilities joined (the entrances) are not tracked
-        if not tracked.any():
-            return
-        c, t, target = c[tracked], t[tracked], target[tracked]
-        waiting = self.return_of[c]
-        mine = waiting >= 0
-        if not mine.any():
-            return
-        joined = t[mine]
-        due = np.maximum(joined, self.plan.t_depart[waiting[mine]] - LOOKAHEAD_S)
-        self._ends.add(due, joined, target[mine])
+        self._ends.add(*_tracked_ends(self._tracked, self.return_of, self.plan.t_depart, c, t, target))
 
     def sync(self, until: float, serve: Serve) -> None:
         """Serve up to `until` every tracked facility holding a journey others wait for whose end
@@ -219,6 +209,8 @@ class _Ends:
         """Ends held: the first n places of the arrays, a heap by `due`."""
 
     def add(self, due: np.ndarray, joined: np.ndarray, facility: np.ndarray) -> None:
+        if not len(due):
+            return
         need = self.n + len(due)
         if need > len(self.due):
             size = max(need, 2 * len(self.due))
@@ -237,6 +229,21 @@ class _Ends:
 
 _NO_TIMES = np.zeros(0)
 _NO_FACILITIES = np.zeros(0, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _tracked_ends(tracked: np.ndarray, return_of: np.ndarray, t_depart: np.ndarray, c: np.ndarray, t: np.ndarray,
+                  target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ends WaitingJourneys.track keeps of commuters `c` joining facilities `target` at times t:
+    when each is due, when it joined, and its facility."""
+    # compiled: at every batch joining facilities, a filter that would be a dozen array operations
+    # (most batches join untracked entrances and keep nothing)
+    keep = np.zeros(len(c), dtype=np.bool_)
+    for i in range(len(c)):
+        keep[i] = tracked[target[i]] and return_of[c[i]] >= 0
+    joined, facility = t[keep], target[keep]
+    due = np.maximum(joined, t_depart[return_of[c[keep]]] - LOOKAHEAD_S)
+    return due, joined, facility.astype(np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
