@@ -197,83 +197,108 @@ _NOBODY = Boarding(_EMPTY_I, _EMPTY_I4, _EMPTY_I, _EMPTY_I)
 
 class FacilityQueue:
     """Commuters waiting to join a facility's queue, by join time. A sorted base (the commuters
-    arriving from the street, known at the start) is read with a cursor; later arrivals collect in
-    chunks, and those of a chunk not taken yet (they join after the time served to: returns of
-    tours released hours before they start) in runs sorted by time, read with cursors like the base
-    (see take)."""
+    arriving from the street, known at the start) is read with a cursor; later arrivals wait in a
+    binary heap by (time, id), which hands them out in canonical order however far ahead they join
+    (returns of tours released hours before they start)."""
 
-    __slots__ = ("free", "base_t", "base_c", "cursor", "chunks", "extra_min", "runs")
+    __slots__ = ("free", "base_t", "base_c", "cursor", "heap_t", "heap_c", "n_heap")
 
     def __init__(self, servers: int) -> None:
         self.free = np.full(servers, -np.inf)
         self.base_t, self.base_c, self.cursor = _EMPTY_F, _EMPTY_I, 0
-        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
-        self.runs: list[list] = []
-        """Runs [t, c, cursor] sorted by t, each at least twice as long as the next (merged as they come,
-        so that each arrival is merged O(log n) times)."""
-        self.extra_min = np.inf
-        """The earliest join time in the chunks and runs (inf: none)."""
+        self.heap_t, self.heap_c, self.n_heap = _EMPTY_F, _EMPTY_I, 0
+        """The later arrivals: the first n_heap places of heap_t and heap_c, a heap by (time, id)."""
 
     def push(self, t: np.ndarray, c: np.ndarray) -> None:
-        self.chunks.append((t, c))
-        m = float(t.min())
-        if m < self.extra_min:
-            self.extra_min = m
+        need = self.n_heap + len(t)
+        if need > len(self.heap_t):
+            size = max(need, 2 * len(self.heap_t), 16)
+            self.heap_t = np.concatenate([self.heap_t[: self.n_heap], np.empty(size - self.n_heap)])
+            self.heap_c = np.concatenate([self.heap_c[: self.n_heap], np.empty(size - self.n_heap, dtype=np.int64)])
+        self.n_heap = _pairs_push(self.heap_t, self.heap_c, self.n_heap, np.asarray(t, dtype=np.float64),
+                                  np.asarray(c, dtype=np.int64))
 
     def freeze_base(self) -> None:
         """Turn everything pushed so far into the sorted base."""
-        if not self.chunks:
+        if not self.n_heap:
             return
-        t = np.concatenate([x for x, _ in self.chunks])
-        c = np.concatenate([y for _, y in self.chunks])
+        t, c = self.heap_t[: self.n_heap], self.heap_c[: self.n_heap]
         order = _canonical(t, c)
         self.base_t, self.base_c, self.cursor = t[order], c[order], 0
-        self.chunks, self.extra_min = [], np.inf
+        self.heap_t, self.heap_c, self.n_heap = _EMPTY_F, _EMPTY_I, 0
 
     def next_time(self) -> float:
         head = self.base_t[self.cursor] if self.cursor < len(self.base_t) else np.inf
-        return min(head, self.extra_min)
+        return min(head, self.heap_t[0]) if self.n_heap else head
 
     def take(self, until: float) -> tuple[np.ndarray, np.ndarray]:
         """Remove and return, in canonical order, everyone with join time <= until."""
-        j = int(np.searchsorted(self.base_t, until, side="right"))
-        bt, bc = self.base_t[self.cursor: j], self.base_c[self.cursor: j]
-        self.cursor = max(self.cursor, j)
-        if self.extra_min > until:
-            return bt, bc
-        parts_t, parts_c = [bt], [bc]
-        if self.chunks:
-            t = np.concatenate([x for x, _ in self.chunks])
-            c = np.concatenate([y for _, y in self.chunks])
-            self.chunks = []
-            now = t <= until
-            parts_t.append(t[now])
-            parts_c.append(c[now])
-            if not now.all():
-                self._add_run(t[~now], c[~now])
-        for run in self.runs:
-            k = int(np.searchsorted(run[0], until, side="right"))
-            if k > run[2]:
-                parts_t.append(run[0][run[2]: k])
-                parts_c.append(run[1][run[2]: k])
-                run[2] = k
-        self.runs = [run for run in self.runs if run[2] < len(run[0])]
-        self.extra_min = min((float(run[0][run[2]]) for run in self.runs), default=np.inf)
-        t, c = np.concatenate(parts_t), np.concatenate(parts_c)
-        order = _canonical(t, c)
-        return t[order], c[order]
+        t, c, self.cursor, self.n_heap = _take(self.base_t, self.base_c, self.cursor, self.heap_t, self.heap_c,
+                                               self.n_heap, until)
+        return t, c
 
-    def _add_run(self, t: np.ndarray, c: np.ndarray) -> None:
-        """Keep arrivals not taken yet as a run sorted by time, merged with the last runs while those
-        are at most twice as long (what the runs hold no longer is let go)."""
-        order = np.argsort(t, kind="stable")
-        t, c = t[order], c[order]
-        while self.runs and len(self.runs[-1][0]) - self.runs[-1][2] <= 2 * len(t):
-            last_t, last_c, k = self.runs.pop()
-            t, c = np.concatenate([last_t[k:], t]), np.concatenate([last_c[k:], c])
-            order = np.argsort(t, kind="stable")
-            t, c = t[order], c[order]
-        self.runs.append([t, c, 0])
+
+@numba.njit(cache=True, nogil=True)
+def _pairs_push(heap_t: np.ndarray, heap_c: np.ndarray, n: int, t: np.ndarray, c: np.ndarray) -> int:
+    """Push the pairs (t, c) onto the heap by (time, id) of the first n places of (heap_t, heap_c),
+    which have room for them; returns the new n."""
+    # compiled: each pair sifts up from the bottom of the heap, a loop with a data-dependent stop
+    for i in range(len(t)):
+        ti, ci = t[i], c[i]
+        j = n
+        n += 1
+        while j > 0:
+            parent = (j - 1) >> 1
+            if heap_t[parent] < ti or (heap_t[parent] == ti and heap_c[parent] < ci):
+                break
+            heap_t[j], heap_c[j] = heap_t[parent], heap_c[parent]
+            j = parent
+        heap_t[j], heap_c[j] = ti, ci
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _take(base_t: np.ndarray, base_c: np.ndarray, cursor: int, heap_t: np.ndarray, heap_c: np.ndarray, n: int,
+          until: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """FacilityQueue.take: the base from `cursor` and the heap of n pairs merged, by (time, id), up
+    to `until`; with the new cursor and heap size."""
+    # compiled: a merge of the base with pops of the heap, each pop sifting the last pair down
+    end = cursor + np.searchsorted(base_t[cursor:], until, side="right")
+    room = end - cursor
+    out_t, out_c = np.empty(room + 16), np.empty(room + 16, dtype=np.int64)
+    k = 0
+    while True:
+        from_heap = n > 0 and heap_t[0] <= until
+        if not from_heap and cursor == end:
+            break
+        if from_heap and cursor < end:
+            from_heap = heap_t[0] < base_t[cursor] or (heap_t[0] == base_t[cursor] and heap_c[0] < base_c[cursor])
+        if k == len(out_t):
+            out_t = np.concatenate((out_t, np.empty(k)))
+            out_c = np.concatenate((out_c, np.empty(k, dtype=np.int64)))
+        if not from_heap:
+            out_t[k], out_c[k] = base_t[cursor], base_c[cursor]
+            cursor += 1
+            k += 1
+            continue
+        out_t[k], out_c[k] = heap_t[0], heap_c[0]
+        k += 1
+        n -= 1
+        lt, lc = heap_t[n], heap_c[n]
+        j = 0
+        while True:
+            child = 2 * j + 1
+            if child >= n:
+                break
+            if child + 1 < n and (heap_t[child + 1] < heap_t[child]
+                                  or (heap_t[child + 1] == heap_t[child] and heap_c[child + 1] < heap_c[child])):
+                child += 1
+            if heap_t[child] > lt or (heap_t[child] == lt and heap_c[child] > lc):
+                break
+            heap_t[j], heap_c[j] = heap_t[child], heap_c[child]
+            j = child
+        heap_t[j], heap_c[j] = lt, lc
+    return out_t[:k], out_c[:k], cursor, n
 
 
 class PlatformQueue:
