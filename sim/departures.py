@@ -72,6 +72,12 @@ class Departures:
         inside = key < len(table)
         return np.where(inside, table[np.where(inside, key, 0)], -1)
 
+    def none_left(self, platform: np.ndarray, station: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+        """Whether no train is left to carry riders on each `platform` to `station` (bool): none
+        carries it, or its countdown `remaining` (per key, see counts) is 0."""
+        return _none_left(np.asarray(platform, dtype=np.int64), np.asarray(station, dtype=np.int64), self.n_stations,
+                          self._key_table, remaining)
+
     @cached_property
     def _key_table(self) -> np.ndarray:
         """Per leg key (platform * n_stations + station) up to the largest with a departure: its index
@@ -157,3 +163,16 @@ def build_departures(trains: Trains, stop_pos: np.ndarray, n_stations: int) -> D
     call_row_start = np.concatenate([[0], np.cumsum(np.bincount(call, minlength=n_calls))]).astype(np.int64)
     return Departures(n_stations, keys, start, call, dep, arr, key_of, by_call.astype(np.int64), call_row_start,
                       key_of * SPAN_S + dep)
+
+
+@numba.njit(cache=True, nogil=True)
+def _none_left(platform: np.ndarray, station: np.ndarray, n_stations: int, table: np.ndarray,
+               remaining: np.ndarray) -> np.ndarray:
+    """Departures.none_left, given its key table."""
+    # compiled: the engine asks for every batch reaching platforms; as array operations, a dozen per batch
+    out = np.empty(len(platform), dtype=np.bool_)
+    for i in range(len(platform)):
+        key = platform[i] * n_stations + station[i]
+        k = table[key] if key < len(table) else -1
+        out[i] = k < 0 or remaining[k] == 0
+    return out

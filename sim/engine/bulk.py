@@ -72,17 +72,16 @@ class BulkEngine:
         """Put commuters `c`, whose next step (of one kind) is at `ptr`, in its queue at times `t`."""
         it, rec = self.it, self.rec
         if kind == STEP_FACILITY:
-            rec.fac_t_join[it.fac_slot(c, ptr)] = t
-            facility = it.target[ptr]
-            for f, sel in _groups(facility):
-                self.fq[f].push(t[sel], c[sel])
+            facility, shared = it.join_facilities(c, t, ptr)
+            if shared >= 0:
+                self.fq[shared].push(t, c)
+            else:
+                for f, sel in _groups(facility):
+                    self.fq[f].push(t[sel], c[sel])
             if self.waiting is not None:
                 self.waiting.track(c, t, facility)
         elif kind == STEP_RIDE:
-            slot = it.leg_slot(c, ptr)
-            # a leg chosen again on the way counts from the platform where the commuter first waited for it
-            rec.leg_t_platform[slot] = np.fmin(rec.leg_t_platform[slot], t)
-            platform, alight = it.target[ptr], it.alight[ptr]
+            platform, alight, shared = it.reach_platforms(c, t, ptr)
             stranded = it.is_stranded(platform, alight)
             if stranded.any():
                 chose = np.flatnonzero(stranded)
@@ -95,8 +94,12 @@ class BulkEngine:
                 cut[chose[self._rechoose(ANNOUNCED, c[chose], platform[chose], t[chose])]] = False
                 keep = ~cut
                 c, t, platform, alight = c[keep], t[keep], platform[keep], alight[keep]
-            for target, sel in _groups(platform):
-                self.pq[target].push(t[sel], c[sel], alight[sel])
+            if shared >= 0:  # the usual case: one platform for the whole batch
+                if len(c):
+                    self.pq[shared].push(t, c, alight)
+            else:
+                for target, sel in _groups(platform):
+                    self.pq[target].push(t[sel], c[sel], alight[sel])
         elif kind == STEP_END:
             rec.t_arrive[c] = t
             self._release(c, t)

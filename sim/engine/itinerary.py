@@ -113,6 +113,25 @@ class Itineraries:
         kind = _step_on(c, t, self.ptr, self.walk, walk_factor, self.kind, ptr, t_next)
         return ptr, t_next, kind
 
+    def join_facilities(self, c: np.ndarray, t: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, int]:
+        """Commuters `c` join the queues of their facility steps `ptr` at times t (s), recorded as
+        their visits' join times: the facility of each (int32), and the one they all join (-1: not
+        all the same)."""
+        facility = np.empty(len(c), dtype=self.target.dtype)
+        shared = _join_facilities(c, t, ptr, self.rec.fac_base, self.ordinal, self.target, self.rec.fac_t_join,
+                                  facility)
+        return facility, shared
+
+    def reach_platforms(self, c: np.ndarray, t: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Commuters `c` reach the platforms of their ride steps `ptr` at times t (s), recorded as
+        their legs' platform times (a leg chosen again on the way keeps the time its commuter
+        first waited for it): the platform and alighting station of each (int32), and the platform
+        they all reach (-1: not all the same)."""
+        platform, alight = np.empty(len(c), dtype=self.target.dtype), np.empty(len(c), dtype=self.alight.dtype)
+        shared = _reach_platforms(c, t, ptr, self.rec.leg_base, self.ordinal, self.target, self.alight,
+                                  self.rec.leg_t_platform, platform, alight)
+        return platform, alight, shared
+
     def leg_slot(self, c: np.ndarray | int, ptr: np.ndarray | int) -> np.ndarray:
         return self.rec.leg_base[c] + self.ordinal[ptr]
 
@@ -140,8 +159,8 @@ class Itineraries:
         platform, alight = np.atleast_1d(platform), np.atleast_1d(alight)
         if not (self.active and self.spec is not None and self.spec.when_stranded):
             return np.zeros(len(platform), dtype=bool)
-        key = self.key_of(platform, alight)
-        return (key < 0) | (self.remaining[np.maximum(key, 0)] == 0)
+        assert self.board is not None  # active
+        return self.board.none_left(platform, alight, self.remaining)
 
     def departed(self, call: int) -> np.ndarray:
         """A train call has left: count it off; the alighting stations (on the call's platform) for
@@ -455,6 +474,51 @@ def _step_on(c: np.ndarray, t: np.ndarray, ptr_of: np.ndarray, walk: np.ndarray,
         if i == 0:
             shared = kind[p]
         elif kind[p] != shared:
+            shared = -1
+    return shared
+
+
+@numba.njit(cache=True, nogil=True)
+def _join_facilities(c: np.ndarray, t: np.ndarray, ptr: np.ndarray, fac_base: np.ndarray, ordinal: np.ndarray,
+                     target: np.ndarray, fac_t_join: np.ndarray, facility: np.ndarray) -> int:
+    """Itineraries.join_facilities: join times into fac_t_join, each commuter's facility into
+    `facility`; returns the facility all share, else -1."""
+    # compiled: every batch that reaches facilities takes this; as array operations, a handful of
+    # gathers and a scatter per batch
+    shared = -1
+    for i in range(len(c)):
+        p = ptr[i]
+        fac_t_join[fac_base[c[i]] + ordinal[p]] = t[i]
+        f = target[p]
+        facility[i] = f
+        if i == 0:
+            shared = f
+        elif f != shared:
+            shared = -1
+    return shared
+
+
+@numba.njit(cache=True, nogil=True)
+def _reach_platforms(c: np.ndarray, t: np.ndarray, ptr: np.ndarray, leg_base: np.ndarray, ordinal: np.ndarray,
+                     target: np.ndarray, alight_of: np.ndarray, leg_t_platform: np.ndarray, platform: np.ndarray,
+                     alight: np.ndarray) -> int:
+    """Itineraries.reach_platforms: platform times into leg_t_platform (the earlier, as np.fmin), each
+    commuter's platform and alighting station into `platform` and `alight`; returns the platform all
+    share, else -1."""
+    # compiled: every batch that reaches platforms takes this; as array operations, a handful of
+    # gathers and a scatter per batch
+    shared = -1
+    for i in range(len(c)):
+        p = ptr[i]
+        s = leg_base[c[i]] + ordinal[p]
+        was = leg_t_platform[s]
+        if np.isnan(was) or t[i] < was:
+            leg_t_platform[s] = t[i]
+        q = target[p]
+        platform[i], alight[i] = q, alight_of[p]
+        if i == 0:
+            shared = q
+        elif q != shared:
             shared = -1
     return shared
 

@@ -94,3 +94,21 @@ def test_the_draw_counts_the_cumulative_probabilities_below_u(seed):
     want = np.minimum((cum[group] <= u[:, None]).sum(axis=1), last_feasible[group])
     want = np.where(last_feasible[group] < 0, 4, want)
     assert draw_columns(cum, last_feasible, group, u).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_none_left_is_no_key_or_a_countdown_at_zero(seed):
+    # the engines' check of stranded riders: a (platform, station) no train carries, or whose trains have all left
+    rng = np.random.default_rng(seed)
+    n_stations, n_platforms = 7, 5
+    keys = np.sort(rng.choice(n_platforms * n_stations - 3, 12, replace=False)).astype(np.int64)  # the last keys: none
+    board = Departures(n_stations=n_stations, keys=keys, start=np.arange(13, dtype=np.int64),
+                       call=np.zeros(12, dtype=np.int64), dep=np.zeros(12), arr=np.zeros(12),
+                       key_of=np.arange(12, dtype=np.int64), call_rows=np.zeros(0, dtype=np.int64),
+                       call_row_start=np.zeros(1, dtype=np.int64), sort_key=np.zeros(12))
+    remaining = rng.integers(0, 3, 12).astype(np.int64)
+    platform, station = rng.integers(0, n_platforms, 200), rng.integers(0, n_stations, 200)
+    key = board.key_index(platform, station)
+    want = [k < 0 or remaining[k] == 0 for k in key.tolist()]
+    assert board.none_left(platform, station, remaining).tolist() == want
+    assert (key < 0).any() and (key >= 0).any()
