@@ -35,3 +35,14 @@ def with_room(matrix: np.ndarray, rows: int, width: int, fill: float) -> np.ndar
     grown = np.full((size, max(width, old_width)), fill, dtype=matrix.dtype)
     grown[: matrix.shape[0], :old_width] = matrix
     return grown
+
+
+def grown(array: np.ndarray, used: int, need: int) -> np.ndarray:
+    """`array` itself when it holds at least `need` items, else a new one of at least twice its
+    length with its first `used` items copied (the rest not written: memory the process does not
+    touch is not taken from the machine until it is used)."""
+    if need <= len(array):
+        return array
+    out = np.empty(max(need, 2 * len(array), 16), dtype=array.dtype)
+    out[:used] = array[:used]
+    return out

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from ..arrays import grown
+
 _EMPTY_F = np.zeros(0)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_I4 = np.zeros(0, dtype=np.int32)
@@ -69,7 +71,7 @@ def _canonical(t: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 @numba.njit("i8[:](f8[:], i8[:])", cache=True, nogil=True)
 def _canonical_order(t: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """_canonical compiled, for the compiled merge of a platform queue's newcomers (_merge_in): the same
+    """_canonical compiled, for the compiled merge of a platform queue's newcomers (_merged): the same
     order, by time, ties by id. (The facility queues keep _canonical: on the long, nearly sorted
     arrays they sort, numpy's stable sort is the faster.)"""
     order = np.argsort(t, kind="mergesort")
@@ -143,26 +145,31 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
     return n_board, n_first, n_asking, n_short
 
 
-@numba.njit(cache=True, nogil=True)
-def _merge_in(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, last: np.ndarray, quiet: np.ndarray,
-              n: int, new_t: np.ndarray, new_c: np.ndarray, new_a: np.ndarray, book_last: np.ndarray) -> int:
-    """Merge the newcomers (new_t, new_c, new_a, in any order) into the queue held in the first n
-    places of (t, c, alight, den, last, quiet), in canonical order (time, ties by id), in place (the
-    arrays have room for them); newcomers start with no denial in this wait and the last call that
-    left them behind from book_last. Returns the new length."""
-    # compiled: a platform's queue takes newcomers at nearly every train, mostly behind those waiting
-    # already; merged from the back, only the entries after the first newcomer move
+@numba.njit("Tuple((f8[:], i8[:], i4[:], i4[:], i8[:], b1[:]))(f8[:], i8[:], i4[:], i4[:], i8[:], b1[:], f8[:], i8[:], "
+             "i4[:], i8[:])", cache=True, nogil=True)
+def _merged(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, last: np.ndarray, quiet: np.ndarray,
+            new_t: np.ndarray, new_c: np.ndarray, new_a: np.ndarray, book_last: np.ndarray):
+    """The queue (t, c, alight, den, last, quiet), in canonical order (time, ties by id), with the
+    newcomers (new_t, new_c, new_a, in any order) merged in that order; newcomers start with no
+    denial in this wait and the last call that left them behind from book_last."""
+    # compiled: a platform's queue takes newcomers at nearly every train; one merging pass instead of a
+    # sort and a dozen array copies of the whole queue
     order = _canonical_order(new_t, new_c)
-    i, k = n - 1, n + len(order) - 1
-    for j in range(len(order) - 1, -1, -1):
-        nt, nc = new_t[order[j]], new_c[order[j]]
-        while i >= 0 and not (t[i] < nt or (t[i] == nt and c[i] < nc)):
-            t[k], c[k], alight[k], den[k], last[k], quiet[k] = t[i], c[i], alight[i], den[i], last[i], quiet[i]
-            i -= 1
-            k -= 1
-        t[k], c[k], alight[k], den[k], last[k], quiet[k] = nt, nc, new_a[order[j]], 0, book_last[nc], False
-        k -= 1
-    return n + len(order)
+    new_t, new_c, new_a = new_t[order], new_c[order], new_a[order]
+    n, m = len(t), len(new_t)
+    out_t, out_c, out_a = np.empty(n + m), np.empty(n + m, np.int64), np.empty(n + m, np.int32)
+    out_den, out_last, out_quiet = np.empty(n + m, np.int32), np.empty(n + m, np.int64), np.empty(n + m, np.bool_)
+    i = j = 0
+    for k in range(n + m):
+        if j == m or (i < n and (t[i] < new_t[j] or (t[i] == new_t[j] and c[i] < new_c[j]))):
+            out_t[k], out_c[k], out_a[k] = t[i], c[i], alight[i]
+            out_den[k], out_last[k], out_quiet[k] = den[i], last[i], quiet[i]
+            i += 1
+        else:
+            out_t[k], out_c[k], out_a[k] = new_t[j], new_c[j], new_a[j]
+            out_den[k], out_last[k], out_quiet[k] = 0, book_last[new_c[j]], False
+            j += 1
+    return out_t, out_c, out_a, out_den, out_last, out_quiet
 
 
 @dataclass(frozen=True)
@@ -206,10 +213,7 @@ class FacilityQueue:
 
     def push(self, t: np.ndarray, c: np.ndarray) -> None:
         need = self.n_heap + len(t)
-        if need > len(self.heap_t):
-            size = max(need, 2 * len(self.heap_t), 16)
-            self.heap_t = np.concatenate([self.heap_t[: self.n_heap], np.empty(size - self.n_heap)])
-            self.heap_c = np.concatenate([self.heap_c[: self.n_heap], np.empty(size - self.n_heap, dtype=np.int64)])
+        self.heap_t, self.heap_c = grown(self.heap_t, self.n_heap, need), grown(self.heap_c, self.n_heap, need)
         self.n_heap = _pairs_push(self.heap_t, self.heap_c, self.n_heap, np.asarray(t, dtype=np.float64),
                                   np.asarray(c, dtype=np.int64))
 
@@ -298,48 +302,20 @@ def _take(base_t: np.ndarray, base_c: np.ndarray, cursor: int, heap_t: np.ndarra
 
 class PlatformQueue:
     """Commuters on (or walking to) a platform: arrival time, id and alighting station, and the
-    denials of each while in the queue, counted into `book` when they leave it. Kept in buffers
-    with room to grow, in canonical order: newcomers are merged in from the back."""
+    denials of each while in the queue, counted into `book` when they leave it."""
 
-    __slots__ = ("book", "_columns", "n", "chunks", "shown_short")
+    __slots__ = ("book", "t", "c", "alight", "den", "last", "quiet", "chunks", "shown_short")
 
     def __init__(self, book: DenialBook) -> None:
         self.book = book
-        self._columns: tuple[np.ndarray, ...] = (_EMPTY_F, _EMPTY_I, _EMPTY_I4, _EMPTY_I4, _EMPTY_I, _NONE)
-        """Buffers of t, c, alight, den, last and quiet (see the properties), the first n in use."""
-        self.n = 0
+        self.t, self.c, self.alight = _EMPTY_F, _EMPTY_I, _EMPTY_I4
+        self.den, self.last, self.quiet = _EMPTY_I4, _EMPTY_I, _NONE
+        """Per entry: trains that left it behind in this wait, the last such train call (-1 none,
+        ever), and whether it is past the choices a denial asks for (see board)."""
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.shown_short = _EMPTY_I
         """After board(): those present whose station the train would serve but for a run shown
         shortened by a disruption."""
-
-    # the queue's entries, in canonical order (views of the buffers)
-    @property
-    def t(self) -> np.ndarray:
-        return self._columns[0][: self.n]
-
-    @property
-    def c(self) -> np.ndarray:
-        return self._columns[1][: self.n]
-
-    @property
-    def alight(self) -> np.ndarray:
-        return self._columns[2][: self.n]
-
-    @property
-    def den(self) -> np.ndarray:
-        """Trains that left each entry behind in this wait."""
-        return self._columns[3][: self.n]
-
-    @property
-    def last(self) -> np.ndarray:
-        """The last train call that left each entry behind (-1: none, ever)."""
-        return self._columns[4][: self.n]
-
-    @property
-    def quiet(self) -> np.ndarray:
-        """Whether each entry is past the choices a denial asks for (see board)."""
-        return self._columns[5][: self.n]
 
     def push(self, t: np.ndarray, c: np.ndarray, alight: np.ndarray) -> None:
         self.chunks.append((t, c, alight.astype(np.int32, copy=False)))
@@ -354,14 +330,8 @@ class PlatformQueue:
             t = np.concatenate([x[0] for x in chunks])
             c = np.concatenate([x[1] for x in chunks])
             a = np.concatenate([x[2] for x in chunks])
-        need = self.n + len(t)
-        if need > len(self._columns[0]):  # grow by doubling: merging a few at a time stays linear
-            room = max(need, 2 * len(self._columns[0]), 16)
-            self._columns = tuple(np.concatenate([col[: self.n], np.empty(room - self.n, dtype=col.dtype)])
-                                  for col in self._columns)
-        q_t, q_c, q_alight, q_den, q_last, q_quiet = self._columns
-        self.n = _merge_in(q_t, q_c, q_alight, q_den, q_last, q_quiet, self.n, np.asarray(t, dtype=np.float64),
-                           np.asarray(c, dtype=np.int64), a, self.book.last_call)
+        self.t, self.c, self.alight, self.den, self.last, self.quiet = _merged(
+            self.t, self.c, self.alight, self.den, self.last, self.quiet, t, c, a, self.book.last_call)
         self.chunks = []
 
     def present_stations(self, until: float) -> np.ndarray:
@@ -391,7 +361,10 @@ class PlatformQueue:
             self.t, self.c, self.alight, self.den, self.last, self.quiet, n_ready,
             np.asarray(stop_pos, dtype=np.int32), pos, last, room, skip, mine, call, book.choices, book.most,
             book.denied, book.last_call, out_c, out_a, first, asking, short)
-        self.n -= n_board
+        if n_board:
+            n_left = len(self.t) - n_board
+            self.t, self.c, self.alight = self.t[:n_left], self.c[:n_left], self.alight[:n_left]
+            self.den, self.last, self.quiet = self.den[:n_left], self.last[:n_left], self.quiet[:n_left]
         if n_short:
             self.shown_short = short[:n_short]
         return Boarding(out_c[:n_board], out_a[:n_board], first[:n_first], asking[:n_asking])
@@ -413,16 +386,15 @@ class PlatformQueue:
         self._merge()
         gone = np.isin(self.c, c)
         self._count(gone)
-        keep = np.flatnonzero(~gone)
-        for col in self._columns:
-            col[: len(keep)] = col[keep]
-        self.n = len(keep)
+        keep = ~gone
+        self.t, self.c, self.alight, self.den, self.last, self.quiet = (
+            self.t[keep], self.c[keep], self.alight[keep], self.den[keep], self.last[keep], self.quiet[keep])
 
     def close(self) -> None:
         """The end of the run: count the denials of everyone still waiting into the book."""
         self._merge()
-        self._count(np.ones(self.n, dtype=bool))
-        self.den[:] = 0
+        self._count(np.ones(len(self.c), dtype=bool))
+        self.den = np.zeros(len(self.c), dtype=np.int32)
 
     def _count(self, which: np.ndarray) -> None:
         """Add the denials of the entries `which` (bool per entry), whose wait ends, to the book."""

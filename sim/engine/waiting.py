@@ -28,6 +28,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from ..arrays import grown
 from ..plan import STEP_FACILITY, STEP_RIDE, Plan
 from .facility_graph import facility_edges, facility_links, platform_feeders, reach
 from .records import Records
@@ -212,10 +213,7 @@ class _Ends:
         if not len(due):
             return
         need = self.n + len(due)
-        if need > len(self.due):
-            size = max(need, 2 * len(self.due))
-            self.due, self.joined, self.facility = (np.concatenate([a[: self.n], np.empty(size - self.n, a.dtype)])
-                                                    for a in (self.due, self.joined, self.facility))
+        self.due, self.joined, self.facility = (grown(a, self.n, need) for a in (self.due, self.joined, self.facility))
         self.n = _heap_push(self.due, self.joined, self.facility, self.n, np.asarray(due, dtype=np.float64),
                             np.asarray(joined, dtype=np.float64), np.asarray(facility, dtype=np.int64))
 
