@@ -77,7 +77,7 @@ class WaitingJourneys:
         self._tracked[self.static] = False
         self._synced = np.full(plan.n_facilities, -np.inf)
         """Per facility: the time (s) up to which sync served it last."""
-        self._ends = _Ends()
+        self._ends = _Ends(plan.t_end)
         """The ends of journeys others wait for, in tracked facilities, by when they are to be served."""
 
     @classmethod
@@ -200,30 +200,43 @@ def _ride_bound(plan: Plan) -> np.ndarray:
 
 class _Ends:
     """Ends of journeys, each with the time by when it is to be served (`due`), when it joined its
-    facility and the facility, taken in order of `due`: a binary heap over growing arrays. The
-    engine asks at every train and adds at most facility arrivals; ends mostly come hours before
-    they are due, so each is sifted in once and out once, in compiled loops."""
+    facility and the facility, taken by `due`: a calendar of one-second buckets up to a horizon
+    (later ones in the last bucket), each a linked list of entries in a pool whose freed entries
+    are reused. The engine asks at every train, seconds apart, and ends mostly come hours before
+    they are due: each end is put in its bucket once and taken out once, and the bucket of the
+    current second is the only one read in part."""
 
-    def __init__(self) -> None:
+    def __init__(self, horizon_s: float) -> None:
+        self.head = np.full(int(max(horizon_s, 0.0)) + 2, -1, dtype=np.int64)
+        """Per bucket (second): its first entry (-1: none)."""
         self.due, self.joined, self.facility = np.empty(1024), np.empty(1024), np.empty(1024, dtype=np.int64)
-        self.n = 0
-        """Ends held: the first n places of the arrays, a heap by `due`."""
+        self.next = np.empty(1024, dtype=np.int64)
+        """Per entry: the next entry of its bucket, or of the free list (-1: none)."""
+        self.state = np.asarray([0, 0, 0, -1], dtype=np.int64)
+        """The current bucket (those before it are empty), entries held, entries ever used, first free entry."""
+        self.low = np.asarray([np.inf])
+        """A time (s) no end held is due before."""
 
     def add(self, due: np.ndarray, joined: np.ndarray, facility: np.ndarray) -> None:
         if not len(due):
             return
-        need = self.n + len(due)
-        self.due, self.joined, self.facility = (grown(a, self.n, need) for a in (self.due, self.joined, self.facility))
-        self.n = _heap_push(self.due, self.joined, self.facility, self.n, np.asarray(due, dtype=np.float64),
-                            np.asarray(joined, dtype=np.float64), np.asarray(facility, dtype=np.int64))
+        used, need = int(self.state[2]), int(self.state[2]) + len(due)
+        self.due, self.joined, self.facility, self.next = (grown(a, used, need) for a in
+                                                           (self.due, self.joined, self.facility, self.next))
+        _calendar_add(self.head, self.due, self.joined, self.facility, self.next, self.state, self.low,
+                      np.asarray(due, dtype=np.float64), np.asarray(joined, dtype=np.float64),
+                      np.asarray(facility, dtype=np.int64))
 
     def take(self, until: float) -> tuple[np.ndarray, np.ndarray]:
         """Remove the ends due by `until`: when they joined, and their facilities (in no set order)."""
-        if self.n == 0 or self.due[0] > until:  # the usual answer, without a call into compiled code
+        if until < self.low[0]:  # the usual answer, without a call into compiled code
             return _NO_TIMES, _NO_FACILITIES
-        joined, facility, self.n = _heap_pop(self.due, self.joined, self.facility, self.n, until)
-        return joined, facility
+        return _calendar_take(self.head, self.due, self.joined, self.facility, self.next, self.state, self.low, until)
 
+
+LOOK_S = 600
+"""How far ahead (s) _Ends looks for the next second with ends after taking those due: that far the
+engine's next asks are answered without a look."""
 
 _NO_TIMES = np.zeros(0)
 _NO_FACILITIES = np.zeros(0, dtype=np.int64)
@@ -245,51 +258,73 @@ def _tracked_ends(tracked: np.ndarray, return_of: np.ndarray, t_depart: np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_push(due: np.ndarray, joined: np.ndarray, facility: np.ndarray, n: int, new_due: np.ndarray,
-               new_joined: np.ndarray, new_facility: np.ndarray) -> int:
-    """Push the new ends onto the heap of the first n places of (due, joined, facility), which have
-    room for them; returns the new n."""
-    # compiled: each end sifts up from the bottom of the heap, a loop with a data-dependent stop
+def _calendar_add(head: np.ndarray, due: np.ndarray, joined: np.ndarray, facility: np.ndarray, nxt: np.ndarray,
+                  state: np.ndarray, low: np.ndarray, new_due: np.ndarray, new_joined: np.ndarray,
+                  new_facility: np.ndarray) -> None:
+    """Put the new ends in their buckets (_Ends; the pool has room for them all past the entries ever
+    used): the bucket of their second, the current one if that has passed, the last if beyond it."""
+    # compiled: a constant-time insert per end, a loop of scalar steps
+    last = len(head) - 1
     for i in range(len(new_due)):
         d = new_due[i]
-        j = n
-        n += 1
-        while j > 0:
-            parent = (j - 1) >> 1
-            if due[parent] <= d:
-                break
-            due[j], joined[j], facility[j] = due[parent], joined[parent], facility[parent]
-            j = parent
-        due[j], joined[j], facility[j] = d, new_joined[i], new_facility[i]
-    return n
+        if d < low[0]:
+            low[0] = d
+        b = last if d >= last else int(np.floor(d))
+        if b < state[0]:
+            b = state[0]
+        slot = state[3]
+        if slot >= 0:
+            state[3] = nxt[slot]
+        else:
+            slot = state[2]
+            state[2] += 1
+        due[slot], joined[slot], facility[slot] = d, new_joined[i], new_facility[i]
+        nxt[slot] = head[b]
+        head[b] = slot
+    state[1] += len(new_due)
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_pop(due: np.ndarray, joined: np.ndarray, facility: np.ndarray, n: int,
-              until: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Pop the ends due by `until` off the heap of the first n places of (due, joined, facility):
-    their join times and facilities, and the new n."""
-    # compiled: each pop sifts the last end down from the root, a loop with a data-dependent stop
+def _calendar_take(head: np.ndarray, due: np.ndarray, joined: np.ndarray, facility: np.ndarray, nxt: np.ndarray,
+                   state: np.ndarray, low: np.ndarray, until: float) -> tuple[np.ndarray, np.ndarray]:
+    """Take the ends due by `until` out of their buckets (_Ends): the buckets before its second
+    whole, that second's in part; their join times and facilities. `low` becomes the earliest due
+    of the ends kept in that second, or the start of the next second with ends (looked for up to
+    LOOK_S ahead), whichever is earlier."""
+    # compiled: a walk of linked lists, entry by entry
+    last = len(head) - 1
+    upto = last if until >= last else int(np.floor(until))
     out_joined, out_facility = np.empty(16), np.empty(16, dtype=np.int64)
     k = 0
-    while n > 0 and due[0] <= until:
-        if k == len(out_joined):
-            out_joined = np.concatenate((out_joined, np.empty(k)))
-            out_facility = np.concatenate((out_facility, np.empty(k, dtype=np.int64)))
-        out_joined[k], out_facility[k] = joined[0], facility[0]
-        k += 1
-        n -= 1
-        d, jo, fa = due[n], joined[n], facility[n]
-        j = 0
-        while True:
-            child = 2 * j + 1
-            if child >= n:
-                break
-            if child + 1 < n and due[child + 1] < due[child]:
-                child += 1
-            if due[child] >= d:
-                break
-            due[j], joined[j], facility[j] = due[child], joined[child], facility[child]
-            j = child
-        due[j], joined[j], facility[j] = d, jo, fa
-    return out_joined[:k], out_facility[:k], n
+    kept = np.inf
+    b = state[0]
+    while b <= max(upto, state[0]):
+        whole = b < upto  # every entry of an earlier bucket is due by `until`
+        prev, slot = -1, head[b]
+        while slot >= 0:
+            following = nxt[slot]
+            if whole or due[slot] <= until:
+                if k == len(out_joined):
+                    out_joined = np.concatenate((out_joined, np.empty(k)))
+                    out_facility = np.concatenate((out_facility, np.empty(k, dtype=np.int64)))
+                out_joined[k], out_facility[k] = joined[slot], facility[slot]
+                k += 1
+                if prev >= 0:
+                    nxt[prev] = following
+                else:
+                    head[b] = following
+                nxt[slot] = state[3]  # onto the free list
+                state[3] = slot
+            else:
+                prev = slot
+                kept = min(kept, due[slot])
+            slot = following
+        b += 1
+    if upto > state[0]:
+        state[0] = upto
+    state[1] -= k
+    ahead = state[0] + 1
+    while ahead < last and ahead <= state[0] + LOOK_S and head[ahead] < 0:
+        ahead += 1
+    low[0] = min(kept, float(ahead))
+    return out_joined[:k], out_facility[:k]
