@@ -218,7 +218,8 @@ def logit_probabilities(costs: np.ndarray, theta_per_s: float, nests: np.ndarray
     multinomial logit with scale theta, or, given `nests` (a nest code per cell) and mu < 1, the
     nested logit whose nests have scale mu: P(j) = P(j | n) P(n) with P(j | n) = e_j / S_n and
     P(n) = S_n^mu / sum_m S_m^mu, where e_j = exp(-theta c_j / mu) and S_n the sum of e_j over the
-    nest; hence P(j) proportional to e_j S_n^(mu - 1)."""
+    nest; hence P(j) proportional to e_j S_n^(mu - 1). A row with nothing available has
+    probabilities 0."""
     finite = np.isfinite(costs)
     best = np.where(finite, costs, np.inf).min(axis=1, keepdims=True)
     nested = nests is not None and mu < 1.0
@@ -232,7 +233,8 @@ def logit_probabilities(costs: np.ndarray, theta_per_s: float, nests: np.ndarray
         s_n = (same * e[:, None, :]).sum(axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):
             e = np.where(e > 0, e * s_n ** (mu - 1.0), 0.0)
-    return e / e.sum(axis=1, keepdims=True)
+    total = e.sum(axis=1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)
 
 
 def logsum_cost(costs: np.ndarray, theta_per_s: float) -> np.ndarray:

@@ -32,7 +32,7 @@ from numba import types
 from numba.typed import Dict
 
 from . import rng as rngmod
-from .choice import draw_columns
+from .choice import draw_columns, logit_probabilities
 from .departures import Departures, first_departure
 from .fares import FareSystem
 from .network import Network
@@ -438,11 +438,7 @@ def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s
     """Column drawn for each commuter by multinomial logit on the costs of their group's row of
     `cost` (inf: not available) with their uniform u; the last column where the row has no option."""
     finite = np.isfinite(cost)
-    best = np.where(finite, cost, np.inf).min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        p = np.where(finite, np.exp(-theta_per_s * (cost - np.where(np.isfinite(best), best, 0.0))), 0.0)
-    total = p.sum(axis=1, keepdims=True)
-    cum = np.cumsum(p / np.where(total > 0, total, 1.0), axis=1)
+    cum = np.cumsum(logit_probabilities(cost, theta_per_s), axis=1)
     last_feasible = np.where(finite.any(axis=1), cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1), -1)
     return draw_columns(cum, last_feasible, group, u)
 

@@ -645,3 +645,16 @@ def test_expected_costs_equal_the_leg_by_leg_rule(crowded):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(costs.expected_wait_cost(rows, medium[row], t[row], crowd),
                                   _waits_leg_by_leg(costs, rt.legs, rows, medium[row], t[row], crowd))
+
+
+def test_logit_probabilities_of_a_row_with_nothing_available_are_zero_without_a_warning():
+    import warnings
+
+    from sim.choice import logit_probabilities
+    costs = np.asarray([[np.inf, np.inf, np.inf], [30.0, np.inf, 90.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 / 0
+        p = logit_probabilities(costs, 0.01)
+    assert p[0].tolist() == [0.0, 0.0, 0.0]
+    e = np.exp(-0.01 * np.asarray([0.0, 60.0]))
+    assert p[1].tolist() == [e[0] / e.sum(), 0.0, e[1] / e.sum()]
