@@ -32,7 +32,7 @@ from numba import types
 from numba.typed import Dict
 
 from . import rng as rngmod
-from .choice import draw_columns, logit_probabilities
+from .choice import logit_pick
 from .departures import Departures, first_departure
 from .fares import FareSystem
 from .network import Network
@@ -167,7 +167,8 @@ class Replanner:
             assert aboard is not None
             cost = np.column_stack([self._stay_aboard(aboard, dest[first], medium[first], planned_id[first], t[first],
                                                       left), cost])
-        picks = _logit_picks(cost, group_of, u, self.theta)
+        # a row with no option available draws its last column (the outside option's)
+        picks = logit_pick(cost, u, self.theta, rows=group_of)
         keep = np.zeros(len(commuters), dtype=bool) if reason == STRANDED else picks == 0
         shift = 1 if reason == ABOARD else 0  # the column of staying aboard comes first
         last = self._sit_arrays[0].values[sid][group_of] - 1 + shift
@@ -432,15 +433,6 @@ def _groups(code: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, np.ndar
             code = code.ravel() * (int(inv.max()) + 1) + inv.ravel()
     _, first, group = np.unique(code, return_index=True, return_inverse=True)
     return first.astype(np.int64), group.ravel()
-
-
-def _logit_picks(cost: np.ndarray, group: np.ndarray, u: np.ndarray, theta_per_s: float) -> np.ndarray:
-    """Column drawn for each commuter by multinomial logit on the costs of their group's row of
-    `cost` (inf: not available) with their uniform u; the last column where the row has no option."""
-    finite = np.isfinite(cost)
-    cum = np.cumsum(logit_probabilities(cost, theta_per_s), axis=1)
-    last_feasible = np.where(finite.any(axis=1), cost.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1), -1)
-    return draw_columns(cum, last_feasible, group, u)
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
