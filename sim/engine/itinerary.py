@@ -88,7 +88,6 @@ class Itineraries:
         self.platform_station = network.platform_stations() if network is not None else np.zeros(0, dtype=np.int64)
         self._fac_service = [f.service for f in network.facilities] if network is not None else []
         self._streams = rngmod.KeyedStreams(hook.key if hook is not None else 0)
-        self._planned: dict[int, tuple[int, ...]] = {}
         self._plan_of_step = np.zeros(0, dtype=np.int64)
         """Per step: 1 + the number of its planned legs (Replanner.plan_number), 0 when not asked yet."""
         self._step_arrays: dict[tuple, _Steps] = {}
@@ -228,23 +227,6 @@ class Itineraries:
                 out |= beyond & ~knew
         return out
 
-    def planned_legs(self, ptr: int) -> tuple[int, ...]:
-        """Leg options of the RIDE steps from `ptr` to the end of the itinerary (kept once asked:
-        steps never change once written)."""
-        known = self._planned.get(ptr)
-        if known is not None:
-            return known
-        out = []
-        start = ptr
-        while True:
-            k = self.kind[ptr]
-            if k == STEP_RIDE:
-                out.append(int(self.leg[ptr]))
-            elif k != STEP_FACILITY:
-                self._planned[start] = tuple(out)
-                return self._planned[start]
-            ptr += 1
-
     def planned_ids(self, ptr: np.ndarray) -> np.ndarray:
         """The number (Replanner.plan_number) of the planned legs from each step `ptr` (kept once
         asked: many riders at the same steps choose again at every full train)."""
@@ -256,8 +238,11 @@ class Itineraries:
         if known.all():
             return known - 1
         assert self.hook is not None
-        for p in np.unique(ptr[known == 0]).tolist():
-            self._plan_of_step[p] = self.hook.plan_number(self.planned_legs(p)) + 1
+        new = np.unique(ptr[known == 0])
+        legs, bounds = _legs_from(self.kind, self.leg, new)
+        legs_l, bounds_l = legs.tolist(), bounds.tolist()
+        for i, p in enumerate(new.tolist()):
+            self._plan_of_step[p] = self.hook.plan_number(tuple(legs_l[bounds_l[i]: bounds_l[i + 1]])) + 1
         return self._plan_of_step[ptr] - 1
 
     # -- choices -----------------------------------------------------------------------------------
@@ -524,3 +509,27 @@ def _reach_platforms(c: np.ndarray, t: np.ndarray, ptr: np.ndarray, leg_base: np
 
 
 __all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _legs_from(kind: np.ndarray, leg: np.ndarray, ptrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The leg options of the RIDE steps from each step of `ptrs` to the end of its itinerary (the
+    first step neither RIDE nor FACILITY), one after another, and the bounds of each ptr's (first
+    0, last their number)."""
+    # compiled: a walk along a few steps for each of hundreds of thousands of new steps in a city's day
+    bounds = np.zeros(len(ptrs) + 1, dtype=np.int64)
+    for i in range(len(ptrs)):  # counted
+        p, n = ptrs[i], 0
+        while kind[p] == STEP_RIDE or kind[p] == STEP_FACILITY:
+            n += kind[p] == STEP_RIDE
+            p += 1
+        bounds[i + 1] = bounds[i] + n
+    legs = np.empty(bounds[-1], dtype=np.int64)
+    for i in range(len(ptrs)):  # written
+        p, j = ptrs[i], bounds[i]
+        while kind[p] == STEP_RIDE or kind[p] == STEP_FACILITY:
+            if kind[p] == STEP_RIDE:
+                legs[j] = leg[p]
+                j += 1
+            p += 1
+    return legs, bounds
