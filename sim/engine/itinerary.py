@@ -53,16 +53,10 @@ class OnTheWay:
 class _Steps:
     """A choice's steps as arrays (see Itineraries._arrays)."""
 
-    kind: np.ndarray
-    target: np.ndarray
-    alight: np.ndarray
+    table: np.ndarray
+    """int64, a row per step: kind, target, alight, leg, rank (of a RIDE among the rides, of a
+    FACILITY among the facilities; 0 for others), facilities before it."""
     walk: np.ndarray
-    leg: np.ndarray
-    is_ride: np.ndarray
-    is_fac: np.ndarray
-    ride_rank: np.ndarray
-    fac_rank: np.ndarray
-    facs_before: np.ndarray
     n_rides: int
     facs: list[int]
 
@@ -316,11 +310,14 @@ class Itineraries:
         mine = np.flatnonzero(changed)
         rec.leg_count[c[mine]] = n_legs[mine]
         rec.rerouted_on_way[c[mine]] = other_legs[mine]
-        codes = code.tolist()
-        for i, ci, first in zip(mine.tolist(), c[mine].tolist(), leg0[mine].tolist()):
-            prefix = prefixes[i] if i in prefixes else self._route_legs(ci)[:first]
-            rec.route_legs[ci] = prefix + distinct[codes[i]].legs
-        self._draw_services(c, fac0, [arrays[k].facs for k in codes])
+        chosen_legs, route_legs = [ch.legs for ch in distinct], rec.route_legs
+        for i, ci, first, k in zip(mine.tolist(), c[mine].tolist(), leg0[mine].tolist(), code[mine].tolist()):
+            prefix = prefixes.get(i)
+            if prefix is None:
+                known = route_legs.get(ci)
+                prefix = (self._route_legs(ci) if known is None else known)[:first]
+            route_legs[ci] = prefix + chosen_legs[k]
+        self._draw_services(c, fac0, [arrays[k].facs for k in code.tolist()])
         self._share_steps(c, code, arrays, leg0, fac0)
 
     def _draw_services(self, c: np.ndarray, fac0: np.ndarray, facs: list[list[int]]) -> None:
@@ -351,18 +348,15 @@ class Itineraries:
                                        return_inverse=True)
         # every group's steps appended in one go (a group at a time cost a dozen array operations each)
         parts = [arrays[k] for k in code[first].tolist()]
-        size = np.asarray([len(a.kind) for a in parts], dtype=np.int64)
+        size = np.asarray([len(a.walk) for a in parts], dtype=np.int64)
         starts = self.n_steps + np.cumsum(size) - size
-
-        def joined(name: str) -> np.ndarray:
-            return np.concatenate([getattr(a, name) for a in parts])
-
-        is_ride, is_fac = joined("is_ride"), joined("is_fac")
+        table = np.concatenate([a.table for a in parts])
+        kind, rank = table[:, 0], table[:, 4]
         leg_from, fac_from = np.repeat(leg0[first], size), np.repeat(fac0[first], size)
-        ordinal = np.where(is_ride, leg_from + joined("ride_rank"), np.where(is_fac, fac_from + joined("fac_rank"), 0))
-        self._append({"kind": joined("kind"), "target": joined("target"), "alight": joined("alight"),
-                      "walk": joined("walk"), "ordinal": ordinal, "leg": joined("leg"),
-                      "facs_before": fac_from + joined("facs_before")})
+        ordinal = rank + np.where(kind == STEP_RIDE, leg_from, 0) + np.where(kind == STEP_FACILITY, fac_from, 0)
+        self._append({"kind": kind, "target": table[:, 1], "alight": table[:, 2],
+                      "walk": np.concatenate([a.walk for a in parts]), "ordinal": ordinal, "leg": table[:, 3],
+                      "facs_before": fac_from + table[:, 5]})
         self.ptr[c] = starts[group_of.reshape(-1)] - 1
 
     def _put_off_here(self, c: np.ndarray, ptr: np.ndarray, leg0: np.ndarray,
@@ -392,13 +386,14 @@ class Itineraries:
         many commuters take the same choice)."""
         known = self._step_arrays.get(steps)
         if known is None:
-            kinds = np.asarray([s[0] for s in steps], dtype=np.int8)
-            is_ride, is_fac = kinds == STEP_RIDE, kinds == STEP_FACILITY
-            known = _Steps(kinds, np.asarray([s[1] for s in steps], dtype=np.int32),
-                           np.asarray([s[2] for s in steps], dtype=np.int32), np.asarray([s[3] for s in steps]),
-                           np.asarray([s[4] for s in steps], dtype=np.int32), is_ride, is_fac,
-                           np.cumsum(is_ride) - 1, np.cumsum(is_fac) - 1, np.cumsum(is_fac) - is_fac,
-                           int(is_ride.sum()), [int(s[1]) for s in steps if s[0] == STEP_FACILITY])
+            table = np.asarray([s[:3] + (s[4], 0, 0) for s in steps], dtype=np.int64).reshape(-1, 6)
+            kind = table[:, 0]
+            for k in (STEP_RIDE, STEP_FACILITY):
+                table[kind == k, 4] = np.arange(int((kind == k).sum()))
+            is_fac = kind == STEP_FACILITY
+            table[:, 5] = np.cumsum(is_fac) - is_fac
+            known = _Steps(table, np.asarray([s[3] for s in steps], dtype=np.float64), int((kind == STEP_RIDE).sum()),
+                           [int(s[1]) for s in steps if s[0] == STEP_FACILITY])
             self._step_arrays[steps] = known
         return known
 
