@@ -42,15 +42,23 @@ class Distribution:
     def cv(self) -> float:
         return math.sqrt(self.variance) / self.mean if self.mean > 0 else 0.0
 
+    @property
+    def log_normal(self) -> tuple[float, float] | None:
+        """Of a lognormal: the mean and standard deviation of its logarithm; None for other kinds.
+        sample(g, n) draws exactly exp(mean + sd * z) for z = g.standard_normal(n)."""
+        if self.kind != "lognormal":
+            return None
+        sigma2 = math.log1p(self.b**2)
+        return math.log(self.a) - sigma2 / 2, math.sqrt(sigma2)
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` independent draws (float64 seconds)."""
         if self.kind == "deterministic":
             return np.full(n, self.a)
         if self.kind == "exponential":
             return rng.exponential(self.a, n)
-        if self.kind == "lognormal":
-            sigma2 = math.log1p(self.b**2)
-            return rng.lognormal(math.log(self.a) - sigma2 / 2, math.sqrt(sigma2), n)
+        if self.log_normal is not None:
+            return rng.lognormal(*self.log_normal, n)
         if self.kind == "gamma":
             shape = 1.0 / self.b**2
             return rng.gamma(shape, self.a / shape, n)

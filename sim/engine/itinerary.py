@@ -11,6 +11,7 @@ nothing else here knows what a decision is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,6 +60,8 @@ class _Steps:
     walk: np.ndarray
     n_rides: int
     facs: list[int]
+    log_normal: list[tuple[float, float]] | None
+    """Distribution.log_normal of each facility visited, when each is lognormal (else None)."""
 
 
 class Itineraries:
@@ -317,26 +320,32 @@ class Itineraries:
                 known = route_legs.get(ci)
                 prefix = (self._route_legs(ci) if known is None else known)[:first]
             route_legs[ci] = prefix + chosen_legs[k]
-        self._draw_services(c, fac0, [arrays[k].facs for k in code.tolist()])
+        self._draw_services(c, fac0, [arrays[k] for k in code.tolist()])
         self._share_steps(c, code, arrays, leg0, fac0)
 
-    def _draw_services(self, c: np.ndarray, fac0: np.ndarray, facs: list[list[int]]) -> None:
-        """The facility visits `facs` of commuters `c` from their visit number fac0 on, with service
-        times of their own: drawn from the generator of (commuter, choices made), whatever the batch."""
+    def _draw_services(self, c: np.ndarray, fac0: np.ndarray, steps: list[_Steps]) -> None:
+        """The facility visits of `steps` of commuters `c` from their visit number fac0 on, with
+        service times of their own: drawn from the generator of (commuter, choices made), whatever
+        the batch."""
         rec = self.rec
-        some = [i for i, f in enumerate(facs) if f]
+        some = [i for i, a in enumerate(steps) if a.facs]
         if not some:
             return
         who = c[some]
         drawn: list[float] = []
         for ci, n, i in zip(who.tolist(), rec.rechoices[who].tolist(), some):
-            g = self._streams(ci, n)
-            drawn.extend(float(self._fac_service[f].sample(g, 1)[0]) for f in facs[i])
-        size = np.asarray([len(facs[i]) for i in some], dtype=np.int64)
+            g, mine = self._streams(ci, n), steps[i]
+            if mine.log_normal is None:
+                drawn.extend(float(self._fac_service[f].sample(g, 1)[0]) for f in mine.facs)
+            else:  # every visit lognormal: the same draws from the normals drawn at once
+                z = g.standard_normal(len(mine.facs)).tolist()
+                drawn.extend(math.exp(mean + sd * x) for (mean, sd), x in zip(mine.log_normal, z))
+        facs = [steps[i].facs for i in some]
+        size = np.asarray([len(f) for f in facs], dtype=np.int64)
         # each commuter's slots from fac_base + fac0 on: a run of consecutive slots per commuter
         start = np.repeat(rec.fac_base[who] + fac0[some] - np.cumsum(size) + size, size)
         slots = start + np.arange(len(start))
-        rec.slot_facility[slots] = [f for i in some for f in facs[i]]
+        rec.slot_facility[slots] = [f for mine in facs for f in mine]
         rec.service_s[slots] = drawn
 
     def _share_steps(self, c: np.ndarray, code: np.ndarray, arrays: list[_Steps], leg0: np.ndarray,
@@ -392,8 +401,10 @@ class Itineraries:
                 table[kind == k, 4] = np.arange(int((kind == k).sum()))
             is_fac = kind == STEP_FACILITY
             table[:, 5] = np.cumsum(is_fac) - is_fac
+            facs = [int(s[1]) for s in steps if s[0] == STEP_FACILITY]
+            log_normal = [p for p in (self._fac_service[f].log_normal for f in facs) if p is not None]
             known = _Steps(table, np.asarray([s[3] for s in steps], dtype=np.float64), int((kind == STEP_RIDE).sum()),
-                           [int(s[1]) for s in steps if s[0] == STEP_FACILITY])
+                           facs, log_normal if len(log_normal) == len(facs) else None)
             self._step_arrays[steps] = known
         return known
 
