@@ -207,6 +207,13 @@ def look_up(table, codes: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
+def enter(table, codes: np.ndarray, values: np.ndarray) -> None:
+    """Enter `codes` in the compiled dict `table` with their `values`."""
+    for i in range(len(codes)):
+        table[codes[i]] = values[i]
+
+
+@numba.njit(cache=True, nogil=True)
 def number(table, codes: np.ndarray, first: int) -> None:
     """Enter `codes` in the compiled dict `table`, numbered from `first` in order."""
     for i in range(len(codes)):

@@ -36,7 +36,7 @@ from .choice import logit_pick
 from .departures import Departures, first_departure
 from .fares import FareSystem
 from .network import Network
-from .option_rows import Growing, OptionRows, RouteIds, Rows, look_up, number
+from .option_rows import Growing, OptionRows, RouteIds, Rows, enter, look_up, number
 from .plan import Step, StepCompiler
 from .routing import Access, CandidateSearch, LegNetwork, Route, RoutePool, candidate_sets
 from .schema import OutsideOptionSpec, RoutingSpec
@@ -59,18 +59,6 @@ class Choice:
     """The legs chosen from here (leg options); empty when leaving the network."""
     steps: tuple[Step, ...] = ()
     """Steps from the platform: to and along the legs and out, or out of the station."""
-
-
-@dataclass(frozen=True)
-class _Situation:
-    """The options of commuters in one place for one destination, medium and plan: route ids
-    (option_rows.RouteIds), then None (leaving)."""
-
-    options: tuple[int | None, ...]
-    first_row: int
-    """Index of the first of its rail options' rows in the decision maker's `_option_rows`."""
-    outside: float
-    """Generalised cost (s) of leaving by the outside option (inf without one)."""
 
 
 class Replanner:
@@ -102,7 +90,14 @@ class Replanner:
         self._routes = RouteIds(spec.max_transfers + 1)
         """Every route met, numbered (the options of situations are route ids)."""
         self._rows = OptionRows(network, legs, access, departures, self._routes, self.fares)
-        self._candidates: dict[tuple[int, int, int], tuple[int, ...]] = {}
+        self._candidates_of = Dict.empty(types.int64, types.int64)
+        """(station, destination, band) code (see _candidate_runs) -> index of its run of candidates."""
+        self._candidate_runs = (Growing(), Growing(), Growing())
+        """Per run of candidates: its first place and length in the routes, then the route ids one
+        after another: the candidate routes from a station to a destination in a start band that
+        board at the station or at one its interchanges reach from inside, cheapest first."""
+        self._planned_route_of = Dict.empty(types.int64, types.int64)
+        """plan number x platform -> the route id of the plan ridden from that platform (_planned_routes)."""
         self._pools = {False: RoutePool(search), True: RoutePool(during) if during is not None else None}
         """Per search (the everyday one, the one during closures): the routes found so far."""
         self._whole = {False: Growing(), True: Growing()}
@@ -116,17 +111,19 @@ class Replanner:
         engines its steps)."""
         self._option_rows = Growing()
         """The rows (OptionRows) of the rail options of every situation, situation by situation (see first_row)."""
+        self._option_routes = Growing()
+        """The route id of each of those rows."""
         self._plans: list[tuple[int, ...]] = []
         """Every distinct tuple of planned legs asked for, numbered in order (see plan_number)."""
         self._plan_number: dict[tuple[int, ...], int] = {}
         self._situation_of = Dict.empty(types.int64, types.int64)
-        """Situation code (see _codes) -> index in `_sits` (a compiled dict: every decision looks its
+        """Situation code (see _codes) -> situation index (a compiled dict: every decision looks its
         situations up, tens of millions of them in a city's day)."""
-        self._sits: list[_Situation] = []
         self._sit_arrays = (Growing(), Growing(), Growing(np.float64))
-        """Per situation in `_sits`: number of options (the outside one included), first row, outside cost (s)."""
-        self._by_options: dict[tuple, _Situation] = {}
-        self._outside: dict[tuple[int, int], float] = {}
+        """Per situation: number of options (the outside one included), the place of its first rail
+        option in `_option_rows` (the others after it, in order), outside cost (s)."""
+        self._outside = np.full((len(network.stations),) * 2, np.nan)
+        """Per station and destination: the outside option's cost (s; _outside_costs), NaN until asked."""
         self._platform_station = network.platform_stations()
         self._low_band = -during.legs.n_bands if during is not None else 0
         """The lowest start band (see _bands)."""
@@ -181,17 +178,25 @@ class Replanner:
             width = int(picks.max()) + 1
             _, first_of, pair = np.unique(group_of[going] * width + picks[going], return_index=True,
                                           return_inverse=True)
+            firsts = going[first_of]
+            route = self._option_route(sid[group_of[firsts]], picks[firsts] - shift)
             made = np.empty(len(first_of), dtype=object)
-            for j, i in enumerate(going[first_of].tolist()):
-                key = (int(station[i]), int(platform[i]), int(dest[i]), int(medium[i]))
-                route = self._sits[int(sid[group_of[i]])].options[int(picks[i]) - shift]
-                made[j] = self._choice(None if route is None else self._routes.legs_of[route], key)
+            for j, key in enumerate(zip(station[firsts].tolist(), platform[firsts].tolist(), dest[firsts].tolist(),
+                                        medium[firsts].tolist(), route.tolist())):
+                made[j] = self._choice(None if key[4] < 0 else self._routes.legs_of[key[4]], key[:4])
             chosen[going] = made[pair.ravel()]
         return keep, chosen
 
+    def _option_route(self, sid: np.ndarray, option: np.ndarray) -> np.ndarray:
+        """The route id of option `option` (its column among the rail options) of each situation
+        `sid`; -1 for the outside option (past the rail options)."""
+        size, first_row = self._sit_arrays[0].values[sid], self._sit_arrays[1].values[sid]
+        rail = option < size - 1
+        return np.where(rail, self._option_routes.values[np.where(rail, first_row + option, 0)], -1)
+
     def _costs(self, sid: np.ndarray, t: np.ndarray, strictly: bool, off_platform: bool,
                left: np.ndarray | None) -> np.ndarray:
-        """Generalised cost (s) of the options of each situation `sid` (index in `_sits`) at its time t:
+        """Generalised cost (s) of the options of each situation `sid` at its time t:
         a row per situation, its rail options in order, then the outside option in the last column
         (inf: not available; rows with fewer options padded with inf before it). `off_platform`: options
         boarding on the platform where they stand are not available; `left`: see decide."""
@@ -227,10 +232,11 @@ class Replanner:
 
     def _situation_ids(self, with_plan: bool, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
                        planned_id: np.ndarray, band: np.ndarray) -> np.ndarray:
-        """Index in `_sits` of each situation: the options of commuters on `platform` for `dest` paying
-        with `medium`, whose plan from here is numbered `planned_id` (an option when `with_plan`), in
+        """Index of each situation: the options of commuters on `platform` for `dest` paying with
+        `medium`, whose plan from here is numbered `planned_id` (an option when `with_plan`), in
         start band `band`, and what of their costs does not depend on the time (kept once asked; the
-        new ones' rows built in one go)."""
+        new ones built in one go: their rail options are the plan, then the candidates from here
+        other than the plan; each option's row is OptionRows', built once for every situation)."""
         codes = self._codes(with_plan, platform, dest, medium, planned_id, band)
         sid = look_up(self._situation_of, codes)
         missing = np.flatnonzero(sid < 0)
@@ -238,55 +244,43 @@ class Replanner:
             return sid
         new, first = np.unique(codes[missing], return_index=True)
         at = missing[first]
-        station = self._platform_station[platform[at]]
-        keys = list(zip(station.tolist(), dest[at].tolist(), band[at].tolist()))
-        self._fetch(keys)
-        options = [self._candidates[key] if not with_plan else self._with_plan(self._candidates[key], plan, where)
-                   for key, plan, where in zip(keys, planned_id[at].tolist(), platform[at].tolist())]
-        number(self._situation_of, new, self._keep(self._situations(platform[at], dest[at], medium[at], options)))
+        where, to, paid = platform[at], dest[at], medium[at]
+        station = self._platform_station[where]
+        run = self._candidates(station, to, band[at])
+        mine = self._planned_routes(planned_id[at], where) if with_plan else np.full(len(at), -1, dtype=np.int64)
+        starts, lengths, routes = (g.values for g in self._candidate_runs)
+        size, route = _options(routes, starts[run], lengths[run], mine)
+        rows = self._rows.rows(route, np.repeat(where, size), np.repeat(to, size), np.repeat(paid, size))
+        lo = self._option_rows.extend(rows)
+        self._option_routes.extend(route)
+        first_row = lo + np.cumsum(size) - size
+        size_of, first_rows, outside = self._sit_arrays
+        number(self._situation_of, new, size_of.extend(size + 1))
+        first_rows.extend(first_row)
+        outside.extend(self._outside_costs(station, to))
         sid[missing] = look_up(self._situation_of, codes[missing])
         return sid
 
-    def _keep(self, sits: list[_Situation]) -> int:
-        """Keep new situations in `_sits` and their `_sit_arrays`; the index of the first."""
-        lo = len(self._sits)
-        self._sits.extend(sits)
-        size_of, first_row, outside = self._sit_arrays
-        size_of.extend(np.asarray([len(sit.options) for sit in sits], dtype=np.int64))
-        first_row.extend(np.asarray([sit.first_row for sit in sits], dtype=np.int64))
-        outside.extend(np.asarray([sit.outside for sit in sits], dtype=np.float64))
-        return lo
-
-    def _with_plan(self, candidates: tuple[int, ...], plan: int, platform: int) -> tuple[int, ...]:
-        """The rail options (route ids) of a situation with its plan (numbered `plan`, see plan_number)
-        on `platform`: the plan, then the other candidates from here."""
-        planned = self._plans[plan]
-        first = self.legs.options[planned[0]]
-        if first.platform != platform:  # put off a train cut short: the same ride from where they stand
-            here = int(self.legs.leg_at(platform, first.alight))
-            planned = planned if here < 0 else (here, *planned[1:])
-        mine = self._routes.id_of(planned)
-        return (mine, *[route for route in candidates if route != mine])
-
-    def _situations(self, platform: np.ndarray, dest: np.ndarray, medium: np.ndarray,
-                    options: list[tuple[int, ...]]) -> list[_Situation]:
-        """New situations (see _situation_ids) with their rail options (route ids). Situations in the
-        same place for the same destination and medium often have the same options (other bands, other
-        plans among the candidates): those share one _Situation, and the same option in another
-        situation takes the same row (OptionRows)."""
-        sames = list(zip(platform.tolist(), dest.tolist(), medium.tolist(), options))
-        fresh = [same for same in dict.fromkeys(sames) if same not in self._by_options]
-        if fresh:
-            size = np.fromiter((len(same[3]) for same in fresh), dtype=np.int64, count=len(fresh))
-            route = np.fromiter(chain.from_iterable(same[3] for same in fresh), dtype=np.int64, count=int(size.sum()))
-            where, to, paid = (np.repeat(np.asarray([same[k] for same in fresh], dtype=np.int64), size) for k in range(3))
-            row = self._option_rows.extend(self._rows.rows(route, where, to, paid))
-            for same, n in zip(fresh, size.tolist()):
-                where_at, dest_at, _, mine = same
-                self._by_options[same] = _Situation((*mine, None), row,
-                                                    self._outside_cost(int(self._platform_station[where_at]), dest_at))
-                row += n
-        return [self._by_options[same] for same in sames]
+    def _planned_routes(self, plan: np.ndarray, platform: np.ndarray) -> np.ndarray:
+        """The route id of each plan (numbered `plan`, see plan_number) ridden from `platform`: its
+        legs, the first from `platform` when that is another of its platforms (put off a train cut
+        short: the same ride from where they stand) and a train runs so."""
+        codes = plan.astype(np.int64) * len(self._platform_station) + platform
+        out = look_up(self._planned_route_of, codes)
+        missing = np.flatnonzero(out < 0)
+        if len(missing):
+            new, first = np.unique(codes[missing], return_index=True)
+            ids = []
+            for p, where in zip(plan[missing[first]].tolist(), platform[missing[first]].tolist()):
+                planned = self._plans[p]
+                leg = self.legs.options[planned[0]]
+                if leg.platform != where:
+                    here = int(self.legs.leg_at(where, leg.alight))
+                    planned = planned if here < 0 else (here, *planned[1:])
+                ids.append(self._routes.id_of(planned))
+            enter(self._planned_route_of, new, np.asarray(ids, dtype=np.int64))
+            out[missing] = look_up(self._planned_route_of, codes[missing])
+        return out
 
     def _choice(self, legs: tuple[int, ...] | None, key: tuple[int, int, int, int]) -> Choice:
         """Other legs from here (or leaving when None), with the steps to and along them."""
@@ -332,33 +326,43 @@ class Replanner:
             out = np.where(hit, -1 - self.during.legs.band_of(t), out)
         return out
 
-    def _fetch(self, keys: list[tuple[int, int, int]]) -> None:
-        """Keep the candidates of the (station, dest, band) keys not asked before (see _bands): the
-        route ids of the candidate routes from `station` to `dest` for start band `band` that board at
-        the station or at one its interchanges reach from inside (no walk in the street), searched in
-        one go per search (the everyday one, the one during closures): a search's cost is mostly per
-        call."""
-        new = [key for key in dict.fromkeys(keys) if key not in self._candidates]
+    def _candidates(self, station: np.ndarray, dest: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """The index of the run of candidates (`_candidate_runs`) from each `station` to `dest` in
+        start band `band` (see _bands); those not asked before searched in one go per search (the
+        everyday one, the one during closures: a search's cost is mostly per call), in the order
+        first asked."""
         n_st = len(self.net.stations)
+        codes = (station.astype(np.int64) * n_st + dest) * (self.legs.n_bands - self._low_band) + (band - self._low_band)
+        run = look_up(self._candidates_of, codes)
+        missing = np.flatnonzero(run < 0)
+        if not len(missing):
+            return run
+        _, first = np.unique(codes[missing], return_index=True)
+        at = missing[np.sort(first)]
+        starts, lengths, routes = self._candidate_runs
         for during in (False, True):
-            mine = [key for key in new if (key[2] < 0) == during]
-            if not mine:
+            mine = at[(band[at] < 0) == during]
+            if not len(mine):
                 continue
             search = self.during if during else self.search
             assert search is not None
-            od = np.asarray([station * n_st + dest for station, dest, _ in mine], dtype=np.int64)
-            bands = np.asarray([-1 - band if during else band for _, _, band in mine], dtype=np.int64)
+            od = station[mine].astype(np.int64) * n_st + dest[mine]
             pool = self._pools[during]
             assert pool is not None
-            routes, cand = candidate_sets(search, od, bands, unrouted_ok=True, pool=pool)  # a row of -1: no route from here
+            found, cand = candidate_sets(search, od, -1 - band[mine] if during else band[mine], unrouted_ok=True,
+                                         pool=pool)  # a row of -1: no route from here
             whole = self._whole[during]
-            whole.extend(self._whole_ids(routes[whole.n:], search.legs))
+            whole.extend(self._whole_ids(found[whole.n:], search.legs))
             route = np.where(cand >= 0, whole.values[np.maximum(cand, 0)], -1)
             board = self.legs.board[self._routes.matrix[np.maximum(route, 0), 0]]
-            station = od[:, None] // n_st
-            ok = (route >= 0) & ((board == station) | self._reach[station, board])
-            for key, row, keep in zip(mine, route.tolist(), ok.tolist()):
-                self._candidates[key] = tuple(r for r, k in zip(row, keep) if k)
+            here = station[mine][:, None]
+            ok = (route >= 0) & ((board == here) | self._reach[here, board])
+            size = ok.sum(axis=1)
+            place = routes.extend(route[ok]) + np.cumsum(size) - size  # each row's in order
+            lengths.extend(size)
+            number(self._candidates_of, codes[mine], starts.extend(place))
+        run[missing] = look_up(self._candidates_of, codes[missing])
+        return run
 
     def _whole_ids(self, routes: list[Route], legs: LegNetwork) -> np.ndarray:
         """The route ids of `routes`, on `legs` (those of the network as it runs, with closures or
@@ -400,18 +404,20 @@ class Replanner:
                 out |= (t >= start) & (t < end)
         return out
 
-    def _outside_cost(self, station: int, dest: int) -> float:
-        """Generalised cost (s) of leaving here by the outside option (inf without one)."""
+    def _outside_costs(self, station: np.ndarray, dest: np.ndarray) -> np.ndarray:
+        """Generalised cost (s) of leaving each `station` for `dest` by the outside option (inf
+        without one)."""
         o = self.spec.outside_option
         if o is None:
-            return np.inf
-        if (station, dest) not in self._outside:
-            time_s, fare = outside_trip(o, float(self.km[station, dest]))
-            spec = self.spec
-            self._outside[(station, dest)] = float(spec.wait_weight * o.wait_s + time_s
-                                                   + spec.walk_weight * self.access.exit_walk[station]
-                                                   + fare / spec.value_of_time_cny_per_h * 3600.0)
-        return self._outside[(station, dest)]
+            return np.full(len(station), np.inf)
+        known = self._outside[station, dest]
+        new = np.flatnonzero(np.isnan(known))
+        spec = self.spec
+        for a, b in set(zip(station[new].tolist(), dest[new].tolist())):
+            time_s, fare = outside_trip(o, float(self.km[a, b]))
+            self._outside[a, b] = (spec.wait_weight * o.wait_s + time_s + spec.walk_weight * self.access.exit_walk[a]
+                                   + fare / spec.value_of_time_cny_per_h * 3600.0)
+        return self._outside[station, dest]
 
 
 def outside_trip(option: OutsideOptionSpec, straight_km: float) -> tuple[float, float]:
@@ -477,3 +483,28 @@ def _waits_and_rides(keys: np.ndarray, walk_before: np.ndarray, t: np.ndarray, s
             rides[i] += ar[row] - dp[row]
             tau = ar[row]
     return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _options(routes: np.ndarray, start: np.ndarray, length: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rail options (route ids) of new situations: each one's plan `mine` (none where -1), then
+    its candidates (routes[start: start + length]) other than the plan; how many each has, and the
+    options one situation after another."""
+    # compiled: hundreds of thousands of new situations in a city's day, each a few routes long
+    size = np.empty(len(start), dtype=np.int64)
+    for i in range(len(start)):
+        n = 1 if mine[i] >= 0 else 0
+        for j in range(start[i], start[i] + length[i]):
+            n += routes[j] != mine[i]
+        size[i] = n
+    out = np.empty(size.sum(), dtype=np.int64)
+    k = 0
+    for i in range(len(start)):
+        if mine[i] >= 0:
+            out[k] = mine[i]
+            k += 1
+        for j in range(start[i], start[i] + length[i]):
+            if routes[j] != mine[i]:
+                out[k] = routes[j]
+                k += 1
+    return size, out

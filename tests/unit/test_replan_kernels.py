@@ -1,6 +1,6 @@
 """The compiled loops of the decision hook (sim.replan) against the array code they stand for: the
 waits and rides to the next trains (and Departures.next_after) against a search of the whole board
-by np.searchsorted, and the logit draw."""
+by np.searchsorted, the logit draw, and the options of new situations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from sim.choice import draw_columns
 from sim.departures import SPAN_S, Departures
-from sim.replan import _waits_and_rides
+from sim.replan import _options, _waits_and_rides
 
 
 def _board(rng: np.random.Generator, n_keys: int) -> Departures:
@@ -112,3 +112,17 @@ def test_none_left_is_no_key_or_a_countdown_at_zero(seed):
     want = [k < 0 or remaining[k] == 0 for k in key.tolist()]
     assert board.none_left(platform, station, remaining).tolist() == want
     assert (key < 0).any() and (key >= 0).any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_options_of_new_situations_are_the_plan_then_the_other_candidates(seed):
+    rng = np.random.default_rng(seed)
+    routes = rng.integers(0, 12, 300).astype(np.int64)
+    length = rng.integers(0, 6, 60).astype(np.int64)
+    start = rng.integers(0, 300 - 6, 60).astype(np.int64)
+    mine = np.where(rng.random(60) < 0.3, -1, rng.integers(0, 12, 60)).astype(np.int64)  # -1: without a plan
+    size, out = _options(routes, start, length, mine)
+    want = [([m] if m >= 0 else []) + [r for r in routes[s: s + n].tolist() if r != m]
+            for s, n, m in zip(start.tolist(), length.tolist(), mine.tolist())]
+    assert size.tolist() == [len(w) for w in want]
+    assert out.tolist() == [r for w in want for r in w]
