@@ -21,7 +21,7 @@ from ..plan import STEP_END, STEP_FACILITY, STEP_LEAVE, STEP_RIDE, Plan
 from .facility_graph import facility_order, on_the_way_order
 from .itinerary import ABOARD, ANNOUNCED, DENIED, PUT_OFF, STRANDED, Itineraries, OnTheWay
 from .metering import EntranceMeter, entrance_meters
-from .queues import DenialBook, FacilityQueue, PlatformQueue, serve_visits
+from .queues import DenialBook, FacilityQueue, PlatformQueue
 from .records import Records
 from .tickets import Tickets
 from .trains import DEPARTURE_PRIORITY, At, progress_ticker, start_trains
@@ -126,15 +126,15 @@ class BulkEngine:
         q = self.fq[f]
         if q.next_time() > until:
             return
-        t, c = q.take(until)
-        if len(c) == 0:
-            return
         if f in self.meters:
+            t, c = q.take(until)
+            if not len(c):
+                return
             go_in = self.meters[f].arrive(t, c)
             self._go_in(c[go_in], t[go_in])
             return
-        rec = self.rec
-        end = serve_visits(q.free, t, self.it.fac_slot(c, self.it.ptr[c]), rec.service_s, rec.fac_t_start, rec.fac_t_end)
+        rec, it = self.rec, self.it
+        c, end = q.serve(until, rec.fac_base, it.ordinal, it.ptr, rec.service_s, rec.fac_t_start, rec.fac_t_end)
         self.advance(c, end)
 
     def _go_in(self, c: np.ndarray, t: np.ndarray) -> None:

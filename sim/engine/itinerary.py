@@ -87,7 +87,8 @@ class Itineraries:
         self._streams = rngmod.KeyedStreams(hook.key if hook is not None else 0)
         self._plan_of_step = np.zeros(0, dtype=np.int64)
         """Per step: 1 + the number of its planned legs (Replanner.plan_number), 0 when not asked yet."""
-        self._step_arrays: dict[tuple, _Steps] = {}
+        self._step_arrays: dict[int, tuple[Choice, _Steps]] = {}
+        """By id of a choice: the choice (held, so that its id stays its own) and its steps as arrays."""
         self._template_legs: dict[int, tuple[int, ...]] = {}
         """The legs of each template asked for (riders of one template switch together)."""
         self.informed = np.zeros(plan.n_platforms, dtype=bool)
@@ -300,7 +301,7 @@ class Itineraries:
         leg0, fac0 = self.ordinal[ptr].astype(np.int64), self.facs_before[ptr].astype(np.int64)
         prefixes = self._put_off_here(c, ptr, leg0, platform)  # leg0 moves on past their ride to here
         code, distinct = _numbered(choices)
-        arrays = [self._arrays(ch.steps) for ch in distinct]
+        arrays = [self._arrays(ch) for ch in distinct]
         n_legs = leg0 + np.asarray([a.n_rides for a in arrays], dtype=np.int64)[code]
         n_facs = fac0 + np.asarray([len(a.facs) for a in arrays], dtype=np.int64)[code]
         rec.relocate(c, np.maximum(n_legs, rec.leg_count[c]), n_facs)
@@ -390,11 +391,13 @@ class Itineraries:
             leg0[i] += 1
         return out
 
-    def _arrays(self, steps: tuple) -> _Steps:
-        """The steps of a choice as arrays, with each RIDE's and FACILITY's rank among its kind (kept:
-        many commuters take the same choice)."""
-        known = self._step_arrays.get(steps)
+    def _arrays(self, choice: Choice) -> _Steps:
+        """The steps of a choice as arrays, with each RIDE's and FACILITY's rank among its kind (kept
+        by choice: commuters taking the same choice share its object, see Replanner)."""
+        kept = self._step_arrays.get(id(choice))
+        known = kept[1] if kept is not None else None
         if known is None:
+            steps = choice.steps
             table = np.asarray([s[:3] + (s[4], 0, 0) for s in steps], dtype=np.int64).reshape(-1, 6)
             kind = table[:, 0]
             for k in (STEP_RIDE, STEP_FACILITY):
@@ -405,7 +408,7 @@ class Itineraries:
             log_normal = [p for p in (self._fac_service[f].log_normal for f in facs) if p is not None]
             known = _Steps(table, np.asarray([s[3] for s in steps], dtype=np.float64), int((kind == STEP_RIDE).sum()),
                            facs, log_normal if len(log_normal) == len(facs) else None)
-            self._step_arrays[steps] = known
+            self._step_arrays[id(choice)] = (choice, known)
         return known
 
     def _route_legs(self, c: int) -> tuple[int, ...]:

@@ -211,3 +211,35 @@ def test_a_facility_queue_gives_everyone_joined_by_the_time_in_canonical_order(s
         waiting = [x for x in waiting if x[0] > until]
         assert list(zip(t.tolist(), c.tolist())) == due
     assert q.next_time() == min((t for t, _ in waiting), default=np.inf)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_serving_a_facility_queue_is_taking_then_serving_the_visits(seed):
+    # FacilityQueue.serve against take and serve_visits on a twin queue: the same commuters, ends,
+    # recorded starts and ends, and servers
+    rng = np.random.default_rng(seed)
+    n = 2000
+    slot_base, ordinal = rng.permutation(n).astype(np.int64) * 3, rng.integers(0, 3, 40).astype(np.int32)
+    ptr = rng.integers(0, 40, n).astype(np.int64)
+    service = rng.exponential(20.0, 3 * n)
+    queues, records = (FacilityQueue(3), FacilityQueue(3)), [(np.full(3 * n, np.nan), np.full(3 * n, np.nan)) for _ in range(2)]
+    ids, t_base = rng.permutation(n), np.round(rng.uniform(0, 3000, 500))
+    for q in queues:
+        q.push(t_base, ids[:500].astype(np.int64))
+        q.freeze_base()
+    pushed, now = 500, 0.0
+    for _ in range(100):
+        now += float(rng.exponential(40.0))
+        k = int(rng.integers(0, 15))
+        t_new = now + np.round(rng.uniform(0, 600, k))
+        for q in queues:
+            q.push(t_new, ids[pushed: pushed + k].astype(np.int64))
+        pushed += k
+        t, c = queues[0].take(now)
+        ends = serve_visits(queues[0].free, t, slot_base[c] + ordinal[ptr[c]], service, *records[0])
+        c2, ends2 = queues[1].serve(now, slot_base, ordinal, ptr, service, *records[1])
+        assert c2.tolist() == c.tolist() and ends2.tolist() == ends.tolist()
+    assert pushed > 1000
+    np.testing.assert_array_equal(records[0][0], records[1][0])
+    np.testing.assert_array_equal(records[0][1], records[1][1])
+    assert queues[0].free.tolist() == queues[1].free.tolist()
