@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -47,37 +46,3 @@ def grown(array: np.ndarray, used: int, need: int) -> np.ndarray:
     out = np.empty(max(need, 2 * len(array), 16), dtype=array.dtype)
     out[:used] = array[:used]
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def run_sum(values: np.ndarray, lo: int, n: int) -> float:
-    """The sum of values[lo: lo + n] (n >= 1) to the bit as np.add.reduceat adds a run of float64:
-    the first value plus the pairwise sum of the others, so that compiled passes give the same
-    figures as the array operations they replace."""
-    return values[lo] + _pairwise_sum(values, lo + 1, n - 1)
-
-
-@numba.njit(cache=True, nogil=True)
-def _pairwise_sum(values: np.ndarray, lo: int, n: int) -> float:
-    """NumPy's pairwise summation of values[lo: lo + n]: in order below 8 values, in 8 interleaved
-    partial sums up to 128, else the two halves (the first a multiple of 8 long) apart."""
-    if n < 8:
-        total = -0.0
-        for i in range(lo, lo + n):
-            total += values[i]
-        return total
-    if n <= 128:
-        r = values[lo: lo + 8].copy()
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] += values[lo + i + j]
-            i += 8
-        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            total += values[lo + i]
-            i += 1
-        return total
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum(values, lo, half) + _pairwise_sum(values, lo + half, n - half)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 
-from .arrays import index_dtype, run_sum, unique_inverse
+from .arrays import index_dtype, unique_inverse
 from .choice import Assignment
 from .demand import TOUR_LEGS, Demand
 from .engine.records import Records
@@ -558,57 +557,44 @@ def _facilities_table(network: Network, plan: TablePlan, rec: Records) -> pd.Dat
     }, copy=False)
 
 
+_BLOCK = 1 << 20
+"""Commuters per block of the fare sections: the arrays per operator piece stay small (whole, a
+city's day holds gigabytes of them at once)."""
+
+
 def _fare_sections(network: Network, rec: Records, rides: Rides, pieces: _FarePieces) -> pd.DataFrame:
     """One row per operator section of every leg boarded: the commuter, the leg (a ride: as in the
     legs table), the operator, its km and the fare attributed to it (CNY; a through leg has one row
     per operator it runs on, planned legs ridden on one train are joined where they meet on one
-    operator). `pieces`: those of each commuter's row of fares, by planned leg."""
-    args = (pieces.row_of, pieces.count, pieces.start, pieces.col, pieces.op, pieces.km, pieces.fare, rec.leg_offset,
-            rec.leg_t_board, rides.slot_ride)
-    n = _sections(*args, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=pieces.op.dtype), np.zeros(0), np.zeros(0))
-    ride, op, km, fare = np.empty(n, dtype=np.int64), np.empty(n, dtype=pieces.op.dtype), np.empty(n), np.empty(n)
-    _sections(*args, ride, op, km, fare)
+    operator). `pieces`: those of each commuter's row of fares, by planned leg. Built a
+    block of commuters at a time: a section never spans two commuters."""
+    leg_offset = rec.leg_offset
+    n = len(pieces.row_of)
+    blocks = [_block_sections(rides, leg_offset, rec.leg_t_board, lo, min(lo + _BLOCK, n), pieces)
+              for lo in range(0, max(n, 1), _BLOCK)]
+
+    def joined(name: str) -> np.ndarray:  # a column at a time, each block's part let go as it is joined
+        return np.concatenate([b.pop(name) for b in blocks])
+
     return pd.DataFrame({
-        "commuter_id": rides.owner[ride].astype(np.int64),
-        "leg": rides.ordinal[ride].astype(np.int64),
-        "operator": _cat(op, [o.id for o in network.operators]),
-        "km": np.round(km, 4),
-        "fare_cny": fare,
+        "commuter_id": joined("commuter_id"),
+        "leg": joined("leg"),
+        "operator": _cat(joined("operator"), [o.id for o in network.operators]),
+        "km": joined("km"),
+        "fare_cny": joined("fare_cny"),
     }, copy=False)
 
 
-@numba.njit(cache=True, nogil=True)
-def _sections(row_of: np.ndarray, count: np.ndarray, start: np.ndarray, col: np.ndarray, piece_op: np.ndarray,
-              piece_km: np.ndarray, piece_fare: np.ndarray, leg_offset: np.ndarray, leg_t_board: np.ndarray,
-              slot_ride: np.ndarray, ride: np.ndarray, op: np.ndarray, km: np.ndarray, fare: np.ndarray) -> int:
-    """The fare sections of _fare_sections: each commuter's pieces in order, those of legs boarded,
-    a section per run of pieces on one ride and one operator, written into `ride`, `op`, `km` and
-    `fare` (summed as np.add.reduceat sums a run) when they have room (empty: only counted).
-    Returns how many there are."""
-    # compiled: one pass over every piece of every commuter (a city's day: tens of millions), where
-    # array operations held several copies of them at once
-    write = len(ride) > 0
-    km_run, fare_run = np.empty(16), np.empty(16)  # the pieces of the section under way
-    n = m = 0
-    last_ride, last_op = -1, -1
-    for c in range(len(row_of)):
-        row = row_of[c]
-        for idx in range(start[row], start[row] + count[row]):
-            slot = leg_offset[c] + col[idx]
-            if np.isnan(leg_t_board[slot]):
-                continue
-            r, o = slot_ride[slot], piece_op[idx]
-            if n == 0 or r != last_ride or o != last_op:
-                if write and n:
-                    km[n - 1], fare[n - 1] = run_sum(km_run, 0, m), run_sum(fare_run, 0, m)
-                if write:
-                    ride[n], op[n] = r, o
-                n, m = n + 1, 0
-                last_ride, last_op = r, o
-            if m == len(km_run):  # a long section: room for twice as many
-                km_run, fare_run = np.concatenate((km_run, km_run)), np.concatenate((fare_run, fare_run))
-            km_run[m], fare_run[m] = piece_km[idx], piece_fare[idx]
-            m += 1
-    if write and n:
-        km[n - 1], fare[n - 1] = run_sum(km_run, 0, m), run_sum(fare_run, 0, m)
-    return n
+def _block_sections(rides: Rides, leg_offset: np.ndarray, leg_t_board: np.ndarray, lo: int, hi: int,
+                    pieces: _FarePieces) -> dict[str, np.ndarray]:
+    """The fare sections (columns of _fare_sections, operator as a code) of commuters lo .. hi - 1."""
+    per = pieces.count[pieces.row_of[lo:hi]]
+    owner = np.repeat(np.arange(lo, hi, dtype=np.int64), per)
+    idx = pieces.start[pieces.row_of[owner]] + np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    slot = leg_offset[owner] + pieces.col[idx]
+    boarded = ~np.isnan(leg_t_board[slot])
+    ride, piece_op = rides.slot_ride[slot[boarded]], pieces.op[idx][boarded]
+    section = np.flatnonzero(np.concatenate([[len(ride) > 0], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
+    return {"commuter_id": rides.owner[ride[section]].astype(np.int64), "leg": rides.ordinal[ride[section]].astype(np.int64),
+            "operator": piece_op[section], "km": np.round(_ride_sums(pieces.km[idx][boarded], section), 4),
+            "fare_cny": _ride_sums(pieces.fare[idx][boarded], section)}

@@ -4,6 +4,7 @@ clearing on both sides of each distance threshold, and revenue that adds up to t
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -115,49 +116,18 @@ def test_revenue_adds_up_to_the_fares_paid_in_a_run(tmp_path):
     assert len(crossing) and (crossing["fare_cny"] == 4.0).all()  # A1->B2: 5 + 5 km, 4 CNY by OA's tariff
 
 
-def test_fare_sections_are_runs_of_one_ride_on_one_operator():
-    # the compiled pass against array operations (a section begins where the ride or the operator
-    # changes among the pieces of legs boarded) on random pieces: commuters of 0-4 planned legs, a
-    # leg of 0-3 operator pieces, legs ridden on one train, legs never boarded
-    rng = np.random.default_rng(7)
-    n = 400
-    legs = rng.integers(0, 5, n)
-    leg_offset = np.concatenate([[0], np.cumsum(legs)]).astype(np.int64)
-    t_board = np.where(rng.random(leg_offset[-1]) < 0.2, np.nan, 1.0)
-    first_slot = np.isin(np.arange(leg_offset[-1]), leg_offset[:-1])
-    slot_ride = (np.cumsum((rng.random(leg_offset[-1]) < 0.7) | first_slot) - 1).astype(np.int32)  # or the same train
-    per_leg = rng.integers(0, 4, leg_offset[-1])
-    col = np.concatenate([np.repeat(np.arange(k), per_leg[leg_offset[c]: leg_offset[c] + k])
-                          for c, k in enumerate(legs)]).astype(np.int64)
-    count = np.array([per_leg[leg_offset[c]: leg_offset[c + 1]].sum() for c in range(n)], dtype=np.int64)
-    start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-    op = rng.integers(0, 2, len(col)).astype(np.int16)
-    km, fare = rng.random(len(col)) * 10, rng.integers(1, 8, len(col)).astype(np.float64)
-    row_of = np.arange(n, dtype=np.int64)
-    args = (row_of, count, start, col, op, km, fare, leg_offset, t_board, slot_ride)
-    size = tables._sections(*args, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=op.dtype), np.zeros(0), np.zeros(0))
-    got = np.empty(size, dtype=np.int64), np.empty(size, dtype=op.dtype), np.empty(size), np.empty(size)
-    assert tables._sections(*args, *got) == size
-
-    owner = np.repeat(np.arange(n), count)
-    slot = leg_offset[owner] + col
-    boarded = ~np.isnan(t_board[slot])
-    ride, piece_op = slot_ride[slot[boarded]], op[boarded]
-    first = np.flatnonzero(np.concatenate([[True], (ride[1:] != ride[:-1]) | (piece_op[1:] != piece_op[:-1])]))
-    assert size == len(first) > n // 2
-    np.testing.assert_array_equal(got[0], ride[first])
-    np.testing.assert_array_equal(got[1], piece_op[first])
-    np.testing.assert_array_equal(got[2], np.add.reduceat(km[boarded], first))
-    np.testing.assert_array_equal(got[3], np.add.reduceat(fare[boarded], first))
-
-
-def test_fare_sections_of_a_run_follow_the_commuters(tmp_path):
+def test_fare_sections_built_by_blocks_of_commuters_are_those_built_whole(tmp_path, monkeypatch):
+    # blocks of 7 commuters split the run's 500 commuters (and their sections of two operators)
+    # everywhere: the table is the same row for row
     rule = {"id": "r", "operators": ["OA", "OB"], "policy": "separate"}
     net = T.boundary_network(fare_rule=rule, fares=(OA_FARE, OB_FARE))
     scn = T.write(tmp_path, net, T.scenario(500, ["A1", "A2"], ["B1", "B2", "A2"], start="06:00", end="08:00",
                                             sim_end="10:00"))
-    fares = run(scn).fares
-    assert len(fares) > 500 and fares["operator"].nunique() == 2 and fares["commuter_id"].is_monotonic_increasing
+    whole = run(scn).fares
+    monkeypatch.setattr(tables, "_BLOCK", 7)
+    blocks = run(scn).fares
+    assert len(whole) > 500 and whole["operator"].nunique() == 2 and whole["commuter_id"].is_monotonic_increasing
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
 
 
 def test_fare_rule_errors_name_the_field(tmp_path):
