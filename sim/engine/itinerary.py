@@ -397,17 +397,22 @@ class Itineraries:
         kept = self._step_arrays.get(id(choice))
         known = kept[1] if kept is not None else None
         if known is None:
-            steps = choice.steps
-            table = np.asarray([s[:3] + (s[4], 0, 0) for s in steps], dtype=np.int64).reshape(-1, 6)
-            kind = table[:, 0]
-            for k in (STEP_RIDE, STEP_FACILITY):
-                table[kind == k, 4] = np.arange(int((kind == k).sum()))
-            is_fac = kind == STEP_FACILITY
-            table[:, 5] = np.cumsum(is_fac) - is_fac
-            facs = [int(s[1]) for s in steps if s[0] == STEP_FACILITY]
+            # in Python: a choice is a dozen steps, fewer than the array calls would be
+            rows: list[tuple[int, ...]] = []
+            facs: list[int] = []
+            n_rides = 0
+            for kind, target, alight, _, leg in choice.steps:
+                rank, before = 0, len(facs)
+                if kind == STEP_RIDE:
+                    rank, n_rides = n_rides, n_rides + 1
+                elif kind == STEP_FACILITY:
+                    rank = before
+                    facs.append(int(target))
+                rows.append((kind, target, alight, leg, rank, before))
             log_normal = [p for p in (self._fac_service[f].log_normal for f in facs) if p is not None]
-            known = _Steps(table, np.asarray([s[3] for s in steps], dtype=np.float64), int((kind == STEP_RIDE).sum()),
-                           facs, log_normal if len(log_normal) == len(facs) else None)
+            known = _Steps(np.asarray(rows, dtype=np.int64).reshape(-1, 6),
+                           np.asarray([s[3] for s in choice.steps], dtype=np.float64), n_rides, facs,
+                           log_normal if len(log_normal) == len(facs) else None)
             self._step_arrays[id(choice)] = (choice, known)
         return known
 
