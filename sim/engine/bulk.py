@@ -377,7 +377,9 @@ def _alight(on_c: np.ndarray, on_a: np.ndarray, station: int, t: float, ptr: np.
     """The riders of a train (ids `on_c`, alighting stations `on_a`) who get off at `station` at
     time t (s), their leg's alighting time recorded (slot leg_base[c] + ordinal[ptr[c]]): those
     getting off, and the ids and stations of those staying aboard, each in train order."""
-    # compiled: at every call of every train; a dozen array operations on a few hundred riders
+    # compiled: at every call of every train; a dozen array operations on a few hundred riders. The
+    # times are written in a pass of their own over those getting off: their scattered reads then
+    # overlap, where inside the pass over the whole train each waits on the last
     n_off = 0
     for i in range(len(on_c)):
         if on_a[i] == station:
@@ -387,12 +389,15 @@ def _alight(on_c: np.ndarray, on_a: np.ndarray, station: int, t: float, ptr: np.
     stay_a = np.empty(len(on_c) - n_off, dtype=on_a.dtype)
     j = k = 0
     for i in range(len(on_c)):
-        c = on_c[i]
         if on_a[i] == station:
-            off[j] = c
-            leg_t_alight[leg_base[c] + ordinal[ptr[c]]] = t
+            off[j] = on_c[i]
             j += 1
         else:
-            stay_c[k], stay_a[k] = c, on_a[i]
+            stay_c[k], stay_a[k] = on_c[i], on_a[i]
             k += 1
+    slot = np.empty(n_off, dtype=np.int64)
+    for j in range(n_off):
+        slot[j] = leg_base[off[j]] + ordinal[ptr[off[j]]]
+    for j in range(n_off):
+        leg_t_alight[slot[j]] = t
     return off, stay_c, stay_a
