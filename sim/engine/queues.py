@@ -104,9 +104,14 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
     are asked, and were shown short; the queue keeps the rest."""
     # compiled: one pass instead of a dozen whole-queue array operations at every call; the backlog
     # of an overfull platform is walked at each train, and its denials are counted here, in queue
-    # order, rather than per commuter (a random read of several arrays for each of millions)
-    n_board = n_first = n_asking = n_short = kept = 0
+    # order, rather than per commuter (a random read of several arrays for each of millions). The
+    # reads and writes by commuter id (their choices, the book) come in passes of their own after
+    # the walk: scattered, they then overlap, where inside the walk each waits on the last
+    n_board = n_first = n_short = kept = n_ask = 0
     shown_to = max(pos, shown)
+    ask = np.empty(n_ready, dtype=np.int64)  # where in the kept queue those who may be asked are
+    n_room = max(0, min(room, n_ready))
+    board_den, board_last = np.empty(n_room, dtype=den.dtype), np.empty(n_room, dtype=last.dtype)
     for i in range(n_ready):
         a = alight[i]
         at = stop_pos[a]
@@ -117,10 +122,8 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
         if eligible and pos < at <= shown and not (len(skip) and skip[a]):
             if n_board < room:
                 out_c[n_board], out_a[n_board] = c[i], a
+                board_den[n_board], board_last[n_board] = den[i], last[i]
                 n_board += 1
-                if den[i]:
-                    book_denied[c[i]] += den[i]
-                    book_last[c[i]] = last[i]
                 continue
             if last[i] != call:  # a call that opens its doors twice leaves each behind once
                 if den[i] == 0:
@@ -129,11 +132,8 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
                 den[i] += 1
                 last[i] = call
             if most > 0 and not quiet[i]:
-                if choices[c[i]] < most:
-                    asking[n_asking] = c[i]
-                    n_asking += 1
-                else:
-                    quiet[i] = True
+                ask[n_ask] = kept
+                n_ask += 1
         if kept < i:
             t[kept], c[kept], alight[kept], den[kept], last[kept], quiet[kept] = t[i], c[i], a, den[i], last[i], quiet[i]
         kept += 1
@@ -142,6 +142,18 @@ def _board(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, la
             t[kept], c[kept], alight[kept], den[kept], last[kept], quiet[kept] = (t[i], c[i], alight[i], den[i],
                                                                                   last[i], quiet[i])
             kept += 1
+    for j in range(n_board):
+        if board_den[j]:
+            book_denied[out_c[j]] += board_den[j]
+            book_last[out_c[j]] = board_last[j]
+    n_asking = 0
+    for j in range(n_ask):
+        q = ask[j]
+        if choices[c[q]] < most:
+            asking[n_asking] = c[q]
+            n_asking += 1
+        else:
+            quiet[q] = True
     return n_board, n_first, n_asking, n_short
 
 
@@ -153,9 +165,11 @@ def _merged(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, l
     newcomers (new_t, new_c, new_a, in any order) merged in that order; newcomers start with no
     denial in this wait and the last call that left them behind from book_last."""
     # compiled: a platform's queue takes newcomers at nearly every train; one merging pass instead of a
-    # sort and a dozen array copies of the whole queue
+    # sort and a dozen array copies of the whole queue (the newcomers' last calls read by id before it:
+    # scattered reads overlap in a pass of their own)
     order = _canonical_order(new_t, new_c)
     new_t, new_c, new_a = new_t[order], new_c[order], new_a[order]
+    new_last = book_last[new_c]
     n, m = len(t), len(new_t)
     out_t, out_c, out_a = np.empty(n + m), np.empty(n + m, np.int64), np.empty(n + m, np.int32)
     out_den, out_last, out_quiet = np.empty(n + m, np.int32), np.empty(n + m, np.int64), np.empty(n + m, np.bool_)
@@ -167,7 +181,7 @@ def _merged(t: np.ndarray, c: np.ndarray, alight: np.ndarray, den: np.ndarray, l
             i += 1
         else:
             out_t[k], out_c[k], out_a[k] = new_t[j], new_c[j], new_a[j]
-            out_den[k], out_last[k], out_quiet[k] = 0, book_last[new_c[j]], False
+            out_den[k], out_last[k], out_quiet[k] = 0, new_last[j], False
             j += 1
     return out_t, out_c, out_a, out_den, out_last, out_quiet
 
