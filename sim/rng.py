@@ -7,6 +7,7 @@ same seed see the same commuters (common random numbers) and adding a stream nev
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -36,30 +37,23 @@ def keyed_uniforms(key: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     pair and `key` alone, whatever order or batches they are asked in (SplitMix64's finaliser over
     the key and the pair)."""
     with np.errstate(over="ignore"):
-        x = (np.uint64(key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
-             + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
-        x = x ^ (x >> np.uint64(31))
+        x = _mixed(np.uint64(key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
+                   + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
     return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-_M64 = (1 << 64) - 1
-
-
-def _mix64(x: int) -> int:
-    """SplitMix64's finaliser on a Python int (the scalar twin of keyed_uniforms' mixing)."""
-    x &= _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
+def _mixed(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 values (wrapping)."""
+    with np.errstate(over="ignore"):
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
+        return x ^ (x >> np.uint64(31))
 
 
 class KeyedStreams:
     """Generators fixed by (key, a, b) alone, whatever order they are asked in: service times of
     commuter a's b-th re-chosen itinerary. One PCG64 whose 128-bit state is set from the mixed
-    triple each time (a new SeedSequence per stream costs far more); a generator returned is valid
-    until the next call."""
+    triple each time (a new SeedSequence per stream costs far more)."""
 
     _INCREMENT = (0xDA3E39CB94B95BDB << 64) | 0x5851F42D4C957F2D  # any odd 128-bit number
 
@@ -68,9 +62,15 @@ class KeyedStreams:
         self._bits = np.random.PCG64(0)
         self._generator = np.random.Generator(self._bits)
 
-    def __call__(self, a: int, b: int) -> np.random.Generator:
-        hi = _mix64(self.key + int(a) * 0x9E3779B97F4A7C15 + int(b) * 0xD1B54A32D192ED03)
-        lo = _mix64(hi ^ 0x94D049BB133111EB)
-        self._bits.state = {"bit_generator": "PCG64", "state": {"state": (hi << 64) | lo, "inc": self._INCREMENT},
-                            "has_uint32": 0, "uinteger": 0}
-        return self._generator
+    def each(self, a: np.ndarray, b: np.ndarray) -> Iterator[np.random.Generator]:
+        """The generator of each pair (a[i], b[i]) in turn (each valid until the next), their states
+        mixed for all pairs at once: SplitMix64's finaliser over the key and the pair, and again over
+        that, the two halves of PCG64's 128-bit state."""
+        with np.errstate(over="ignore"):
+            hi = _mixed(np.uint64(self.key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
+                        + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
+            lo = _mixed(hi ^ np.uint64(0x94D049BB133111EB))
+        for h, low in zip(hi.tolist(), lo.tolist()):
+            self._bits.state = {"bit_generator": "PCG64", "state": {"state": (h << 64) | low, "inc": self._INCREMENT},
+                                "has_uint32": 0, "uinteger": 0}
+            yield self._generator

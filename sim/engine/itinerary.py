@@ -334,8 +334,8 @@ class Itineraries:
             return
         who = c[some]
         drawn: list[float] = []
-        for ci, n, i in zip(who.tolist(), rec.rechoices[who].tolist(), some):
-            g, mine = self._streams(ci, n), steps[i]
+        for g, i in zip(self._streams.each(who, rec.rechoices[who]), some):
+            mine = steps[i]
             if mine.log_normal is None:
                 drawn.extend(float(self._fac_service[f].sample(g, 1)[0]) for f in mine.facs)
             else:  # every visit lognormal: the same draws from the normals drawn at once

@@ -13,7 +13,7 @@ import pytest
 
 from sim.fares import operator_fare
 from sim.loading import load_network_files
-from sim.rng import stable_hash, stream
+from sim.rng import KeyedStreams, stable_hash, stream
 from sim.schema import FareSpec
 from sim.units import format_time, parse_time
 
@@ -168,3 +168,25 @@ def test_shipped_operator_fares_follow_the_official_formulas():
     assert operator_fare(szm, 41.25, "sz_app_qr") == 8   # all of Suzhou L11
     assert operator_fare(szm, 41.25, "transport_card") == pytest.approx(7.6, abs=1e-9)
     assert operator_fare(shm, 43.7, "transport_card") == 7  # no discount in Shanghai
+
+
+def test_keyed_streams_are_splitmix_of_the_key_and_the_pair_whatever_the_batch():
+    # the state of each (a, b) pair's generator against SplitMix64's finaliser on Python integers, and
+    # the same numbers from a batch of one as from a batch of many
+    mask = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        x &= mask
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    rng = np.random.default_rng(5)
+    key, a, b = 0xDEADBEEF12345678, rng.integers(0, 2**40, 50), rng.integers(0, 30, 50)
+    streams = KeyedStreams(key)
+    together = [(g.bit_generator.state["state"]["state"], g.random(2).tolist()) for g in streams.each(a, b)]
+    for (state, drawn), ai, bi in zip(together, a.tolist(), b.tolist()):
+        hi = mix(key + ai * 0x9E3779B97F4A7C15 + bi * 0xD1B54A32D192ED03)
+        assert state == (hi << 64) | mix(hi ^ 0x94D049BB133111EB)
+        alone = next(streams.each(np.asarray([ai]), np.asarray([bi])))
+        assert alone.random(2).tolist() == drawn
