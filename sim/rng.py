@@ -36,10 +36,14 @@ def keyed_uniforms(key: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Uniform numbers in [0, 1), one per pair (a[i], b[i]) of non-negative integers, fixed by the
     pair and `key` alone, whatever order or batches they are asked in (SplitMix64's finaliser over
     the key and the pair)."""
+    return (_keyed_bits(key, a, b) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def _keyed_bits(key: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """64 random bits (uint64) per pair (a[i], b[i]): SplitMix64's finaliser over the key and the pair."""
     with np.errstate(over="ignore"):
-        x = _mixed(np.uint64(key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
-                   + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        return _mixed(np.uint64(key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
+                      + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
 
 
 def _mixed(x: np.ndarray) -> np.ndarray:
@@ -66,10 +70,8 @@ class KeyedStreams:
         """The generator of each pair (a[i], b[i]) in turn (each valid until the next), their states
         mixed for all pairs at once: SplitMix64's finaliser over the key and the pair, and again over
         that, the two halves of PCG64's 128-bit state."""
-        with np.errstate(over="ignore"):
-            hi = _mixed(np.uint64(self.key) + np.asarray(a, dtype=np.uint64) * _GOLDEN
-                        + np.asarray(b, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
-            lo = _mixed(hi ^ np.uint64(0x94D049BB133111EB))
+        hi = _keyed_bits(self.key, a, b)
+        lo = _mixed(hi ^ np.uint64(0x94D049BB133111EB))
         for h, low in zip(hi.tolist(), lo.tolist()):
             self._bits.state = {"bit_generator": "PCG64", "state": {"state": (h << 64) | low, "inc": self._INCREMENT},
                                 "has_uint32": 0, "uinteger": 0}

@@ -317,10 +317,7 @@ class Itineraries:
         chosen_legs, route_legs = [ch.legs for ch in distinct], rec.route_legs
         for i, ci, first, k in zip(mine.tolist(), c[mine].tolist(), leg0[mine].tolist(), code[mine].tolist()):
             prefix = prefixes.get(i)
-            if prefix is None:
-                known = route_legs.get(ci)
-                prefix = (self._route_legs(ci) if known is None else known)[:first]
-            route_legs[ci] = prefix + chosen_legs[k]
+            route_legs[ci] = (self._route_legs(ci)[:first] if prefix is None else prefix) + chosen_legs[k]
         self._draw_services(c, fac0, [arrays[k] for k in code.tolist()])
         self._share_steps(c, code, arrays, leg0, fac0)
 
@@ -418,8 +415,9 @@ class Itineraries:
 
     def _route_legs(self, c: int) -> tuple[int, ...]:
         """The legs of commuter c's route as it stands."""
-        if c in self.rec.route_legs:
-            return self.rec.route_legs[c]
+        known = self.rec.route_legs.get(c)
+        if known is not None:
+            return known
         p = self.plan
         template = int(p.template[c])
         legs = self._template_legs.get(template)
@@ -522,9 +520,6 @@ def _reach_platforms(c: np.ndarray, t: np.ndarray, ptr: np.ndarray, leg_base: np
     return shared
 
 
-__all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
-
-
 @numba.njit(cache=True, nogil=True)
 def _legs_from(kind: np.ndarray, leg: np.ndarray, ptrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The leg options of the RIDE steps from each step of `ptrs` to the end of its itinerary (the
@@ -547,3 +542,6 @@ def _legs_from(kind: np.ndarray, leg: np.ndarray, ptrs: np.ndarray) -> tuple[np.
                 j += 1
             p += 1
     return legs, bounds
+
+
+__all__ = ["ABOARD", "ANNOUNCED", "DENIED", "PUT_OFF", "STRANDED", "Itineraries", "OnTheWay"]
