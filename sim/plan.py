@@ -10,16 +10,18 @@ of the station), each preceded by a walk of `walk` seconds (the mean walker's; c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
+import numba
 import numpy as np
 
 from . import rng as rngmod
 from .arrays import unique_inverse
 from .choice import Assignment
 from .network import FACILITY, Network
-from .routing import Access, LegNetwork
+from .routing import Access, LegNetwork, Route
 from .schema import WalkingSpec
 from .timetable import Operations, Trains, stop_positions
 from .walking import walk_factors
@@ -195,14 +197,40 @@ class StepCompiler:
                 self._pieces[key] = self._station_piece(path.steps, needs)
         return self._pieces[key]
 
-    def steps(self, route, medium: str) -> list[Step]:
-        """Steps for a route paid with `medium`. A route starting (ending) at a station other than
-        its first boarding (last alighting) station walks there in the street and enters (leaves)
-        through the station it rides from (to)."""
-        first = self.legs.options[route.legs[0]].board
-        out: list[Step] = []
-        walk = self._add(out, self.entry(first, medium), self.access.street_walk.get((route.start, first), 0.0))
-        return self._rides(out, walk, route.legs, route.end, medium)
+    def templates(self, routes: Sequence[Route], media: Sequence[str], medium: np.ndarray) -> Templates:
+        """The steps of each route paid with its medium (`medium`: per route, a code into the names
+        `media`): the entry of the station of its
+        first boarding, each ride with the change before it, the exit of its last alighting station
+        and END. A route starting (ending) at a station other than its first boarding (last
+        alighting) station walks there in the street and enters (leaves) through the station it
+        rides from (to). The pieces through stations are built once each (entry, change, exit); a
+        kernel lays them out per route."""
+        n = len(routes)
+        n_legs = np.fromiter((len(r.legs) for r in routes), dtype=np.int64, count=n)
+        leg = np.fromiter(chain.from_iterable(r.legs for r in routes), dtype=np.int64, count=int(n_legs.sum()))
+        first = np.cumsum(n_legs) - n_legs  # each route's first leg in `leg`
+        last = first + n_legs - 1
+        medium = np.asarray(medium, dtype=np.int64)
+        n_st, n_m = len(self.net.stations), len(media)
+        board, alight = self.legs.board[leg], self.legs.alight[leg]
+        bank = _PieceBank()
+        entry = bank.ids(board[first] * n_m + medium, lambda code: self.entry(code // n_m, media[code % n_m]))
+        exits = bank.ids(alight[last], self.exit)
+        later = np.ones(len(leg), dtype=bool)
+        later[first] = False  # a change comes before every leg but the first
+        after_leg = np.flatnonzero(later)
+        change = np.full(len(leg), -1, dtype=np.int64)
+        change[after_leg] = bank.ids((alight[after_leg - 1] * n_st + board[after_leg]) * n_m
+                                     + np.repeat(medium, n_legs)[after_leg],
+                                     lambda code: self.change(code // n_m // n_st, code // n_m % n_st,
+                                                              media[code % n_m]))
+        start = np.fromiter((r.start for r in routes), dtype=np.int64, count=n)
+        end = np.fromiter((r.end for r in routes), dtype=np.int64, count=n)
+        street = self.access.street_walk
+        walk_in = _looked_up(start * n_st + board[first], lambda code: street.get((code // n_st, code % n_st), 0.0))
+        walk_out = _looked_up(alight[last] * n_st + end, lambda code: street.get((code // n_st, code % n_st), 0.0))
+        return Templates(*_lay_out(n_legs, leg, self.legs.platform[leg], alight, entry, walk_in, change, exits,
+                                   walk_out, *bank.arrays()))
 
     def continuation(self, station: int, platform: int, legs: tuple[int, ...], end: int, medium: str) -> list[Step]:
         """Steps for riding `legs` on to `end` from `platform` of `station`, where the commuter
@@ -246,6 +274,102 @@ class StepCompiler:
         return out
 
 
+@dataclass(frozen=True)
+class Templates:
+    """The steps of many itinerary templates, flat: template t owns rows start[t] .. start[t+1]-1
+    (the columns of Step)."""
+
+    kind: np.ndarray  # int8
+    target: np.ndarray  # int32: facility or platform index, a station for LEAVE, -1 for END
+    alight: np.ndarray  # int32: alighting station of a RIDE, else -1
+    walk: np.ndarray  # float64: walked before the step (s)
+    leg: np.ndarray  # int32: leg option of a RIDE, else -1
+    start: np.ndarray  # int64, n_templates + 1
+
+
+class _PieceBank:
+    """Pieces (StepCompiler's) numbered as they come, for _lay_out: their steps in one table."""
+
+    def __init__(self) -> None:
+        self._number: dict[Piece, int] = {}
+
+    def ids(self, codes: np.ndarray, piece: Callable[[int], Piece]) -> np.ndarray:
+        """The number of the piece of each code (`piece` builds it from a code, once per distinct code)."""
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        numbers = [self._number.setdefault(piece(int(code)), len(self._number)) for code in uniq.tolist()]
+        return np.asarray(numbers, dtype=np.int64)[inverse.reshape(-1)]
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Per piece, its first row and the walk after it (s); per row, the Step's columns."""
+        pieces = list(self._number)  # in number order
+        sizes = np.fromiter((len(steps) for steps, _ in pieces), dtype=np.int64, count=len(pieces))
+        rows = np.asarray([step for steps, _ in pieces for step in steps], dtype=float).reshape(-1, 5)
+        after = np.fromiter((walk for _, walk in pieces), dtype=float, count=len(pieces))
+        return (np.concatenate([[0], np.cumsum(sizes)]), after, rows[:, 0].astype(np.int64),
+                rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64), rows[:, 3].copy(), rows[:, 4].astype(np.int64))
+
+
+def _looked_up(codes: np.ndarray, value: Callable[[int], float]) -> np.ndarray:
+    """value(code) of each code, called once per distinct code."""
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    return np.asarray([value(code) for code in uniq.tolist()], dtype=float)[inverse.reshape(-1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _lay_out(n_legs, leg, platform, alight, entry, walk_in, change, exits, walk_out, piece_start, piece_after,
+             row_kind, row_target, row_alight, row_before, row_leg):
+    """StepCompiler.templates' steps: per template its entry piece (after the walk walk_in, s), its
+    legs (leg, platform, alighting station; the change piece before each but the first), its exit
+    piece and END (with the walk walk_out after the exit, s). A piece's walk before its first step
+    takes the walk carried to it; a piece without steps passes the walk on, its own added
+    (StepCompiler._add). Returns the Templates columns."""
+    # compiled: a city's day has about a million templates of a dozen steps each; in Python each
+    # step was a tuple
+    n = len(n_legs)
+    size = np.empty(n + 1, dtype=np.int64)
+    size[0] = 0
+    j = 0
+    for i in range(n):
+        rows = piece_start[entry[i] + 1] - piece_start[entry[i]] + piece_start[exits[i] + 1] - piece_start[exits[i]] + 1
+        for _ in range(n_legs[i]):
+            if change[j] >= 0:
+                rows += piece_start[change[j] + 1] - piece_start[change[j]]
+            rows += 1
+            j += 1
+        size[i + 1] = size[i] + rows
+    total = size[n]
+    kind = np.empty(total, dtype=np.int8)
+    target = np.empty(total, dtype=np.int32)
+    down = np.empty(total, dtype=np.int32)
+    walk = np.empty(total, dtype=np.float64)
+    ride = np.empty(total, dtype=np.int32)
+    j = 0
+    for i in range(n):
+        r = size[i]
+        carry = walk_in[i]
+        for step in range(n_legs[i] + 2):
+            if step == 0:
+                p = entry[i]
+            elif step == n_legs[i] + 1:
+                p = exits[i]
+            else:
+                p = change[j]
+            if p >= 0:  # a piece: its steps, the walk carried to the first
+                lo, hi = piece_start[p], piece_start[p + 1]
+                for q in range(lo, hi):
+                    kind[r], target[r], down[r], ride[r] = row_kind[q], row_target[q], row_alight[q], row_leg[q]
+                    walk[r] = carry + row_before[q] if q == lo else row_before[q]
+                    r += 1
+                carry = piece_after[p] if hi > lo else carry + piece_after[p]
+            if 0 < step <= n_legs[i]:
+                kind[r], target[r], down[r], walk[r], ride[r] = STEP_RIDE, platform[j], alight[j], carry, leg[j]
+                carry = 0.0
+                r += 1
+                j += 1
+        kind[r], target[r], down[r], walk[r], ride[r] = STEP_END, -1, -1, carry + walk_out[i], -1
+    return kind, target, down, walk, ride, size
+
+
 def medium_classes(network: Network, access: Access, media: tuple[str, ...]) -> np.ndarray:
     """A class index per medium: media whose itineraries are identical everywhere (same ticket
     needs on every operator, same interchange paths open) share a class and a template."""
@@ -280,16 +404,11 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
     n_classes = int(klass.max()) + 1 if len(klass) else 1
     pair = assignment.route_of.astype(np.int64) * n_classes + klass[payment]
     uniq, template = unique_inverse(pair)
-    compiler = StepCompiler(network, legs, access)
-    chunks = [compiler.steps(assignment.routes[int(code) // n_classes], representative[int(code) % n_classes])
-              for code in uniq]
-    lengths = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
-    flat = np.fromiter(chain.from_iterable(chain.from_iterable(chunks)), dtype=float,
-                       count=5 * int(lengths.sum())).reshape(-1, 5)
-    del chunks
-    step_kind = flat[:, 0].astype(np.int8)
-    step_target = flat[:, 1].astype(np.int32)
-    template_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    steps = StepCompiler(network, legs, access).templates([assignment.routes[r] for r in (uniq // n_classes).tolist()],
+                                                          [representative[k] for k in range(n_classes)],
+                                                          uniq % n_classes)
+    step_kind, step_target, template_start = steps.kind, steps.target, steps.start
+    lengths = np.diff(template_start)
     template_of_step = np.repeat(np.arange(len(uniq), dtype=np.int64), lengths)
     is_ride = step_kind == STEP_RIDE
     is_fac = step_kind == STEP_FACILITY
@@ -334,10 +453,10 @@ def build_plan(network: Network, legs: LegNetwork, access: Access, assignment: A
         fac_servers=np.asarray([f.servers for f in network.facilities], dtype=np.int64),
         step_kind=step_kind,
         step_target=step_target,
-        step_alight=flat[:, 2].astype(np.int32),
-        step_walk=flat[:, 3].copy(),
+        step_alight=steps.alight,
+        step_walk=steps.walk,
         step_ordinal=ordinal.astype(np.int32),
-        step_leg=flat[:, 4].astype(np.int32),
+        step_leg=steps.leg,
         step_facs_before=facs_before.astype(np.int32),
         template_start=template_start,
         t_depart=np.asarray(t_depart, dtype=float),
