@@ -5,13 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+DENSE_SPAN = 4
+"""unique_inverse marks the values in a table of their span when it is at most this many times their
+number (else, and for uint64, it hashes them)."""
+
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(values, return_inverse=True) for a 1-d integer array: the sorted distinct values
-    and each value's index among them (int64). The values are numbered by hashing
-    (pandas.factorize) and only the distinct ones sorted: on millions of commuters sharing far fewer
-    values, several times faster than sorting them all."""
-    codes, uniq = pd.factorize(np.asarray(values))
+    and each value's index among them (int64), without sorting the values. Values spanning at most
+    DENSE_SPAN times their number (codes of OD pairs, routes, stations) are marked in a table of the
+    span, whose running count numbers them; wider ones are numbered by hashing (pandas.factorize) and
+    only the distinct ones sorted. On millions of commuters sharing far fewer values, either is
+    several times faster than sorting them all."""
+    values = np.asarray(values)
+    low = int(values.min()) if len(values) else 0
+    if len(values) and values.dtype != np.uint64 and int(values.max()) - low < DENSE_SPAN * len(values):
+        # in 64 bits: the span of narrow values overflows their own type (int8: -128 .. 127)
+        offset = values.astype(np.int64, copy=False) - low
+        seen = np.zeros(int(offset.max()) + 1, dtype=bool)
+        seen[offset] = True
+        rank = np.cumsum(seen, dtype=np.int64) - 1
+        return (np.flatnonzero(seen) + low).astype(values.dtype), rank[offset]
+    codes, uniq = pd.factorize(values)
     order = np.argsort(uniq)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
