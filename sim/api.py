@@ -467,23 +467,29 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], facts: RunFacts, directo
     """The tables of table_parts (trips with their group columns) written into `directory`
     (<name>.parquet) as they come, each while the next is built (but the trips, see below) and let
     go once written; then the KPIs of the facility visits (visit_kpis) from the facilities table
-    read back alone, and the other tables read back with the columns the summary reads alone
-    (SUMMARY_COLUMNS; RunResult reads each whole when asked). The time waited for the writes and
-    reading back goes to timings' `writing`. A city's day thus never holds its tables beside the
-    records they are built from, nor the visits beside the other tables. Returns the tables for the
-    summary, the file of each, and the visit KPIs."""
+    read back alone, and the trips and fares read back with the columns the summary reads alone
+    (SUMMARY_COLUMNS; RunResult reads each whole when asked). Of the legs and trains, built last,
+    the summary's columns are kept as they are written rather than read back (a city day's legs:
+    tens of millions of rows to decode again, and the room they take is free by then). The time
+    waited for the writes and reading back goes to timings' `writing`. A city's day thus never holds
+    its tables beside the records they are built from, nor the visits beside the other tables.
+    Returns the tables for the summary, the file of each, and the visit KPIs."""
     written: dict[str, Path] = {}
+    kept: dict[str, pd.DataFrame] = {}
     # one table written at a time, in a thread (pyarrow encodes without holding the interpreter)
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending: Future | None = None
         for name, table in parts:  # the next table is built while the one before is written
             if name == "trips":
                 _add_groups(table, facts.groups)
+            if name in KEPT_FOR_SUMMARY:  # the same columns as read back (no copy: pandas copies on write)
+                wanted = SUMMARY_COLUMNS[name]
+                kept[name] = table if wanted is None else table[[c for c in wanted if c in table.columns]]
             t0 = time.perf_counter()
             if pending is not None:
                 pending.result()
             pending = writer.submit(write_table, directory, name, table)
-            del table  # the writer's alone: let go once written
+            del table  # the writer's alone (but the columns kept): let go once written
             if name == "trips":
                 # written before the legs are built: held beside them, the trips set a city day's peak
                 pending.result()
@@ -499,9 +505,15 @@ def _written(parts: Iterator[tuple[str, pd.DataFrame]], facts: RunFacts, directo
     visits = visit_kpis(facts, facilities, starts)  # the summary's work (timed with the tables)
     del facilities, starts
     t0 = time.perf_counter()
-    frames = read_tables(directory, tuple(name for name in written if name != "facilities"), SUMMARY_COLUMNS)
+    frames = read_tables(directory, tuple(name for name in written if name != "facilities" and name not in kept),
+                         SUMMARY_COLUMNS)
     _add_time(timings, "writing", t0)
-    return Tables(**frames, facilities=None), written, visits
+    return Tables(**frames, **kept, facilities=None), written, visits
+
+
+KEPT_FOR_SUMMARY = ("legs", "trains")
+"""The tables written as built whose summary columns _written keeps rather than reads back: the
+last built (nothing is built beside them after)."""
 
 
 def _check_free(directory: Path) -> None:
