@@ -199,9 +199,8 @@ class StepCompiler:
 
     def templates(self, routes: Sequence[Route], media: Sequence[str], medium: np.ndarray) -> Templates:
         """The steps of each route paid with its medium (`medium`: per route, a code into the names
-        `media`): the entry of the station of its
-        first boarding, each ride with the change before it, the exit of its last alighting station
-        and END. A route starting (ending) at a station other than its first boarding (last
+        `media`): the entry of the station of its first boarding, each ride with the change before
+        it, the exit of its last alighting station and END. A route starting (ending) at a station other than its first boarding (last
         alighting) station walks there in the street and enters (leaves) through the station it
         rides from (to). The pieces through stations are built once each (entry, change, exit); a
         kernel lays them out per route."""
@@ -227,8 +226,10 @@ class StepCompiler:
         start = np.fromiter((r.start for r in routes), dtype=np.int64, count=n)
         end = np.fromiter((r.end for r in routes), dtype=np.int64, count=n)
         street = self.access.street_walk
-        walk_in = _looked_up(start * n_st + board[first], lambda code: street.get((code // n_st, code % n_st), 0.0))
-        walk_out = _looked_up(alight[last] * n_st + end, lambda code: street.get((code // n_st, code % n_st), 0.0))
+        walk_in = _per_distinct(start * n_st + board[first], lambda code: street.get((code // n_st, code % n_st), 0.0),
+                                float)
+        walk_out = _per_distinct(alight[last] * n_st + end, lambda code: street.get((code // n_st, code % n_st), 0.0),
+                                 float)
         return Templates(*_lay_out(n_legs, leg, self.legs.platform[leg], alight, entry, walk_in, change, exits,
                                    walk_out, *bank.arrays()))
 
@@ -280,7 +281,7 @@ class Templates:
     (the columns of Step)."""
 
     kind: np.ndarray  # int8
-    target: np.ndarray  # int32: facility or platform index, a station for LEAVE, -1 for END
+    target: np.ndarray  # int32: facility or platform index, -1 for END
     alight: np.ndarray  # int32: alighting station of a RIDE, else -1
     walk: np.ndarray  # float64: walked before the step (s)
     leg: np.ndarray  # int32: leg option of a RIDE, else -1
@@ -295,9 +296,7 @@ class _PieceBank:
 
     def ids(self, codes: np.ndarray, piece: Callable[[int], Piece]) -> np.ndarray:
         """The number of the piece of each code (`piece` builds it from a code, once per distinct code)."""
-        uniq, inverse = np.unique(codes, return_inverse=True)
-        numbers = [self._number.setdefault(piece(int(code)), len(self._number)) for code in uniq.tolist()]
-        return np.asarray(numbers, dtype=np.int64)[inverse.reshape(-1)]
+        return _per_distinct(codes, lambda code: self._number.setdefault(piece(code), len(self._number)), np.int64)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Per piece, its first row and the walk after it (s); per row, the Step's columns."""
@@ -309,10 +308,10 @@ class _PieceBank:
                 rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64), rows[:, 3].copy(), rows[:, 4].astype(np.int64))
 
 
-def _looked_up(codes: np.ndarray, value: Callable[[int], float]) -> np.ndarray:
-    """value(code) of each code, called once per distinct code."""
-    uniq, inverse = np.unique(codes, return_inverse=True)
-    return np.asarray([value(code) for code in uniq.tolist()], dtype=float)[inverse.reshape(-1)]
+def _per_distinct(codes: np.ndarray, value: Callable[[int], float], dtype: type) -> np.ndarray:
+    """value(code) of each code (as `dtype`), called once per distinct code in ascending order."""
+    uniq, inverse = unique_inverse(codes)
+    return np.asarray([value(code) for code in uniq.tolist()], dtype=dtype)[inverse]
 
 
 @numba.njit(cache=True, nogil=True)
