@@ -32,7 +32,7 @@ from .engine import OnTheWay, Records, run_engine
 from .errors import Problem, UserError
 from .io import TABLES, read_tables, write_table
 from .loading import with_lines
-from .memory import trim_heap
+from .memory import keep_freed_arrays, trim_heap
 from .plan import Plan, StepCompiler, build_plan
 from .plausibility import (
     check_runnable,
@@ -186,6 +186,7 @@ def prepare(scenario: Scenario, seed: int | None = None, replication: int = 0,
     and candidate search (with the candidate routes it found) kept between runs, by network,
     routing parameters and period; taken from it when there, put there when not."""
     check_runnable(scenario)  # refuses what this machine could not hold, before generating anyone
+    keep_freed_arrays()  # a city's day allocates and frees arrays of hundreds of MB thousands of times
     timings = timings if timings is not None else {}
     m = scenario.model
     seed = m.seed if seed is None else seed
