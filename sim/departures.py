@@ -91,6 +91,13 @@ class Departures:
         """Number of departures of each key (int64), the engines' countdown of trains to come."""
         return np.diff(self.start)
 
+    def count_off(self, call: int, remaining: np.ndarray) -> np.ndarray:
+        """Train call `call` has left: the countdown `remaining` (per key, see counts) of each key it
+        carries riders for goes down by one, in place; returns the alighting stations of the keys
+        left with none."""
+        return _count_off(self.call_rows, self.call_row_start, self.key_of, self.keys, remaining, call,
+                          self.n_stations)
+
     def keys_of_call(self, call: int) -> np.ndarray:
         """Key indices the train call carries riders for."""
         return self.key_of[self.call_rows[self.call_row_start[call]: self.call_row_start[call + 1]]]
@@ -176,3 +183,20 @@ def _none_left(platform: np.ndarray, station: np.ndarray, n_stations: int, table
         k = table[key] if key < len(table) else -1
         out[i] = k < 0 or remaining[k] == 0
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_off(call_rows: np.ndarray, call_row_start: np.ndarray, key_of: np.ndarray, keys: np.ndarray,
+               remaining: np.ndarray, call: int, n_stations: int) -> np.ndarray:
+    """Departures.count_off (a call's keys are distinct: one per station it serves on)."""
+    # compiled: at every call of the day's trains; half a dozen small array operations otherwise
+    lo, hi = call_row_start[call], call_row_start[call + 1]
+    out = np.empty(hi - lo, dtype=np.int64)
+    n = 0
+    for i in range(lo, hi):
+        k = key_of[call_rows[i]]
+        remaining[k] -= 1
+        if remaining[k] == 0:
+            out[n] = keys[k] % n_stations
+            n += 1
+    return out[:n]

@@ -165,9 +165,7 @@ class Itineraries:
         if not self.active:
             return np.zeros(0, dtype=np.int64)
         assert self.board is not None
-        keys = self.board.keys_of_call(call)
-        self.remaining[keys] -= 1
-        return self.board.keys[keys[self.remaining[keys] == 0]] % self.board.n_stations
+        return self.board.count_off(call, self.remaining)
 
     def let_go(self, call: int, platform: int, t: float, stations: np.ndarray) -> np.ndarray:
         """Of alighting `stations` of riders on `platform` at train call `call` boarding at t (s), those
