@@ -200,10 +200,10 @@ class StepCompiler:
     def templates(self, routes: Sequence[Route], media: Sequence[str], medium: np.ndarray) -> Templates:
         """The steps of each route paid with its medium (`medium`: per route, a code into the names
         `media`): the entry of the station of its first boarding, each ride with the change before
-        it, the exit of its last alighting station and END. A route starting (ending) at a station other than its first boarding (last
-        alighting) station walks there in the street and enters (leaves) through the station it
-        rides from (to). The pieces through stations are built once each (entry, change, exit); a
-        kernel lays them out per route."""
+        it, the exit of its last alighting station and END. A route starting (ending) at a station
+        other than its first boarding (last alighting) station walks there in the street and enters
+        (leaves) through the station it rides from (to). The pieces through stations are built once
+        each (entry, change, exit); a kernel lays them out per route."""
         n = len(routes)
         n_legs = np.fromiter((len(r.legs) for r in routes), dtype=np.int64, count=n)
         leg = np.fromiter(chain.from_iterable(r.legs for r in routes), dtype=np.int64, count=int(n_legs.sum()))
@@ -226,10 +226,12 @@ class StepCompiler:
         start = np.fromiter((r.start for r in routes), dtype=np.int64, count=n)
         end = np.fromiter((r.end for r in routes), dtype=np.int64, count=n)
         street = self.access.street_walk
-        walk_in = _per_distinct(start * n_st + board[first], lambda code: street.get((code // n_st, code % n_st), 0.0),
-                                float)
-        walk_out = _per_distinct(alight[last] * n_st + end, lambda code: street.get((code // n_st, code % n_st), 0.0),
-                                 float)
+
+        def street_walk(code: int) -> float:  # code: from * n_st + to
+            return street.get((code // n_st, code % n_st), 0.0)
+
+        walk_in = _per_distinct(start * n_st + board[first], street_walk, float)
+        walk_out = _per_distinct(alight[last] * n_st + end, street_walk, float)
         return Templates(*_lay_out(n_legs, leg, self.legs.platform[leg], alight, entry, walk_in, change, exits,
                                    walk_out, *bank.arrays()))
 

@@ -205,9 +205,10 @@ class BulkEngine:
     def _told_aboard(self, k: int, call: int, t: float) -> int:
         """Riders aboard train k at `call` who learn here that a closure cuts its run short of their
         station choose: stay aboard, or get off here and take another way. Returns how many got off."""
-        told = self.it.told_aboard(self.on_c[k], self.on_a[k], k, call, t) if self.it.active and self.it.closures \
-            else None  # without a closure nobody is told: nothing to ask at each of the day's calls
-        if told is None or not told.any():
+        if not (self.it.active and self.it.closures):  # nobody to tell: nothing to ask at each of the day's calls
+            return 0
+        told = self.it.told_aboard(self.on_c[k], self.on_a[k], k, call, t)
+        if not told.any():
             return 0
         c = self.on_c[k][told]
         platform = int(self.plan.trains.call_platform[call])

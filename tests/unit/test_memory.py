@@ -1,6 +1,7 @@
 """The C heap of a run (sim.memory): large arrays kept on the heap for reuse, free pages given back."""
 
 import ctypes
+import resource
 import sys
 
 import numpy as np
@@ -29,7 +30,7 @@ def _mallinfo2() -> _Mallinfo2:
 def _resident() -> int:
     """This process's resident set (bytes)."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
+        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
